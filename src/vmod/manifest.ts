@@ -1,0 +1,69 @@
+// The typed form of a VMOD manifest (`vmod.vcc`). The .vcc parser produces it; the VCL checker
+// types calls against it; the binder turns calls into direct function calls; vmodtool turns it
+// into a TypeScript interface and a manual page.
+
+import type { VclType } from '../vcl/spec.ts';
+
+export type PrivKind = 'PRIV_CALL' | 'PRIV_TASK' | 'PRIV_TOP' | 'PRIV_VCL';
+
+/** What a manifest argument or return may be: a VCL type or a PRIV_* holder. */
+export type ArgType = VclType | PrivKind;
+
+export const PRIV_KINDS: readonly PrivKind[] = ['PRIV_CALL', 'PRIV_TASK', 'PRIV_TOP', 'PRIV_VCL'];
+
+export function isPrivKind(t: string): t is PrivKind {
+  return (PRIV_KINDS as readonly string[]).includes(t);
+}
+
+export interface VmodArg {
+  /** Absent for unnamed arguments (`$Function STRING f(STRING)`); PRIV_* arguments have none. */
+  readonly name?: string;
+  readonly type: ArgType;
+  /** For ENUM: the allowed values, in manifest order. */
+  readonly enumValues?: readonly string[];
+  /** The default as VCL source text (`"x"`, `0`, `10s`, an ENUM value), parsed when binding. */
+  readonly default?: string;
+  /** Written inside `[ ]`: may be left out, and the implementation is told whether it was given. */
+  readonly optional: boolean;
+}
+
+export interface VmodFunction {
+  readonly name: string;
+  readonly ret: VclType;
+  readonly args: readonly VmodArg[];
+  /** Subs where it may be called, as a scope mask of src/vcl/spec.ts; absent: anywhere. */
+  readonly restrict?: number;
+  /** The prose that follows the entry in the manifest. */
+  readonly doc: string;
+  /** The manifest line of the entry, for error messages. */
+  readonly line: number;
+}
+
+export interface VmodObject {
+  readonly name: string;
+  /** The constructor's arguments. */
+  readonly args: readonly VmodArg[];
+  readonly methods: ReadonlyMap<string, VmodFunction>;
+  readonly doc: string;
+  readonly line: number;
+}
+
+export interface VmodManifest {
+  /** `$Module name section description`. */
+  readonly name: string;
+  readonly section: string;
+  readonly description: string;
+  readonly abi: 'strict' | 'vrt';
+  /** `$Event fn`: the implementation's event function name. */
+  readonly event?: string;
+  readonly prefix?: string;
+  readonly synopsis?: 'auto' | 'manual';
+  /** Prose after `$Module`, before the first entry. */
+  readonly doc: string;
+  readonly functions: ReadonlyMap<string, VmodFunction>;
+  readonly objects: ReadonlyMap<string, VmodObject>;
+  /** `$Alias name target`: another name for a function or method. */
+  readonly aliases: ReadonlyMap<string, string>;
+  /** The manifest file, for error messages. */
+  readonly file: string;
+}
