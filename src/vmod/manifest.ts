@@ -21,7 +21,10 @@ export interface VmodArg {
   readonly type: ArgType;
   /** For ENUM: the allowed values, in manifest order. */
   readonly enumValues?: readonly string[];
-  /** The default as VCL source text (`"x"`, `0`, `10s`, an ENUM value), parsed when binding. */
+  /**
+   * The default as VCL source text (`"x"`, `0`, `10s`), parsed when binding; an ENUM default
+   * is the bare value (`HASH`), one of enumValues.
+   */
   readonly default?: string;
   /** Written inside `[ ]`: may be left out, and the implementation is told whether it was given. */
   readonly optional: boolean;
@@ -62,7 +65,10 @@ export interface VmodManifest {
   readonly doc: string;
   readonly functions: ReadonlyMap<string, VmodFunction>;
   readonly objects: ReadonlyMap<string, VmodObject>;
-  /** `$Alias name target`: another name for a function or method. */
+  /**
+   * `$Alias name target`: another name for a function or method. Function aliases are keyed by
+   * name (`format_rfc1123` → `format_date`); method aliases by `object.name` → `object.method`.
+   */
   readonly aliases: ReadonlyMap<string, string>;
   /** The manifest file, for error messages. */
   readonly file: string;
