@@ -76,6 +76,8 @@ function parseDecls(tokens: VclToken[], diagnostics: Diagnostics): TopDecl[] {
   const p = vclParser;
   const builder = new AstBuilder(diagnostics);
   const decls: TopDecl[] = [];
+  // What is reported so far comes from reading and lexing the files.
+  const lexErrors = diagnostics.list.map((d) => d.pos).filter((pos) => pos !== undefined);
   p.input = tokens;
   p.oneOfMany = true;
   while (!p.atEnd()) {
@@ -89,7 +91,8 @@ function parseDecls(tokens: VclToken[], diagnostics: Diagnostics): TopDecl[] {
     }
     p.errors = [];
     const e = errors[0]!;
-    diagnostics.error(errorPos(e, tokens, 0), e.message);
+    const pos = errorPos(e, tokens, 0);
+    if (!follows(lexErrors, tokens[start]!, pos)) diagnostics.error(pos, e.message);
     const next = resumeIndex(tokens, start, tokens.indexOf(e.token as VclToken, start));
     if (next < 0) break;
     p.seek(next);
@@ -113,6 +116,17 @@ function resumeIndex(tokens: VclToken[], start: number, errorAt: number): number
     if (tokenMatcher(tokens[j + 1]!, Ident)) return j;
   }
   return -1;
+}
+
+/**
+ * Whether a lexical error lies between a declaration's first token and a syntax error in it:
+ * then the syntax error is most likely its consequence (an unterminated string swallowed the
+ * ';'), and only the lexical error is worth reporting.
+ */
+function follows(lexErrors: readonly Pos[], first: VclToken, error: Pos): boolean {
+  return lexErrors.some(
+    (l) => l.file === first.file && l.file === error.file && l.offset >= first.startOffset && l.offset < error.offset,
+  );
 }
 
 /** The position of an error's token; at the end of input, just after the last token. */

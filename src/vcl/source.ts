@@ -217,7 +217,7 @@ function readVersionLine(tokens: VclToken[], file: number, d: Diagnostics): Vers
   if (num?.tokenType !== NumberTok) {
     const got = num ? showToken(num) : 'EOF';
     d.error(tokenPos(num ?? kw), `Expected 'vcl N.N;' got ${got}`);
-    return { present: true, pos: tokenPos(kw), skip: 1 };
+    return { present: true, pos: tokenPos(kw), skip: num?.tokenType === Semi ? 2 : 1 };
   }
   const last = semi?.tokenType === Semi ? semi : num;
   const pos = { ...tokenPos(kw), length: last.endOffset! - kw.startOffset + 1 };
