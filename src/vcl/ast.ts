@@ -177,6 +177,7 @@ export type Expr =
   | RealLit
   | DurationLit
   | BytesLit
+  | BlobLit
   | Name
   | CallExpr
   | MethodCall
@@ -222,6 +223,14 @@ export interface BytesLit {
   readonly kind: 'bytes';
   readonly pos: Pos;
   readonly value: number;
+  readonly text: string;
+}
+
+/** `:aGVsbG8=:`, a BLOB literal: base64 between colons (added by the parser for Varnish 7.1). */
+export interface BlobLit {
+  readonly kind: 'blob';
+  readonly pos: Pos;
+  /** The base64 text between the colons, not decoded. */
   readonly text: string;
 }
 
