@@ -6,7 +6,7 @@ import type { CstElement, CstNode } from 'chevrotain';
 import type * as A from './ast.ts';
 import type { Diagnostics } from './diagnostics.ts';
 import { stringValue, tokenPos, type VclToken } from './lexer.ts';
-import { BYTES_UNITS, DURATION_UNITS } from './spec.ts';
+import { DURATION_UNITS } from './spec.ts';
 
 type Kids = Record<string, CstElement[] | undefined>;
 
@@ -30,6 +30,15 @@ function spanPos(first: VclToken, last: VclToken): A.Pos {
 
 function ident(t: VclToken): A.Ident {
   return { name: t.image, pos: tokenPos(t) };
+}
+
+const BYTES_PREFIX: Readonly<Record<string, number>> = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50 };
+
+/** Varnish's BYTES units: an optional K, M, G, T or P, then an optional B, in either case. */
+export function bytesUnit(unit: string): number | undefined {
+  const m = /^([kmgtp]?)(b?)$/i.exec(unit);
+  if (m === null || unit === '') return undefined;
+  return m[1] === '' ? 1 : BYTES_PREFIX[m[1]!.toLowerCase()];
 }
 
 /** Binding strength of the binary operators, Varnish's order; higher binds tighter. */
@@ -318,6 +327,10 @@ export class AstBuilder {
       return { kind: 'call', pos: name.pos, callee: name, args: this.args(sub(k, 'callArgs')) };
     }
     if (k.String) return this.stringLit(tok(k, 'String'));
+    if (k.Blob) {
+      const t = tok(k, 'Blob');
+      return { kind: 'blob', pos: tokenPos(t), text: t.image.slice(1, -1) };
+    }
     if (k.Number) return this.number(tok(k, 'Number'), optTok(k, 'unit'));
     return { kind: 'paren', pos: tokenPos(tok(k, 'LParen')), inner: this.expression(sub(k, 'expression')) };
   }
@@ -349,7 +362,11 @@ export class AstBuilder {
     return { kind: 'string', pos: tokenPos(t), value, quote };
   }
 
-  /** `1`, `1.5`, `10s`, `10 s`, `1.5h`, `100KB`. */
+  /**
+   * `1`, `1.5`, `10s`, `10 s`, `1.5h`, `100KB`. Which units a number takes depends in Varnish on
+   * the type wanted: a duration unit gives a DurationLit, a bytes unit a BytesLit, and `text`
+   * keeps the unit for the checker, which reads `10m` as 10 MB where BYTES are wanted.
+   */
   number(t: VclToken, unit?: VclToken): A.IntLit | A.RealLit | A.DurationLit | A.BytesLit {
     const n = Number(t.image);
     if (unit !== undefined) {
@@ -357,10 +374,11 @@ export class AstBuilder {
       const pos = spanPos(t, unit);
       const u = unit.image;
       if (Object.hasOwn(DURATION_UNITS, u)) return { kind: 'duration', pos, value: n * DURATION_UNITS[u]!, text };
-      if (Object.hasOwn(BYTES_UNITS, u)) return { kind: 'bytes', pos, value: n * BYTES_UNITS[u]!, text };
+      const bytes = bytesUnit(u);
+      if (bytes !== undefined) return { kind: 'bytes', pos, value: n * bytes, text };
       this.d.error(
         tokenPos(unit),
-        `Unknown unit '${unit.image}': durations take ms, s, m, h, d, w or y; bytes take B, KB, MB, GB or TB`,
+        `Unknown unit '${u}': durations take ms, s, m, h, d, w or y; bytes take B, KB, MB, GB, TB or PB`,
       );
     }
     const kind = t.image.includes('.') ? 'real' : 'int';

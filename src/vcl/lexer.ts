@@ -5,7 +5,16 @@
 import type { IToken, TokenType } from 'chevrotain';
 import type { Pos } from './ast.ts';
 import type { Diagnostics } from './diagnostics.ts';
-import { Ident, KEYWORDS, LongString, NumberTok, OPERATORS, PlainString, TripleString } from './tokens.ts';
+import {
+  BlobTok,
+  Ident,
+  KEYWORDS,
+  LongString,
+  NumberTok,
+  OPERATORS,
+  PlainString,
+  TripleString,
+} from './tokens.ts';
 
 /** A Chevrotain token plus the index of its file in the list of sources. */
 export interface VclToken extends IToken {
@@ -40,8 +49,9 @@ const isLetter = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
 const isDigit = (c: number) => c >= 48 && c <= 57;
 const isWordChar = (c: number) => isLetter(c) || isDigit(c) || c === 95 /* _ */ || c === 45; /* - */
 const isSpace = (c: number) => c === 32 || c === 10 || c === 9 || c === 13;
+const isBase64 = (c: number) => isLetter(c) || isDigit(c) || c === 43 /* + */ || c === 47 /* / */ || c === 61; /* = */
 /** Characters a token or a comment may start with; a run of others is one lexical error. */
-const STARTERS = new Set([...'"#{', ...[...OPERATORS.keys()].map((k) => k[0]!)].map((ch) => ch.charCodeAt(0)));
+const STARTERS = new Set([...'"#{:', ...[...OPERATORS.keys()].map((k) => k[0]!)].map((ch) => ch.charCodeAt(0)));
 
 class Scanner {
   readonly text: string;
@@ -76,6 +86,7 @@ class Scanner {
       else if (c === 123 /* { */ && next === 34) this.delimited(2, '"}', LongString);
       else if (c === 35 /* # */ || (c === 47 /* / */ && next === 47)) this.skipTo('\n', 0);
       else if (c === 47 && next === 42 /* * */) this.blockComment();
+      else if (c === 58 /* : */) this.blob();
       else this.operator();
     }
     return this.tokens;
@@ -142,6 +153,21 @@ class Scanner {
     }
     this.pos = i + 1;
     this.emit(PlainString, start, this.line, start - this.lineStart + 1);
+  }
+
+  /** `:aGVsbG8=:`: base64 between colons, on one line. */
+  private blob(): void {
+    const start = this.pos;
+    const text = this.text;
+    let i = start + 1;
+    while (isBase64(text.charCodeAt(i))) i++;
+    if (text.charCodeAt(i) !== 58) {
+      this.error(start, i - start + 1, 'Illegal BLOB character');
+      this.pos = i;
+      return;
+    }
+    this.pos = i + 1;
+    this.emit(BlobTok, start, this.line, start - this.lineStart + 1);
   }
 
   /** A long string from its opening (`width` characters) to `close`, counting lines. */

@@ -9,8 +9,8 @@ import { CstParser, type CstNode, EOF, type IToken, tokenMatcher } from 'chevrot
 import { VclErrorMessages } from './parse-errors.ts';
 import * as T from './tokens.ts';
 
-/** Whether a word after a number is one of the units of DURATION and BYTES literals. */
-const UNITS: ReadonlySet<string> = new Set(['ms', 's', 'm', 'h', 'd', 'w', 'y', 'B', 'KB', 'MB', 'GB', 'TB']);
+/** The units of DURATION literals, and Varnish's BYTES units: [KMGTP][B], either case. */
+const UNIT = /^(?:ms|s|m|h|d|w|y|[kmgtp]b?|b)$/i;
 
 export class VclParser extends CstParser {
   constructor() {
@@ -289,6 +289,7 @@ export class VclParser extends CstParser {
         },
       },
       { ALT: () => this.CONSUME(T.StringTok) },
+      { ALT: () => this.CONSUME(T.BlobTok) },
       {
         ALT: () => {
           this.CONSUME(T.NumberTok);
@@ -357,7 +358,7 @@ export class VclParser extends CstParser {
   private unitFollows(): boolean {
     const next = this.LA(1);
     if (next.tokenType !== T.Ident) return false;
-    return UNITS.has(next.image) || next.startOffset === this.LA(0).endOffset! + 1;
+    return UNIT.test(next.image) || next.startOffset === this.LA(0).endOffset! + 1;
   }
 
   // -------------------------------------------------------------------------------------------

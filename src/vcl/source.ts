@@ -221,13 +221,29 @@ function readVersionLine(tokens: VclToken[], file: number, d: Diagnostics): Vers
   }
   const last = semi?.tokenType === Semi ? semi : num;
   const pos = { ...tokenPos(kw), length: last.endOffset! - kw.startOffset + 1 };
-  const version = VERSIONS[num.image];
-  if (version === undefined) d.error(pos, `VCL version ${num.image} not supported`);
+  const head = { ...pos, length: num.endOffset! - kw.startOffset + 1 };
+  const version = checkVersion(num, head, d);
   if (semi?.tokenType !== Semi) {
-    d.error(tokenPos(semi ?? num), `Expected ';' got ${semi ? showToken(semi) : 'EOF'}`);
+    d.error(head, "Expected 'vcl N.N;' found no semi-colon");
     return { present: true, version, pos, skip: 2 };
   }
   return { present: true, version, pos, skip: 3 };
+}
+
+/** `4.1` is 41; `4.01` or `04.1` are refused as Varnish does, and so are versions it lacks. */
+function checkVersion(num: VclToken, head: Pos, d: Diagnostics): number | undefined {
+  const m = /^(\d+)\.(\d+)$/.exec(num.image);
+  if (m === null) {
+    d.error(tokenPos(num), `Expected 'vcl N.N;' got ${showToken(num)}`);
+    return undefined;
+  }
+  if (`${Number(m[1])}.${Number(m[2])}` !== num.image) {
+    d.error(head, "Don't play silly buggers with VCL version numbers");
+    return undefined;
+  }
+  const version = VERSIONS[num.image];
+  if (version === undefined) d.error(head, `VCL version ${num.image} not supported`);
+  return version;
 }
 
 function skipPastSemi(tokens: VclToken[], from: number): number {

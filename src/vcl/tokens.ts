@@ -26,6 +26,8 @@ export const StringTok = token('String', 'CSTR');
 export const PlainString = token('PlainString', 'CSTR', [StringTok]);
 export const LongString = token('LongString', 'CSTR', [StringTok]);
 export const TripleString = token('TripleString', 'CSTR', [StringTok]);
+/** `:aGVsbG8=:`, a BLOB in base64. */
+export const BlobTok = token('Blob', 'CBLOB');
 
 // Operator groups, as categories so the grammar can say "any comparison". The grammar reads an
 // expression as a flat run of operands and binary operators (fewer rules per operand, which is
@@ -130,8 +132,10 @@ export const KwElif = keyword('elif');
 export const KwNew = keyword('new');
 
 /** Reserved words by their text; the lexer retypes a word found here. */
-export const KEYWORDS: ReadonlyMap<string, TokenType> = new Map(
-  [
+export const KEYWORDS: ReadonlyMap<string, TokenType> = new Map([
+  // Varnish takes `backend b None;` too (not NONE).
+  ['None', KwNone],
+  ...[
     KwVcl,
     KwImport,
     KwInclude,
@@ -152,8 +156,8 @@ export const KEYWORDS: ReadonlyMap<string, TokenType> = new Map(
     KwElsif,
     KwElif,
     KwNew,
-  ].map((t) => [t.LABEL!.slice(1, -1), t]),
-);
+  ].map((t): [string, TokenType] => [t.LABEL!.slice(1, -1), t]),
+]);
 
 /** The tokens the top-level declarations start with: where parsing resumes after an error. */
 export const TOP_LEVEL_KEYWORDS: readonly TokenType[] = [KwImport, KwBackend, KwProbe, KwAcl, KwSub];
@@ -166,6 +170,7 @@ export const ALL_TOKENS: TokenType[] = [
   PlainString,
   LongString,
   TripleString,
+  BlobTok,
   AssignOp,
   BinaryOp,
   CmpOp,

@@ -47,6 +47,17 @@ describe('lexFile', () => {
     ]);
   });
 
+  it('takes None as the keyword none, as Varnish does, but no other spelling', () => {
+    expect(kinds('None none NONE')).toEqual(['KwNone:None', 'KwNone:none', 'Ident:NONE']);
+  });
+
+  it('lexes BLOB literals and reports illegal characters in them', () => {
+    expect(kinds(':aGVsbG8=: :a+/9:')).toEqual(['Blob::aGVsbG8=:', 'Blob::a+/9:']);
+    expect(lex(':abc;').errors).toEqual([
+      { message: 'Illegal BLOB character', pos: { file: 0, line: 1, col: 1, offset: 0, length: 5 } },
+    ]);
+  });
+
   it('lexes integers and decimals, a unit after them as a word', () => {
     expect(kinds('1 1.5 10s 1.5h 100KB 4.1 1.')).toEqual([
       'Number:1',

@@ -38,6 +38,8 @@ function show(e: Expr): string {
       return e.text;
     case 'string':
       return JSON.stringify(e.value);
+    case 'blob':
+      return `blob:${e.text}`;
     case 'call':
       return `${e.callee.text}(${e.args.map((a) => (a.name ? `${a.name.name}=` : '') + show(a.value)).join(', ')})`;
     case 'method':
@@ -124,6 +126,9 @@ backend nothing none;`);
       },
       { kind: 'backend', name: { name: 'nothing' }, none: true, fields: [] },
     ]);
+    // Varnish takes `None` too, but no other spelling.
+    expect(strip(program('vcl 4.1;\nbackend b None;').decls[0])).toMatchObject({ none: true });
+    expect(errors('vcl 4.1;\nbackend b NONE;')).toEqual(["2:11 Expected '{' or 'none' got 'NONE'"]);
     const web = p.decls[0]!;
     expect(web.pos).toEqual({ file: 0, line: 2, col: 1, offset: 9, length: 7 });
     if (web.kind !== 'backend') throw new Error('not a backend');
@@ -354,6 +359,27 @@ describe('expressions', () => {
       'bytes:1TB=1099511627776',
       'bytes:1.5KB=1536',
     ]);
+    // Varnish's bytes units: [KMGTP] then B, each optional, in either case. `m` stays minutes:
+    // the checker reads it as mega where BYTES are wanted (the unit is in `text`).
+    expect(['10K', '10 kb', '2Mb', '1 p', '3b', '10m'].map(expr)).toEqual([
+      'bytes:10K=10240',
+      'bytes:10kb=10240',
+      'bytes:2Mb=2097152',
+      'bytes:1p=1125899906842624',
+      'bytes:3b=3',
+      'duration:10m=600',
+    ]);
+  });
+
+  it('reads BLOB literals: base64 between colons', () => {
+    expect(expr(':aGVsbG8=:')).toBe('blob:aGVsbG8=');
+    expect(expr('::')).toBe('blob:');
+    const r = parseExpression('x + :ab/+=:', 'e');
+    expect(r.expr).toMatchObject({ right: { kind: 'blob', text: 'ab/+=', pos: { col: 5, length: 7 } } });
+    expect(parseExpression(':ab cd:', 'e').diagnostics.list.map((d) => [d.message, d.pos?.col, d.pos?.length])).toEqual([
+      ['Illegal BLOB character', 1, 4],
+      ['Illegal BLOB character', 7, 2],
+    ]);
   });
 
   it('parses calls with positional and named arguments', () => {
@@ -437,7 +463,7 @@ describe('syntax errors', () => {
 
   it('reports an unknown unit stuck to a number', () => {
     expect(errors(sub('set req.ttl = 10x;'))).toEqual([
-      "2:32 Unknown unit 'x': durations take ms, s, m, h, d, w or y; bytes take B, KB, MB, GB or TB",
+      "2:32 Unknown unit 'x': durations take ms, s, m, h, d, w or y; bytes take B, KB, MB, GB, TB or PB",
     ]);
   });
 
@@ -449,8 +475,11 @@ describe('syntax errors', () => {
       "1:1 VCL version declaration missing: the file must start with 'vcl 4.0;' or 'vcl 4.1;'",
     ]);
     expect(errors('vcl 9.9;\nbackend b none;')).toEqual(['1:1 VCL version 9.9 not supported']);
-    expect(errors('vcl 4.1\nbackend b none;')).toEqual(["2:1 Expected ';' got 'backend'"]);
+    expect(errors('vcl 4.1\nbackend b none;')).toEqual(["1:1 Expected 'vcl N.N;' found no semi-colon"]);
     expect(errors('vcl;')).toEqual(["1:4 Expected 'vcl N.N;' got ';'"]);
+    expect(errors('vcl 4;')).toEqual(["1:5 Expected 'vcl N.N;' got '4'"]);
+    expect(errors('vcl 4.01;')).toEqual(["1:1 Don't play silly buggers with VCL version numbers"]);
+    expect(errors('vcl 04.0;')).toEqual(["1:1 Don't play silly buggers with VCL version numbers"]);
   });
 
   it('recovers at the next declaration, so independent errors come out together', () => {
