@@ -3,13 +3,16 @@
 // stream and the `vcl 4.x;` lines removed (source.ts), so the grammar starts at the declarations.
 //
 // Error recovery is ours, not Chevrotain's: parse.ts parses one top-level declaration at a time
-// and, after an error, resumes at the next declaration keyword (see parseTopDecls below).
+// and, after an error, resumes at the next declaration keyword (parseDecls there).
 
-import { CstParser, type CstNode, EOF, type IToken, tokenMatcher } from 'chevrotain';
+import { CstParser, EOF, tokenMatcher } from 'chevrotain';
 import { VclErrorMessages } from './parse-errors.ts';
 import * as T from './tokens.ts';
 
-/** The units of DURATION literals, and Varnish's BYTES units: [KMGTP][B], either case. */
+/**
+ * Words taken as the unit of a number even after a space: the units of DURATION literals and
+ * Varnish's BYTES units ([KMGTP][B]); the wrong case of a unit is then reported as a bad unit.
+ */
 const UNIT = /^(?:ms|s|m|h|d|w|y|[kmgtp]b?|b)$/i;
 
 export class VclParser extends CstParser {
@@ -394,13 +397,7 @@ export class VclParser extends CstParser {
   atEnd(): boolean {
     return this.LA(1).tokenType === EOF;
   }
-
-  peek(): IToken {
-    return this.LA(1);
-  }
 }
 
 /** Built once: Chevrotain's grammar analysis is the expensive part of making a parser. */
 export const vclParser = new VclParser();
-
-export type { CstNode };
