@@ -1,4 +1,39 @@
-// The `shellac` command: one binary, several subcommands.
-const [cmd] = process.argv.slice(2);
-process.stderr.write(`shellac: subcommand '${cmd ?? ''}' is not implemented yet\n`);
-process.exit(2);
+// The `shellac` command: one program, one subcommand per job, as varnishd, varnishadm and
+// varnishtest are for Varnish. Exit status: 0 fine, 1 the input was refused, 2 usage.
+
+import { CHECK_USAGE, runCheck } from './check.ts';
+import { UsageError } from './args.ts';
+
+type Command = (argv: readonly string[]) => number | Promise<number>;
+
+const COMMANDS: Readonly<Record<string, { run: Command; usage: string }>> = {
+  check: { run: runCheck, usage: CHECK_USAGE },
+};
+
+function usage(): string {
+  return ['usage: shellac COMMAND [ARGS]', '', 'commands:', ...Object.values(COMMANDS).map((c) => `  ${c.usage.replace('usage: shellac ', '')}`)].join('\n');
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '-h' || name === '--help' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    process.stderr.write(`shellac: unknown command '${name}'\n${usage()}\n`);
+    return 2;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`shellac ${name}: ${err.message}\n${cmd.usage}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -158,6 +158,14 @@ export const SUBS: Readonly<Record<SubName, SubSpec>> = {
   vcl_fini: { side: 'housekeeping', returns: ['ok'] },
 };
 
+/** The subs where each action may be returned: a scope mask per action. */
+export const ACTION_SCOPE: Readonly<Record<ActionName, number>> = Object.fromEntries(
+  (Object.keys(ACTIONS) as ActionName[]).map((a) => [
+    a,
+    SUB_NAMES.filter((s) => SUBS[s].returns.includes(a)).reduce((m, s) => m | SUB_BIT[s], 0),
+  ]),
+) as Record<ActionName, number>;
+
 export function isSubName(s: string): s is SubName {
   return Object.hasOwn(SUBS, s);
 }

@@ -1,0 +1,50 @@
+// `shellac check FILE [-I DIR]... [--ast] [--js]`: compile a VCL without running it. Prints the
+// errors (file:line:col, the source line, a caret) or one line saying it is fine.
+
+import { formatDiagnostics } from '../vcl/diagnostics.ts';
+import { checkSource } from '../vcl/compile.ts';
+import { parseArgs, UsageError } from './args.ts';
+
+const FLAGS = {
+  '-I': { value: true, repeat: true },
+  '-M': { value: true, repeat: true },
+  '--ast': { value: false },
+  '--no-builtin': { value: false },
+  '--warn-unused': { value: false },
+} as const;
+
+export const CHECK_USAGE = 'usage: shellac check FILE [-I DIR]... [-M VMOD_DIR]... [--ast] [--no-builtin] [--warn-unused]';
+
+/** Returns the exit status: 0 clean, 1 VCL errors, 2 usage. */
+export function runCheck(argv: readonly string[]): number {
+  const args = parseArgs(argv, FLAGS);
+  if (args.positional.length !== 1) throw new UsageError('check takes one VCL file');
+  const file = args.positional[0];
+  const result = checkSource(file, {
+    vclPath: args.flags.get('-I'),
+    vmodPath: args.flags.get('-M'),
+    noBuiltin: args.flags.has('--no-builtin'),
+    errUnref: !args.flags.has('--warn-unused'),
+  });
+  const list = result.diagnostics.sorted();
+  if (list.length > 0) process.stderr.write(`${formatDiagnostics(list, result.sources)}\n`);
+  if (!result.checked) {
+    const n = result.diagnostics.errorCount;
+    process.stderr.write(`${file}: ${n} error${n === 1 ? '' : 's'}\n`);
+    return 1;
+  }
+  if (args.flags.has('--ast')) {
+    process.stdout.write(`${JSON.stringify(result.program, null, 2)}\n`);
+    return 0;
+  }
+  const c = result.checked;
+  const subs = [...c.subs.values()].filter((s) => s.pos.file === 0).length;
+  process.stdout.write(
+    `${file}: OK (VCL ${(c.version / 10).toFixed(1)}, ${plural(c.backends.length, 'backend')}, ${plural(subs, 'sub')}, ${plural(c.imports.length, 'import')})\n`,
+  );
+  return 0;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
