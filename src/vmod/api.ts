@@ -1,0 +1,139 @@
+// The VMOD API: what an implementation in vmods/<name>/index.ts sees and must provide. This file
+// is the contract between VMODs and the rest of Shellac; VMODs import from here and from nothing
+// else in src/ (types from src/runtime/ip.ts and src/runtime/http.ts are re-exported below).
+//
+// Calling convention (bound from the manifest at load, never by name at run time):
+// - `$Function T f(A a, B b)`   → `export function f(ctx: VmodContext, a: A, b: B): T`
+//   arguments positional in manifest order; an optional `[ ]` argument that was not given
+//   arrives as `undefined`; a default is applied by the binder, so the implementation sees it.
+// - PRIV_* arguments arrive at their manifest position as a `PrivHolder` whose lifetime the
+//   runtime manages (PRIV_CALL: per call site and VCL; PRIV_TASK: per client or backend task;
+//   PRIV_TOP: per top request, shared with ESI children; PRIV_VCL: per loaded VCL).
+// - `$Object o(A a)`            → `export class o { constructor(ctx, vclName: string, a: A) }`
+//   `$Method T .m(B b)`         → `m(ctx: VmodContext, b: B): T` on that class.
+// - `$Event ev`                 → `export function ev(ctx: VmodEventContext, vcl: PrivHolder, e: VclEvent): number`
+//   returning 0 for success; a non-zero return on 'load' fails the load (with ctx.fail's message).
+//
+// Types by VCL type: STRING → string | null; STRANDS → readonly (string | null)[];
+// INT, REAL, BYTES → number; DURATION → seconds; TIME → seconds since the epoch; BOOL → boolean;
+// BLOB → Uint8Array | null; IP → VclIp | null; BACKEND → Director | null; HEADER → HeaderRef;
+// ENUM → the value as a string; REGEX → VclRegex; HTTP → VclHttp; SUB → SubRef; PROBE → ProbeRef;
+// ACL → AclRef; VOID → void.
+
+import type { VclHttp } from '../runtime/http.ts';
+import type { VclIp } from '../runtime/ip.ts';
+import type { VclRegex } from '../runtime/regex.ts';
+import type { SubName } from '../vcl/spec.ts';
+
+export type { VclHttp, VclIp, VclRegex };
+
+export type VclEvent = 'load' | 'warm' | 'cold' | 'discard';
+
+/** A PRIV_* holder: the VMOD keeps its state in `priv`, and `free` runs when the scope ends. */
+export interface PrivHolder<T = unknown> {
+  priv: T | undefined;
+  free?: ((priv: T) => void) | undefined;
+}
+
+/** Which HTTP object a HEADER argument or `ctx.http()` refers to. */
+export type HttpWhere = 'req' | 'req_top' | 'bereq' | 'beresp' | 'resp' | 'obj';
+
+/** A HEADER argument: `req.http.cookie` passed by reference. */
+export interface HeaderRef {
+  readonly where: HttpWhere;
+  /** The header name as written in VCL. */
+  readonly name: string;
+}
+
+/**
+ * Something requests can be sent to: a backend, or a director choosing among backends. Backends
+ * and directors implement the same interface, so directors nest.
+ */
+export interface Director {
+  readonly name: string;
+  /** 'backend' for a backend; the director's kind ('round_robin', 'shard'...) otherwise. */
+  readonly type: string;
+  /** Whether it can take requests now (a director: whether any of its backends can). */
+  healthy(ctx: VmodContext | null): boolean;
+  /** The backend a fetch goes to, or null when none is usable. A backend returns itself. */
+  resolve(ctx: VmodContext): Director | null;
+  /** When the health last changed (seconds since the epoch), for std.healthy-like reporting. */
+  readonly changed?: number;
+}
+
+export interface SubRef {
+  readonly name: string;
+}
+export interface ProbeRef {
+  readonly name: string;
+}
+export interface AclRef {
+  readonly name: string;
+  match(ip: VclIp | null): boolean;
+}
+
+/** Hard or soft purge of the object being looked up (from vcl_hit or vcl_miss). */
+export interface PurgeOptions {
+  readonly soft: boolean;
+  readonly ttl?: number;
+  readonly grace?: number;
+  readonly keep?: number;
+}
+
+/** What every VMOD function gets as its first argument. */
+export interface VmodContext {
+  /** The sub being run ('vcl_recv'...), or null outside one. */
+  readonly method: SubName | null;
+  /** The name of the VCL being run. */
+  readonly vclName: string;
+  /** The transaction id (vxid) of this task. */
+  readonly xid: number;
+  /** The current time as VCL's `now` sees it (fixed during one sub call). */
+  readonly now: number;
+  /** An HTTP object of this task, or null where it does not exist (no bereq on the client side). */
+  http(where: HttpWhere): VclHttp | null;
+  /** Reads a HEADER argument: the first value, or null. */
+  getHeader(ref: HeaderRef): string | null;
+  /** Writes a HEADER argument (null unsets it). */
+  setHeader(ref: HeaderRef, value: string | null): void;
+  readonly clientIp: VclIp | null;
+  readonly serverIp: VclIp | null;
+  readonly localIp: VclIp | null;
+  readonly remoteIp: VclIp | null;
+  /** A log record for this task (VCL_Log in Varnish). */
+  log(message: string): void;
+  /** Fails the task: the VCL stops and the task ends as for `return (fail)`. Never returns. */
+  fail(message: string): never;
+  /** The task's request body when cached with std.cache_req_body, else null. */
+  readonly reqBody: Uint8Array | null;
+  /** Caches the request body up to `max` bytes; false when it is bigger or cannot be read. */
+  cacheReqBody(max: number): Promise<boolean> | boolean;
+  /** Restores req to what it was when the client sent it (std.rollback on req). */
+  rollback(where: HttpWhere): void;
+  /** Adds a ban; returns null, or the reason it was refused. */
+  ban(expression: string): string | null;
+  /** Purges the current object and its variants; returns how many objects it hit. */
+  purge(options: PurgeOptions): number;
+  /** Sets the IP TOS of the client connection; false where the platform cannot. */
+  setIpTos(tos: number): boolean;
+  /** A backend of this VCL by name (for VMODs that take backend names), or null. */
+  backend(name: string): Director | null;
+}
+
+/** What an event function gets: no task, but the VCL's name and a way to fail. */
+export interface VmodEventContext {
+  readonly vclName: string;
+  log(message: string): void;
+  /** Makes the event fail with this message (the return value must be non-zero too). */
+  fail(message: string): void;
+  /**
+   * Takes a reference on the VCL so it cannot go cold while background work runs; `holder` is
+   * what vcl.list and a refused `vcl.state cold` name. Call the returned function to release.
+   */
+  hold(holder: string): () => void;
+}
+
+/** Thrown by ctx.fail(): the runtime ends the task, reporting the VCL position of the call. */
+export class VmodFailure extends Error {
+  override readonly name = 'VmodFailure';
+}
