@@ -1,0 +1,131 @@
+// `shellac serve` flags, as varnishd takes them, turned into one plain configuration value.
+// Everything here is checked before any port is opened: a bad flag is a usage error (exit 2).
+
+import { parseArgs, UsageError } from './args.ts';
+
+export interface ListenSpec {
+  /** `a0`, `a1`... unless named (`-a name=:8080`). */
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ServeConfig {
+  readonly listen: readonly ListenSpec[];
+  /** `-b host:port`: a backend with no VCL of ours (the builtin VCL alone). */
+  readonly backend?: { readonly host: string; readonly port: number };
+  readonly vclFile?: string;
+  /** The cache's byte bound (`-s malloc,SIZE`), and the storage's name. */
+  readonly storage: { readonly name: string; readonly bytes: number };
+  /** `-p name=value`, in order; validated against the parameter table by the server. */
+  readonly params: readonly (readonly [string, string])[];
+  readonly workdir: string;
+  readonly vclPath: readonly string[];
+  /** `-T host:port` for the admin listener; `-S file` for its secret. */
+  readonly admin?: { readonly host: string; readonly port: number };
+  readonly secretFile?: string;
+  /** `-M`: VMOD folders searched before vmods/. */
+  readonly vmodPath: readonly string[];
+}
+
+export const SERVE_USAGE =
+  'usage: shellac serve [-a [name=][host]:port]... (-f FILE.vcl | -b host:port) [-s malloc,SIZE] [-p name=value]... [-n workdir] [-I dir]... [-M dir]... [-T host:port] [-S secretfile] [-F]';
+
+const SPEC = {
+  '-a': { value: true, repeat: true },
+  '-b': { value: true },
+  '-f': { value: true },
+  '-s': { value: true, repeat: true },
+  '-p': { value: true, repeat: true },
+  '-n': { value: true },
+  '-I': { value: true, repeat: true },
+  '-M': { value: true, repeat: true },
+  '-T': { value: true },
+  '-S': { value: true },
+  '-F': { value: false },
+} as const;
+
+const DEFAULT_STORAGE_BYTES = 256 * 1024 * 1024;
+const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+export function parseServeArgs(argv: readonly string[]): ServeConfig {
+  const { flags, positional } = parseArgs(argv, SPEC);
+  if (positional.length > 0) throw new UsageError(`unexpected argument '${positional[0]}'`);
+  const one = (f: string): string | undefined => flags.get(f)?.[0];
+  const many = (f: string): string[] => flags.get(f) ?? [];
+  if (one('-b') !== undefined && one('-f') !== undefined) throw new UsageError('only one of -b or -f can be specified');
+
+  const listen = many('-a').map((a, i) => parseListen(a, i));
+  const b = one('-b');
+  const t = one('-T');
+  const storages = many('-s');
+  if (storages.length > 1) throw new UsageError('only one -s storage is supported');
+  return {
+    listen: listen.length > 0 ? listen : [{ name: 'a0', host: '', port: 6081 }],
+    backend: b === undefined ? undefined : parseHostPort(b, '-b', 80),
+    vclFile: one('-f'),
+    storage: storages.length > 0 ? parseStorage(storages[0]) : { name: 's0', bytes: DEFAULT_STORAGE_BYTES },
+    params: many('-p').map(parseParam),
+    workdir: one('-n') ?? '/tmp/shellac',
+    vclPath: many('-I'),
+    vmodPath: many('-M'),
+    admin: t === undefined ? undefined : parseHostPort(t, '-T'),
+    secretFile: one('-S'),
+  };
+}
+
+function parseListen(text: string, index: number): ListenSpec {
+  const eq = text.indexOf('=');
+  const name = eq > 0 ? text.slice(0, eq) : `a${index}`;
+  const addr = eq > 0 ? text.slice(eq + 1) : text;
+  // `-a :8080,HTTP`: a protocol suffix; only HTTP/1 is spoken.
+  const [hostPort, proto] = addr.split(',', 2);
+  if (proto !== undefined && proto.toUpperCase() !== 'HTTP') {
+    throw new UsageError(`-a ${text}: protocol '${proto}' is not supported (only HTTP)`);
+  }
+  const hp = parseHostPort(hostPort, '-a', undefined);
+  return { name, ...hp };
+}
+
+/** `host:port`, `[v6]:port`, `:port`, or `host` when a default port is given. */
+export function parseHostPort(text: string, flag: string, defaultPort?: number): { host: string; port: number } {
+  let host = text;
+  let port: string | undefined;
+  const v6 = /^\[([^\]]*)\](?::(.*))?$/.exec(text);
+  if (v6) {
+    host = v6[1];
+    port = v6[2];
+  } else {
+    const colon = text.lastIndexOf(':');
+    if (colon >= 0 && text.indexOf(':') === colon) {
+      host = text.slice(0, colon);
+      port = text.slice(colon + 1);
+    }
+  }
+  if (port === undefined) {
+    if (defaultPort === undefined) throw new UsageError(`${flag} ${text}: a port is needed (host:port)`);
+    return { host, port: defaultPort };
+  }
+  const n = Number(port);
+  if (!/^\d+$/.test(port) || n > 65535) throw new UsageError(`${flag} ${text}: bad port '${port}'`);
+  return { host, port: n };
+}
+
+function parseStorage(text: string): { name: string; bytes: number } {
+  const eq = text.indexOf('=');
+  const name = eq > 0 ? text.slice(0, eq) : 's0';
+  const [kind, size] = (eq > 0 ? text.slice(eq + 1) : text).split(',', 2);
+  if (kind !== 'malloc') throw new UsageError(`-s ${text}: unknown storage method "${kind}" (only malloc)`);
+  if (size === undefined) return { name, bytes: DEFAULT_STORAGE_BYTES };
+  const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)b?$/i.exec(size.trim());
+  if (!m) throw new UsageError(`-s ${text}: bad size '${size}' (e.g. 256m, 1g)`);
+  const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[m[2].toLowerCase()]);
+  if (bytes < 1024 * 1024) throw new UsageError(`-s ${text}: size must be at least 1m`);
+  return { name, bytes };
+}
+
+function parseParam(text: string): [string, string] {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new UsageError(`-p ${text}: expected name=value`);
+  return [text.slice(0, eq), text.slice(eq + 1)];
+}

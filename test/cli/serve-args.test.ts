@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/cli/args.ts';
+import { parseHostPort, parseServeArgs } from '../../src/cli/serve-args.ts';
+
+describe('shellac serve flags', () => {
+  it('defaults to :6081 and a 256MB malloc store', () => {
+    const c = parseServeArgs(['-f', 'x.vcl']);
+    expect(c.listen).toEqual([{ name: 'a0', host: '', port: 6081 }]);
+    expect(c.storage).toEqual({ name: 's0', bytes: 256 * 1024 * 1024 });
+    expect(c.vclFile).toBe('x.vcl');
+  });
+
+  it('reads several listeners, named or not, and IPv6 ones', () => {
+    const c = parseServeArgs(['-a', '127.0.0.1:8080', '-a', 'admin=[::1]:8081', '-a', ':0,HTTP', '-b', 'localhost:9000']);
+    expect(c.listen).toEqual([
+      { name: 'a0', host: '127.0.0.1', port: 8080 },
+      { name: 'admin', host: '::1', port: 8081 },
+      { name: 'a2', host: '', port: 0 },
+    ]);
+    expect(c.backend).toEqual({ host: 'localhost', port: 9000 });
+  });
+
+  it('reads storage sizes, params, vcl_path and the admin flags', () => {
+    const c = parseServeArgs(['-b', '127.0.0.1', '-s', 'mem=malloc,64m', '-p', 'default_ttl=10', '-p', 'max_restarts=2', '-I', 'a', '-I', 'b', '-T', '127.0.0.1:6082', '-S', 'secret', '-n', '/tmp/w', '-F']);
+    expect(c.storage).toEqual({ name: 'mem', bytes: 64 * 1024 * 1024 });
+    expect(c.backend).toEqual({ host: '127.0.0.1', port: 80 });
+    expect(c.params).toEqual([['default_ttl', '10'], ['max_restarts', '2']]);
+    expect(c.vclPath).toEqual(['a', 'b']);
+    expect(c.admin).toEqual({ host: '127.0.0.1', port: 6082 });
+    expect(c.secretFile).toBe('secret');
+    expect(c.workdir).toBe('/tmp/w');
+  });
+
+  it.each([
+    [['-b', 'a:1', '-f', 'x.vcl'], 'only one of -b or -f can be specified'],
+    [['-a', 'nope'], '-a nope: a port is needed (host:port)'],
+    [['-a', ':99999'], "-a :99999: bad port '99999'"],
+    [['-a', ':80,PROXY'], "-a :80,PROXY: protocol 'PROXY' is not supported (only HTTP)"],
+    [['-s', 'file,/tmp/x'], '-s file,/tmp/x: unknown storage method "file" (only malloc)'],
+    [['-s', 'malloc,lots'], "-s malloc,lots: bad size 'lots' (e.g. 256m, 1g)"],
+    [['-p', 'novalue'], '-p novalue: expected name=value'],
+    [['-x'], 'unknown option -x'],
+    [['stray'], "unexpected argument 'stray'"],
+  ])('refuses %j', (argv, message) => {
+    expect(() => parseServeArgs(argv)).toThrow(new UsageError(message));
+  });
+
+  it('parses host:port forms', () => {
+    expect(parseHostPort('[::1]:80', '-T')).toEqual({ host: '::1', port: 80 });
+    expect(parseHostPort('::1', '-b', 80)).toEqual({ host: '::1', port: 80 });
+  });
+});
