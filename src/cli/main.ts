@@ -3,11 +3,13 @@
 
 import { CHECK_USAGE, runCheck } from './check.ts';
 import { UsageError } from './args.ts';
+import { runVmodtool, VMODTOOL_USAGE } from './vmodtool.ts';
 
 type Command = (argv: readonly string[]) => number | Promise<number>;
 
 const COMMANDS: Readonly<Record<string, { run: Command; usage: string }>> = {
   check: { run: runCheck, usage: CHECK_USAGE },
+  vmodtool: { run: runVmodtool, usage: VMODTOOL_USAGE },
 };
 
 function usage(): string {
