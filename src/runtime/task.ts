@@ -1,0 +1,346 @@
+// The task context compiled VCL runs against: one per client request and one per backend fetch
+// (plus one for vcl_init / vcl_fini), as Varnish's req and busyobj. It holds the HTTP objects,
+// the addresses, the per-side fields VCL variables read and write (their accessors live in
+// variables.ts, derived from the spec table), the hash being built, the synthetic body, the
+// PRIV_TASK / PRIV_TOP stores, and it is the VmodContext every VMOD call receives.
+//
+// Fields are public and plain so that the proxy's state machines and the generated code reach
+// them directly; what a field means is the VCL variable named beside it.
+
+import { hash } from 'node:crypto';
+import type { Director, HeaderRef, HttpWhere, PrivHolder, PurgeOptions, VmodContext } from '../vmod/api.ts';
+import { VmodFailure } from '../vmod/api.ts';
+import type { SubName } from '../vcl/spec.ts';
+import type { VclHttp } from './http.ts';
+import type { VclIp } from './ip.ts';
+
+export type TaskSide = 'client' | 'backend' | 'housekeeping';
+
+/** A storage backend as VCL sees it: `storage.NAME.*`, `req.storage`, `beresp.storage`. */
+export interface StorageInfo {
+  readonly name: string;
+  readonly freeSpace: number;
+  readonly usedSpace: number;
+  readonly happy: boolean;
+}
+
+/** What `obj.*` reads besides the stored headers: the cache provides it on a hit. */
+export interface CachedObjectInfo {
+  readonly hits: number;
+  /** When the object was made, seconds since the epoch (Varnish's t_origin). */
+  readonly origin: number;
+  readonly ttl: number;
+  readonly grace: number;
+  readonly keep: number;
+  readonly uncacheable: boolean;
+  readonly canEsi: boolean;
+  readonly storage: StorageInfo | null;
+}
+
+/**
+ * Services a task reaches outside itself. One object shared by every task of a process (so a
+ * task costs no allocation for them); each member is optional and has a harmless default.
+ */
+export interface TaskServices {
+  /** std.log and friends (Varnish's VCL_Log). */
+  log?(task: VclTask, message: string): void;
+  /** Adds a ban; null when accepted, else the reason it was refused. */
+  ban?(expression: string): string | null;
+  purge?(task: VclTask, options: PurgeOptions): number;
+  cacheReqBody?(task: VclTask, max: number): Promise<boolean> | boolean;
+  /** Restores an HTTP object to what it was when received (std.rollback). */
+  rollback?(task: VclTask, where: HttpWhere): void;
+  setIpTos?(task: VclTask, tos: number): boolean;
+  /** server.hostname and server.identity (`-i`); the host name by default. */
+  readonly hostname?: string;
+  readonly identity?: string;
+}
+
+/** What a task needs from the VCL running it; LoadedVcl provides it. */
+export interface TaskVcl {
+  readonly name: string;
+  backend(name: string): Director | null;
+}
+
+const NO_SERVICES: TaskServices = {};
+
+export class VclTask implements VmodContext {
+  readonly side: TaskSide;
+  readonly services: TaskServices;
+  /** The VCL running this task (set by LoadedVcl.run). */
+  vcl: TaskVcl | null = null;
+  /** The sub being run. */
+  method: SubName | null = null;
+  /** The transaction id: req.xid, bereq.xid. */
+  xid = 0;
+  /** VCL's `now`, fixed for one call of a vcl_* sub. */
+  now = 0;
+  /** Index into the running VCL's position table: the VCL expression being evaluated. */
+  at = 0;
+
+  // The HTTP objects: req, bereq, beresp, obj (stored headers), resp.
+  req: VclHttp | null = null;
+  bereq: VclHttp | null = null;
+  beresp: VclHttp | null = null;
+  obj: VclHttp | null = null;
+  resp: VclHttp | null = null;
+  /** The task of the top request (this one unless ESI); null on the backend side. */
+  top: VclTask | null;
+
+  // Connection: client.ip, server.ip, remote.ip, local.ip, local.endpoint, local.socket.
+  clientIp: VclIp | null = null;
+  serverIp: VclIp | null = null;
+  remoteIp: VclIp | null = null;
+  localIp: VclIp | null = null;
+  localEndpoint: string | null = null;
+  localSocket: string | null = null;
+  /** client.identity as set by VCL; null reads as client.ip. */
+  clientIdentity: string | null = null;
+  /** sess.xid. */
+  sessXid = 0;
+
+  // Client side.
+  /**
+   * req.backend_hint. `undefined` means "not chosen yet": LoadedVcl.run puts the VCL's default
+   * backend there, and a switch to another VCL should reset it to undefined.
+   */
+  backendHint: Director | null | undefined = undefined;
+  esi = true;
+  esiLevel = 0;
+  /** req.ttl and req.grace; -1 until VCL sets them (no limit). */
+  reqTtl = -1;
+  reqGrace = -1;
+  hashAlwaysMiss = false;
+  hashIgnoreBusy = false;
+  hashIgnoreVary = false;
+  isHitmiss = false;
+  isHitpass = false;
+  restarts = 0;
+  reqStorage: StorageInfo | null = null;
+  reqTime = 0;
+  transport = 'HTTP/1';
+  /** sess.* timeouts, seconds; the proxy fills them from its parameters. */
+  sendTimeout = 600;
+  idleSendTimeout = 60;
+  timeoutIdle = 5;
+  timeoutLinger = 0.05;
+  /** The request body, once cached by std.cache_req_body. */
+  reqBody: Uint8Array | null = null;
+
+  // Backend side.
+  /** bereq.backend. */
+  bereqBackend: Director | null = null;
+  /** bereq.*_timeout: 0 until VCL sets them, meaning "the backend's or the parameter's". */
+  connectTimeout = 0;
+  firstByteTimeout = 0;
+  betweenBytesTimeout = 0;
+  /** `unset bereq.body` was run: send no body. */
+  bereqBodyUnset = false;
+  isBgfetch = false;
+  retries = 0;
+  bereqTime = 0;
+  /** bereq.uncacheable: a pass, or a fetch after hit-for-pass. */
+  uncacheable = false;
+  berespAge = 0;
+  berespBackend: Director | null = null;
+  berespBackendIp: VclIp | null = null;
+  doEsi = false;
+  doGunzip = false;
+  doGzip = false;
+  doStream = true;
+  berespFilters = '';
+  ttl = 0;
+  grace = 0;
+  keep = 0;
+  berespUncacheable = false;
+  was304 = false;
+  berespStorage: StorageInfo | null = null;
+  storageHint: string | null = null;
+  berespTime = 0;
+
+  // The object on a hit, and the response.
+  objInfo: CachedObjectInfo | null = null;
+  respDoEsi = false;
+  respFilters = '';
+  isStreaming = false;
+  respTime = 0;
+
+  /** The synthetic body: resp.body in vcl_synth, beresp.body in vcl_backend_error. */
+  body = '';
+
+  #hashInput = '';
+  #digest: Uint8Array | null = null;
+  #privTask: Map<object, PrivHolder> | null = null;
+  #privTop: Map<object, PrivHolder> | null = null;
+
+  constructor(side: TaskSide, services: TaskServices = NO_SERVICES, top?: VclTask) {
+    this.side = side;
+    this.services = services;
+    this.top = side === 'client' ? (top ?? this) : null;
+  }
+
+  get vclName(): string {
+    return this.vcl?.name ?? '';
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // The hash: vcl_hash's hash_data() calls feed it; the cache key is its SHA-256 digest.
+
+  /** Starts a new hash (each run of vcl_hash). */
+  resetHash(): void {
+    this.#hashInput = '';
+    this.#digest = null;
+  }
+
+  /**
+   * One strand of hash_data(): its text, or a 0 byte for an unset (null) strand; hash_data()
+   * ends each call with a null strand as a separator, as Varnish does (so its digests match).
+   */
+  hashPart(s: string | null): void {
+    this.#hashInput += s ?? '\0';
+    this.#digest = null;
+  }
+
+  /** req.hash, bereq.hash: the SHA-256 of what vcl_hash fed, or the digest set for this task. */
+  hashDigest(): Uint8Array {
+    if (this.#digest === null) this.#digest = hash('sha256', this.#hashInput, 'buffer');
+    return this.#digest;
+  }
+
+  /** Gives a backend task the digest of the client request it fetches for. */
+  setHashDigest(digest: Uint8Array): void {
+    this.#digest = digest;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // PRIV_TASK and PRIV_TOP stores, keyed by VMOD (functions) or by object instance (methods).
+
+  privTask(key: object): PrivHolder {
+    this.#privTask ??= new Map();
+    let holder = this.#privTask.get(key);
+    if (holder === undefined) {
+      holder = { priv: undefined };
+      this.#privTask.set(key, holder);
+    }
+    return holder;
+  }
+
+  /** PRIV_TOP: the top request's store; null on the backend side. */
+  privTop(key: object): PrivHolder | null {
+    const top = this.top;
+    if (top === null) return null;
+    top.#privTop ??= new Map();
+    let holder = top.#privTop.get(key);
+    if (holder === undefined) {
+      holder = { priv: undefined };
+      top.#privTop.set(key, holder);
+    }
+    return holder;
+  }
+
+  /**
+   * Ends the task: frees its PRIV_TASK holders (and PRIV_TOP ones when it is the top request),
+   * each `free` once. Errors in a VMOD's free are reported to the log, never thrown.
+   */
+  end(): void {
+    const task = this.#privTask;
+    this.#privTask = null;
+    if (task) freeAll(this, task);
+    if (this.top === this) {
+      const top = this.#privTop;
+      this.#privTop = null;
+      if (top) freeAll(this, top);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // VmodContext
+
+  http(where: HttpWhere): VclHttp | null {
+    switch (where) {
+      case 'req':
+        return this.req;
+      case 'req_top':
+        return this.top?.req ?? null;
+      case 'bereq':
+        return this.bereq;
+      case 'beresp':
+        return this.beresp;
+      case 'resp':
+        return this.resp;
+      case 'obj':
+        return this.obj;
+    }
+  }
+
+  getHeader(ref: HeaderRef): string | null {
+    return this.http(ref.where)?.get(ref.name) ?? null;
+  }
+
+  setHeader(ref: HeaderRef, value: string | null): void {
+    const http = this.http(ref.where);
+    if (http === null) return;
+    if (value === null) http.unset(ref.name);
+    else http.set(ref.name, value);
+  }
+
+  log(message: string): void {
+    this.services.log?.(this, message);
+  }
+
+  fail(message: string): never {
+    throw new VmodFailure(message);
+  }
+
+  cacheReqBody(max: number): Promise<boolean> | boolean {
+    return this.services.cacheReqBody?.(this, max) ?? false;
+  }
+
+  rollback(where: HttpWhere): void {
+    this.services.rollback?.(this, where);
+  }
+
+  ban(expression: string): string | null {
+    const ban = this.services.ban;
+    return ban ? ban(expression) : 'bans are not available here';
+  }
+
+  purge(options: PurgeOptions): number {
+    return this.services.purge?.(this, options) ?? 0;
+  }
+
+  setIpTos(tos: number): boolean {
+    return this.services.setIpTos?.(this, tos) ?? false;
+  }
+
+  backend(name: string): Director | null {
+    return this.vcl?.backend(name) ?? null;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Statements of VCL that are not variables
+
+  /** `synthetic(s)`: appends to the synthetic body. */
+  synthetic(s: string | null): void {
+    this.body += s ?? '';
+  }
+
+  /** The builtin `ban(s)`: a refused ban is logged, and the task goes on. */
+  banStatement(expression: string | null): void {
+    const error = this.ban(expression ?? '');
+    if (error !== null) this.log(`ban(): ${error}`);
+  }
+}
+
+function freeAll(task: VclTask, holders: Map<object, PrivHolder>): void {
+  for (const holder of holders.values()) {
+    const free = holder.free;
+    if (free === undefined || holder.priv === undefined) continue;
+    holder.free = undefined;
+    try {
+      free(holder.priv);
+    } catch (e) {
+      task.log(`PRIV free failed: ${(e as Error).message}`);
+    }
+  }
+}
