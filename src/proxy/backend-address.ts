@@ -1,0 +1,60 @@
+// Where a backend lives: its host name resolved once, when the VCL is loaded (as Varnish
+// resolves it when compiling), or its Unix socket path. Requests and probes then connect to the
+// address without asking DNS again.
+
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+
+export type BackendAddress =
+  | { readonly kind: 'tcp'; readonly ip: string; readonly port: number; readonly family: 4 | 6 }
+  | { readonly kind: 'unix'; readonly path: string };
+
+/** Port names a backend may give instead of a number. */
+const SERVICES: Readonly<Record<string, number>> = { http: 80, https: 443 };
+
+/** Resolves `.host`/`.port` or takes `.path`; rejects with a message naming the backend. */
+export async function resolveBackendAddress(
+  name: string,
+  spec: { readonly host?: string; readonly port?: string; readonly path?: string },
+): Promise<BackendAddress> {
+  if (spec.path !== undefined) return { kind: 'unix', path: spec.path };
+  if (spec.host === undefined) throw new Error(`Backend ${name}: no .host and no .path`);
+  const port = parsePort(name, spec.port);
+  const host = unbracket(spec.host);
+  const literal = isIP(host);
+  if (literal === 4 || literal === 6) return { kind: 'tcp', ip: host, port, family: literal };
+  let found: { address: string; family: number };
+  try {
+    found = await lookup(host);
+  } catch (err) {
+    throw new Error(`Backend ${name}: host "${spec.host}" could not be resolved (${(err as Error).message})`);
+  }
+  return { kind: 'tcp', ip: found.address, port, family: found.family === 6 ? 6 : 4 };
+}
+
+/** The origin undici's Pool is created for: scheme, address and port. */
+export function originOf(address: BackendAddress): string {
+  if (address.kind === 'unix') return 'http://localhost';
+  const host = address.family === 6 ? `[${address.ip}]` : address.ip;
+  return `http://${host}:${address.port}`;
+}
+
+/** How the address reads in logs: `127.0.0.1:8080`, `[::1]:80`, or the socket path. */
+export function addressText(address: BackendAddress): string {
+  if (address.kind === 'unix') return address.path;
+  return address.family === 6 ? `[${address.ip}]:${address.port}` : `${address.ip}:${address.port}`;
+}
+
+function parsePort(name: string, port: string | undefined): number {
+  if (port === undefined || port === '') return 80;
+  const service = SERVICES[port.toLowerCase()];
+  if (service !== undefined) return service;
+  if (!/^\d+$/.test(port)) throw new Error(`Backend ${name}: port "${port}" is not a number or a known service`);
+  const n = Number(port);
+  if (n < 1 || n > 65535) throw new Error(`Backend ${name}: port ${port} is out of range`);
+  return n;
+}
+
+function unbracket(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}

@@ -1,0 +1,170 @@
+// One request to a backend through its undici Pool: undici's dispatch callbacks turned into a
+// promise of the response head (or a failure value) and a streamed body. Nothing here throws
+// to the caller: every error becomes a BackendFailure before the head, or a BackendBodyError
+// from the body's iterator after it.
+
+import type { Readable } from 'node:stream';
+import type { Dispatcher, Pool } from 'undici';
+import { BackendBody } from './backend-body.ts';
+import type { BackendCounters } from './backend-counters.ts';
+import {
+  BackendBodyError,
+  type BackendFailure,
+  type BackendFailureKind,
+  classifyError,
+  errorCode,
+  errorMessage,
+} from './backend-failure.ts';
+import { responseHeadBytes } from './backend-request.ts';
+
+export interface BackendResponse {
+  readonly ok: true;
+  readonly status: number;
+  readonly reason: string;
+  /** Flat name, value, name, value... in arrival order, repeated names kept. */
+  readonly headers: string[];
+  /** The body; read it to its end or abort() it, or the connection stays taken. */
+  readonly body: BackendBody;
+}
+
+export type FetchResult = BackendResponse | BackendFailure;
+
+export interface DispatchPlan {
+  readonly pool: Pool;
+  readonly backendName: string;
+  readonly method: string;
+  readonly path: string;
+  readonly headers: string[];
+  readonly body: Readable | Uint8Array | null;
+  readonly firstByteMs: number;
+  readonly betweenBytesMs: number;
+  readonly signal: AbortSignal | undefined;
+  readonly counters: BackendCounters;
+  /** Called right before the request is written on a connection. */
+  readonly onSent: () => void;
+  /** Called once, when the exchange is over (completed, failed or aborted). */
+  readonly onSettled: () => void;
+}
+
+export function dispatchFetch(plan: DispatchPlan): Promise<FetchResult> {
+  return new Promise((resolve) => {
+    new FetchHandler(plan, resolve).start();
+  });
+}
+
+class FetchHandler implements Dispatcher.DispatchHandler {
+  readonly #plan: DispatchPlan;
+  readonly #resolve: (r: FetchResult) => void;
+  #body: BackendBody | null = null;
+  #abort: ((err?: Error) => void) | null = null;
+  #settled = false;
+  #onSignal = (): void => this.#abortWith(new BackendBodyError('aborted', 'fetch aborted', undefined));
+
+  constructor(plan: DispatchPlan, resolve: (r: FetchResult) => void) {
+    this.#plan = plan;
+    this.#resolve = resolve;
+  }
+
+  start(): void {
+    const p = this.#plan;
+    if (p.signal?.aborted) {
+      this.onError(new BackendBodyError('aborted', 'fetch aborted before it started', undefined));
+      return;
+    }
+    p.signal?.addEventListener('abort', this.#onSignal, { once: true });
+    try {
+      p.pool.dispatch(
+        {
+          path: p.path,
+          method: p.method as Dispatcher.HttpMethod,
+          headers: p.headers,
+          body: p.body,
+          headersTimeout: p.firstByteMs,
+          bodyTimeout: p.betweenBytesMs,
+        },
+        this,
+      );
+    } catch (err) {
+      this.onError(err as Error);
+    }
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.#settled) {
+      // Aborted while it waited in the pool's queue: it must not be sent now.
+      abort(new BackendBodyError('aborted', 'fetch aborted', undefined));
+      return;
+    }
+    this.#abort = abort;
+    this.#plan.onSent();
+  }
+
+  onHeaders(status: number, raw: Buffer[], resume: () => void, reason: string): boolean {
+    if (status < 200) return true; // 1xx informational: the real response follows
+    const p = this.#plan;
+    p.counters.beresp_hdrbytes += responseHeadBytes(status, reason, raw);
+    const headers: string[] = new Array(raw.length);
+    for (let i = 0; i < raw.length; i++) headers[i] = raw[i].toString('latin1');
+    const body = new BackendBody(resume, (err) => this.#abortWith(err));
+    this.#body = body;
+    this.#resolve({ ok: true, status, reason, headers, body });
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.#plan.counters.beresp_bodybytes += chunk.length;
+    return this.#body ? this.#body.push(chunk) : true;
+  }
+
+  onComplete(): void {
+    this.#body?.end();
+    this.#settle();
+  }
+
+  onError(err: Error): void {
+    const kind = err instanceof BackendBodyError ? err.kind : classifyError(err);
+    const code = errorCode(err);
+    const message = `backend ${this.#plan.backendName}: ${describe(kind, err)}`;
+    if (this.#body) this.#body.fail(new BackendBodyError(kind, message, code));
+    else this.#resolve({ ok: false, kind, message, code });
+    this.#settle();
+  }
+
+  /** undici reports each chunk of request body it writes (a Buffer, despite its typings). */
+  onBodySent(chunk: unknown): void {
+    const n = typeof chunk === 'number' ? chunk : typeof chunk === 'string' ? Buffer.byteLength(chunk) : ((chunk as Uint8Array)?.byteLength ?? 0);
+    this.#plan.counters.bereq_bodybytes += n;
+  }
+
+  #abortWith(err: Error): void {
+    if (this.#settled) return;
+    if (this.#abort) this.#abort(err);
+    else this.onError(err);
+  }
+
+  #settle(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#plan.signal?.removeEventListener('abort', this.#onSignal);
+    this.#plan.onSettled();
+  }
+}
+
+function describe(kind: BackendFailureKind, err: Error): string {
+  switch (kind) {
+    case 'refused':
+      return 'connection refused';
+    case 'connect_timeout':
+      return 'connect timeout';
+    case 'first_byte_timeout':
+      return 'first byte timeout';
+    case 'between_bytes_timeout':
+      return 'between bytes timeout';
+    case 'reset':
+      return `connection closed early (${errorMessage(err)})`;
+    case 'garbage':
+      return `invalid response (${errorMessage(err)})`;
+    default:
+      return errorMessage(err);
+  }
+}

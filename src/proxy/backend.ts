@@ -1,0 +1,325 @@
+// A backend: one origin server declared in VCL, with its undici Pool, its timeouts, its health
+// (a probe, overridden by backend.set_health) and its counters. It is a Director that resolves
+// to itself, so directors can hold backends and other directors alike.
+//
+// Timeouts, as Varnish picks them: the value set on bereq for this fetch, else the backend's,
+// else the parameter. max_connections is a hard limit, as in Varnish 7.1: a fetch that finds
+// them all in use fails at once ('busy') instead of queueing.
+
+import { connect, type Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import { Pool } from 'undici';
+import type { Director, VmodContext } from '../vmod/api.ts';
+import type { TBackend, TProbe } from '../vcl/tir.ts';
+import { type BackendAddress, addressText, originOf, resolveBackendAddress } from './backend-address.ts';
+import { type BackendCounters, type BackendGlobalCounters, newBackendCounters, newBackendGlobalCounters } from './backend-counters.ts';
+import { type BackendFailure, classifyError, errorCode, errorMessage } from './backend-failure.ts';
+import { dispatchFetch, type FetchResult } from './backend-fetch.ts';
+import { prepareHeaders, type RequestHeaders } from './backend-request.ts';
+import { type HealthLogger, Probe, type ProbeStatus, probeSettings } from './probe.ts';
+
+export type { BackendResponse, FetchResult } from './backend-fetch.ts';
+export type { BackendFailure, BackendFailureKind } from './backend-failure.ts';
+export { BackendBodyError } from './backend-failure.ts';
+
+/** Defaults from the parameters, in seconds. */
+export interface BackendDefaults {
+  readonly connectTimeout: number;
+  readonly firstByteTimeout: number;
+  readonly betweenBytesTimeout: number;
+  /** backend_idle_timeout: how long an unused connection is kept open. */
+  readonly idleTimeout: number;
+  /** http_resp_size: the largest response head accepted, in bytes. */
+  readonly maxHeaderSize: number;
+}
+
+export const BACKEND_DEFAULTS: BackendDefaults = {
+  connectTimeout: 3.5,
+  firstByteTimeout: 60,
+  betweenBytesTimeout: 60,
+  idleTimeout: 60,
+  maxHeaderSize: 32768,
+};
+
+export interface BackendOptions {
+  /** The name of the VCL declaring it: backends are `vcl.name` to the operator. */
+  readonly vclName: string;
+  readonly defaults?: Partial<BackendDefaults>;
+  /** The process-wide counters it adds to (shared by all backends). */
+  readonly globalCounters?: BackendGlobalCounters;
+  readonly logger?: HealthLogger;
+}
+
+export interface FetchRequest {
+  readonly method: string;
+  /** The request target: path and query. */
+  readonly url: string;
+  readonly headers: RequestHeaders;
+  readonly body?: Readable | Uint8Array | null;
+}
+
+/** Per-fetch overrides (bereq.first_byte_timeout...), in seconds, and a way to give up. */
+export interface FetchOptions {
+  readonly firstByteTimeout?: number;
+  readonly betweenBytesTimeout?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** backend.set_health: 'auto' follows the probe. */
+export type AdminHealth = 'auto' | 'healthy' | 'sick';
+
+/** A line of backend.list, with the probe's detail for `backend.list -p`. */
+export interface BackendDescription {
+  /** `vcl.name`. */
+  readonly name: string;
+  /** As Varnish shows it: 'probe' when following a probe, else 'healthy' or 'sick'. */
+  readonly admin: 'probe' | 'healthy' | 'sick';
+  /** Good probes out of the window: '5/8', or '0/0' without a probe. */
+  readonly probe: string;
+  /** The probe's verdict ('healthy' without a probe). */
+  readonly health: 'healthy' | 'sick';
+  /** Seconds since the epoch of the last change of health or of admin state. */
+  readonly lastChange: number;
+  readonly probeStatus?: ProbeStatus;
+}
+
+/** Resolves the backend's host and makes it; rejects when the host cannot be resolved. */
+export async function createBackend(decl: TBackend, probe: TProbe | undefined, options: BackendOptions): Promise<Backend> {
+  if (decl.none) throw new Error(`Backend ${decl.name} is 'none': there is nothing to fetch from`);
+  const address = await resolveBackendAddress(decl.name, decl);
+  return new Backend(decl, address, probe, options);
+}
+
+export class Backend implements Director {
+  readonly name: string;
+  readonly type = 'backend';
+  readonly vclName: string;
+  readonly address: BackendAddress;
+  /** The Host header sent when a request has none: .host_header, else .host. */
+  readonly hostHeader: string | undefined;
+  readonly maxConnections: number | undefined;
+  readonly connectTimeout: number;
+  readonly firstByteTimeout: number;
+  readonly betweenBytesTimeout: number;
+  readonly counters: BackendCounters = newBackendCounters();
+  readonly #global: BackendGlobalCounters;
+  readonly #pool: Pool;
+  readonly #probe: Probe | null;
+  #admin: AdminHealth = 'auto';
+  #changed = Date.now() / 1000;
+  /** Fetches and pipes using a connection now, for max_connections. */
+  #active = 0;
+  /** Requests written and connections opened, from which reuses are derived. */
+  #sent = 0;
+  #opened = 0;
+  #reuses = 0;
+
+  /** Use createBackend, which resolves the address first. */
+  constructor(decl: TBackend, address: BackendAddress, probe: TProbe | undefined, options: BackendOptions) {
+    const d = { ...BACKEND_DEFAULTS, ...options.defaults };
+    this.name = decl.name;
+    this.vclName = options.vclName;
+    this.address = address;
+    this.hostHeader = decl.hostHeader ?? decl.host;
+    this.maxConnections = decl.maxConnections && decl.maxConnections > 0 ? decl.maxConnections : undefined;
+    this.connectTimeout = decl.connectTimeout ?? d.connectTimeout;
+    this.firstByteTimeout = decl.firstByteTimeout ?? d.firstByteTimeout;
+    this.betweenBytesTimeout = decl.betweenBytesTimeout ?? d.betweenBytesTimeout;
+    this.#global = options.globalCounters ?? newBackendGlobalCounters();
+    const idleMs = Math.max(1, d.idleTimeout * 1000);
+    this.#pool = new Pool(originOf(address), {
+      connections: this.maxConnections ?? null,
+      pipelining: 1,
+      connect: { timeout: this.connectTimeout * 1000 },
+      socketPath: address.kind === 'unix' ? address.path : undefined,
+      keepAliveTimeout: idleMs,
+      keepAliveMaxTimeout: idleMs,
+      maxHeaderSize: d.maxHeaderSize,
+    });
+    this.#pool.on('connect', () => {
+      this.#opened++;
+      this.counters.conn++;
+      this.#global.backend_conn++;
+    });
+    this.#pool.on('disconnect', () => {
+      this.counters.conn--;
+    });
+    this.#pool.on('connectionError', (_origin, _targets, err) => this.#countConnectFailure(err));
+    this.#probe = probe
+      ? new Probe(
+          probeSettings(probe),
+          { name: this.fullName, address, hostHeader: this.hostHeader },
+          (changed) => this.#probed(changed),
+          options.logger,
+        )
+      : null;
+    if (this.#probe) this.counters.happy = this.#probe.happyBits;
+  }
+
+  /** `vcl.name`, as the operator sees it. */
+  get fullName(): string {
+    return `${this.vclName}.${this.name}`;
+  }
+
+  /** When the health or admin state last changed, in seconds since the epoch. */
+  get changed(): number {
+    return this.#changed;
+  }
+
+  healthy(_ctx: VmodContext | null): boolean {
+    if (this.#admin !== 'auto') return this.#admin === 'healthy';
+    return this.#probe === null || this.#probe.healthy;
+  }
+
+  resolve(_ctx: VmodContext): Director {
+    return this;
+  }
+
+  /** backend.set_health. */
+  setHealth(admin: AdminHealth): void {
+    if (admin === this.#admin) return;
+    this.#admin = admin;
+    this.#changed = Date.now() / 1000;
+  }
+
+  describe(): BackendDescription {
+    const probe = this.#probe;
+    const status = probe?.status();
+    const admin = this.#admin === 'auto' ? (probe ? 'probe' : 'healthy') : this.#admin;
+    return {
+      name: this.fullName,
+      admin,
+      probe: status ? `${status.good}/${status.window}` : '0/0',
+      health: !probe || probe.healthy ? 'healthy' : 'sick',
+      lastChange: this.#changed,
+      ...(status ? { probeStatus: status } : {}),
+    };
+  }
+
+  /** The VCL went warm: probing starts. */
+  start(): void {
+    this.#probe?.start();
+  }
+
+  /** The VCL went cold: probing stops. */
+  stop(): void {
+    this.#probe?.stop();
+  }
+
+  /** The VCL is discarded: probing stops and connections close. */
+  async close(): Promise<void> {
+    this.stop();
+    await this.#pool.destroy();
+  }
+
+  /**
+   * Sends a request and resolves with the response head and a streamed body, or with a failure
+   * value (never rejects). The body's iterator throws a BackendBodyError if it cannot finish.
+   */
+  fetch(req: FetchRequest, opts: FetchOptions = {}): Promise<FetchResult> {
+    const refused = this.#admit();
+    if (refused) return Promise.resolve(refused);
+    const body = req.body ?? null;
+    const head = prepareHeaders(req.method, req.url, req.headers, this.hostHeader, body !== null && !(body instanceof Uint8Array));
+    this.counters.req++;
+    this.#global.backend_req++;
+    this.counters.bereq_hdrbytes += head.bytes;
+    return dispatchFetch({
+      pool: this.#pool,
+      backendName: this.fullName,
+      method: req.method,
+      path: req.url,
+      headers: head.flat,
+      body,
+      firstByteMs: (opts.firstByteTimeout ?? this.firstByteTimeout) * 1000,
+      betweenBytesMs: (opts.betweenBytesTimeout ?? this.betweenBytesTimeout) * 1000,
+      signal: opts.signal,
+      counters: this.counters,
+      onSent: () => this.#noteSent(),
+      onSettled: () => {
+        this.#active--;
+      },
+    });
+  }
+
+  /**
+   * Opens a raw connection for a pipe, within max_connections and connect_timeout. Call the
+   * returned `release` when the tunnel is over.
+   */
+  openTunnel(): Promise<{ ok: true; socket: Socket; release: () => void } | BackendFailure> {
+    const refused = this.#admit();
+    if (refused) return Promise.resolve(refused);
+    this.counters.req++;
+    this.#global.backend_req++;
+    return new Promise((resolve) => {
+      const a = this.address;
+      const socket = a.kind === 'unix' ? connect({ path: a.path, allowHalfOpen: true }) : connect({ host: a.ip, port: a.port, family: a.family, allowHalfOpen: true });
+      let released = false;
+      const release = (): void => {
+        if (released) return;
+        released = true;
+        this.#active--;
+        this.counters.conn--;
+      };
+      const timer = setTimeout(() => socket.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' })), this.connectTimeout * 1000);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeListener('error', onError);
+        this.counters.conn++;
+        this.#global.backend_conn++;
+        resolve({ ok: true, socket, release });
+      });
+      const onError = (err: Error): void => {
+        clearTimeout(timer);
+        this.#active--;
+        this.#countConnectFailure(err);
+        const kind = classifyError(err);
+        resolve({ ok: false, kind, message: `backend ${this.fullName}: pipe connect to ${addressText(a)} failed (${errorMessage(err)})`, code: errorCode(err) });
+      };
+      socket.once('error', onError);
+    });
+  }
+
+  /** Checks health and max_connections; takes a connection slot when the fetch may go. */
+  #admit(): BackendFailure | null {
+    if (!this.healthy(null)) {
+      this.counters.unhealthy++;
+      this.#global.backend_unhealthy++;
+      return { ok: false, kind: 'unhealthy', message: `backend ${this.fullName}: unhealthy`, code: undefined };
+    }
+    if (this.maxConnections !== undefined && this.#active >= this.maxConnections) {
+      this.counters.busy++;
+      this.#global.backend_busy++;
+      return { ok: false, kind: 'busy', message: `backend ${this.fullName}: busy (max_connections ${this.maxConnections})`, code: undefined };
+    }
+    this.#active++;
+    return null;
+  }
+
+  /**
+   * undici does not say which connection carries a request, but it opens connections only for
+   * requests waiting to go, so every request beyond the connections opened went on a reused one.
+   */
+  #noteSent(): void {
+    this.#sent++;
+    const reuses = this.#sent - this.#opened;
+    if (reuses > this.#reuses) {
+      this.#global.backend_reuse += reuses - this.#reuses;
+      this.#reuses = reuses;
+    }
+  }
+
+  #countConnectFailure(err: unknown): void {
+    this.counters.fail++;
+    this.#global.backend_fail++;
+    const kind = classifyError(err);
+    if (kind === 'refused') this.counters.fail_econnrefused++;
+    else if (kind === 'connect_timeout') this.counters.fail_etimedout++;
+    else this.counters.fail_other++;
+  }
+
+  #probed(changed: boolean): void {
+    if (changed) this.#changed = Date.now() / 1000;
+    if (this.#probe) this.counters.happy = this.#probe.happyBits;
+  }
+}
