@@ -2,6 +2,10 @@
 // promise of the response head (or a failure value) and a streamed body. Nothing here throws
 // to the caller: every error becomes a BackendFailure before the head, or a BackendBodyError
 // from the body's iterator after it.
+//
+// The first byte and between bytes timeouts run on native timers here rather than undici's:
+// undici's tick about once a second, and VCL asks for timeouts like 200ms. The between bytes
+// clock stops while the reader holds the connection paused: only the backend's stalls count.
 
 import type { Readable } from 'node:stream';
 import type { Dispatcher, Pool } from 'undici';
@@ -58,6 +62,7 @@ class FetchHandler implements Dispatcher.DispatchHandler {
   #body: BackendBody | null = null;
   #abort: ((err?: Error) => void) | null = null;
   #settled = false;
+  #timer: NodeJS.Timeout | null = null;
   #onSignal = (): void => this.#abortWith(new BackendBodyError('aborted', 'fetch aborted', undefined));
 
   constructor(plan: DispatchPlan, resolve: (r: FetchResult) => void) {
@@ -79,8 +84,8 @@ class FetchHandler implements Dispatcher.DispatchHandler {
           method: p.method as Dispatcher.HttpMethod,
           headers: p.headers,
           body: p.body,
-          headersTimeout: p.firstByteMs,
-          bodyTimeout: p.betweenBytesMs,
+          headersTimeout: 0,
+          bodyTimeout: 0,
         },
         this,
       );
@@ -97,6 +102,12 @@ class FetchHandler implements Dispatcher.DispatchHandler {
     }
     this.#abort = abort;
     this.#plan.onSent();
+    this.#arm('first_byte_timeout', this.#plan.firstByteMs);
+  }
+
+  /** The request is written, body and all: the wait for the first byte starts now. */
+  onRequestSent(): void {
+    if (!this.#body) this.#arm('first_byte_timeout', this.#plan.firstByteMs);
   }
 
   onHeaders(status: number, raw: Buffer[], resume: () => void, reason: string): boolean {
@@ -105,15 +116,25 @@ class FetchHandler implements Dispatcher.DispatchHandler {
     p.counters.beresp_hdrbytes += responseHeadBytes(status, reason, raw);
     const headers: string[] = new Array(raw.length);
     for (let i = 0; i < raw.length; i++) headers[i] = raw[i].toString('latin1');
-    const body = new BackendBody(resume, (err) => this.#abortWith(err));
+    const body = new BackendBody(
+      () => {
+        this.#arm('between_bytes_timeout', p.betweenBytesMs);
+        resume();
+      },
+      (err) => this.#abortWith(err),
+    );
     this.#body = body;
+    this.#arm('between_bytes_timeout', p.betweenBytesMs);
     this.#resolve({ ok: true, status, reason, headers, body });
     return true;
   }
 
   onData(chunk: Buffer): boolean {
     this.#plan.counters.beresp_bodybytes += chunk.length;
-    return this.#body ? this.#body.push(chunk) : true;
+    this.#timer?.refresh();
+    if (!this.#body || this.#body.push(chunk)) return true;
+    this.#disarm(); // paused for the reader: not the backend's stall
+    return false;
   }
 
   onComplete(): void {
@@ -142,7 +163,23 @@ class FetchHandler implements Dispatcher.DispatchHandler {
     else this.onError(err);
   }
 
+  #arm(kind: 'first_byte_timeout' | 'between_bytes_timeout', ms: number): void {
+    this.#disarm();
+    if (ms <= 0 || this.#settled) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      const what = kind === 'first_byte_timeout' ? 'first byte' : 'between bytes';
+      this.#abortWith(new BackendBodyError(kind, `${what} timeout (${ms / 1000}s)`, undefined));
+    }, ms);
+  }
+
+  #disarm(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
   #settle(): void {
+    this.#disarm();
     if (this.#settled) return;
     this.#settled = true;
     this.#plan.signal?.removeEventListener('abort', this.#onSignal);

@@ -6,7 +6,7 @@
 // else the parameter. max_connections is a hard limit, as in Varnish 7.1: a fetch that finds
 // them all in use fails at once ('busy') instead of queueing.
 
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { Director, VmodContext } from '../vmod/api.ts';
@@ -14,6 +14,7 @@ import type { TBackend, TProbe } from '../vcl/tir.ts';
 import { type BackendAddress, addressText, originOf, resolveBackendAddress } from './backend-address.ts';
 import { type BackendCounters, type BackendGlobalCounters, newBackendCounters, newBackendGlobalCounters } from './backend-counters.ts';
 import { type BackendFailure, classifyError, errorCode, errorMessage } from './backend-failure.ts';
+import { type ConnectCallback, connectBackend } from './backend-connect.ts';
 import { dispatchFetch, type FetchResult } from './backend-fetch.ts';
 import { prepareHeaders, type RequestHeaders } from './backend-request.ts';
 import { type HealthLogger, Probe, type ProbeStatus, probeSettings } from './probe.ts';
@@ -130,21 +131,13 @@ export class Backend implements Director {
     this.#pool = new Pool(originOf(address), {
       connections: this.maxConnections ?? null,
       pipelining: 1,
-      connect: { timeout: this.connectTimeout * 1000 },
-      socketPath: address.kind === 'unix' ? address.path : undefined,
+      connect: (_opts, callback) => {
+        this.#connect('pool', (err, socket) => (err ? callback(err, null) : callback(null, socket!)));
+      },
       keepAliveTimeout: idleMs,
       keepAliveMaxTimeout: idleMs,
       maxHeaderSize: d.maxHeaderSize,
     });
-    this.#pool.on('connect', () => {
-      this.#opened++;
-      this.counters.conn++;
-      this.#global.backend_conn++;
-    });
-    this.#pool.on('disconnect', () => {
-      this.counters.conn--;
-    });
-    this.#pool.on('connectionError', (_origin, _targets, err) => this.#countConnectFailure(err));
     this.#probe = probe
       ? new Probe(
           probeSettings(probe),
@@ -252,31 +245,41 @@ export class Backend implements Director {
     this.counters.req++;
     this.#global.backend_req++;
     return new Promise((resolve) => {
-      const a = this.address;
-      const socket = a.kind === 'unix' ? connect({ path: a.path, allowHalfOpen: true }) : connect({ host: a.ip, port: a.port, family: a.family, allowHalfOpen: true });
-      let released = false;
-      const release = (): void => {
-        if (released) return;
-        released = true;
-        this.#active--;
-        this.counters.conn--;
-      };
-      const timer = setTimeout(() => socket.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' })), this.connectTimeout * 1000);
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        socket.removeListener('error', onError);
-        this.counters.conn++;
-        this.#global.backend_conn++;
-        resolve({ ok: true, socket, release });
+      this.#connect('pipe', (err, socket) => {
+        if (err) {
+          this.#active--;
+          const kind = classifyError(err);
+          const message = `backend ${this.fullName}: pipe connect to ${addressText(this.address)} failed (${errorMessage(err)})`;
+          resolve({ ok: false, kind, message, code: errorCode(err) });
+          return;
+        }
+        let released = false;
+        const release = (): void => {
+          if (released) return;
+          released = true;
+          this.#active--;
+        };
+        resolve({ ok: true, socket: socket!, release });
       });
-      const onError = (err: Error): void => {
-        clearTimeout(timer);
-        this.#active--;
+    });
+  }
+
+  /** Opens a connection, counting it (and a failure, by its cause) as Varnish does. */
+  #connect(use: 'pool' | 'pipe', done: ConnectCallback): void {
+    // A pipe passes half-closes on, so its socket must survive the backend's end of stream.
+    connectBackend(this.address, this.connectTimeout * 1000, use === 'pipe', (err, socket) => {
+      if (err) {
         this.#countConnectFailure(err);
-        const kind = classifyError(err);
-        resolve({ ok: false, kind, message: `backend ${this.fullName}: pipe connect to ${addressText(a)} failed (${errorMessage(err)})`, code: errorCode(err) });
-      };
-      socket.once('error', onError);
+        done(err, null);
+        return;
+      }
+      if (use === 'pool') this.#opened++;
+      this.counters.conn++;
+      this.#global.backend_conn++;
+      socket!.once('close', () => {
+        this.counters.conn--;
+      });
+      done(null, socket);
     });
   }
 
