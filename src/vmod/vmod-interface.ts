@@ -193,7 +193,7 @@ export function generateInterface(m: VmodManifest, opts: { apiImport: string; so
     '',
     `import type { ${imports.join(', ')} } from '${opts.apiImport}';`,
     '',
-    '/** A VMOD function may answer at once or with a promise, which the VCL awaits. */',
+    '/** A VMOD function may return a promise when it is declared `async`: the VCL then awaits it. */',
     'type Awaitable<T> = T | Promise<T>;',
     '',
     body,

@@ -6,7 +6,7 @@
 
 import type { VmodContext } from '../../src/vmod/api.ts';
 
-/** A VMOD function may answer at once or with a promise, which the VCL awaits. */
+/** A VMOD function may return a promise when it is declared `async`: the VCL then awaits it. */
 type Awaitable<T> = T | Promise<T>;
 
 /** An object made by `new xblob = blob.blob(...)`. */
