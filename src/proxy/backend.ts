@@ -96,8 +96,8 @@ export class Backend implements Director {
   readonly type = 'backend';
   readonly vclName: string;
   readonly address: BackendAddress;
-  /** The Host header sent when a request has none: .host_header, else .host. */
-  readonly hostHeader: string | undefined;
+  /** The Host header sent when a request has none: .host_header, else .host, else 0.0.0.0 (as Varnish does for .path). */
+  readonly hostHeader: string;
   readonly maxConnections: number | undefined;
   readonly connectTimeout: number;
   readonly firstByteTimeout: number;
@@ -121,7 +121,7 @@ export class Backend implements Director {
     this.name = decl.name;
     this.vclName = options.vclName;
     this.address = address;
-    this.hostHeader = decl.hostHeader ?? decl.host;
+    this.hostHeader = decl.hostHeader ?? decl.host ?? '0.0.0.0';
     this.maxConnections = decl.maxConnections && decl.maxConnections > 0 ? decl.maxConnections : undefined;
     this.connectTimeout = decl.connectTimeout ?? d.connectTimeout;
     this.firstByteTimeout = decl.firstByteTimeout ?? d.firstByteTimeout;

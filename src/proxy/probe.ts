@@ -104,6 +104,7 @@ export class Probe {
   #message = '';
   #timer: NodeJS.Timeout | null = null;
   #running = false;
+  #started = false;
 
   /** `onResult` runs after each exchange, told whether the health changed. */
   constructor(settings: ProbeSettings, target: ProbeTarget, onResult: (changed: boolean) => void, logger?: HealthLogger) {
@@ -112,7 +113,11 @@ export class Probe {
     this.#request = probeRequestText(settings.url, settings.request, target.hostHeader);
     this.#onResult = onResult;
     this.#logger = logger;
-    for (let i = 0; i < settings.initial; i++) this.#bits.happy = ((this.#bits.happy << 1n) | 1n) & MASK64;
+    // The assumed results count as good exchanges of no duration, in the average too.
+    for (let i = 0; i < settings.initial; i++) {
+      this.#bits.happy = ((this.#bits.happy << 1n) | 1n) & MASK64;
+      if (this.#rate < AVG_RATE) this.#rate += 1;
+    }
     this.#good = this.#countGood();
     this.#healthy = this.#good >= settings.threshold;
   }
@@ -134,6 +139,11 @@ export class Probe {
   /** Starts probing: one exchange now, then one every interval. */
   start(): void {
     if (this.#timer !== null) return;
+    if (!this.#started) {
+      // As Varnish does, the state the backend starts in is logged like a change.
+      this.#started = true;
+      this.#log(this.#healthy ? 'Went healthy' : 'Went sick', '-------' + (this.settings.initial > 0 ? 'H' : '-'), true);
+    }
     this.#schedule(0);
   }
 
@@ -201,23 +211,32 @@ export class Probe {
     }
     this.#good = this.#countGood();
     const healthy = this.#good >= this.settings.threshold;
-    const event = healthy ? (this.#healthy ? 'Still healthy' : 'Back healthy') : this.#healthy ? 'Went sick' : 'Still sick';
+    const event = healthy ? (this.#healthy ? 'Still healthy' : 'Went healthy') : this.#healthy ? 'Went sick' : 'Still sick';
     const changed = healthy !== this.#healthy;
     this.#healthy = healthy;
+    this.#log(event, letters, changed);
+    this.#onResult(changed);
+  }
+
+  /** A change goes to info (healthy) or warn (sick); the same state again only to debug. */
+  #log(event: string, bits: string, changed: boolean): void {
+    const logger = this.#logger;
+    if (!logger) return;
     const record = {
       backend: this.#target.name,
       event,
-      bits: letters,
+      bits,
       good: this.#good,
       threshold: this.settings.threshold,
       window: this.settings.window,
-      response: r.message,
+      last: this.#last,
+      average: this.#average,
+      response: this.#message,
     };
     const msg = `backend ${this.#target.name}: ${event}`;
-    if (!changed) this.#logger?.debug?.(record, msg);
-    else if (healthy) this.#logger?.info(record, msg);
-    else this.#logger?.warn(record, msg);
-    this.#onResult(changed);
+    if (!changed) logger.debug?.(record, msg);
+    else if (this.#healthy) logger.info(record, msg);
+    else logger.warn(record, msg);
   }
 
   #countGood(): number {
