@@ -1,0 +1,22 @@
+// The cache's public surface: what the proxy's state machines, the VCL runtime and mgmt use.
+
+export { Ban, BanList, type BanListEntry } from './ban-list.ts';
+export { BanLurker } from './ban-lurker.ts';
+export { type BanParse, type BanSpec, parseBanArgs, parseBanString, renderDuration } from './ban-spec.ts';
+export { CACHE_COUNTERS, type CacheCounterName, type CacheCounters, newCacheCounters } from './counters.ts';
+export { digestKey, keyOfText } from './digest.ts';
+export { type BodyState, CacheObject, type ObjectInit, type ObjectKind, type ObjectStorage, OBJECT_OVERHEAD } from './object.ts';
+export { BusySlot } from './objhead.ts';
+export { type CacheParams, defaultCacheParams } from './params.ts';
+export {
+  Cache,
+  type CacheOptions,
+  DEFAULT_CACHE_BYTES,
+  type LookupOptions,
+  type LookupResult,
+  type SoftPurge,
+  type StorageStats,
+} from './store.ts';
+export { rfcTtl, type TtlResult } from './ttl.ts';
+export type { HeaderReader, RequestView, ResponseHeaders } from './types.ts';
+export { buildVary, type VaryResult, type VarySpec, varyMatches } from './vary.ts';

@@ -1,0 +1,242 @@
+// A cached response (Varnish's objcore + object): the stored status line and headers, the body
+// as the Buffer chunks it arrived in, the expiry fields, and the bookkeeping the cache keeps on
+// it. The body may still be arriving: a committed object is findable at once, and any number of
+// readers stream it while the fetch appends (one shared promise wakes them all per chunk).
+//
+// Headers: `http` is the VclHttp the fetch produced (beresp after vcl_backend_response), kept
+// as is and never changed afterwards (obj.http is read-only in VCL). To deliver, the proxy
+// clones it into resp (vcl_deliver may change resp), then writes resp.toRaw().
+//
+// Expiry follows Varnish: `origin` is t_origin (fetch time minus Age), `ttl`, `grace` and
+// `keep` are seconds counted from it. Fresh while now < origin + ttl; in grace until
+// origin + ttl + grace; kept (for conditional revalidation) until origin + ttl + grace + keep.
+// VCL's obj.ttl is `ttlLeft(now)`, obj.age is `now - origin`.
+//
+// A CacheObject also serves a pass: created with `new` and never committed, it streams its body
+// to its one reader the same way.
+
+import type { VclHttp } from '../runtime/http.ts';
+import { parseHttpDate } from '../runtime/httpdate.ts';
+import type { Ban } from './ban-list.ts';
+import type { ObjectHead } from './objhead.ts';
+import type { VarySpec } from './vary.ts';
+
+/** normal, or an object that only records that the content is uncacheable. */
+export type ObjectKind = 'normal' | 'hit_for_miss' | 'hit_for_pass';
+
+export type BodyState = 'streaming' | 'done' | 'failed';
+
+/** What obj.storage / storage.<name> show; the cache's storage object fits it. */
+export interface ObjectStorage {
+  readonly name: string;
+  readonly freeSpace: number;
+  readonly usedSpace: number;
+  readonly happy: boolean;
+}
+
+export interface ObjectInit {
+  /** The xid of the fetch that made the object (X-Varnish's second number on a hit). */
+  readonly xid: number;
+  /** Status line and headers, as left by vcl_backend_response. Not copied: do not change it later. */
+  readonly http: VclHttp;
+  readonly origin: number;
+  readonly ttl: number;
+  readonly grace: number;
+  readonly keep: number;
+  readonly kind?: ObjectKind;
+  /** From buildVary(); null or absent when the response has no Vary. */
+  readonly vary?: VarySpec | null;
+  /** A complete body. Leave it out to fill the object with append() and finish(). */
+  readonly body?: readonly Buffer[];
+  /** When the response headers arrived (seconds); Last-Modified falls back to it. Default: origin. */
+  readonly fetchedAt?: number;
+  readonly canEsi?: boolean;
+}
+
+/** Who hears of body progress: the cache, for a committed object. */
+export interface ObjectOwner {
+  grew(obj: CacheObject): void;
+  finished(obj: CacheObject): void;
+  failed(obj: CacheObject): void;
+}
+
+/** Fixed cost counted per object besides headers and body (the bookkeeping itself). */
+export const OBJECT_OVERHEAD = 256;
+
+const DONE = Promise.resolve();
+let nextId = 1;
+
+export class CacheObject {
+  /** Unique in this process; the LRU key. */
+  readonly id = nextId++;
+  readonly xid: number;
+  readonly http: VclHttp;
+  readonly kind: ObjectKind;
+  readonly vary: VarySpec | null;
+  readonly canEsi: boolean;
+  origin: number;
+  ttl: number;
+  grace: number;
+  keep: number;
+  /** Lookups that found this object (obj.hits). */
+  hits = 0;
+  /** Last-Modified as a time; when absent, the fetch time (Varnish's OA_LASTMODIFIED). */
+  readonly lastModified: number;
+  /** Bytes the status line and headers take. */
+  readonly headerBytes: number;
+
+  readonly chunks: Buffer[] = [];
+  bodyBytes = 0;
+  state: BodyState = 'streaming';
+  #more: PromiseWithResolvers<void> | null = null;
+
+  // Bookkeeping of the cache that holds the object; callers leave these alone.
+  /** The head it hangs on, or null once removed (or never committed). */
+  head: ObjectHead | null = null;
+  /** The newest ban it has been checked against (BanList). */
+  ban: Ban | null = null;
+  /** Position in the expiry heap, -1 when not in it. */
+  heapIndex = -1;
+  /** When a hit last moved it up the LRU list. */
+  lruTouched = 0;
+  /** Set once the object leaves the cache; lookups never see it again. */
+  dying = false;
+  owner: ObjectOwner | null = null;
+  /** The stale object this one replaces once its body is complete (a refresh). */
+  supersedes: CacheObject | null = null;
+  storage: ObjectStorage | null = null;
+  #hit: { readonly kind: 'hit'; readonly obj: CacheObject } | null = null;
+
+  constructor(init: ObjectInit) {
+    this.xid = init.xid;
+    this.http = init.http;
+    this.kind = init.kind ?? 'normal';
+    this.vary = init.vary ?? null;
+    this.canEsi = init.canEsi ?? false;
+    this.origin = init.origin;
+    this.ttl = init.ttl;
+    this.grace = init.grace;
+    this.keep = init.keep;
+    const lm = init.http.get('Last-Modified');
+    this.lastModified = lm === null ? Math.floor(init.fetchedAt ?? init.origin) : (parseHttpDate(lm) ?? 0);
+    this.headerBytes = headerBytes(init.http);
+    if (init.body !== undefined) {
+      for (const chunk of init.body) this.#push(chunk);
+      this.state = 'done';
+    }
+  }
+
+  get status(): number {
+    return this.http.status;
+  }
+
+  get reason(): string {
+    return this.http.reason;
+  }
+
+  /** The ETag header, for revalidation with If-None-Match. */
+  get etag(): string | null {
+    return this.http.get('ETag');
+  }
+
+  /** obj.uncacheable: true for hit-for-miss and hit-for-pass objects. */
+  get uncacheable(): boolean {
+    return this.kind !== 'normal';
+  }
+
+  /** Bytes counted against the cache's bound. */
+  get size(): number {
+    return OBJECT_OVERHEAD + this.headerBytes + this.bodyBytes;
+  }
+
+  /** Fresh until this time. */
+  get expires(): number {
+    return this.origin + this.ttl;
+  }
+
+  /** Gone from the cache at this time. */
+  get endOfLife(): number {
+    return this.origin + this.ttl + this.grace + this.keep;
+  }
+
+  /** obj.ttl as VCL reads it: seconds of freshness left (negative when stale). */
+  ttlLeft(now: number): number {
+    return this.origin + this.ttl - now;
+  }
+
+  /** The result a lookup returns for a plain hit, made once per object. */
+  get hitResult(): { readonly kind: 'hit'; readonly obj: CacheObject } {
+    this.#hit ??= { kind: 'hit', obj: this };
+    return this.#hit;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Filling the body (the fetch side)
+
+  append(chunk: Buffer): void {
+    if (this.state !== 'streaming') throw new Error(`append to a ${this.state} object`);
+    if (chunk.length === 0) return;
+    this.#push(chunk);
+    this.owner?.grew(this);
+    this.#wake();
+  }
+
+  /** The body is complete. */
+  finish(): void {
+    if (this.state !== 'streaming') return;
+    this.state = 'done';
+    this.owner?.finished(this);
+    this.#wake();
+  }
+
+  /** The fetch broke off: readers see the body end early, the cache drops the object. */
+  fail(): void {
+    if (this.state !== 'streaming') return;
+    this.state = 'failed';
+    this.owner?.failed(this);
+    this.#wake();
+  }
+
+  #push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.bodyBytes += chunk.length;
+  }
+
+  #wake(): void {
+    const more = this.#more;
+    if (more !== null) {
+      this.#more = null;
+      more.resolve();
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Reading the body (the deliver side)
+
+  /**
+   * Resolves once there are more than `have` chunks or the body has ended; at once when that is
+   * already so. Every waiting reader shares one promise.
+   */
+  whenMore(have: number): Promise<void> {
+    if (this.chunks.length > have || this.state !== 'streaming') return DONE;
+    this.#more ??= Promise.withResolvers<void>();
+    return this.#more.promise;
+  }
+
+  /** The body chunk by chunk, waiting for the ones still to come; stops early if the fetch fails. */
+  async *read(): AsyncGenerator<Buffer, void, undefined> {
+    let i = 0;
+    for (;;) {
+      while (i < this.chunks.length) yield this.chunks[i++];
+      if (this.state !== 'streaming') return;
+      await this.whenMore(i);
+    }
+  }
+}
+
+function headerBytes(http: VclHttp): number {
+  // "HTTP/1.1 200 OK\r\n" and "name: value\r\n" per header.
+  let n = http.proto.length + http.reason.length + 7;
+  for (let i = 0; i < http.count; i++) n += http.nameAt(i).length + http.valueAt(i).length + 4;
+  return n;
+}

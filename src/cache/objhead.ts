@@ -1,0 +1,67 @@
+// An object head: everything the cache holds under one hash key. Its committed objects (the
+// variants, newest first), the fetches in progress for it (busy slots), and the requests
+// waiting for one of those fetches (the waiting list). Waiters share one promise per head;
+// whenever a fetch commits, fails or is given up, all of them wake and look up again, which is
+// what Varnish's woken requests do (the one that finds nothing becomes the next fetch, the
+// others wait again behind it).
+
+import type { CacheObject } from './object.ts';
+import type { VarySpec } from './vary.ts';
+
+export type BusyState = 'busy' | 'committed' | 'released';
+
+/**
+ * A fetch in progress that lookups coalesce on (Varnish's busy objcore). The lookup that
+ * returns one hands it to its caller, who must end it with Cache.commit() or Cache.release().
+ */
+export class BusySlot {
+  readonly head: ObjectHead;
+  /** The expired object this fetch may revalidate (its ETag/Last-Modified) and will replace. */
+  readonly stale: CacheObject | null;
+  /**
+   * The Vary of the response once its headers are in (Cache.setBusyVary); from then on, lookups
+   * of other variants stop waiting for this fetch.
+   */
+  vary: VarySpec | null = null;
+  state: BusyState = 'busy';
+
+  constructor(head: ObjectHead, stale: CacheObject | null) {
+    this.head = head;
+    this.stale = stale;
+  }
+}
+
+export class ObjectHead {
+  readonly key: string;
+  /** Committed objects, newest first. */
+  readonly objects: CacheObject[] = [];
+  readonly busy: BusySlot[] = [];
+  /** Requests on the waiting list. */
+  waiting = 0;
+  #rush: PromiseWithResolvers<void> | null = null;
+
+  constructor(key: string) {
+    this.key = key;
+  }
+
+  /** Puts one request on the waiting list. */
+  wait(): Promise<void> {
+    this.waiting++;
+    this.#rush ??= Promise.withResolvers<void>();
+    return this.#rush.promise;
+  }
+
+  /** Wakes the whole waiting list; returns how many were woken. */
+  rush(): number {
+    const woken = this.waiting;
+    const rush = this.#rush;
+    this.waiting = 0;
+    this.#rush = null;
+    rush?.resolve();
+    return woken;
+  }
+
+  get idle(): boolean {
+    return this.objects.length === 0 && this.busy.length === 0 && this.waiting === 0;
+  }
+}

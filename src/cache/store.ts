@@ -1,0 +1,455 @@
+// The cache: object heads by hash key, objects bounded in bytes by an LRU (lru-cache), expiry,
+// purges, bans, and the lookup that decides hit / grace / miss / hit-for-miss / hit-for-pass /
+// busy exactly as Varnish 7.1's HSH_Lookup does:
+// - hash_always_miss: a miss with a new fetch, nothing else looked at;
+// - objects are scanned newest first. Skipped: ttl <= 0 (killed by purge or set so by VCL),
+//   past ttl + grace + keep (expired now, counted in n_expired), banned (removed), other Vary;
+// - the first object fresh for this request (req.ttl caps its ttl) is the answer: a hit, or
+//   hit-for-pass, or hit-for-miss (with a new fetch: no coalescing on uncacheable content);
+// - otherwise the newest expired object is remembered; an expired hit-for-miss/-pass object
+//   gives hit-for-miss;
+// - with no fetch in progress for this variant: a new fetch, and the expired object is either
+//   delivered in grace (the caller refreshes it in the background with that fetch) or handed
+//   over as `stale` for a conditional fetch (keep);
+// - with a fetch in progress: deliver in grace without a new fetch, else wait (busy). A fetch
+//   whose Vary is already known and differs is not waited for; hash_ignore_busy waits for none.
+// A hit costs: one Map lookup, a scan of the variants (ban generation check, Vary match), an
+// LRU touch at most once per lru_interval, and no allocation.
+
+import { LRUCache } from 'lru-cache';
+import { BanList } from './ban-list.ts';
+import { BanLurker } from './ban-lurker.ts';
+import { type CacheCounters, newCacheCounters } from './counters.ts';
+import { ExpiryHeap } from './expiry-heap.ts';
+import { CacheObject, type ObjectInit, type ObjectOwner, type ObjectStorage } from './object.ts';
+import { BusySlot, ObjectHead } from './objhead.ts';
+import { type CacheParams, defaultCacheParams } from './params.ts';
+import type { RequestView } from './types.ts';
+import { type VarySpec, varyMatches } from './vary.ts';
+
+export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
+
+export interface CacheOptions {
+  /** The byte bound (`-s malloc,SIZE`); default 256 MB. */
+  readonly maxBytes?: number;
+  /** Live parameters, read at each use; default Varnish's defaults. */
+  readonly params?: CacheParams;
+  /** Where to count; default a fresh object (see counters.ts). */
+  readonly counters?: CacheCounters;
+  /** Seconds since the epoch, for the background timers only; every call takes `now` itself. */
+  readonly clock?: () => number;
+  /** The storage's name (storage.<name> in VCL); default "s0". */
+  readonly storageName?: string;
+}
+
+export interface LookupOptions {
+  /** req.hash_always_miss */
+  readonly hashAlwaysMiss?: boolean;
+  /** req.hash_ignore_busy */
+  readonly hashIgnoreBusy?: boolean;
+  /** req.ttl: caps the ttl of objects for this request; negative or absent = unset. */
+  readonly reqTtl?: number;
+  /** req.grace: caps the grace likewise. */
+  readonly reqGrace?: number;
+}
+
+export type LookupResult =
+  /** Deliver obj. */
+  | { readonly kind: 'hit'; readonly obj: CacheObject }
+  /**
+   * Deliver the stale obj. `fetch`, when not null, is a new fetch the caller must run in the
+   * background (obj is its stale object) or release; null when a fetch is already running.
+   */
+  | { readonly kind: 'grace'; readonly obj: CacheObject; readonly fetch: BusySlot | null }
+  /** Fetch (then commit or release); `stale` is an expired object to revalidate, if any. */
+  | { readonly kind: 'miss'; readonly fetch: BusySlot; readonly stale: CacheObject | null }
+  /** Uncacheable content: fetch without coalescing (vcl_miss runs as for a miss). */
+  | { readonly kind: 'hit_for_miss'; readonly obj: CacheObject; readonly fetch: BusySlot }
+  /** Uncacheable content: pass (vcl_pass). */
+  | { readonly kind: 'hit_for_pass'; readonly obj: CacheObject }
+  /** Another fetch is running: await `wait`, then look up again. */
+  | { readonly kind: 'busy'; readonly wait: Promise<void> };
+
+/** purge.soft(): new ttl, grace, keep (seconds from now for ttl); negative or absent = untouched. */
+export interface SoftPurge {
+  readonly ttl?: number;
+  readonly grace?: number;
+  readonly keep?: number;
+}
+
+export interface StorageStats {
+  /** Bytes held (SMA.<name>.g_bytes). */
+  readonly g_bytes: number;
+  /** Bytes left (g_space). */
+  readonly g_space: number;
+  /** Objects held (g_alloc). */
+  readonly g_alloc: number;
+  /** Objects that did not fit at all (c_fail). */
+  readonly c_fail: number;
+}
+
+const NO_OPTIONS: LookupOptions = {};
+const EXPIRY_TICK_MS = 1000;
+
+interface LruEntry {
+  readonly obj: CacheObject;
+}
+
+export class Cache implements ObjectOwner {
+  readonly counters: CacheCounters;
+  readonly params: CacheParams;
+  readonly bans: BanList;
+  readonly lurker: BanLurker;
+  readonly maxBytes: number;
+  readonly storage: ObjectStorage;
+  readonly #heads = new Map<string, ObjectHead>();
+  readonly #lru: LRUCache<number, LruEntry>;
+  readonly #heap = new ExpiryHeap();
+  readonly #clock: () => number;
+  #storageFailures = 0;
+  #expiryTimer: NodeJS.Timeout | null = null;
+
+  constructor(options: CacheOptions = {}) {
+    this.maxBytes = options.maxBytes ?? DEFAULT_CACHE_BYTES;
+    this.params = options.params ?? defaultCacheParams();
+    this.counters = options.counters ?? newCacheCounters();
+    this.#clock = options.clock ?? (() => Date.now() / 1000);
+    this.#lru = new LRUCache<number, LruEntry>({
+      maxSize: this.maxBytes,
+      dispose: (entry, _id, reason) => {
+        if (reason !== 'evict') return;
+        this.counters.n_lru_nuked++;
+        this.#remove(entry.obj, true);
+      },
+    });
+    this.bans = new BanList(this.counters, this.params, this.#clock());
+    this.lurker = new BanLurker(this.bans, this.counters, this.params, (obj) => this.#remove(obj), this.#clock);
+    this.bans.onObjBan = () => this.lurker.kick();
+    const lru = this.#lru;
+    const max = this.maxBytes;
+    this.storage = {
+      name: options.storageName ?? 's0',
+      get usedSpace() {
+        return lru.calculatedSize;
+      },
+      get freeSpace() {
+        return max - lru.calculatedSize;
+      },
+      happy: true,
+    };
+  }
+
+  /** Starts the background work: expiry once a second and the ban lurker. */
+  start(): void {
+    if (this.#expiryTimer === null) {
+      this.#expiryTimer = setInterval(() => this.expire(this.#clock()), EXPIRY_TICK_MS);
+      this.#expiryTimer.unref();
+    }
+    this.lurker.start();
+  }
+
+  stop(): void {
+    if (this.#expiryTimer !== null) clearInterval(this.#expiryTimer);
+    this.#expiryTimer = null;
+    this.lurker.stop();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Lookup
+
+  lookup(key: string, req: RequestView, now: number, options: LookupOptions = NO_OPTIONS): LookupResult {
+    const head = this.#heads.get(key) ?? this.#newHead(key);
+    if (options.hashAlwaysMiss) return { kind: 'miss', fetch: this.#newFetch(head, null), stale: null };
+
+    let busyFound = false;
+    if (!options.hashIgnoreBusy) {
+      for (const slot of head.busy) {
+        if (slot.vary === null || varyMatches(slot.vary, req)) {
+          busyFound = true;
+          break;
+        }
+      }
+    }
+
+    const reqTtl = options.reqTtl ?? -1;
+    const bans = this.bans;
+    const objects = head.objects;
+    let found: CacheObject | null = null;
+    let expired: CacheObject | null = null;
+    for (let i = 0; i < objects.length; i++) {
+      const obj = objects[i];
+      if (obj.ttl <= 0) continue;
+      if (obj.endOfLife <= now) {
+        this.counters.n_expired++;
+        this.#remove(obj);
+        i--;
+        continue;
+      }
+      if (obj.ban !== bans.head && bans.check(obj, req)) {
+        this.#remove(obj);
+        i--;
+        continue;
+      }
+      if (obj.vary !== null && !varyMatches(obj.vary, req)) continue;
+      const ttl = reqTtl >= 0 && reqTtl < obj.ttl ? reqTtl : obj.ttl;
+      if (obj.origin + ttl > now) {
+        found = obj;
+        break;
+      }
+      if (obj.origin + obj.ttl <= now && (expired === null || obj.origin > expired.origin)) expired = obj;
+    }
+
+    if (found !== null) {
+      if (found.kind === 'hit_for_pass') {
+        this.counters.cache_hitpass++;
+        return { kind: 'hit_for_pass', obj: found };
+      }
+      if (found.kind === 'hit_for_miss') {
+        this.counters.cache_hitmiss++;
+        return { kind: 'hit_for_miss', obj: found, fetch: this.#newFetch(head, null) };
+      }
+      found.hits++;
+      this.#touch(found, now);
+      return found.hitResult;
+    }
+
+    if (expired !== null && expired.kind !== 'normal') {
+      this.counters.cache_hitmiss++;
+      return { kind: 'hit_for_miss', obj: expired, fetch: this.#newFetch(head, null) };
+    }
+
+    const inGrace = expired !== null && graceEnd(expired, options) >= now;
+    if (!busyFound) {
+      const fetch = this.#newFetch(head, expired);
+      if (inGrace) {
+        expired!.hits++;
+        this.#touch(expired!, now);
+        return { kind: 'grace', obj: expired!, fetch };
+      }
+      return { kind: 'miss', fetch, stale: expired };
+    }
+    if (inGrace) {
+      expired!.hits++;
+      this.#touch(expired!, now);
+      return { kind: 'grace', obj: expired!, fetch: null };
+    }
+    this.counters.busy_sleep++;
+    this.#keepHead(head);
+    return { kind: 'busy', wait: head.wait() };
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Ending a fetch
+
+  /**
+   * The response to a fetch is ready (its headers at least): the object becomes findable, the
+   * waiting list wakes, and the fetch goes on filling it with append()/finish() unless `init`
+   * gave the whole body. Returns the object, which may already be out of the cache if it is
+   * larger than the whole bound (it still streams to its readers).
+   */
+  commit(fetch: BusySlot, init: ObjectInit, now: number): CacheObject {
+    this.#endFetch(fetch, 'committed');
+    const head = fetch.head;
+    const obj = new CacheObject(init);
+    obj.head = head;
+    obj.owner = this;
+    obj.storage = this.storage;
+    obj.lruTouched = now;
+    obj.supersedes = fetch.stale;
+    head.objects.unshift(obj);
+    this.#keepHead(head);
+    this.bans.attach(obj);
+    this.#heap.push(obj);
+    this.counters.n_object++;
+    this.#account(obj);
+    if (obj.state === 'done' && !obj.dying) this.finished(obj);
+    this.counters.busy_wakeup += head.rush();
+    return obj;
+  }
+
+  /** The fetch will not give an object (pass, synth, abandon, error): waiters look up again. */
+  release(fetch: BusySlot): void {
+    if (fetch.state !== 'busy') return;
+    this.#endFetch(fetch, 'released');
+    const head = fetch.head;
+    this.counters.busy_wakeup += head.rush();
+    this.#dropIfIdle(head);
+  }
+
+  /** The response's Vary is known before commit: other variants stop waiting for this fetch. */
+  setBusyVary(fetch: BusySlot, vary: VarySpec | null): void {
+    fetch.vary = vary;
+  }
+
+  // ObjectOwner: body progress of committed objects.
+
+  grew(obj: CacheObject): void {
+    if (!obj.dying) this.#account(obj);
+  }
+
+  finished(obj: CacheObject): void {
+    const stale = obj.supersedes;
+    obj.supersedes = null;
+    if (stale !== null && !obj.dying) this.#remove(stale);
+  }
+
+  failed(obj: CacheObject): void {
+    obj.supersedes = null;
+    this.#remove(obj);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Purge, ban, expiry
+
+  /**
+   * return (purge) / purge.hard() (no `soft`), or purge.soft(): every committed variant under
+   * the key. Soft purges only ever shorten; all three at 0 is a hard purge. Returns the count.
+   */
+  purge(key: string, now: number, soft?: SoftPurge): number {
+    this.counters.n_purges++;
+    const head = this.#heads.get(key);
+    if (head === undefined) return 0;
+    const victims = head.objects.slice();
+    const hard = soft === undefined || (soft.ttl === 0 && soft.grace === 0 && soft.keep === 0);
+    for (const obj of victims) {
+      if (hard) this.#remove(obj);
+      else this.#reduce(obj, now, soft);
+    }
+    this.counters.n_obj_purged += victims.length;
+    return victims.length;
+  }
+
+  /** ban() / std.ban(): null when added, else the error text. */
+  ban(expression: string | null, now: number): string | null {
+    return this.bans.addExpression(expression, now);
+  }
+
+  /** Removes the objects whose end of life has come; returns how many. */
+  expire(now: number): number {
+    let n = 0;
+    for (let obj = this.#heap.peek(); obj !== undefined && obj.endOfLife <= now; obj = this.#heap.peek()) {
+      this.#remove(obj);
+      n++;
+    }
+    this.counters.n_expired += n;
+    return n;
+  }
+
+  /** Takes one object out of the cache (readers already streaming it finish). */
+  kill(obj: CacheObject): void {
+    this.#remove(obj);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Introspection
+
+  storageStats(): StorageStats {
+    return {
+      g_bytes: this.#lru.calculatedSize,
+      g_space: this.maxBytes - this.#lru.calculatedSize,
+      g_alloc: this.#lru.size,
+      c_fail: this.#storageFailures,
+    };
+  }
+
+  /** The committed objects under a key, newest first (a copy). */
+  objectsOf(key: string): CacheObject[] {
+    return this.#heads.get(key)?.objects.slice() ?? [];
+  }
+
+  /** Requests waiting under a key. */
+  waitingOn(key: string): number {
+    return this.#heads.get(key)?.waiting ?? 0;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Internals
+
+  #newHead(key: string): ObjectHead {
+    const head = new ObjectHead(key);
+    this.#heads.set(key, head);
+    this.counters.n_objecthead++;
+    return head;
+  }
+
+  /** Puts a head back in the map if removing its last object took it out. */
+  #keepHead(head: ObjectHead): void {
+    if (this.#heads.get(head.key) === head) return;
+    this.#heads.set(head.key, head);
+    this.counters.n_objecthead++;
+  }
+
+  #dropIfIdle(head: ObjectHead): void {
+    if (head.idle && this.#heads.get(head.key) === head) {
+      this.#heads.delete(head.key);
+      this.counters.n_objecthead--;
+    }
+  }
+
+  #newFetch(head: ObjectHead, stale: CacheObject | null): BusySlot {
+    const fetch = new BusySlot(head, stale);
+    head.busy.push(fetch);
+    this.#keepHead(head);
+    return fetch;
+  }
+
+  #endFetch(fetch: BusySlot, state: 'committed' | 'released'): void {
+    if (fetch.state !== 'busy') throw new Error(`fetch already ${fetch.state}`);
+    fetch.state = state;
+    const busy = fetch.head.busy;
+    busy.splice(busy.indexOf(fetch), 1);
+  }
+
+  #touch(obj: CacheObject, now: number): void {
+    if (now - obj.lruTouched < this.params.lru_interval) return;
+    obj.lruTouched = now;
+    this.#lru.get(obj.id);
+  }
+
+  /** Tells the LRU the object's current size (evicting others as needed). */
+  #account(obj: CacheObject): void {
+    const size = obj.size;
+    if (size > this.maxBytes) {
+      this.#storageFailures++;
+      this.#remove(obj);
+      return;
+    }
+    // lru-cache keeps the old size when the same value is set again, hence a new entry.
+    this.#lru.set(obj.id, { obj }, { size });
+  }
+
+  #reduce(obj: CacheObject, now: number, soft: SoftPurge): void {
+    const { ttl, grace, keep } = soft;
+    if (ttl !== undefined && ttl >= 0 && now + ttl - obj.origin < obj.ttl) obj.ttl = now + ttl - obj.origin;
+    if (grace !== undefined && grace >= 0 && grace < obj.grace) obj.grace = grace;
+    if (keep !== undefined && keep >= 0 && keep < obj.keep) obj.keep = keep;
+    this.#heap.update(obj);
+  }
+
+  #remove(obj: CacheObject, evicted = false): void {
+    if (obj.dying) return;
+    obj.dying = true;
+    obj.owner = null;
+    const head = obj.head;
+    if (head !== null) {
+      obj.head = null;
+      const objects = head.objects;
+      const i = objects.indexOf(obj);
+      if (i >= 0) objects.splice(i, 1);
+      this.#dropIfIdle(head);
+    }
+    this.#heap.remove(obj);
+    if (!evicted) this.#lru.delete(obj.id);
+    this.bans.detach(obj);
+    this.counters.n_object--;
+  }
+}
+
+/** When the object's grace runs out for this request (req.ttl and req.grace cap both). */
+function graceEnd(obj: CacheObject, options: LookupOptions): number {
+  const reqTtl = options.reqTtl ?? -1;
+  const reqGrace = options.reqGrace ?? -1;
+  const ttl = reqTtl >= 0 && reqTtl < obj.ttl ? reqTtl : obj.ttl;
+  const grace = reqGrace >= 0 && reqGrace < obj.grace ? reqGrace : obj.grace;
+  return obj.origin + ttl + grace;
+}
