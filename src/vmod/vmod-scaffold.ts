@@ -7,8 +7,8 @@ import { moduleTypeName } from './vmod-interface.ts';
 export interface ScaffoldPaths {
   /** src/vmod/api.ts as imported from the new VMOD's folder. */
   readonly apiImport: string;
-  /** test/helpers/vmod-context.ts as imported from the new VMOD's folder. */
-  readonly vitestHelper: string;
+  /** src/runtime/task.ts (the runtime's task context) as imported from the new VMOD's folder. */
+  readonly taskImport: string;
 }
 
 export function scaffoldFiles(name: string, paths: ScaffoldPaths): { path: string; text: string }[] {
@@ -44,16 +44,16 @@ self satisfies ${type};
 `;
 
   const test = `import { describe, expect, it } from 'vitest';
-import { testContext } from '${paths.vitestHelper}';
+import { VclTask } from '${paths.taskImport}';
 import { hello } from './index.ts';
 
 describe('${name}.hello', () => {
   it('greets by name', () => {
-    expect(hello(testContext(), 'VCL')).toBe('Hello, VCL!');
+    expect(hello(new VclTask('client'), 'VCL')).toBe('Hello, VCL!');
   });
 
   it('greets nobody when the name is not set', () => {
-    expect(hello(testContext(), null)).toBe('Hello, nobody!');
+    expect(hello(new VclTask('client'), null)).toBe('Hello, nobody!');
   });
 });
 `;

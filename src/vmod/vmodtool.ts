@@ -101,7 +101,7 @@ export function scaffold(name: string, vmodsDir: string, docsDir?: string): Gene
   if (existsSync(dir)) return { error: `${dir} already exists` };
   const own = scaffoldFiles(name, {
     apiImport: importPath(dir, API_FILE),
-    vitestHelper: importPath(dir, join(REPO_ROOT, 'test', 'helpers', 'vmod-context.ts')),
+    taskImport: importPath(dir, join(REPO_ROOT, 'src', 'runtime', 'task.ts')),
   });
   const files = own.map((f) => ({ path: join(dir, f.path), text: f.text }));
   const manifest = parseVcc(own.find((f) => f.path === MANIFEST_FILE)!.text, join(dir, MANIFEST_FILE));
