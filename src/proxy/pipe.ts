@@ -13,7 +13,8 @@ import type { BackendFailure } from './backend-failure.ts';
 export interface PipeRequest {
   /**
    * The client connection, detached from any HTTP parser: what node's 'upgrade' and 'connect'
-   * events hand over, or a socket whose parser was taken off it.
+   * events hand over, or a socket whose parser was taken off it. It must allow half-open
+   * connections (node:http's do), or a client's end of stream cuts the backend's answer short.
    */
   readonly client: Duplex;
   /** Bytes the client already sent after its request head (a pipelined body or request). */

@@ -68,8 +68,11 @@ export async function httpOrigin(handler: (req: IncomingMessage, res: ServerResp
   return { port: path ? 0 : (server.address() as AddressInfo).port, server, seen };
 }
 
-/** A raw TCP origin: the handler gets each connection and the bytes of its request head. */
-export async function rawOrigin(onRequest: (socket: Socket, head: string) => void): Promise<{ port: number; server: NetServer }> {
+/**
+ * A raw TCP origin: the handler gets each connection, its request head, and any bytes that came
+ * after the head in the same reads.
+ */
+export async function rawOrigin(onRequest: (socket: Socket, head: string, rest: Buffer) => void): Promise<{ port: number; server: NetServer }> {
   const sockets = new Set<Socket>();
   const server = createNetServer((socket) => {
     sockets.add(socket);
@@ -81,7 +84,7 @@ export async function rawOrigin(onRequest: (socket: Socket, head: string) => voi
       const end = text.indexOf('\r\n\r\n');
       if (end < 0) return;
       socket.removeListener('data', onData);
-      onRequest(socket, text.slice(0, end + 4));
+      onRequest(socket, text.slice(0, end + 4), Buffer.from(text.slice(end + 4), 'latin1'));
     };
     socket.on('data', onData);
   });
