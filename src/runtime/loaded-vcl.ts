@@ -1,0 +1,311 @@
+// A loaded VCL is a value: its compiled subs, backends, ACLs, VMOD object instances and PRIV
+// state, and its temperature. The state machines call `run(sub, task)`; the admin side calls
+// warm(), cold() and discard(). Lifecycle order follows Varnish 7.1 (vcc_compile.c's
+// init/fini steps): LOAD and WARM events go to VMODs in import order, COLD and DISCARD in the
+// opposite order, and a failing step undoes exactly the steps before it.
+//
+// Discarding (and undoing a failed vcl_init) runs: vcl_fini, object destructors (latest first;
+// an object's destructor is its optional `[Symbol.dispose]()` method), PRIV_CALL frees, DISCARD
+// events, PRIV_VCL frees, then the backends are released.
+
+import type { SourceFile } from '../vcl/diagnostics.ts';
+import { positionText } from '../vcl/diagnostics.ts';
+import type { GeneratedVcl } from '../vcl/codegen.ts';
+import type { SubName } from '../vcl/spec.ts';
+import type { CheckedVcl } from '../vcl/tir.ts';
+import { type Director, type PrivHolder, type VclEvent, type VmodEventContext, VmodFailure } from '../vmod/api.ts';
+import type { BoundVmod } from '../vmod/bind.ts';
+import { failAction, type VclAction } from './actions.ts';
+import type { VclBackend } from './backends.ts';
+import { VclRuntimeError } from './errors.ts';
+import { type TaskServices, type TaskVcl, VclTask } from './task.ts';
+
+/** A pino-compatible logger: `(fields, message)`. */
+export interface VclLogger {
+  error(fields: Record<string, unknown>, message: string): void;
+  info?(fields: Record<string, unknown>, message: string): void;
+}
+
+export type VclTemperature = 'cold' | 'warm' | 'discarded';
+
+type SubFn = (t: VclTask) => VclAction | undefined | Promise<VclAction | undefined>;
+
+/** A refused temperature change or a failed event; the message is the VMOD's or ours. */
+export class VclStateError extends Error {
+  override readonly name = 'VclStateError';
+}
+
+/** Everything the loader prepared; LoadedVcl takes ownership. */
+export interface LoadedVclParts {
+  readonly name: string;
+  readonly checked: CheckedVcl;
+  readonly sources: readonly SourceFile[];
+  readonly generated: GeneratedVcl;
+  readonly subs: Readonly<Record<string, SubFn>>;
+  /** Every imported VMOD, in import order. */
+  readonly vmods: readonly BoundVmod[];
+  readonly backends: ReadonlyMap<string, VclBackend>;
+  readonly privCall: readonly PrivHolder[];
+  readonly privVcl: ReadonlyMap<string, PrivHolder>;
+  /** Filled by vcl_init as it creates objects. */
+  readonly instances: [string, object][];
+  readonly services: TaskServices;
+  readonly logger?: VclLogger;
+}
+
+export class LoadedVcl implements TaskVcl {
+  readonly name: string;
+  readonly checked: CheckedVcl;
+  readonly sources: readonly SourceFile[];
+  readonly generated: GeneratedVcl;
+  readonly backends: ReadonlyMap<string, VclBackend>;
+  /** What req.backend_hint starts as: the first backend declared. */
+  readonly defaultBackend: Director | null;
+  readonly #p: LoadedVclParts;
+  #state: VclTemperature = 'cold';
+  /** How many VMODs (with an event function) got LOAD and WARM successfully. */
+  #loaded = 0;
+  #warmed = 0;
+  #initRan = false;
+  readonly #holders: string[] = [];
+
+  constructor(parts: LoadedVclParts) {
+    this.#p = parts;
+    this.name = parts.name;
+    this.checked = parts.checked;
+    this.sources = parts.sources;
+    this.generated = parts.generated;
+    this.backends = parts.backends;
+    const first = parts.checked.defaultBackend;
+    this.defaultBackend = first === undefined ? null : (parts.backends.get(first) ?? null);
+  }
+
+  get temperature(): VclTemperature {
+    return this.#state;
+  }
+
+  /** Who holds a reference that keeps this VCL from going cold (vcl.list shows them). */
+  get holders(): readonly string[] {
+    return this.#holders;
+  }
+
+  backend(name: string): Director | null {
+    return this.backends.get(name) ?? null;
+  }
+
+  /** Whether `run(sub)` may return a Promise (the sub awaits an async VMOD function). */
+  isAsync(sub: SubName): boolean {
+    return this.generated.asyncSubs.has(sub);
+  }
+
+  /** `file:line:col` of a position index held in `task.at`. */
+  positionText(at: number): string | undefined {
+    const pos = this.generated.positions[at];
+    return pos === undefined || pos.file < 0 ? undefined : positionText(pos, this.sources);
+  }
+
+  /**
+   * Runs a built-in sub on a task and returns its action. Never throws: a runtime error (a
+   * VclRuntimeError, a VMOD's failure, any exception) becomes a `fail` action carrying the
+   * message and the VCL position, and is logged. Sets task.vcl, task.method and `now`; starts
+   * a new hash for vcl_hash; gives req.backend_hint its default on first use.
+   */
+  run(sub: SubName, task: VclTask): VclAction | Promise<VclAction> {
+    const fn = this.#p.subs[sub];
+    task.vcl = this;
+    task.method = sub;
+    task.now = Date.now() / 1000;
+    task.at = 0;
+    if (task.backendHint === undefined) task.backendHint = this.defaultBackend;
+    if (sub === 'vcl_hash') task.resetHash();
+    let result: VclAction | undefined | Promise<VclAction | undefined>;
+    try {
+      result = fn(task);
+    } catch (e) {
+      return this.#failed(sub, task, e);
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (r) => r ?? this.#noAction(sub),
+        (e) => this.#failed(sub, task, e),
+      );
+    }
+    return result ?? this.#noAction(sub);
+  }
+
+  #noAction(sub: string): VclAction {
+    return failAction(`${sub} returned no action`);
+  }
+
+  #failed(sub: string, task: VclTask, e: unknown): VclAction {
+    const err = e instanceof Error ? e : new Error(String(e));
+    const ownPos = err instanceof VclRuntimeError ? err.pos : undefined;
+    const where = ownPos ? positionText(ownPos, this.sources) : this.positionText(task.at);
+    const expected = err instanceof VclRuntimeError || err instanceof VmodFailure;
+    const message = expected ? err.message : `${err.name}: ${err.message}`;
+    this.#p.logger?.error({ vcl: this.name, sub, xid: task.xid, where }, message);
+    return failAction(message, where);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Lifecycle
+
+  /** LOAD events, then vcl_init. On failure, undoes what ran and throws VclStateError. */
+  initialize(): void {
+    const failure = this.#sendForward('load');
+    if (failure !== undefined) {
+      this.#release();
+      throw new VclStateError(failure);
+    }
+    this.#initRan = true;
+    const task = new VclTask('housekeeping', this.#p.services);
+    let r = this.run('vcl_init', task);
+    task.end();
+    if (r instanceof Promise) throw new VclStateError('vcl_init cannot wait for an async VMOD function');
+    if (r.action === 'ok') {
+      const made = new Set(this.#p.instances.map(([name]) => name));
+      const missing = this.generated.instances.find((name) => !made.has(name));
+      if (missing !== undefined) r = failAction(`Object ${missing} not initialized`);
+    }
+    if (r.action !== 'ok') {
+      const why = r.action === 'fail' && r.message ? `: ${r.message}${r.where ? ` (${r.where})` : ''}` : '';
+      this.#release();
+      throw new VclStateError(`VCL '${this.name}' failed initialization${why}`);
+    }
+  }
+
+  warm(): void {
+    if (this.#state === 'discarded') throw new VclStateError(`VCL '${this.name}' is discarded`);
+    if (this.#state === 'warm') return;
+    const failure = this.#sendForward('warm');
+    if (failure !== undefined) throw new VclStateError(failure);
+    this.#state = 'warm';
+    for (const b of this.backends.values()) b.warm?.();
+  }
+
+  /** Goes cold; refused while a VMOD holds the VCL. */
+  cold(): void {
+    if (this.#state !== 'warm') return;
+    if (this.#holders.length > 0) {
+      throw new VclStateError(`VCL '${this.name}' cannot go cold: held by ${[...new Set(this.#holders)].join(', ')}`);
+    }
+    this.#sendBackward('cold', this.#warmed);
+    this.#warmed = 0;
+    this.#state = 'cold';
+    for (const b of this.backends.values()) b.cold?.();
+  }
+
+  /** Cools the VCL if needed, runs vcl_fini and frees everything. */
+  discard(): void {
+    if (this.#state === 'discarded') return;
+    this.cold();
+    this.#release();
+  }
+
+  /** Takes a reference that keeps the VCL from going cold; call the result to release it. */
+  hold(holder: string): () => void {
+    this.#holders.push(holder);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const i = this.#holders.indexOf(holder);
+      if (i >= 0) this.#holders.splice(i, 1);
+    };
+  }
+
+  /** vcl_fini (when vcl_init ran), destructors, PRIV_CALL frees, DISCARD, PRIV_VCL frees. */
+  #release(): void {
+    const log = (what: string, e: unknown) => this.#p.logger?.error({ vcl: this.name }, `${what}: ${(e as Error).message}`);
+    if (this.#initRan) {
+      const task = new VclTask('housekeeping', this.#p.services);
+      const r = this.run('vcl_fini', task);
+      task.end();
+      if (r instanceof Promise) r.catch((e) => log('vcl_fini', e));
+    }
+    for (const [name, instance] of [...this.#p.instances].reverse()) {
+      const dispose = (instance as { [Symbol.dispose]?: () => void })[Symbol.dispose];
+      try {
+        dispose?.call(instance);
+      } catch (e) {
+        log(`destructor of ${name}`, e);
+      }
+    }
+    this.#p.instances.length = 0;
+    for (const holder of [...this.#p.privCall].reverse()) freeHolder(holder, log);
+    this.#sendBackward('discard', this.#loaded);
+    this.#loaded = 0;
+    for (const vmod of [...this.#p.vmods].reverse()) {
+      const holder = this.#p.privVcl.get(vmod.name);
+      if (holder) freeHolder(holder, log);
+    }
+    for (const b of this.backends.values()) b.discard?.();
+    this.#state = 'discarded';
+  }
+
+  /**
+   * Sends LOAD or WARM to each VMOD with an event function, in import order. On a failure,
+   * sends DISCARD or COLD to the ones that succeeded and returns the message.
+   */
+  #sendForward(event: 'load' | 'warm'): string | undefined {
+    const vmods = this.#eventVmods();
+    for (let i = 0; i < vmods.length; i++) {
+      const failure = this.#send(vmods[i], event);
+      if (failure !== undefined) {
+        this.#sendBackward(event === 'load' ? 'discard' : 'cold', i);
+        if (event === 'load') this.#loaded = 0;
+        else this.#warmed = 0;
+        return failure;
+      }
+      if (event === 'load') this.#loaded = i + 1;
+      else this.#warmed = i + 1;
+    }
+    return undefined;
+  }
+
+  /** Sends COLD or DISCARD to the first `count` VMODs with events, last first; never fails. */
+  #sendBackward(event: 'cold' | 'discard', count: number): void {
+    const vmods = this.#eventVmods().slice(0, count).reverse();
+    for (const vmod of vmods) {
+      const failure = this.#send(vmod, event);
+      if (failure !== undefined) this.#p.logger?.error({ vcl: this.name, vmod: vmod.name, event }, failure);
+    }
+  }
+
+  #eventVmods(): BoundVmod[] {
+    return this.#p.vmods.filter((v) => v.event !== undefined);
+  }
+
+  /** One event to one VMOD; the failure message, or undefined when it went well. */
+  #send(vmod: BoundVmod, event: VclEvent): string | undefined {
+    let failMessage: string | undefined;
+    const ctx: VmodEventContext = {
+      vclName: this.name,
+      log: (message) => this.#p.logger?.info?.({ vcl: this.name, vmod: vmod.name, event }, message),
+      fail: (message) => {
+        failMessage = message;
+      },
+      hold: (holder) => this.hold(holder),
+    };
+    const holder = this.#p.privVcl.get(vmod.name) as PrivHolder;
+    let rc: unknown;
+    try {
+      rc = (vmod.event as (c: VmodEventContext, p: PrivHolder, e: VclEvent) => unknown)(ctx, holder, event);
+    } catch (e) {
+      return `VMOD '${vmod.name}': ${event} event failed: ${(e as Error).message}`;
+    }
+    if (rc === 0 && failMessage === undefined) return undefined;
+    return `VMOD '${vmod.name}': ${event} event failed${failMessage !== undefined ? `: ${failMessage}` : ` (returned ${String(rc)})`}`;
+  }
+}
+
+function freeHolder(holder: PrivHolder, log: (what: string, e: unknown) => void): void {
+  const free = holder.free;
+  holder.free = undefined;
+  if (free === undefined || holder.priv === undefined) return;
+  try {
+    free(holder.priv);
+  } catch (e) {
+    log('PRIV free', e);
+  }
+}
