@@ -1,0 +1,144 @@
+// A VmodContext for calling VMOD implementations directly in tests, without a compiled VCL: it
+// holds the HTTP objects a test gives it, records what the VMOD asks of the runtime (log lines,
+// bans, rollbacks, purges, TOS changes) and answers with what the test configured. Every VMOD
+// test can share it; tests that need the real thing run VCL text through the runtime instead.
+
+import type {
+  Director,
+  HeaderRef,
+  HttpWhere,
+  PurgeOptions,
+  VclHttp,
+  VclIp,
+  VmodContext,
+} from '../../src/vmod/api.ts';
+import { VmodFailure } from '../../src/vmod/api.ts';
+import type { SubName } from '../../src/vcl/spec.ts';
+
+export interface TestContextOptions {
+  method?: SubName | null;
+  vclName?: string;
+  xid?: number;
+  now?: number;
+  http?: Partial<Record<HttpWhere, VclHttp>>;
+  clientIp?: VclIp | null;
+  /** What ctx.ban answers: null accepts, a string is the refusal; a function sees the expression. */
+  ban?: string | null | ((expression: string) => string | null);
+  /** The request body std.cache_req_body may cache (as bytes); null when there is none. */
+  body?: Uint8Array | null;
+  /** What ctx.setIpTos answers. */
+  ipTos?: boolean;
+  backends?: Record<string, Director>;
+}
+
+export class TestContext implements VmodContext {
+  method: SubName | null;
+  readonly vclName: string;
+  readonly xid: number;
+  now: number;
+  readonly clientIp: VclIp | null;
+  readonly serverIp: VclIp | null = null;
+  readonly localIp: VclIp | null = null;
+  readonly remoteIp: VclIp | null = null;
+  reqBody: Uint8Array | null = null;
+
+  /** Everything passed to log(), in order. */
+  readonly logs: string[] = [];
+  /** Every ban expression the VMOD added. */
+  readonly bans: string[] = [];
+  readonly rollbacks: HttpWhere[] = [];
+  readonly purges: PurgeOptions[] = [];
+  readonly tosValues: number[] = [];
+
+  readonly #http: Partial<Record<HttpWhere, VclHttp>>;
+  readonly #ban: TestContextOptions['ban'];
+  readonly #body: Uint8Array | null;
+  readonly #ipTos: boolean;
+  readonly #backends: Record<string, Director>;
+
+  constructor(options: TestContextOptions = {}) {
+    this.method = options.method === undefined ? 'vcl_recv' : options.method;
+    this.vclName = options.vclName ?? 'test';
+    this.xid = options.xid ?? 1001;
+    this.now = options.now ?? 1_700_000_000;
+    this.#http = { ...options.http };
+    this.clientIp = options.clientIp ?? null;
+    this.#ban = options.ban ?? null;
+    this.#body = options.body ?? null;
+    this.#ipTos = options.ipTos ?? true;
+    this.#backends = options.backends ?? {};
+  }
+
+  http(where: HttpWhere): VclHttp | null {
+    return this.#http[where] ?? null;
+  }
+
+  getHeader(ref: HeaderRef): string | null {
+    return this.http(ref.where)?.get(ref.name) ?? null;
+  }
+
+  setHeader(ref: HeaderRef, value: string | null): void {
+    const http = this.http(ref.where);
+    if (http === null) return;
+    if (value === null) http.unset(ref.name);
+    else http.set(ref.name, value);
+  }
+
+  log(message: string): void {
+    this.logs.push(message);
+  }
+
+  fail(message: string): never {
+    throw new VmodFailure(message);
+  }
+
+  cacheReqBody(max: number): boolean {
+    const body = this.#body;
+    if (body === null || body.length > max) return false;
+    this.reqBody = body;
+    return true;
+  }
+
+  rollback(where: HttpWhere): void {
+    this.rollbacks.push(where);
+  }
+
+  ban(expression: string): string | null {
+    const answer = typeof this.#ban === 'function' ? this.#ban(expression) : this.#ban;
+    if (answer === null) this.bans.push(expression);
+    return answer ?? null;
+  }
+
+  purge(options: PurgeOptions): number {
+    this.purges.push(options);
+    return 1;
+  }
+
+  setIpTos(tos: number): boolean {
+    if (this.#ipTos) this.tosValues.push(tos);
+    return this.#ipTos;
+  }
+
+  backend(name: string): Director | null {
+    return this.#backends[name] ?? null;
+  }
+}
+
+/** A backend whose health a test flips. */
+export class TestBackend implements Director {
+  readonly name: string;
+  readonly type = 'backend';
+  sick = false;
+
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  healthy(): boolean {
+    return !this.sick;
+  }
+
+  resolve(): Director | null {
+    return this;
+  }
+}
