@@ -128,7 +128,18 @@ export class ShardDirector implements Director {
     param: Uint8Array | null | undefined,
     resolve: 'NOW' | 'LAZY' | undefined,
   ): Director | null {
-    const args = { by, key, key_blob, alt, warmup, rampup, healthy };
+    // Today's binder passes an optional argument's manifest default when it was left out, so
+    // a value equal to the default counts as not given (Varnish can tell the two apart; the
+    // difference shows only when an explicit default should override a shard_param).
+    const args = {
+      by: by === 'HASH' ? undefined : by,
+      key,
+      key_blob,
+      alt: alt === 0 ? undefined : alt,
+      warmup: warmup === -1 ? undefined : warmup,
+      rampup: rampup === true ? undefined : rampup,
+      healthy: healthy === 'CHOSEN' ? undefined : healthy,
+    };
     const given = Object.values(args).some((v) => v !== undefined) || param !== undefined;
     const mode = resolve ?? (inHousekeeping(ctx) ? 'LAZY' : 'NOW');
     if (mode === 'LAZY') {
