@@ -1,7 +1,11 @@
 // `shellac check FILE [-I DIR]... [--ast] [--js]`: compile a VCL without running it. Prints the
-// errors (file:line:col, the source line, a caret) or one line saying it is fine.
+// errors (file:line:col, the source line, a caret) or one line saying it is fine; `--js` prints
+// the generated JavaScript instead, commented with the VCL line each part comes from.
 
-import { formatDiagnostics } from '../vcl/diagnostics.ts';
+import { bindVmods, generateWithVmods } from '../runtime/load-vcl.ts';
+import { formatDiagnostics, type SourceFile } from '../vcl/diagnostics.ts';
+import type { CheckedVcl } from '../vcl/tir.ts';
+import type { BoundVmod } from '../vmod/bind.ts';
 import { checkSource } from '../vcl/compile.ts';
 import { parseArgs, UsageError } from './args.ts';
 
@@ -9,14 +13,15 @@ const FLAGS = {
   '-I': { value: true, repeat: true },
   '-M': { value: true, repeat: true },
   '--ast': { value: false },
+  '--js': { value: false },
   '--no-builtin': { value: false },
   '--warn-unused': { value: false },
 } as const;
 
-export const CHECK_USAGE = 'usage: shellac check FILE [-I DIR]... [-M VMOD_DIR]... [--ast] [--no-builtin] [--warn-unused]';
+export const CHECK_USAGE = 'usage: shellac check FILE [-I DIR]... [-M VMOD_DIR]... [--ast] [--js] [--no-builtin] [--warn-unused]';
 
 /** Returns the exit status: 0 clean, 1 VCL errors, 2 usage. */
-export function runCheck(argv: readonly string[]): number {
+export function runCheck(argv: readonly string[]): number | Promise<number> {
   const args = parseArgs(argv, FLAGS);
   if (args.positional.length !== 1) throw new UsageError('check takes one VCL file');
   const file = args.positional[0];
@@ -37,11 +42,25 @@ export function runCheck(argv: readonly string[]): number {
     process.stdout.write(`${JSON.stringify(result.program, null, 2)}\n`);
     return 0;
   }
+  if (args.flags.has('--js')) return printJs(result.checked, result.sources, file);
   const c = result.checked;
   const subs = [...c.subs.values()].filter((s) => s.pos.file === 0).length;
   process.stdout.write(
     `${file}: OK (VCL ${(c.version / 10).toFixed(1)}, ${plural(c.backends.length, 'backend')}, ${plural(subs, 'sub')}, ${plural(c.imports.length, 'import')})\n`,
   );
+  return 0;
+}
+
+/** The generated code; VMOD implementations are loaded to know which calls are awaited. */
+async function printJs(checked: CheckedVcl, sources: readonly SourceFile[], file: string): Promise<number> {
+  let vmods: Map<string, BoundVmod>;
+  try {
+    vmods = await bindVmods(checked);
+  } catch (e) {
+    process.stderr.write(`${file}: ${(e as Error).message}\n(calls into it are shown as synchronous)\n`);
+    vmods = new Map();
+  }
+  process.stdout.write(generateWithVmods(checked, sources, file, vmods).source);
   return 0;
 }
 

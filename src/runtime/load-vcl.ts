@@ -5,9 +5,9 @@
 // throws a VclLoadError whose message says what went wrong and where.
 
 import { lookup } from 'node:dns/promises';
-import { generateVcl } from '../vcl/codegen.ts';
+import { type GeneratedVcl, generateVcl } from '../vcl/codegen.ts';
 import { checkSource } from '../vcl/compile.ts';
-import { formatDiagnostics, positionText } from '../vcl/diagnostics.ts';
+import { formatDiagnostics, positionText, type SourceFile } from '../vcl/diagnostics.ts';
 import { isHostName } from '../vcl/ip-literal.ts';
 import type { CheckedVcl, TAcl } from '../vcl/tir.ts';
 import type { PrivHolder } from '../vmod/api.ts';
@@ -68,13 +68,7 @@ export async function loadVcl(opts: LoadVclOptions): Promise<LoadedVcl> {
   const { checked, sources } = result;
 
   const vmods = await bindVmods(checked);
-  const generated = generateVcl(checked, sources, {
-    name: opts.name,
-    isAsyncCall: (call) =>
-      call.k === 'vmod_call'
-        ? (vmods.get(call.module)?.isAsync(call.fn.name) ?? false)
-        : (vmods.get(call.module)?.isAsync(call.fn.name, call.object.name) ?? false),
-  });
+  const generated = generateWithVmods(checked, sources, opts.name, vmods);
   const resolve = env.resolveHost ?? systemResolve;
   const where = (pos: Parameters<typeof positionText>[0]) => positionText(pos, sources);
   const acls = new Map<string, CompiledAcl>();
@@ -150,7 +144,24 @@ export async function loadVcl(opts: LoadVclOptions): Promise<LoadedVcl> {
   }
 }
 
-async function bindVmods(checked: CheckedVcl): Promise<Map<string, BoundVmod>> {
+/** Generates a checked VCL's code knowing which VMOD functions are async. */
+export function generateWithVmods(
+  checked: CheckedVcl,
+  sources: readonly SourceFile[],
+  name: string,
+  vmods: ReadonlyMap<string, BoundVmod>,
+): GeneratedVcl {
+  return generateVcl(checked, sources, {
+    name,
+    isAsyncCall: (call) =>
+      call.k === 'vmod_call'
+        ? (vmods.get(call.module)?.isAsync(call.fn.name) ?? false)
+        : (vmods.get(call.module)?.isAsync(call.fn.name, call.object.name) ?? false),
+  });
+}
+
+/** Binds the implementation of every VMOD a VCL imports; a mismatch is a VclLoadError. */
+export async function bindVmods(checked: CheckedVcl): Promise<Map<string, BoundVmod>> {
   const vmods = new Map<string, BoundVmod>();
   for (const imp of checked.imports) {
     try {
