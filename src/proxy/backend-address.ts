@@ -27,9 +27,23 @@ export async function resolveBackendAddress(
   try {
     found = await lookup(host);
   } catch (err) {
-    throw new Error(`Backend ${name}: host "${spec.host}" could not be resolved (${(err as Error).message})`);
+    const message = `Backend ${name}: host "${spec.host}" could not be resolved (${(err as Error).message})`;
+    throw Object.assign(new Error(message), { code: (err as { code?: unknown }).code });
   }
   return { kind: 'tcp', ip: found.address, port, family: found.family === 6 ? 6 : 4 };
+}
+
+/** The address when it needs no lookup (a socket path or an IP literal), else null. */
+export function literalAddress(
+  name: string,
+  spec: { readonly host?: string; readonly port?: string; readonly path?: string },
+): BackendAddress | null {
+  if (spec.path !== undefined) return { kind: 'unix', path: spec.path };
+  if (spec.host === undefined) return null;
+  const host = unbracket(spec.host);
+  const literal = isIP(host);
+  if (literal !== 4 && literal !== 6) return null;
+  return { kind: 'tcp', ip: host, port: parsePort(name, spec.port), family: literal };
 }
 
 /** The origin undici's Pool is created for: scheme, address and port. */

@@ -48,7 +48,7 @@ export class BackendBodyError extends Error {
   }
 }
 
-const CONNECT_ERRORS = new Set(['ENOENT', 'EACCES', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTSOCK', 'EAI_AGAIN']);
+const CONNECT_ERRORS = new Set(['ENOENT', 'EACCES', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTSOCK', 'ENOTFOUND', 'EAI_AGAIN']);
 const RESET_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH']);
 
 /** Sorts an error from undici or a socket into a failure kind. */

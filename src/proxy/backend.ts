@@ -11,7 +11,8 @@ import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { Director, VmodContext } from '../vmod/api.ts';
 import type { TBackend, TProbe } from '../vcl/tir.ts';
-import { type BackendAddress, addressText, originOf, resolveBackendAddress } from './backend-address.ts';
+import type { BackendFactory, VclBackend } from '../runtime/backends.ts';
+import { type BackendAddress, addressText, literalAddress, originOf, resolveBackendAddress } from './backend-address.ts';
 import { type BackendCounters, type BackendGlobalCounters, newBackendCounters, newBackendGlobalCounters } from './backend-counters.ts';
 import { type BackendFailure, classifyError, errorCode, errorMessage } from './backend-failure.ts';
 import { type ConnectCallback, connectBackend } from './backend-connect.ts';
@@ -91,11 +92,25 @@ export async function createBackend(decl: TBackend, probe: TProbe | undefined, o
   return new Backend(decl, address, probe, options);
 }
 
-export class Backend implements Director {
+/**
+ * The runtime's synchronous BackendFactory (src/runtime/backends.ts): IP literals and socket
+ * paths are used at once; a host name is resolved in the background, connections wait for it,
+ * and a name that does not resolve fails each fetch (and is logged) instead of the VCL load.
+ * Prefer createBackend where the caller can await.
+ */
+export function backendFactory(options: Omit<BackendOptions, 'vclName'>): (decl: TBackend, probe: TProbe | undefined, vclName: string) => Backend {
+  const factory: BackendFactory & ((decl: TBackend, probe: TProbe | undefined, vclName: string) => Backend) = (decl, probe, vclName) => {
+    if (decl.none) throw new Error(`Backend ${decl.name} is 'none': there is nothing to fetch from`);
+    const address = literalAddress(decl.name, decl) ?? resolveBackendAddress(decl.name, decl);
+    return new Backend(decl, address, probe, { ...options, vclName });
+  };
+  return factory;
+}
+
+export class Backend implements VclBackend {
   readonly name: string;
   readonly type = 'backend';
   readonly vclName: string;
-  readonly address: BackendAddress;
   /** The Host header sent when a request has none: .host_header, else .host, else 0.0.0.0 (as Varnish does for .path). */
   readonly hostHeader: string;
   readonly maxConnections: number | undefined;
@@ -115,12 +130,25 @@ export class Backend implements Director {
   #opened = 0;
   #reuses = 0;
 
-  /** Use createBackend, which resolves the address first. */
-  constructor(decl: TBackend, address: BackendAddress, probe: TProbe | undefined, options: BackendOptions) {
+  #address: BackendAddress | null = null;
+  /** While a host name is being resolved: connections wait on it. */
+  #resolving: Promise<BackendAddress> | null = null;
+
+  /** Use createBackend (or backendFactory), which take care of the address. */
+  constructor(decl: TBackend, address: BackendAddress | Promise<BackendAddress>, probe: TProbe | undefined, options: BackendOptions) {
     const d = { ...BACKEND_DEFAULTS, ...options.defaults };
     this.name = decl.name;
     this.vclName = options.vclName;
-    this.address = address;
+    if (address instanceof Promise) {
+      this.#resolving = address.then((a) => {
+        this.#address = a;
+        this.#resolving = null;
+        return a;
+      });
+      this.#resolving.catch((err: unknown) => options.logger?.warn({ backend: this.fullName, error: errorMessage(err) }, `backend ${this.fullName}: ${errorMessage(err)}`));
+    } else {
+      this.#address = address;
+    }
     this.hostHeader = decl.hostHeader ?? decl.host ?? '0.0.0.0';
     this.maxConnections = decl.maxConnections && decl.maxConnections > 0 ? decl.maxConnections : undefined;
     this.connectTimeout = decl.connectTimeout ?? d.connectTimeout;
@@ -128,7 +156,8 @@ export class Backend implements Director {
     this.betweenBytesTimeout = decl.betweenBytesTimeout ?? d.betweenBytesTimeout;
     this.#global = options.globalCounters ?? newBackendGlobalCounters();
     const idleMs = Math.max(1, d.idleTimeout * 1000);
-    this.#pool = new Pool(originOf(address), {
+    // The origin only names the pool: the connector below decides where connections go.
+    this.#pool = new Pool(this.#address ? originOf(this.#address) : 'http://localhost', {
       connections: this.maxConnections ?? null,
       pipelining: 1,
       connect: (_opts, callback) => {
@@ -141,12 +170,17 @@ export class Backend implements Director {
     this.#probe = probe
       ? new Probe(
           probeSettings(probe),
-          { name: this.fullName, address, hostHeader: this.hostHeader },
+          { name: this.fullName, address: () => this.#address, hostHeader: this.hostHeader },
           (changed) => this.#probed(changed),
           options.logger,
         )
       : null;
     if (this.#probe) this.counters.happy = this.#probe.happyBits;
+  }
+
+  /** Where it connects; null while its host name is still being resolved. */
+  get address(): BackendAddress | null {
+    return this.#address;
   }
 
   /** `vcl.name`, as the operator sees it. */
@@ -187,6 +221,17 @@ export class Backend implements Director {
       lastChange: this.#changed,
       ...(status ? { probeStatus: status } : {}),
     };
+  }
+
+  // The runtime's VclBackend lifecycle (src/runtime/backends.ts).
+  warm(): void {
+    this.start();
+  }
+  cold(): void {
+    this.stop();
+  }
+  discard(): void {
+    void this.close();
   }
 
   /** The VCL went warm: probing starts. */
@@ -249,7 +294,8 @@ export class Backend implements Director {
         if (err) {
           this.#active--;
           const kind = classifyError(err);
-          const message = `backend ${this.fullName}: pipe connect to ${addressText(this.address)} failed (${errorMessage(err)})`;
+          const where = this.#address ? addressText(this.#address) : (this.hostHeader ?? '?');
+          const message = `backend ${this.fullName}: pipe connect to ${where} failed (${errorMessage(err)})`;
           resolve({ ok: false, kind, message, code: errorCode(err) });
           return;
         }
@@ -267,7 +313,22 @@ export class Backend implements Director {
   /** Opens a connection, counting it (and a failure, by its cause) as Varnish does. */
   #connect(use: 'pool' | 'pipe', done: ConnectCallback): void {
     // A pipe passes half-closes on, so its socket must survive the backend's end of stream.
-    connectBackend(this.address, this.connectTimeout * 1000, use === 'pipe', (err, socket) => {
+    if (this.#address === null) {
+      const pending = this.#resolving;
+      if (pending === null) {
+        done(new Error('backend address unknown'), null);
+        return;
+      }
+      pending.then(
+        () => this.#connect(use, done),
+        (err: unknown) => {
+          this.#countConnectFailure(err);
+          done(err instanceof Error ? err : new Error(String(err)), null);
+        },
+      );
+      return;
+    }
+    connectBackend(this.#address, this.connectTimeout * 1000, use === 'pipe', (err, socket) => {
       if (err) {
         this.#countConnectFailure(err);
         done(err, null);

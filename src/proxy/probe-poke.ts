@@ -34,7 +34,11 @@ export function probeRequestText(url: string | undefined, request: readonly stri
 }
 
 /** Runs one probe exchange; never rejects. */
-export function poke(address: BackendAddress, request: string, expected: number, timeoutMs: number): Promise<PokeResult> {
+export function poke(address: BackendAddress | null, request: string, expected: number, timeoutMs: number): Promise<PokeResult> {
+  if (address === null) {
+    const nothing = { connected: false, sent: false, received: false, recvError: false, happy: false, seconds: 0 };
+    return Promise.resolve({ ...nothing, message: 'Address not resolved' });
+  }
   return new Promise((resolve) => {
     const start = performance.now();
     let connected = false;

@@ -61,7 +61,8 @@ const AVG_RATE = 4;
 export interface ProbeTarget {
   /** `vcl.backend`, as logs and backend.list name it. */
   readonly name: string;
-  readonly address: BackendAddress;
+  /** Where to connect; null while the backend's host name is being resolved. */
+  readonly address: () => BackendAddress | null;
   /** The Host header of `.url` probes. */
   readonly hostHeader: string | undefined;
 }
@@ -142,7 +143,7 @@ export class Probe {
     if (!this.#started) {
       // As Varnish does, the state the backend starts in is logged like a change.
       this.#started = true;
-      this.#log(this.#healthy ? 'Went healthy' : 'Went sick', '-------' + (this.settings.initial > 0 ? 'H' : '-'), true);
+      this.#log(this.#healthy ? 'Went healthy' : 'Went sick', `-------${this.settings.initial > 0 ? 'H' : '-'}`, true);
     }
     this.#schedule(0);
   }
@@ -180,14 +181,15 @@ export class Probe {
     this.#schedule(this.settings.interval * 1000);
     if (this.#running) return;
     this.#running = true;
-    void poke(this.#target.address, this.#request, this.settings.expectedResponse, this.settings.timeout * 1000).then((result) => {
+    void poke(this.#target.address(), this.#request, this.settings.expectedResponse, this.settings.timeout * 1000).then((result) => {
       this.#running = false;
       this.#record(result);
     });
   }
 
   #record(r: PokeResult): void {
-    const family = this.#target.address.kind === 'unix' ? 'goodUnix' : this.#target.address.family === 6 ? 'goodIpv6' : 'goodIpv4';
+    const a = this.#target.address();
+    const family = a?.kind === 'unix' ? 'goodUnix' : a?.kind === 'tcp' && a.family === 6 ? 'goodIpv6' : 'goodIpv4';
     const now: Record<BitmapName, boolean> = {
       goodIpv4: family === 'goodIpv4' && r.connected,
       goodIpv6: family === 'goodIpv6' && r.connected,

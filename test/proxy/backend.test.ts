@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { newBackendGlobalCounters } from '../../src/proxy/backend-counters.ts';
-import { BackendBodyError, type BackendResponse, type FetchResult } from '../../src/proxy/backend.ts';
+import { BackendBodyError, type BackendResponse, backendFactory, type FetchResult } from '../../src/proxy/backend.ts';
 import { VclHttp } from '../../src/runtime/http.ts';
-import { backendFrom, backendsFrom, cleanup, httpOrigin, rawOrigin, until } from './backend-helpers.ts';
+import { backendFrom, backendsFrom, cleanup, httpOrigin, rawOrigin, recordingLogger, until } from './backend-helpers.ts';
 
 afterEach(cleanup);
 
@@ -257,8 +257,13 @@ describe('addresses', () => {
 
   it('resolves a host name once, at creation', async () => {
     const be = await backendFrom('.host = "localhost"; .port = "8080";');
-    expect(be.address.kind).toBe('tcp');
-    if (be.address.kind === 'tcp') expect(['127.0.0.1', '::1']).toContain(be.address.ip);
+    const address = be.address;
+    expect(address?.kind).toBe('tcp');
+    if (address?.kind === 'tcp') expect(['127.0.0.1', '::1']).toContain(address.ip);
+  });
+
+  it('fails to create a backend whose host does not resolve', async () => {
+    await expect(backendFrom('.host = "nonexistent.invalid";')).rejects.toThrow(/Backend b: host "nonexistent\.invalid" could not be resolved/);
   });
 
   it('names the backend when its port is not a port', async () => {
@@ -277,6 +282,44 @@ describe('addresses', () => {
     expect((await ok(await map.get('two')!.fetch({ method: 'GET', url: '/', headers: [] })).body.readAll()).toString()).toBe('two');
     expect(map.get('two')!.fullName).toBe('v1.two');
     expect(global.backend_conn).toBe(2);
+  });
+});
+
+describe('the runtime factory', () => {
+  const decl = (host: string, port: number) => ({ name: 'f', pos: { file: 0, line: 1, col: 1, offset: 0 }, none: false, host, port: String(port) });
+
+  it('makes a backend at once and fetches once its name resolves', async () => {
+    const origin = await httpOrigin((_req, res) => res.end('via factory'));
+    const global = newBackendGlobalCounters();
+    const make = backendFactory({ globalCounters: global });
+    const be = make(decl('localhost', origin.port) as never, undefined, 'v9');
+    const viaLiteral = make(decl('127.0.0.1', origin.port) as never, undefined, 'v9');
+    try {
+      expect(be.fullName).toBe('v9.f');
+      expect(viaLiteral.address).toEqual({ kind: 'tcp', ip: '127.0.0.1', port: origin.port, family: 4 });
+      const r = await be.fetch({ method: 'GET', url: '/', headers: [] });
+      // localhost may resolve to ::1, where nothing listens: then the failure says so.
+      if (be.address?.kind === 'tcp' && be.address.ip === '127.0.0.1') expect(r.ok && (await r.body.readAll()).toString()).toBe('via factory');
+      else expect(r.ok ? 'ok' : r.kind).toBe('refused');
+      be.warm();
+      be.cold();
+    } finally {
+      be.discard();
+      viaLiteral.discard();
+    }
+  });
+
+  it('a name that does not resolve fails each fetch as a connect error, and is logged', async () => {
+    const logger = recordingLogger();
+    const be = backendFactory({ logger })(decl('nonexistent.invalid', 80) as never, undefined, 'v9');
+    try {
+      const r = await be.fetch({ method: 'GET', url: '/', headers: [] });
+      expect(r.ok ? 'ok' : r.kind).toBe('connect_error');
+      expect(be.counters.fail).toBe(1);
+      expect(logger.records[0].msg).toMatch(/v9\.f: Backend f: host "nonexistent\.invalid" could not be resolved/);
+    } finally {
+      be.discard();
+    }
   });
 });
 
