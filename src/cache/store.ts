@@ -40,6 +40,8 @@ export interface CacheOptions {
   readonly clock?: () => number;
   /** The storage's name (storage.<name> in VCL); default "s0". */
   readonly storageName?: string;
+  /** Seconds between expiry runs once started; default 1. */
+  readonly expiryInterval?: number;
 }
 
 export interface LookupOptions {
@@ -89,7 +91,6 @@ export interface StorageStats {
 }
 
 const NO_OPTIONS: LookupOptions = {};
-const EXPIRY_TICK_MS = 1000;
 
 interface LruEntry {
   readonly obj: CacheObject;
@@ -106,6 +107,7 @@ export class Cache implements ObjectOwner {
   readonly #lru: LRUCache<number, LruEntry>;
   readonly #heap = new ExpiryHeap();
   readonly #clock: () => number;
+  readonly #expiryInterval: number;
   #storageFailures = 0;
   #expiryTimer: NodeJS.Timeout | null = null;
 
@@ -114,6 +116,7 @@ export class Cache implements ObjectOwner {
     this.params = options.params ?? defaultCacheParams();
     this.counters = options.counters ?? newCacheCounters();
     this.#clock = options.clock ?? (() => Date.now() / 1000);
+    this.#expiryInterval = options.expiryInterval ?? 1;
     this.#lru = new LRUCache<number, LruEntry>({
       maxSize: this.maxBytes,
       dispose: (entry, _id, reason) => {
@@ -139,10 +142,10 @@ export class Cache implements ObjectOwner {
     };
   }
 
-  /** Starts the background work: expiry once a second and the ban lurker. */
+  /** Starts the background work: expiry (once a second by default) and the ban lurker. */
   start(): void {
     if (this.#expiryTimer === null) {
-      this.#expiryTimer = setInterval(() => this.expire(this.#clock()), EXPIRY_TICK_MS);
+      this.#expiryTimer = setInterval(() => this.expire(this.#clock()), this.#expiryInterval * 1000);
       this.#expiryTimer.unref();
     }
     this.lurker.start();
