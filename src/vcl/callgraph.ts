@@ -34,8 +34,10 @@ export function analyseCalls(cx: CheckContext, subs: ReadonlyMap<string, SubNode
     }
   }
   reportRecursion(cx, subs);
+  // As in Varnish, a sub is unused when nothing names it; one called only from unused subs is
+  // not reported again (its caller is).
   for (const node of subs.values()) {
-    if (!isSubName(node.name) && scope.get(node.name) === 0 && !node.fromBuiltin) {
+    if (!isSubName(node.name) && !node.fromBuiltin && (cx.symbols.get(node.name)?.refs ?? 0) === 0) {
       const message = `Unused sub ${node.name}, defined here but never called`;
       if (unusedAsError) cx.error(node.pos, message);
       else cx.diags.warning(node.pos, message);

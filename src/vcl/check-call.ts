@@ -8,6 +8,7 @@ import type { CheckContext } from './check-context.ts';
 import { typeAs, typeExpr, typeName } from './check-expr.ts';
 import { lookupVariable, notFound, REPORTED, variableValue } from './check-name.ts';
 import { BUILTIN_FUNCTIONS, BYTES_UNITS, DURATION_UNITS, scopeText, type VclType } from './spec.ts';
+import { foldName } from './symbols.ts';
 import type { TArg, TExpr } from './tir.ts';
 import { isPrivKind, type VmodArg, type VmodFunction, type VmodObject } from '../vmod/manifest.ts';
 
@@ -22,38 +23,40 @@ export function resolveCallTarget(cx: CheckContext, callee: Name): CallTarget | 
   const parts = callee.parts;
   const root = parts[0].text;
   if (parts.length === 1) {
-    const builtin = BUILTIN_FUNCTIONS[root];
+    const name = foldName(root);
+    const builtin = BUILTIN_FUNCTIONS[name];
     if (!builtin) return cx.error(callee.pos, notFound(cx, callee));
     if (builtin.scope) {
-      cx.use(callee.pos, builtin.scope, (sub) => `${root}() is not available in ${sub}; it can be used in ${scopeText(builtin.scope)}`);
+      cx.use(callee.pos, builtin.scope, (sub) => `${name}() is not available in ${sub}; it can be used in ${scopeText(builtin.scope)}`);
     }
-    return { k: 'builtin', name: root };
+    return { k: 'builtin', name };
   }
+  // Names are looked up ignoring case, and carried on in their declared spelling.
   const sym = cx.symbols.get(root);
   if (sym?.kind === 'vmod' && parts.length === 2) {
     sym.refs++;
     const m = sym.manifest;
-    const member = m.aliases.get(parts[1].text) ?? parts[1].text;
-    const fn = m.functions.get(member);
-    if (fn) return { k: 'vmod_fn', module: root, fn };
-    const object = m.objects.get(member);
-    if (object) return { k: 'ctor', module: root, object };
+    const member = lookupFolded(m.aliases, parts[1].text) ?? parts[1].text;
+    const fn = lookupFolded(m.functions, member);
+    if (fn) return { k: 'vmod_fn', module: sym.name, fn };
+    const object = lookupFolded(m.objects, member);
+    if (object) return { k: 'ctor', module: sym.name, object };
     return cx.error(callee.pos, notFound(cx, callee));
   }
   if (sym?.kind === 'instance' && parts.length === 2) {
     sym.refs++;
-    const fn = sym.object.methods.get(parts[1].text);
-    if (fn) return { k: 'method', module: sym.module, instance: root, object: sym.object, fn };
-    return cx.error(parts[1].pos, `Object '${root}' (${sym.module}.${sym.object.name}) has no method '${parts[1].text}'`);
+    const fn = lookupFolded(sym.object.methods, parts[1].text);
+    if (fn) return { k: 'method', module: sym.module, instance: sym.name, object: sym.object, fn };
+    return cx.error(parts[1].pos, `Object '${sym.name}' (${sym.module}.${sym.object.name}) has no method '${parts[1].text}'`);
   }
   if (sym && parts.length === 2 && (sym.kind === 'backend' || sym.kind === 'acl' || sym.kind === 'probe')) {
     sym.refs++;
     const value: TExpr =
       sym.kind === 'backend'
-        ? { k: 'backend', type: 'BACKEND', name: root, pos: parts[0].pos }
+        ? { k: 'backend', type: 'BACKEND', name: sym.name, pos: parts[0].pos }
         : sym.kind === 'acl'
-          ? { k: 'acl', type: 'ACL', name: root, pos: parts[0].pos }
-          : { k: 'probe', type: 'PROBE', name: root, pos: parts[0].pos };
+          ? { k: 'acl', type: 'ACL', name: sym.name, pos: parts[0].pos }
+          : { k: 'probe', type: 'PROBE', name: sym.name, pos: parts[0].pos };
     return { k: 'value', value, method: parts[1].text };
   }
   const ref = lookupVariable(cx, callee);
@@ -64,6 +67,15 @@ export function resolveCallTarget(cx: CheckContext, callee: Name): CallTarget | 
     return value && { k: 'value', value, method: ref.rest[0].text };
   }
   return cx.error(callee.pos, notFound(cx, callee));
+}
+
+/** A manifest entry by name, ignoring case as VCL symbols do (`std.LOG` is std.log). */
+export function lookupFolded<V>(map: ReadonlyMap<string, V>, name: string): V | undefined {
+  const exact = map.get(name);
+  if (exact !== undefined) return exact;
+  const folded = foldName(name);
+  for (const [key, value] of map) if (foldName(key) === folded) return value;
+  return undefined;
 }
 
 /** Binds a call of a VMOD function, method or constructor to its manifest entry. */

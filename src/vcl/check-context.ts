@@ -30,6 +30,10 @@ export interface CheckOptions {
   readonly storages?: readonly string[];
   /** Translates a VCL regex; returns an error message when it cannot be used. */
   readonly checkRegex?: (source: string) => string | undefined;
+  /** The top file's syntax version, which names are looked up in. */
+  readonly version?: number;
+  /** builtin.vcl's file index; it is checked in its own syntax version. */
+  readonly builtinFile?: number;
 }
 
 export class CheckContext {
@@ -40,6 +44,8 @@ export class CheckContext {
   readonly storages: ReadonlySet<string>;
   readonly regexes: TRegex[] = [];
   privCallSites = 0;
+  /** Probe names backends asked for before any such probe was declared: not "unused" later. */
+  readonly probesWanted = new Set<string>();
   /** The sub whose body is being checked. */
   current: SubUses | undefined;
   private readonly varTables = new Map<number, Map<string, VarSpec>>();
@@ -52,9 +58,14 @@ export class CheckContext {
     this.storages = new Set(['s0', 'Transient', ...(options.storages ?? [])]);
   }
 
-  /** The syntax version in force where `pos` is. */
+  /**
+   * The syntax version in force where `pos` is. As in Varnish, that of the top file: an
+   * included file's own `vcl 4.0;` line is only checked not to exceed it. builtin.vcl,
+   * compiled after the user's VCL, keeps its own.
+   */
   versionAt(pos: Pos): number {
-    return this.sources[pos.file]?.version ?? 41;
+    if (pos.file === this.options.builtinFile) return this.sources[pos.file]?.version ?? 41;
+    return this.options.version ?? this.sources[0]?.version ?? 41;
   }
 
   /** The variables as the syntax version at `pos` knows them. */

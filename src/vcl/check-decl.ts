@@ -3,11 +3,12 @@
 
 import type { AclDecl, BackendDecl, Expr, Field, InlineProbe, Pos, ProbeDecl } from './ast.ts';
 import type { CheckContext } from './check-context.ts';
-import { checkAclEntry } from '../runtime/acl.ts';
+import { type AclEntry as RuntimeAclEntry, checkAclEntry, findAclConflicts } from '../runtime/acl.ts';
 import { isHostName } from './ip-literal.ts';
+import { foldName } from './symbols.ts';
 import type { TAcl, TBackend, TProbe } from './tir.ts';
 
-type FieldKind = 'string' | 'int' | 'duration' | 'strings' | 'probe';
+type FieldKind = 'string' | 'int' | 'duration' | 'strings' | 'probe' | 'blob';
 
 const BACKEND_FIELDS: Readonly<Record<string, FieldKind>> = {
   host: 'string',
@@ -19,6 +20,7 @@ const BACKEND_FIELDS: Readonly<Record<string, FieldKind>> = {
   between_bytes_timeout: 'duration',
   max_connections: 'int',
   proxy_header: 'int',
+  preamble: 'blob',
   probe: 'probe',
 };
 
@@ -39,6 +41,7 @@ const KIND_TEXT: Readonly<Record<FieldKind, string>> = {
   duration: 'a duration, as in 5s',
   strings: 'one or more strings',
   probe: 'a probe name or a { ... } probe',
+  blob: 'a BLOB literal, as in :SGVsbG8=:',
 };
 
 type FieldValue = string | number | readonly string[] | Field['value'];
@@ -49,11 +52,11 @@ function readFields(
   fields: readonly Field[],
   table: Readonly<Record<string, FieldKind>>,
   what: string,
-): Map<string, { value: FieldValue; pos: Pos }> {
-  const out = new Map<string, { value: FieldValue; pos: Pos }>();
+): Map<string, { value: FieldValue; pos: Pos; valuePos: Pos }> {
+  const out = new Map<string, { value: FieldValue; pos: Pos; valuePos: Pos }>();
   for (const f of fields) {
     const name = f.name.name;
-    const kind = table[name];
+    const kind = Object.hasOwn(table, name) ? table[name] : undefined;
     if (!kind) {
       cx.error(f.name.pos, `Unknown field: '${name}' in ${what}; known fields: ${Object.keys(table).map((k) => `.${k}`).join(' ')}`);
       continue;
@@ -68,7 +71,7 @@ function readFields(
       cx.error(f.value.pos, `.${name} must be ${KIND_TEXT[kind]}`);
       continue;
     }
-    out.set(name, { value, pos: f.name.pos });
+    out.set(name, { value, pos: f.name.pos, valuePos: f.value.pos });
   }
   return out;
 }
@@ -82,6 +85,8 @@ function fieldValue(v: Field['value'], kind: FieldKind): FieldValue | undefined 
       return v.kind === 'int' ? v.value : undefined;
     case 'duration':
       return v.kind === 'duration' ? v.value : undefined;
+    case 'blob':
+      return v.kind === 'blob' ? v.text : undefined;
     case 'strings':
       return stringList(v);
     case 'probe':
@@ -108,11 +113,14 @@ export function checkProbe(cx: CheckContext, decl: ProbeDecl | InlineProbe, name
   if (url && request) cx.error(request.pos, 'A probe takes .url or .request, not both', [{ message: '.url is here', pos: url.pos }]);
   const window = num('window');
   const threshold = num('threshold');
-  if (window !== undefined && threshold === undefined) cx.error(f.get('window')?.pos, 'Must specify .threshold with .window');
-  if (window !== undefined && window > 64) cx.error(f.get('window')?.pos, 'Window must be 64 or less.');
-  if (threshold !== undefined && threshold > 64) cx.error(f.get('threshold')?.pos, 'Threshold must be 64 or less.');
+  // Limits are reported at the value that breaks them.
+  const windowAt = f.get('window')?.valuePos;
+  const thresholdAt = f.get('threshold')?.valuePos;
+  if (window !== undefined && threshold === undefined) cx.error(windowAt, 'Must specify .threshold with .window');
+  if (window !== undefined && window > 64) cx.error(windowAt, 'Window must be 64 or less.');
+  if (threshold !== undefined && threshold > 64) cx.error(thresholdAt, 'Threshold must be 64 or less.');
   if (window !== undefined && threshold !== undefined && threshold > window) {
-    cx.error(f.get('threshold')?.pos, 'Threshold can not be greater than window.');
+    cx.error(thresholdAt, 'Threshold can not be greater than window.');
   }
   return {
     name,
@@ -137,13 +145,16 @@ export function checkBackend(cx: CheckContext, decl: BackendDecl, probes: TProbe
   const num = (k: string) => f.get(k)?.value as number | undefined;
   const host = f.get('host');
   const path = f.get('path');
-  if (!host && !path) cx.error(decl.name.pos, `Backend ${name}: expected .host or .path.`);
+  // A misspelt field (`.HOST`) is the error to report, not the missing address it causes.
+  const misspelt = decl.fields.some((fd) => !Object.hasOwn(BACKEND_FIELDS, fd.name.name));
+  if (!host && !path && !misspelt) cx.error(decl.name.pos, `Backend ${name}: expected .host or .path.`);
   if (host && path) cx.error(path.pos, `Backend ${name}: .host and .path cannot both be given`, [{ message: '.host is here', pos: host.pos }]);
-  if (host && str('host') === '') cx.error(host.pos, `Backend ${name}: .host is empty`);
-  if (path && !str('path')?.startsWith('/')) cx.error(path.pos, 'Backend path: Must be an absolute path');
+  // Errors about a value point at the value.
+  if (host && str('host') === '') cx.error(host.valuePos, `Backend ${name}: .host is empty`);
+  if (path && !str('path')?.startsWith('/')) cx.error(path.valuePos, 'Backend path: Must be an absolute path');
   const proxyHeader = num('proxy_header');
   if (proxyHeader !== undefined && proxyHeader !== 1 && proxyHeader !== 2) {
-    cx.error(f.get('proxy_header')?.pos, '.proxy_header must be 1 or 2');
+    cx.error(f.get('proxy_header')?.valuePos, '.proxy_header must be 1 or 2');
   }
   let probe: string | undefined;
   const p = f.get('probe');
@@ -154,10 +165,13 @@ export function checkBackend(cx: CheckContext, decl: BackendDecl, probes: TProbe
       probes.push(checkProbe(cx, v, probe));
     } else if (v.kind === 'name') {
       const sym = cx.symbols.get(v.text);
-      if (sym?.kind !== 'probe') cx.error(v.pos, `Symbol not found: '${v.text}' (probes must be declared before the backends that use them)`);
+      if (sym?.kind !== 'probe') {
+        cx.probesWanted.add(foldName(v.text));
+        cx.error(v.pos, `Symbol not found: '${v.text}' (probes must be declared before the backends that use them)`);
+      }
       else {
         sym.refs++;
-        probe = v.text;
+        probe = sym.name;
       }
     }
   }
@@ -174,6 +188,7 @@ export function checkBackend(cx: CheckContext, decl: BackendDecl, probes: TProbe
     betweenBytesTimeout: num('between_bytes_timeout'),
     maxConnections: num('max_connections'),
     proxyHeader,
+    preamble: str('preamble'),
     probe,
   };
 }
@@ -186,11 +201,26 @@ export function checkAcl(cx: CheckContext, decl: AclDecl): TAcl {
     if (!ACL_FLAGS.has(f.name.name)) cx.error(f.name.pos, `Unknown ACL flag: '${f.name.name}'; known: +log, +table, -pedantic`);
     else flags[f.name.name] = f.on;
   }
+  // Entries whose address is known now; conflicts among them are found below.
+  const literal: { entry: RuntimeAclEntry; pos: Pos; text: string }[] = [];
   for (const e of decl.entries) {
     // Host names are resolved when the VCL loads, as Varnish resolves them when compiling.
     if (isHostName(e.address.value)) continue;
-    const { error, at } = checkAclEntry(e.address.value, e.mask?.value, flags.pedantic);
+    const { error, at, normalized } = checkAclEntry(e.address.value, e.mask?.value, flags.pedantic);
     if (error) cx.error(at === 'mask' && e.mask ? e.mask.pos : e.address.pos, error);
+    else if (normalized) {
+      literal.push({ entry: { negated: e.negated, address: e.address.value, mask: e.mask?.value }, pos: e.address.pos, text: normalized.text });
+    }
+  }
+  // The same prefix both allowed and denied has no meaning; Varnish refuses it, once per ACL.
+  const conflict = findAclConflicts(literal.map((l) => l.entry))[0];
+  if (conflict) {
+    const first = literal[conflict.first];
+    const second = literal[conflict.second];
+    const verdict = (e: RuntimeAclEntry) => (e.negated ? 'denies' : 'allows');
+    cx.error(first.pos, `Conflicting ACL entries: this entry ${verdict(first.entry)} ${first.text}, a later one ${verdict(second.entry)} it`, [
+      { message: 'The conflicting entry', pos: second.pos },
+    ]);
   }
   return { name: decl.name.name, pos: decl.pos, flags, entries: decl.entries };
 }

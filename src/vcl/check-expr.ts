@@ -8,6 +8,7 @@ import type { CheckContext } from './check-context.ts';
 import { bindCall, type CallTarget, resolveCallTarget } from './check-call.ts';
 import { resolveName } from './check-name.ts';
 import { TYPE_METHODS, type VclType } from './spec.ts';
+import { foldName } from './symbols.ts';
 import type { TExpr } from './tir.ts';
 import { additive, COMPARISONS, hasAdditive, isStringy, MULTIPLIER, NEGATABLE, TO_BOOL, TO_STRING } from './types.ts';
 import { parseIpLiteral } from './ip-literal.ts';
@@ -17,6 +18,9 @@ export function typeExpr(cx: CheckContext, e: Expr, want?: VclType): TExpr | und
   switch (e.kind) {
     case 'string':
       return { k: 'const', type: 'STRING', value: e.value, pos: e.pos };
+    case 'blob':
+      // Kept as its base64 text; code generation decodes it once.
+      return { k: 'const', type: 'BLOB', value: e.text, pos: e.pos };
     case 'int':
     case 'real':
       if (want === 'BYTES') return cx.error(e.pos, `Expected BYTES unit (B, KB, MB...) after '${e.text}'`);
@@ -71,7 +75,24 @@ export function coerce(cx: CheckContext, t: TExpr, want: VclType): TExpr | undef
     if (!ip) return cx.error(pos, `Cannot convert to an IP address: '"${t.value}"'`);
     return { k: 'const', type: 'IP', value: ip, pos };
   }
-  return cx.error(pos, `Expression has type ${typeName(t)}, expected ${want}`);
+  return cx.error(startPos(t), `Expression has type ${typeName(t)}, expected ${want}`);
+}
+
+/** Where an expression begins: a binary one is placed at its operator, but is shown from its left end. */
+function startPos(t: TExpr): Pos {
+  switch (t.k) {
+    case 'arith':
+    case 'cmp':
+    case 'and':
+    case 'or':
+    case 'match':
+    case 'aclmatch':
+      return startPos(t.l);
+    case 'concat':
+      return t.parts.length > 0 ? startPos(t.parts[0]) : t.pos;
+    default:
+      return t.pos;
+  }
 }
 
 /** How a type is named in messages; object instances by their VMOD object. */
@@ -260,10 +281,11 @@ function typeMethodOnValue(cx: CheckContext, e: MethodCall): TExpr | undefined {
 /** A method every value of a type has: STRING `.upper()`, `.lower()`; BACKEND `.resolve()`. */
 function typeMethod(cx: CheckContext, value: TExpr, method: string, args: Arg[], pos: Pos): TExpr | undefined {
   const base = value.type === 'HEADER' ? 'STRING' : value.type;
-  const spec = TYPE_METHODS[base]?.[method];
+  const name = foldName(method);
+  const spec = TYPE_METHODS[base]?.[name];
   if (!spec) return cx.error(pos, `Unknown method '${method}' for type ${typeName(value)}`);
-  if (args.length > 0) return cx.error(pos, `Method .${method}() takes no arguments`);
-  return { k: 'type_method', type: spec.ret, method, e: value, pos };
+  if (args.length > 0) return cx.error(pos, `Method .${name}() takes no arguments`);
+  return { k: 'type_method', type: spec.ret, method: name, e: value, pos };
 }
 
 export type { Name };

@@ -5,6 +5,7 @@
 import type { Name, NamePart, Pos } from './ast.ts';
 import type { CheckContext } from './check-context.ts';
 import { HTTP_OBJECTS, type HttpObjectName, scopeText, type VarSpec, type VclType } from './spec.ts';
+import { foldName } from './symbols.ts';
 import type { TExpr } from './tir.ts';
 
 /** What a name's leading parts denote, and the parts left over (method names). */
@@ -25,8 +26,9 @@ export const REPORTED = 'reported';
 export function lookupVariable(cx: CheckContext, name: Name): VariableRef | typeof REPORTED | undefined {
   const parts = name.parts;
   const vars = cx.variables(name.pos);
-  const root = parts[0].text;
-  if ((HTTP_OBJECTS as readonly string[]).includes(root) && parts[1]?.text === 'http' && !parts[1].quoted) {
+  // Variable names ignore case (`REQ.URL` is req.url); header names are kept as written.
+  const root = foldName(parts[0].text);
+  if ((HTTP_OBJECTS as readonly string[]).includes(root) && foldName(parts[1]?.text ?? '') === 'http' && !parts[1].quoted) {
     const spec = vars.get(`${root}.http.*`);
     if (!spec) return undefined;
     const header = parts[2];
@@ -42,14 +44,15 @@ export function lookupVariable(cx: CheckContext, name: Name): VariableRef | type
     return { k: 'header', spec, obj: root as HttpObjectName, header: header.text, rest: parts.slice(3) };
   }
   if (root === 'storage' && parts.length >= 2) {
-    const storage = parts[1].text;
-    if (!cx.storages.has(storage)) {
-      return reported(cx, parts[1].pos, `Unknown storage '${storage}'; known: ${[...cx.storages].join(', ')}`);
+    const storage = [...cx.storages].find((s) => foldName(s) === foldName(parts[1].text));
+    if (storage === undefined) {
+      return reported(cx, parts[1].pos, `Unknown storage '${parts[1].text}'; known: ${[...cx.storages].join(', ')}`);
     }
     if (parts.length === 2) return { k: 'storage', storage, rest: [] };
-    const spec = vars.get(`storage.*.${parts[2].text}`);
+    const field = foldName(parts[2].text);
+    const spec = vars.get(`storage.*.${field}`);
     if (!spec) return reported(cx, parts[2].pos, `Symbol not found: '${name.text}'`);
-    return { k: 'storage', storage, spec, field: parts[2].text, rest: parts.slice(3) };
+    return { k: 'storage', storage, spec, field, rest: parts.slice(3) };
   }
   for (let n = parts.length; n > 0; n--) {
     if (parts[n - 1].quoted) continue;
@@ -67,7 +70,7 @@ function reported(cx: CheckContext, pos: Pos, message: string): typeof REPORTED 
 function joinParts(parts: readonly NamePart[], n: number): string {
   let s = parts[0].text;
   for (let i = 1; i < n; i++) s += `.${parts[i].text}`;
-  return s;
+  return foldName(s);
 }
 
 /** Records a read of a variable, to be judged against the subs the current sub runs from. */
@@ -104,27 +107,43 @@ export function resolveName(cx: CheckContext, name: Name, want?: VclType): TExpr
   const ref = lookupVariable(cx, name);
   if (ref === REPORTED) return undefined;
   if (ref) {
-    if (ref.rest.length > 0) return cx.error(ref.rest[0].pos, `Unknown property '${ref.rest[0].text}' of ${name.text}`);
+    if (ref.rest.length > 0) {
+      if (inOtherVersion(cx, name)) return cx.error(pos, notFound(cx, name));
+      const owner = ref.k === 'storage' ? `storage.${ref.storage}` : ref.k === 'header' ? `${ref.obj}.http.${ref.header}` : ref.spec.name;
+      const type = ref.k === 'storage' ? (ref.spec?.type ?? 'STEVEDORE') : ref.spec.type === 'HEADER' ? 'STRING' : ref.spec.type;
+      return cx.error(ref.rest[0].pos, `Unknown property '${ref.rest[0].text}' of ${owner} (type ${type})`);
+    }
     return variableValue(cx, ref, pos, want);
   }
   if (name.parts.length === 1) {
     const text = name.text;
-    if (text === 'true' || text === 'false') return { k: 'const', type: 'BOOL', value: text === 'true', pos };
+    const folded = foldName(text);
+    if (folded === 'true' || folded === 'false') return { k: 'const', type: 'BOOL', value: folded === 'true', pos };
+    // `default` names the default backend, but only where a BACKEND is wanted (as in Varnish).
+    if (folded === 'default') {
+      if (want !== 'BACKEND') {
+        return cx.error(pos, `Symbol '${text}' is a reserved word: it names the default backend only where a BACKEND is wanted`);
+      }
+      const named = cx.symbols.get('default');
+      const target = named?.kind === 'backend' ? named : cx.symbols.ofKind('backend')[0];
+      if (target) return { k: 'backend', type: 'BACKEND', name: target.name, pos };
+    }
     const sym = cx.symbols.get(text);
     if (sym) {
       sym.refs++;
+      // The symbol's own spelling is what code generation looks names up by.
       switch (sym.kind) {
         case 'backend':
-          return { k: 'backend', type: 'BACKEND', name: text, pos };
+          return { k: 'backend', type: 'BACKEND', name: sym.name, pos };
         case 'acl':
-          return { k: 'acl', type: 'ACL', name: text, pos };
+          return { k: 'acl', type: 'ACL', name: sym.name, pos };
         case 'probe':
-          return { k: 'probe', type: 'PROBE', name: text, pos };
+          return { k: 'probe', type: 'PROBE', name: sym.name, pos };
         case 'sub':
           if (want !== 'SUB') return cx.error(pos, `Symbol '${text}' can only be used as a SUB expression`);
-          return { k: 'sub', type: 'SUB', name: text, pos };
+          return { k: 'sub', type: 'SUB', name: sym.name, pos };
         case 'instance':
-          return { k: 'instance', type: 'INSTANCE', name: text, objectType: `${sym.module}.${sym.object.name}`, pos };
+          return { k: 'instance', type: 'INSTANCE', name: sym.name, objectType: `${sym.module}.${sym.object.name}`, pos };
         case 'vmod':
           return cx.error(pos, `'${text}' is a VMOD; name one of its functions, as in ${text}.function(...)`);
       }
@@ -145,6 +164,13 @@ export function notFound(cx: CheckContext, name: Name): string {
   const version = cx.versionAt(name.pos);
   const other = version === 41 ? 40 : 41;
   const base = `Symbol not found: '${name.text}'`;
-  if (!cx.variablesForVersion(other).has(name.text)) return base;
-  return `${base} (it exists in VCL ${other / 10}; this file is VCL ${version / 10})`;
+  if (!inOtherVersion(cx, name)) return base;
+  return `${base} (it exists in VCL ${versionText(other)}; this VCL is ${versionText(version)})`;
 }
+
+/** Whether a name that is not a variable here is one in the other syntax version. */
+function inOtherVersion(cx: CheckContext, name: Name): boolean {
+  return cx.variablesForVersion(cx.versionAt(name.pos) === 41 ? 40 : 41).has(foldName(name.text));
+}
+
+const versionText = (v: number) => (v / 10).toFixed(1);

@@ -7,6 +7,7 @@ import { bindArgs, resolveCallTarget } from './check-call.ts';
 import { typeAs, typeCallStatement, typeExpr, typeName } from './check-expr.ts';
 import { displayName, lookupVariable, notFound, REPORTED } from './check-name.ts';
 import { ACTION_SCOPE, ACTIONS, isActionName, isSubName, SUB_BIT, SUBS, scopeText, type VclType } from './spec.ts';
+import { foldName } from './symbols.ts';
 import type { TExpr, TStmt, TTarget } from './tir.ts';
 import { assignOps, MULTIPLIER } from './types.ts';
 
@@ -61,7 +62,7 @@ function resolveTarget(cx: CheckContext, name: Name, mode: 'set' | 'unset'): Res
   if (ref === REPORTED) return undefined;
   if (!ref) return cx.error(name.pos, notFound(cx, name));
   if (ref.k === 'storage') return cx.error(name.pos, `Variable '${name.text}' is read only.`);
-  if (ref.rest.length > 0) return cx.error(ref.rest[0].pos, notFound(cx, name));
+  if (ref.rest.length > 0) return cx.error(name.pos, notFound(cx, name));
   const spec = ref.spec;
   const shown = ref.k === 'header' ? `${ref.obj}.http.${ref.header}` : displayName(spec);
   if (mode === 'set') {
@@ -103,8 +104,8 @@ function checkCall(cx: CheckContext, name: Name, pos: Pos): TStmt | undefined {
     return cx.error(name.pos, `Undefined sub ${name.text}, first reference:`);
   }
   sym.refs++;
-  cx.current?.calls.push({ sub: name.text, pos: name.pos });
-  return { k: 'call', sub: name.text, pos };
+  cx.current?.calls.push({ sub: sym.name, pos: name.pos });
+  return { k: 'call', sub: sym.name, pos };
 }
 
 function checkReturn(cx: CheckContext, s: ReturnStmt, sub: string): TStmt | undefined {
@@ -155,7 +156,7 @@ function checkNew(cx: CheckContext, s: NewStmt): TStmt | undefined {
 const STATEMENT_BUILTINS = new Set(['hash_data', 'synthetic', 'ban']);
 
 function checkCallStatement(cx: CheckContext, e: CallExpr): TStmt | undefined {
-  const name = e.callee.text;
+  const name = foldName(e.callee.text);
   if (e.callee.parts.length === 1 && STATEMENT_BUILTINS.has(name)) {
     resolveCallTarget(cx, e.callee);
     if (e.args.length !== 1 || e.args[0].name) return cx.error(e.pos, `${name}() takes one argument`);
@@ -163,6 +164,14 @@ function checkCallStatement(cx: CheckContext, e: CallExpr): TStmt | undefined {
     if (!value) return undefined;
     return { k: name as 'hash_data' | 'synthetic' | 'ban', value, pos: e.pos };
   }
+  // Only VMOD functions and object methods may stand alone; Varnish refuses a built-in
+  // function or a type's method there, since its value would be thrown away.
+  if (e.callee.parts.length === 1 && (name === 'regsub' || name === 'regsuball')) {
+    return cx.error(e.callee.pos, `${name}() returns a value and cannot be used as a statement; use it in an expression, as in set req.url = ${name}(...);`);
+  }
   const t = typeCallStatement(cx, e);
+  if (t?.k === 'type_method') {
+    return cx.error(e.pos, `.${t.method}() returns a value and cannot be used as a statement`);
+  }
   return t && { k: 'eval', e: t, pos: e.pos };
 }

@@ -4,12 +4,13 @@
 
 import type { Block, Pos, Stmt, SubDecl, TopDecl } from './ast.ts';
 import { analyseCalls, type SubNode } from './callgraph.ts';
+import { lookupFolded } from './check-call.ts';
 import { checkAcl, checkBackend, checkProbe } from './check-decl.ts';
 import { CheckContext, type CheckOptions } from './check-context.ts';
 import { checkBlock } from './check-stmt.ts';
 import type { Diagnostics, SourceFile } from './diagnostics.ts';
 import { isSubName, SUB_NAMES } from './spec.ts';
-import { SymbolTable } from './symbols.ts';
+import { foldName, SymbolTable } from './symbols.ts';
 import type { CheckedVcl, TAcl, TBackend, TImport, TProbe, TStmt, TSub } from './tir.ts';
 import type { VmodManifest } from '../vmod/manifest.ts';
 
@@ -36,6 +37,8 @@ export function checkVcl(input: CheckInput, diags: Diagnostics): CheckedVcl {
   const acls: TAcl[] = [];
   const fromBuiltin = (pos: Pos) => pos.file === input.builtinFile;
   const subDecls = collectSubs(cx, input.decls, fromBuiltin);
+  // The default backend is the one named `default`, else the first declared; it counts as used.
+  const namedDefault = input.decls.find((d) => d.kind === 'backend' && foldName(d.name.name) === 'default');
 
   for (const d of input.decls) {
     switch (d.kind) {
@@ -54,15 +57,17 @@ export function checkVcl(input: CheckInput, diags: Diagnostics): CheckedVcl {
         break;
       }
       case 'probe':
-        if (symbols.declare({ kind: 'probe', name: d.name.name, pos: d.name.pos, refs: d.name.name === 'default' ? 1 : 0 })) {
+        if (symbols.declare({ kind: 'probe', name: d.name.name, pos: d.name.pos, refs: foldName(d.name.name) === 'default' || cx.probesWanted.has(foldName(d.name.name)) ? 1 : 0 })) {
           probes.push(checkProbe(cx, d, d.name.name));
         }
         break;
-      case 'backend':
-        if (symbols.declare({ kind: 'backend', name: d.name.name, pos: d.name.pos, refs: backends.length === 0 ? 1 : 0 })) {
+      case 'backend': {
+        const isDefault = namedDefault ? d === namedDefault : backends.length === 0;
+        if (symbols.declare({ kind: 'backend', name: d.name.name, pos: d.name.pos, refs: isDefault ? 1 : 0 })) {
           backends.push(checkBackend(cx, d, probes));
         }
         break;
+      }
       case 'acl':
         if (symbols.declare({ kind: 'acl', name: d.name.name, pos: d.name.pos, refs: 0 })) acls.push(checkAcl(cx, d));
         break;
@@ -89,7 +94,7 @@ export function checkVcl(input: CheckInput, diags: Diagnostics): CheckedVcl {
     cx.error(undefined, 'No backends or directors found in VCL program, at least one is necessary.');
   }
   reportUnused(cx, input.errUnref ?? true);
-  const defaultProbe = probes.some((p) => p.name === 'default');
+  const defaultProbe = probes.find((p) => foldName(p.name) === 'default')?.name;
 
   const subs = new Map<string, TSub>();
   for (const [name, body] of bodies) {
@@ -99,13 +104,13 @@ export function checkVcl(input: CheckInput, diags: Diagnostics): CheckedVcl {
   return {
     version: input.version,
     imports,
-    backends: defaultProbe ? backends.map((b) => (b.none || b.probe ? b : { ...b, probe: 'default' })) : backends,
+    backends: defaultProbe ? backends.map((b) => (b.none || b.probe ? b : { ...b, probe: defaultProbe })) : backends,
     probes,
     acls,
     subs,
     regexes: cx.regexes,
     privCallSites: cx.privCallSites,
-    defaultBackend: backends[0]?.name,
+    defaultBackend: namedDefault?.kind === 'backend' ? namedDefault.name.name : backends[0]?.name,
     labels: [...new Set([...bodies.values()].flatMap(labelsOf))],
   };
 }
@@ -118,21 +123,25 @@ interface SubGroup {
 /**
  * Groups sub definitions by name. Built-in subs, and the `vcl_*` helper subs builtin.vcl
  * defines, may be defined several times: their bodies run one after the other, the user's
- * first. Any other name is defined once.
+ * first. Any other name is defined once. Names ignore case, as all VCL symbols do: the key
+ * is the built-in sub's own name, or the spelling of a custom sub's first definition.
  */
 function collectSubs(cx: CheckContext, decls: readonly TopDecl[], fromBuiltin: (pos: Pos) => boolean): Map<string, SubGroup> {
   const groups = new Map<string, SubGroup>();
   const builtinNames = new Set<string>(SUB_NAMES);
-  for (const d of decls) if (d.kind === 'sub' && fromBuiltin(d.pos)) builtinNames.add(d.name.name);
+  for (const d of decls) if (d.kind === 'sub' && fromBuiltin(d.pos)) builtinNames.add(foldName(d.name.name));
   for (const d of decls) {
     if (d.kind !== 'sub') continue;
-    const name = d.name.name;
-    const group = groups.get(name);
-    const concatenates = builtinNames.has(name);
-    if (!concatenates && name.startsWith('vcl_')) {
-      cx.error(d.name.pos, `The names 'vcl_*' are reserved for subroutines; '${name}' is not one of Varnish's (${SUB_NAMES.join(', ')})`);
+    const written = d.name.name;
+    const folded = foldName(written);
+    const concatenates = builtinNames.has(folded);
+    if (!concatenates && folded.startsWith('vcl_')) {
+      cx.error(d.name.pos, `The names 'vcl_*' are reserved for subroutines; '${written}' is not one of Varnish's (${SUB_NAMES.join(', ')})`);
       continue;
     }
+    const prior = cx.symbols.get(written);
+    const name = concatenates ? folded : prior?.kind === 'sub' ? prior.name : written;
+    const group = groups.get(name);
     if (group && !concatenates) {
       cx.error(d.name.pos, `Subroutine '${name}' redefined`, [{ message: 'Previously defined here', pos: group.decls[0].name.pos }]);
       continue;
@@ -158,7 +167,7 @@ function declareInstances(cx: CheckContext, inits: readonly SubDecl[]): void {
         const callee = s.ctor.callee;
         const mod = cx.symbols.get(callee.parts[0].text);
         if (mod?.kind !== 'vmod' || callee.parts.length !== 2) continue;
-        const object = mod.manifest.objects.get(callee.parts[1].text);
+        const object = lookupFolded(mod.manifest.objects, callee.parts[1].text);
         if (!object) continue;
         cx.symbols.declare({ kind: 'instance', name: s.name.text, pos: s.name.pos, refs: 0, module: mod.name, object });
       }

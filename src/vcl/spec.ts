@@ -113,7 +113,8 @@ export const ACTIONS: Readonly<Record<ActionName, ActionSpec>> = {
   abandon: { args: [], optional: 0 },
   deliver: { args: [], optional: 0 },
   error: { args: ['INT', 'STRING'], optional: 2 },
-  fail: { args: [], optional: 0 },
+  // fail("reason"): the reason is logged.
+  fail: { args: ['STRING'], optional: 1 },
   fetch: { args: [], optional: 0 },
   hash: { args: [], optional: 0 },
   lookup: { args: [], optional: 0 },

@@ -1,6 +1,7 @@
 // The symbol table of one VCL: the names it declares (backends, probes, ACLs, subs, imported
 // VMODs, object instances) beside the names the language reserves. Declaring twice, or taking
-// a reserved name, is reported here, once, with the first definition.
+// a reserved name, is reported here, once, with the first definition. As in Varnish, names
+// are case-insensitive: `Foo` and `foo` are one symbol, spelled as at its first definition.
 
 import type { Pos } from './ast.ts';
 import type { Diagnostics } from './diagnostics.ts';
@@ -24,6 +25,11 @@ export type VclSymbol =
       readonly module: string;
       readonly object: VmodObject;
     });
+
+/** The form names are compared in: VCL symbols ignore case. */
+export function foldName(name: string): string {
+  return name.toLowerCase();
+}
 
 /** Words VCL itself gives a meaning: the roots of variables, built-in functions, constants. */
 const RESERVED: ReadonlyMap<string, string> = new Map<string, string>([
@@ -51,7 +57,7 @@ export class SymbolTable {
   }
 
   get(name: string): VclSymbol | undefined {
-    return this.map.get(name);
+    return this.map.get(foldName(name));
   }
 
   /** Every symbol of a kind, in declaration order. */
@@ -63,21 +69,30 @@ export class SymbolTable {
 
   /** Declares a symbol; returns false (after reporting why) when the name is taken. */
   declare(sym: VclSymbol): boolean {
-    const reserved = RESERVED.get(sym.name);
+    const key = foldName(sym.name);
+    const reserved = RESERVED.get(key);
     if (reserved) {
       this.diags.error(sym.pos, `Name '${sym.name}' is reserved: it is ${reserved} in VCL`);
       return false;
     }
-    const first = this.map.get(sym.name);
+    const first = this.map.get(key);
     if (first) {
       const message =
         first.kind === sym.kind && sym.kind !== 'vmod'
           ? `${KIND_TEXT[sym.kind]} '${sym.name}' redefined.`
           : `Name '${sym.name}' already defined.`;
-      this.diags.error(sym.pos, message, [{ message: 'First definition', pos: first.pos }]);
+      // Subs are declared before the rest, so the one seen first may come later in the source:
+      // the error goes to whichever is written later.
+      const [later, earlier] = before(first.pos, sym.pos) ? [sym, first] : [first, sym];
+      this.diags.error(later.pos, message, [{ message: 'First definition', pos: earlier.pos }]);
       return false;
     }
-    this.map.set(sym.name, sym);
+    this.map.set(key, sym);
     return true;
   }
+}
+
+/** Source order, nearly: files are numbered as they are met, an included file after its includer. */
+function before(a: Pos, b: Pos): boolean {
+  return a.file < b.file || (a.file === b.file && a.offset < b.offset);
 }

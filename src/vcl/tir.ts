@@ -6,6 +6,7 @@ import type { AclEntry, AssignOp, BinaryOp, Pos } from './ast.ts';
 import type { VmodFunction, VmodManifest, VmodObject } from '../vmod/manifest.ts';
 import type { ActionName, HttpObjectName, SubName, VarSpec, VclType } from './spec.ts';
 
+/** A constant's value; a BLOB constant holds its base64 text as written (`:aGk=:` → 'aGk='). */
 export type Const = string | number | boolean;
 
 export type TExpr =
@@ -153,6 +154,8 @@ export interface TBackend {
   readonly betweenBytesTimeout?: number;
   readonly maxConnections?: number;
   readonly proxyHeader?: number;
+  /** `.preamble = :base64:;`: bytes sent before the first request, as their base64 text. */
+  readonly preamble?: string;
   /** The name of its probe: a declared probe, or the generated name of an inline one. */
   readonly probe?: string;
 }
@@ -204,7 +207,7 @@ export interface CheckedVcl {
   readonly regexes: readonly TRegex[];
   /** The number of PRIV_CALL call sites. */
   readonly privCallSites: number;
-  /** The backend used when the VCL names none: the first one declared. */
+  /** The backend used when the VCL names none: the one named `default`, else the first declared. */
   readonly defaultBackend?: string;
   /** VCL labels named by `return (vcl(label))`. */
   readonly labels: readonly string[];
