@@ -2,6 +2,7 @@
 // varnishtest are for Varnish. Exit status: 0 fine, 1 the input was refused, 2 usage.
 
 import { CHECK_USAGE, runCheck } from './check.ts';
+import { runTest, TEST_USAGE } from './test.ts';
 import { UsageError } from './args.ts';
 import { runVmodtool, VMODTOOL_USAGE } from './vmodtool.ts';
 
@@ -9,6 +10,7 @@ type Command = (argv: readonly string[]) => number | Promise<number>;
 
 const COMMANDS: Readonly<Record<string, { run: Command; usage: string }>> = {
   check: { run: runCheck, usage: CHECK_USAGE },
+  test: { run: runTest, usage: TEST_USAGE },
   vmodtool: { run: runVmodtool, usage: VMODTOOL_USAGE },
 };
 
