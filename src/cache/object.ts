@@ -84,6 +84,11 @@ export class CacheObject {
   readonly lastModified: number;
   /** Bytes the status line and headers take. */
   readonly headerBytes: number;
+  /**
+   * Whether a refetch may revalidate this object with If-Modified-Since / If-None-Match
+   * (Varnish's OF_IMSCAND): a normal 200 with Last-Modified or ETag.
+   */
+  readonly revalidatable: boolean;
 
   readonly chunks: Buffer[] = [];
   bodyBytes = 0;
@@ -120,6 +125,7 @@ export class CacheObject {
     const lm = init.http.get('Last-Modified');
     this.lastModified = lm === null ? Math.floor(init.fetchedAt ?? init.origin) : (parseHttpDate(lm) ?? 0);
     this.headerBytes = headerBytes(init.http);
+    this.revalidatable = this.kind === 'normal' && init.http.status === 200 && (lm !== null || init.http.has('ETag'));
     if (init.body !== undefined) {
       for (const chunk of init.body) this.#push(chunk);
       this.state = 'done';

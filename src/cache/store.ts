@@ -5,7 +5,8 @@
 // - objects are scanned newest first. Skipped: ttl <= 0 (killed by purge or set so by VCL),
 //   past ttl + grace + keep (expired now, counted in n_expired), banned (removed), other Vary;
 // - the first object fresh for this request (req.ttl caps its ttl) is the answer: a hit, or
-//   hit-for-pass, or hit-for-miss (with a new fetch: no coalescing on uncacheable content);
+//   hit-for-pass, or hit-for-miss (with a new fetch: no coalescing on uncacheable content; the
+//   hit-for-miss object is that fetch's stale object, replaced when it completes);
 // - otherwise the newest expired object is remembered; an expired hit-for-miss/-pass object
 //   gives hit-for-miss;
 // - with no fetch in progress for this variant: a new fetch, and the expired object is either
@@ -65,7 +66,10 @@ export type LookupResult =
   | { readonly kind: 'grace'; readonly obj: CacheObject; readonly fetch: BusySlot | null }
   /** Fetch (then commit or release); `stale` is an expired object to revalidate, if any. */
   | { readonly kind: 'miss'; readonly fetch: BusySlot; readonly stale: CacheObject | null }
-  /** Uncacheable content: fetch without coalescing (vcl_miss runs as for a miss). */
+  /**
+   * Uncacheable content: fetch without coalescing (vcl_miss runs as for a miss). When obj is
+   * still fresh it is also fetch.stale, replaced once the fetch completes.
+   */
   | { readonly kind: 'hit_for_miss'; readonly obj: CacheObject; readonly fetch: BusySlot }
   /** Uncacheable content: pass (vcl_pass). */
   | { readonly kind: 'hit_for_pass'; readonly obj: CacheObject }
@@ -208,8 +212,9 @@ export class Cache implements ObjectOwner {
         return { kind: 'hit_for_pass', obj: found };
       }
       if (found.kind === 'hit_for_miss') {
+        // The new fetch replaces this object when it completes, so they do not pile up.
         this.counters.cache_hitmiss++;
-        return { kind: 'hit_for_miss', obj: found, fetch: this.#newFetch(head, null) };
+        return { kind: 'hit_for_miss', obj: found, fetch: this.#newFetch(head, found) };
       }
       found.hits++;
       this.#touch(found, now);

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { keyOfText } from '../../src/cache/digest.ts';
 import { Cache } from '../../src/cache/store.ts';
-import { bodyText, commitBody, req } from './helpers.ts';
+import { bodyText, commitBody, req, resp } from './helpers.ts';
 
 const T = 1_000_000;
 const KEY = keyOfText('example.com/a');
@@ -78,7 +78,7 @@ describe('grace and keep', () => {
   it('replaces the stale object when the refresh has its whole body', () => {
     const { cache, obj } = cacheWithObject();
     const r = cache.lookup(KEY, req('/a'), T + 15);
-    const fresh = cache.commit(fetchOf(r), { xid: 2, http: req('/a'), origin: T + 15, ttl: 10, grace: 10, keep: 0 }, T + 15);
+    const fresh = cache.commit(fetchOf(r), { xid: 2, http: resp(200), origin: T + 15, ttl: 10, grace: 10, keep: 0 }, T + 15);
     // Still streaming: both objects exist, the fresh one wins.
     expect(cache.objectsOf(KEY)).toEqual([fresh, obj]);
     fresh.append(Buffer.from('x'));
@@ -149,9 +149,22 @@ describe('hit-for-miss and hit-for-pass', () => {
     if (a.kind !== 'hit_for_miss' || b.kind !== 'hit_for_miss') return;
     expect(a.obj).toBe(obj);
     expect(a.fetch).not.toBe(b.fetch);
-    expect(a.fetch.stale).toBeNull();
+    expect(a.fetch.stale).toBe(obj);
     expect(cache.counters.cache_hitmiss).toBe(2);
     expect(obj.uncacheable).toBe(true);
+  });
+
+  it('replaces the hit-for-miss object when its fetch completes', () => {
+    const { cache, obj } = cacheWithObject({ kind: 'hit_for_miss' });
+    const r = cache.lookup(KEY, req('/a'), T + 1);
+    const next = commitBody(cache, fetchOf(r), T + 1, '', { kind: 'hit_for_miss' });
+    expect(cache.objectsOf(KEY)).toEqual([next]);
+    expect(obj.dying).toBe(true);
+  });
+
+  it('an expired hit-for-miss object is no stale object', () => {
+    const { cache } = cacheWithObject({ kind: 'hit_for_miss' });
+    expect(fetchOf(cache.lookup(KEY, req('/a'), T + 15)).stale).toBeNull();
   });
 
   it('hit-for-pass says pass and counts cache_hitpass', () => {
@@ -215,7 +228,7 @@ describe('object fields', () => {
   it('reads ETag, Last-Modified (or the fetch time) and obj.ttl', () => {
     const { cache } = cacheWithObject();
     const withHeaders = cache.lookup(KEY, req('/a'), T + 1, { hashAlwaysMiss: true });
-    const http = req('/');
+    const http = resp(200);
     http.append('ETag', '"v1"');
     http.append('Last-Modified', 'Thu, 01 Jan 2015 00:00:00 GMT');
     const obj = commitBody(cache, fetchOf(withHeaders), T + 1, 'x', { http });
@@ -227,5 +240,6 @@ describe('object fields', () => {
     });
     expect(bare.etag).toBeNull();
     expect(bare.lastModified).toBe(T + 2);
+    expect([obj.revalidatable, bare.revalidatable]).toEqual([true, false]);
   });
 });
