@@ -189,7 +189,11 @@ describe('std in VCL', () => {
   it('bans through the runtime and reports the last error', async () => {
     const bans: string[] = [];
     const services: TaskServices = {
-      ban: (e) => (e.includes(' ~ ') ? (bans.push(e), null) : 'Expected comparison operator.'),
+      ban: (e) => {
+        if (!e.includes(' ~ ')) return 'Expected comparison operator.';
+        bans.push(e);
+        return null;
+      },
       log: () => {},
     };
     const t = clientTask({ url: '/ban', services });
