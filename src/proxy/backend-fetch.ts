@@ -8,7 +8,7 @@
 // clock stops while the reader holds the connection paused: only the backend's stalls count.
 
 import type { Readable } from 'node:stream';
-import type { Dispatcher, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import { BackendBody } from './backend-body.ts';
 import type { BackendCounters } from './backend-counters.ts';
 import {
@@ -34,7 +34,8 @@ export interface BackendResponse {
 export type FetchResult = BackendResponse | BackendFailure;
 
 export interface DispatchPlan {
-  readonly pool: Pool;
+  /** The backend's Pool, or a Client for one request. */
+  readonly dispatcher: Dispatcher;
   readonly backendName: string;
   readonly method: string;
   readonly path: string;
@@ -78,7 +79,7 @@ class FetchHandler implements Dispatcher.DispatchHandler {
     }
     p.signal?.addEventListener('abort', this.#onSignal, { once: true });
     try {
-      p.pool.dispatch(
+      p.dispatcher.dispatch(
         {
           path: p.path,
           method: p.method as Dispatcher.HttpMethod,

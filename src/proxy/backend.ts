@@ -8,7 +8,7 @@
 
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { Pool } from 'undici';
+import { Client, Pool } from 'undici';
 import type { Director, VmodContext } from '../vmod/api.ts';
 import type { TBackend, TProbe } from '../vcl/tir.ts';
 import type { BackendFactory, VclBackend } from '../runtime/backends.ts';
@@ -17,6 +17,7 @@ import { type BackendCounters, type BackendGlobalCounters, newBackendCounters, n
 import { type BackendFailure, classifyError, errorCode, errorMessage } from './backend-failure.ts';
 import { type ConnectCallback, connectBackend } from './backend-connect.ts';
 import { dispatchFetch, type FetchResult } from './backend-fetch.ts';
+import { type ProxyAddresses, proxyPreamble } from './backend-proxy-header.ts';
 import { prepareHeaders, type RequestHeaders } from './backend-request.ts';
 import { type HealthLogger, Probe, type ProbeStatus, probeSettings } from './probe.ts';
 
@@ -65,6 +66,8 @@ export interface FetchOptions {
   readonly firstByteTimeout?: number;
   readonly betweenBytesTimeout?: number;
   readonly signal?: AbortSignal;
+  /** client.ip and server.ip, for backends with .proxy_header. */
+  readonly proxy?: ProxyAddresses;
 }
 
 /** backend.set_health: 'auto' follows the probe. */
@@ -114,6 +117,8 @@ export class Backend implements VclBackend {
   /** The Host header sent when a request has none: .host_header, else .host, else 0.0.0.0 (as Varnish does for .path). */
   readonly hostHeader: string;
   readonly maxConnections: number | undefined;
+  /** PROXY protocol version sent on each connection (1 or 2), if any. */
+  readonly proxyHeader: number | undefined;
   readonly connectTimeout: number;
   readonly firstByteTimeout: number;
   readonly betweenBytesTimeout: number;
@@ -131,6 +136,7 @@ export class Backend implements VclBackend {
   #reuses = 0;
 
   #address: BackendAddress | null = null;
+  readonly #maxHeaderSize: number;
   /** While a host name is being resolved: connections wait on it. */
   #resolving: Promise<BackendAddress> | null = null;
 
@@ -151,6 +157,7 @@ export class Backend implements VclBackend {
     }
     this.hostHeader = decl.hostHeader ?? decl.host ?? '0.0.0.0';
     this.maxConnections = decl.maxConnections && decl.maxConnections > 0 ? decl.maxConnections : undefined;
+    this.proxyHeader = decl.proxyHeader;
     this.connectTimeout = decl.connectTimeout ?? d.connectTimeout;
     this.firstByteTimeout = decl.firstByteTimeout ?? d.firstByteTimeout;
     this.betweenBytesTimeout = decl.betweenBytesTimeout ?? d.betweenBytesTimeout;
@@ -167,6 +174,7 @@ export class Backend implements VclBackend {
       keepAliveMaxTimeout: idleMs,
       maxHeaderSize: d.maxHeaderSize,
     });
+    this.#maxHeaderSize = d.maxHeaderSize;
     this.#probe = probe
       ? new Probe(
           probeSettings(probe),
@@ -262,8 +270,10 @@ export class Backend implements VclBackend {
     this.counters.req++;
     this.#global.backend_req++;
     this.counters.bereq_hdrbytes += head.bytes;
+    // A PROXY preamble names one client: such a connection carries this request only.
+    const single = this.proxyHeader ? this.#singleUse(proxyPreamble(this.proxyHeader, opts.proxy)) : null;
     return dispatchFetch({
-      pool: this.#pool,
+      dispatcher: single ?? this.#pool,
       backendName: this.fullName,
       method: req.method,
       path: req.url,
@@ -276,6 +286,7 @@ export class Backend implements VclBackend {
       onSent: () => this.#noteSent(),
       onSettled: () => {
         this.#active--;
+        if (single) void single.destroy();
       },
     });
   }
@@ -284,7 +295,7 @@ export class Backend implements VclBackend {
    * Opens a raw connection for a pipe, within max_connections and connect_timeout. Call the
    * returned `release` when the tunnel is over.
    */
-  openTunnel(): Promise<{ ok: true; socket: Socket; release: () => void } | BackendFailure> {
+  openTunnel(proxy?: ProxyAddresses): Promise<{ ok: true; socket: Socket; release: () => void } | BackendFailure> {
     const refused = this.#admit();
     if (refused) return Promise.resolve(refused);
     this.counters.req++;
@@ -305,6 +316,7 @@ export class Backend implements VclBackend {
           released = true;
           this.#active--;
         };
+        if (this.proxyHeader) socket!.write(proxyPreamble(this.proxyHeader, proxy));
         resolve({ ok: true, socket: socket!, release });
       });
     });
@@ -341,6 +353,24 @@ export class Backend implements VclBackend {
         this.counters.conn--;
       });
       done(null, socket);
+    });
+  }
+
+  /** An undici Client for one request, whose connection starts with `preamble`. */
+  #singleUse(preamble: Buffer): Client {
+    return new Client(this.#address ? originOf(this.#address) : 'http://localhost', {
+      pipelining: 1,
+      maxHeaderSize: this.#maxHeaderSize,
+      connect: (_opts, callback) => {
+        this.#connect('pool', (err, socket) => {
+          if (err) {
+            callback(err, null);
+            return;
+          }
+          socket!.write(preamble);
+          callback(null, socket!);
+        });
+      },
     });
   }
 

@@ -9,6 +9,7 @@ import type { VclHttp } from '../runtime/http.ts';
 import type { Backend } from './backend.ts';
 import type { BackendGlobalCounters } from './backend-counters.ts';
 import type { BackendFailure } from './backend-failure.ts';
+import type { ProxyAddresses } from './backend-proxy-header.ts';
 
 export interface PipeRequest {
   /**
@@ -24,6 +25,8 @@ export interface PipeRequest {
   /** pipe_timeout in seconds: the longest time with no byte either way; 0 for none. */
   readonly timeout: number;
   readonly counters?: Pick<BackendGlobalCounters, 's_pipe_hdrbytes' | 's_pipe_in' | 's_pipe_out'>;
+  /** client.ip and server.ip, for backends with .proxy_header. */
+  readonly proxy?: ProxyAddresses;
 }
 
 export type PipeEnd = 'client' | 'backend' | 'timeout' | 'error';
@@ -44,7 +47,7 @@ export interface PipeDone {
 export async function pipe(req: PipeRequest): Promise<PipeDone | BackendFailure> {
   // Hold the client's bytes while the backend connection opens; none may be dropped.
   req.client.pause();
-  const opened = await req.backend.openTunnel();
+  const opened = await req.backend.openTunnel(req.proxy);
   if (!opened.ok) return opened;
   const { socket: backend, release } = opened;
   const { client } = req;

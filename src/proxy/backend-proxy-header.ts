@@ -1,0 +1,35 @@
+// The PROXY protocol preamble a backend with `.proxy_header = 1` or `2` gets at the start of
+// each connection (HAProxy's spec, versions 1 and 2): the client's address and the address it
+// connected to, so the backend sees who the request came from. It names one client, so such
+// connections are never shared between requests.
+
+import type { VclIp } from '../runtime/ip.ts';
+
+/** The addresses the preamble carries: client.ip and server.ip. */
+export interface ProxyAddresses {
+  readonly client: VclIp | null;
+  readonly server: VclIp | null;
+}
+
+const V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
+
+export function proxyPreamble(version: number, addresses: ProxyAddresses | undefined): Buffer {
+  const client = addresses?.client ?? null;
+  const server = addresses?.server ?? null;
+  const known = client !== null && server !== null && client.family === server.family;
+  if (version === 1) {
+    if (!known) return Buffer.from('PROXY UNKNOWN\r\n', 'latin1');
+    const proto = client.family === 4 ? 'TCP4' : 'TCP6';
+    return Buffer.from(`PROXY ${proto} ${client.text} ${server.text} ${client.port} ${server.port}\r\n`, 'latin1');
+  }
+  if (!known) {
+    // LOCAL command, no address: the backend uses the connection's own addresses.
+    return Buffer.concat([V2_SIGNATURE, Buffer.from([0x20, 0x00, 0x00, 0x00])]);
+  }
+  const size = client.family === 4 ? 12 : 36;
+  const head = Buffer.from([0x21, client.family === 4 ? 0x11 : 0x21, 0x00, size]);
+  const ports = Buffer.alloc(4);
+  ports.writeUInt16BE(client.port, 0);
+  ports.writeUInt16BE(server.port, 2);
+  return Buffer.concat([V2_SIGNATURE, head, client.bytes, server.bytes, ports]);
+}
