@@ -33,6 +33,8 @@ export function resolveCallTarget(cx: CheckContext, callee: Name): CallTarget | 
   }
   // Names are looked up ignoring case, and carried on in their declared spelling.
   const sym = cx.symbols.get(root);
+  // A VMOD that could not be imported was reported once, at its import.
+  if (!sym && cx.failedImports.has(foldName(root))) return undefined;
   if (sym?.kind === 'vmod' && parts.length === 2) {
     sym.refs++;
     const m = sym.manifest;

@@ -44,6 +44,8 @@ export class CheckContext {
   readonly storages: ReadonlySet<string>;
   readonly regexes: TRegex[] = [];
   privCallSites = 0;
+  /** Names of imports that failed: their uses are not reported again. */
+  readonly failedImports = new Set<string>();
   /** Probe names backends asked for before any such probe was declared: not "unused" later. */
   readonly probesWanted = new Set<string>();
   /** The sub whose body is being checked. */

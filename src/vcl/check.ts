@@ -47,6 +47,7 @@ export function checkVcl(input: CheckInput, diags: Diagnostics): CheckedVcl {
         const found = input.resolveVmod(d.module.name, d.from?.value);
         if ('error' in found) {
           cx.error(d.module.pos, found.error);
+          cx.failedImports.add(foldName(name));
           break;
         }
         const prior = symbols.get(name);
