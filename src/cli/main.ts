@@ -2,6 +2,8 @@
 // varnishtest are for Varnish. Exit status: 0 fine, 1 the input was refused, 2 usage.
 
 import { CHECK_USAGE, runCheck } from './check.ts';
+import { runServe, SERVE_USAGE } from './serve.ts';
+import { runStart, START_USAGE } from './start.ts';
 import { CONFORMANCE_USAGE, runConformance } from './conformance.ts';
 import { runTest, TEST_USAGE } from './test.ts';
 import { UsageError } from './args.ts';
@@ -11,6 +13,8 @@ type Command = (argv: readonly string[]) => number | Promise<number>;
 
 const COMMANDS: Readonly<Record<string, { run: Command; usage: string }>> = {
   check: { run: runCheck, usage: CHECK_USAGE },
+  serve: { run: runServe, usage: SERVE_USAGE },
+  start: { run: runStart, usage: START_USAGE },
   conformance: { run: runConformance, usage: CONFORMANCE_USAGE },
   test: { run: runTest, usage: TEST_USAGE },
   vmodtool: { run: runVmodtool, usage: VMODTOOL_USAGE },

@@ -10,7 +10,7 @@ import { Diagnostics, type SourceFile } from './diagnostics.ts';
 import { type ParseOptions, parseVcl, type VclInput } from './parse.ts';
 import type { CheckedVcl } from './tir.ts';
 import { compileVclRegex } from '../runtime/regex.ts';
-import { loadManifest } from '../vmod/registry.ts';
+import { DEFAULT_VMOD_PATH, loadManifest } from '../vmod/registry.ts';
 
 export interface CompileOptions extends ParseOptions {
   /** Directories searched for `import NAME;` before the VMODs Shellac ships. */
@@ -64,7 +64,7 @@ export function checkSource(input: VclInput, opts: CompileOptions = {}): CheckRe
       builtinFile,
       errUnref: opts.errUnref,
       storages: opts.storages,
-      resolveVmod: (name, from) => loadManifest(name, { from, vmodPath: opts.vmodPath }),
+      resolveVmod: (name, from) => loadManifest(name, { from, vmodPath: [...(opts.vmodPath ?? []), ...DEFAULT_VMOD_PATH] }),
       checkRegex: (source) => {
         const r = compileVclRegex(source);
         return 'error' in r ? r.error : undefined;

@@ -1,0 +1,365 @@
+// The client side: one request from a client, driven through Varnish's client state machine.
+// STEPS is the whole machine: each step runs the VCL sub of its name (if any), reads the
+// action, and names the next step. The loop in `run` follows the names until 'done'.
+//
+//   recv ─► hash ─► lookup ─► hit ─► deliver
+//     │       │        ├────► miss ─► fetch ─► deliver
+//     │       │        └────► pass ─► fetch ─► deliver
+//     │       ├─► pass / purge / pipe (decided in recv, after hash)
+//     └─► synth ◄─ (any step)          restart ─► recv
+//
+// A cache hit stays synchronous up to the write unless a sub awaits a VMOD.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BusySlot, CacheObject } from '../cache/index.ts';
+import { digestKey } from '../cache/index.ts';
+import type { VclAction } from '../runtime/actions.ts';
+import { VclHttp } from '../runtime/http.ts';
+import { ipFromSocket } from '../runtime/ip.ts';
+import type { LoadedVcl } from '../runtime/loaded-vcl.ts';
+import { VclTask } from '../runtime/task.ts';
+import type { SubName } from '../vcl/spec.ts';
+import { deliverObject, deliverSynth, writeMinimal } from './deliver.ts';
+import { type FetchMode, startFetch } from './fetch.ts';
+import { runPipe } from './pipe-step.ts';
+import type { Shellac } from './server.ts';
+import type { VclEntry } from './vcls.ts';
+
+type Step = 'recv' | 'hash' | 'lookup' | 'hit' | 'miss' | 'pass' | 'pipe' | 'purge' | 'synth' | 'deliver' | 'restart' | 'fail' | 'done';
+type StepResult = Step | Promise<Step>;
+
+/** What vcl_recv asked for, carried through vcl_hash. */
+type RecvIntent = 'lookup' | 'pass' | 'pipe' | 'purge';
+
+export class ClientRequest {
+  readonly srv: Shellac;
+  readonly in: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly task: VclTask;
+  vcl: LoadedVcl;
+  entry: VclEntry;
+  intent: RecvIntent = 'lookup';
+  key = '';
+  /** The object to deliver, and the fetch slot a miss holds until its fetch commits. */
+  obj: CacheObject | null = null;
+  slot: BusySlot | null = null;
+  stale: CacheObject | null = null;
+  /** A grace hit's background refresh, started only if vcl_hit delivers. */
+  bgSlot: BusySlot | null = null;
+  isHit = false;
+  /** The status and reason the synth step starts from. */
+  synthStatus = 503;
+  synthReason = '';
+  /** Close the connection after the response (VCL failure, Connection: close). */
+  close = false;
+  /** The request as the client sent it, for std.rollback. */
+  readonly original: VclHttp;
+  /** For an Upgrade request node handed over whole: bytes read past its head. */
+  readonly upgradeHead: Buffer | null;
+
+  constructor(srv: Shellac, entry: VclEntry, inReq: IncomingMessage, res: ServerResponse, upgradeHead: Buffer | null) {
+    this.srv = srv;
+    this.upgradeHead = upgradeHead;
+    this.in = inReq;
+    this.res = res;
+    this.entry = entry;
+    this.vcl = entry.vcl;
+    const task = new VclTask('client', srv.clientServices);
+    task.xid = srv.nextXid();
+    const req = VclHttp.request(inReq.method ?? 'GET', inReq.url ?? '/', `HTTP/${inReq.httpVersion}`);
+    req.appendRaw(inReq.rawHeaders);
+    task.req = req;
+    const sock = inReq.socket;
+    task.clientIp = ipFromSocket(sock.remoteAddress, sock.remotePort);
+    task.remoteIp = task.clientIp;
+    task.serverIp = ipFromSocket(sock.localAddress, sock.localPort);
+    task.localIp = task.serverIp;
+    task.reqTime = Date.now() / 1000;
+    task.timeoutIdle = srv.params.values.timeout_idle;
+    this.task = task;
+    this.original = req.clone();
+    srv.requests.set(task, this);
+  }
+
+  /** Drives the request from vcl_recv to the end of the response; never throws. */
+  async run(): Promise<void> {
+    let step: Step = 'recv';
+    try {
+      while (step !== 'done') {
+        const next: StepResult = STEPS[step](this);
+        step = typeof next === 'string' ? next : await next;
+      }
+    } catch (e) {
+      this.srv.logger.error({ err: e, xid: this.task.xid }, 'client request failed');
+      this.#release();
+      writeMinimal(this, 503, 'Internal Error');
+    } finally {
+      this.srv.requests.delete(this.task);
+      this.task.end();
+      this.srv.vcls.leave(this.entry);
+    }
+  }
+
+  /** Runs a sub of the request's VCL. */
+  call(sub: SubName): VclAction | Promise<VclAction> {
+    return this.vcl.run(sub, this.task);
+  }
+
+  /** Gives back a fetch slot this request holds but will not fill. */
+  #release(): void {
+    if (this.slot !== null) this.srv.cache.release(this.slot);
+    if (this.bgSlot !== null) this.srv.cache.release(this.bgSlot);
+    this.slot = null;
+    this.bgSlot = null;
+  }
+
+  releaseSlots(): void {
+    this.#release();
+  }
+}
+
+/** Turns a sub's action into the next step, through `then` when the sub was async. */
+function after(r: VclAction | Promise<VclAction>, cr: ClientRequest, next: (a: VclAction) => StepResult): StepResult {
+  if (r instanceof Promise) return r.then((a) => next(a));
+  return next(r);
+}
+
+function toSynth(cr: ClientRequest, a: { status: number; reason: string }): Step {
+  cr.synthStatus = a.status;
+  cr.synthReason = a.reason;
+  return 'synth';
+}
+
+/** Actions every client sub may return, besides its own. */
+function common(cr: ClientRequest, a: VclAction): Step {
+  switch (a.action) {
+    case 'synth':
+      return toSynth(cr, a);
+    case 'restart':
+      return 'restart';
+    case 'fail':
+      return 'fail';
+    default:
+      cr.srv.logger.error({ xid: cr.task.xid, action: a.action, sub: cr.task.method }, 'illegal action');
+      return 'fail';
+  }
+}
+
+const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepResult>> = {
+  recv(cr) {
+    const counters = cr.srv.counters;
+    if (cr.task.restarts === 0) counters.s_req++;
+    return after(cr.call('vcl_recv'), cr, (a) => {
+      switch (a.action) {
+        case 'hash':
+          cr.intent = 'lookup';
+          return 'hash';
+        case 'pass':
+        case 'pipe':
+        case 'purge':
+          cr.intent = a.action;
+          return 'hash';
+        case 'vcl': {
+          const next = cr.srv.vcls.resolveLabel(a.label);
+          if (next === null || cr.task.restarts > 0) return 'fail';
+          cr.vcl = next;
+          return 'recv';
+        }
+        default:
+          return common(cr, a);
+      }
+    });
+  },
+
+  hash(cr) {
+    return after(cr.call('vcl_hash'), cr, (a) => {
+      if (a.action !== 'lookup') return common(cr, a);
+      cr.key = digestKey(cr.task.hashDigest());
+      return cr.intent === 'lookup' ? 'lookup' : cr.intent;
+    });
+  },
+
+  lookup(cr) {
+    const t = cr.task;
+    const r = cr.srv.cache.lookup(cr.key, t.req!, Date.now() / 1000, {
+      hashAlwaysMiss: t.hashAlwaysMiss,
+      hashIgnoreBusy: t.hashIgnoreBusy,
+      reqTtl: t.reqTtl,
+      reqGrace: t.reqGrace,
+    });
+    switch (r.kind) {
+      case 'hit':
+        cr.obj = r.obj;
+        return 'hit';
+      case 'grace':
+        cr.obj = r.obj;
+        cr.bgSlot = r.fetch;
+        return 'hit';
+      case 'miss':
+        cr.slot = r.fetch;
+        cr.stale = r.stale;
+        return 'miss';
+      case 'hit_for_miss':
+        cr.slot = r.fetch;
+        t.isHitmiss = true;
+        return 'miss';
+      case 'hit_for_pass':
+        t.isHitpass = true;
+        return 'pass';
+      case 'busy':
+        return r.wait.then(() => 'lookup' as const);
+    }
+  },
+
+  hit(cr) {
+    const obj = cr.obj!;
+    cr.task.objInfo = obj;
+    cr.task.obj = obj.http;
+    return after(cr.call('vcl_hit'), cr, (a) => {
+      if (a.action === 'deliver') {
+        cr.isHit = true;
+        const counters = cr.srv.counters;
+        counters.cache_hit++;
+        if (cr.bgSlot !== null) {
+          counters.cache_hit_grace++;
+          const slot = cr.bgSlot;
+          cr.bgSlot = null;
+          startFetch(cr, 'bgfetch', slot, obj);
+        }
+        return 'deliver';
+      }
+      cr.obj = null;
+      cr.task.obj = null;
+      cr.task.objInfo = null;
+      cr.releaseSlots();
+      if (a.action === 'pass') return 'pass';
+      return common(cr, a);
+    });
+  },
+
+  miss(cr) {
+    return after(cr.call('vcl_miss'), cr, (a) => {
+      if (a.action === 'fetch') {
+        cr.srv.counters.cache_miss++;
+        return fetchAndDeliver(cr, 'miss');
+      }
+      cr.releaseSlots();
+      if (a.action === 'pass') return 'pass';
+      return common(cr, a);
+    });
+  },
+
+  pass(cr) {
+    return after(cr.call('vcl_pass'), cr, (a) => {
+      if (a.action === 'fetch') {
+        cr.srv.counters.s_pass++;
+        return fetchAndDeliver(cr, 'pass');
+      }
+      return common(cr, a);
+    });
+  },
+
+  pipe(cr) {
+    return runPipe(cr);
+  },
+
+  purge(cr) {
+    cr.srv.cache.purge(cr.key, Date.now() / 1000);
+    return after(cr.call('vcl_purge'), cr, (a) => common(cr, a));
+  },
+
+  synth(cr) {
+    cr.srv.counters.s_synth++;
+    const t = cr.task;
+    const status = cr.synthStatus;
+    const resp = VclHttp.response(status, cr.synthReason);
+    resp.set('Date', cr.srv.httpDate());
+    resp.set('Server', 'Varnish');
+    resp.set('X-Varnish', String(t.xid));
+    if (cr.close) resp.set('Connection', 'close');
+    t.resp = resp;
+    t.body = '';
+    return after(cr.call('vcl_synth'), cr, (a) => {
+      if (a.action === 'deliver') {
+        deliverSynth(cr);
+        return 'done';
+      }
+      if (a.action === 'restart') return 'restart';
+      // A failure in vcl_synth: nothing sane to send but a bare error, then close.
+      cr.srv.counters.vcl_fail++;
+      writeMinimal(cr, 500, 'Internal Server Error');
+      return 'done';
+    });
+  },
+
+  deliver(cr) {
+    const t = cr.task;
+    const obj = cr.obj!;
+    const resp = new VclHttp();
+    resp.status = obj.status;
+    resp.reason = obj.reason;
+    resp.proto = 'HTTP/1.1';
+    const src = obj.http;
+    for (let i = 0; i < src.count; i++) resp.append(src.nameAt(i), src.valueAt(i));
+    const now = Date.now() / 1000;
+    resp.set('X-Varnish', cr.isHit ? `${t.xid} ${obj.xid}` : String(t.xid));
+    resp.set('Age', String(Math.max(0, Math.floor(now - obj.origin))));
+    resp.append('Via', cr.srv.via);
+    if (!resp.has('Date')) resp.set('Date', cr.srv.httpDate());
+    t.resp = resp;
+    t.objInfo = obj;
+    t.obj = obj.http;
+    return after(cr.call('vcl_deliver'), cr, (a) => {
+      if (a.action === 'deliver') return deliverObject(cr, obj).then(() => 'done' as const);
+      cr.obj = null;
+      return common(cr, a);
+    });
+  },
+
+  restart(cr) {
+    const t = cr.task;
+    cr.releaseSlots();
+    cr.obj = null;
+    cr.isHit = false;
+    t.obj = null;
+    t.objInfo = null;
+    t.resp = null;
+    t.restarts++;
+    if (t.restarts > cr.srv.params.values.max_restarts) {
+      cr.synthStatus = 503;
+      cr.synthReason = 'Too many restarts';
+      return 'synth';
+    }
+    t.xid = cr.srv.nextXid();
+    return 'recv';
+  },
+
+  fail(cr) {
+    // Varnish: a failed client task answers 503 "VCL failed" and closes the connection.
+    cr.srv.counters.vcl_fail++;
+    cr.srv.counters.sc_vcl_failure++;
+    cr.releaseSlots();
+    cr.close = true;
+    cr.synthStatus = 503;
+    cr.synthReason = 'VCL failed';
+    if (cr.task.method === 'vcl_synth') {
+      writeMinimal(cr, 500, 'Internal Server Error');
+      return 'done';
+    }
+    return 'synth';
+  },
+};
+
+/** Runs the fetch for a miss or a pass, then delivers what it gave (or a 503). */
+async function fetchAndDeliver(cr: ClientRequest, mode: FetchMode): Promise<Step> {
+  const slot = cr.slot;
+  cr.slot = null;
+  const result = await startFetch(cr, mode, slot, cr.stale);
+  if (result === null) {
+    cr.synthStatus = 503;
+    cr.synthReason = 'Backend fetch failed';
+    return 'synth';
+  }
+  cr.obj = result;
+  return 'deliver';
+}

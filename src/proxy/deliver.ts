@@ -1,0 +1,203 @@
+// Writing a response to the client: an object from the cache (whole or still streaming in), a
+// synthetic response, or a bare error. Conditional requests (304) and byte ranges (206/416) are
+// answered here from the object, as Varnish does in its deliver step.
+
+import { once } from 'node:events';
+import type { BodyState, CacheObject } from '../cache/index.ts';
+import type { VclHttp } from '../runtime/http.ts';
+import { parseHttpDate } from '../runtime/httpdate.ts';
+import type { ClientRequest } from './client.ts';
+
+/** Response headers that belong to one connection, never forwarded. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+
+/** Delivers an object after vcl_deliver said so; resolves when the response is written. */
+export async function deliverObject(cr: ClientRequest, obj: CacheObject): Promise<void> {
+  const t = cr.task;
+  const resp = t.resp!;
+  const req = t.req!;
+  const res = cr.res;
+  const status = resp.status % 1000;
+  const head = req.method === 'HEAD';
+  let body: 'all' | 'none' | { start: number; end: number } = head || !hasBody(status) ? 'none' : 'all';
+
+  if (status === 200 && req.method !== 'POST' && notModified(req, resp)) {
+    writeHead(cr, 304, 'Not Modified', resp, undefined, ['content-length', 'content-encoding', 'content-type', 'content-range']);
+    res.end();
+    return;
+  }
+
+  let length: number | undefined = obj.state === 'done' ? obj.bodyBytes : declaredLength(resp);
+  const range = status === 200 && cr.srv.params.values.http_range_support ? req.get('Range') : null;
+  if (range !== null && obj.state === 'done' && length !== undefined) {
+    const r = parseRange(range, length);
+    if (r === 'unsatisfiable') {
+      resp.set('Content-Range', `bytes */${length}`);
+      writeHead(cr, 416, 'Range Not Satisfiable', resp, 0);
+      res.end();
+      return;
+    }
+    if (r !== null) {
+      resp.set('Content-Range', `bytes ${r.start}-${r.end - 1}/${length}`);
+      if (body !== 'none') body = r;
+      writeHead(cr, 206, 'Partial Content', resp, r.end - r.start);
+      return writeBody(cr, obj, body);
+    }
+  }
+  if (status === 200 && cr.srv.params.values.http_range_support && !resp.has('Accept-Ranges')) resp.set('Accept-Ranges', 'bytes');
+  if (!hasBody(status)) length = undefined;
+  writeHead(cr, status, resp.reason, resp, length);
+  return writeBody(cr, obj, body);
+}
+
+/** Delivers the synthetic response vcl_synth built. */
+export function deliverSynth(cr: ClientRequest): void {
+  const t = cr.task;
+  const resp = t.resp!;
+  const status = resp.status % 1000;
+  const body = Buffer.from(t.body);
+  const noBody = cr.task.req?.method === 'HEAD' || !hasBody(status);
+  writeHead(cr, status, resp.reason, resp, noBody && !hasBody(status) ? undefined : body.length);
+  cr.srv.counters.s_resp_bodybytes += noBody ? 0 : body.length;
+  cr.res.end(noBody ? undefined : body);
+}
+
+/** A last-resort answer when VCL itself cannot make one; closes the connection. */
+export function writeMinimal(cr: ClientRequest, status: number, reason: string): void {
+  const res = cr.res;
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  res.shouldKeepAlive = false;
+  res.writeHead(status, reason, ['Content-Length', '0', 'Connection', 'close']);
+  res.end();
+}
+
+function writeHead(cr: ClientRequest, status: number, reason: string, resp: VclHttp, length: number | undefined, drop?: readonly string[]): void {
+  const res = cr.res;
+  const raw: string[] = [];
+  for (let i = 0; i < resp.count; i++) {
+    const name = resp.nameAt(i);
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || lower === 'content-length') continue;
+    if (drop?.includes(lower)) continue;
+    raw.push(name, resp.valueAt(i));
+  }
+  if (length !== undefined) raw.push('Content-Length', String(length));
+  const close = cr.close || resp.get('Connection')?.toLowerCase() === 'close';
+  if (close) {
+    raw.push('Connection', 'close');
+    res.shouldKeepAlive = false;
+  }
+  res.writeHead(status, reason || undefined, raw);
+}
+
+async function writeBody(cr: ClientRequest, obj: CacheObject, body: 'all' | 'none' | { start: number; end: number }): Promise<void> {
+  const res = cr.res;
+  const counters = cr.srv.counters;
+  if (body === 'none') {
+    res.end();
+    return;
+  }
+  if (body !== 'all') {
+    const slice = sliceBody(obj.chunks, body.start, body.end);
+    counters.s_resp_bodybytes += slice.length;
+    res.end(slice);
+    return;
+  }
+  if (obj.state === 'done') {
+    const chunks = obj.chunks;
+    counters.s_resp_bodybytes += obj.bodyBytes;
+    if (chunks.length === 1) res.end(chunks[0]);
+    else {
+      for (const c of chunks) res.write(c);
+      res.end();
+    }
+    return;
+  }
+  // Streaming: write what is there, then wait for more, minding the client's pace.
+  let i = 0;
+  for (;;) {
+    while (i < obj.chunks.length) {
+      const chunk = obj.chunks[i++];
+      counters.s_resp_bodybytes += chunk.length;
+      if (!res.write(chunk)) {
+        await Promise.race([once(res, 'drain'), once(res, 'close')]);
+        if (res.destroyed) return;
+      }
+    }
+    const state = obj.state as BodyState;
+    if (state === 'done') {
+      res.end();
+      return;
+    }
+    if (state === 'failed' || res.destroyed) {
+      // The body broke off: the client must not take a short body for a whole one.
+      res.destroy();
+      return;
+    }
+    await obj.whenMore(i);
+  }
+}
+
+function hasBody(status: number): boolean {
+  return status >= 200 && status !== 204 && status !== 304;
+}
+
+function declaredLength(resp: VclHttp): number | undefined {
+  const cl = resp.get('Content-Length');
+  if (cl === null || !/^\d+$/.test(cl)) return undefined;
+  return Number(cl);
+}
+
+/** RFC 9110 13.1.2/13.1.3: If-None-Match wins over If-Modified-Since. */
+function notModified(req: VclHttp, resp: VclHttp): boolean {
+  const inm = req.get('If-None-Match');
+  if (inm !== null) {
+    const etag = resp.get('ETag');
+    if (etag === null) return false;
+    if (inm.trim() === '*') return true;
+    const weak = (s: string) => s.trim().replace(/^W\//, '');
+    const mine = weak(etag);
+    return inm.split(',').some((e) => weak(e) === mine);
+  }
+  const ims = req.get('If-Modified-Since');
+  if (ims === null) return false;
+  const since = parseHttpDate(ims);
+  const lmText = resp.get('Last-Modified');
+  const lm = lmText === null ? null : parseHttpDate(lmText);
+  return since !== null && lm !== null && lm <= since;
+}
+
+/** One byte range (`bytes=a-b`, `a-`, `-n`); null to ignore the header, as Varnish does for several. */
+function parseRange(h: string, length: number): { start: number; end: number } | null | 'unsatisfiable' {
+  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(h);
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    const n = Number(m[2]);
+    if (n === 0) return 'unsatisfiable';
+    start = Math.max(0, length - n);
+    end = length;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? length : Math.min(length, Number(m[2]) + 1);
+    if (m[2] !== '' && Number(m[2]) < start) return null;
+  }
+  if (start >= length) return 'unsatisfiable';
+  return { start, end };
+}
+
+function sliceBody(chunks: readonly Buffer[], start: number, end: number): Buffer {
+  const out: Buffer[] = [];
+  let pos = 0;
+  for (const c of chunks) {
+    const cEnd = pos + c.length;
+    if (cEnd > start && pos < end) out.push(c.subarray(Math.max(0, start - pos), Math.min(c.length, end - pos)));
+    pos = cEnd;
+    if (pos >= end) break;
+  }
+  return Buffer.concat(out);
+}

@@ -1,0 +1,351 @@
+// The backend side: one fetch for a miss, a pass or a background refresh, driven through
+// Varnish's backend state machine. As on the client side, STEPS is the machine:
+//
+//   fetch ─► (vcl_backend_fetch) ─► send ─► (vcl_backend_response) ─► commit ─► body
+//                 │                   │              │  retry ─► fetch
+//                 └─► error ◄─────────┴──────────────┘
+//   error ─► (vcl_backend_error) ─► commit (a synthetic object) | retry | fail
+//
+// startFetch resolves as soon as the client can start delivering (the object's headers are in),
+// or with null when the fetch failed; the body goes on streaming into the object.
+
+import type { BusySlot, CacheObject, ObjectKind } from '../cache/index.ts';
+import { buildVary, CacheObject as Obj, rfcTtl } from '../cache/index.ts';
+import type { VclAction } from '../runtime/actions.ts';
+import { VclHttp } from '../runtime/http.ts';
+import { VclTask } from '../runtime/task.ts';
+import type { SubName } from '../vcl/spec.ts';
+import type { Director } from '../vmod/api.ts';
+import type { Backend, FetchResult } from './backend.ts';
+import type { ClientRequest } from './client.ts';
+
+export type FetchMode = 'miss' | 'pass' | 'bgfetch';
+
+type Step = 'fetch' | 'send' | 'response' | 'error' | 'commit' | 'fail' | 'done';
+
+/** Headers never copied from a client request to a backend request (hop by hop). */
+const HOP_BY_HOP = ['Connection', 'Keep-Alive', 'Proxy-Connection', 'TE', 'Transfer-Encoding', 'Upgrade', 'Trailer', 'Proxy-Authenticate'];
+/** Also dropped for a fetch into the cache: the cache answers conditions and ranges itself. */
+const CACHE_FETCH_DROP = ['If-Modified-Since', 'If-None-Match', 'If-Range', 'If-Match', 'If-Unmodified-Since', 'Range'];
+
+class Fetch {
+  readonly cr: ClientRequest;
+  readonly mode: FetchMode;
+  readonly slot: BusySlot | null;
+  readonly stale: CacheObject | null;
+  readonly task: VclTask;
+  response: Extract<FetchResult, { ok: true }> | null = null;
+  origin = 0;
+  /** An error(status, reason) action, or a failure to reach the backend: 503. */
+  errorStatus = 503;
+  errorReason = 'Backend fetch failed';
+  obj: CacheObject | null = null;
+  /** return (pass(ttl)) in vcl_backend_response: a hit-for-pass object that long. */
+  passTtl: number | undefined = undefined;
+  resolveObject!: (obj: CacheObject | null) => void;
+
+  constructor(cr: ClientRequest, mode: FetchMode, slot: BusySlot | null, stale: CacheObject | null) {
+    this.cr = cr;
+    this.mode = mode;
+    this.slot = slot;
+    this.stale = mode === 'pass' ? null : stale;
+    const srv = cr.srv;
+    const t = new VclTask('backend', srv.backendServices);
+    t.xid = srv.nextXid();
+    t.vcl = cr.vcl;
+    t.bereq = makeBereq(cr, mode, this.stale, t.xid);
+    t.setHashDigest(cr.task.hashDigest());
+    t.uncacheable = mode === 'pass';
+    t.isBgfetch = mode === 'bgfetch';
+    t.clientIp = cr.task.clientIp;
+    t.serverIp = cr.task.serverIp;
+    t.localIp = cr.task.localIp;
+    t.remoteIp = cr.task.remoteIp;
+    t.bereqBackend = cr.task.backendHint ?? cr.vcl.defaultBackend;
+    t.backendHint = t.bereqBackend;
+    t.reqBody = cr.task.reqBody;
+    const p = srv.params.values;
+    t.connectTimeout = p.connect_timeout;
+    t.firstByteTimeout = p.first_byte_timeout;
+    t.betweenBytesTimeout = p.between_bytes_timeout;
+    this.task = t;
+  }
+
+  call(sub: SubName): VclAction | Promise<VclAction> {
+    return this.cr.vcl.run(sub, this.task);
+  }
+}
+
+/** Starts a fetch; resolves with the object to deliver (still streaming) or null on failure. */
+export function startFetch(cr: ClientRequest, mode: FetchMode, slot: BusySlot | null, stale: CacheObject | null): Promise<CacheObject | null> {
+  const f = new Fetch(cr, mode, slot, stale);
+  const counters = cr.srv.counters;
+  counters.s_fetch++;
+  if (mode === 'bgfetch') counters.s_bgfetch++;
+  const done = new Promise<CacheObject | null>((resolve) => {
+    f.resolveObject = resolve;
+  });
+  void run(f);
+  return done;
+}
+
+async function run(f: Fetch): Promise<void> {
+  let step: Step = 'fetch';
+  try {
+    while (step !== 'done') step = await STEPS[step](f);
+  } catch (e) {
+    f.cr.srv.logger.error({ err: e, xid: f.task.xid }, 'fetch failed');
+    fail(f);
+  } finally {
+    f.task.end();
+  }
+}
+
+function fail(f: Fetch): void {
+  f.cr.srv.counters.fetch_failed++;
+  if (f.slot !== null && f.slot.state === 'busy') f.cr.srv.cache.release(f.slot);
+  f.response?.body.abort();
+  f.response = null;
+  f.resolveObject(null);
+}
+
+const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise<Step>>> = {
+  async fetch(f) {
+    const a = await f.call('vcl_backend_fetch');
+    switch (a.action) {
+      case 'fetch':
+        return 'send';
+      case 'error':
+        f.errorStatus = a.status;
+        f.errorReason = a.reason;
+        return 'error';
+      default:
+        return 'fail';
+    }
+  },
+
+  async send(f) {
+    const t = f.task;
+    const director: Director | null = t.bereqBackend;
+    const backend = director?.resolve(t) ?? null;
+    if (backend === null || !isFetchable(backend)) {
+      f.cr.srv.logger.warn({ xid: t.xid, backend: director?.name ?? null }, 'no backend to fetch from');
+      return 'error';
+    }
+    t.berespBackend = backend;
+    const bereq = t.bereq!;
+    const body = t.reqBody ?? (f.mode === 'pass' && t.retries === 0 && hasBody(f.cr) ? f.cr.in : null);
+    t.bereqTime = Date.now() / 1000;
+    const r = await backend.fetch(
+      { method: bereq.method, url: bereq.url, headers: bereq, body },
+      { firstByteTimeout: t.firstByteTimeout, betweenBytesTimeout: t.betweenBytesTimeout },
+    );
+    if (!r.ok) {
+      f.cr.srv.logger.warn({ xid: t.xid, backend: backend.name, error: r.message }, 'backend fetch failed');
+      return 'error';
+    }
+    f.response = r;
+    const now = Date.now() / 1000;
+    t.berespTime = now;
+    let beresp = VclHttp.response(r.status, r.reason);
+    beresp.appendRaw(r.headers);
+    t.was304 = false;
+    if (r.status === 304 && f.stale !== null && f.mode !== 'pass') {
+      // The stale object is still good: its headers, updated by the 304's, and its body.
+      beresp = refreshed(f.stale.http, beresp);
+      t.was304 = true;
+      f.cr.srv.counters.fetch_304++;
+    }
+    t.beresp = beresp;
+    const ttl = rfcTtl(beresp.status, beresp, now, f.cr.srv.params.values, t.uncacheable);
+    f.origin = ttl.origin;
+    // VCL reads beresp.ttl as what is left of it now.
+    t.ttl = ttl.ttl - (now - ttl.origin);
+    t.grace = ttl.grace;
+    t.keep = ttl.keep;
+    t.berespUncacheable = t.uncacheable;
+    return 'response';
+  },
+
+  async response(f) {
+    const t = f.task;
+    const a = await f.call('vcl_backend_response');
+    switch (a.action) {
+      case 'deliver':
+        return 'commit';
+      case 'pass':
+        // return (pass(ttl)): hit-for-pass.
+        t.berespUncacheable = true;
+        t.ttl = a.ttl ?? t.ttl;
+        f.passTtl = a.ttl ?? t.ttl;
+        return 'commit';
+      case 'retry':
+        return retry(f);
+      case 'error':
+        f.response?.body.abort();
+        f.response = null;
+        f.errorStatus = a.status;
+        f.errorReason = a.reason;
+        return 'error';
+      default:
+        return 'fail';
+    }
+  },
+
+  async error(f) {
+    const t = f.task;
+    f.response?.body.abort();
+    f.response = null;
+    const beresp = VclHttp.response(f.errorStatus, f.errorReason);
+    beresp.set('Date', f.cr.srv.httpDate());
+    beresp.set('Server', 'Varnish');
+    t.beresp = beresp;
+    t.body = '';
+    t.ttl = 0;
+    t.grace = 0;
+    t.keep = 0;
+    t.berespUncacheable = true;
+    f.origin = Date.now() / 1000;
+    const a = await f.call('vcl_backend_error');
+    switch (a.action) {
+      case 'deliver':
+        return 'commit';
+      case 'retry':
+        return retry(f);
+      default:
+        return 'fail';
+    }
+  },
+
+  commit(f) {
+    const t = f.task;
+    const cache = f.cr.srv.cache;
+    const now = Date.now() / 1000;
+    const beresp = t.beresp!;
+    const synthetic = f.response === null;
+    const body: Buffer[] | undefined = synthetic
+      ? [Buffer.from(t.body)]
+      : t.was304 && f.stale !== null && f.stale.state === 'done'
+        ? f.stale.chunks
+        : undefined;
+    if (synthetic) {
+      beresp.unset('Content-Length');
+      beresp.set('Content-Length', String(body![0].length));
+    }
+    const ttl = t.ttl + (now - f.origin);
+    const vary = buildVary(beresp.get('Vary'), f.cr.original);
+    const uncacheable = t.berespUncacheable || t.uncacheable || 'error' in vary;
+    const init = {
+      xid: t.xid,
+      http: beresp,
+      origin: f.origin,
+      ttl,
+      grace: t.grace,
+      keep: t.keep,
+      vary: 'spec' in vary ? vary.spec : null,
+      body,
+      fetchedAt: now,
+    };
+
+    let obj: CacheObject;
+    if (f.slot === null || t.uncacheable || synthetic) {
+      // Pass, or an error object: private to this request.
+      if (f.slot !== null) cache.release(f.slot);
+      obj = new Obj(init);
+    } else if (uncacheable) {
+      // A marker in the cache (hit-for-miss or hit-for-pass), and a private object to deliver.
+      const passTtl = f.passTtl;
+      const kind: ObjectKind = passTtl !== undefined ? 'hit_for_pass' : 'hit_for_miss';
+      const markerTtl = passTtl ?? ttl;
+      if (markerTtl > 0) {
+        cache.commit(f.slot, { xid: t.xid, http: beresp.clone(), origin: now, ttl: markerTtl, grace: 0, keep: 0, kind, body: [] }, now);
+      } else {
+        cache.release(f.slot);
+      }
+      obj = new Obj(init);
+    } else {
+      obj = cache.commit(f.slot, init, now);
+    }
+    f.obj = obj;
+    f.resolveObject(obj);
+    if (obj.state !== 'streaming') return 'done';
+    return pump(f, obj);
+  },
+
+  fail(f) {
+    fail(f);
+    return 'done';
+  },
+};
+
+function retry(f: Fetch): Step {
+  const t = f.task;
+  f.response?.body.abort();
+  f.response = null;
+  t.retries++;
+  if (t.retries > f.cr.srv.params.values.max_retries) {
+    f.errorStatus = 503;
+    f.errorReason = 'Backend fetch failed';
+    // Too many retries: straight to failure, as Varnish does.
+    return 'fail';
+  }
+  return 'fetch';
+}
+
+/** Copies the backend body into the object, chunk by chunk, as it arrives. */
+async function pump(f: Fetch, obj: CacheObject): Promise<Step> {
+  const r = f.response!;
+  try {
+    for await (const chunk of r.body) obj.append(chunk);
+    obj.finish();
+  } catch (e) {
+    f.cr.srv.counters.fetch_failed++;
+    f.cr.srv.logger.warn({ xid: f.task.xid, error: (e as Error).message }, 'backend body failed');
+    obj.fail();
+  }
+  return 'done';
+}
+
+function isFetchable(d: Director): d is Backend {
+  return typeof (d as Partial<Backend>).fetch === 'function';
+}
+
+function hasBody(cr: ClientRequest): boolean {
+  const h = cr.in.headers;
+  return h['content-length'] !== undefined ? h['content-length'] !== '0' : h['transfer-encoding'] !== undefined;
+}
+
+/** The backend request: a copy of req, adjusted as Varnish adjusts bereq for each mode. */
+function makeBereq(cr: ClientRequest, mode: FetchMode, stale: CacheObject | null, xid: number): VclHttp {
+  const req = cr.task.req!;
+  const method = mode !== 'pass' && req.method === 'HEAD' ? 'GET' : req.method;
+  const bereq = VclHttp.request(method, req.url, 'HTTP/1.1');
+  for (let i = 0; i < req.count; i++) bereq.append(req.nameAt(i), req.valueAt(i));
+  for (const h of HOP_BY_HOP) bereq.unset(h);
+  if (mode !== 'pass') {
+    for (const h of CACHE_FETCH_DROP) bereq.unset(h);
+    // A fetch into the cache has no body to send (builtin vcl_backend_fetch unsets it for GET).
+    bereq.unset('Content-Length');
+    if (stale !== null) {
+      const etag = stale.etag;
+      if (etag !== null) bereq.set('If-None-Match', etag);
+      const lm = stale.http.get('Last-Modified');
+      if (lm !== null) bereq.set('If-Modified-Since', lm);
+    }
+  }
+  bereq.set('X-Varnish', String(xid));
+  return bereq;
+}
+
+/** A stale object's headers updated by a 304's (RFC 9111 4.3.4), as status 200. */
+function refreshed(stale: VclHttp, r304: VclHttp): VclHttp {
+  const out = VclHttp.response(stale.status, stale.reason);
+  for (let i = 0; i < stale.count; i++) out.append(stale.nameAt(i), stale.valueAt(i));
+  const skip = new Set(['content-length', 'transfer-encoding', 'content-encoding', 'etag']);
+  for (let i = 0; i < r304.count; i++) {
+    const name = r304.nameAt(i);
+    if (skip.has(name.toLowerCase())) continue;
+    out.set(name, r304.valueAt(i));
+  }
+  return out;
+}

@@ -1,0 +1,258 @@
+// A running Shellac: listeners, the cache, the loaded VCLs, parameters and counters, and the
+// services VCL tasks reach (bans, purges, request bodies, logs). Requests come in through
+// node:http and each runs as a ClientRequest (src/proxy/client.ts).
+
+import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import pino, { type Logger } from 'pino';
+import { Cache, digestKey } from '../cache/index.ts';
+import { formatHttpDate } from '../runtime/httpdate.ts';
+import type { TaskServices, VclTask } from '../runtime/task.ts';
+import type { Params } from '../mgmt/params.ts';
+import { backendFactory } from './backend.ts';
+import { type BackendGlobalCounters, newBackendGlobalCounters } from './backend-counters.ts';
+import { ClientRequest } from './client.ts';
+import { newProxyCounters, type ProxyCounters } from './counters.ts';
+import { VclRegistry } from './vcls.ts';
+
+export interface ListenAddress {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ShellacOptions {
+  readonly params: Params;
+  /** The cache's byte bound. */
+  readonly storageBytes: number;
+  readonly storageName?: string;
+  readonly vclPath?: readonly string[];
+  readonly vmodPath?: readonly string[];
+  readonly logger?: Logger;
+  /** Sends every backend to this address instead of the one declared (the npm start demo). */
+  readonly backendOverride?: { readonly host: string; readonly port: number };
+  /** The name in Via headers and server.identity. */
+  readonly identity?: string;
+}
+
+export class Shellac {
+  readonly params: Params;
+  readonly logger: Logger;
+  readonly counters: ProxyCounters = newProxyCounters();
+  readonly backendCounters: BackendGlobalCounters = newBackendGlobalCounters();
+  readonly cache: Cache;
+  readonly vcls: VclRegistry;
+  readonly clientServices: TaskServices;
+  readonly backendServices: TaskServices;
+  /** Client requests in flight, by task: how services find the request of a task. */
+  readonly requests = new Map<VclTask, ClientRequest>();
+  readonly via: string;
+  readonly startedAt = Date.now() / 1000;
+  readonly #servers: { name: string; server: Server; address: AddressInfo | null }[] = [];
+  readonly #sockets = new Set<Socket>();
+  #xid = 1000;
+  #dateSecond = 0;
+  #dateText = '';
+  #closing = false;
+
+  constructor(opts: ShellacOptions) {
+    this.params = opts.params;
+    this.logger = opts.logger ?? pino({ level: 'silent' });
+    const identity = opts.identity ?? 'shellac';
+    this.via = `1.1 ${identity} (Shellac/0.1)`;
+    this.cache = new Cache({ maxBytes: opts.storageBytes, params: this.params.values, storageName: opts.storageName });
+    const logger = this.logger;
+    const log = (task: VclTask, message: string): void => {
+      logger.info({ xid: task.xid, vcl: task.vclName, sub: task.method }, message);
+    };
+    const ban = (expression: string): string | null => this.cache.ban(expression, Date.now() / 1000);
+    this.clientServices = {
+      log,
+      ban,
+      purge: (task, o) => this.cache.purge(digestKey(task.hashDigest()), Date.now() / 1000, o.soft ? { ttl: o.ttl, grace: o.grace, keep: o.keep } : undefined),
+      cacheReqBody: (task, max) => this.#cacheReqBody(task, max),
+      rollback: (task, where) => {
+        const cr = this.requests.get(task);
+        if (cr && where === 'req') task.req = cr.original.clone();
+      },
+      setIpTos: () => false,
+      identity,
+    };
+    this.backendServices = { log, ban, identity };
+    const factory = backendFactory({
+      defaults: {
+        connectTimeout: this.params.values.connect_timeout,
+        firstByteTimeout: this.params.values.first_byte_timeout,
+        betweenBytesTimeout: this.params.values.between_bytes_timeout,
+        idleTimeout: this.params.values.backend_idle_timeout,
+      },
+      globalCounters: this.backendCounters,
+      logger,
+    });
+    const override = opts.backendOverride;
+    this.vcls = new VclRegistry({
+      env: {
+        createBackend: override ? (decl, probe, vcl) => factory({ ...decl, host: override.host, port: String(override.port), path: undefined }, probe, vcl) : factory,
+        services: this.clientServices,
+        logger,
+        storages: [this.cache.storage.name],
+        storage: (name) => (name === this.cache.storage.name ? this.cache.storage : undefined),
+      },
+      vclPath: () => opts.vclPath ?? [],
+      vmodPath: () => opts.vmodPath ?? [],
+      cooldown: () => this.params.values.vcl_cooldown,
+    });
+  }
+
+  nextXid(): number {
+    return ++this.#xid;
+  }
+
+  /** The Date header value, formatted once a second. */
+  httpDate(): string {
+    const now = Math.floor(Date.now() / 1000);
+    if (now !== this.#dateSecond) {
+      this.#dateSecond = now;
+      this.#dateText = formatHttpDate(now);
+    }
+    return this.#dateText;
+  }
+
+  /** Opens the listeners; resolves with their bound addresses. */
+  async listen(addresses: readonly ListenAddress[]): Promise<ListenAddress[]> {
+    this.cache.start();
+    const bound: ListenAddress[] = [];
+    for (const a of addresses) {
+      const server = this.#makeServer();
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host: a.host || undefined, port: a.port }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const address = server.address() as AddressInfo;
+      this.#servers.push({ name: a.name, server, address });
+      bound.push({ name: a.name, host: address.address, port: address.port });
+    }
+    return bound;
+  }
+
+  get addresses(): ListenAddress[] {
+    return this.#servers.map((s) => ({ name: s.name, host: s.address?.address ?? '', port: s.address?.port ?? 0 }));
+  }
+
+  /**
+   * Stops accepting, lets requests in flight finish for up to `graceMs`, then closes every
+   * connection, stops the cache's timers and discards the VCLs.
+   */
+  async close(graceMs = 5000): Promise<void> {
+    this.#closing = true;
+    const closed = this.#servers.map((s) => new Promise<void>((resolve) => s.server.close(() => resolve())));
+    for (const s of this.#servers) s.server.closeIdleConnections();
+    const deadline = Date.now() + graceMs;
+    while (this.requests.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    this.counters.req_dropped += this.requests.size;
+    for (const s of this.#servers) s.server.closeAllConnections();
+    for (const sock of this.#sockets) sock.destroy();
+    await Promise.all(closed);
+    this.cache.stop();
+    this.vcls.close();
+  }
+
+  #makeServer(): Server {
+    const p = this.params.values;
+    const server = createServer({
+      maxHeaderSize: p.http_req_size,
+      requestTimeout: 0,
+      headersTimeout: Math.max(1000, p.timeout_idle * 1000),
+      keepAliveTimeout: p.timeout_idle * 1000,
+      noDelay: true,
+      joinDuplicateHeaders: false,
+    });
+    server.on('connection', (sock: Socket) => {
+      this.counters.sess_conn++;
+      this.#sockets.add(sock);
+      sock.once('close', () => {
+        this.counters.sess_closed++;
+        this.#sockets.delete(sock);
+      });
+    });
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res, null));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const res = new ServerResponse(req);
+      res.assignSocket(socket as Socket);
+      this.#onRequest(req, res, head);
+    });
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      this.counters.client_req_400++;
+      this.counters.sc_rx_bad++;
+      this.logger.debug({ err: err.code }, 'malformed request');
+      if (socket.writable && err.code !== 'ECONNRESET') {
+        const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+        socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      }
+      socket.destroy();
+    });
+    return server;
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse, upgradeHead: Buffer | null): void {
+    this.counters.client_req++;
+    const problem = this.#malformed(req);
+    if (problem !== null) {
+      this.counters.client_req_400++;
+      this.counters.sc_rx_bad++;
+      this.logger.debug({ problem }, 'malformed request');
+      res.shouldKeepAlive = false;
+      res.writeHead(400, 'Bad Request', ['Content-Length', '0', 'Connection', 'close']);
+      res.end();
+      return;
+    }
+    const entry = this.#closing ? null : this.vcls.enter();
+    if (entry === null) {
+      res.writeHead(503, 'Service Unavailable', ['Content-Length', '0', 'Connection', 'close']);
+      res.end();
+      return;
+    }
+    const cr = new ClientRequest(this, entry, req, res, upgradeHead);
+    void cr.run();
+  }
+
+  /** Varnish's request limits that node:http does not apply itself. */
+  #malformed(req: IncomingMessage): string | null {
+    const raw = req.rawHeaders;
+    const p = this.params.values;
+    if (raw.length / 2 > p.http_max_hdr) return `too many headers (${raw.length / 2} > http_max_hdr)`;
+    const max = p.http_req_hdr_len;
+    for (let i = 0; i < raw.length; i += 2) {
+      if (raw[i].length + raw[i + 1].length + 2 > max) return `header ${raw[i]} longer than http_req_hdr_len`;
+    }
+    if (req.headers['content-length'] !== undefined && req.headers['transfer-encoding'] !== undefined) {
+      return 'both Content-Length and Transfer-Encoding';
+    }
+    if (req.httpVersionMajor !== 1) return `unsupported protocol HTTP/${req.httpVersion}`;
+    return null;
+  }
+
+  /** std.cache_req_body: reads the request body into the task, up to `max` bytes. */
+  async #cacheReqBody(task: VclTask, max: number): Promise<boolean> {
+    if (task.reqBody !== null) return task.reqBody.length <= max;
+    const cr = this.requests.get(task);
+    if (cr === undefined) return false;
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for await (const chunk of cr.in) {
+      n += (chunk as Buffer).length;
+      if (n > max) {
+        this.logger.info({ xid: task.xid }, `Request body too big to cache (> ${max} bytes)`);
+        return false;
+      }
+      chunks.push(chunk as Buffer);
+    }
+    this.counters.s_req_bodybytes += n;
+    task.reqBody = Buffer.concat(chunks);
+    return true;
+  }
+}
