@@ -7,8 +7,10 @@ import { moduleTypeName } from './vmod-interface.ts';
 export interface ScaffoldPaths {
   /** src/vmod/api.ts as imported from the new VMOD's folder. */
   readonly apiImport: string;
-  /** src/runtime/task.ts (the runtime's task context) as imported from the new VMOD's folder. */
+  /** The runtime's task context, HTTP objects and VCL loader, as imported from the new VMOD's folder. */
   readonly taskImport: string;
+  readonly httpImport: string;
+  readonly loadVclImport: string;
 }
 
 export function scaffoldFiles(name: string, paths: ScaffoldPaths): { path: string; text: string }[] {
@@ -43,17 +45,39 @@ export function hello(_ctx: VmodContext, name: string | null): string {
 self satisfies ${type};
 `;
 
-  const test = `import { describe, expect, it } from 'vitest';
+  const test = `import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { VclHttp } from '${paths.httpImport}';
+import { loadVcl } from '${paths.loadVclImport}';
 import { VclTask } from '${paths.taskImport}';
 import { hello } from './index.ts';
 
 describe('${name}.hello', () => {
-  it('greets by name', () => {
+  it('greets by name, and nobody when the name is not set', () => {
     expect(hello(new VclTask('client'), 'VCL')).toBe('Hello, VCL!');
+    expect(hello(new VclTask('client'), null)).toBe('Hello, nobody!');
   });
 
-  it('greets nobody when the name is not set', () => {
-    expect(hello(new VclTask('client'), null)).toBe('Hello, nobody!');
+  it('greets from VCL, with the manifest default when called without a name', async () => {
+    const vcl = await loadVcl({
+      name: 'test',
+      // The folder holding this VMOD's folder, where VCL's import finds it.
+      vmodPath: [fileURLToPath(new URL('..', import.meta.url))],
+      source: \`vcl 4.1;
+import ${name};
+backend default none;
+sub vcl_recv {
+  set req.http.greeting = ${name}.hello(req.http.name);
+  set req.http.default = ${name}.hello();
+  return (synth(200));
+}\`,
+    });
+    const task = new VclTask('client');
+    task.req = VclHttp.request('GET', '/');
+    task.req.set('name', 'VCL');
+    expect(await vcl.run('vcl_recv', task)).toMatchObject({ action: 'synth', status: 200 });
+    expect(task.req.get('greeting')).toBe('Hello, VCL!');
+    expect(task.req.get('default')).toBe('Hello, world!');
   });
 });
 `;

@@ -102,6 +102,8 @@ export function scaffold(name: string, vmodsDir: string, docsDir?: string): Gene
   const own = scaffoldFiles(name, {
     apiImport: importPath(dir, API_FILE),
     taskImport: importPath(dir, join(REPO_ROOT, 'src', 'runtime', 'task.ts')),
+    httpImport: importPath(dir, join(REPO_ROOT, 'src', 'runtime', 'http.ts')),
+    loadVclImport: importPath(dir, join(REPO_ROOT, 'src', 'runtime', 'load-vcl.ts')),
   });
   const files = own.map((f) => ({ path: join(dir, f.path), text: f.text }));
   const manifest = parseVcc(own.find((f) => f.path === MANIFEST_FILE)!.text, join(dir, MANIFEST_FILE));
