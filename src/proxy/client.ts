@@ -119,7 +119,7 @@ export class ClientRequest {
 }
 
 /** Turns a sub's action into the next step, through `then` when the sub was async. */
-function after(r: VclAction | Promise<VclAction>, cr: ClientRequest, next: (a: VclAction) => StepResult): StepResult {
+function after(r: VclAction | Promise<VclAction>, next: (a: VclAction) => StepResult): StepResult {
   if (r instanceof Promise) return r.then((a) => next(a));
   return next(r);
 }
@@ -149,7 +149,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
   recv(cr) {
     const counters = cr.srv.counters;
     if (cr.task.restarts === 0) counters.s_req++;
-    return after(cr.call('vcl_recv'), cr, (a) => {
+    return after(cr.call('vcl_recv'), (a) => {
       switch (a.action) {
         case 'hash':
           cr.intent = 'lookup';
@@ -172,7 +172,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
   },
 
   hash(cr) {
-    return after(cr.call('vcl_hash'), cr, (a) => {
+    return after(cr.call('vcl_hash'), (a) => {
       if (a.action !== 'lookup') return common(cr, a);
       cr.key = digestKey(cr.task.hashDigest());
       return cr.intent === 'lookup' ? 'lookup' : cr.intent;
@@ -215,7 +215,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
     const obj = cr.obj!;
     cr.task.objInfo = obj;
     cr.task.obj = obj.http;
-    return after(cr.call('vcl_hit'), cr, (a) => {
+    return after(cr.call('vcl_hit'), (a) => {
       if (a.action === 'deliver') {
         cr.isHit = true;
         const counters = cr.srv.counters;
@@ -238,7 +238,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
   },
 
   miss(cr) {
-    return after(cr.call('vcl_miss'), cr, (a) => {
+    return after(cr.call('vcl_miss'), (a) => {
       if (a.action === 'fetch') {
         cr.srv.counters.cache_miss++;
         return fetchAndDeliver(cr, 'miss');
@@ -250,7 +250,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
   },
 
   pass(cr) {
-    return after(cr.call('vcl_pass'), cr, (a) => {
+    return after(cr.call('vcl_pass'), (a) => {
       if (a.action === 'fetch') {
         cr.srv.counters.s_pass++;
         return fetchAndDeliver(cr, 'pass');
@@ -265,7 +265,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
 
   purge(cr) {
     cr.srv.cache.purge(cr.key, Date.now() / 1000);
-    return after(cr.call('vcl_purge'), cr, (a) => common(cr, a));
+    return after(cr.call('vcl_purge'), (a) => common(cr, a));
   },
 
   synth(cr) {
@@ -279,7 +279,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
     if (cr.close) resp.set('Connection', 'close');
     t.resp = resp;
     t.body = '';
-    return after(cr.call('vcl_synth'), cr, (a) => {
+    return after(cr.call('vcl_synth'), (a) => {
       if (a.action === 'deliver') {
         deliverSynth(cr);
         return 'done';
@@ -309,7 +309,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
     t.resp = resp;
     t.objInfo = obj;
     t.obj = obj.http;
-    return after(cr.call('vcl_deliver'), cr, (a) => {
+    return after(cr.call('vcl_deliver'), (a) => {
       if (a.action === 'deliver') return deliverObject(cr, obj).then(() => 'done' as const);
       cr.obj = null;
       return common(cr, a);
