@@ -17,6 +17,7 @@ export {
   type SoftPurge,
   type StorageStats,
 } from './store.ts';
+export { mergeNotModified, type Validators, validatorsOf } from './revalidate.ts';
 export { rfcTtl, type TtlResult } from './ttl.ts';
 export type { HeaderReader, RequestView, ResponseHeaders } from './types.ts';
 export { buildVary, type VaryResult, type VarySpec, varyMatches } from './vary.ts';
