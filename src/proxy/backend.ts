@@ -101,13 +101,38 @@ export async function createBackend(decl: TBackend, probe: TProbe | undefined, o
  * and a name that does not resolve fails each fetch (and is logged) instead of the VCL load.
  * Prefer createBackend where the caller can await.
  */
-export function backendFactory(options: Omit<BackendOptions, 'vclName'>): (decl: TBackend, probe: TProbe | undefined, vclName: string) => Backend {
-  const factory: BackendFactory & ((decl: TBackend, probe: TProbe | undefined, vclName: string) => Backend) = (decl, probe, vclName) => {
-    if (decl.none) throw new Error(`Backend ${decl.name} is 'none': there is nothing to fetch from`);
+export function backendFactory(
+  options: Omit<BackendOptions, 'vclName'>,
+): (decl: TBackend, probe: TProbe | undefined, vclName: string) => Backend | NoneBackend {
+  const factory: BackendFactory & ((decl: TBackend, probe: TProbe | undefined, vclName: string) => Backend | NoneBackend) = (
+    decl,
+    probe,
+    vclName,
+  ) => {
+    if (decl.none) return new NoneBackend(decl.name);
     const address = literalAddress(decl.name, decl) ?? resolveBackendAddress(decl.name, decl);
     return new Backend(decl, address, probe, { ...options, vclName });
   };
   return factory;
+}
+
+/** `backend x none;`: a name for no backend. It never resolves, so a fetch through it fails. */
+export class NoneBackend implements VclBackend {
+  readonly name: string;
+  readonly type = 'backend';
+  readonly changed = 0;
+
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  healthy(_ctx: VmodContext | null): boolean {
+    return false;
+  }
+
+  resolve(_ctx: VmodContext): Director | null {
+    return null;
+  }
 }
 
 export class Backend implements VclBackend {
@@ -239,7 +264,7 @@ export class Backend implements VclBackend {
     this.stop();
   }
   discard(): void {
-    void this.close();
+    this.close().catch(() => {});
   }
 
   /** The VCL went warm: probing starts. */

@@ -8,7 +8,14 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { newBackendGlobalCounters } from '../../src/proxy/backend-counters.ts';
-import { BackendBodyError, type BackendResponse, backendFactory, type FetchResult } from '../../src/proxy/backend.ts';
+import {
+  type Backend,
+  BackendBodyError,
+  type BackendResponse,
+  backendFactory,
+  type FetchResult,
+  NoneBackend,
+} from '../../src/proxy/backend.ts';
 import { VclHttp } from '../../src/runtime/http.ts';
 import { backendFrom, backendsFrom, cleanup, httpOrigin, rawOrigin, recordingLogger, until } from './backend-helpers.ts';
 
@@ -286,14 +293,15 @@ describe('addresses', () => {
 });
 
 describe('the runtime factory', () => {
-  const decl = (host: string, port: number) => ({ name: 'f', pos: { file: 0, line: 1, col: 1, offset: 0 }, none: false, host, port: String(port) });
+  const pos = { file: 0, line: 1, col: 1, offset: 0, length: 0 };
+  const decl = (host: string, port: number) => ({ name: 'f', pos, none: false, host, port: String(port) });
 
   it('makes a backend at once and fetches once its name resolves', async () => {
     const origin = await httpOrigin((_req, res) => res.end('via factory'));
     const global = newBackendGlobalCounters();
     const make = backendFactory({ globalCounters: global });
-    const be = make(decl('localhost', origin.port) as never, undefined, 'v9');
-    const viaLiteral = make(decl('127.0.0.1', origin.port) as never, undefined, 'v9');
+    const be = make(decl('localhost', origin.port), undefined, 'v9') as Backend;
+    const viaLiteral = make(decl('127.0.0.1', origin.port), undefined, 'v9') as Backend;
     try {
       expect(be.fullName).toBe('v9.f');
       expect(viaLiteral.address).toEqual({ kind: 'tcp', ip: '127.0.0.1', port: origin.port, family: 4 });
@@ -309,9 +317,16 @@ describe('the runtime factory', () => {
     }
   });
 
+  it('a none backend resolves to nothing and is never healthy', () => {
+    const none = backendFactory({})({ name: 'n', pos, none: true }, undefined, 'v9');
+    expect(none.healthy(null)).toBe(false);
+    expect(none.resolve(null as never)).toBeNull();
+    expect(none).toBeInstanceOf(NoneBackend);
+  });
+
   it('a name that does not resolve fails each fetch as a connect error, and is logged', async () => {
     const logger = recordingLogger();
-    const be = backendFactory({ logger })(decl('nonexistent.invalid', 80) as never, undefined, 'v9');
+    const be = backendFactory({ logger })(decl('nonexistent.invalid', 80), undefined, 'v9') as Backend;
     try {
       const r = await be.fetch({ method: 'GET', url: '/', headers: [] });
       expect(r.ok ? 'ok' : r.kind).toBe('connect_error');
