@@ -272,6 +272,7 @@ export class Cache implements ObjectOwner {
     this.#account(obj);
     if (obj.state === 'done' && !obj.dying) this.finished(obj);
     this.counters.busy_wakeup += head.rush();
+    this.#dropIfIdle(head);
     return obj;
   }
 

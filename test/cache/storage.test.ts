@@ -78,9 +78,11 @@ describe('the byte bound', () => {
     expect(await reading).toBe(80 * KB);
     expect(huge.dying).toBe(true);
     expect(cache.storageStats().c_fail).toBe(1);
+    expect(cache.counters.n_objecthead).toBe(1);
     expect(cache.lookup('huge', req('/huge'), T).kind).toBe('miss');
     expect(keep.dying).toBe(false);
     expect(cache.counters.n_object).toBe(1);
+    expect(cache.counters.n_objecthead).toBe(2);
   });
 
   it('bounds a load of large objects', () => {
