@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BACKEND, get, type Origin, type Proxy, sleep, startOrigin, startProxy } from '../helpers/proxy.ts';
+import { BACKEND, get, type Origin, type ProxyHandle, sleep, startOrigin, startProxy } from '../helpers/proxy.ts';
 
 let origin: Origin | undefined;
-let proxy: Proxy | undefined;
+let proxy: ProxyHandle | undefined;
 afterEach(async () => {
   await proxy?.close();
   await origin?.close();

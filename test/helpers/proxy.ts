@@ -41,16 +41,16 @@ export async function startOrigin(handler: OriginHandler): Promise<Origin> {
   };
 }
 
-export interface Proxy {
+export interface ProxyHandle {
   readonly srv: Shellac;
   readonly port: number;
   close(): Promise<void>;
 }
 
-/** Starts Shellac with this VCL; `${origin}` in it becomes the origin's port. */
-export async function startProxy(vcl: string, opts: { origin?: Origin; params?: [string, string][]; storageBytes?: number } = {}): Promise<Proxy> {
+/** Starts Shellac with this VCL; `ORIGIN_PORT` in it becomes the origin's port. */
+export async function startProxy(vcl: string, opts: { origin?: Origin; params?: [string, string][]; storageBytes?: number } = {}): Promise<ProxyHandle> {
   const srv = new Shellac({ params: new Params(opts.params ?? []), storageBytes: opts.storageBytes ?? 64 * 1024 * 1024 });
-  await srv.vcls.load('boot', { source: vcl.replaceAll('${origin}', String(opts.origin?.port ?? 9)) });
+  await srv.vcls.load('boot', { source: vcl.replaceAll('ORIGIN_PORT', String(opts.origin?.port ?? 9)) });
   const [a] = await srv.listen([{ name: 'a0', host: '127.0.0.1', port: 0 }]);
   return { srv, port: a.port, close: () => srv.close(500) };
 }
@@ -78,4 +78,4 @@ export function get(port: number, path: string, opts: { method?: string; headers
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A VCL with one backend pointing at the test origin. */
-export const BACKEND = 'vcl 4.1;\nbackend default { .host = "127.0.0.1"; .port = "${origin}"; }\n';
+export const BACKEND = 'vcl 4.1;\nbackend default { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }\n';
