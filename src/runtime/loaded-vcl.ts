@@ -62,6 +62,7 @@ export class LoadedVcl implements TaskVcl {
   /** What req.backend_hint starts as: the first backend declared. */
   readonly defaultBackend: Director | null;
   readonly #p: LoadedVclParts;
+  readonly #subs: ReadonlyMap<string, SubFn>;
   #state: VclTemperature = 'cold';
   /** How many VMODs (with an event function) got LOAD and WARM successfully. */
   #loaded = 0;
@@ -71,6 +72,7 @@ export class LoadedVcl implements TaskVcl {
 
   constructor(parts: LoadedVclParts) {
     this.#p = parts;
+    this.#subs = new Map(Object.entries(parts.subs));
     this.name = parts.name;
     this.checked = parts.checked;
     this.sources = parts.sources;
@@ -111,11 +113,10 @@ export class LoadedVcl implements TaskVcl {
    * a new hash for vcl_hash; gives req.backend_hint its default on first use.
    */
   run(sub: SubName, task: VclTask): VclAction | Promise<VclAction> {
-    const fn = this.#p.subs[sub];
-    task.vcl = this;
+    const fn = this.#subs.get(sub) as SubFn;
+    if (task.vcl !== this) task.vcl = this;
     task.method = sub;
-    task.now = Date.now() / 1000;
-    task.at = 0;
+    task.enterSub();
     if (task.backendHint === undefined) task.backendHint = this.defaultBackend;
     if (sub === 'vcl_hash') task.resetHash();
     let result: VclAction | undefined | Promise<VclAction | undefined>;

@@ -73,10 +73,10 @@ export class VclTask implements VmodContext {
   method: SubName | null = null;
   /** The transaction id: req.xid, bereq.xid. */
   xid = 0;
-  /** VCL's `now`, fixed for one call of a vcl_* sub. */
-  now = 0;
   /** Index into the running VCL's position table: the VCL expression being evaluated. */
   at = 0;
+  #now = 0;
+  #nowKnown = false;
 
   // The HTTP objects: req, bereq, beresp, obj (stored headers), resp.
   req: VclHttp | null = null;
@@ -169,6 +169,7 @@ export class VclTask implements VmodContext {
   body = '';
 
   #hashInput = '';
+  #key: string | null = null;
   #digest: Uint8Array | null = null;
   #privTask: Map<object, PrivHolder> | null = null;
   #privTop: Map<object, PrivHolder> | null = null;
@@ -177,6 +178,31 @@ export class VclTask implements VmodContext {
     this.side = side;
     this.services = services;
     this.top = side === 'client' ? (top ?? this) : null;
+  }
+
+  /**
+   * VCL's `now`, seconds since the epoch: the time of the first read during one call of a
+   * vcl_* sub, the same for the rest of it. Reading the clock only when VCL asks keeps it off
+   * the hit path of a VCL that never does.
+   */
+  get now(): number {
+    if (!this.#nowKnown) {
+      this.#now = Date.now() / 1000;
+      this.#nowKnown = true;
+    }
+    return this.#now;
+  }
+
+  /** Fixes `now` to a given time until the next sub call (tests, and callers that know it). */
+  set now(seconds: number) {
+    this.#now = seconds;
+    this.#nowKnown = true;
+  }
+
+  /** Called as each vcl_* sub starts: a new `now`, no position yet. */
+  enterSub(): void {
+    this.#nowKnown = false;
+    this.at = 0;
   }
 
   get vclName(): string {
@@ -189,6 +215,7 @@ export class VclTask implements VmodContext {
   /** Starts a new hash (each run of vcl_hash). */
   resetHash(): void {
     this.#hashInput = '';
+    this.#key = null;
     this.#digest = null;
   }
 
@@ -198,18 +225,32 @@ export class VclTask implements VmodContext {
    */
   hashPart(s: string | null): void {
     this.#hashInput += s ?? '\0';
+    this.#key = null;
     this.#digest = null;
+  }
+
+  /**
+   * The digest as a string of 32 characters, one per byte (latin1): the cache's key. Asking
+   * node:crypto for latin1 output is its cheapest form for inputs this small (bench/vcl-exec).
+   */
+  hashKey(): string {
+    if (this.#key === null) {
+      const d = this.#digest;
+      this.#key = d === null ? hash('sha256', this.#hashInput, 'latin1') : Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('latin1');
+    }
+    return this.#key;
   }
 
   /** req.hash, bereq.hash: the SHA-256 of what vcl_hash fed, or the digest set for this task. */
   hashDigest(): Uint8Array {
-    if (this.#digest === null) this.#digest = hash('sha256', this.#hashInput, 'buffer');
+    this.#digest ??= new Uint8Array(Buffer.from(this.hashKey(), 'latin1'));
     return this.#digest;
   }
 
   /** Gives a backend task the digest of the client request it fetches for. */
   setHashDigest(digest: Uint8Array): void {
     this.#digest = digest;
+    this.#key = null;
   }
 
   // ------------------------------------------------------------------------------------------

@@ -48,17 +48,21 @@ function mustHave(http: VclHttp | null, what: string): VclHttp {
   return http;
 }
 
-/** A first-line field of an HTTP object: a string that may not be set empty. */
-function firstLine(obj: string, of: HttpOf, field: 'method' | 'url' | 'proto' | 'reason', writable: boolean): VarAccessor {
+type Field = 'method' | 'url' | 'proto' | 'reason';
+
+/**
+ * The setter of a first-line field of an HTTP object: a string that may not be set empty. The
+ * getters are written out one by one below, so that each stays monomorphic on the hit path.
+ */
+function setField(obj: string, of: HttpOf, field: Field): (t: VclTask, v: string | null) => void {
   const name = `${obj}.${field}`;
-  const get = (t: VclTask) => of(t)?.[field] ?? null;
-  if (!writable) return { get };
-  return {
-    get,
-    set: (t: VclTask, v: string | null) => {
-      if (v === null || v === '') throw new VclRuntimeError(`Setting ${name} to empty string`);
-      mustHave(of(t), obj)[field] = v;
-    },
+  return (t, v) => {
+    if (v === null || v === '') throw new VclRuntimeError(`Setting ${name} to empty string`);
+    const http = mustHave(of(t), obj);
+    if (field === 'method') http.method = v;
+    else if (field === 'url') http.url = v;
+    else if (field === 'proto') http.proto = v;
+    else http.reason = v;
   };
 }
 
@@ -105,7 +109,6 @@ const bereq: HttpOf = (t) => t.bereq;
 const beresp: HttpOf = (t) => t.beresp;
 const obj: HttpOf = (t) => t.obj;
 const resp: HttpOf = (t) => t.resp;
-const reqTop: HttpOf = (t) => t.top?.req ?? null;
 
 export const VARIABLE_ACCESSORS: Readonly<Record<string, VarAccessor>> = {
   // Connection
@@ -167,8 +170,8 @@ export const VARIABLE_ACCESSORS: Readonly<Record<string, VarAccessor>> = {
   },
   'req.is_hitmiss': { get: (t) => t.isHitmiss },
   'req.is_hitpass': { get: (t) => t.isHitpass },
-  'req.method': firstLine('req', req, 'method', true),
-  'req.proto': firstLine('req', req, 'proto', true),
+  'req.method': { get: (t) => t.req?.method ?? null, set: setField('req', req, 'method') },
+  'req.proto': { get: (t) => t.req?.proto ?? null, set: setField('req', req, 'proto') },
   'req.restarts': { get: (t) => t.restarts },
   'req.storage': {
     get: (t) => t.reqStorage,
@@ -184,12 +187,12 @@ export const VARIABLE_ACCESSORS: Readonly<Record<string, VarAccessor>> = {
       t.reqTtl = nonNegative(v);
     },
   },
-  'req.url': firstLine('req', req, 'url', true),
+  'req.url': { get: (t) => t.req?.url ?? null, set: setField('req', req, 'url') },
   'req.xid': { get: xid },
-  'req_top.method': firstLine('req_top', reqTop, 'method', false),
-  'req_top.proto': firstLine('req_top', reqTop, 'proto', false),
+  'req_top.method': { get: (t) => t.top?.req?.method ?? null },
+  'req_top.proto': { get: (t) => t.top?.req?.proto ?? null },
   'req_top.time': { get: (t) => t.top?.reqTime ?? 0 },
-  'req_top.url': firstLine('req_top', reqTop, 'url', false),
+  'req_top.url': { get: (t) => t.top?.req?.url ?? null },
 
   // The backend request
   bereq: { get: (t) => t.bereq },
@@ -226,12 +229,12 @@ export const VARIABLE_ACCESSORS: Readonly<Record<string, VarAccessor>> = {
   'bereq.is_bgfetch': { get: (t) => t.isBgfetch },
   'bereq.is_hitmiss': { get: (t) => t.isHitmiss },
   'bereq.is_hitpass': { get: (t) => t.isHitpass },
-  'bereq.method': firstLine('bereq', bereq, 'method', true),
-  'bereq.proto': firstLine('bereq', bereq, 'proto', true),
+  'bereq.method': { get: (t) => t.bereq?.method ?? null, set: setField('bereq', bereq, 'method') },
+  'bereq.proto': { get: (t) => t.bereq?.proto ?? null, set: setField('bereq', bereq, 'proto') },
   'bereq.retries': { get: (t) => t.retries },
   'bereq.time': { get: (t) => t.bereqTime },
   'bereq.uncacheable': { get: (t) => t.uncacheable },
-  'bereq.url': firstLine('bereq', bereq, 'url', true),
+  'bereq.url': { get: (t) => t.bereq?.url ?? null, set: setField('bereq', bereq, 'url') },
   'bereq.xid': { get: xid },
 
   // The backend response
@@ -287,8 +290,8 @@ export const VARIABLE_ACCESSORS: Readonly<Record<string, VarAccessor>> = {
       t.keep = nonNegative(v);
     },
   },
-  'beresp.proto': firstLine('beresp', beresp, 'proto', true),
-  'beresp.reason': firstLine('beresp', beresp, 'reason', true),
+  'beresp.proto': { get: (t) => t.beresp?.proto ?? null, set: setField('beresp', beresp, 'proto') },
+  'beresp.reason': { get: (t) => t.beresp?.reason ?? null, set: setField('beresp', beresp, 'reason') },
   'beresp.status': status('beresp', beresp, true),
   'beresp.storage': {
     get: (t) => t.berespStorage,
@@ -324,8 +327,8 @@ export const VARIABLE_ACCESSORS: Readonly<Record<string, VarAccessor>> = {
   'obj.grace': { get: (t) => t.objInfo?.grace ?? 0 },
   'obj.hits': { get: (t) => t.objInfo?.hits ?? 0 },
   'obj.keep': { get: (t) => t.objInfo?.keep ?? 0 },
-  'obj.proto': firstLine('obj', obj, 'proto', false),
-  'obj.reason': firstLine('obj', obj, 'reason', false),
+  'obj.proto': { get: (t) => t.obj?.proto ?? null },
+  'obj.reason': { get: (t) => t.obj?.reason ?? null },
   'obj.status': status('obj', obj, false),
   'obj.storage': { get: (t) => t.objInfo?.storage ?? null },
   'obj.time': { get: (t) => t.objInfo?.origin ?? 0 },
@@ -352,8 +355,8 @@ export const VARIABLE_ACCESSORS: Readonly<Record<string, VarAccessor>> = {
     },
   },
   'resp.is_streaming': { get: (t) => t.isStreaming },
-  'resp.proto': firstLine('resp', resp, 'proto', true),
-  'resp.reason': firstLine('resp', resp, 'reason', true),
+  'resp.proto': { get: (t) => t.resp?.proto ?? null, set: setField('resp', resp, 'proto') },
+  'resp.reason': { get: (t) => t.resp?.reason ?? null, set: setField('resp', resp, 'reason') },
   'resp.status': status('resp', resp, true),
   'resp.time': { get: (t) => t.respTime },
 

@@ -151,7 +151,7 @@ function genSet(g: GenContext, s: Extract<TStmt, { k: 'set' }>, out: Lines, dept
 }
 
 function unsetCode(g: GenContext, target: TTarget): string {
-  if (target.k === 'header') return `${g.k({ kind: 'http', obj: target.obj })}(t).unset(${JSON.stringify(target.name)})`;
+  if (target.k === 'header') return `${g.k({ kind: 'http', obj: target.obj })}(t).unset(${JSON.stringify(target.name.toLowerCase())})`;
   return `${g.k({ kind: 'unset', variable: target.spec.name })}(t)`;
 }
 

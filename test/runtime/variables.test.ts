@@ -122,3 +122,16 @@ describe('variable semantics', () => {
     expect(hex()).toBe('96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7');
   });
 });
+
+describe('the hash key', () => {
+  it('is the digest as one latin1 character per byte, and follows a digest set from outside', () => {
+    const t = new VclTask('client');
+    t.hashPart('a');
+    t.hashPart(null);
+    expect(Buffer.from(t.hashKey(), 'latin1').toString('hex')).toBe('ffe9aaeaa2a2d5048174df0b80599ef0197ec024c4b051bc9860cff58ef7f9f3');
+    const b = new VclTask('backend');
+    b.setHashDigest(t.hashDigest());
+    expect(b.hashKey()).toBe(t.hashKey());
+    expect(b.hashDigest()).toEqual(t.hashDigest());
+  });
+});
