@@ -231,12 +231,12 @@ export class VclTask implements VmodContext {
 
   /**
    * The digest as a string of 32 characters, one per byte (latin1): the cache's key. Asking
-   * node:crypto for latin1 output is its cheapest form for inputs this small (bench/vcl-exec).
+   * node:crypto for this output ('binary', i.e. latin1) is its cheapest form for inputs this small (bench/vcl-exec).
    */
   hashKey(): string {
     if (this.#key === null) {
       const d = this.#digest;
-      this.#key = d === null ? hash('sha256', this.#hashInput, 'latin1') : Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('latin1');
+      this.#key = d === null ? hash('sha256', this.#hashInput, 'binary') : Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('latin1');
     }
     return this.#key;
   }
