@@ -10,9 +10,14 @@
 //   runtime manages (PRIV_CALL: per call site and VCL; PRIV_TASK: per client or backend task;
 //   PRIV_TOP: per top request, shared with ESI children; PRIV_VCL: per loaded VCL).
 // - `$Object o(A a)`            → `export class o { constructor(ctx, vclName: string, a: A) }`
-//   `$Method T .m(B b)`         → `m(ctx: VmodContext, b: B): T` on that class.
+//   `$Method T .m(B b)`         → `m(ctx: VmodContext, b: B): T` on that class. An object that
+//   must clean up defines `[Symbol.dispose]()`: called once, after vcl_fini, when its VCL goes.
+//   PRIV_TASK and PRIV_TOP of a method are per instance; of a function, per VMOD.
+// - An implementation may declare fewer trailing parameters than it is passed, never more (the
+//   loader refuses it). A function may be `async` (std.cache_req_body): the subs that call it
+//   are then awaited; every other sub stays synchronous.
 // - `$Event ev`                 → `export function ev(ctx: VmodEventContext, vcl: PrivHolder, e: VclEvent): number`
-//   returning 0 for success; a non-zero return on 'load' fails the load (with ctx.fail's message).
+//   returning 0 for success; a non-zero return (or ctx.fail) on 'load' or 'warm' fails it.
 //
 // Types by VCL type: STRING → string | null; STRANDS → readonly (string | null)[];
 // INT, REAL, BYTES → number; DURATION → seconds; TIME → seconds since the epoch; BOOL → boolean;
