@@ -1,0 +1,223 @@
+// Proxy throughput: wrk against a loopback origin through Shellac, and against the ceiling (a
+// bare node:http server serving the same 1 KB buffer), and against varnishd when installed.
+// The server under test runs pinned to one core (SERVER_CORE), wrk and the origin to the other
+// (LOAD_CORE), so the load generator never steals the server's CPU. Each load runs a short
+// warm-up, then DURATION seconds measured. Prints req/s, p50 and p99 latency, and each rate's
+// ratio to the ceiling (and to Varnish's). Run: `npm run bench:proxy` (options: --duration N,
+// --connections N, --only shellac|varnish|ceiling, --cpu-prof DIR to profile Shellac).
+
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const NODE = process.execPath;
+const { values: opts } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '4' },
+    connections: { type: 'string', default: '50' },
+    only: { type: 'string', multiple: true },
+    'cpu-prof': { type: 'string' },
+  },
+});
+const DURATION = Number(opts.duration);
+const CONNECTIONS = Number(opts.connections);
+const SERVER_CORE = '0';
+const LOAD_CORE = '1';
+
+interface Figures {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+}
+
+interface Row {
+  readonly name: string;
+  readonly f: Figures;
+}
+
+const children: ChildProcess[] = [];
+const cleanups: (() => void)[] = [];
+
+function pinned(core: string, cmd: string, args: string[]): string[] {
+  return hasTaskset() ? ['taskset', '-c', core, cmd, ...args] : [cmd, ...args];
+}
+
+let tasksetKnown: boolean | undefined;
+function hasTaskset(): boolean {
+  tasksetKnown ??= which('taskset');
+  return tasksetKnown;
+}
+
+function which(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts a process and waits until `ready` matches a line of its stdout; resolves with that match. */
+function start(argv: string[], ready: RegExp, env?: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(argv[0], argv.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`${argv.join(' ')}: not ready after 20s\n${out}${err}`)), 20_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d;
+      const m = ready.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, match: m });
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d;
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${argv.join(' ')} exited ${code}\n${out}${err}`));
+    });
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 8000);
+  await exited;
+  clearTimeout(t);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, path: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}${path}`);
+      await r.arrayBuffer();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`nothing answers on port ${port}`);
+}
+
+function wrk(url: string, seconds: number, headers: readonly string[]): Figures {
+  const hdr = headers.flatMap((h) => ['-H', h]);
+  const args = pinned(LOAD_CORE, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', ...hdr, url]);
+  const out = execFileSync(args[0], args.slice(1), { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN);
+  const lat = (p: string): number => {
+    const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s)\\s*$`, 'm').exec(out);
+    if (!m) return Number.NaN;
+    const scale = m[2] === 'us' ? 0.001 : m[2] === 'ms' ? 1 : 1000;
+    return Number(m[1]) * scale;
+  };
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const errors = non2xx + (sockErr ? sockErr.slice(1, 5).reduce((a, b) => a + Number(b), 0) : 0);
+  return { rps, p50: lat('50'), p99: lat('99'), errors };
+}
+
+/** A warm-up second, then the measured run. */
+function load(port: number, path: string, headers: readonly string[] = []): Figures {
+  wrk(`http://127.0.0.1:${port}${path}`, 1, headers);
+  return wrk(`http://127.0.0.1:${port}${path}`, DURATION, headers);
+}
+
+// A pass in the builtin VCL, for Shellac and Varnish alike: a request with credentials.
+const PASS_HEADERS = ['Authorization: Basic YTpi'];
+
+async function main(): Promise<void> {
+  if (!which('wrk')) {
+    console.error('bench:proxy needs wrk (apt-get install wrk)');
+    process.exit(1);
+  }
+  const want = (name: string): boolean => opts.only === undefined || opts.only.includes(name);
+  const originPort = await freePort();
+  await start(pinned(LOAD_CORE, NODE, ['bench/proxy-origin.ts', String(originPort)]), /ready (\d+)/);
+
+  const rows: Row[] = [];
+  console.log(`wrk -t1 -c${CONNECTIONS}, ${DURATION}s per load; server on core ${SERVER_CORE}, wrk and origin on core ${LOAD_CORE}${hasTaskset() ? '' : ' (no taskset: not pinned)'}`);
+
+  if (want('ceiling')) {
+    const port = await freePort();
+    const { child } = await start(pinned(SERVER_CORE, NODE, ['bench/proxy-origin.ts', String(port)]), /ready (\d+)/);
+    rows.push({ name: 'ceiling: node:http, 1 KB buffer', f: load(port, '/hit') });
+    await stop(child);
+  }
+
+  if (want('shellac')) {
+    const port = await freePort();
+    const nodeArgs = opts['cpu-prof'] ? [`--cpu-prof`, `--cpu-prof-dir=${opts['cpu-prof']}`] : [];
+    const { child } = await start(
+      pinned(SERVER_CORE, NODE, [...nodeArgs, 'src/cli/main.ts', 'serve', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${originPort}`, '-s', 'malloc,64m']),
+      /Listening on/,
+      { SHELLAC_LOG_LEVEL: 'error' },
+    );
+    await waitForPort(port, '/hit');
+    rows.push({ name: 'shellac: hit, 1 KB', f: load(port, '/hit') });
+    rows.push({ name: 'shellac: pass, 1 KB', f: load(port, '/pass', PASS_HEADERS) });
+    await stop(child);
+  }
+
+  if (want('varnish') && which('varnishd')) {
+    const port = await freePort();
+    // varnishd makes the folder itself: its compiler runs as another user and must write there.
+    const workdir = join(tmpdir(), `shellac-bench-vn-${process.pid}`);
+    cleanups.push(() => rmSync(workdir, { recursive: true, force: true }));
+    const varnishd = existsSync('/usr/sbin/varnishd') ? '/usr/sbin/varnishd' : 'varnishd';
+    const argv = pinned(SERVER_CORE, varnishd, ['-F', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${originPort}`, '-n', workdir, '-s', 'malloc,64m']);
+    const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
+    children.push(child);
+    await waitForPort(port, '/hit');
+    rows.push({ name: 'varnish: hit, 1 KB', f: load(port, '/hit') });
+    rows.push({ name: 'varnish: pass, 1 KB', f: load(port, '/pass', PASS_HEADERS) });
+    await stop(child);
+  }
+
+  print(rows);
+}
+
+function print(rows: readonly Row[]): void {
+  const ceiling = rows.find((r) => r.name.startsWith('ceiling'))?.f.rps;
+  const varnish = (kind: string): number | undefined => rows.find((r) => r.name === `varnish: ${kind}, 1 KB`)?.f.rps;
+  console.log('');
+  console.log(`${'load'.padEnd(34)}${'req/s'.padStart(10)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'/ceiling'.padStart(10)}${'/varnish'.padStart(10)}${'errors'.padStart(8)}`);
+  for (const r of rows) {
+    const kind = r.name.includes('pass') ? 'pass' : 'hit';
+    const v = r.name.startsWith('shellac') ? varnish(kind) : undefined;
+    const ratio = (base: number | undefined): string => (base === undefined ? '' : (r.f.rps / base).toFixed(2));
+    console.log(
+      `${r.name.padEnd(34)}${r.f.rps.toFixed(0).padStart(10)}${r.f.p50.toFixed(2).padStart(9)}${r.f.p99.toFixed(2).padStart(9)}${ratio(ceiling).padStart(10)}${ratio(v).padStart(10)}${String(r.f.errors).padStart(8)}`,
+    );
+  }
+}
+
+try {
+  await main();
+} finally {
+  for (const c of children) await stop(c);
+  for (const c of cleanups) c();
+}
