@@ -1,0 +1,48 @@
+// `GET /metrics`: every counter in the Prometheus text format, on its own HTTP listener
+// (the metrics_listen parameter or a flag of the server; off by default). Anything else is 404.
+// It needs no authentication, so it belongs on loopback or behind a firewall.
+
+import { createServer, type Server } from 'node:http';
+import { renderPrometheus } from './counter-format.ts';
+import type { CounterRegistry } from './counters.ts';
+
+export interface MetricsServer {
+  readonly host: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function startMetricsServer(registry: CounterRegistry, host: string, port: number): Promise<MetricsServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try GET /metrics\n');
+      return;
+    }
+    const body = renderPrometheus(registry.snapshot());
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host === '' ? '127.0.0.1' : host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const bound = typeof addr === 'object' && addr ? addr : { address: host, port };
+  return {
+    host: bound.address,
+    port: bound.port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** `host:port` of metrics_listen; undefined when empty. */
+export function parseMetricsListen(text: string): { host: string; port: number } | undefined {
+  if (text.trim() === '') return undefined;
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text.trim());
+  if (!m || Number(m[3]) > 65535) throw new Error(`metrics_listen ${text}: expected host:port`);
+  return { host: m[1] ?? m[2] ?? '', port: Number(m[3]) };
+}

@@ -1,0 +1,258 @@
+// The run-time parameters of one Shellac instance: typed values read by the other parts, set
+// from `-p` and the admin CLI with validation, reset, and change listeners. What parameters exist
+// is param-table.ts; how they are shown is param-show.ts.
+//
+// Readers on hot paths keep `params.values` and read a property (`values.max_restarts`): the
+// object lives as long as the Params, and a set replaces the property's value in place.
+
+import { PARAM_TABLE, type ParamDecl, type ParamType } from './param-table.ts';
+
+type Decl = (typeof PARAM_TABLE)[number];
+export type ParamName = Decl['name'];
+
+type ValueOfType<T extends ParamType> = T extends 'seconds' | 'bytes' | 'uint'
+  ? number
+  : T extends 'bool'
+    ? boolean
+    : T extends 'list'
+      ? readonly string[]
+      : T extends 'bits'
+        ? ReadonlySet<string>
+        : string;
+
+/** One property per parameter, typed by the table: seconds, bytes and uint are numbers. */
+export type ParamValues = { readonly [N in ParamName]: ValueOfType<Extract<Decl, { name: N }>['type']> };
+export type ParamValue = ParamValues[ParamName];
+
+/** A refused `-p` or param.set; the message reads as varnishd's. Status 106 on the admin CLI. */
+export class ParamError extends Error {
+  override name = 'ParamError';
+  readonly status = 106;
+}
+
+const BY_NAME: ReadonlyMap<string, ParamDecl> = new Map(PARAM_TABLE.map((d) => [d.name, d]));
+
+export function paramDecl(name: string): ParamDecl | undefined {
+  return BY_NAME.get(name);
+}
+
+export function paramNames(): ParamName[] {
+  return PARAM_TABLE.map((d) => d.name).sort();
+}
+
+export function isParamName(name: string): name is ParamName {
+  return BY_NAME.has(name);
+}
+
+// ---- reading values ----
+
+const DURATION_UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  ms: 0.001,
+  s: 1,
+  m: 60,
+  h: 3600,
+  d: 86400,
+  w: 7 * 86400,
+  y: 365 * 86400,
+};
+const BYTE_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50 };
+const TRUE_WORDS = new Set(['on', 'true', 'yes', 'enable']);
+const FALSE_WORDS = new Set(['off', 'false', 'no', 'disable']);
+
+/** `10`, `0.5`, `1e3`, `10s`, `500ms`, `2m`, `1h`, `1d`, `1w`, `1y` → seconds. */
+export function parseSeconds(text: string): number | undefined {
+  const m = /^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*(ms|s|m|h|d|w|y)?\s*$/i.exec(text);
+  return m ? Number(m[1]) * DURATION_UNITS[(m[2] ?? '').toLowerCase()] : undefined;
+}
+
+/** `512`, `512b`, `8k`, `0.25k`, `1M`, `2G`, `1kB` → bytes (whole). */
+export function parseBytes(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*(?:([kmgtp])b?|b)?\s*$/i.exec(text);
+  return m ? Math.floor(Number(m[1]) * BYTE_UNITS[(m[2] ?? '').toLowerCase()]) : undefined;
+}
+
+/** Bytes as varnishd prints them: the largest unit that keeps it exact, or two decimals of it. */
+export function formatBytes(n: number): string {
+  if (n === 0 || n % 256 !== 0) return `${n}b`;
+  let t = n;
+  for (const unit of 'kMGTP') {
+    if (t % 1024 !== 0) return `${(t / 1024).toFixed(2)}${unit}`;
+    t /= 1024;
+    if (t % 256 !== 0) return `${t}${unit}`;
+  }
+  return `${t}P`;
+}
+
+/** Reads `text` as a value of `decl`; throws ParamError with the reason (bounds included). */
+export function parseParamValue(decl: ParamDecl, text: string, current?: ParamValue): ParamValue {
+  switch (decl.type) {
+    case 'seconds': {
+      const v = parseSeconds(text);
+      if (v === undefined || !Number.isFinite(v)) throw new ParamError(`Invalid number (${text})`);
+      if (decl.min !== undefined && v < parseSeconds(decl.min)!) {
+        throw new ParamError(`Must be greater or equal to ${formatSeconds(parseSeconds(decl.min)!)}`);
+      }
+      if (decl.max !== undefined && v > parseSeconds(decl.max)!) {
+        throw new ParamError(`Must be less than or equal to ${formatSeconds(parseSeconds(decl.max)!)}`);
+      }
+      return v;
+    }
+    case 'uint': {
+      if (!/^\s*\d+\s*$/.test(text)) throw new ParamError(`Not a number (${text})`);
+      const v = Number(text);
+      if (!Number.isSafeInteger(v)) throw new ParamError(`Not a number (${text})`);
+      if (decl.min !== undefined && v < Number(decl.min)) throw new ParamError(`Must be at least ${decl.min}`);
+      if (decl.max !== undefined && v > Number(decl.max)) throw new ParamError(`Must be no more than ${decl.max}`);
+      return v;
+    }
+    case 'bytes': {
+      const v = parseBytes(text);
+      if (v === undefined || !Number.isSafeInteger(v)) {
+        throw new ParamError(`Invalid size (${text}): a number with an optional unit b, k, m, g, t or p, such as '80k' or '120M'`);
+      }
+      if (decl.min !== undefined && v < parseBytes(decl.min)!) throw new ParamError(`Must be at least ${decl.min}`);
+      if (decl.max !== undefined && v > parseBytes(decl.max)!) throw new ParamError(`Must be no more than ${decl.max}`);
+      return v;
+    }
+    case 'bool': {
+      const w = text.trim().toLowerCase();
+      if (TRUE_WORDS.has(w)) return true;
+      if (FALSE_WORDS.has(w)) return false;
+      throw new ParamError('use "on" or "off"');
+    }
+    case 'list':
+      return text.split(':').filter((s) => s !== '');
+    case 'bits':
+      return parseBits(decl, text, current instanceof Set ? current : undefined);
+    case 'string':
+      return text;
+  }
+}
+
+/** `+a,-b`, `none`, `default`; applied in order to the current set (or the empty set). */
+function parseBits(decl: ParamDecl, text: string, current: ReadonlySet<string> | undefined): ReadonlySet<string> {
+  const out = new Set(current ?? []);
+  for (const raw of text.split(',')) {
+    const tok = raw.trim();
+    if (tok === '') continue;
+    if (tok === 'none') {
+      out.clear();
+      continue;
+    }
+    if (tok === 'default') {
+      out.clear();
+      for (const b of parseBits(decl, decl.default, new Set())) out.add(b);
+      continue;
+    }
+    const sign = tok[0];
+    const bit = tok.slice(1);
+    if (sign !== '+' && sign !== '-') throw new ParamError(`Missing '+' or '-' (${tok})`);
+    if (decl.mask ? !/^\w+$/.test(bit) : !(decl.bits && Object.hasOwn(decl.bits, bit))) {
+      throw new ParamError(`Unknown ${decl.name} bit (${tok})`);
+    }
+    // A mask holds what is switched off: `-name` adds to it.
+    if ((sign === '+') !== Boolean(decl.mask)) out.add(bit);
+    else out.delete(bit);
+  }
+  return out;
+}
+
+// ---- printing values ----
+
+export function formatSeconds(v: number): string {
+  return v.toFixed(3);
+}
+
+/** The value as param.show prints it, without the unit. */
+export function formatParamValue(decl: ParamDecl, v: ParamValue): string {
+  switch (decl.type) {
+    case 'seconds':
+      return formatSeconds(v as number);
+    case 'bytes':
+      return formatBytes(v as number);
+    case 'uint':
+      return String(v);
+    case 'bool':
+      return v ? 'on' : 'off';
+    case 'list':
+      return (v as readonly string[]).join(':');
+    case 'bits':
+      return formatBits(decl, v as ReadonlySet<string>);
+    case 'string':
+      return v as string;
+  }
+}
+
+function formatBits(decl: ParamDecl, set: ReadonlySet<string>): string {
+  if (decl.mask) return set.size === 0 ? 'none' : [...set].map((b) => `-${b}`).join(',');
+  const order = Object.keys(decl.bits ?? {});
+  const on = order.filter((b) => set.has(b));
+  return on.length === 0 ? 'none' : on.map((b) => `+${b}`).join(',');
+}
+
+// ---- the live parameter set ----
+
+export type ParamListener = (name: ParamName, params: Params) => void;
+
+export class Params {
+  /** The live values: one property per parameter, updated in place by set and reset. */
+  readonly values: ParamValues;
+  readonly #mutable: Record<string, ParamValue>;
+  readonly #listeners = new Set<ParamListener>();
+
+  /** Defaults, then each `[name, value]` in order (from `-p`); a bad one throws ParamError. */
+  constructor(overrides: Iterable<readonly [string, string]> = []) {
+    const values: Record<string, ParamValue> = {};
+    for (const d of PARAM_TABLE) values[d.name] = parseParamValue(d, d.default);
+    this.#mutable = values;
+    this.values = values as unknown as ParamValues;
+    for (const [name, text] of overrides) this.set(name, text);
+  }
+
+  get<N extends ParamName>(name: N): ParamValues[N] {
+    return this.values[name];
+  }
+
+  /** Validates and sets; throws ParamError (unknown name, bad value, out of bounds). */
+  set(name: string, text: string): void {
+    const decl = BY_NAME.get(name);
+    if (!decl) throw new ParamError(`Unknown parameter "${name}".`);
+    let v: ParamValue;
+    try {
+      v = parseParamValue(decl, text, this.#mutable[name]);
+    } catch (e) {
+      if (!(e instanceof ParamError)) throw e;
+      throw new ParamError(`${e.message}\n\n(attempting to set param '${name}' to '${text}')`);
+    }
+    this.#mutable[name] = v;
+    this.#notify(name as ParamName);
+  }
+
+  reset(name: string): void {
+    const decl = BY_NAME.get(name);
+    if (!decl) throw new ParamError(`Unknown parameter "${name}".`);
+    this.#mutable[name] = parseParamValue(decl, decl.default);
+    this.#notify(name as ParamName);
+  }
+
+  /** The value as param.show prints it (`120.000`, `32k`, `on`), without the unit. */
+  text(name: ParamName): string {
+    return formatParamValue(BY_NAME.get(name)!, this.#mutable[name]);
+  }
+
+  isDefault(name: ParamName): boolean {
+    const decl = BY_NAME.get(name)!;
+    return this.text(name) === formatParamValue(decl, parseParamValue(decl, decl.default));
+  }
+
+  /** Called after every set or reset (even to the same value); returns the unsubscribe. */
+  onChange(listener: ParamListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #notify(name: ParamName): void {
+    for (const l of this.#listeners) l(name, this);
+  }
+}
