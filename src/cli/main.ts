@@ -8,6 +8,9 @@ import { CONFORMANCE_USAGE, runConformance } from './conformance.ts';
 import { runTest, TEST_USAGE } from './test.ts';
 import { UsageError } from './args.ts';
 import { runVmodtool, VMODTOOL_USAGE } from './vmodtool.ts';
+import { ADM_USAGE, runAdm } from './adm.ts';
+import { runStat, STAT_USAGE } from './stat.ts';
+import { LOG_USAGE, NCSA_USAGE, runLog, runNcsa } from '../mgmt/log-cli.ts';
 
 type Command = (argv: readonly string[]) => number | Promise<number>;
 
@@ -18,6 +21,10 @@ const COMMANDS: Readonly<Record<string, { run: Command; usage: string }>> = {
   conformance: { run: runConformance, usage: CONFORMANCE_USAGE },
   test: { run: runTest, usage: TEST_USAGE },
   vmodtool: { run: runVmodtool, usage: VMODTOOL_USAGE },
+  adm: { run: runAdm, usage: ADM_USAGE },
+  stat: { run: runStat, usage: STAT_USAGE },
+  log: { run: runLog, usage: LOG_USAGE },
+  ncsa: { run: runNcsa, usage: NCSA_USAGE },
 };
 
 function usage(): string {
