@@ -49,6 +49,17 @@ describe('arguments', () => {
     expect([h('x-set'), h('got')]).toEqual(['v', 'example.com']);
   });
 
+  it('passes BLOB literals and req.hash as bytes', async () => {
+    const vcl = await load(`import tvmod;
+      sub vcl_recv { set req.http.lit = tvmod.blob_length(:aGVsbG8=:); return (hash); }
+      sub vcl_miss { set req.http.hash = tvmod.blob_length(req.hash); }`);
+    const t = clientTask();
+    run(vcl, 'vcl_recv', t);
+    run(vcl, 'vcl_hash', t);
+    run(vcl, 'vcl_miss', t);
+    expect([t.req?.get('lit'), t.req?.get('hash')]).toEqual(['5', '32']);
+  });
+
   it('passes REGEX, ACL, HTTP values and tells the method', async () => {
     const vcl = await load(`import tvmod;
       acl me { "192.0.2.10"; }

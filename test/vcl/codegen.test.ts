@@ -256,6 +256,24 @@ describe('operators and conversions', () => {
     expect(run(vcl, 'vcl_recv', clientTask()).action).toBe('hash');
   });
 
+  it('resolves host names in IP constants at load', async () => {
+    const vcl = await load('sub vcl_recv { if (client.ip == "gateway.example") { return (pass); } }', {
+      env: { resolveHost: async () => ['192.0.2.10'] },
+    });
+    expect(run(vcl, 'vcl_recv', clientTask()).action).toBe('pass');
+    expect(run(vcl, 'vcl_recv', clientTask({ clientIp: '192.0.2.11' })).action).toBe('hash');
+  });
+
+  it('reads storage figures and resolves backends', async () => {
+    const vcl = await load(
+      'sub vcl_recv { set req.http.s = storage.s0.free_space + " " + storage.s0.happy; set req.http.r = default.resolve(); return (hash); }',
+      { env: { storage: (name) => ({ name, freeSpace: 1024, usedSpace: 0, happy: true }) } },
+    );
+    const t = clientTask();
+    run(vcl, 'vcl_recv', t);
+    expect([t.req?.get('s'), t.req?.get('r')]).toEqual(['1024 true', 'default']);
+  });
+
   it('compares IPs by address, with IP constants', async () => {
     const { h } = await recvHeaders(`
       if (client.ip == "192.0.2.10") { set req.http.a = "y"; }
@@ -298,9 +316,10 @@ describe('return actions', () => {
     expect(act('/x')).toEqual({ action: 'abandon' });
   });
 
-  it('returns fail and vcl(label)', async () => {
-    const vcl = await load('sub vcl_recv { if (req.url == "/f") { return (fail); } return (vcl(other)); }');
+  it('returns fail, fail(reason) and vcl(label)', async () => {
+    const vcl = await load('sub vcl_recv {\n  if (req.url == "/f") { return (fail); }\n  if (req.url == "/r") { return (fail("no " + req.url)); }\n  return (vcl(other));\n}');
     expect(run(vcl, 'vcl_recv', clientTask({ url: '/f' }))).toEqual({ action: 'fail' });
+    expect(run(vcl, 'vcl_recv', clientTask({ url: '/r' }))).toEqual({ action: 'fail', message: 'no /r', where: 'test:5:26' });
     expect(run(vcl, 'vcl_recv', clientTask())).toEqual({ action: 'vcl', label: 'other' });
   });
 
