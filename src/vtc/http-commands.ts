@@ -3,6 +3,7 @@
 // which order options must come (first line, then headers, then body), and how `expect`
 // reads req.*, resp.* and remote.*.
 
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { evalExpect, isExpectOp } from './expect.ts';
@@ -64,7 +65,12 @@ function txHeadersAndBody(s: HttpSession, args: readonly string[], i: number, bo
     } else if (a === '-bodylen') {
       body = synthBody(Number(need(s, args, ++i, 'a length')), false);
     } else if (a === '-bodyfrom') {
-      s.ctx.fail(s.id, 'unsupported: -bodyfrom (use -body)');
+      const f = need(s, args, ++i, 'a file');
+      try {
+        body = readFileSync(isAbsolute(f) ? f : join(s.ctx.tmpdir, f), 'latin1');
+      } catch (e) {
+        s.ctx.fail(s.id, `-bodyfrom: ${(e as Error).message}`);
+      }
     } else if (a === '-gziplevel') {
       s.gzipLevel = Number(need(s, args, ++i, 'a level'));
     } else if (a === '-gzipresidual') {
