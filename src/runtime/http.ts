@@ -103,6 +103,16 @@ export class VclHttp {
     this.#push(name, key, value);
   }
 
+  /**
+   * `set` for a name already known to be valid (isHeaderName), given with its lower-case form:
+   * what compiled VCL calls, its header names having been checked when it was compiled.
+   */
+  setKnown(name: string, key: string, value: string): void {
+    checkValue(name, value);
+    this.#remove(key);
+    this.#push(name, key, value);
+  }
+
   /** Adds one more header line, keeping any of the same name. */
   append(name: string, value: string): void {
     checkHeader(name, value);
@@ -206,6 +216,11 @@ export class VclHttp {
       values.pop();
     }
   }
+}
+
+/** Whether a header name is an RFC 9110 token, as `set` requires. */
+export function isHeaderName(name: string): boolean {
+  return HEADER_NAME.test(name);
 }
 
 function checkHeader(name: string, value: string): void {

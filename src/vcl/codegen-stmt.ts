@@ -8,6 +8,7 @@ import type { GenContext } from './codegen-context.ts';
 import { concat, genExpr, type Js, orEmpty, positioned, vmodArgs } from './codegen-expr.ts';
 import type { TExpr, TStmt, TTarget } from './tir.ts';
 import type { VclType } from './spec.ts';
+import { isHeaderName } from '../runtime/http.ts';
 
 /** Collects the lines of the generated source with their indentation. */
 export class Lines {
@@ -141,13 +142,22 @@ function genSet(g: GenContext, s: Extract<TStmt, { k: 'set' }>, out: Lines, dept
   const value = target.k === 'header' && s.op === '=' ? orEmpty(s.value, v.code) : v.code;
   const store =
     target.k === 'header'
-      ? (x: string) => `${g.k({ kind: 'http', obj: target.obj })}(t).set(${JSON.stringify(target.name)}, ${x});`
+      ? (x: string) => `${g.k({ kind: 'http', obj: target.obj })}(t).${setHeaderCall(target.name)}, ${x});`
       : (x: string) => `${g.k({ kind: 'set', variable: target.spec.name })}(t, ${x});`;
   if (v.at) {
     out.add(depth, `{ const v = ${value}; t.at = ${p}; ${store('v')} }`);
   } else {
     out.add(depth, `t.at = ${p}; ${store(value)}`);
   }
+}
+
+/**
+ * The start of a header set: a name valid for HTTP is checked and lower-cased here, once;
+ * any other goes through `set`, which refuses it when it runs, as before.
+ */
+function setHeaderCall(name: string): string {
+  if (isHeaderName(name)) return `setKnown(${JSON.stringify(name)}, ${JSON.stringify(name.toLowerCase())}`;
+  return `set(${JSON.stringify(name)}`;
 }
 
 function unsetCode(g: GenContext, target: TTarget): string {
