@@ -34,6 +34,11 @@ describe('statements', () => {
     expect(task.req?.has('drop')).toBe(false);
   });
 
+  it('refuses to set a header whose name HTTP cannot carry, when it runs', async () => {
+    const vcl = await load('sub vcl_recv {\n  set req.http."x,y" = "1";\n}');
+    expect(run(vcl, 'vcl_recv', clientTask())).toEqual({ action: 'fail', message: 'Bad header name: "x,y"', where: 'test:4:3' });
+  });
+
   it('runs if / elsif / else chains', async () => {
     const body = `
       if (req.url == "/a") { set req.http.r = "a"; }
@@ -123,7 +128,7 @@ describe('operators and conversions', () => {
       set resp.http.mix = resp.status + 0.5;
       set resp.http.real = 10.0 / 3;
       set resp.http.dur = 10s / 4;
-      set resp.http.tie = 0.0625 * 1;
+      set resp.http.tie = 1.0 / 16;
       set resp.http.negdur = -1.5s;
       return (deliver);
     }`);
