@@ -10,13 +10,20 @@
 
 import type { SourceFile } from '../vcl/diagnostics.ts';
 import { positionText } from '../vcl/diagnostics.ts';
-import type { GeneratedVcl } from '../vcl/codegen.ts';
 import type { SubName } from '../vcl/spec.ts';
-import type { CheckedVcl } from '../vcl/tir.ts';
-import { type Director, type PrivHolder, type VclEvent, type VmodEventContext, VmodFailure } from '../vmod/api.ts';
+import { type GeneratedVcl, walkStatements } from '../vcl/codegen.ts';
+import type { CheckedVcl, TBackend } from '../vcl/tir.ts';
+import {
+  type BackendSpec,
+  type Director,
+  type PrivHolder,
+  type VclEvent,
+  type VmodEventContext,
+  VmodFailure,
+} from '../vmod/api.ts';
 import type { BoundVmod } from '../vmod/bind.ts';
 import { failAction, type VclAction } from './actions.ts';
-import type { VclBackend } from './backends.ts';
+import type { BackendFactory, VclBackend } from './backends.ts';
 import { VclRuntimeError } from './errors.ts';
 import { type TaskServices, type TaskVcl, VclTask } from './task.ts';
 
@@ -45,6 +52,8 @@ export interface LoadedVclParts {
   /** Every imported VMOD, in import order. */
   readonly vmods: readonly BoundVmod[];
   readonly backends: ReadonlyMap<string, VclBackend>;
+  /** What makes the backends VMODs ask for at run time (the declared ones are made already). */
+  readonly createBackend: BackendFactory;
   readonly privCall: readonly PrivHolder[];
   readonly privVcl: ReadonlyMap<string, PrivHolder>;
   /** Filled by vcl_init as it creates objects. */
@@ -69,6 +78,8 @@ export class LoadedVcl implements TaskVcl {
   #warmed = 0;
   #initRan = false;
   readonly #holders: string[] = [];
+  /** Backends VMODs made with newBackend and have not deleted. */
+  readonly #dynamic = new Set<VclBackend>();
 
   constructor(parts: LoadedVclParts) {
     this.#p = parts;
@@ -93,6 +104,50 @@ export class LoadedVcl implements TaskVcl {
 
   backend(name: string): Director | null {
     return this.backends.get(name) ?? null;
+  }
+
+  /** Every live backend of this VCL: the declared ones, then those VMODs made (n_backend, backend.list). */
+  allBackends(): VclBackend[] {
+    return [...this.backends.values(), ...this.#dynamic];
+  }
+
+  /** A backend a VMOD makes at run time; it follows this VCL's temperature from now on. */
+  newBackend(spec: BackendSpec): Director {
+    if (this.#state === 'discarded') throw new VmodFailure(`VCL '${this.name}' is discarded: no new backends`);
+    const probeName = spec.probe?.name;
+    const probe = probeName === undefined ? undefined : this.checked.probes.find((p) => p.name === probeName);
+    if (probeName !== undefined && probe === undefined) throw new VmodFailure(`no probe '${probeName}' in VCL '${this.name}'`);
+    const decl: TBackend = {
+      name: spec.name,
+      pos: NO_POS,
+      none: false,
+      host: spec.host,
+      port: spec.port,
+      path: spec.path,
+      hostHeader: spec.hostHeader,
+      connectTimeout: spec.connectTimeout,
+      firstByteTimeout: spec.firstByteTimeout,
+      betweenBytesTimeout: spec.betweenBytesTimeout,
+      maxConnections: spec.maxConnections,
+      probe: probeName,
+    };
+    let backend: VclBackend;
+    try {
+      backend = this.#p.createBackend(decl, probe, this.name);
+    } catch (e) {
+      throw new VmodFailure(`cannot make backend ${spec.name}: ${(e as Error).message}`);
+    }
+    this.#dynamic.add(backend);
+    if (this.#state === 'warm') backend.warm?.();
+    return backend;
+  }
+
+  /** Retires a backend made by newBackend: requests in flight on it finish first. */
+  deleteBackend(backend: Director): void {
+    const b = backend as VclBackend;
+    if (!this.#dynamic.delete(b)) return;
+    if (b.retire) b.retire();
+    else b.discard?.();
   }
 
   /** Whether `run(sub)` may return a Promise (the sub awaits an async VMOD function). */
@@ -144,7 +199,11 @@ export class LoadedVcl implements TaskVcl {
     const where = ownPos ? positionText(ownPos, this.sources) : this.positionText(task.at);
     const expected = err instanceof VclRuntimeError || err instanceof VmodFailure;
     const message = expected ? err.message : `${err.name}: ${err.message}`;
-    this.#p.logger?.error({ vcl: this.name, sub, xid: task.xid, where }, message);
+    try {
+      this.#p.logger?.error({ vcl: this.name, sub, xid: task.xid, where }, message);
+    } catch {
+      // A broken logger must not turn a failed request into a crash.
+    }
     return failAction(message, where);
   }
 
@@ -165,7 +224,8 @@ export class LoadedVcl implements TaskVcl {
     if (r instanceof Promise) throw new VclStateError('vcl_init cannot wait for an async VMOD function');
     if (r.action === 'ok') {
       const made = new Set(this.#p.instances.map(([name]) => name));
-      const missing = this.generated.instances.find((name) => !made.has(name));
+      const mayBeNull = nullOkInstances(this.checked);
+      const missing = this.generated.instances.find((name) => !made.has(name) && !mayBeNull.has(name));
       if (missing !== undefined) r = failAction(`Object ${missing} not initialized`);
     }
     if (r.action !== 'ok') {
@@ -181,7 +241,7 @@ export class LoadedVcl implements TaskVcl {
     const failure = this.#sendForward('warm');
     if (failure !== undefined) throw new VclStateError(failure);
     this.#state = 'warm';
-    for (const b of this.backends.values()) b.warm?.();
+    for (const b of this.allBackends()) b.warm?.();
   }
 
   /** Goes cold; refused while a VMOD holds the VCL. */
@@ -193,7 +253,7 @@ export class LoadedVcl implements TaskVcl {
     this.#sendBackward('cold', this.#warmed);
     this.#warmed = 0;
     this.#state = 'cold';
-    for (const b of this.backends.values()) b.cold?.();
+    for (const b of this.allBackends()) b.cold?.();
   }
 
   /** Cools the VCL if needed, runs vcl_fini and frees everything. */
@@ -240,7 +300,8 @@ export class LoadedVcl implements TaskVcl {
       const holder = this.#p.privVcl.get(vmod.name);
       if (holder) freeHolder(holder, log);
     }
-    for (const b of this.backends.values()) b.discard?.();
+    for (const b of this.allBackends()) b.discard?.();
+    this.#dynamic.clear();
     this.#state = 'discarded';
   }
 
@@ -287,6 +348,10 @@ export class LoadedVcl implements TaskVcl {
         failMessage = message;
       },
       hold: (holder) => this.hold(holder),
+      param: (name) => {
+        const params = this.#p.services.params;
+        return params !== undefined && Object.hasOwn(params, name) ? params[name] : undefined;
+      },
     };
     const holder = this.#p.privVcl.get(vmod.name) as PrivHolder;
     let rc: unknown;
@@ -298,6 +363,18 @@ export class LoadedVcl implements TaskVcl {
     if (rc === 0 && failMessage === undefined) return undefined;
     return `VMOD '${vmod.name}': ${event} event failed${failMessage !== undefined ? `: ${failMessage}` : ` (returned ${String(rc)})`}`;
   }
+}
+
+/** Where a backend made at run time was "declared": nowhere in the VCL text. */
+const NO_POS = Object.freeze({ file: -1, line: 0, col: 0, offset: 0, length: 0 });
+
+/** Instances vcl_init may leave unmade: those of `$Object NULL_OK` classes. */
+function nullOkInstances(checked: CheckedVcl): Set<string> {
+  const names = new Set<string>();
+  walkStatements(checked.subs.get('vcl_init')?.body ?? [], (s) => {
+    if (s.k === 'new' && s.object.nullOk) names.add(s.name);
+  });
+  return names;
 }
 
 function freeHolder(holder: PrivHolder, log: (what: string, e: unknown) => void): void {

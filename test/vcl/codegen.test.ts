@@ -147,6 +147,27 @@ describe('operators and conversions', () => {
     ]);
   });
 
+  it('adds durations to times and subtracts times', async () => {
+    const vcl = await load(`sub vcl_recv {
+      set req.http.later = req.time + 1d;
+      set req.http.earlier = req.time - 1h;
+      set req.http.age = (req.time + 90s) - req.time;
+      if (req.time - 1s < req.time) { set req.http.lt = "y"; }
+      if ((req.time - req.time)) { set req.http.zero = "true"; } else { set req.http.zero = "false"; }
+      return (hash);
+    }`);
+    const t = clientTask();
+    t.reqTime = 784111777;
+    run(vcl, 'vcl_recv', t);
+    expect(['later', 'earlier', 'age', 'lt', 'zero'].map((n) => t.req?.get(n))).toEqual([
+      'Mon, 07 Nov 1994 08:49:37 GMT',
+      'Sun, 06 Nov 1994 07:49:37 GMT',
+      '90.000',
+      'y',
+      'false',
+    ]);
+  });
+
   it('fails the task on INT division by zero, at the division', async () => {
     const vcl = await load('sub vcl_synth {\n  set resp.http.x = 1 / (resp.status - 200);\n  return (deliver);\n}');
     const t = clientTask();
