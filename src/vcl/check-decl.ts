@@ -3,6 +3,7 @@
 
 import type { AclDecl, BackendDecl, Expr, Field, InlineProbe, Pos, ProbeDecl } from './ast.ts';
 import type { CheckContext } from './check-context.ts';
+import { numberLiteralError } from './check-expr.ts';
 import { type AclEntry as RuntimeAclEntry, checkAclEntry, findAclConflicts } from '../runtime/acl.ts';
 import { isHostName } from './ip-literal.ts';
 import { foldName } from './symbols.ts';
@@ -64,6 +65,12 @@ function readFields(
     const first = out.get(name);
     if (first) {
       cx.error(f.name.pos, `Field '${name}' redefined`, [{ message: 'First defined here', pos: first.pos }]);
+      continue;
+    }
+    const number = f.value.kind === 'int' || f.value.kind === 'real' || f.value.kind === 'duration' ? f.value : undefined;
+    const tooLong = number && numberLiteralError(number.text);
+    if (tooLong) {
+      cx.error(f.value.pos, tooLong);
       continue;
     }
     const value = fieldValue(f.value, kind);

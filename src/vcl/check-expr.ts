@@ -13,8 +13,25 @@ import type { TExpr } from './tir.ts';
 import { additive, COMPARISONS, hasAdditive, isStringy, MULTIPLIER, NEGATABLE, TO_BOOL, TO_STRING } from './types.ts';
 import { parseIpLiteral } from './ip-literal.ts';
 
+/**
+ * Varnish's limits on number literals (of any unit): 15 digits for an integer, 12 before the
+ * point and 3 after it for a real. Longer ones would not survive the trip through a double.
+ */
+export function numberLiteralError(text: string): string | undefined {
+  const m = /^(\d*)(?:\.(\d*))?/.exec(text);
+  const whole = m?.[1]?.length ?? 0;
+  const fraction = m?.[2];
+  if (fraction === undefined) return whole > 15 ? 'Too many digits for integer (VCL allows 15).' : undefined;
+  if (whole > 12 || fraction.length > 3) return 'Too many digits for real (VCL allows 12 before the point and 3 after).';
+  return undefined;
+}
+
 /** Types an expression; reports and returns undefined when it cannot be typed. */
 export function typeExpr(cx: CheckContext, e: Expr, want?: VclType): TExpr | undefined {
+  if (e.kind === 'int' || e.kind === 'real' || e.kind === 'duration' || e.kind === 'bytes') {
+    const tooLong = numberLiteralError(e.text);
+    if (tooLong) return cx.error(e.pos, tooLong);
+  }
   switch (e.kind) {
     case 'string':
       return { k: 'const', type: 'STRING', value: e.value, pos: e.pos };
