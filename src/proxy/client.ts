@@ -16,6 +16,7 @@ import { digestKey } from '../cache/index.ts';
 import type { VclAction } from '../runtime/actions.ts';
 import { VclHttp } from '../runtime/http.ts';
 import { ipFromSocket } from '../runtime/ip.ts';
+import { statusReason } from '../runtime/status.ts';
 import type { LoadedVcl } from '../runtime/loaded-vcl.ts';
 import { VclTask } from '../runtime/task.ts';
 import type { SubName } from '../vcl/spec.ts';
@@ -50,6 +51,10 @@ export class ClientRequest {
   /** The status and reason the synth step starts from. */
   synthStatus = 503;
   synthReason = '';
+  /** The object delivered comes from a pass (private: no ranges offered). */
+  passed = false;
+  /** The request body was streamed to a backend: it cannot be read again. */
+  bodyTaken = false;
   /** Close the connection after the response (VCL failure, Connection: close). */
   close = false;
   /** The request as the client sent it, for std.rollback. */
@@ -70,7 +75,17 @@ export class ClientRequest {
     req.appendRaw(inReq.rawHeaders);
     task.req = req;
     const sock = inReq.socket;
+    // As Varnish before vcl_recv: the client's address joins X-Forwarded-For, and Expect is
+    // answered here (node sent the 100 Continue), never forwarded.
     task.clientIp = ipFromSocket(sock.remoteAddress, sock.remotePort);
+    const xff = req.getAll('X-Forwarded-For');
+    const remote = task.clientIp?.text ?? '';
+    if (xff.length === 0) req.append('X-Forwarded-For', remote);
+    else {
+      req.unset('X-Forwarded-For');
+      req.append('X-Forwarded-For', `${xff.join(', ')}, ${remote}`);
+    }
+    if (inReq.headers.expect !== undefined) req.unset('Expect');
     task.remoteIp = task.clientIp;
     task.serverIp = ipFromSocket(sock.localAddress, sock.localPort);
     task.localIp = task.serverIp;
@@ -326,8 +341,10 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
     t.resp = null;
     t.restarts++;
     if (t.restarts > cr.srv.params.values.max_restarts) {
+      // Varnish: a 503 with the status's own reason, req.restarts one past the limit, same xid.
+      cr.srv.logger.info({ xid: t.xid }, 'Too many restarts');
       cr.synthStatus = 503;
-      cr.synthReason = 'Too many restarts';
+      cr.synthReason = statusReason(503);
       return 'synth';
     }
     t.xid = cr.srv.nextXid();
@@ -354,6 +371,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
 async function fetchAndDeliver(cr: ClientRequest, mode: FetchMode): Promise<Step> {
   const slot = cr.slot;
   cr.slot = null;
+  cr.passed = mode === 'pass';
   const result = await startFetch(cr, mode, slot, cr.stale);
   if (result === null) {
     cr.synthStatus = 503;

@@ -24,6 +24,8 @@ export const PROXY_COUNTERS = [
   { name: 'fetch_no_thread', gauge: false, doc: 'Background fetches that could not start' },
   { name: 'sc_rx_bad', gauge: false, doc: 'Connections closed after a malformed request' },
   { name: 'sc_rx_timeout', gauge: false, doc: 'Connections closed idle (timeout_idle)' },
+  { name: 'sc_rx_overflow', gauge: false, doc: 'Connections closed after a request head larger than http_req_size' },
+  { name: 'sc_rem_close', gauge: false, doc: 'Connections closed by the client' },
   { name: 'sc_vcl_failure', gauge: false, doc: 'Connections closed after a VCL failure' },
   { name: 'req_dropped', gauge: false, doc: 'Requests dropped at shutdown' },
   { name: 'n_vcl', gauge: true, doc: 'Loaded VCLs' },

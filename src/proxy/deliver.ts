@@ -2,7 +2,7 @@
 // synthetic response, or a bare error. Conditional requests (304) and byte ranges (206/416) are
 // answered here from the object, as Varnish does in its deliver step.
 
-import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
 import type { BodyState, CacheObject } from '../cache/index.ts';
 import type { VclHttp } from '../runtime/http.ts';
 import { parseHttpDate } from '../runtime/httpdate.ts';
@@ -28,8 +28,9 @@ export async function deliverObject(cr: ClientRequest, obj: CacheObject): Promis
   }
 
   let length: number | undefined = obj.state === 'done' ? obj.bodyBytes : declaredLength(resp);
-  const range = status === 200 && cr.srv.params.values.http_range_support ? req.get('Range') : null;
-  if (range !== null && obj.state === 'done' && length !== undefined) {
+  const ranges = status === 200 && cr.srv.params.values.http_range_support;
+  const range = ranges ? req.get('Range') : null;
+  if (range !== null && length !== undefined) {
     const r = parseRange(range, length);
     if (r === 'unsatisfiable') {
       resp.set('Content-Range', `bytes */${length}`);
@@ -44,7 +45,8 @@ export async function deliverObject(cr: ClientRequest, obj: CacheObject): Promis
       return writeBody(cr, obj, body);
     }
   }
-  if (status === 200 && cr.srv.params.values.http_range_support && !resp.has('Accept-Ranges')) resp.set('Accept-Ranges', 'bytes');
+  // Varnish offers ranges on what it delivers from the cache, not on a pass.
+  if (ranges && !cr.passed && !resp.has('Accept-Ranges')) resp.set('Accept-Ranges', 'bytes');
   if (!hasBody(status)) length = undefined;
   writeHead(cr, status, resp.reason, resp, length);
   return writeBody(cr, obj, body);
@@ -100,7 +102,7 @@ async function writeBody(cr: ClientRequest, obj: CacheObject, body: 'all' | 'non
     res.end();
     return;
   }
-  if (body !== 'all') {
+  if (body !== 'all' && obj.state === 'done') {
     const slice = sliceBody(obj.chunks, body.start, body.end);
     counters.s_resp_bodybytes += slice.length;
     res.end(slice);
@@ -116,19 +118,30 @@ async function writeBody(cr: ClientRequest, obj: CacheObject, body: 'all' | 'non
     }
     return;
   }
-  // Streaming: write what is there, then wait for more, minding the client's pace.
+  // Streaming: write what is there, then wait for more, minding the client's pace. A range
+  // of a streaming object (its length declared) is cut from the chunks as they pass.
+  const start = body === 'all' ? 0 : body.start;
+  const end = body === 'all' ? Number.POSITIVE_INFINITY : body.end;
+  let pos = 0;
   let i = 0;
   for (;;) {
     while (i < obj.chunks.length) {
-      const chunk = obj.chunks[i++];
+      let chunk = obj.chunks[i++];
+      const from = pos;
+      pos += chunk.length;
+      if (pos <= start || from >= end) {
+        if (from >= end) break;
+        continue;
+      }
+      if (from < start || pos > end) chunk = chunk.subarray(Math.max(0, start - from), Math.min(chunk.length, end - from));
       counters.s_resp_bodybytes += chunk.length;
       if (!res.write(chunk)) {
-        await Promise.race([once(res, 'drain'), once(res, 'close')]);
+        await drainOrClose(res);
         if (res.destroyed) return;
       }
     }
     const state = obj.state as BodyState;
-    if (state === 'done') {
+    if (state === 'done' || pos >= end) {
       res.end();
       return;
     }
@@ -139,6 +152,19 @@ async function writeBody(cr: ClientRequest, obj: CacheObject, body: 'all' | 'non
     }
     await obj.whenMore(i);
   }
+}
+
+/** Resolves when the client takes more bytes or goes away; leaves no listener behind. */
+function drainOrClose(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 function hasBody(status: number): boolean {

@@ -9,6 +9,7 @@
 // startFetch resolves as soon as the client can start delivering (the object's headers are in),
 // or with null when the fetch failed; the body goes on streaming into the object.
 
+import type { Readable } from 'node:stream';
 import type { BusySlot, CacheObject, ObjectKind } from '../cache/index.ts';
 import { buildVary, CacheObject as Obj, rfcTtl } from '../cache/index.ts';
 import type { VclAction } from '../runtime/actions.ts';
@@ -23,10 +24,24 @@ export type FetchMode = 'miss' | 'pass' | 'bgfetch';
 
 type Step = 'fetch' | 'send' | 'response' | 'error' | 'commit' | 'fail' | 'done';
 
-/** Headers never copied from a client request to a backend request (hop by hop). */
-const HOP_BY_HOP = ['Connection', 'Keep-Alive', 'Proxy-Connection', 'TE', 'Transfer-Encoding', 'Upgrade', 'Trailer', 'Proxy-Authenticate'];
-/** Also dropped for a fetch into the cache: the cache answers conditions and ranges itself. */
-const CACHE_FETCH_DROP = ['If-Modified-Since', 'If-None-Match', 'If-Range', 'If-Match', 'If-Unmodified-Since', 'Range'];
+/**
+ * Headers never copied from req to bereq (Varnish's HTTPH_R_PASS and HTTPH_R_FETCH flags, checked
+ * with varnishtest): hop-by-hop ones for every fetch; also, for a fetch into the cache, the
+ * conditions and ranges (the cache answers those itself) and proxy credentials. Headers named in
+ * Connection are hop-by-hop too.
+ */
+const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const NOT_FETCHED = new Set([
+  ...NOT_FORWARDED,
+  'if-match',
+  'if-modified-since',
+  'if-none-match',
+  'if-range',
+  'if-unmodified-since',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'range',
+]);
 
 class Fetch {
   readonly cr: ClientRequest;
@@ -134,7 +149,19 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     }
     t.berespBackend = backend;
     const bereq = t.bereq!;
-    const body = t.reqBody ?? (f.mode === 'pass' && t.retries === 0 && hasBody(f.cr) ? f.cr.in : null);
+    // A cached body (std.cache_req_body) can be sent again on retries; a streamed one once.
+    let body: Uint8Array | Readable | null = null;
+    if (!t.bereqBodyUnset) {
+      if (t.reqBody !== null) body = t.reqBody;
+      else if (f.mode === 'pass' && hasBody(f.cr)) {
+        if (f.cr.bodyTaken) {
+          f.cr.srv.logger.warn({ xid: t.xid }, 'Retry not possible, req.body not cached');
+          return 'error';
+        }
+        f.cr.bodyTaken = true;
+        body = f.cr.in;
+      }
+    }
     t.bereqTime = Date.now() / 1000;
     const r = await backend.fetch(
       { method: bereq.method, url: bereq.url, headers: bereq, body },
@@ -180,7 +207,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
         f.passTtl = a.ttl ?? t.ttl;
         return 'commit';
       case 'retry':
-        return retry(f);
+        return retry(f, 'response');
       case 'error':
         f.response?.body.abort();
         f.response = null;
@@ -211,7 +238,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
       case 'deliver':
         return 'commit';
       case 'retry':
-        return retry(f);
+        return retry(f, 'error');
       default:
         return 'fail';
     }
@@ -278,7 +305,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
   },
 };
 
-function retry(f: Fetch): Step {
+function retry(f: Fetch, from: 'response' | 'error'): Step {
   const t = f.task;
   f.response?.body.abort();
   f.response = null;
@@ -286,9 +313,14 @@ function retry(f: Fetch): Step {
   if (t.retries > f.cr.srv.params.values.max_retries) {
     f.errorStatus = 503;
     f.errorReason = 'Backend fetch failed';
-    // Too many retries: straight to failure, as Varnish does.
-    return 'fail';
+    // Varnish 7.1: too many retries from vcl_backend_response delivers vcl_backend_error's
+    // answer; from vcl_backend_error itself, the fetch fails.
+    f.cr.srv.logger.info({ xid: t.xid }, from === 'error' ? 'Too many retries, failing' : 'Too many retries, delivering 503');
+    return from === 'error' ? 'fail' : 'error';
   }
+  // A retry is a new transaction (a new xid) with the same bereq, as VCL left it.
+  t.xid = f.cr.srv.nextXid();
+  t.was304 = false;
   return 'fetch';
 }
 
@@ -315,26 +347,42 @@ function hasBody(cr: ClientRequest): boolean {
   return h['content-length'] !== undefined ? h['content-length'] !== '0' : h['transfer-encoding'] !== undefined;
 }
 
-/** The backend request: a copy of req, adjusted as Varnish adjusts bereq for each mode. */
+/** The backend request: a copy of req, filtered and adjusted as Varnish does for each mode. */
 function makeBereq(cr: ClientRequest, mode: FetchMode, stale: CacheObject | null, xid: number): VclHttp {
   const req = cr.task.req!;
-  const method = mode !== 'pass' && req.method === 'HEAD' ? 'GET' : req.method;
-  const bereq = VclHttp.request(method, req.url, 'HTTP/1.1');
-  for (let i = 0; i < req.count; i++) bereq.append(req.nameAt(i), req.valueAt(i));
-  for (const h of HOP_BY_HOP) bereq.unset(h);
-  if (mode !== 'pass') {
-    for (const h of CACHE_FETCH_DROP) bereq.unset(h);
+  const pass = mode === 'pass';
+  // A fetch into the cache is always a GET: the cache answers HEAD (and the rest) from it.
+  const bereq = VclHttp.request(pass ? req.method : 'GET', req.url, 'HTTP/1.1');
+  copyHeaders(req, bereq, pass ? NOT_FORWARDED : NOT_FETCHED);
+  if (!pass) {
     // A fetch into the cache has no body to send (builtin vcl_backend_fetch unsets it for GET).
     bereq.unset('Content-Length');
-    if (stale !== null) {
-      const etag = stale.etag;
-      if (etag !== null) bereq.set('If-None-Match', etag);
+    if (stale !== null && stale.revalidatable) {
       const lm = stale.http.get('Last-Modified');
       if (lm !== null) bereq.set('If-Modified-Since', lm);
+      const etag = stale.etag;
+      if (etag !== null) bereq.set('If-None-Match', etag);
     }
   }
   bereq.set('X-Varnish', String(xid));
   return bereq;
+}
+
+/** Copies the headers of `from` but those in `drop` and those its Connection header names. */
+export function copyHeaders(from: VclHttp, to: VclHttp, drop: ReadonlySet<string>): void {
+  let named: Set<string> | null = null;
+  for (const v of from.getAll('Connection')) {
+    for (const token of v.split(',')) {
+      const t = token.trim().toLowerCase();
+      if (t !== '') (named ??= new Set()).add(t);
+    }
+  }
+  for (let i = 0; i < from.count; i++) {
+    const name = from.nameAt(i);
+    const lower = name.toLowerCase();
+    if (drop.has(lower) || named?.has(lower)) continue;
+    to.append(name, from.valueAt(i));
+  }
 }
 
 /** A stale object's headers updated by a 304's (RFC 9111 4.3.4), as status 200. */

@@ -3,22 +3,29 @@
 // (node hands its socket over whole) tunnels the socket itself; any other request tunnels its
 // body, and the backend's bytes go straight to the client socket; the connection then closes.
 
-import { Duplex } from 'node:stream';
+import { Duplex, Readable } from 'node:stream';
 import { VclHttp } from '../runtime/http.ts';
 import type { Director } from '../vmod/api.ts';
 import type { Backend } from './backend.ts';
 import type { ClientRequest } from './client.ts';
 import { writeMinimal } from './deliver.ts';
+import { copyHeaders } from './fetch.ts';
 import { pipe } from './pipe.ts';
 
 type Step = 'synth' | 'fail' | 'done';
 
+const CONNECTION: ReadonlySet<string> = new Set(['connection']);
+
 export async function runPipe(cr: ClientRequest): Promise<Step> {
   const t = cr.task;
   const req = t.req!;
+  // As Varnish: hop-by-hop headers (Connection and what it names) stay behind, and the backend
+  // is told to close after its answer. A VCL that pipes websockets sets Upgrade and Connection
+  // again in vcl_pipe.
   const bereq = VclHttp.request(req.method, req.url, req.proto);
-  for (let i = 0; i < req.count; i++) bereq.append(req.nameAt(i), req.valueAt(i));
+  copyHeaders(req, bereq, CONNECTION);
   bereq.set('X-Varnish', String(t.xid));
+  bereq.set('Connection', 'close');
   t.bereq = bereq;
   const a = await cr.call('vcl_pipe');
   if (a.action === 'synth') {
@@ -37,7 +44,9 @@ export async function runPipe(cr: ClientRequest): Promise<Step> {
   cr.srv.counters.s_pipe++;
   const socket = cr.in.socket;
   const upgraded = cr.upgradeHead !== null;
-  const client = upgraded ? socket : Duplex.from({ readable: cr.in, writable: socket });
+  // Node parsed the head (and de-chunks the body) of a plain request: the body goes on as sent.
+  const chunked = /chunked/i.test(cr.in.headers['transfer-encoding'] ?? '');
+  const client = upgraded ? socket : Duplex.from({ readable: chunked ? Readable.from(rechunk(cr.in)) : cr.in, writable: socket });
   const r = await pipe({
     client,
     head: cr.upgradeHead ?? undefined,
@@ -52,4 +61,13 @@ export async function runPipe(cr: ClientRequest): Promise<Step> {
   }
   socket.destroy();
   return 'done';
+}
+
+/** A de-chunked body framed in chunks again, for a backend told Transfer-Encoding: chunked. */
+async function* rechunk(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  for await (const chunk of body) {
+    if (chunk.length === 0) continue;
+    yield Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]);
+  }
+  yield Buffer.from('0\r\n\r\n');
 }

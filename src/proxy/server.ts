@@ -163,13 +163,19 @@ export class Shellac {
 
   #makeServer(): Server {
     const p = this.params.values;
+    // timeout_idle: a connection is idle until a request's head is complete, so it bounds both
+    // the wait between requests (keepAliveTimeout) and the wait for a head (headersTimeout,
+    // checked as often as the timeout is short). HTTP/1.1 without Host is served, as Varnish does.
+    const idleMs = Math.max(1, p.timeout_idle * 1000);
     const server = createServer({
       maxHeaderSize: p.http_req_size,
       requestTimeout: 0,
-      headersTimeout: Math.max(1000, p.timeout_idle * 1000),
-      keepAliveTimeout: p.timeout_idle * 1000,
+      headersTimeout: idleMs,
+      keepAliveTimeout: idleMs,
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, idleMs / 4)),
       noDelay: true,
       joinDuplicateHeaders: false,
+      requireHostHeader: false,
     });
     server.on('connection', (sock: Socket) => {
       this.counters.sess_conn++;
@@ -186,12 +192,24 @@ export class Shellac {
       this.#onRequest(req, res, head);
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-      this.counters.client_req_400++;
-      this.counters.sc_rx_bad++;
-      this.logger.debug({ err: err.code }, 'malformed request');
-      if (socket.writable && err.code !== 'ECONNRESET') {
-        const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-        socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      const c = this.counters;
+      switch (err.code) {
+        case 'ECONNRESET':
+          c.sc_rem_close++;
+          break;
+        case 'ERR_HTTP_REQUEST_TIMEOUT':
+          // timeout_idle passed before a whole request head came: closed without a word.
+          c.sc_rx_timeout++;
+          break;
+        case 'HPE_HEADER_OVERFLOW':
+          // Past http_req_size: Varnish closes without answering.
+          c.sc_rx_overflow++;
+          break;
+        default:
+          c.client_req_400++;
+          c.sc_rx_bad++;
+          this.logger.debug({ err: err.code }, 'malformed request');
+          if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       }
       socket.destroy();
     });
@@ -220,18 +238,23 @@ export class Shellac {
     void cr.run();
   }
 
-  /** Varnish's request limits that node:http does not apply itself. */
+  /** Varnish's request limits and framing checks that node:http does not apply itself. */
   #malformed(req: IncomingMessage): string | null {
     const raw = req.rawHeaders;
     const p = this.params.values;
     if (raw.length / 2 > p.http_max_hdr) return `too many headers (${raw.length / 2} > http_max_hdr)`;
     const max = p.http_req_hdr_len;
+    let hosts = 0;
+    let lengths = 0;
     for (let i = 0; i < raw.length; i += 2) {
-      if (raw[i].length + raw[i + 1].length + 2 > max) return `header ${raw[i]} longer than http_req_hdr_len`;
+      const name = raw[i];
+      if (name.length + raw[i + 1].length + 2 > max) return `header ${name} longer than http_req_hdr_len`;
+      if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+      else if (name.length === 14 && name.toLowerCase() === 'content-length') lengths++;
     }
-    if (req.headers['content-length'] !== undefined && req.headers['transfer-encoding'] !== undefined) {
-      return 'both Content-Length and Transfer-Encoding';
-    }
+    if (hosts > 1) return 'duplicate Host header';
+    if (lengths > 1) return 'duplicate Content-Length header';
+    if (lengths > 0 && req.headers['transfer-encoding'] !== undefined) return 'both Content-Length and Transfer-Encoding';
     if (req.httpVersionMajor !== 1) return `unsupported protocol HTTP/${req.httpVersion}`;
     return null;
   }
