@@ -357,7 +357,7 @@ function makeBereq(cr: ClientRequest, mode: FetchMode, stale: CacheObject | null
   if (!pass) {
     // A fetch into the cache has no body to send (builtin vcl_backend_fetch unsets it for GET).
     bereq.unset('Content-Length');
-    if (stale !== null && stale.revalidatable) {
+    if (stale?.revalidatable) {
       const lm = stale.http.get('Last-Modified');
       if (lm !== null) bereq.set('If-Modified-Since', lm);
       const etag = stale.etag;
@@ -374,7 +374,9 @@ export function copyHeaders(from: VclHttp, to: VclHttp, drop: ReadonlySet<string
   for (const v of from.getAll('Connection')) {
     for (const token of v.split(',')) {
       const t = token.trim().toLowerCase();
-      if (t !== '') (named ??= new Set()).add(t);
+      if (t === '') continue;
+      named ??= new Set();
+      named.add(t);
     }
   }
   for (let i = 0; i < from.count; i++) {
