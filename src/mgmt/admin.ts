@@ -302,6 +302,8 @@ class Connection {
     let streamStart: ((sink: CliStreamSink) => () => void) | undefined;
     let reply: CliReply;
     const name = 'argv' in cmd ? (cmd.argv[0] ?? '') : '';
+    // Read before the command runs: `param.set syslog_cli_traffic off` is itself logged.
+    const logTraffic = this.#admin.params.values.syslog_cli_traffic && name !== '';
     if ('syntaxError' in cmd) {
       reply = { status: CLIS.SYNTAX, body: `${UNKNOWN}Syntax Error: ${cmd.syntaxError}\n` };
     } else if (name === 'auth' && !this.#authed) {
@@ -318,7 +320,7 @@ class Connection {
     }
     if (this.#closing) return;
     this.#write(reply.status, reply.body);
-    this.#logTraffic(name, reply.status);
+    if (logTraffic) this.#admin.logger.info({ peer: this.#peer, command: name, status: reply.status }, 'admin command');
     if (closeAfter || reply.status === CLIS.CLOSE || (!this.#authed && reply.status !== CLIS.OK)) {
       this.#end();
       return;
@@ -401,12 +403,6 @@ class Connection {
     this.#stream.end();
     // A peer that never reads must not keep the socket forever.
     setTimeout(() => this.#stream.destroy(), 5000).unref();
-  }
-
-  #logTraffic(name: string, status: number): void {
-    if (this.#admin.params.values.syslog_cli_traffic && name !== '') {
-      this.#admin.logger.info({ peer: this.#peer, command: name, status }, 'admin command');
-    }
   }
 }
 
