@@ -183,6 +183,8 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
       t.was304 = true;
       f.cr.srv.counters.fetch_304++;
     }
+    // As Varnish: a response without Date gets the time it arrived (kept with the object).
+    if (!beresp.has('Date')) beresp.append('Date', f.cr.srv.httpDate());
     t.beresp = beresp;
     const ttl = rfcTtl(beresp.status, beresp, now, f.cr.srv.params.values, t.uncacheable);
     f.origin = ttl.origin;

@@ -79,3 +79,40 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 
 /** A VCL with one backend pointing at the test origin. */
 export const BACKEND = 'vcl 4.1;\nbackend default { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }\n';
+
+/** A counter by its Varnish name, wherever the proxy keeps it (client, cache or backends). */
+export function stat(p: ProxyHandle, name: string): number {
+  const srv = p.srv;
+  for (const table of [srv.counters, srv.cache.counters, srv.backendCounters] as Record<string, number>[]) {
+    if (name in table) return table[name];
+  }
+  throw new Error(`no counter named ${name}`);
+}
+
+export interface RawReply {
+  /** Everything the server sent until it closed (or until `waitMs` passed). */
+  readonly text: string;
+  /** Whether the server closed the connection. */
+  readonly closed: boolean;
+}
+
+/** Writes bytes on a fresh connection and collects the answer until close or `waitMs`. */
+export async function raw(port: number, bytes: string | Buffer, waitMs = 2000): Promise<RawReply> {
+  const { connect } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1', () => s.write(bytes));
+    let text = '';
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve({ text, closed: false });
+    }, waitMs);
+    s.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+    });
+    s.on('error', () => {});
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve({ text, closed: true });
+    });
+  });
+}
