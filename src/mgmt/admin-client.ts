@@ -38,6 +38,7 @@ export class AdminClient {
   #closed = false;
   #error: Error | undefined;
   #wake: (() => void) | undefined;
+  #turn: Promise<unknown> = Promise.resolve();
   /** The reply that ended authentication (or the greeting when none was asked): the banner. */
   banner = '';
 
@@ -105,11 +106,18 @@ export class AdminClient {
     return this.send(joinCommand(argv));
   }
 
-  /** Sends a command line as it is (a here document may follow on more lines) and reads its reply. */
-  async send(line: string): Promise<CliReply> {
-    if (this.#closed) throw new AdminError('ECLOSED', 'the admin connection is closed');
-    this.#socket.write(line.endsWith('\n') ? line : `${line}\n`);
-    return this.read();
+  /**
+   * Sends a command line as it is (a here document may follow on more lines) and reads its
+   * reply. Calls made before an earlier one is answered wait their turn.
+   */
+  send(line: string): Promise<CliReply> {
+    const turn = this.#turn.then(() => {
+      if (this.#closed) throw new AdminError('ECLOSED', 'the admin connection is closed');
+      this.#socket.write(line.endsWith('\n') ? line : `${line}\n`);
+      return this.read();
+    });
+    this.#turn = turn.catch(() => {});
+    return turn;
   }
 
   /** Reads one reply; throws AdminError on timeout, close or a malformed head. */

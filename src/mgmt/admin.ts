@@ -282,6 +282,12 @@ class Connection {
     } else {
       this.#challenge = newChallenge();
       this.#write(CLIS.AUTH, `${this.#challenge}\n\nAuthentication required.\n`);
+      // A connection that never authenticates is not kept: cli_timeout bounds the wait.
+      const timer = setTimeout(() => {
+        if (!this.#authed) this.#end();
+      }, this.#admin.params.values.cli_timeout * 1000);
+      timer.unref();
+      this.#stream.once('close', () => clearTimeout(timer));
     }
   }
 

@@ -126,6 +126,16 @@ describe('authentication', () => {
     expect(hello.body).toContain('Shellac CLI 1.0');
   });
 
+  it('closes a connection that does not authenticate within cli_timeout', async () => {
+    t = await startAdmin({ secret: 's' });
+    t.params.set('cli_timeout', '0.2');
+    const c = await raw(t.port);
+    await c.reply();
+    const before = Date.now();
+    await c.closed();
+    expect(Date.now() - before).toBeGreaterThanOrEqual(150);
+  });
+
   it('needs a secret file or a work dir', () => {
     expect(() => new AdminServer({ params: new Params() }).handle(null as never)).toThrow(/needs a secret file/);
   });
@@ -219,6 +229,20 @@ describe('commands', () => {
     expect((await c.reply()).body).toBe('a');
     expect((await c.reply()).body).toBe('b');
     expect((await c.reply()).body).toMatch(/^PONG/);
+  });
+
+  it('lets a client fire commands without waiting: each call gets its own reply', async () => {
+    t = await startAdmin({ secret: 's' });
+    const c = await client('s');
+    const replies = await Promise.all([
+      c.command(['param.set', 'max_restarts', '5']),
+      c.command(['param.show', 'max_restarts']),
+      c.command(['param.set', 'max_restarts', 'x']),
+      c.command(['status']),
+    ]);
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 106, 200]);
+    expect(replies[1].body).toContain('Value is: 5 [restarts]');
+    expect(replies[3].body).toBe('Child in state running');
   });
 
   it('refuses a command longer than the limit with 400 and closes', async () => {
