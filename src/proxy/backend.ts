@@ -277,6 +277,15 @@ export class Backend implements VclBackend {
     this.#probe?.stop();
   }
 
+  /**
+   * A VMOD deleted this backend (a dynamic one) while its VCL lives on: probing stops, fetches
+   * in flight finish, then the pool closes. Pipes hold their own sockets and are not cut.
+   */
+  retire(): void {
+    this.stop();
+    this.#pool.close().catch(() => {});
+  }
+
   /** The VCL is discarded: probing stops and connections close. */
   async close(): Promise<void> {
     this.stop();

@@ -78,8 +78,9 @@ export class Shellac {
       },
       setIpTos: () => false,
       identity,
+      params: this.params.values,
     };
-    this.backendServices = { log, ban, identity };
+    this.backendServices = { log, ban, identity, params: this.params.values };
     const factory = backendFactory({
       defaults: {
         connectTimeout: this.params.values.connect_timeout,

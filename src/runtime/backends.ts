@@ -15,6 +15,11 @@ export interface VclBackend extends Director {
   cold?(): void;
   /** The VCL is discarded: release everything. */
   discard?(): void;
+  /**
+   * A VMOD deleted this backend while its VCL lives on: stop probing and taking new work, let
+   * fetches in flight finish, then release. Without it, discard() is called instead.
+   */
+  retire?(): void;
 }
 
 /**
@@ -62,6 +67,10 @@ export class MemoryBackend implements VclBackend {
 
   discard(): void {
     this.events.push('discard');
+  }
+
+  retire(): void {
+    this.events.push('retire');
   }
 }
 

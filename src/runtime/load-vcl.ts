@@ -78,7 +78,8 @@ export async function loadVcl(opts: LoadVclOptions): Promise<LoadedVcl> {
     if (c.kind === 'ip' && !ips.has(c.text)) ips.set(c.text, await resolveIpConstant(c.text, resolve, where(c.pos)));
   }
 
-  const backends = makeBackends(checked, env.createBackend ?? memoryBackends, opts.name);
+  const createBackend = env.createBackend ?? memoryBackends;
+  const backends = makeBackends(checked, createBackend, opts.name);
   // Once the LoadedVcl exists, it releases the backends itself when it fails.
   let vcl: LoadedVcl | undefined;
   try {
@@ -121,6 +122,7 @@ export async function loadVcl(opts: LoadVclOptions): Promise<LoadedVcl> {
       subs,
       vmods: [...vmods.values()],
       backends,
+      createBackend,
       privCall,
       privVcl,
       instances,

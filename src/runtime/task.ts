@@ -8,7 +8,7 @@
 // them directly; what a field means is the VCL variable named beside it.
 
 import { hash } from 'node:crypto';
-import type { Director, HeaderRef, HttpWhere, PrivHolder, PurgeOptions, VmodContext } from '../vmod/api.ts';
+import type { BackendSpec, Director, HeaderRef, HttpWhere, ParamReading, PrivHolder, PurgeOptions, VmodContext } from '../vmod/api.ts';
 import { VmodFailure } from '../vmod/api.ts';
 import type { SubName } from '../vcl/spec.ts';
 import type { VclHttp } from './http.ts';
@@ -51,6 +51,8 @@ export interface TaskServices {
   /** Restores an HTTP object to what it was when received (std.rollback). */
   rollback?(task: VclTask, where: HttpWhere): void;
   setIpTos?(task: VclTask, tos: number): boolean;
+  /** The live parameter values (Params.values), for VMODs that read one. */
+  readonly params?: Readonly<Record<string, ParamReading>>;
   /** server.hostname and server.identity (`-i`); the host name by default. */
   readonly hostname?: string;
   readonly identity?: string;
@@ -60,6 +62,9 @@ export interface TaskServices {
 export interface TaskVcl {
   readonly name: string;
   backend(name: string): Director | null;
+  /** A backend a VMOD makes at run time, owned by this VCL (see VmodContext.newBackend). */
+  newBackend?(spec: BackendSpec): Director;
+  deleteBackend?(backend: Director): void;
 }
 
 const NO_SERVICES: TaskServices = {};
@@ -356,6 +361,21 @@ export class VclTask implements VmodContext {
 
   backend(name: string): Director | null {
     return this.vcl?.backend(name) ?? null;
+  }
+
+  param(name: string): ParamReading | undefined {
+    const params = this.services.params;
+    return params !== undefined && Object.hasOwn(params, name) ? params[name] : undefined;
+  }
+
+  newBackend(spec: BackendSpec): Director {
+    const make = this.vcl?.newBackend;
+    if (make === undefined) throw new VmodFailure('no VCL here can own a new backend');
+    return make.call(this.vcl, spec);
+  }
+
+  deleteBackend(backend: Director): void {
+    this.vcl?.deleteBackend?.(backend);
   }
 
   // ------------------------------------------------------------------------------------------

@@ -85,6 +85,30 @@ export interface PurgeOptions {
   readonly keep?: number;
 }
 
+/** A parameter's value as a VMOD reads it: seconds, bytes and counts are numbers. */
+export type ParamReading = number | string | boolean | readonly string[] | ReadonlySet<string>;
+
+/**
+ * A backend a VMOD makes at run time (Varnish's dynamic backends): the fields of a `backend`
+ * declaration. It belongs to the VCL that made it, counts and lists with the declared ones,
+ * and lives until the VMOD deletes it or the VCL is discarded.
+ */
+export interface BackendSpec {
+  /** Its name; the operator sees `vcl.name`. */
+  readonly name: string;
+  readonly host?: string;
+  readonly port?: string;
+  /** A Unix socket path, instead of host and port. */
+  readonly path?: string;
+  readonly hostHeader?: string;
+  readonly connectTimeout?: number;
+  readonly firstByteTimeout?: number;
+  readonly betweenBytesTimeout?: number;
+  readonly maxConnections?: number;
+  /** A probe declared in the same VCL (a PROBE argument), or none. */
+  readonly probe?: ProbeRef | null;
+}
+
 /** What every VMOD function gets as its first argument. */
 export interface VmodContext {
   /** The sub being run ('vcl_recv'...), or null outside one. */
@@ -123,12 +147,23 @@ export interface VmodContext {
   setIpTos(tos: number): boolean;
   /** A backend of this VCL by name (for VMODs that take backend names), or null. */
   backend(name: string): Director | null;
+  /** The current value of a run-time parameter (`pcre2_match_limit`...), or undefined. */
+  param(name: string): ParamReading | undefined;
+  /** Makes a backend owned by the running VCL; it goes warm and cold with it. */
+  newBackend(spec: BackendSpec): Director;
+  /**
+   * Retires a backend made by newBackend: nothing new is sent to it, fetches and pipes in
+   * flight on it finish, then it is released. Other directors are left alone.
+   */
+  deleteBackend(backend: Director): void;
 }
 
 /** What an event function gets: no task, but the VCL's name and a way to fail. */
 export interface VmodEventContext {
   readonly vclName: string;
   log(message: string): void;
+  /** The current value of a run-time parameter, or undefined. */
+  param(name: string): ParamReading | undefined;
   /** Makes the event fail with this message (the return value must be non-zero too). */
   fail(message: string): void;
   /**

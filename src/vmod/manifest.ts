@@ -47,6 +47,8 @@ export interface VmodObject {
   /** The constructor's arguments. */
   readonly args: readonly VmodArg[];
   readonly methods: ReadonlyMap<string, VmodFunction>;
+  /** `$Object NULL_OK`: vcl_init may leave an instance of it uninitialized. */
+  readonly nullOk?: boolean;
   readonly doc: string;
   readonly line: number;
 }

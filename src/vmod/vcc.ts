@@ -253,9 +253,13 @@ function objectStanza(st: Stanza, state: ParseState): string | undefined {
   state.object = undefined;
   state.sawObject = true;
   state.docTarget = undefined;
-  const entry = parseEntry(st, state, 'object', (n) => `${n}()`);
+  // `$Object NULL_OK name(...)`: the flag is blanked out so offsets in the text still hold.
+  const flag = /^(\s*)NULL_OK\b/.exec(st.text);
+  const text = flag ? `${flag[1]}${' '.repeat(7)}${st.text.slice(flag[0].length)}` : st.text;
+  const entry = parseEntry({ ...st, text }, state, 'object', (n) => `${n}()`);
   if (!entry || !declare(state, entry.name, st.line)) return;
   const obj: ObjectDraft = { name: entry.name, args: entry.args, methods: new Map(), doc: '', line: st.line };
+  if (flag) obj.nullOk = true;
   state.module!.objects.set(obj.name, obj);
   state.object = obj;
   setDocTarget(state, obj);

@@ -4,9 +4,11 @@
 // test can share it; tests that need the real thing run VCL text through the runtime instead.
 
 import type {
+  BackendSpec,
   Director,
   HeaderRef,
   HttpWhere,
+  ParamReading,
   PurgeOptions,
   VclHttp,
   VclIp,
@@ -29,6 +31,8 @@ export interface TestContextOptions {
   /** What ctx.setIpTos answers. */
   ipTos?: boolean;
   backends?: Record<string, Director>;
+  /** What ctx.param answers, by parameter name. */
+  params?: Record<string, ParamReading>;
 }
 
 export class TestContext implements VmodContext {
@@ -49,12 +53,15 @@ export class TestContext implements VmodContext {
   readonly rollbacks: HttpWhere[] = [];
   readonly purges: PurgeOptions[] = [];
   readonly tosValues: number[] = [];
+  /** Backends made with newBackend and not deleted, in order. */
+  readonly madeBackends: TestBackend[] = [];
 
   readonly #http: Partial<Record<HttpWhere, VclHttp>>;
   readonly #ban: TestContextOptions['ban'];
   readonly #body: Uint8Array | null;
   readonly #ipTos: boolean;
   readonly #backends: Record<string, Director>;
+  readonly #params: Record<string, ParamReading>;
 
   constructor(options: TestContextOptions = {}) {
     this.method = options.method === undefined ? 'vcl_recv' : options.method;
@@ -67,6 +74,7 @@ export class TestContext implements VmodContext {
     this.#body = options.body ?? null;
     this.#ipTos = options.ipTos ?? true;
     this.#backends = options.backends ?? {};
+    this.#params = options.params ?? {};
   }
 
   http(where: HttpWhere): VclHttp | null {
@@ -121,6 +129,21 @@ export class TestContext implements VmodContext {
 
   backend(name: string): Director | null {
     return this.#backends[name] ?? null;
+  }
+
+  param(name: string): ParamReading | undefined {
+    return this.#params[name];
+  }
+
+  newBackend(spec: BackendSpec): Director {
+    const b = new TestBackend(spec.name);
+    this.madeBackends.push(b);
+    return b;
+  }
+
+  deleteBackend(backend: Director): void {
+    const i = this.madeBackends.indexOf(backend as TestBackend);
+    if (i >= 0) this.madeBackends.splice(i, 1);
   }
 }
 

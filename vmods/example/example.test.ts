@@ -51,6 +51,7 @@ describe('example.on_event', () => {
       log: (m) => void logs.push(m),
       fail: (m) => void failures.push(m),
       hold: () => () => {},
+      param: () => undefined,
     };
     return { ctx, logs, failures };
   }
