@@ -158,9 +158,10 @@ describe('VMOD functions restricted to some subs', () => {
   const opts = { vmodPath: [dir] };
 
   it('reports a VMOD it cannot find once, at the import, not at each use', () => {
-    expect(errors(vcl('import nosuch;\nsub vcl_recv { nosuch.go(); set req.http.x = nosuch.value(); }\n'), opts)).toEqual([
-      `3:8 Could not find VMOD 'nosuch' in the vmod_path; looked for ${join(dir, 'nosuch', 'vmod.vcc')}`,
-    ]);
+    const found = errors(vcl('import nosuch;\nsub vcl_recv { nosuch.go(); set req.http.x = nosuch.value(); }\n'), opts);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/^3:8 Could not find VMOD 'nosuch' in the vmod_path; looked for /);
+    expect(found[0]).toContain(join(dir, 'nosuch', 'vmod.vcc'));
   });
 
   it('accepts a call where the manifest allows it', () => {
