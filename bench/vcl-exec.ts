@@ -6,6 +6,7 @@
 //
 //   node bench/vcl-exec.ts [file.vcl] [iterations]       (default 1,000,000)
 
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { VclHttp } from '../src/runtime/http.ts';
 import { parseIp } from '../src/runtime/ip.ts';
@@ -64,6 +65,7 @@ function hit(v: LoadedVcl, t: VclTask): number {
 
 type Mode = 'vcl' | 'copy' | 'fresh';
 
+
 const shared = newTask();
 
 /** One timed round of `n` requests in a mode; ns per request. */
@@ -115,4 +117,6 @@ for (const [mode, label] of MODES) {
   process.stdout.write(`${label.padEnd(48)} best ${best.toFixed(0).padStart(5)} ns/request, median ${median.toFixed(0).padStart(5)}\n`);
 }
 const total = (results.get('fresh') ?? [])[0];
+const [load1] = loadavg();
+process.stdout.write(`load average ${load1.toFixed(1)} on ${availableParallelism()} CPUs while measuring (figures grow with it)\n`);
 process.stdout.write(`${rounds} rounds x ${perRound} requests per mode; target < 2000 ns/request: ${total < 2000 ? 'met' : 'NOT met'}\n`);
