@@ -129,7 +129,7 @@ export async function loadVcl(opts: LoadVclOptions): Promise<LoadedVcl> {
       services: env.services ?? {},
       logger: env.logger,
     });
-    vcl.initialize();
+    await vcl.initialize();
     if (opts.warm !== false) {
       try {
         vcl.warm();

@@ -211,7 +211,7 @@ export class LoadedVcl implements TaskVcl {
   // Lifecycle
 
   /** LOAD events, then vcl_init. On failure, undoes what ran and throws VclStateError. */
-  initialize(): void {
+  async initialize(): Promise<void> {
     const failure = this.#sendForward('load');
     if (failure !== undefined) {
       this.#release();
@@ -219,9 +219,8 @@ export class LoadedVcl implements TaskVcl {
     }
     this.#initRan = true;
     const task = new VclTask('housekeeping', this.#p.services);
-    let r = this.run('vcl_init', task);
+    let r = await this.run('vcl_init', task);
     task.end();
-    if (r instanceof Promise) throw new VclStateError('vcl_init cannot wait for an async VMOD function');
     if (r.action === 'ok') {
       const made = new Set(this.#p.instances.map(([name]) => name));
       const mayBeNull = nullOkInstances(this.checked);

@@ -175,3 +175,11 @@ describe('temperature and references', () => {
     expect(made.map((m) => m.events)).toEqual([['discard']]);
   });
 });
+
+describe('async vcl_init', () => {
+  it('waits for an async VMOD function in vcl_init', async () => {
+    const vcl = await load('import tvmod;\nsub vcl_init { if (tvmod.wait(1ms)) { tvmod.note("waited"); } }');
+    expect(state.log).toContain('tvmod:note:waited');
+    expect(vcl.temperature).toBe('warm');
+  });
+});
