@@ -293,14 +293,14 @@ export class VtcVarnish {
   async #waitExit(ms: number): Promise<number | null> {
     const proc = this.#proc;
     if (!proc || !this.#exit) return null;
-    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms).unref());
-    let r = await Promise.race([this.#exit, timer]);
-    if (r === 'timeout') {
-      this.#log(1, 'manager did not exit; killing it');
-      this.#kill();
-      r = await this.#exit;
-    }
-    return r;
+    const timer = (t: number) => new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), t).unref());
+    const r = await Promise.race([this.#exit, timer(ms)]);
+    if (r !== 'timeout') return r;
+    this.#log(1, 'manager did not exit; killing it');
+    this.#kill();
+    // A process that never spawned has no exit to wait for.
+    const k = await Promise.race([this.#exit, timer(5000)]);
+    return k === 'timeout' ? null : k;
   }
 
   #kill(): void {
