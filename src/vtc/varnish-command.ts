@@ -132,14 +132,15 @@ export async function varnishCommand(args: readonly string[], env: Env): Promise
         const first = need(venv, args, ++i);
         const rest = first.startsWith('!') ? [] : [need(venv, args, ++i), need(venv, args, ++i)];
         const driver = ctx.settings.driver;
-        await expectCounter(venv, () => driver.counters(v.workdir), [first, ...rest]);
+        const launched = v.launchOptions!;
+        await expectCounter(venv, () => driver.counters(launched), [first, ...rest]);
         break;
       }
       case '-vsc': {
         await v.launch();
         const pat = need(venv, args, ++i);
         const re = globToRegExp(pat.includes('.') ? pat : `MAIN.${pat}`);
-        for (const c of await ctx.settings.driver.counters(v.workdir)) {
+        for (const c of await ctx.settings.driver.counters(v.launchOptions!)) {
           if (re.test(c.name)) ctx.log.emit(name, 4, `VSC ${c.name} ${c.value}`);
         }
         break;

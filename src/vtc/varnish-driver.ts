@@ -47,7 +47,7 @@ export interface VarnishDriver {
   /** A /bin/sh command line that runs the manager in the foreground, CLI on stdin (-d). */
   command(o: LaunchOptions): string;
   /** Every counter of the instance, in the order varnishstat lists them. */
-  counters(workdir: string): Promise<Counter[]>;
+  counters(o: LaunchOptions): Promise<Counter[]>;
 }
 
 /** Single-quotes a word for /bin/sh. */
@@ -105,8 +105,8 @@ export function varnishdDriver(o: VarnishdDriverOptions = {}): VarnishDriver {
       parts.push(`-M '${l.cliHost} ${l.cliPort}'`, '-P', shq(join(l.workdir, 'varnishd.pid')));
       return `${parts.join(' ')} ${l.args}`;
     },
-    async counters(workdir) {
-      return parseStatLines(await runForOutput(varnishstat, ['-1', '-n', workdir]));
+    async counters(o) {
+      return parseStatLines(await runForOutput(varnishstat, ['-1', '-n', o.workdir]));
     },
   };
 }
@@ -124,7 +124,7 @@ export interface ShellacDriverOptions {
  * Shellac, as `shellac serve` in the foreground: `-d` (wait for `start` on the CLI, as
  * varnishd -d), `-n WORKDIR`, `-a 127.0.0.1:0` unless the test gives -a, `-T 127.0.0.1:PORT`
  * and `-S SECRETFILE` for the admin socket, then the test's -arg strings. Counters are read
- * with `shellac stat -1 -n WORKDIR`, which prints varnishstat -1's format.
+ * with `shellac stat -1 -T ... -S ...`, which prints varnishstat -1's format.
  */
 export function shellacDriver(o: ShellacDriverOptions = {}): VarnishDriver {
   const main = o.main ?? join(REPO, 'src/cli/main.ts');
@@ -141,8 +141,9 @@ export function shellacDriver(o: ShellacDriverOptions = {}): VarnishDriver {
       parts.push(`-T '${l.cliHost}:${l.cliPort}'`, '-S', shq(l.secretFile));
       return `${parts.join(' ')} ${l.args}`;
     },
-    async counters(workdir) {
-      return parseStatLines(await runForOutput(node, [main, 'stat', '-1', '-n', workdir]));
+    async counters(o) {
+      const args = [main, 'stat', '-1', '-T', `${o.cliHost}:${o.cliPort}`, '-S', o.secretFile];
+      return parseStatLines(await runForOutput(node, args));
     },
   };
 }

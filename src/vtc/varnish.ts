@@ -30,6 +30,8 @@ export class VtcVarnish {
   syntax = 4.1;
   expectExit = 0;
   vclCount = 0;
+  /** How the manager was launched; counters are read through the same admin address. */
+  launchOptions: LaunchOptions | undefined;
   #proc: ChildProcess | undefined;
   #exit: Promise<number | null> | undefined;
   #cli: CliClient | undefined;
@@ -84,6 +86,7 @@ export class VtcVarnish {
       cliPort,
       secretFile,
     };
+    this.launchOptions = launch;
     const cmd = driver.command(launch);
     this.#log(3, `CMD: ${cmd}`);
     const proc = spawn('/bin/sh', ['-c', cmd], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...ctx.env } });
