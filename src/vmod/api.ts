@@ -22,8 +22,8 @@
 // Types by VCL type: STRING → string | null; STRANDS → readonly (string | null)[];
 // INT, REAL, BYTES → number; DURATION → seconds; TIME → seconds since the epoch; BOOL → boolean;
 // BLOB → Uint8Array | null; IP → VclIp | null; BACKEND → Director | null; HEADER → HeaderRef;
-// ENUM → the value as a string; REGEX → VclRegex; HTTP → VclHttp; SUB → SubRef; PROBE → ProbeRef;
-// ACL → AclRef; VOID → void.
+// ENUM → the value as a string; REGEX → VclRegex; HTTP → VclHttp; SUB → SubRef; PROBE → ProbeRef | null;
+// ACL → AclRef | null (a PROBE or ACL argument defaulting to 0 arrives as null); VOID → void.
 
 import type { VclHttp } from '../runtime/http.ts';
 import type { VclIp } from '../runtime/ip.ts';

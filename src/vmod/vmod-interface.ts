@@ -14,7 +14,7 @@ import { signatureText } from './vmod-signature.ts';
 
 /** What each VCL type is in TypeScript; the names come from src/vmod/api.ts. */
 const TS_TYPE: Readonly<Record<VclType, string>> = {
-  ACL: 'AclRef',
+  ACL: 'AclRef | null',
   BACKEND: 'Director | null',
   BLOB: 'Uint8Array | null',
   BODY: 'unknown',
@@ -27,7 +27,7 @@ const TS_TYPE: Readonly<Record<VclType, string>> = {
   INSTANCE: 'unknown',
   INT: 'number',
   IP: 'VclIp | null',
-  PROBE: 'ProbeRef',
+  PROBE: 'ProbeRef | null',
   REAL: 'number',
   REGEX: 'VclRegex',
   STEVEDORE: 'unknown',
