@@ -150,16 +150,25 @@ export class Shellac {
    */
   async close(graceMs = 5000): Promise<void> {
     this.#closing = true;
-    const closed = this.#servers.map((s) => new Promise<void>((resolve) => s.server.close(() => resolve())));
-    for (const s of this.#servers) s.server.closeIdleConnections();
+    await this.unlisten(graceMs);
+    this.cache.stop();
+    this.vcls.close();
+  }
+
+  /**
+   * Closes the listeners (the CLI's `stop`): requests in flight get up to `graceMs` to finish,
+   * then every connection closes. The cache and the VCLs stay; `listen` opens again.
+   */
+  async unlisten(graceMs = 5000): Promise<void> {
+    const servers = this.#servers.splice(0);
+    const closed = servers.map((s) => new Promise<void>((resolve) => s.server.close(() => resolve())));
+    for (const s of servers) s.server.closeIdleConnections();
     const deadline = Date.now() + graceMs;
     while (this.requests.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     this.counters.req_dropped += this.requests.size;
-    for (const s of this.#servers) s.server.closeAllConnections();
+    for (const s of servers) s.server.closeAllConnections();
     for (const sock of this.#sockets) sock.destroy();
     await Promise.all(closed);
-    this.cache.stop();
-    this.vcls.close();
   }
 
   #makeServer(): Server {
