@@ -31,12 +31,15 @@ export function parseArgs(argv: readonly string[], spec: Readonly<Record<string,
       continue;
     }
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    // getopt style: `-sfoo=malloc,1m` is `-s` with the value `foo=malloc,1m`.
+    const glued = !arg.startsWith('--') && arg.length > 2 && spec[arg.slice(0, 2)]?.value === true && !spec[arg];
+    const name = glued ? arg.slice(0, 2) : eq > 0 ? arg.slice(0, eq) : arg;
     const f = spec[name];
     if (!f) throw new UsageError(`unknown option ${name}`);
     let value = 'true';
     if (f.value) {
-      if (eq > 0) value = arg.slice(eq + 1);
+      if (glued) value = arg.slice(2);
+      else if (eq > 0) value = arg.slice(eq + 1);
       else if (i + 1 < argv.length) value = argv[++i];
       else throw new UsageError(`option ${name} needs a value`);
     }

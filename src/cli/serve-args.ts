@@ -8,15 +8,21 @@ export interface ListenSpec {
   readonly name: string;
   readonly host: string;
   readonly port: number;
+  /** A Unix socket path (`-a /tmp/x.sock`) instead of host and port. */
+  readonly path?: string;
 }
 
 export interface ServeConfig {
   readonly listen: readonly ListenSpec[];
   /** `-b host:port`: a backend with no VCL of ours (the builtin VCL alone). */
-  readonly backend?: { readonly host: string; readonly port: number };
+  readonly backend?: { readonly host: string; readonly port: number; readonly path?: string };
   readonly vclFile?: string;
   /** The cache's byte bound (`-s malloc,SIZE`), and the storage's name. */
   readonly storage: { readonly name: string; readonly bytes: number };
+  /** Every storage named with -s, the cache's first (VCL may name them: storage.NAME). */
+  readonly storageNames: readonly string[];
+  /** `-d`: start with the listeners closed until the CLI says `start`; end when stdin closes. */
+  readonly debug: boolean;
   /** `-p name=value`, in order; validated against the parameter table by the server. */
   readonly params: readonly (readonly [string, string])[];
   readonly workdir: string;
@@ -43,6 +49,14 @@ const SPEC = {
   '-T': { value: true },
   '-S': { value: true },
   '-F': { value: false },
+  '-d': { value: false },
+  '-t': { value: true },
+  // Accepted for compatibility, without effect here: waiter, shared memory sizes, jails.
+  '-W': { value: true },
+  '-l': { value: true },
+  '-j': { value: true },
+  '-P': { value: true },
+  '-i': { value: true },
 } as const;
 
 const DEFAULT_STORAGE_BYTES = 256 * 1024 * 1024;
@@ -57,19 +71,24 @@ export function parseServeArgs(argv: readonly string[]): ServeConfig {
 
   const listen = many('-a').map((a, i) => parseListen(a, i));
   const b = one('-b');
-  const t = one('-T');
-  const storages = many('-s');
-  if (storages.length > 1) throw new UsageError('only one -s storage is supported');
+  const admin = one('-T');
+  const storages = many('-s').map(parseStorage);
+  const cacheStorage = storages.find((st) => st.name !== 'Transient');
+  const params = many('-p').map(parseParam);
+  const t = one('-t');
+  if (t !== undefined) params.unshift(['default_ttl', t]);
   return {
     listen: listen.length > 0 ? listen : [{ name: 'a0', host: '', port: 6081 }],
-    backend: b === undefined ? undefined : parseHostPort(b, '-b', 80),
+    backend: b === undefined ? undefined : b.startsWith('/') ? { host: '', port: 0, path: b } : parseHostPort(b, '-b', 80),
     vclFile: one('-f'),
-    storage: storages.length > 0 ? parseStorage(storages[0]) : { name: 's0', bytes: DEFAULT_STORAGE_BYTES },
-    params: many('-p').map(parseParam),
+    storage: cacheStorage ?? { name: 's0', bytes: DEFAULT_STORAGE_BYTES },
+    storageNames: [...new Set([...(cacheStorage ? [] : ['s0']), ...storages.map((st) => st.name), 'Transient'])],
+    debug: flags.has('-d'),
+    params,
     workdir: one('-n') ?? '/tmp/shellac',
     vclPath: many('-I'),
     vmodPath: many('-M'),
-    admin: t === undefined ? undefined : parseHostPort(t, '-T'),
+    admin: admin === undefined ? undefined : parseHostPort(admin, '-T'),
     secretFile: one('-S'),
   };
 }
@@ -83,6 +102,7 @@ function parseListen(text: string, index: number): ListenSpec {
   if (proto !== undefined && proto.toUpperCase() !== 'HTTP') {
     throw new UsageError(`-a ${text}: protocol '${proto}' is not supported (only HTTP)`);
   }
+  if (hostPort.startsWith('/')) return { name, host: '', port: 0, path: hostPort };
   const hp = parseHostPort(hostPort, '-a', undefined);
   return { name, ...hp };
 }
@@ -115,7 +135,8 @@ function parseStorage(text: string): { name: string; bytes: number } {
   const eq = text.indexOf('=');
   const name = eq > 0 ? text.slice(0, eq) : 's0';
   const [kind, size] = (eq > 0 ? text.slice(eq + 1) : text).split(',', 2);
-  if (kind !== 'malloc') throw new UsageError(`-s ${text}: unknown storage method "${kind}" (only malloc)`);
+  // `default` is malloc, as in varnishd.
+  if (kind !== 'malloc' && kind !== 'default') throw new UsageError(`-s ${text}: unknown storage method "${kind}" (only malloc)`);
   if (size === undefined) return { name, bytes: DEFAULT_STORAGE_BYTES };
   const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)b?$/i.exec(size.trim());
   if (!m) throw new UsageError(`-s ${text}: bad size '${size}' (e.g. 256m, 1g)`);

@@ -20,6 +20,8 @@ export interface ListenAddress {
   readonly name: string;
   readonly host: string;
   readonly port: number;
+  /** A Unix socket path instead of host and port. */
+  readonly path?: string;
 }
 
 export interface ShellacOptions {
@@ -49,7 +51,7 @@ export class Shellac {
   readonly requests = new Map<VclTask, ClientRequest>();
   readonly via: string;
   readonly startedAt = Date.now() / 1000;
-  readonly #servers: { name: string; server: Server; address: AddressInfo | null }[] = [];
+  readonly #servers: { name: string; server: Server; address: AddressInfo | null; path?: string }[] = [];
   readonly #sockets = new Set<Socket>();
   #xid = 1000;
   #dateSecond = 0;
@@ -128,11 +130,16 @@ export class Shellac {
       const server = this.#makeServer();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen({ host: a.host || undefined, port: a.port }, () => {
+        server.listen(a.path ? { path: a.path } : { host: a.host || undefined, port: a.port }, () => {
           server.off('error', reject);
           resolve();
         });
       });
+      if (a.path) {
+        this.#servers.push({ name: a.name, server, address: null, path: a.path });
+        bound.push({ name: a.name, host: '', port: 0, path: a.path });
+        continue;
+      }
       const address = server.address() as AddressInfo;
       this.#servers.push({ name: a.name, server, address });
       bound.push({ name: a.name, host: address.address, port: address.port });
@@ -141,7 +148,7 @@ export class Shellac {
   }
 
   get addresses(): ListenAddress[] {
-    return this.#servers.map((s) => ({ name: s.name, host: s.address?.address ?? '', port: s.address?.port ?? 0 }));
+    return this.#servers.map((s) => ({ name: s.name, host: s.address?.address ?? '', port: s.address?.port ?? 0, ...(s.path ? { path: s.path } : {}) }));
   }
 
   /**

@@ -7,7 +7,19 @@ describe('shellac serve flags', () => {
     const c = parseServeArgs(['-f', 'x.vcl']);
     expect(c.listen).toEqual([{ name: 'a0', host: '', port: 6081 }]);
     expect(c.storage).toEqual({ name: 's0', bytes: 256 * 1024 * 1024 });
+    expect(c.storageNames).toEqual(['s0', 'Transient']);
     expect(c.vclFile).toBe('x.vcl');
+    expect(c.debug).toBe(false);
+  });
+
+  it('reads varnishtest-style flags: -d, glued -s values, several stores, -t, unix sockets', () => {
+    const c = parseServeArgs(['-d', '-ss1=default,2m', '-sTransient=default', '-t', '300', '-a', '/tmp/v1.sock', '-b', '/tmp/s1.sock', '-Wpoll']);
+    expect(c.debug).toBe(true);
+    expect(c.storage).toEqual({ name: 's1', bytes: 2 * 1024 * 1024 });
+    expect(c.storageNames).toEqual(['s1', 'Transient']);
+    expect(c.params).toEqual([['default_ttl', '300']]);
+    expect(c.listen).toEqual([{ name: 'a0', host: '', port: 0, path: '/tmp/v1.sock' }]);
+    expect(c.backend).toEqual({ host: '', port: 0, path: '/tmp/s1.sock' });
   });
 
   it('reads several listeners, named or not, and IPv6 ones', () => {
@@ -36,7 +48,7 @@ describe('shellac serve flags', () => {
     [['-a', 'nope'], '-a nope: a port is needed (host:port)'],
     [['-a', ':99999'], "-a :99999: bad port '99999'"],
     [['-a', ':80,PROXY'], "-a :80,PROXY: protocol 'PROXY' is not supported (only HTTP)"],
-    [['-s', 'file,/tmp/x'], '-s file,/tmp/x: unknown storage method "file" (only malloc)'],
+    [['-d', '-s', 'file,/tmp/x'], '-s file,/tmp/x: unknown storage method "file" (only malloc)'],
     [['-s', 'malloc,lots'], "-s malloc,lots: bad size 'lots' (e.g. 256m, 1g)"],
     [['-p', 'novalue'], '-p novalue: expected name=value'],
     [['-x'], 'unknown option -x'],
