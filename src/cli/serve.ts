@@ -4,6 +4,7 @@
 
 import pino from 'pino';
 import { ParamError, Params } from '../mgmt/params.ts';
+import { type Ops, startOps } from '../mgmt/serve-admin.ts';
 import { Shellac } from '../proxy/server.ts';
 import { UsageError } from './args.ts';
 import { parseServeArgs, SERVE_USAGE, type ServeConfig } from './serve-args.ts';
@@ -15,23 +16,28 @@ export interface Started {
   readonly config: ServeConfig;
 }
 
-/** Builds the server from flags and loads its VCL; throws UsageError, ParamError or the load error. */
+/** Builds the server from flags and loads its VCL (if any); throws UsageError, ParamError or the load error. */
 export async function startFromConfig(config: ServeConfig, extra: { backendOverride?: { host: string; port: number }; logLevel?: string } = {}): Promise<Shellac> {
-  if (config.vclFile === undefined && config.backend === undefined) throw new UsageError('one of -b or -f is needed');
+  if (!config.debug && config.vclFile === undefined && config.backend === undefined) throw new UsageError('one of -b or -f is needed');
   const params = new Params(config.params);
   const logger = pino({ level: extra.logLevel ?? process.env.SHELLAC_LOG_LEVEL ?? 'warn' }, pino.destination(2));
   const srv = new Shellac({
     params,
     storageBytes: config.storage.bytes,
     storageName: config.storage.name,
+    storageNames: config.storageNames,
     vclPath: config.vclPath,
     vmodPath: config.vmodPath,
     logger,
     backendOverride: extra.backendOverride,
   });
   const b = config.backend;
-  const input = b ? { source: `vcl 4.1;\nbackend default {\n  .host = "${b.host}";\n  .port = "${b.port}";\n}\n` } : { file: config.vclFile! };
-  await srv.vcls.load('boot', input);
+  if (b) {
+    const where = b.path ? `.path = "${b.path}";` : `.host = "${b.host}";\n  .port = "${b.port}";`;
+    await srv.vcls.load('boot', { source: `vcl 4.1;\nbackend default {\n  ${where}\n}\n` });
+  } else if (config.vclFile !== undefined) {
+    await srv.vcls.load('boot', { file: config.vclFile });
+  }
   return srv;
 }
 
@@ -49,18 +55,93 @@ export async function runServe(argv: readonly string[]): Promise<number> {
     process.stderr.write(`${(e as Error).message}\n`);
     return 1;
   }
-  let bound: Awaited<ReturnType<Shellac['listen']>>;
+  let ops: Ops;
   try {
-    bound = await srv.listen(config.listen);
+    ops = await startOps(srv, { admin: config.admin, secretFile: config.secretFile, workdir: config.workdir, logger: srv.logger });
   } catch (e) {
-    process.stderr.write(`Error: could not listen: ${(e as Error).message}\n`);
+    process.stderr.write(`Error: could not open the admin listener: ${(e as Error).message}\n`);
     await srv.close(0);
     return 2;
   }
-  for (const a of bound) process.stdout.write(`Listening on ${a.name} ${a.host.includes(':') ? `[${a.host}]` : a.host} ${a.port}\n`);
-  await untilSignal();
-  await srv.close(5000);
+  process.stdout.write(`Admin on ${ops.adminAddress.host} ${ops.adminAddress.port}\n`);
+
+  // Serving is a state the CLI can flip (start/stop), as varnishd's child is.
+  let running = false;
+  const start = async (): Promise<void> => {
+    if (srv.vcls.active === null) throw new Error('No VCL available');
+    const bound = await srv.listen(config.listen);
+    running = true;
+    for (const a of bound) process.stdout.write(`Listening on ${a.name} ${a.path ?? (a.host.includes(':') ? `[${a.host}]` : a.host)} ${a.path ? '-' : a.port}\n`);
+  };
+  const stop = async (): Promise<void> => {
+    running = false;
+    await srv.unlisten(2000);
+  };
+  ops.admin.setLifecycle({ state: () => (running ? 'running' : 'stopped'), start, stop });
+  ops.admin.register('debug.listen_address', {
+    syntax: 'debug.listen_address',
+    help: 'Show where each listener is bound: name, address and port (or socket path and -).',
+    min: 0,
+    max: 0,
+    run: () => ({ status: 200, body: srv.addresses.map((a) => (a.path ? `${a.name} ${a.path} -\n` : `${a.name} ${a.host} ${a.port}\n`)).join('') }),
+  });
+  ops.admin.register('panic.show', {
+    syntax: 'panic.show [-j]',
+    help: 'Show the last panic: Shellac does not panic, so there is none.',
+    min: 0,
+    max: 0,
+    run: () => ({ status: 300, body: 'Child has not panicked or panic has been cleared' }),
+  });
+
+  if (!config.debug) {
+    try {
+      await start();
+    } catch (e) {
+      process.stderr.write(`Error: could not listen: ${(e as Error).message}\n`);
+      await ops.close();
+      await srv.close(0);
+      return 2;
+    }
+  }
+  const stopReload = config.vclFile === undefined ? () => {} : reloadOnHup(srv, config.vclFile);
+  // -d: the controlling process (varnishtest) ends us by closing our stdin.
+  await (config.debug ? Promise.race([untilSignal(), untilStdinEnds()]) : untilSignal());
+  stopReload();
+  await ops.close();
+  await srv.close(config.debug ? 500 : 5000);
   return 0;
+}
+
+function untilStdinEnds(): Promise<void> {
+  return new Promise((resolve) => {
+    process.stdin.on('end', resolve);
+    process.stdin.on('close', resolve);
+    process.stdin.on('error', () => resolve());
+    process.stdin.resume();
+  });
+}
+
+/**
+ * SIGHUP: compile the -f file again, load it under a new name, use it, and discard the VCL it
+ * replaces (which finishes its requests in flight first). A VCL that does not compile is
+ * reported and changes nothing.
+ */
+function reloadOnHup(srv: Shellac, file: string): () => void {
+  let n = 0;
+  const onHup = (): void => {
+    const old = srv.vcls.activeName;
+    const name = `reload_${Date.now()}_${++n}`;
+    srv.vcls
+      .load(name, { file })
+      .then(() => {
+        srv.vcls.use(name);
+        if (old !== null) srv.vcls.discard(old);
+        srv.logger.warn({ vcl: name }, `SIGHUP: loaded ${file} as ${name} and made it active`);
+      })
+      .catch((e: Error) => srv.logger.error({ file }, `SIGHUP: ${file} was not loaded:\n${e.message}`));
+  };
+  process.on('SIGHUP', onHup);
+  return () => process.off('SIGHUP', onHup);
 }
 
 /** Resolves on the first SIGTERM or SIGINT. */

@@ -29,6 +29,8 @@ export interface ShellacOptions {
   /** The cache's byte bound. */
   readonly storageBytes: number;
   readonly storageName?: string;
+  /** Every storage VCL may name (storage.NAME); the cache's is one of them. */
+  readonly storageNames?: readonly string[];
   readonly vclPath?: readonly string[];
   readonly vmodPath?: readonly string[];
   readonly logger?: Logger;
@@ -99,7 +101,7 @@ export class Shellac {
         createBackend: override ? (decl, probe, vcl) => factory({ ...decl, host: override.host, port: String(override.port), path: undefined }, probe, vcl) : factory,
         services: this.clientServices,
         logger,
-        storages: [this.cache.storage.name],
+        storages: opts.storageNames ?? [this.cache.storage.name, 'Transient'],
         storage: (name) => (name === this.cache.storage.name ? this.cache.storage : undefined),
       },
       vclPath: () => opts.vclPath ?? [],

@@ -1,0 +1,68 @@
+// The operations side of a running server: the admin listener (-T, -S) with the built-in and
+// server commands, the counter registry fed by each part's own counter objects, and the
+// transaction log hub. `shellac serve` starts it beside the proxy.
+
+import type { Logger } from 'pino';
+import type { Shellac } from '../proxy/server.ts';
+import { AdminServer } from './admin.ts';
+import { registerBuiltins } from './admin-builtins.ts';
+import { CounterRegistry } from './counters.ts';
+import { LogHub } from './log.ts';
+import { registerServerCommands, trackBackends } from './server-commands.ts';
+
+export interface OpsOptions {
+  readonly admin?: { readonly host: string; readonly port: number };
+  readonly secretFile?: string;
+  readonly workdir: string;
+  readonly logger: Logger;
+}
+
+export interface Ops {
+  readonly admin: AdminServer;
+  readonly counters: CounterRegistry;
+  readonly logHub: LogHub;
+  /** Where the admin listener ended up. */
+  readonly adminAddress: { host: string; port: number };
+  close(): Promise<void>;
+}
+
+export async function startOps(srv: Shellac, opts: OpsOptions): Promise<Ops> {
+  const counters = new CounterRegistry();
+  counters.add('MAIN', srv.counters);
+  counters.add('MAIN', srv.cache.counters);
+  counters.add('MAIN', srv.backendCounters);
+  const cache = srv.cache;
+  counters.add(
+    'SMA',
+    {
+      get g_bytes() {
+        return cache.storageStats().g_bytes;
+      },
+      get g_space() {
+        return cache.storageStats().g_space;
+      },
+      get g_alloc() {
+        return cache.storageStats().g_alloc;
+      },
+      get c_fail() {
+        return cache.storageStats().c_fail;
+      },
+    },
+    cache.storage.name,
+  );
+  for (const e of srv.vcls.entries()) trackBackends(counters, srv, e.name);
+  const logHub = new LogHub({ logger: opts.logger });
+  const admin = new AdminServer({ params: srv.params, logger: opts.logger, secretFile: opts.secretFile, workdir: opts.workdir });
+  registerBuiltins(admin, { counters, logHub });
+  registerServerCommands(admin, srv, counters);
+  const adminAddress = await admin.listen(opts.admin?.host || '127.0.0.1', opts.admin?.port ?? 0);
+  return {
+    admin,
+    counters,
+    logHub,
+    adminAddress,
+    close: async () => {
+      await admin.close();
+    },
+  };
+}
