@@ -55,7 +55,11 @@ export function registerServerCommands(admin: AdminServer, srv: Shellac, counter
       help: 'Make a loaded VCL the active one: new requests use it, requests in flight finish on theirs.',
       min: 1,
       max: 1,
-      run: (a) => guard(() => (srv.vcls.use(a[0]), `VCL '${a[0]}' now active\n`)),
+      run: (a) =>
+        guard(() => {
+          srv.vcls.use(a[0]);
+          return `VCL '${a[0]}' now active\n`;
+        }),
     },
     'vcl.discard': {
       syntax: 'vcl.discard <configname|label>',
@@ -184,7 +188,7 @@ export function registerServerCommands(admin: AdminServer, srv: Shellac, counter
       max: 2,
       run: (a) => {
         const state = a[1] === 'auto' || a[1] === 'healthy' || a[1] === 'sick' ? a[1] : null;
-        if (state === null) return fail(CLIS.PARAM, 'Invalid state ' + a[1] + '\n');
+        if (state === null) return fail(CLIS.PARAM, `Invalid state ${a[1]}\n`);
         const list = backendsMatching(srv, a[0]);
         if (list.length === 0) return fail(CLIS.PARAM, 'No Backends matches\n');
         for (const b of list) b.setHealth(state);
