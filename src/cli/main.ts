@@ -1,47 +1,75 @@
 // The `shellac` command: one program, one subcommand per job, as varnishd, varnishadm and
 // varnishtest are for Varnish. Exit status: 0 fine, 1 the input was refused, 2 usage.
 
-import { CHECK_USAGE, runCheck } from './check.ts';
-import { runServe, SERVE_USAGE } from './serve.ts';
-import { runStart, START_USAGE } from './start.ts';
-import { CONFORMANCE_USAGE, runConformance } from './conformance.ts';
-import { runTest, TEST_USAGE } from './test.ts';
 import { UsageError } from './args.ts';
-import { runVmodtool, VMODTOOL_USAGE } from './vmodtool.ts';
-import { ADM_USAGE, runAdm } from './adm.ts';
-import { runStat, STAT_USAGE } from './stat.ts';
-import { LOG_USAGE, NCSA_USAGE, runLog, runNcsa } from '../mgmt/log-cli.ts';
 
 type Command = (argv: readonly string[]) => number | Promise<number>;
+interface CommandModule {
+  readonly run: Command;
+  readonly usage: string;
+}
 
-const COMMANDS: Readonly<Record<string, { run: Command; usage: string }>> = {
-  check: { run: runCheck, usage: CHECK_USAGE },
-  serve: { run: runServe, usage: SERVE_USAGE },
-  start: { run: runStart, usage: START_USAGE },
-  conformance: { run: runConformance, usage: CONFORMANCE_USAGE },
-  test: { run: runTest, usage: TEST_USAGE },
-  vmodtool: { run: runVmodtool, usage: VMODTOOL_USAGE },
-  adm: { run: runAdm, usage: ADM_USAGE },
-  stat: { run: runStat, usage: STAT_USAGE },
-  log: { run: runLog, usage: LOG_USAGE },
-  ncsa: { run: runNcsa, usage: NCSA_USAGE },
+// Each command's code is imported only when it runs: `shellac stat` need not load the compiler.
+const COMMANDS: Readonly<Record<string, () => Promise<CommandModule>>> = {
+  check: async () => {
+    const m = await import('./check.ts');
+    return { run: m.runCheck, usage: m.CHECK_USAGE };
+  },
+  serve: async () => {
+    const m = await import('./serve.ts');
+    return { run: m.runServe, usage: m.SERVE_USAGE };
+  },
+  start: async () => {
+    const m = await import('./start.ts');
+    return { run: m.runStart, usage: m.START_USAGE };
+  },
+  conformance: async () => {
+    const m = await import('./conformance.ts');
+    return { run: m.runConformance, usage: m.CONFORMANCE_USAGE };
+  },
+  test: async () => {
+    const m = await import('./test.ts');
+    return { run: m.runTest, usage: m.TEST_USAGE };
+  },
+  vmodtool: async () => {
+    const m = await import('./vmodtool.ts');
+    return { run: m.runVmodtool, usage: m.VMODTOOL_USAGE };
+  },
+  adm: async () => {
+    const m = await import('./adm.ts');
+    return { run: m.runAdm, usage: m.ADM_USAGE };
+  },
+  stat: async () => {
+    const m = await import('./stat.ts');
+    return { run: m.runStat, usage: m.STAT_USAGE };
+  },
+  log: async () => {
+    const m = await import('../mgmt/log-cli.ts');
+    return { run: m.runLog, usage: m.LOG_USAGE };
+  },
+  ncsa: async () => {
+    const m = await import('../mgmt/log-cli.ts');
+    return { run: m.runNcsa, usage: m.NCSA_USAGE };
+  },
 };
 
-function usage(): string {
-  return ['usage: shellac COMMAND [ARGS]', '', 'commands:', ...Object.values(COMMANDS).map((c) => `  ${c.usage.replace('usage: shellac ', '')}`)].join('\n');
+async function usage(): Promise<string> {
+  const mods = await Promise.all(Object.values(COMMANDS).map((load) => load()));
+  return ['usage: shellac COMMAND [ARGS]', '', 'commands:', ...mods.map((c) => `  ${c.usage.replace('usage: shellac ', '')}`)].join('\n');
 }
 
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '-h' || name === '--help' || name === 'help') {
-    process.stdout.write(`${usage()}\n`);
+    process.stdout.write(`${await usage()}\n`);
     return name ? 0 : 2;
   }
-  const cmd = COMMANDS[name];
-  if (!cmd) {
-    process.stderr.write(`shellac: unknown command '${name}'\n${usage()}\n`);
+  const load = COMMANDS[name];
+  if (!load) {
+    process.stderr.write(`shellac: unknown command '${name}'\n${await usage()}\n`);
     return 2;
   }
+  const cmd = await load();
   try {
     return await cmd.run(rest);
   } catch (err) {
