@@ -33,7 +33,37 @@ export const DEFAULT_CONFORMANCE_ROOT = fileURLToPath(new URL('../../../shared/c
 /** Makes the suites found under a conformance root; each part that has suites adds its maker. */
 export type SuiteSource = (root: string) => ConformanceSuite[];
 
-export const SUITE_SOURCES: SuiteSource[] = [vclSuites];
+export const SUITE_SOURCES: SuiteSource[] = [vclSuites, vtcSuites];
+
+// ---------------------------------------------------------------------------------------------
+// VTC: Varnish's own test cases, each run by `shellac test` against a fresh Shellac.
+
+/** Files run at once: these machines have 2 cores, and each file starts its own server. */
+const VTC_JOBS = 3;
+
+export function vtcSuites(root: string): ConformanceSuite[] {
+  const base = join(root, 'vtc');
+  if (!existsSync(base)) return [];
+  return readdirSync(base, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => ({
+      name: `vtc/${d.name}`,
+      run: async () => {
+        const { runVtcFiles } = await import('../vtc/runner.ts');
+        const dir = join(base, d.name);
+        const files = readdirSync(dir)
+          .filter((f) => f.endsWith('.vtc'))
+          .sort()
+          .map((f) => join(dir, f));
+        const summary = await runVtcFiles(files, { jobs: VTC_JOBS, keepGoing: true, timeout: 60 });
+        return summary.results.map((r) => ({
+          name: r.file.slice(r.file.lastIndexOf('/') + 1),
+          status: r.status === 'passed' ? ('pass' as const) : r.status === 'skipped' ? ('waiting' as const) : ('fail' as const),
+          detail: r.reason,
+        }));
+      },
+    }));
+}
 
 // ---------------------------------------------------------------------------------------------
 // VCL: accept/ must check clean, reject/ must be refused.
