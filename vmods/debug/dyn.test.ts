@@ -1,8 +1,9 @@
 // debug.dyn and debug.dyn_uds: backends a VMOD makes at run time. First on the in-memory runtime
 // (ownership, temperature, retirement, refusals), then through a running Shellac over real
 // sockets, as Varnish's d00008-d00010 and d00033-d00035 use them: a hot swap, a swap while a
-// fetch is in flight on the old backend, and pipes. Those cases swap with a
-// `SWAP` request method, which node:http's parser refuses (400); a URL does the same job here.
+// fetch is in flight on the old backend, and pipes. Those cases swap with a `SWAP` request
+// method, which node:http's parser refuses (400); a URL does the same job here.
+// Last, parameters reaching the VMOD from a running Shellac (vre_limit, the event function).
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -236,3 +237,30 @@ describe('debug.dyn_uds in a running Shellac', () => {
     expect([piped.status, piped.headers['x-origin']]).toEqual([200, 's2']);
   });
 });
+
+describe('debug in a running Shellac: parameters', () => {
+  let proxy: ProxyHandle | undefined;
+  afterEach(async () => {
+    await proxy?.close();
+    proxy = undefined;
+  });
+
+  it('vre_limit follows param.set of pcre2_match_limit (r01644)', async () => {
+    proxy = await startProxy(
+      'vcl 4.1;\nimport debug;\nbackend none none;\nsub vcl_recv { return (synth(200)); }\nsub vcl_synth { set resp.http.foo = debug.vre_limit(); }\n',
+    );
+    expect((await get(proxy.port, '/')).headers.foo).toBe('10000');
+    proxy.srv.params.set('pcre2_match_limit', '100');
+    expect((await get(proxy.port, '/')).headers.foo).toBe('100');
+    proxy.srv.params.set('pcre2_match_limit', '200');
+    expect((await get(proxy.port, '/')).headers.foo).toBe('200');
+  });
+
+  it('refuses a VCL while nuke_limit is 42', async () => {
+    proxy = await startProxy('vcl 4.1;\nbackend none none;\n', { params: [['nuke_limit', '42']] });
+    await expect(proxy.srv.vcls.load('vcl2', { source: 'vcl 4.1;\nimport debug;\nbackend none none;\n' })).rejects.toThrow(
+      'nuke_limit is not the answer.',
+    );
+  });
+});
+
