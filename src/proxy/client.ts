@@ -295,7 +295,8 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
     t.resp = resp;
     t.body = '';
     return after(cr.call('vcl_synth'), (a) => {
-      if (a.action === 'deliver') {
+      // Past max_restarts a restart from vcl_synth delivers instead (as Varnish), or it would loop.
+      if (a.action === 'deliver' || (a.action === 'restart' && t.restarts > cr.srv.params.values.max_restarts)) {
         deliverSynth(cr);
         return 'done';
       }
