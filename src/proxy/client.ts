@@ -48,6 +48,8 @@ export class ClientRequest {
   /** A grace hit's background refresh, started only if vcl_hit delivers. */
   bgSlot: BusySlot | null = null;
   isHit = false;
+  /** The lookup found a stale object in grace. */
+  graceHit = false;
   /** The status and reason the synth step starts from. */
   synthStatus = 503;
   synthReason = '';
@@ -209,6 +211,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
       case 'grace':
         cr.obj = r.obj;
         cr.bgSlot = r.fetch;
+        cr.graceHit = true;
         return 'hit';
       case 'miss':
         cr.slot = r.fetch;
@@ -235,8 +238,8 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
         cr.isHit = true;
         const counters = cr.srv.counters;
         counters.cache_hit++;
+        if (cr.graceHit) counters.cache_hit_grace++;
         if (cr.bgSlot !== null) {
-          counters.cache_hit_grace++;
           const slot = cr.bgSlot;
           cr.bgSlot = null;
           startFetch(cr, 'bgfetch', slot, obj);
@@ -337,6 +340,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
     cr.releaseSlots();
     cr.obj = null;
     cr.isHit = false;
+    cr.graceHit = false;
     t.obj = null;
     t.objInfo = null;
     t.resp = null;
