@@ -1,0 +1,93 @@
+// Malformed and oversized requests end to end: each gets Varnish 7.1's answer (a 400 and a
+// closed connection, or a silent close past http_req_size) and none reaches the backend; idle
+// clients are closed after timeout_idle.
+
+import { connect } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BACKEND, get, type Origin, type ProxyHandle, raw, startOrigin, startProxy, stat } from '../helpers/proxy.ts';
+
+let origin: Origin | undefined;
+let proxy: ProxyHandle | undefined;
+afterEach(async () => {
+  await proxy?.close();
+  await origin?.close();
+  proxy = origin = undefined;
+});
+
+async function setup(params: [string, string][] = []): Promise<void> {
+  origin = await startOrigin((_req, res) => {
+    res.writeHead(200, { 'Cache-Control': 'max-age=100' });
+    res.end('ok');
+  });
+  proxy = await startProxy(BACKEND, { origin, params });
+}
+
+const headers = (n: number, len = 1): string => Array.from({ length: n }, (_, i) => `X-${i}: ${'a'.repeat(len)}\r\n`).join('');
+
+describe('malformed requests', () => {
+  it.each([
+    ['a bad request line', 'GARBAGE\r\n\r\n'],
+    ['Content-Length with Transfer-Encoding', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
+    ['two Host headers', 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n'],
+    ['two Content-Length headers', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx'],
+    ['a bad header line', 'GET / HTTP/1.1\r\nHost: a\r\nno colon here\r\n\r\n'],
+  ])('refuses %s with a 400 and closes', async (_what, bytes) => {
+    await setup();
+    const r = await raw(proxy!.port, bytes);
+    expect(r.text).toMatch(/^HTTP\/1\.1 400 /);
+    expect(r.closed).toBe(true);
+    expect(origin!.seen).toHaveLength(0);
+    expect(stat(proxy!, 'client_req_400')).toBe(1);
+    expect(stat(proxy!, 'sc_rx_bad')).toBe(1);
+    // The proxy goes on serving.
+    expect((await get(proxy!.port, '/')).status).toBe(200);
+  });
+
+  it('refuses a header longer than http_req_hdr_len and more headers than http_max_hdr', async () => {
+    await setup([
+      ['http_req_hdr_len', '100'],
+      ['http_max_hdr', '32'],
+    ]);
+    const long = await raw(proxy!.port, `GET / HTTP/1.1\r\nHost: x\r\n${headers(1, 150)}\r\n`);
+    expect(long.text).toMatch(/^HTTP\/1\.1 400 /);
+    const many = await raw(proxy!.port, `GET / HTTP/1.1\r\nHost: x\r\n${headers(40)}\r\n`);
+    expect(many.text).toMatch(/^HTTP\/1\.1 400 /);
+    const fine = await raw(proxy!.port, `GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${headers(10, 50)}\r\n`);
+    expect(fine.text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(origin!.seen).toHaveLength(1);
+    expect(stat(proxy!, 'client_req_400')).toBe(2);
+  });
+
+  it('closes without an answer when a request head is larger than http_req_size', async () => {
+    await setup([['http_req_size', '1024']]);
+    const r = await raw(proxy!.port, `GET / HTTP/1.1\r\nHost: x\r\n${headers(15, 100)}\r\n`);
+    expect(r.closed).toBe(true);
+    expect(r.text).toBe('');
+    expect(origin!.seen).toHaveLength(0);
+    expect(stat(proxy!, 'sc_rx_overflow')).toBe(1);
+  });
+});
+
+describe('timeout_idle', () => {
+  it('closes a connection that sends nothing, and one left idle after a response', async () => {
+    await setup([['timeout_idle', '0.3']]);
+    const silent = raw(proxy!.port, '', 3000);
+    const started = Date.now();
+    const idle = new Promise<{ text: string; afterMs: number }>((resolve) => {
+      const s = connect(proxy!.port, '127.0.0.1', () => s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+      let text = '';
+      s.on('data', (d: Buffer) => {
+        text += d;
+      });
+      s.on('close', () => resolve({ text, afterMs: Date.now() - started }));
+    });
+    const a = await silent;
+    expect(a.closed).toBe(true);
+    expect(a.text).toBe('');
+    const b = await idle;
+    expect(b.text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(b.afterMs).toBeGreaterThanOrEqual(250);
+    expect(b.afterMs).toBeLessThan(2500);
+    expect(stat(proxy!, 'sc_rx_timeout')).toBeGreaterThanOrEqual(1);
+  });
+});
