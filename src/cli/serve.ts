@@ -64,6 +64,7 @@ export async function runServe(argv: readonly string[]): Promise<number> {
     return 2;
   }
   process.stdout.write(`Admin on ${ops.adminAddress.host} ${ops.adminAddress.port}\n`);
+  if (ops.metrics) process.stdout.write(`Metrics on ${ops.metrics.host} ${ops.metrics.port}\n`);
 
   // Serving is a state the CLI can flip (start/stop), as varnishd's child is.
   let running = false;
@@ -135,8 +136,13 @@ function reloadOnHup(srv: Shellac, file: string): () => void {
       .load(name, { file })
       .then(() => {
         srv.vcls.use(name);
-        if (old !== null) srv.vcls.discard(old);
         srv.logger.warn({ vcl: name }, `SIGHUP: loaded ${file} as ${name} and made it active`);
+        try {
+          // Requests in flight on the old VCL finish on it; it goes after the last one.
+          if (old !== null) srv.vcls.discard(old);
+        } catch (e) {
+          srv.logger.warn({ vcl: old }, `SIGHUP: kept ${old}: ${(e as Error).message}`);
+        }
       })
       .catch((e: Error) => srv.logger.error({ file }, `SIGHUP: ${file} was not loaded:\n${e.message}`));
   };

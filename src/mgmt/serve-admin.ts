@@ -1,6 +1,7 @@
 // The operations side of a running server: the admin listener (-T, -S) with the built-in and
 // server commands, the counter registry fed by each part's own counter objects, and the
-// transaction log hub. `shellac serve` starts it beside the proxy.
+// transaction log hub, and the /metrics listener when metrics_listen is set. `shellac serve`
+// starts it beside the proxy.
 
 import type { Logger } from 'pino';
 import type { Shellac } from '../proxy/server.ts';
@@ -8,6 +9,7 @@ import { AdminServer } from './admin.ts';
 import { registerBuiltins } from './admin-builtins.ts';
 import { CounterRegistry } from './counters.ts';
 import { LogHub } from './log.ts';
+import { type MetricsServer, parseMetricsListen, startMetricsServer } from './metrics-http.ts';
 import { registerServerCommands, trackBackends } from './server-commands.ts';
 
 export interface OpsOptions {
@@ -23,6 +25,8 @@ export interface Ops {
   readonly logHub: LogHub;
   /** Where the admin listener ended up. */
   readonly adminAddress: { host: string; port: number };
+  /** The /metrics listener, when metrics_listen is set. */
+  readonly metrics: MetricsServer | null;
   close(): Promise<void>;
 }
 
@@ -50,19 +54,41 @@ export async function startOps(srv: Shellac, opts: OpsOptions): Promise<Ops> {
     },
     cache.storage.name,
   );
-  for (const e of srv.vcls.entries()) trackBackends(counters, srv, e.name);
+  // VBE.<vcl>.<backend>.* follow the VCLs, whoever loads them (the CLI, SIGHUP, a test).
+  const removers = new Map<string, (() => void)[]>();
+  for (const e of srv.vcls.entries()) if (e.target === null) removers.set(e.name, trackBackends(counters, srv, e.name));
+  const unwatch = srv.vcls.watch({
+    loaded: (e) => removers.set(e.name, trackBackends(counters, srv, e.name)),
+    discarded: (e) => {
+      for (const remove of removers.get(e.name) ?? []) remove();
+      removers.delete(e.name);
+    },
+  });
   const logHub = new LogHub({ logger: opts.logger });
   const admin = new AdminServer({ params: srv.params, logger: opts.logger, secretFile: opts.secretFile, workdir: opts.workdir });
   registerBuiltins(admin, { counters, logHub });
-  registerServerCommands(admin, srv, counters);
-  const adminAddress = await admin.listen(opts.admin?.host || '127.0.0.1', opts.admin?.port ?? 0);
+  registerServerCommands(admin, srv);
+  const metricsAt = parseMetricsListen(String(srv.params.values.metrics_listen ?? ''));
+  const metrics = metricsAt === undefined ? null : await startMetricsServer(counters, metricsAt.host, metricsAt.port);
+  let adminAddress: { host: string; port: number };
+  try {
+    adminAddress = await admin.listen(opts.admin?.host || '127.0.0.1', opts.admin?.port ?? 0);
+  } catch (e) {
+    await metrics?.close();
+    unwatch();
+    throw e;
+  }
+  if (metrics) opts.logger.info({ host: metrics.host, port: metrics.port }, `metrics on http://${metrics.host}:${metrics.port}/metrics`);
   return {
     admin,
     counters,
     logHub,
     adminAddress,
+    metrics,
     close: async () => {
+      unwatch();
       await admin.close();
+      await metrics?.close();
     },
   };
 }

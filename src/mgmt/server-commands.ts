@@ -12,17 +12,14 @@ import type { CounterRegistry } from './counters.ts';
 
 const STATES = new Set(['auto', 'cold', 'warm']);
 
-export function registerServerCommands(admin: AdminServer, srv: Shellac, counters?: CounterRegistry): void {
-  /** Each VCL's VBE counter removers, called when it is discarded. */
-  const removers = new Map<string, (() => void)[]>();
+export function registerServerCommands(admin: AdminServer, srv: Shellac): void {
   const load = async (name: string, input: { file: string } | { source: string }, state = 'auto') => {
-    if (!STATES.has(state)) return fail(CLIS.PARAM, `State must be one of auto, cold or warm.`);
+    if (!STATES.has(state)) return fail(CLIS.PARAM, `State must be one of auto, cold or warm.\n`);
     try {
-      const entry = await srv.vcls.load(name, input, state as VclWantedState);
-      if (counters) removers.set(entry.name, trackBackends(counters, srv, entry.name));
+      await srv.vcls.load(name, input, state as VclWantedState);
       return ok('VCL compiled.\n');
     } catch (e) {
-      if (e instanceof VclError) return fail(CLIS.PARAM, `${e.message}\n`);
+      if (e instanceof VclError) return fail(e.status, `${e.message}\n`);
       return fail(CLIS.PARAM, `Message from VCC-compiler:\n${(e as Error).message}\nVCL compilation failed\n`);
     }
   };
@@ -30,7 +27,7 @@ export function registerServerCommands(admin: AdminServer, srv: Shellac, counter
     try {
       return ok(fn() ?? '');
     } catch (e) {
-      if (e instanceof VclError) return fail(CLIS.PARAM, `${e.message}\n`);
+      if (e instanceof VclError) return fail(e.status, `${e.message}\n`);
       return fail(CLIS.CANT, `${(e as Error).message}\n`);
     }
   };
@@ -69,8 +66,6 @@ export function registerServerCommands(admin: AdminServer, srv: Shellac, counter
       run: (a) =>
         guard(() => {
           srv.vcls.discard(a[0]);
-          for (const remove of removers.get(a[0]) ?? []) remove();
-          removers.delete(a[0]);
           return '';
         }),
     },
@@ -120,13 +115,14 @@ export function registerServerCommands(admin: AdminServer, srv: Shellac, counter
         const active = srv.vcls.activeName;
         const rows = srv.vcls.entries().map((e) => {
           const labels = srv.vcls.entries().filter((x) => x.target === e).length;
+          const users = e.target ? srv.vcls.dependents(e.name).length : 0;
           return {
             status: e.name === active ? 'active' : e.vcl.temperature === 'discarded' ? 'discarded' : 'available',
             state: e.target ? 'label' : e.state,
             temperature: e.vcl.temperature,
             busy: e.busy,
             name: e.name,
-            ...(e.target ? { label: { name: e.target.name } } : labels > 0 ? { labels } : {}),
+            ...(e.target ? { label: { name: e.target.name, ...(users > 0 ? { 'return(vcl)': users } : {}) } } : labels > 0 ? { labels } : {}),
             ...(e.vcl.holders.length > 0 ? { holders: e.vcl.holders } : {}),
           };
         });
@@ -134,7 +130,11 @@ export function registerServerCommands(admin: AdminServer, srv: Shellac, counter
         const text = rows
           .map((r) => {
             let line = `${r.status.padEnd(12)}${r.state.padEnd(9)}${r.temperature.padEnd(10)}${String(r.busy).padStart(4)}    ${r.name}`;
-            if ('label' in r && r.label) line += `    ->    ${r.label.name}`;
+            if ('label' in r && r.label) {
+              line += `    ->    ${r.label.name}`;
+              const users = r.label['return(vcl)'];
+              if (users) line += ` (${users} return(vcl))`;
+            }
             else if ('labels' in r && r.labels) line += `      <-    (${r.labels} label${r.labels > 1 ? 's' : ''})`;
             if (r.holders) line += `    (held by ${r.holders.join(', ')})`;
             return `${line}\n`;

@@ -2,7 +2,7 @@
 // others. A request takes a reference on the VCL it starts with and finishes on it, so
 // `use` is one reference swap and never disturbs requests in flight. A VCL that is neither
 // active, labelled, nor referenced may be discarded; with state `auto` it cools down after
-// `vcl_cooldown` seconds of disuse.
+// `vcl_cooldown` seconds of disuse, and with state `cold` as soon as nothing uses it.
 
 import { type LoadVclOptions, loadVcl, type VclEnv } from '../runtime/load-vcl.ts';
 import type { LoadedVcl } from '../runtime/loaded-vcl.ts';
@@ -23,8 +23,22 @@ export interface VclEntry {
   readonly source: string;
 }
 
+/** A refused VCL command; `status` is the CLI status varnishd answers it with. */
 export class VclError extends Error {
   override readonly name = 'VclError';
+  /** 106: a bad name or argument; 300: the action is refused in the current state. */
+  readonly status: 106 | 300;
+  constructor(message: string, status: 106 | 300 = 106) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** What the registry tells those who follow its VCLs (the counter registry, for VBE.*). */
+export interface VclWatcher {
+  loaded?(entry: VclEntry): void;
+  /** The name is gone; the VCL itself may finish requests in flight first. */
+  discarded?(entry: VclEntry): void;
 }
 
 export interface VclRegistryOptions {
@@ -41,6 +55,7 @@ const NAME = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 export class VclRegistry {
   readonly #opts: VclRegistryOptions;
   readonly #entries = new Map<string, VclEntry>();
+  readonly #watchers = new Set<VclWatcher>();
   #active: VclEntry | null = null;
   #cooler: NodeJS.Timeout | null = null;
 
@@ -64,6 +79,12 @@ export class VclRegistry {
     return this.#entries.get(name);
   }
 
+  /** Follows loads and discards from now on; returns the unsubscribe. */
+  watch(watcher: VclWatcher): () => void {
+    this.#watchers.add(watcher);
+    return () => this.#watchers.delete(watcher);
+  }
+
   /** The VCL a label (or a VCL name) resolves to, for `return (vcl(label))`. */
   resolveLabel(name: string): LoadedVcl | null {
     const e = this.#entries.get(name);
@@ -71,9 +92,17 @@ export class VclRegistry {
     return (e.target ?? e).vcl;
   }
 
+  /** The loaded VCLs whose `return (vcl(label))` names this label. */
+  dependents(label: string): string[] {
+    const out: string[] = [];
+    for (const e of this.#entries.values()) if (e.target === null && e.vcl.checked.labels.includes(label)) out.push(e.name);
+    return out;
+  }
+
   /**
    * Compiles and loads a VCL under a new name; it becomes active when none is. Throws
-   * VclError (a name in use) or the compiler's VclLoadError; nothing changes on failure.
+   * VclError (a name in use, an unknown label) or the compiler's VclLoadError; nothing changes
+   * on failure.
    */
   async load(name: string, input: { file: string } | { source: string }, state: VclWantedState = 'auto'): Promise<VclEntry> {
     if (!NAME.test(name)) throw new VclError(`Illegal VCL name "${name}": letters, digits, '_', '.' and '-', starting with a letter`);
@@ -89,65 +118,94 @@ export class VclRegistry {
       env: this.#opts.env,
     };
     const vcl = await loadVcl(options);
+    // Labels are names the compiler cannot know; they are checked here, as varnishd's
+    // compiler checks them against the labels it is given.
+    const unknown = vcl.checked.labels.filter((l) => this.#entries.get(l)?.target == null);
+    if (unknown.length > 0) {
+      vcl.discard();
+      throw new VclError(`Message from VCC-compiler:\n${unknown.map((l) => `Symbol not found: '${l}' (return (vcl(${l})) needs a VCL label of that name)`).join('\n')}\nVCL compilation failed`);
+    }
+    if (this.#entries.has(name)) {
+      // Another load of the same name finished while this one compiled.
+      vcl.discard();
+      throw new VclError(`Already a VCL named ${name}`);
+    }
     const entry: VclEntry = { name, vcl, target: null, state, busy: 0, idleSince: this.#now(), source };
     this.#entries.set(name, entry);
     if (this.#active === null) this.#active = entry;
     this.#scheduleCooling();
+    for (const w of this.#watchers) w.loaded?.(entry);
     return entry;
   }
 
   /** Makes a loaded VCL (or a label) the one new requests use. */
   use(name: string): void {
     const e = this.#entries.get(name);
-    if (e === undefined) throw new VclError(`No VCL named ${name} known.`);
+    if (e === undefined) throw new VclError(`No VCL named ${name} known`);
     const real = e.target ?? e;
     if (real.vcl.temperature !== 'warm') real.vcl.warm();
     const old = this.#active;
     this.#active = e;
-    if (old !== null && old !== e) old.idleSince = this.#now();
+    if (old !== null && old !== e) {
+      const oldReal = old.target ?? old;
+      oldReal.idleSince = this.#now();
+      if (oldReal.state === 'cold') this.#coolIfUnused(oldReal);
+    }
     this.#scheduleCooling();
   }
 
-  /** `vcl.label LABEL NAME`. */
+  /** `vcl.label LABEL NAME`: makes a label, or points an existing one elsewhere. */
   label(label: string, name: string): void {
+    if (!NAME.test(label)) throw new VclError(`Illegal VCL name "${label}"`);
     const target = this.#entries.get(name);
-    if (target === undefined) throw new VclError(`No VCL named ${name} known.`);
+    if (target === undefined) throw new VclError(`No VCL named ${name} known`);
     if (target.target !== null) throw new VclError(`VCL labels cannot point to labels`);
     const existing = this.#entries.get(label);
     if (existing && existing.target === null) throw new VclError(`${label} is not a label`);
     if (target.vcl.temperature !== 'warm') target.vcl.warm();
-    if (existing) existing.target = target;
-    else this.#entries.set(label, { name: label, vcl: target.vcl, target, state: 'auto', busy: 0, idleSince: this.#now(), source: '' });
+    if (existing) {
+      const before = existing.target;
+      existing.target = target;
+      if (before !== null && before !== target) before.idleSince = this.#now();
+    } else {
+      this.#entries.set(label, { name: label, vcl: target.vcl, target, state: 'auto', busy: 0, idleSince: this.#now(), source: '' });
+    }
   }
 
-  /** Discards a VCL that nothing uses: vcl_fini runs, its backends close. */
+  /** Discards a VCL or label that nothing uses: vcl_fini runs, its backends close. */
   discard(name: string): void {
     const e = this.#entries.get(name);
-    if (e === undefined) throw new VclError(`No VCL named ${name} known.`);
-    if (e === this.#active) throw new VclError(`Cannot discard active VCL ${name}`);
+    if (e === undefined) throw new VclError(`No VCL named ${name} known`);
+    if (e === this.#active) throw new VclError(`Cannot discard active VCL ${name}`, 300);
     if (e.target === null) {
       const labels = [...this.#entries.values()].filter((x) => x.target === e).map((x) => x.name);
-      if (labels.length > 0) throw new VclError(`Cannot discard labeled VCL ${name} (labels: ${labels.join(', ')})`);
+      if (labels.length > 0) throw new VclError(`Cannot discard labeled VCL ${name}, labels: ${labels.join(', ')}`, 300);
+    } else {
+      const users = this.dependents(name);
+      if (users.length > 0) throw new VclError(`Cannot discard VCL label ${name}, other VCLs depend on it: ${users.join(', ')}`, 300);
     }
     this.#entries.delete(name);
-    if (e.target !== null) return;
-    if (e.busy > 0) {
-      // Requests still run on it: it goes once they are done.
-      e.state = 'cold';
+    if (e.target !== null) {
+      e.target.idleSince = this.#now();
       return;
     }
-    e.vcl.discard();
+    for (const w of this.#watchers) w.discarded?.(e);
+    // Requests still running on it finish first: `leave` discards it after the last one.
+    if (e.busy === 0) e.vcl.discard();
   }
 
   /** vcl.state NAME auto|warm|cold. */
   setState(name: string, state: VclWantedState): void {
     const e = this.#entries.get(name);
-    if (e === undefined || e.target !== null) throw new VclError(`No VCL named ${name} known.`);
+    if (e === undefined) throw new VclError(`No VCL named ${name} known`);
+    if (e.target !== null) throw new VclError(`Labels are always warm`);
     if (state === 'cold') {
-      if (e === this.#active) throw new VclError(`Cannot set the active VCL cold.`);
-      if (e.vcl.holders.length > 0) throw new VclError(`VCL ${name} is held by: ${e.vcl.holders.join(', ')}`);
+      if (e === this.#active) throw new VclError(`Cannot set the active VCL cold.`, 300);
+      if ([...this.#entries.values()].some((x) => x.target === e)) throw new VclError(`A labeled VCL cannot be set cold`, 300);
+      const holders = e.vcl.holders;
+      if (holders.length > 0) throw new VclError(`VCL ${name} cannot go cold, it is held by:\n\t${[...new Set(holders)].join('\n\t')}`, 300);
       e.state = 'cold';
-      if (e.busy === 0 && e.vcl.temperature === 'warm') e.vcl.cold();
+      this.#coolIfUnused(e);
       return;
     }
     e.state = state;
@@ -166,16 +224,23 @@ export class VclRegistry {
   leave(e: VclEntry): void {
     if (--e.busy > 0) return;
     e.idleSince = this.#now();
-    if (!this.#entries.has(e.name) && e.vcl.temperature !== 'discarded') e.vcl.discard();
+    if (this.#entries.get(e.name) !== e) {
+      if (e.vcl.temperature !== 'discarded') e.vcl.discard();
+    } else if (e.state === 'cold') {
+      this.#coolIfUnused(e);
+    }
   }
 
-  /** Cools every unused `auto` VCL whose cooldown has passed; discards nothing. */
+  /**
+   * Cools every unused VCL whose state asks for it: `auto` ones once `vcl_cooldown` has passed
+   * since their last use, `cold` ones at once. A VCL a VMOD holds stays warm. Discards nothing.
+   */
   coolDown(now = this.#now()): void {
     const cooldown = this.#opts.cooldown();
     for (const e of this.#entries.values()) {
-      if (e.target !== null || e.state !== 'auto' || e.busy > 0 || e.vcl.temperature !== 'warm') continue;
-      if (this.#inUse(e) || e.vcl.holders.length > 0) continue;
-      if (now - e.idleSince >= cooldown) e.vcl.cold();
+      if (e.target !== null || e.state === 'warm') continue;
+      if (e.state === 'auto' && now - e.idleSince < cooldown) continue;
+      this.#coolIfUnused(e);
     }
   }
 
@@ -186,6 +251,11 @@ export class VclRegistry {
     for (const e of this.#entries.values()) if (e.target === null && e.vcl.temperature !== 'discarded') e.vcl.discard();
     this.#entries.clear();
     this.#active = null;
+  }
+
+  #coolIfUnused(e: VclEntry): void {
+    if (e.busy > 0 || e.vcl.temperature !== 'warm' || e.vcl.holders.length > 0 || this.#inUse(e)) return;
+    e.vcl.cold();
   }
 
   #inUse(e: VclEntry): boolean {
