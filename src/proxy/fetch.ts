@@ -57,6 +57,8 @@ class Fetch {
   obj: CacheObject | null = null;
   /** return (pass(ttl)) in vcl_backend_response: a hit-for-pass object that long. */
   passTtl: number | undefined = undefined;
+  /** vcl_backend_error ran (and counted the failure). */
+  errored = false;
   resolveObject!: (obj: CacheObject | null) => void;
 
   constructor(cr: ClientRequest, mode: FetchMode, slot: BusySlot | null, stale: CacheObject | null) {
@@ -117,7 +119,8 @@ async function run(f: Fetch): Promise<void> {
 }
 
 function fail(f: Fetch): void {
-  f.cr.srv.counters.fetch_failed++;
+  // Varnish counts a failed fetch once: in vcl_backend_error's step if it got there.
+  if (!f.errored) f.cr.srv.counters.fetch_failed++;
   if (f.slot !== null && f.slot.state === 'busy') f.cr.srv.cache.release(f.slot);
   f.response?.body.abort();
   f.response = null;
@@ -163,9 +166,14 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
       }
     }
     t.bereqTime = Date.now() / 1000;
+    const p = f.cr.srv.params.values;
     const r = await backend.fetch(
       { method: bereq.method, url: bereq.url, headers: bereq, body },
-      { firstByteTimeout: t.firstByteTimeout, betweenBytesTimeout: t.betweenBytesTimeout },
+      // bereq.*_timeout start as the parameters; only a value VCL changed overrides the backend's.
+      {
+        firstByteTimeout: t.firstByteTimeout !== p.first_byte_timeout ? t.firstByteTimeout : undefined,
+        betweenBytesTimeout: t.betweenBytesTimeout !== p.between_bytes_timeout ? t.betweenBytesTimeout : undefined,
+      },
     );
     if (!r.ok) {
       f.cr.srv.logger.warn({ xid: t.xid, backend: backend.name, error: r.message }, 'backend fetch failed');
@@ -223,6 +231,8 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
 
   async error(f) {
     const t = f.task;
+    f.errored = true;
+    f.cr.srv.counters.fetch_failed++;
     f.response?.body.abort();
     f.response = null;
     const beresp = VclHttp.response(f.errorStatus, f.errorReason);
