@@ -19,8 +19,9 @@ export async function resolveBackendAddress(
 ): Promise<BackendAddress> {
   if (spec.path !== undefined) return { kind: 'unix', path: spec.path };
   if (spec.host === undefined) throw new Error(`Backend ${name}: no .host and no .path`);
-  const port = parsePort(name, spec.port);
-  const host = unbracket(spec.host);
+  const split = splitHostPort(spec.host);
+  const port = parsePort(name, split.port ?? spec.port);
+  const host = split.host;
   const literal = isIP(host);
   if (literal === 4 || literal === 6) return { kind: 'tcp', ip: host, port, family: literal };
   let found: { address: string; family: number };
@@ -40,10 +41,10 @@ export function literalAddress(
 ): BackendAddress | null {
   if (spec.path !== undefined) return { kind: 'unix', path: spec.path };
   if (spec.host === undefined) return null;
-  const host = unbracket(spec.host);
-  const literal = isIP(host);
+  const split = splitHostPort(spec.host);
+  const literal = isIP(split.host);
   if (literal !== 4 && literal !== 6) return null;
-  return { kind: 'tcp', ip: host, port: parsePort(name, spec.port), family: literal };
+  return { kind: 'tcp', ip: split.host, port: parsePort(name, split.port ?? spec.port), family: literal };
 }
 
 /** The origin undici's Pool is created for: scheme, address and port. */
@@ -69,6 +70,19 @@ function parsePort(name: string, port: string | undefined): number {
   return n;
 }
 
-function unbracket(host: string): string {
-  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+/**
+ * `.host` may carry its own port, as Varnish's address parser allows: `a:80`, `a 80`,
+ * `[::1]:80`, `[::1] 80`; that port wins over `.port`. A bare IPv6 literal has no port.
+ */
+export function splitHostPort(text: string): { host: string; port: string | undefined } {
+  const bracketed = /^\[([^\]]*)\](?:[: ](\S+))?$/.exec(text);
+  if (bracketed) return { host: bracketed[1], port: bracketed[2] };
+  const spaced = /^(\S+) (\S+)$/.exec(text);
+  if (spaced) return { host: spaced[1], port: spaced[2] };
+  const colons = text.split(':').length - 1;
+  if (colons === 1) {
+    const i = text.indexOf(':');
+    return { host: text.slice(0, i), port: text.slice(i + 1) };
+  }
+  return { host: text, port: undefined };
 }
