@@ -9,7 +9,7 @@
 // startFetch resolves as soon as the client can start delivering (the object's headers are in),
 // or with null when the fetch failed; the body goes on streaming into the object.
 
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { BusySlot, CacheObject, ObjectKind } from '../cache/index.ts';
 import { buildVary, CacheObject as Obj, rfcTtl } from '../cache/index.ts';
 import type { VclAction } from '../runtime/actions.ts';
@@ -162,7 +162,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
           return 'error';
         }
         f.cr.bodyTaken = true;
-        body = f.cr.in;
+        body = Readable.from(countBody(f.cr.in, f.cr.srv.counters));
       }
     }
     t.bereqTime = Date.now() / 1000;
@@ -348,6 +348,14 @@ async function pump(f: Fetch, obj: CacheObject): Promise<Step> {
     obj.fail();
   }
   return 'done';
+}
+
+/** The client's body on its way to the backend, counted as it passes (s_req_bodybytes). */
+async function* countBody(body: AsyncIterable<Buffer>, counters: { s_req_bodybytes: number }): AsyncGenerator<Buffer> {
+  for await (const chunk of body) {
+    counters.s_req_bodybytes += chunk.length;
+    yield chunk;
+  }
 }
 
 function isFetchable(d: Director): d is Backend {
