@@ -55,7 +55,8 @@ export class Shellac {
   readonly startedAt = Date.now() / 1000;
   readonly #servers: { name: string; server: Server; address: AddressInfo | null; path?: string }[] = [];
   readonly #sockets = new Set<Socket>();
-  #xid = 1000;
+  // Varnish's vtc_mode starts at 999 (debug.xid); each session, request and fetch takes the next.
+  #xid = 999;
   #dateSecond = 0;
   #dateText = '';
   #closing = false;
@@ -198,6 +199,9 @@ export class Shellac {
     });
     server.on('connection', (sock: Socket) => {
       this.counters.sess_conn++;
+      // A session takes an xid of its own, as in Varnish: a second connection's first request
+      // is 1004 after 1000 (session), 1001 (request), 1002 (fetch).
+      this.nextXid();
       this.#sockets.add(sock);
       sock.once('close', () => {
         this.counters.sess_closed++;
