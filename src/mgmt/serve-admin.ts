@@ -35,6 +35,15 @@ export async function startOps(srv: Shellac, opts: OpsOptions): Promise<Ops> {
   counters.add('MAIN', srv.counters);
   counters.add('MAIN', srv.cache.counters);
   counters.add('MAIN', srv.backendCounters);
+  // n_backend: every backend of every loaded VCL (cold ones too, and those VMODs made), as
+  // Varnish counts them until their VCL is discarded.
+  counters.add('MAIN', {
+    get n_backend() {
+      let n = 0;
+      for (const e of srv.vcls.entries()) if (e.target === null) n += e.vcl.allBackends().length;
+      return n;
+    },
+  });
   const cache = srv.cache;
   counters.add(
     'SMA',
