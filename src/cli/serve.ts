@@ -59,7 +59,7 @@ export async function runServe(argv: readonly string[]): Promise<number> {
   try {
     ops = await startOps(srv, { admin: config.admin, secretFile: config.secretFile, workdir: config.workdir, logger: srv.logger });
   } catch (e) {
-    process.stderr.write(`Error: could not open the admin listener: ${(e as Error).message}\n`);
+    process.stderr.write(`Error: could not open the admin or metrics listener: ${(e as Error).message}\n`);
     await srv.close(0);
     return 2;
   }

@@ -35,6 +35,8 @@ export interface Served {
   readonly adminPort: number;
   readonly dir: string;
   readonly secretFile: string;
+  /** The /metrics port, when metrics_listen was set. */
+  readonly metricsPort?: number;
   /** Everything the child wrote on stderr so far. */
   stderr(): string;
   /** Connects and authenticates with the secret file. */
@@ -56,15 +58,16 @@ export async function serve(args: readonly string[], opts: { secret?: string } =
   proc.stderr?.on('data', (b: Buffer) => {
     err += b.toString();
   });
-  const ports = await new Promise<{ port: number; adminPort: number }>((res, rej) => {
+  const ports = await new Promise<{ port: number; adminPort: number; metricsPort?: number }>((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`serve did not start: ${out}${err}`)), 20_000);
     proc.stdout?.on('data', (b: Buffer) => {
       out += b.toString();
       const a = /Admin on \S+ (\d+)/.exec(out);
       const l = /Listening on \S+ \S+ (\d+)/.exec(out);
+      const m = /Metrics on \S+ (\d+)/.exec(out);
       if (a && l) {
         clearTimeout(timer);
-        res({ adminPort: Number(a[1]), port: Number(l[1]) });
+        res({ adminPort: Number(a[1]), port: Number(l[1]), ...(m ? { metricsPort: Number(m[1]) } : {}) });
       }
     });
     proc.once('exit', (code) => {
