@@ -159,7 +159,7 @@ export function registerServerCommands(admin: AdminServer, srv: Shellac): void {
       min: 0,
       max: 0,
       json: true,
-      run: (_a, ctx) => (ctx.json ? jsonReply(ctx.argv, ...srv.cache.bans.entries()) : ok(`Present bans:\n${srv.cache.bans.listText()}`)),
+      run: (_a, ctx) => (ctx.json ? jsonReply(ctx.argv, ...srv.cache.bans.entries()) : ok(srv.cache.bans.listText())),
     },
     'backend.list': {
       syntax: 'backend.list [-j] [-p] [<backend_pattern>]',
