@@ -221,6 +221,21 @@ export class VclRegistry {
     return real;
   }
 
+  /**
+   * `return (vcl(label))`: moves a request's reference from the VCL it runs on to the label's
+   * target, so that target cannot cool or go while the request runs on it even if the label
+   * moves. Returns the target (the request must `leave` it instead), or null when there is no
+   * such label (the request keeps its reference).
+   */
+  switchTo(from: VclEntry, label: string): VclEntry | null {
+    const l = this.#entries.get(label);
+    const target = l?.target ?? null;
+    if (target === null) return null;
+    target.busy++;
+    this.leave(from);
+    return target;
+  }
+
   leave(e: VclEntry): void {
     if (--e.busy > 0) return;
     e.idleSince = this.#now();
