@@ -168,3 +168,15 @@ describe('vcl.label and return (vcl(label))', () => {
     expect(await okBody(c, ['vcl.list'])).not.toMatch(/\b(lab|router|target2)\b/);
   });
 });
+
+describe('a VCL whose vcl_init fails', () => {
+  it('is refused with 106 and the reason, and the running VCL keeps serving', async () => {
+    const before = await okBody(c, ['vcl.list']);
+    const r = await c.command(['vcl.inline', 'initfail', 'vcl 4.1;\nbackend b none;\nsub vcl_init { return (fail("no config today")); }\n']);
+    expect(r.status).toBe(106);
+    expect(r.body).toContain("VCL 'initfail' failed initialization");
+    expect(r.body).toContain('no config today');
+    expect(await okBody(c, ['vcl.list'])).toBe(before);
+    expect((await get(s.port, '/')).status).toBe(200);
+  });
+});
