@@ -4,39 +4,20 @@
 
 import type { Director, VmodContext } from '../../src/vmod/api.ts';
 import { hashStrands32 } from './hash32.ts';
-import { Members, resolveMember } from './members.ts';
+import { MemberDirector, resolveMember } from './members.ts';
 
 const TWO_TO_32 = 2 ** 32;
 
-export class HashDirector implements Director {
-  readonly name: string;
+export class HashDirector extends MemberDirector {
   readonly type = 'hash';
-  private readonly members: Members;
 
   constructor(_ctx: VmodContext, vclName: string) {
-    this.name = vclName;
-    this.members = new Members(vclName);
-  }
-
-  add_backend(ctx: VmodContext, be: Director | null, weight: number): void {
-    this.members.add(ctx, be, weight);
-  }
-
-  remove_backend(ctx: VmodContext, be: Director | null): void {
-    this.members.remove(ctx, be);
+    super(vclName);
   }
 
   /** The member for the strings, picked now (not at fetch time), as Varnish does. */
   backend(ctx: VmodContext, key: readonly (string | null)[]): Director | null {
     return this.members.pickByWeight(ctx, hashStrands32(key) / TWO_TO_32);
-  }
-
-  healthy(ctx: VmodContext | null): boolean {
-    return this.members.anyHealthy(ctx);
-  }
-
-  get changed(): number {
-    return this.members.changed();
   }
 
   /**

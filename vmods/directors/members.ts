@@ -1,6 +1,8 @@
 // The member list shared by the round_robin, fallback, random and hash directors: the
 // backends (or directors) added, their weights, and the health questions every director
-// asks of them. Kept in the order they were added, which fallback relies on.
+// asks of them. Kept in the order they were added, which fallback relies on. MemberDirector
+// is the part of those four directors that is the same in each: only how a member is picked
+// (and what a removal does to a director's position in the list) differs.
 
 import type { Director, VmodContext } from '../../src/vmod/api.ts';
 
@@ -48,6 +50,18 @@ export class Members {
   }
 
   /**
+   * The index of the first healthy member at or after `start`, going round the list once;
+   * -1 when none is healthy. Members are asked in that order, each at most once.
+   */
+  firstHealthyFrom(ctx: VmodContext, start: number): number {
+    const n = this.list.length;
+    for (let tried = 0, at = start; tried < n; tried++, at = (at + 1) % n) {
+      if (this.list[at].healthy(ctx)) return at;
+    }
+    return -1;
+  }
+
+  /**
    * The healthy member at fraction `w` (0 ≤ w < 1) of the healthy members' total weight, each
    * member owning a stretch as long as its weight; null when no healthy member has weight.
    */
@@ -73,4 +87,45 @@ export class Members {
 /** Follows a chosen member down to the backend a fetch goes to. */
 export function resolveMember(ctx: VmodContext, be: Director | null): Director | null {
   return be === null ? null : be.resolve(ctx);
+}
+
+/**
+ * A director over a Members list: adding and removing members, and its health (healthy while
+ * any member is, changed when a member last changed). A subclass says how it picks.
+ */
+export abstract class MemberDirector implements Director {
+  readonly name: string;
+  abstract readonly type: string;
+  protected readonly members: Members;
+
+  constructor(vclName: string) {
+    this.name = vclName;
+    this.members = new Members(vclName);
+  }
+
+  /**
+   * `weight` is the manifest's argument for random and hash; round_robin and fallback take
+   * none (their manifest binds two arguments) and ignore the weight they store.
+   */
+  add_backend(ctx: VmodContext, be: Director | null, weight = 0): void {
+    this.members.add(ctx, be, weight);
+  }
+
+  remove_backend(ctx: VmodContext, be: Director | null): void {
+    const at = this.members.remove(ctx, be);
+    if (at >= 0) this.removed(at);
+  }
+
+  /** Told the former index of a member just removed, for a director that keeps a position. */
+  protected removed(_at: number): void {}
+
+  healthy(ctx: VmodContext | null): boolean {
+    return this.members.anyHealthy(ctx);
+  }
+
+  get changed(): number {
+    return this.members.changed();
+  }
+
+  abstract resolve(ctx: VmodContext): Director | null;
 }
