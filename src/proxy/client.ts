@@ -11,11 +11,11 @@
 // A cache hit stays synchronous up to the write unless a sub awaits a VMOD.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { BusySlot, CacheObject } from '../cache/index.ts';
-import { digestKey } from '../cache/index.ts';
 import type { VclAction } from '../runtime/actions.ts';
 import { VclHttp } from '../runtime/http.ts';
-import { ipFromSocket } from '../runtime/ip.ts';
+import { ipFromSocket, type VclIp } from '../runtime/ip.ts';
 import { statusReason } from '../runtime/status.ts';
 import type { LoadedVcl } from '../runtime/loaded-vcl.ts';
 import { VclTask } from '../runtime/task.ts';
@@ -59,8 +59,6 @@ export class ClientRequest {
   bodyTaken = false;
   /** Close the connection after the response (VCL failure, Connection: close). */
   close = false;
-  /** The request as the client sent it, for std.rollback. */
-  readonly original: VclHttp;
   /** For an Upgrade request node handed over whole: bytes read past its head. */
   readonly upgradeHead: Buffer | null;
 
@@ -73,29 +71,21 @@ export class ClientRequest {
     this.vcl = entry.vcl;
     const task = new VclTask('client', srv.clientServices);
     task.xid = srv.nextXid();
-    const req = VclHttp.request(inReq.method ?? 'GET', inReq.url ?? '/', `HTTP/${inReq.httpVersion}`);
-    req.appendRaw(inReq.rawHeaders);
-    task.req = req;
-    const sock = inReq.socket;
-    // As Varnish before vcl_recv: the client's address joins X-Forwarded-For, and Expect is
-    // answered here (node sent the 100 Continue), never forwarded.
-    task.clientIp = ipFromSocket(sock.remoteAddress, sock.remotePort);
-    const xff = req.getAll('X-Forwarded-For');
-    const remote = task.clientIp?.text ?? '';
-    if (xff.length === 0) req.append('X-Forwarded-For', remote);
-    else {
-      req.unset('X-Forwarded-For');
-      req.append('X-Forwarded-For', `${xff.join(', ')}, ${remote}`);
-    }
-    if (inReq.headers.expect !== undefined) req.unset('Expect');
-    task.remoteIp = task.clientIp;
-    task.serverIp = ipFromSocket(sock.localAddress, sock.localPort);
-    task.localIp = task.serverIp;
+    const ips = addressesOf(inReq.socket);
+    task.clientIp = ips.client;
+    task.remoteIp = ips.client;
+    task.serverIp = ips.server;
+    task.localIp = ips.server;
+    task.req = receivedRequest(inReq, ips.clientText);
     task.reqTime = Date.now() / 1000;
     task.timeoutIdle = srv.params.values.timeout_idle;
     this.task = task;
-    this.original = req.clone();
     srv.requests.set(task, this);
+  }
+
+  /** The request as the client sent it (std.rollback), made anew at each call. */
+  get original(): VclHttp {
+    return receivedRequest(this.in, addressesOf(this.in.socket).clientText);
   }
 
   /** Drives the request from vcl_recv to the end of the response; never throws. */
@@ -191,7 +181,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
   hash(cr) {
     return after(cr.call('vcl_hash'), (a) => {
       if (a.action !== 'lookup') return common(cr, a);
-      cr.key = digestKey(cr.task.hashDigest());
+      cr.key = cr.task.hashKey();
       return cr.intent === 'lookup' ? 'lookup' : cr.intent;
     });
   },
@@ -314,12 +304,8 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
   deliver(cr) {
     const t = cr.task;
     const obj = cr.obj!;
-    const resp = new VclHttp();
-    resp.status = obj.status;
-    resp.reason = obj.reason;
-    resp.proto = 'HTTP/1.1';
-    const src = obj.http;
-    for (let i = 0; i < src.count; i++) resp.append(src.nameAt(i), src.valueAt(i));
+    // The stored headers were checked when they were stored: a plain copy will do.
+    const resp = obj.http.clone();
     const now = Date.now() / 1000;
     resp.set('X-Varnish', cr.isHit ? `${t.xid} ${obj.xid}` : String(t.xid));
     resp.set('Age', String(Math.max(0, Math.floor(now - obj.origin))));
@@ -329,7 +315,10 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
     t.objInfo = obj;
     t.obj = obj.http;
     return after(cr.call('vcl_deliver'), (a) => {
-      if (a.action === 'deliver') return deliverObject(cr, obj).then(() => 'done' as const);
+      if (a.action === 'deliver') {
+        const writing = deliverObject(cr, obj);
+        return writing === undefined ? 'done' : writing.then(() => 'done' as const);
+      }
       cr.obj = null;
       return common(cr, a);
     });
@@ -385,4 +374,41 @@ async function fetchAndDeliver(cr: ClientRequest, mode: FetchMode): Promise<Step
   }
   cr.obj = result;
   return 'deliver';
+}
+
+interface Addresses {
+  readonly client: VclIp | null;
+  readonly clientText: string;
+  readonly server: VclIp | null;
+}
+
+/** client.ip and server.ip of a connection, parsed once for all its requests. */
+const ADDRESSES = new WeakMap<Socket, Addresses>();
+
+function addressesOf(sock: Socket): Addresses {
+  let a = ADDRESSES.get(sock);
+  if (a === undefined) {
+    const client = ipFromSocket(sock.remoteAddress, sock.remotePort);
+    a = { client, clientText: client?.text ?? '', server: ipFromSocket(sock.localAddress, sock.localPort) };
+    ADDRESSES.set(sock, a);
+  }
+  return a;
+}
+
+/**
+ * req as Varnish has it when vcl_recv starts: the request as received, the client's address
+ * joined to X-Forwarded-For, and Expect gone (node answered 100-continue itself).
+ */
+function receivedRequest(inReq: IncomingMessage, clientText: string): VclHttp {
+  const req = VclHttp.request(inReq.method ?? 'GET', inReq.url ?? '/', `HTTP/${inReq.httpVersion}`);
+  req.appendRaw(inReq.rawHeaders);
+  const xff = inReq.headers['x-forwarded-for'];
+  if (xff === undefined) req.append('X-Forwarded-For', clientText);
+  else {
+    // node joined repeated X-Forwarded-For lines with ', ' already.
+    req.unset('X-Forwarded-For');
+    req.append('X-Forwarded-For', `${xff}, ${clientText}`);
+  }
+  if (inReq.headers.expect !== undefined) req.unset('Expect');
+  return req;
 }

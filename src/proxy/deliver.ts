@@ -10,9 +10,15 @@ import type { ClientRequest } from './client.ts';
 
 /** Response headers that belong to one connection, never forwarded. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+/** 1 at the lengths of the names above and of Content-Length (written by us). */
+const SUSPECT_LENGTH = new Uint8Array(32);
+for (const name of [...HOP_BY_HOP, 'content-length']) SUSPECT_LENGTH[name.length] = 1;
 
-/** Delivers an object after vcl_deliver said so; resolves when the response is written. */
-export async function deliverObject(cr: ClientRequest, obj: CacheObject): Promise<void> {
+/**
+ * Delivers an object after vcl_deliver said so. A whole object is written at once (undefined
+ * comes back); a streaming one gives a promise that resolves when the response is written.
+ */
+export function deliverObject(cr: ClientRequest, obj: CacheObject): Promise<void> | undefined {
   const t = cr.task;
   const resp = t.resp!;
   const req = t.req!;
@@ -81,9 +87,12 @@ function writeHead(cr: ClientRequest, status: number, reason: string, resp: VclH
   const raw: string[] = [];
   for (let i = 0; i < resp.count; i++) {
     const name = resp.nameAt(i);
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || lower === 'content-length') continue;
-    if (drop?.includes(lower)) continue;
+    // Only names as long as one of those dropped need a closer look.
+    if (SUSPECT_LENGTH[name.length] === 1 || drop !== undefined) {
+      const lower = name.toLowerCase();
+      if (HOP_BY_HOP.has(lower) || lower === 'content-length') continue;
+      if (drop?.includes(lower)) continue;
+    }
     raw.push(name, resp.valueAt(i));
   }
   if (length !== undefined) raw.push('Content-Length', String(length));
@@ -95,7 +104,7 @@ function writeHead(cr: ClientRequest, status: number, reason: string, resp: VclH
   res.writeHead(status, reason || undefined, raw);
 }
 
-async function writeBody(cr: ClientRequest, obj: CacheObject, body: 'all' | 'none' | { start: number; end: number }): Promise<void> {
+function writeBody(cr: ClientRequest, obj: CacheObject, body: 'all' | 'none' | { start: number; end: number }): Promise<void> | undefined {
   const res = cr.res;
   const counters = cr.srv.counters;
   if (body === 'none') {
@@ -118,8 +127,16 @@ async function writeBody(cr: ClientRequest, obj: CacheObject, body: 'all' | 'non
     }
     return;
   }
-  // Streaming: write what is there, then wait for more, minding the client's pace. A range
-  // of a streaming object (its length declared) is cut from the chunks as they pass.
+  return streamBody(cr, obj, body);
+}
+
+/**
+ * Writes a body still arriving: what is there, then more as it comes, minding the client's
+ * pace. A range of a streaming object (its length declared) is cut from the chunks as they pass.
+ */
+async function streamBody(cr: ClientRequest, obj: CacheObject, body: 'all' | { start: number; end: number }): Promise<void> {
+  const res = cr.res;
+  const counters = cr.srv.counters;
   const start = body === 'all' ? 0 : body.start;
   const end = body === 'all' ? Number.POSITIVE_INFINITY : body.end;
   let pos = 0;

@@ -60,12 +60,16 @@ class Fetch {
   /** vcl_backend_error ran (and counted the failure). */
   errored = false;
   resolveObject!: (obj: CacheObject | null) => void;
+  /** req as it was when the fetch began (Varnish's bereq0): what Vary is recorded against. */
+  readonly req0: VclHttp;
 
   constructor(cr: ClientRequest, mode: FetchMode, slot: BusySlot | null, stale: CacheObject | null) {
     this.cr = cr;
     this.mode = mode;
     this.slot = slot;
     this.stale = mode === 'pass' ? null : stale;
+    // A pass never stores a variant; a background fetch outlives its client's req.
+    this.req0 = mode === 'pass' ? cr.task.req! : cr.task.req!.clone();
     const srv = cr.srv;
     const t = new VclTask('backend', srv.backendServices);
     t.xid = srv.nextXid();
@@ -272,7 +276,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
       beresp.set('Content-Length', String(body![0].length));
     }
     const ttl = t.ttl + (now - f.origin);
-    const vary = buildVary(beresp.get('Vary'), f.cr.original);
+    const vary = buildVary(beresp.get('Vary'), f.req0);
     const uncacheable = t.berespUncacheable || t.uncacheable || 'error' in vary;
     const init = {
       xid: t.xid,
@@ -341,6 +345,10 @@ async function pump(f: Fetch, obj: CacheObject): Promise<Step> {
   const r = f.response!;
   try {
     for await (const chunk of r.body) obj.append(chunk);
+    // The connection goes back to the pool a turn after the body ends (undici resumes a client
+    // in setImmediate); Varnish recycles it before the object is finished, so a pipelined
+    // request that follows reuses it instead of opening a second one.
+    await new Promise((resolve) => setImmediate(resolve));
     obj.finish();
   } catch (e) {
     f.cr.srv.counters.fetch_failed++;
