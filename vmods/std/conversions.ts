@@ -24,6 +24,35 @@ function oneSource(ctx: VmodContext, name: string, count: number): void {
   if (count !== 1) ctx.fail(`std.${name}: ${count > 1 ? 'too many' : 'not enough'} arguments`);
 }
 
+/** The fallback when there is one; otherwise the task fails, saying why when that is known. */
+function fallbackOrFail<T>(ctx: VmodContext, name: string, fallback: T | undefined, why: string | null): T {
+  if (fallback !== undefined) return fallback;
+  return ctx.fail(why === null ? `std.${name}: conversion failed` : `std.${name}: conversion failed: ${why}`);
+}
+
+/**
+ * std.duration and std.time: a REAL or INT argument taken as it is, or a STRING parsed. Only
+ * one of the three can be given (oneSource), so the order they are looked at in does not matter.
+ */
+function numberOrParsed(
+  ctx: VmodContext,
+  name: string,
+  parse: (s: string) => number | null,
+  s: string | null | undefined,
+  fallback: number | undefined,
+  real: number | undefined,
+  integer: number | undefined,
+): number {
+  oneSource(ctx, name, given(s) + given(real) + given(integer));
+  if (real !== undefined) return real;
+  if (integer !== undefined) return integer;
+  if (s != null) {
+    const v = parse(s);
+    if (v !== null) return v;
+  }
+  return fallbackOrFail(ctx, name, fallback, null);
+}
+
 export function duration(
   ctx: VmodContext,
   s: string | null | undefined,
@@ -31,15 +60,7 @@ export function duration(
   real: number | undefined,
   integer: number | undefined,
 ): number {
-  oneSource(ctx, 'duration', given(s) + given(real) + given(integer));
-  if (real !== undefined) return real;
-  if (integer !== undefined) return integer;
-  if (s != null) {
-    const d = parseDuration(s);
-    if (d !== null) return d;
-  }
-  if (fallback !== undefined) return fallback;
-  return ctx.fail('std.duration: conversion failed');
+  return numberOrParsed(ctx, 'duration', parseDuration, s, fallback, real, integer);
 }
 
 export function bytes(
@@ -59,8 +80,7 @@ export function bytes(
     if (r <= CONVERSION_MAX) return r + 0;
   }
   if (integer !== undefined && integer >= 0) return integer;
-  if (fallback !== undefined) return fallback;
-  return ctx.fail('std.bytes: conversion failed');
+  return fallbackOrFail(ctx, 'bytes', fallback, null);
 }
 
 export function integer(
@@ -87,8 +107,7 @@ export function integer(
     const t = Math.trunc(r);
     if (t >= -CONVERSION_MAX && t <= CONVERSION_MAX) return t + 0;
   }
-  if (fallback !== undefined) return fallback;
-  return ctx.fail(why === null ? 'std.integer: conversion failed' : `std.integer: conversion failed: ${why}`);
+  return fallbackOrFail(ctx, 'integer', fallback, why);
 }
 
 export function real(
@@ -113,8 +132,7 @@ export function real(
     if (r !== null) return r;
     why = numberError(s, true);
   }
-  if (fallback !== undefined) return fallback;
-  return ctx.fail(why === null ? 'std.real: conversion failed' : `std.real: conversion failed: ${why}`);
+  return fallbackOrFail(ctx, 'real', fallback, why);
 }
 
 export function time(
@@ -124,15 +142,7 @@ export function time(
   real: number | undefined,
   integer: number | undefined,
 ): number {
-  oneSource(ctx, 'time', given(s) + given(real) + given(integer));
-  if (integer !== undefined) return integer;
-  if (real !== undefined) return real;
-  if (s != null) {
-    const t = parseTime(s);
-    if (t !== null) return t;
-  }
-  if (fallback !== undefined) return fallback;
-  return ctx.fail('std.time: conversion failed');
+  return numberOrParsed(ctx, 'time', parseTime, s, fallback, real, integer);
 }
 
 export function ip(
@@ -144,8 +154,7 @@ export function ip(
 ): VclIp | null {
   const found = s === null ? null : stringToIp(s, p, resolve);
   if (found !== null) return found;
-  if (fallback !== undefined) return fallback;
-  return ctx.fail('std.ip: conversion failed');
+  return fallbackOrFail(ctx, 'ip', fallback, null);
 }
 
 /**
