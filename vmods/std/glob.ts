@@ -178,6 +178,8 @@ function matchBracket(
   let c = at(pat, p++);
   for (;;) {
     let single: number;
+    // After a collating symbol, a `-` just before the `]` still starts a (never matching) range.
+    let collating = false;
     if (!flags.noescape && c === BACKSLASH) {
       if (at(pat, p) === 0) return false;
       single = at(pat, p++);
@@ -207,30 +209,17 @@ function matchBracket(
     } else if (c === 0) {
       return null;
     } else if (c === OPEN && at(pat, p) === DOT) {
-      // A collating symbol: in the C locale only a single character names one.
-      const start = p;
-      let q = p + 1;
-      while (!(at(pat, q) === DOT && at(pat, q + 1) === CLOSE)) {
-        if (at(pat, q) === 0) return false;
-        q++;
-      }
-      if (q - start - 1 !== 1) return false;
-      single = at(pat, start + 1);
-      p = q + 2;
-      const isRange = at(pat, p) === DASH && at(pat, p + 1) !== 0;
-      if (!isRange && ch === single) return skipRest(pat, p, negated, flags);
-      const r = rangeTail(pat, p, single, ch, flags);
-      if (r === false) return false;
-      if (r.matched) return skipRest(pat, r.next, negated, flags);
-      p = r.next;
-      c = at(pat, p++);
-      if (c === CLOSE) break;
-      continue;
+      const sym = readCollating(pat, p);
+      if (sym === false) return false;
+      single = sym.char;
+      p = sym.next;
+      collating = true;
     } else {
       single = c;
     }
-    // An ordinary member, or the start of a range.
-    const isRange = at(pat, p) === DASH && at(pat, p + 1) !== 0 && at(pat, p + 1) !== CLOSE;
+    // A member, or the start of a range.
+    const afterDash = at(pat, p + 1);
+    const isRange = at(pat, p) === DASH && afterDash !== 0 && (collating || afterDash !== CLOSE);
     if (!isRange && single === ch) return skipRest(pat, p, negated, flags);
     const r = rangeTail(pat, p, single, ch, flags);
     if (r === false) return false;
@@ -254,20 +243,35 @@ function rangeTail(
   p++;
   let high = at(pat, p++);
   if (high === OPEN && at(pat, p) === DOT) {
-    const start = p;
-    let q = p + 1;
-    while (!(at(pat, q) === DOT && at(pat, q + 1) === CLOSE)) {
-      if (at(pat, q) === 0) return false;
-      q++;
-    }
-    if (q - start - 1 !== 1) return false;
-    high = at(pat, start + 1);
-    p = q + 2;
+    const sym = readCollating(pat, p);
+    if (sym === false) return false;
+    high = sym.char;
+    p = sym.next;
   } else if (!flags.noescape && high === BACKSLASH) {
     high = at(pat, p++);
   }
   if (high === 0) return false;
   return { next: p, matched: low <= ch && ch <= high };
+}
+
+/** The index of the `.` closing the `[.` whose `.` is at p; false when the pattern ends first. */
+function collatingEnd(pat: string, p: number): number | false {
+  let q = p + 1;
+  while (!(at(pat, q) === DOT && at(pat, q + 1) === CLOSE)) {
+    if (at(pat, q) === 0) return false;
+    q++;
+  }
+  return q;
+}
+
+/**
+ * A collating symbol `[.c.]` at p (pointing at the first `.`): its character and the index
+ * after it. In the C locale only a single character names one; anything else fails the match.
+ */
+function readCollating(pat: string, p: number): { char: number; next: number } | false {
+  const end = collatingEnd(pat, p);
+  if (end === false || end - p - 1 !== 1) return false;
+  return { char: at(pat, p + 1), next: end + 2 };
 }
 
 /** `[:name:]` at p (pointing at the `:`): its name and the index after it, or null when it is no class. */
@@ -303,12 +307,9 @@ function skipRest(pat: string, p: number, negated: boolean, flags: GlobFlags): n
       if (!(at(pat, p + 2) === EQUALS && at(pat, p + 3) === CLOSE)) return false;
       p += 4;
     } else if (c === OPEN && at(pat, p) === DOT) {
-      let q = p + 1;
-      while (!(at(pat, q) === DOT && at(pat, q + 1) === CLOSE)) {
-        if (at(pat, q) === 0) return false;
-        q++;
-      }
-      p = q + 2;
+      const end = collatingEnd(pat, p);
+      if (end === false) return false;
+      p = end + 2;
     }
   }
   return negated ? false : p;
