@@ -7,6 +7,7 @@
 //   plus ISO "1994-11-06T08:49:37", each with surrounding blanks; names are case-sensitive,
 //   the weekday must be right, years before 1899 are refused, second 60 reads as 59.
 
+import { civilFromDays, daysFromCivil, isLeapYear, weekdayOfDays } from './civil-date.ts';
 import { VclRuntimeError } from './errors.ts';
 
 const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
@@ -29,7 +30,7 @@ export function formatHttpDate(t: number): string {
   const days = Math.floor(s / SECONDS_PER_DAY);
   const inDay = s - days * SECONDS_PER_DAY;
   const { year, month, day } = civilFromDays(days);
-  const weekday = WEEKDAYS[(((days + 4) % 7) + 7) % 7];
+  const weekday = WEEKDAYS[weekdayOfDays(days)];
   const hms = `${pad2(Math.floor(inDay / 3600))}:${pad2(Math.floor(inDay / 60) % 60)}:${pad2(inDay % 60)}`;
   const text = `${weekday}, ${pad2(day)} ${MONTHS[month - 1]} ${String(year).padStart(4, ' ')} ${hms} GMT`;
   cachedSecond = s;
@@ -101,35 +102,13 @@ function toTime(
   if (day < 1 || day > daysInMonth(year, month)) return null;
   if (hour > 23 || minute > 59 || second > 60) return null;
   const days = daysFromCivil(year, month, day);
-  if (weekday >= 0 && (((days + 4) % 7) + 7) % 7 !== weekday) return null;
+  if (weekday >= 0 && weekdayOfDays(days) !== weekday) return null;
   return days * SECONDS_PER_DAY + hour * 3600 + minute * 60 + Math.min(second, 59);
 }
 
 function daysInMonth(year: number, month: number): number {
-  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  if (month === 2) return isLeapYear(year) ? 29 : 28;
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
-}
-
-/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
-
-function civilFromDays(days: number): { year: number; month: number; day: number } {
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const month = mp < 10 ? mp + 3 : mp - 9;
-  return { year: yoe + era * 400 + (month <= 2 ? 1 : 0), month, day };
 }
 
 function pad2(n: number): string {

@@ -8,6 +8,8 @@
 // - an unknown conversion, or one with a modifier it refuses (`%Ed`, `%OY`), is copied as written;
 // - %Z is "GMT", %z "+0000", %s the seconds since the epoch; %c %x %X %r use the C locale's forms.
 
+import { civilFromDays, daysFromCivil, isLeapYear, weekdayOfDays } from '../../src/runtime/civil-date.ts';
+
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 const MONTHS = [
   'January',
@@ -52,49 +54,19 @@ function gmtime(t: number): BrokenTime | null {
   if (!Number.isFinite(t)) return null;
   const days = Math.floor(t / 86400);
   const secOfDay = t - days * 86400;
-  const { year, mon, mday } = civilFromDays(days);
+  const { year, month, day } = civilFromDays(days);
   if (year - 1900 > INT_MAX || year - 1900 < INT_MIN) return null;
   return {
     t,
     year,
-    mon,
-    mday,
+    mon: month - 1,
+    mday: day,
     hour: Math.floor(secOfDay / 3600),
     min: Math.floor(secOfDay / 60) % 60,
     sec: secOfDay % 60,
-    wday: mod(days + 4, 7),
+    wday: weekdayOfDays(days),
     yday: days - daysFromCivil(year, 1, 1),
   };
-}
-
-/** Days since 1970-01-01 to a proleptic Gregorian date (month 0-11); works for any year. */
-function civilFromDays(days: number): { year: number; mon: number; mday: number } {
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const mday = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp < 10 ? mp + 3 : mp - 9;
-  return { year: yoe + era * 400 + (m <= 2 ? 1 : 0), mon: m - 1, mday };
-}
-
-function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
-
-function mod(a: number, b: number): number {
-  return ((a % b) + b) % b;
-}
-
-function isLeap(year: number): boolean {
-  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
 }
 
 /** C's integer division and remainder truncate toward zero. */
@@ -165,9 +137,9 @@ function isoWeek(tm: BrokenTime): { year: number; week: number } {
   let days = isoWeekDays(tm.yday, tm.wday);
   if (days < 0) {
     year--;
-    days = isoWeekDays(tm.yday + (365 + (isLeap(year) ? 1 : 0)), tm.wday);
+    days = isoWeekDays(tm.yday + (365 + (isLeapYear(year) ? 1 : 0)), tm.wday);
   } else {
-    const d = isoWeekDays(tm.yday - (365 + (isLeap(year) ? 1 : 0)), tm.wday);
+    const d = isoWeekDays(tm.yday - (365 + (isLeapYear(year) ? 1 : 0)), tm.wday);
     if (d >= 0) {
       year++;
       days = d;
