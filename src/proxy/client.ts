@@ -131,6 +131,15 @@ function after(r: VclAction | Promise<VclAction>, next: (a: VclAction) => StepRe
   return next(r);
 }
 
+/**
+ * The same for the steps of a hit, with `next` a plain function of the request: no closure is
+ * made per request when the sub is synchronous.
+ */
+function then(cr: ClientRequest, r: VclAction | Promise<VclAction>, next: (cr: ClientRequest, a: VclAction) => StepResult): StepResult {
+  if (r instanceof Promise) return r.then((a) => next(cr, a));
+  return next(cr, r);
+}
+
 function toSynth(cr: ClientRequest, a: { status: number; reason: string }): Step {
   cr.synthStatus = a.status;
   cr.synthReason = a.reason;
@@ -154,36 +163,12 @@ function common(cr: ClientRequest, a: VclAction): Step {
 
 const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepResult>> = {
   recv(cr) {
-    const counters = cr.srv.counters;
-    if (cr.task.restarts === 0) counters.s_req++;
-    return after(cr.call('vcl_recv'), (a) => {
-      switch (a.action) {
-        case 'hash':
-          cr.intent = 'lookup';
-          return 'hash';
-        case 'pass':
-        case 'pipe':
-        case 'purge':
-          cr.intent = a.action;
-          return 'hash';
-        case 'vcl': {
-          const next = cr.srv.vcls.resolveLabel(a.label);
-          if (next === null || cr.task.restarts > 0) return 'fail';
-          cr.vcl = next;
-          return 'recv';
-        }
-        default:
-          return common(cr, a);
-      }
-    });
+    if (cr.task.restarts === 0) cr.srv.counters.s_req++;
+    return then(cr, cr.call('vcl_recv'), afterRecv);
   },
 
   hash(cr) {
-    return after(cr.call('vcl_hash'), (a) => {
-      if (a.action !== 'lookup') return common(cr, a);
-      cr.key = cr.task.hashKey();
-      return cr.intent === 'lookup' ? 'lookup' : cr.intent;
-    });
+    return then(cr, cr.call('vcl_hash'), afterHash);
   },
 
   lookup(cr) {
@@ -223,26 +208,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
     const obj = cr.obj!;
     cr.task.objInfo = obj;
     cr.task.obj = obj.http;
-    return after(cr.call('vcl_hit'), (a) => {
-      if (a.action === 'deliver') {
-        cr.isHit = true;
-        const counters = cr.srv.counters;
-        counters.cache_hit++;
-        if (cr.graceHit) counters.cache_hit_grace++;
-        if (cr.bgSlot !== null) {
-          const slot = cr.bgSlot;
-          cr.bgSlot = null;
-          startFetch(cr, 'bgfetch', slot, obj);
-        }
-        return 'deliver';
-      }
-      cr.obj = null;
-      cr.task.obj = null;
-      cr.task.objInfo = null;
-      cr.releaseSlots();
-      if (a.action === 'pass') return 'pass';
-      return common(cr, a);
-    });
+    return then(cr, cr.call('vcl_hit'), afterHit);
   },
 
   miss(cr) {
@@ -314,14 +280,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
     t.resp = resp;
     t.objInfo = obj;
     t.obj = obj.http;
-    return after(cr.call('vcl_deliver'), (a) => {
-      if (a.action === 'deliver') {
-        const writing = deliverObject(cr, obj);
-        return writing === undefined ? 'done' : writing.then(() => 'done' as const);
-      }
-      cr.obj = null;
-      return common(cr, a);
-    });
+    return then(cr, cr.call('vcl_deliver'), afterDeliver);
   },
 
   restart(cr) {
@@ -360,6 +319,65 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
     return 'synth';
   },
 };
+
+function afterRecv(cr: ClientRequest, a: VclAction): StepResult {
+  switch (a.action) {
+    case 'hash':
+      cr.intent = 'lookup';
+      return 'hash';
+    case 'pass':
+    case 'pipe':
+    case 'purge':
+      cr.intent = a.action;
+      return 'hash';
+    case 'vcl': {
+      const next = cr.srv.vcls.resolveLabel(a.label);
+      if (next === null || cr.task.restarts > 0) return 'fail';
+      cr.vcl = next;
+      return 'recv';
+    }
+    default:
+      return common(cr, a);
+  }
+}
+
+function afterHash(cr: ClientRequest, a: VclAction): StepResult {
+  if (a.action !== 'lookup') return common(cr, a);
+  cr.key = cr.task.hashKey();
+  return cr.intent === 'lookup' ? 'lookup' : cr.intent;
+}
+
+function afterHit(cr: ClientRequest, a: VclAction): StepResult {
+  if (a.action === 'deliver') {
+    cr.isHit = true;
+    const counters = cr.srv.counters;
+    counters.cache_hit++;
+    if (cr.graceHit) counters.cache_hit_grace++;
+    if (cr.bgSlot !== null) {
+      const slot = cr.bgSlot;
+      cr.bgSlot = null;
+      startFetch(cr, 'bgfetch', slot, cr.obj);
+    }
+    return 'deliver';
+  }
+  cr.obj = null;
+  cr.task.obj = null;
+  cr.task.objInfo = null;
+  cr.releaseSlots();
+  if (a.action === 'pass') return 'pass';
+  return common(cr, a);
+}
+
+function afterDeliver(cr: ClientRequest, a: VclAction): StepResult {
+  if (a.action === 'deliver') {
+    const writing = deliverObject(cr, cr.obj!);
+    return writing === undefined ? 'done' : writing.then(toDone);
+  }
+  cr.obj = null;
+  return common(cr, a);
+}
+
+const toDone = (): Step => 'done';
 
 /** Runs the fetch for a miss or a pass, then delivers what it gave (or a 503). */
 async function fetchAndDeliver(cr: ClientRequest, mode: FetchMode): Promise<Step> {

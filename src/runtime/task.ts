@@ -69,6 +69,23 @@ export interface TaskVcl {
 
 const NO_SERVICES: TaskServices = {};
 
+/**
+ * Digests of recent hash inputs: a hit on a popular URL skips SHA-256 for a Map lookup (the
+ * proxy's hit path). Bounded: emptied when full, so it costs at most MEMO_SIZE short strings.
+ */
+const MEMO_SIZE = 8192;
+const digests = new Map<string, string>();
+
+function digestOf(input: string): string {
+  let key = digests.get(input);
+  if (key === undefined) {
+    key = hash('sha256', input, 'binary');
+    if (digests.size >= MEMO_SIZE) digests.clear();
+    digests.set(input, key);
+  }
+  return key;
+}
+
 export class VclTask implements VmodContext {
   readonly side: TaskSide;
   readonly services: TaskServices;
@@ -241,7 +258,7 @@ export class VclTask implements VmodContext {
   hashKey(): string {
     if (this.#key === null) {
       const d = this.#digest;
-      this.#key = d === null ? hash('sha256', this.#hashInput, 'binary') : Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('latin1');
+      this.#key = d === null ? digestOf(this.#hashInput) : Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('latin1');
     }
     return this.#key;
   }
