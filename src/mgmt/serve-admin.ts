@@ -37,11 +37,22 @@ export async function startOps(srv: Shellac, opts: OpsOptions): Promise<Ops> {
   counters.add('MAIN', srv.backendCounters);
   // n_backend: every backend of every loaded VCL (cold ones too, and those VMODs made), as
   // Varnish counts them until their VCL is discarded.
+  const vcls = srv.vcls;
   counters.add('MAIN', {
     get n_backend() {
       let n = 0;
-      for (const e of srv.vcls.entries()) if (e.target === null) n += e.vcl.allBackends().length;
+      for (const e of [...vcls.entries(), ...vcls.retiring()]) if (e.target === null) n += e.vcl.allBackends().length;
       return n;
+    },
+    // VCLs by name (labels are not VCLs), those warm, and those discarded but still busy.
+    get n_vcl() {
+      return vcls.entries().filter((e) => e.target === null).length + vcls.retiring().length;
+    },
+    get n_vcl_avail() {
+      return vcls.entries().filter((e) => e.target === null && e.vcl.temperature === 'warm').length;
+    },
+    get n_vcl_discard() {
+      return vcls.retiring().length;
     },
   });
   const cache = srv.cache;

@@ -113,11 +113,11 @@ export function registerServerCommands(admin: AdminServer, srv: Shellac): void {
       json: true,
       run: (_a, ctx) => {
         const active = srv.vcls.activeName;
-        const rows = srv.vcls.entries().map((e) => {
+        const rows = [...srv.vcls.entries(), ...srv.vcls.retiring()].map((e) => {
           const labels = srv.vcls.entries().filter((x) => x.target === e).length;
           const users = e.target ? srv.vcls.dependents(e.name).length : 0;
           return {
-            status: e.name === active ? 'active' : e.vcl.temperature === 'discarded' ? 'discarded' : 'available',
+            status: e.name === active ? 'active' : srv.vcls.get(e.name) !== e ? 'discarded' : 'available',
             state: e.target ? 'label' : e.state,
             temperature: e.vcl.temperature,
             busy: e.busy,

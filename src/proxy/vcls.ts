@@ -37,7 +37,7 @@ export class VclError extends Error {
 /** What the registry tells those who follow its VCLs (the counter registry, for VBE.*). */
 export interface VclWatcher {
   loaded?(entry: VclEntry): void;
-  /** The name is gone; the VCL itself may finish requests in flight first. */
+  /** The VCL is freed: discarded and no request runs on it any more. */
   discarded?(entry: VclEntry): void;
 }
 
@@ -56,6 +56,8 @@ export class VclRegistry {
   readonly #opts: VclRegistryOptions;
   readonly #entries = new Map<string, VclEntry>();
   readonly #watchers = new Set<VclWatcher>();
+  /** Discarded while requests still ran on them: freed after the last one leaves. */
+  readonly #retiring = new Set<VclEntry>();
   #active: VclEntry | null = null;
   #cooler: NodeJS.Timeout | null = null;
 
@@ -75,11 +77,16 @@ export class VclRegistry {
     return [...this.#entries.values()];
   }
 
+  /** VCLs discarded by name that still have requests running on them (vcl.list shows them). */
+  retiring(): readonly VclEntry[] {
+    return [...this.#retiring];
+  }
+
   get(name: string): VclEntry | undefined {
     return this.#entries.get(name);
   }
 
-  /** Follows loads and discards from now on; returns the unsubscribe. */
+  /** Follows loads and frees from now on; returns the unsubscribe. */
   watch(watcher: VclWatcher): () => void {
     this.#watchers.add(watcher);
     return () => this.#watchers.delete(watcher);
@@ -106,7 +113,7 @@ export class VclRegistry {
    */
   async load(name: string, input: { file: string } | { source: string }, state: VclWantedState = 'auto'): Promise<VclEntry> {
     if (!NAME.test(name)) throw new VclError(`Illegal VCL name "${name}": letters, digits, '_', '.' and '-', starting with a letter`);
-    if (this.#entries.has(name)) throw new VclError(`Already a VCL named ${name}`);
+    if (this.#taken(name)) throw new VclError(`Already a VCL named ${name}`);
     const { readFile } = await import('node:fs/promises');
     const source = 'file' in input ? await readFile(input.file, 'utf8').catch(() => '') : input.source;
     const options: LoadVclOptions = {
@@ -125,7 +132,7 @@ export class VclRegistry {
       vcl.discard();
       throw new VclError(`Message from VCC-compiler:\n${unknown.map((l) => `Symbol not found: '${l}' (return (vcl(${l})) needs a VCL label of that name)`).join('\n')}\nVCL compilation failed`);
     }
-    if (this.#entries.has(name)) {
+    if (this.#taken(name)) {
       // Another load of the same name finished while this one compiled.
       vcl.discard();
       throw new VclError(`Already a VCL named ${name}`);
@@ -189,9 +196,9 @@ export class VclRegistry {
       e.target.idleSince = this.#now();
       return;
     }
-    for (const w of this.#watchers) w.discarded?.(e);
-    // Requests still running on it finish first: `leave` discards it after the last one.
-    if (e.busy === 0) e.vcl.discard();
+    // Requests still running on it finish first: `leave` frees it after the last one.
+    if (e.busy > 0) this.#retiring.add(e);
+    else this.#free(e);
   }
 
   /** vcl.state NAME auto|warm|cold. */
@@ -239,8 +246,9 @@ export class VclRegistry {
   leave(e: VclEntry): void {
     if (--e.busy > 0) return;
     e.idleSince = this.#now();
-    if (this.#entries.get(e.name) !== e) {
-      if (e.vcl.temperature !== 'discarded') e.vcl.discard();
+    if (this.#retiring.has(e)) {
+      this.#retiring.delete(e);
+      this.#free(e);
     } else if (e.state === 'cold') {
       this.#coolIfUnused(e);
     }
@@ -263,9 +271,21 @@ export class VclRegistry {
   close(): void {
     if (this.#cooler) clearInterval(this.#cooler);
     this.#cooler = null;
-    for (const e of this.#entries.values()) if (e.target === null && e.vcl.temperature !== 'discarded') e.vcl.discard();
+    for (const e of [...this.#entries.values(), ...this.#retiring]) if (e.target === null && e.vcl.temperature !== 'discarded') e.vcl.discard();
     this.#entries.clear();
+    this.#retiring.clear();
     this.#active = null;
+  }
+
+  #taken(name: string): boolean {
+    if (this.#entries.has(name)) return true;
+    for (const e of this.#retiring) if (e.name === name) return true;
+    return false;
+  }
+
+  #free(e: VclEntry): void {
+    if (e.vcl.temperature !== 'discarded') e.vcl.discard();
+    for (const w of this.#watchers) w.discarded?.(e);
   }
 
   #coolIfUnused(e: VclEntry): void {

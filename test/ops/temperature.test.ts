@@ -111,4 +111,23 @@ describe('temperature', () => {
     await okBody(c, ['vcl.discard', 'hot']);
     expect(testVmodState().log).toEqual(['tvmod:warm:hot', 'tvmod:cold:hot', 'tvmod:discard:hot', 'tvmod:free:vcl:1']);
   });
+
+  it('keeps a VCL discarded during a request listed as discarded until the request ends, then frees it', async () => {
+    await okBody(c, ['vcl.inline', 'going', vmodVcl(origin.port)]);
+    await okBody(c, ['vcl.use', 'going']);
+    const slow = get(h.port, '/slow');
+    await sleep(100);
+    await okBody(c, ['vcl.use', 'boot']);
+    await okBody(c, ['vcl.discard', 'going']);
+    expect(await okBody(c, ['vcl.list'])).toMatch(/^discarded\s+auto\s+warm\s+1\s+going$/m);
+    const counters = async () => Object.fromEntries((await okBody(c, ['counters.show', 'MAIN.n_vcl*'])).trim().split('\n').map((l) => l.split(/\s+/).slice(0, 2)));
+    expect(await counters()).toMatchObject({ 'MAIN.n_vcl': '2', 'MAIN.n_vcl_discard': '1' });
+    // The name stays taken until it is freed.
+    expect((await c.command(['vcl.inline', 'going', vmodVcl(origin.port)])).status).toBe(106);
+    expect(testVmodState().log).not.toContain('tvmod:discard:going');
+    expect((await slow).status).toBe(200);
+    expect(await okBody(c, ['vcl.list'])).not.toMatch(/\bgoing\b/);
+    expect(testVmodState().log.slice(-3)).toEqual(['tvmod:cold:going', 'tvmod:discard:going', 'tvmod:free:vcl:1']);
+    expect(await counters()).toMatchObject({ 'MAIN.n_vcl': '1', 'MAIN.n_vcl_avail': '1', 'MAIN.n_vcl_discard': '0' });
+  });
 });
