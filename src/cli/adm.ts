@@ -11,8 +11,8 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { type AdminClient, AdminError } from '../mgmt/admin-client.ts';
-import { connectTarget, parseTargetFlags } from '../mgmt/admin-target.ts';
+import type { AdminClient } from '../mgmt/admin-client.ts';
+import { parseTargetFlags, withAdminSession } from '../mgmt/admin-target.ts';
 import { joinCommand } from '../mgmt/cli-protocol.ts';
 import { UsageError } from './args.ts';
 
@@ -25,24 +25,10 @@ export async function runAdm(argv: readonly string[]): Promise<number> {
   }
   const { target, rest } = parseTargetFlags(argv);
   if (rest[0]?.startsWith('-')) throw new UsageError(`unknown option ${rest[0]}`);
-  let client: AdminClient;
-  try {
-    client = await connectTarget(target);
-  } catch (e) {
-    if (!(e instanceof AdminError)) throw e;
-    process.stderr.write(`${e.message}\n`);
-    return 2;
-  }
-  try {
-    if (rest.length > 0) return await oneCommand(client, rest.length === 1 ? rest[0] : joinCommand(rest));
-    return process.stdin.isTTY ? await prompt(client) : await piped(client);
-  } catch (e) {
-    if (!(e instanceof AdminError)) throw e;
-    process.stderr.write(`${e.message}\n`);
-    return 2;
-  } finally {
-    client.close();
-  }
+  return withAdminSession(target, async (client) => {
+    if (rest.length > 0) return oneCommand(client, rest.length === 1 ? rest[0] : joinCommand(rest));
+    return process.stdin.isTTY ? prompt(client) : piped(client);
+  });
 }
 
 function printBody(body: string): void {

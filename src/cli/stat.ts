@@ -5,8 +5,7 @@
 // default) with the change per second, until interrupted. -f globs select names, ^glob drops.
 
 import type { AdminClient } from '../mgmt/admin-client.ts';
-import { AdminError } from '../mgmt/admin-client.ts';
-import { connectTarget, parseTargetFlags } from '../mgmt/admin-target.ts';
+import { countFlag, parseTargetFlags, refuseRest, withAdminSession } from '../mgmt/admin-target.ts';
 import { type CounterRow, counterFilter, formatStatLines, rowsFromStatJson, statJson } from '../mgmt/counter-format.ts';
 import { UsageError } from './args.ts';
 
@@ -15,47 +14,35 @@ export const STAT_USAGE = 'usage: shellac stat [-1] [-j] [-f glob]... [-w second
 export async function runStat(argv: readonly string[]): Promise<number> {
   // `--count N` ends the refreshing display after N screens (for tests and scripts).
   const { target, own, rest } = parseTargetFlags(argv, new Set(['-f', '-w', '--count']), new Set(['-1', '-j']));
-  if (rest.length > 0) throw new UsageError(rest[0].startsWith('-') ? `unknown option ${rest[0]}` : `unexpected argument '${rest[0]}'`);
+  refuseRest(rest);
   const once = own.has('-1');
   const json = own.has('-j');
   if (once && json) throw new UsageError('-1 and -j exclude each other');
   const interval = Number(own.get('-w')?.[0] ?? 1);
   if (!(interval > 0)) throw new UsageError('-w needs a number of seconds');
-  const count = own.has('--count') ? Number(own.get('--count')![0]) : Number.POSITIVE_INFINITY;
-  if (!(count >= 1)) throw new UsageError('--count needs a positive number');
+  const count = countFlag(own);
   const keep = counterFilter(own.get('-f') ?? []);
 
-  let client: AdminClient;
-  try {
-    client = await connectTarget(target);
-  } catch (e) {
-    if (!(e instanceof AdminError)) throw e;
-    process.stderr.write(`${e.message}\n`);
-    return 2;
-  }
-  try {
-    const read = async (): Promise<CounterRow[] | undefined> => {
-      const r = await client.command(['counters.show', '-j']);
-      if (r.status !== 200) {
-        process.stderr.write(`counters.show failed with status ${r.status}: ${r.body.trim()}\n`);
-        return undefined;
-      }
-      return rowsFromStatJson(JSON.parse(r.body)).filter((row) => keep(row.name));
-    };
+  return withAdminSession(target, async (client) => {
+    const read = () => readRows(client, keep);
     if (once || json) {
       const rows = await read();
       if (!rows) return 1;
       process.stdout.write(once ? formatStatLines(rows) : `${JSON.stringify(statJson(rows), null, 2)}\n`);
       return 0;
     }
-    return await refresh(read, interval, count);
-  } catch (e) {
-    if (!(e instanceof AdminError)) throw e;
-    process.stderr.write(`${e.message}\n`);
-    return 2;
-  } finally {
-    client.close();
+    return refresh(read, interval, count);
+  });
+}
+
+/** The counters `keep` selects, or undefined (said on stderr) when the command fails. */
+async function readRows(client: AdminClient, keep: (name: string) => boolean): Promise<CounterRow[] | undefined> {
+  const r = await client.command(['counters.show', '-j']);
+  if (r.status !== 200) {
+    process.stderr.write(`counters.show failed with status ${r.status}: ${r.body.trim()}\n`);
+    return undefined;
   }
+  return rowsFromStatJson(JSON.parse(r.body)).filter((row) => keep(row.name));
 }
 
 async function refresh(read: () => Promise<CounterRow[] | undefined>, interval: number, count: number): Promise<number> {

@@ -1,6 +1,8 @@
 // Where the admin commands (`shellac adm`, `stat`, `log`, `ncsa`) connect: -T host:port, -S
 // secretfile, -n workdir (whose admin file names both), -t seconds to wait for each reply. They
-// come before the command's own words, as varnishadm takes them.
+// come before the command's own words, as varnishadm takes them. Also what those commands
+// share around the flags: refusing stray words, --count, and a session whose connection or
+// protocol failure is reported on stderr with exit status 2.
 
 import { UsageError } from '../cli/args.ts';
 import { AdminClient, AdminError, resolveTarget } from './admin-client.ts';
@@ -61,4 +63,36 @@ export async function connectTarget(flags: TargetFlags): Promise<AdminClient> {
     throw new AdminError('ECONNECT', (e as Error).message);
   }
   return AdminClient.connect({ ...target, timeoutMs: (flags.t ?? 60) * 1000 });
+}
+
+/** For a command that takes no words after its flags: the first one is a usage error. */
+export function refuseRest(rest: readonly string[]): void {
+  if (rest.length > 0) throw new UsageError(rest[0].startsWith('-') ? `unknown option ${rest[0]}` : `unexpected argument '${rest[0]}'`);
+}
+
+/** `--count N` (N ≥ 1, for tests and scripts): how many screens or records before stopping. */
+export function countFlag(own: ReadonlyMap<string, readonly string[]>): number {
+  const c = own.get('--count')?.[0];
+  if (c === undefined) return Number.POSITIVE_INFINITY;
+  const n = Number(c);
+  if (!(n >= 1)) throw new UsageError('--count needs a positive number');
+  return n;
+}
+
+/**
+ * Connects as the flags say and runs `session`, closing the connection after it. An AdminError
+ * (connecting, authenticating, or during the session) prints its message and gives exit status 2.
+ */
+export async function withAdminSession(flags: TargetFlags, session: (client: AdminClient) => Promise<number>): Promise<number> {
+  let client: AdminClient | undefined;
+  try {
+    client = await connectTarget(flags);
+    return await session(client);
+  } catch (e) {
+    if (!(e instanceof AdminError)) throw e;
+    process.stderr.write(`${e.message}\n`);
+    return 2;
+  } finally {
+    client?.close();
+  }
 }

@@ -7,8 +7,7 @@
 // They run until interrupted or until the instance goes away (exit 0), or for --count records.
 
 import { UsageError } from '../cli/args.ts';
-import { type AdminClient, AdminError } from './admin-client.ts';
-import { connectTarget, parseTargetFlags, type TargetFlags } from './admin-target.ts';
+import { countFlag, parseTargetFlags, refuseRest, type TargetFlags, withAdminSession } from './admin-target.ts';
 import type { TxRecord } from './log.ts';
 import { compileQuery, QueryError } from './log-query.ts';
 import { formatTxText } from './log-text.ts';
@@ -27,69 +26,50 @@ function checkQuery(q: string | undefined): void {
   }
 }
 
-function count(own: Map<string, string[]>): number {
-  const c = own.get('--count')?.[0];
-  if (c === undefined) return Number.POSITIVE_INFINITY;
-  const n = Number(c);
-  if (!(n >= 1)) throw new UsageError('--count needs a positive number');
-  return n;
-}
-
 /** Streams groups of records to `out` until the connection ends or `limit` groups were seen. */
 async function stream(target: TargetFlags, args: string[], limit: number, out: (group: TxRecord[]) => void): Promise<number> {
-  let client: AdminClient;
-  try {
-    client = await connectTarget(target);
-  } catch (e) {
-    if (!(e instanceof AdminError)) throw e;
-    process.stderr.write(`${e.message}\n`);
-    return 2;
-  }
-  const stop = () => client.close();
-  process.once('SIGINT', stop);
-  try {
-    const r = await client.command(['log.stream', ...args]);
-    if (r.status !== 200) {
-      process.stderr.write(`log.stream failed with status ${r.status}: ${r.body.trim()}\n`);
-      return 1;
-    }
-    let seen = 0;
-    for await (const f of client.frames()) {
-      if (f.status !== 200) {
-        process.stderr.write(f.body.endsWith('\n') ? f.body : `${f.body}\n`);
-        continue;
+  return withAdminSession(target, async (client) => {
+    const stop = () => client.close();
+    process.once('SIGINT', stop);
+    try {
+      const r = await client.command(['log.stream', ...args]);
+      if (r.status !== 200) {
+        process.stderr.write(`log.stream failed with status ${r.status}: ${r.body.trim()}\n`);
+        return 1;
       }
-      out(JSON.parse(f.body) as TxRecord[]);
-      if (++seen >= limit) break;
+      let seen = 0;
+      for await (const f of client.frames()) {
+        if (f.status !== 200) {
+          process.stderr.write(f.body.endsWith('\n') ? f.body : `${f.body}\n`);
+          continue;
+        }
+        out(JSON.parse(f.body) as TxRecord[]);
+        if (++seen >= limit) break;
+      }
+      return 0;
+    } finally {
+      process.off('SIGINT', stop);
     }
-    return 0;
-  } catch (e) {
-    if (!(e instanceof AdminError)) throw e;
-    process.stderr.write(`${e.message}\n`);
-    return 2;
-  } finally {
-    process.off('SIGINT', stop);
-    client.close();
-  }
+  });
 }
 
 export async function runLog(argv: readonly string[]): Promise<number> {
   const { target, own, rest } = parseTargetFlags(argv, new Set(['-g', '-q', '--count']), new Set(['--json']));
-  if (rest.length > 0) throw new UsageError(rest[0].startsWith('-') ? `unknown option ${rest[0]}` : `unexpected argument '${rest[0]}'`);
+  refuseRest(rest);
   const g = own.get('-g')?.[0] ?? 'vxid';
   if (g !== 'vxid' && g !== 'request') throw new UsageError(`-g ${g}: vxid or request`);
   const q = own.get('-q')?.[0];
   checkQuery(q);
   const json = own.has('--json');
   const args = ['-g', g, ...(q === undefined ? [] : ['-q', q])];
-  return stream(target, args, count(own), (group) => {
+  return stream(target, args, countFlag(own), (group) => {
     process.stdout.write(json ? `${group.map((r) => JSON.stringify(r)).join('\n')}\n` : formatTxText(group));
   });
 }
 
 export async function runNcsa(argv: readonly string[]): Promise<number> {
   const { target, own, rest } = parseTargetFlags(argv, new Set(['-F', '-q', '--count']), new Set(['-b', '-c']));
-  if (rest.length > 0) throw new UsageError(rest[0].startsWith('-') ? `unknown option ${rest[0]}` : `unexpected argument '${rest[0]}'`);
+  refuseRest(rest);
   let format: (r: TxRecord) => string;
   try {
     format = compileNcsa(own.get('-F')?.[0] ?? NCSA_DEFAULT_FORMAT);
@@ -101,7 +81,7 @@ export async function runNcsa(argv: readonly string[]): Promise<number> {
   // Client records only, unless -b asks for backend ones (-b -c: both), as varnishncsa.
   const backend = own.has('-b');
   const client = own.has('-c') || !backend;
-  return stream(target, q === undefined ? [] : ['-q', q], count(own), (group) => {
+  return stream(target, q === undefined ? [] : ['-q', q], countFlag(own), (group) => {
     for (const r of group) {
       if ((r.side === 'client' && client) || (r.side === 'backend' && backend)) process.stdout.write(`${format(r)}\n`);
     }
