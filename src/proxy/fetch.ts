@@ -310,9 +310,16 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
       obj = cache.commit(f.slot, init, now);
     }
     f.obj = obj;
-    f.resolveObject(obj);
-    if (obj.state !== 'streaming') return 'done';
-    return pump(f, obj);
+    if (obj.state !== 'streaming' || t.doStream) {
+      f.resolveObject(obj);
+      return obj.state === 'streaming' ? pump(f, obj) : 'done';
+    }
+    // Without do_stream the client waits for the whole body, and one that breaks off is a
+    // failed fetch: the client gets vcl_synth's 503, as in Varnish.
+    return pump(f, obj).then((step) => {
+      f.resolveObject(obj.state === 'failed' ? null : obj);
+      return step;
+    });
   },
 
   fail(f) {

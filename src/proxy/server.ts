@@ -55,6 +55,8 @@ export class Shellac {
   readonly startedAt = Date.now() / 1000;
   readonly #servers: { name: string; server: Server; address: AddressInfo | null; path?: string }[] = [];
   readonly #sockets = new Set<Socket>();
+  /** Per connection, the response the next pipelined request waits for. */
+  readonly #inFlight = new WeakMap<Socket, Promise<void>>();
   // Varnish's vtc_mode starts at 999 (debug.xid); each session, request and fetch takes the next.
   #xid = 999;
   #dateSecond = 0;
@@ -196,6 +198,10 @@ export class Shellac {
       noDelay: true,
       joinDuplicateHeaders: false,
       requireHostHeader: false,
+      // Varnish reads heads whose lines end in a bare LF; llhttp only does so when lenient. The
+      // framing checks it then skips (both Content-Length and Transfer-Encoding, duplicates)
+      // are made in #malformed.
+      insecureHTTPParser: true,
     });
     server.on('connection', (sock: Socket) => {
       this.counters.sess_conn++;
@@ -257,8 +263,22 @@ export class Shellac {
       res.end();
       return;
     }
-    const cr = new ClientRequest(this, entry, req, res, upgradeHead);
-    void cr.run();
+    // node:http hands over pipelined requests at once; Varnish takes a connection's requests
+    // one after another, so the next one starts (and takes its xid) when the response before
+    // it is done.
+    const sock = req.socket;
+    const before = this.#inFlight.get(sock);
+    const settled = new Promise<void>((resolve) => {
+      res.once('finish', resolve);
+      res.once('close', resolve);
+    });
+    this.#inFlight.set(sock, settled);
+    void settled.then(() => {
+      if (this.#inFlight.get(sock) === settled) this.#inFlight.delete(sock);
+    });
+    const run = (): void => void new ClientRequest(this, entry, req, res, upgradeHead).run();
+    if (before === undefined) run();
+    else void before.then(run);
   }
 
   /** Varnish's request limits and framing checks that node:http does not apply itself. */

@@ -1,0 +1,62 @@
+// Behaviours Varnish's own test cases check, end to end: pipelined requests taken one after
+// another (b00012), and a fetch without do_stream failing as a whole when its body breaks
+// off (b00021).
+
+import { connect } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BACKEND, get, type Origin, type ProxyHandle, startOrigin, startProxy } from '../helpers/proxy.ts';
+
+let origin: Origin | undefined;
+let proxy: ProxyHandle | undefined;
+afterEach(async () => {
+  await proxy?.close();
+  await origin?.close();
+  proxy = origin = undefined;
+});
+
+/** Sends raw bytes, reads until `ms` of quiet or the connection ends. */
+function raw(port: number, text: string, ms = 500): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1');
+    let out = '';
+    let timer = setTimeout(() => sock.destroy(), ms * 4);
+    sock.on('data', (d) => {
+      out += d.toString('latin1');
+      clearTimeout(timer);
+      timer = setTimeout(() => sock.destroy(), ms);
+    });
+    sock.on('error', reject);
+    sock.on('close', () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
+    sock.write(text);
+  });
+}
+
+describe('as Varnish test cases expect', () => {
+  it('takes pipelined requests in turn, bare LF line ends included, on one backend connection', async () => {
+    const ports = new Set<number>();
+    origin = await startOrigin((req, res) => {
+      ports.add(req.socket.remotePort ?? 0);
+      res.end(req.url === '/foo' ? 'foo' : 'foobar');
+    });
+    proxy = await startProxy(BACKEND, { origin });
+    const out = await raw(proxy.port, 'GET /foo HTTP/1.1\nHost: foo\n\nGET /bar HTTP/1.1\r\nHost: foo\r\n\r\nGET /bar HTTP/1.1\nHost: foo\n\n');
+    const xids = out.split('\r\n').filter((l) => l.startsWith('X-Varnish:'));
+    expect(xids).toEqual(['X-Varnish: 1001', 'X-Varnish: 1003', 'X-Varnish: 1005 1004']);
+    expect(origin.seen.map((s) => s.url)).toEqual(['/foo', '/bar']);
+    expect(ports.size).toBe(1);
+  });
+
+  it('answers 503 when a body fetched without do_stream breaks off', async () => {
+    origin = await startOrigin((_req, res) => {
+      res.writeHead(200, { 'Content-Length': '10' });
+      res.write('12345');
+      setTimeout(() => res.socket?.destroy(), 50);
+    });
+    proxy = await startProxy(`${BACKEND} sub vcl_backend_response { set beresp.do_stream = false; }`, { origin });
+    const r = await get(proxy.port, '/');
+    expect(r.status).toBe(503);
+  });
+});
