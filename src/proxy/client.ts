@@ -88,23 +88,49 @@ export class ClientRequest {
     return receivedRequest(this.in, addressesOf(this.in.socket).clientText);
   }
 
-  /** Drives the request from vcl_recv to the end of the response; never throws. */
-  async run(): Promise<void> {
+  /**
+   * Drives the request from vcl_recv to the end of the response; never throws. Steps run one
+   * after another in this call while they are synchronous (a hit, as a rule); at the first that
+   * awaits, the rest goes on in a promise, which is returned.
+   */
+  run(): Promise<void> | undefined {
     let step: Step = 'recv';
     try {
+      while (step !== 'done') {
+        const next: StepResult = STEPS[step](this);
+        if (typeof next !== 'string') return this.#runAsync(next);
+        step = next;
+      }
+    } catch (e) {
+      this.#crashed(e);
+    }
+    this.#finished();
+    return undefined;
+  }
+
+  async #runAsync(pending: Promise<Step>): Promise<void> {
+    try {
+      let step = await pending;
       while (step !== 'done') {
         const next: StepResult = STEPS[step](this);
         step = typeof next === 'string' ? next : await next;
       }
     } catch (e) {
-      this.srv.logger.error({ err: e, xid: this.task.xid }, 'client request failed');
-      this.#release();
-      writeMinimal(this, 503, 'Internal Error');
-    } finally {
-      this.srv.requests.delete(this.task);
-      this.task.end();
-      this.srv.vcls.leave(this.entry);
+      this.#crashed(e);
     }
+    this.#finished();
+  }
+
+  #crashed(e: unknown): void {
+    this.srv.logger.error({ err: e, xid: this.task.xid }, 'client request failed');
+    this.#release();
+    writeMinimal(this, 503, 'Internal Error');
+  }
+
+  #finished(): void {
+    this.srv.requests.delete(this.task);
+    this.task.end();
+    this.srv.vcls.leave(this.entry);
   }
 
   /** Runs a sub of the request's VCL. */
