@@ -9,7 +9,7 @@
 
 import { hash } from 'node:crypto';
 import type { BackendSpec, Director, HeaderRef, HttpWhere, ParamReading, PrivHolder, PurgeOptions, VmodContext } from '../vmod/api.ts';
-import { VmodFailure } from '../vmod/api.ts';
+import { readHeaderRef, VmodFailure, writeHeaderRef } from '../vmod/api.ts';
 import type { SubName } from '../vcl/spec.ts';
 import type { VclHttp } from './http.ts';
 import type { VclIp } from './ip.ts';
@@ -337,14 +337,11 @@ export class VclTask implements VmodContext {
   }
 
   getHeader(ref: HeaderRef): string | null {
-    return this.http(ref.where)?.get(ref.name) ?? null;
+    return readHeaderRef(this, ref);
   }
 
   setHeader(ref: HeaderRef, value: string | null): void {
-    const http = this.http(ref.where);
-    if (http === null) return;
-    if (value === null) http.unset(ref.name);
-    else http.set(ref.name, value);
+    writeHeaderRef(this, ref, value);
   }
 
   log(message: string): void {

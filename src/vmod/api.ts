@@ -177,3 +177,20 @@ export interface VmodEventContext {
 export class VmodFailure extends Error {
   override readonly name = 'VmodFailure';
 }
+
+/**
+ * What a VmodContext's getHeader does: the first value of the header a HEADER argument names,
+ * or null (also where the task has no such HTTP object). Shared by the runtime's task and the
+ * test context so both read HEADER arguments the same way.
+ */
+export function readHeaderRef(ctx: Pick<VmodContext, 'http'>, ref: HeaderRef): string | null {
+  return ctx.http(ref.where)?.get(ref.name) ?? null;
+}
+
+/** What a VmodContext's setHeader does: null unsets; nothing happens without the HTTP object. */
+export function writeHeaderRef(ctx: Pick<VmodContext, 'http'>, ref: HeaderRef, value: string | null): void {
+  const http = ctx.http(ref.where);
+  if (http === null) return;
+  if (value === null) http.unset(ref.name);
+  else http.set(ref.name, value);
+}

@@ -14,7 +14,7 @@ import type {
   VclIp,
   VmodContext,
 } from '../../src/vmod/api.ts';
-import { VmodFailure } from '../../src/vmod/api.ts';
+import { readHeaderRef, VmodFailure, writeHeaderRef } from '../../src/vmod/api.ts';
 import type { SubName } from '../../src/vcl/spec.ts';
 
 export interface TestContextOptions {
@@ -82,14 +82,11 @@ export class TestContext implements VmodContext {
   }
 
   getHeader(ref: HeaderRef): string | null {
-    return this.http(ref.where)?.get(ref.name) ?? null;
+    return readHeaderRef(this, ref);
   }
 
   setHeader(ref: HeaderRef, value: string | null): void {
-    const http = this.http(ref.where);
-    if (http === null) return;
-    if (value === null) http.unset(ref.name);
-    else http.set(ref.name, value);
+    writeHeaderRef(this, ref, value);
   }
 
   log(message: string): void {
