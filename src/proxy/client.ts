@@ -131,6 +131,7 @@ export class ClientRequest {
     this.srv.requests.delete(this.task);
     this.task.end();
     this.srv.vcls.leave(this.entry);
+    this.srv.requestDone(this.in.socket);
   }
 
   /** Runs a sub of the request's VCL. */

@@ -55,8 +55,8 @@ export class Shellac {
   readonly startedAt = Date.now() / 1000;
   readonly #servers: { name: string; server: Server; address: AddressInfo | null; path?: string }[] = [];
   readonly #sockets = new Set<Socket>();
-  /** Per connection, the response the next pipelined request waits for. */
-  readonly #inFlight = new WeakMap<Socket, Promise<void>>();
+  /** Per connection: whether a request runs, and the pipelined ones waiting their turn. */
+  readonly #conns = new WeakMap<Socket, { busy: boolean; readonly queue: (() => void)[] }>();
   // Varnish's vtc_mode starts at 999 (debug.xid); each session, request and fetch takes the next.
   #xid = 999;
   #dateSecond = 0;
@@ -266,19 +266,28 @@ export class Shellac {
     // node:http hands over pipelined requests at once; Varnish takes a connection's requests
     // one after another, so the next one starts (and takes its xid) when the response before
     // it is done.
+    // (The usual connection has one request at a time: that costs a flag, nothing more.)
     const sock = req.socket;
-    const before = this.#inFlight.get(sock);
-    const settled = new Promise<void>((resolve) => {
-      res.once('finish', resolve);
-      res.once('close', resolve);
-    });
-    this.#inFlight.set(sock, settled);
-    void settled.then(() => {
-      if (this.#inFlight.get(sock) === settled) this.#inFlight.delete(sock);
-    });
-    const run = (): void => void new ClientRequest(this, entry, req, res, upgradeHead).run();
-    if (before === undefined) run();
-    else void before.then(run);
+    let conn = this.#conns.get(sock);
+    if (conn === undefined) {
+      conn = { busy: false, queue: [] };
+      this.#conns.set(sock, conn);
+    }
+    if (conn.busy) {
+      conn.queue.push(() => void new ClientRequest(this, entry, req, res, upgradeHead).run());
+      return;
+    }
+    conn.busy = true;
+    void new ClientRequest(this, entry, req, res, upgradeHead).run();
+  }
+
+  /** A request on this connection is over: the next pipelined one starts. */
+  requestDone(sock: Socket): void {
+    const conn = this.#conns.get(sock);
+    if (conn === undefined) return;
+    const next = conn.queue.shift();
+    if (next === undefined) conn.busy = false;
+    else next();
   }
 
   /** Varnish's request limits and framing checks that node:http does not apply itself. */

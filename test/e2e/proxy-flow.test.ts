@@ -208,3 +208,22 @@ describe('pipe', () => {
     expect(stat(proxy, 's_pipe')).toBe(1);
   });
 });
+
+describe('pipelining', () => {
+  it('takes a connection\'s pipelined requests one after another, in order', async () => {
+    origin = await startOrigin((req, res) => {
+      setTimeout(() => {
+        res.writeHead(200, { 'Cache-Control': 'max-age=100' });
+        res.end(`body of ${req.url}`);
+      }, req.url === '/slow' ? 200 : 0);
+    });
+    proxy = await startProxy(BACKEND, { origin });
+    const r = await raw(proxy.port, 'GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const bodies = [...r.text.matchAll(/body of (\/\w+)/g)].map((m) => m[1]);
+    expect(bodies).toEqual(['/slow', '/fast']);
+    const xids = [...r.text.matchAll(/X-Varnish: (\d+)/g)].map((m) => Number(m[1]));
+    expect(xids[1]).toBeGreaterThan(xids[0]);
+    // The second request started once the first was done: it never waited on the backend with it.
+    expect(origin.seen.map((x) => x.url)).toEqual(['/slow', '/fast']);
+  });
+});
