@@ -59,32 +59,20 @@ export function splitCommand(line: string): string[] {
       i++;
       for (;;) {
         if (i >= n) throw new CliSyntaxError(`Missing '"'`);
-        const c = line[i];
-        if (c === '"') {
+        if (line[i] === '"') {
           i++;
           break;
         }
-        if (c === '\\') {
-          const [text, next] = unescapeAt(line, i);
-          word += text;
-          i = next;
-        } else {
-          word += c;
-          i++;
-        }
+        const [text, next] = textAt(line, i);
+        word += text;
+        i = next;
       }
     } else {
       while (i < n && !isBlank(line[i])) {
-        const c = line[i];
-        if (c === '"') throw new CliSyntaxError(`Invalid '"'`);
-        if (c === '\\') {
-          const [text, next] = unescapeAt(line, i);
-          word += text;
-          i = next;
-        } else {
-          word += c;
-          i++;
-        }
+        if (line[i] === '"') throw new CliSyntaxError(`Invalid '"'`);
+        const [text, next] = textAt(line, i);
+        word += text;
+        i = next;
       }
     }
     out.push(word);
@@ -98,8 +86,9 @@ function isBlank(c: string): boolean {
 
 const SIMPLE_ESCAPES: Readonly<Record<string, string>> = { n: '\n', r: '\r', t: '\t', '"': '"', '\\': '\\' };
 
-/** The backslash sequence at `i`: its text and the index after it. */
-function unescapeAt(line: string, i: number): [string, number] {
+/** The character at `i` of a word, or the backslash sequence there unescaped: its text and the index after it. */
+function textAt(line: string, i: number): [string, number] {
+  if (line[i] !== '\\') return [line[i], i + 1];
   const c = line[i + 1];
   if (c !== undefined && SIMPLE_ESCAPES[c] !== undefined) return [SIMPLE_ESCAPES[c], i + 2];
   if (c === 'x') {
