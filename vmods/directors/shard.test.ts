@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { Director, VmodContext } from '../../src/vmod/api.ts';
 import { VmodFailure } from '../../src/vmod/api.ts';
 import { round_robin, shard, shard_param } from './index.ts';
+import type { ParamArgs } from './shard-params.ts';
 import { backendTask, backends, clientTask, type FakeBackend, initTask, logged } from './test-backends.ts';
 
 beforeEach(() => {
@@ -10,23 +11,12 @@ beforeEach(() => {
 });
 
 const U = undefined;
-type Healthy = 'CHOSEN' | 'IGNORE' | 'ALL';
 
 /** `.backend()` with named arguments, as VCL writes them. */
 function pick(
   sh: InstanceType<typeof shard>,
   ctx: VmodContext,
-  a: {
-    by?: 'HASH' | 'URL' | 'KEY' | 'BLOB';
-    key?: number;
-    key_blob?: Uint8Array | null;
-    alt?: number;
-    warmup?: number;
-    rampup?: boolean;
-    healthy?: Healthy;
-    param?: Uint8Array | null;
-    resolve?: 'NOW' | 'LAZY';
-  } = {},
+  a: ParamArgs & { param?: Uint8Array | null; resolve?: 'NOW' | 'LAZY' } = {},
 ): Director | null {
   return sh.backend(ctx, a.by, a.key, a.key_blob, a.alt, a.warmup, a.rampup, a.healthy, a.param, a.resolve);
 }
