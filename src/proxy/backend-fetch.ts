@@ -113,6 +113,13 @@ class FetchHandler implements Dispatcher.DispatchHandler {
 
   onHeaders(status: number, raw: Buffer[], resume: () => void, reason: string): boolean {
     if (status < 200) return true; // 1xx informational: the real response follows
+    if (status === 204 && bodyOn204(raw)) {
+      // Varnish refuses a 204 that announces a body (a zero Content-Length is let pass). The
+      // fetch fails now; undici finds the body bytes where no response should be and drops the
+      // connection.
+      this.#resolve({ ok: false, kind: 'garbage', message: `backend ${this.#plan.backendName}: 204 response with a body`, code: undefined });
+      return true;
+    }
     const p = this.#plan;
     p.counters.beresp_hdrbytes += responseHeadBytes(status, reason, raw);
     const headers: string[] = new Array(raw.length);
@@ -205,4 +212,14 @@ function describe(kind: BackendFailureKind, err: Error): string {
     default:
       return errorMessage(err);
   }
+}
+
+/** Whether a 204's headers announce a body: a Content-Length other than 0, or Transfer-Encoding. */
+function bodyOn204(raw: Buffer[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toString('latin1').toLowerCase();
+    if (name === 'transfer-encoding') return true;
+    if (name === 'content-length' && raw[i + 1].toString('latin1').trim() !== '0') return true;
+  }
+  return false;
 }

@@ -1,6 +1,6 @@
 // Behaviours Varnish's own test cases check, end to end: pipelined requests taken one after
-// another (b00012), and a fetch without do_stream failing as a whole when its body breaks
-// off (b00021).
+// another (b00012), a fetch without do_stream failing as a whole when its body breaks off
+// (b00021), a backend 204 announcing a body refused (r01826).
 
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -58,5 +58,20 @@ describe('as Varnish test cases expect', () => {
     proxy = await startProxy(`${BACKEND} sub vcl_backend_response { set beresp.do_stream = false; }`, { origin });
     const r = await get(proxy.port, '/');
     expect(r.status).toBe(503);
+  });
+
+  it('fails the fetch of a 204 that announces a body, and serves the next one on a new connection', async () => {
+    origin = await startOrigin((req, res) => {
+      if (req.url === '/bad') res.socket?.write('HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nabcde');
+      else {
+        res.writeHead(204);
+        res.end();
+      }
+    });
+    proxy = await startProxy(BACKEND, { origin });
+    expect((await get(proxy.port, '/bad')).status).toBe(503);
+    const ok = await get(proxy.port, '/ok');
+    expect(ok.status).toBe(204);
+    expect(ok.headers['content-length']).toBeUndefined();
   });
 });
