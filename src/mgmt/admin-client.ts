@@ -187,14 +187,16 @@ function readSecret(file: string): Buffer {
 
 /**
  * A vcl.inline command with the source as a here document (how varnishtest sends VCL): the end
- * marker is chosen so that no line of the source equals it.
+ * marker is chosen so that no line of the source equals it. A here document is always the last
+ * argument, so with a state the source goes quoted instead.
  */
 export function vclInlineCommand(name: string, source: string, state?: string): string {
+  if (state) return joinCommand(['vcl.inline', name, source, state]);
   const lines = source.split('\n');
   let marker = 'SHELLAC_VCL_END';
   for (let i = 0; lines.includes(marker); i++) marker = `SHELLAC_VCL_END_${i}`;
   const body = source.endsWith('\n') ? source : `${source}\n`;
-  return `${joinCommand(['vcl.inline', name])}${state ? ` ${state}` : ''} << ${marker}\n${body}${marker}`;
+  return `${joinCommand(['vcl.inline', name])} << ${marker}\n${body}${marker}`;
 }
 
 export interface Target {

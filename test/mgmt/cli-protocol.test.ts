@@ -76,7 +76,8 @@ describe('reading commands off a connection', () => {
   it('reads back what vclInlineCommand writes, even when the source holds the marker', () => {
     const src = 'vcl 4.1;\n# SHELLAC_VCL_END\nSHELLAC_VCL_END\nbackend b { .host = "x"; }';
     const r = new CommandReader(1 << 20);
-    const cmds = r.push(`${vclInlineCommand('v1', src, 'cold')}\n`);
-    expect(cmds).toEqual([{ argv: ['vcl.inline', 'v1', 'cold', `${src}\n`], line: expect.any(String) }]);
+    expect(r.push(`${vclInlineCommand('v1', src)}\n`)).toEqual([{ argv: ['vcl.inline', 'v1', `${src}\n`], line: expect.any(String) }]);
+    // With a state the source is quoted, so the state stays the last argument.
+    expect(r.push(`${vclInlineCommand('v1', src, 'cold')}\n`)).toEqual([{ argv: ['vcl.inline', 'v1', src, 'cold'], line: expect.any(String) }]);
   });
 });
