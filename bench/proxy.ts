@@ -9,7 +9,7 @@
 // --cpu-prof DIR to profile Shellac).
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,10 @@ interface Figures {
   readonly p50: number;
   readonly p99: number;
   readonly errors: number;
+  /** Requests completed in the measured run. */
+  readonly requests: number;
+  /** CPU time the server spent per request, in microseconds (NaN when not measured). */
+  readonly cpuUs: number;
 }
 
 interface Row {
@@ -142,13 +146,54 @@ function wrk(url: string, seconds: number, headers: readonly string[]): Figures 
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = non2xx + (sockErr ? sockErr.slice(1, 5).reduce((a, b) => a + Number(b), 0) : 0);
-  return { rps, p50: lat('50'), p99: lat('99'), errors };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? Number.NaN);
+  return { rps, p50: lat('50'), p99: lat('99'), errors, requests, cpuUs: Number.NaN };
 }
 
-/** A warm-up second, then the measured run. */
-function load(port: number, path: string, headers: readonly string[] = []): Figures {
+/**
+ * CPU seconds (user + system) used so far by these processes and, for varnishd, by the worker
+ * process its manager started. Unlike req/s, CPU time per request hardly moves when other work
+ * on the machine steals cycles: it is the steadier measure of what a request costs.
+ */
+function cpuSeconds(pids: readonly number[]): number {
+  const tick = 100; // USER_HZ on Linux
+  let all = [...pids];
+  try {
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      const stat = readStat(Number(d));
+      if (stat !== null && pids.includes(stat.ppid) && !all.includes(Number(d))) all.push(Number(d));
+    }
+  } catch {
+    return Number.NaN;
+  }
+  all = [...new Set(all)];
+  let sum = 0;
+  for (const pid of all) {
+    const stat = readStat(pid);
+    if (stat !== null) sum += stat.cpu;
+  }
+  return sum / tick;
+}
+
+function readStat(pid: number): { ppid: number; cpu: number } | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(f[1]), cpu: Number(f[11]) + Number(f[12]) };
+  } catch {
+    return null;
+  }
+}
+
+/** A warm-up second, then the measured run, with the server's CPU time per request. */
+function load(port: number, path: string, headers: readonly string[], pids: readonly number[]): Figures {
   wrk(`http://127.0.0.1:${port}${path}`, 1, headers);
-  return wrk(`http://127.0.0.1:${port}${path}`, DURATION, headers);
+  const before = cpuSeconds(pids);
+  const f = wrk(`http://127.0.0.1:${port}${path}`, DURATION, headers);
+  const used = cpuSeconds(pids) - before;
+  return { ...f, cpuUs: (used / f.requests) * 1e6 };
 }
 
 // A pass in the builtin VCL, for Shellac and Varnish alike: a request with credentials.
@@ -159,6 +204,8 @@ interface Load {
   readonly port: number;
   readonly path: string;
   readonly headers?: readonly string[];
+  /** The server's processes, for its CPU time. */
+  readonly pids: readonly number[];
 }
 
 async function main(): Promise<void> {
@@ -178,8 +225,8 @@ async function main(): Promise<void> {
   const loads: Load[] = [];
   if (want('ceiling')) {
     const port = await freePort();
-    await start(pinned(SERVER_CORE, NODE, ['bench/proxy-origin.ts', String(port)]), /ready (\d+)/);
-    loads.push({ name: 'ceiling: node:http, 1 KB buffer', port, path: '/hit' });
+    const { child } = await start(pinned(SERVER_CORE, NODE, ['bench/proxy-origin.ts', String(port)]), /ready (\d+)/);
+    loads.push({ name: 'ceiling: node:http, 1 KB buffer', port, path: '/hit', pids: [child.pid!] });
   }
   let shellac: ChildProcess | undefined;
   if (want('shellac')) {
@@ -191,8 +238,9 @@ async function main(): Promise<void> {
       { SHELLAC_LOG_LEVEL: 'error' },
     ));
     await waitForPort(port, '/hit');
-    loads.push({ name: 'shellac: hit, 1 KB', port, path: '/hit' });
-    if (!opts['hit-only']) loads.push({ name: 'shellac: pass, 1 KB', port, path: '/pass', headers: PASS_HEADERS });
+    const pids = [shellac.pid!];
+    loads.push({ name: 'shellac: hit, 1 KB', port, path: '/hit', pids });
+    if (!opts['hit-only']) loads.push({ name: 'shellac: pass, 1 KB', port, path: '/pass', headers: PASS_HEADERS, pids });
   }
   if (want('varnish') && which('varnishd')) {
     const port = await freePort();
@@ -201,16 +249,18 @@ async function main(): Promise<void> {
     cleanups.push(() => rmSync(workdir, { recursive: true, force: true }));
     const varnishd = existsSync('/usr/sbin/varnishd') ? '/usr/sbin/varnishd' : 'varnishd';
     const argv = pinned(SERVER_CORE, varnishd, ['-F', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${originPort}`, '-n', workdir, '-s', 'malloc,64m']);
-    children.push(spawn(argv[0], argv.slice(1), { stdio: 'ignore' }));
+    const varnish = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
+    children.push(varnish);
     await waitForPort(port, '/hit');
-    loads.push({ name: 'varnish: hit, 1 KB', port, path: '/hit' });
-    if (!opts['hit-only']) loads.push({ name: 'varnish: pass, 1 KB', port, path: '/pass', headers: PASS_HEADERS });
+    const pids = [varnish.pid!];
+    loads.push({ name: 'varnish: hit, 1 KB', port, path: '/hit', pids });
+    if (!opts['hit-only']) loads.push({ name: 'varnish: pass, 1 KB', port, path: '/pass', headers: PASS_HEADERS, pids });
   }
 
   const best = new Map<string, Figures>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const l of loads) {
-      const f = load(l.port, l.path, l.headers);
+      const f = load(l.port, l.path, l.headers ?? [], l.pids);
       const b = best.get(l.name);
       if (b === undefined || f.rps > b.rps) best.set(l.name, f);
     }
@@ -221,16 +271,21 @@ async function main(): Promise<void> {
 }
 
 function print(rows: readonly Row[]): void {
-  const ceiling = rows.find((r) => r.name.startsWith('ceiling'))?.f.rps;
-  const varnish = (kind: string): number | undefined => rows.find((r) => r.name === `varnish: ${kind}, 1 KB`)?.f.rps;
+  const find = (name: string): Figures | undefined => rows.find((r) => r.name === name)?.f;
+  const ceiling = rows.find((r) => r.name.startsWith('ceiling'))?.f;
   console.log('');
-  console.log(`${'load'.padEnd(34)}${'req/s'.padStart(10)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'/ceiling'.padStart(10)}${'/varnish'.padStart(10)}${'errors'.padStart(8)}`);
+  console.log('req/s and latency: the best round; cpu: the server\'s CPU time per request in that round.');
+  console.log('Ratios: req/s over the ceiling\'s or Varnish\'s (and, in brackets, the same from CPU time per request).');
+  console.log(
+    `${'load'.padEnd(34)}${'req/s'.padStart(9)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'cpu us'.padStart(8)}${'/ceiling'.padStart(16)}${'/varnish'.padStart(16)}${'errors'.padStart(7)}`,
+  );
   for (const r of rows) {
     const kind = r.name.includes('pass') ? 'pass' : 'hit';
-    const v = r.name.startsWith('shellac') ? varnish(kind) : undefined;
-    const ratio = (base: number | undefined): string => (base === undefined ? '' : (r.f.rps / base).toFixed(2));
+    const v = r.name.startsWith('shellac') ? find(`varnish: ${kind}, 1 KB`) : undefined;
+    const ratio = (base: Figures | undefined): string =>
+      base === undefined ? '' : `${(r.f.rps / base.rps).toFixed(2)} (${(base.cpuUs / r.f.cpuUs).toFixed(2)})`;
     console.log(
-      `${r.name.padEnd(34)}${r.f.rps.toFixed(0).padStart(10)}${r.f.p50.toFixed(2).padStart(9)}${r.f.p99.toFixed(2).padStart(9)}${ratio(ceiling).padStart(10)}${ratio(v).padStart(10)}${String(r.f.errors).padStart(8)}`,
+      `${r.name.padEnd(34)}${r.f.rps.toFixed(0).padStart(9)}${r.f.p50.toFixed(2).padStart(8)}${r.f.p99.toFixed(2).padStart(8)}${r.f.cpuUs.toFixed(1).padStart(8)}${ratio(ceiling).padStart(16)}${ratio(v).padStart(16)}${String(r.f.errors).padStart(7)}`,
     );
   }
 }
