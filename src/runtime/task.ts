@@ -280,12 +280,7 @@ export class VclTask implements VmodContext {
 
   privTask(key: object): PrivHolder {
     this.#privTask ??= new Map();
-    let holder = this.#privTask.get(key);
-    if (holder === undefined) {
-      holder = { priv: undefined };
-      this.#privTask.set(key, holder);
-    }
-    return holder;
+    return holderIn(this.#privTask, key);
   }
 
   /** PRIV_TOP: the top request's store; null on the backend side. */
@@ -293,12 +288,7 @@ export class VclTask implements VmodContext {
     const top = this.top;
     if (top === null) return null;
     top.#privTop ??= new Map();
-    let holder = top.#privTop.get(key);
-    if (holder === undefined) {
-      holder = { priv: undefined };
-      top.#privTop.set(key, holder);
-    }
-    return holder;
+    return holderIn(top.#privTop, key);
   }
 
   /**
@@ -405,6 +395,16 @@ export class VclTask implements VmodContext {
     const error = this.ban(expression ?? '');
     if (error !== null) this.log(`ban(): ${error}`);
   }
+}
+
+/** The holder of `key` in a PRIV store, made empty on first use. */
+function holderIn(holders: Map<object, PrivHolder>, key: object): PrivHolder {
+  let holder = holders.get(key);
+  if (holder === undefined) {
+    holder = { priv: undefined };
+    holders.set(key, holder);
+  }
+  return holder;
 }
 
 function freeAll(task: VclTask, holders: Map<object, PrivHolder>): void {
