@@ -14,7 +14,7 @@ import { backendFactory } from './backend.ts';
 import { type BackendGlobalCounters, newBackendGlobalCounters } from './backend-counters.ts';
 import { ClientRequest } from './client.ts';
 import { newProxyCounters, type ProxyCounters } from './counters.ts';
-import { VclRegistry } from './vcls.ts';
+import { type VclEntry, VclRegistry } from './vcls.ts';
 
 export interface ListenAddress {
   readonly name: string;
@@ -56,6 +56,8 @@ export class Shellac {
   readonly #servers: { name: string; server: Server; address: AddressInfo | null; path?: string }[] = [];
   readonly #sockets = new Set<Socket>();
   /** Per connection: whether a request runs, and the pipelined ones waiting their turn. */
+  /** Per connection, the xid its session took (sess.xid). */
+  readonly #sessXids = new WeakMap<Socket, number>();
   readonly #conns = new WeakMap<Socket, { busy: boolean; readonly queue: (() => void)[] }>();
   // Varnish's vtc_mode starts at 999 (debug.xid); each session, request and fetch takes the next.
   #xid = 999;
@@ -207,7 +209,7 @@ export class Shellac {
       this.counters.sess_conn++;
       // A session takes an xid of its own, as in Varnish: a second connection's first request
       // is 1004 after 1000 (session), 1001 (request), 1002 (fetch).
-      this.nextXid();
+      this.#sessXids.set(sock, this.nextXid());
       this.#sockets.add(sock);
       sock.once('close', () => {
         this.counters.sess_closed++;
@@ -274,11 +276,17 @@ export class Shellac {
       this.#conns.set(sock, conn);
     }
     if (conn.busy) {
-      conn.queue.push(() => void new ClientRequest(this, entry, req, res, upgradeHead).run());
+      conn.queue.push(() => void this.#startRequest(entry, req, res, upgradeHead));
       return;
     }
     conn.busy = true;
-    void new ClientRequest(this, entry, req, res, upgradeHead).run();
+    void this.#startRequest(entry, req, res, upgradeHead);
+  }
+
+  #startRequest(entry: VclEntry, req: IncomingMessage, res: ServerResponse, upgradeHead: Buffer | null): Promise<void> | undefined {
+    const cr = new ClientRequest(this, entry, req, res, upgradeHead);
+    cr.task.sessXid = this.#sessXids.get(req.socket) ?? 0;
+    return cr.run();
   }
 
   /** A request on this connection is over: the next pipelined one starts. */

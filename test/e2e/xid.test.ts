@@ -26,4 +26,11 @@ describe('xids', () => {
     const hit = await get(proxy.port, '/');
     expect(hit.headers['x-varnish']).toBe('1004 1002');
   });
+
+  it('gives sess.xid the xid of the connection', async () => {
+    origin = await startOrigin((_req, res) => res.end('x'));
+    proxy = await startProxy(`${BACKEND} sub vcl_deliver { set resp.http.sess = sess.xid; }`, { origin });
+    expect((await get(proxy.port, '/')).headers.sess).toBe('1000');
+    expect((await get(proxy.port, '/')).headers.sess).toBe('1003');
+  });
 });
