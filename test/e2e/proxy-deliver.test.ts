@@ -107,6 +107,32 @@ describe('delivery headers', () => {
   });
 });
 
+describe('conditional requests', () => {
+  it('answers 304 from a cached object to If-None-Match and If-Modified-Since, 200 when they do not match', async () => {
+    origin = await startOrigin((_req, res) => {
+      res.writeHead(200, { 'Cache-Control': 'max-age=100', ETag: 'W/"v1"', 'Last-Modified': 'Thu, 01 Jan 2026 00:00:00 GMT', 'Content-Type': 'text/plain' });
+      res.end('body');
+    });
+    proxy = await startProxy(BACKEND, { origin });
+    await get(proxy.port, '/c');
+    const inm = await get(proxy.port, '/c', { headers: { 'If-None-Match': '"x", "v1"' } });
+    expect(inm.status).toBe(304);
+    expect(inm.headers.etag).toBe('W/"v1"');
+    expect(inm.headers['content-type']).toBeUndefined();
+    expect(inm.body).toBe('');
+    const ims = await get(proxy.port, '/c', { headers: { 'If-Modified-Since': 'Fri, 02 Jan 2026 00:00:00 GMT' } });
+    expect(ims.status).toBe(304);
+    const older = await get(proxy.port, '/c', { headers: { 'If-Modified-Since': 'Wed, 31 Dec 2025 00:00:00 GMT' } });
+    expect(older.status).toBe(200);
+    expect(older.body).toBe('body');
+    // If-None-Match decides when both are there.
+    const both = await get(proxy.port, '/c', { headers: { 'If-None-Match': '"other"', 'If-Modified-Since': 'Fri, 02 Jan 2026 00:00:00 GMT' } });
+    expect(both.status).toBe(200);
+    expect(origin.seen).toHaveLength(1);
+    expect(stat(proxy, 'cache_hit')).toBe(4);
+  });
+});
+
 describe('streaming', () => {
   it('streams one object to several clients while it is still being fetched', async () => {
     let release!: () => void;
