@@ -16,6 +16,10 @@ export class FallbackDirector extends MemberDirector {
     this.sticky = sticky;
   }
 
+  add_backend(ctx: VmodContext, be: Director | null): void {
+    this.members.add(ctx, be, 0);
+  }
+
   protected override removed(at: number): void {
     // Keep pointing at the same member when an earlier one goes; start over past the end.
     if (at < this.current) this.current--;

@@ -15,6 +15,10 @@ export class HashDirector extends MemberDirector {
     super(vclName);
   }
 
+  add_backend(ctx: VmodContext, be: Director | null, weight: number): void {
+    this.members.add(ctx, be, weight);
+  }
+
   /** The member for the strings, picked now (not at fetch time), as Varnish does. */
   backend(ctx: VmodContext, key: readonly (string | null)[]): Director | null {
     return this.members.pickByWeight(ctx, hashStrands32(key) / TWO_TO_32);

@@ -90,8 +90,9 @@ export function resolveMember(ctx: VmodContext, be: Director | null): Director |
 }
 
 /**
- * A director over a Members list: adding and removing members, and its health (healthy while
- * any member is, changed when a member last changed). A subclass says how it picks.
+ * A director over a Members list: removing members, and its health (healthy while any member
+ * is, changed when a member last changed). A subclass says how it picks, and declares its own
+ * add_backend: with a weight (random, hash) or without (round_robin, fallback), as its manifest.
  */
 export abstract class MemberDirector implements Director {
   readonly name: string;
@@ -101,14 +102,6 @@ export abstract class MemberDirector implements Director {
   constructor(vclName: string) {
     this.name = vclName;
     this.members = new Members(vclName);
-  }
-
-  /**
-   * `weight` is the manifest's argument for random and hash; round_robin and fallback take
-   * none (their manifest binds two arguments) and ignore the weight they store.
-   */
-  add_backend(ctx: VmodContext, be: Director | null, weight = 0): void {
-    this.members.add(ctx, be, weight);
   }
 
   remove_backend(ctx: VmodContext, be: Director | null): void {

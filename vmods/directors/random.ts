@@ -11,6 +11,10 @@ export class RandomDirector extends MemberDirector {
     super(vclName);
   }
 
+  add_backend(ctx: VmodContext, be: Director | null, weight: number): void {
+    this.members.add(ctx, be, weight);
+  }
+
   /** The director itself: the member is drawn when the fetch resolves it. */
   backend(_ctx: VmodContext): Director {
     return this;

@@ -12,6 +12,10 @@ export class RoundRobinDirector extends MemberDirector {
     super(vclName);
   }
 
+  add_backend(ctx: VmodContext, be: Director | null): void {
+    this.members.add(ctx, be, 0);
+  }
+
   protected override removed(_at: number): void {
     if (this.next >= this.members.size) this.next = 0;
   }
