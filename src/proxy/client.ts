@@ -413,8 +413,11 @@ async function fetchAndDeliver(cr: ClientRequest, mode: FetchMode): Promise<Step
   cr.passed = mode === 'pass';
   const result = await startFetch(cr, mode, slot, cr.stale);
   if (result === null) {
+    // A fetch that failed without an object (a VCL failure, abandon, a body that broke off
+    // without do_stream): Varnish's client side makes a plain 503 with the status's own reason.
+    // (vcl_backend_error's 503 "Backend fetch failed" is an object, delivered as such.)
     cr.synthStatus = 503;
-    cr.synthReason = 'Backend fetch failed';
+    cr.synthReason = 'Service Unavailable';
     return 'synth';
   }
   cr.obj = result;

@@ -58,6 +58,8 @@ describe('as Varnish test cases expect', () => {
     proxy = await startProxy(`${BACKEND} sub vcl_backend_response { set beresp.do_stream = false; }`, { origin });
     const r = await get(proxy.port, '/');
     expect(r.status).toBe(503);
+    // No object came of it: the client side's own 503 (r00781), not vcl_backend_error's.
+    expect(r.reason).toBe('Service Unavailable');
   });
 
   it('fails the fetch of a 204 that announces a body, and serves the next one on a new connection', async () => {
