@@ -204,6 +204,9 @@ export class Shellac {
       // framing checks it then skips (both Content-Length and Transfer-Encoding, duplicates)
       // are made in #malformed.
       insecureHTTPParser: true,
+      // A request without Content-Length or Transfer-Encoding has no body: node skips the
+      // body stream's events for it (the hit path's GETs), and reading it ends at once.
+      optimizeEmptyRequests: true,
     });
     server.on('connection', (sock: Socket) => {
       this.counters.sess_conn++;
