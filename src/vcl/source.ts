@@ -104,6 +104,16 @@ class SourceLoader {
   private expand(tokens: VclToken[], start: number, chain: readonly ChainLink[]): void {
     for (let i = start; i < tokens.length; i++) {
       const t = tokens[i]!;
+      // `vcl N.N;` may come again later in a file (Varnish takes it as a top-level
+      // declaration); it must name a version no higher than the top file's.
+      if (t.tokenType === KwVcl && tokens[i + 1]?.tokenType === NumberTok && tokens[i + 2]?.tokenType === Semi && tokens[i - 1]?.tokenType !== Dot) {
+        const line = readVersionLine(tokens.slice(i, i + 3), t.file, this.d);
+        if (line.version !== undefined && line.version > this.topVersion) {
+          this.d.error(line.pos, `VCL version ${versionText(line.version)} higher than the top level version ${versionText(this.topVersion)}`);
+        }
+        i += 2;
+        continue;
+      }
       // `req.http.include` is a header, not a directive.
       if (t.tokenType !== KwInclude || tokens[i - 1]?.tokenType === Dot) {
         this.out.push(t);
@@ -242,7 +252,7 @@ function checkVersion(num: VclToken, head: Pos, d: Diagnostics): number | undefi
     return undefined;
   }
   const version = VERSIONS[num.image];
-  if (version === undefined) d.error(head, `VCL version ${num.image} not supported`);
+  if (version === undefined) d.error(head, `VCL version ${num.image} not supported.`);
   return version;
 }
 

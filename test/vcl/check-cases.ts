@@ -569,8 +569,8 @@ export const ERROR_CASES: Readonly<Record<string, readonly ErrorCase[]>> = {
       vcl: 'vcl 4.0;\nbackend default { .host = "127.0.0.1"; }\nsub vcl_deliver { set resp.do_esi = false; }\n',
       errors: ["3:23 Symbol not found: 'resp.do_esi' (it exists in VCL 4.1; this VCL is 4.0)"],
     },
-    { name: 'VCL 4.2 does not exist', vcl: 'vcl 4.2;\nbackend default { .host = "127.0.0.1"; }\n', errors: ['1:1 VCL version 4.2 not supported'] },
-    { name: 'VCL 3.0 is not supported', vcl: 'vcl 3.0;\nbackend default { .host = "127.0.0.1"; }\n', errors: ['1:1 VCL version 3.0 not supported'] },
+    { name: 'VCL 4.2 does not exist', vcl: 'vcl 4.2;\nbackend default { .host = "127.0.0.1"; }\n', errors: ['1:1 VCL version 4.2 not supported.'] },
+    { name: 'VCL 3.0 is not supported', vcl: 'vcl 3.0;\nbackend default { .host = "127.0.0.1"; }\n', errors: ['1:1 VCL version 3.0 not supported.'] },
   ],
 };
 

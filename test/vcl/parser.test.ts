@@ -474,7 +474,10 @@ describe('syntax errors', () => {
     expect(errors('')).toEqual([
       "1:1 VCL version declaration missing: the file must start with 'vcl 4.0;' or 'vcl 4.1;'",
     ]);
-    expect(errors('vcl 9.9;\nbackend b none;')).toEqual(['1:1 VCL version 9.9 not supported']);
+    expect(errors('vcl 9.9;\nbackend b none;')).toEqual(['1:1 VCL version 9.9 not supported.']);
+    // Later in the file, as varnishtest's -vcl writes it before a case's own line (r01498).
+    expect(parseVcl({ name: 'main.vcl', text: 'vcl 4.1;\nvcl 4.0;\nbackend b none;' }).diagnostics.sorted()).toEqual([]);
+    expect(errors('vcl 4.0;\nbackend b none;\nvcl 4.1;')).toEqual(['3:1 VCL version 4.1 higher than the top level version 4.0']);
     expect(errors('vcl 4.1\nbackend b none;')).toEqual(["1:1 Expected 'vcl N.N;' found no semi-colon"]);
     expect(errors('vcl;')).toEqual(["1:4 Expected 'vcl N.N;' got ';'"]);
     expect(errors('vcl 4;')).toEqual(["1:5 Expected 'vcl N.N;' got '4'"]);
