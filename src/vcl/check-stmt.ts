@@ -61,12 +61,12 @@ function resolveTarget(cx: CheckContext, name: Name, mode: 'set' | 'unset'): Res
   const ref = lookupVariable(cx, name);
   if (ref === REPORTED) return undefined;
   if (!ref) return cx.error(name.pos, notFound(cx, name));
-  if (ref.k === 'storage') return cx.error(name.pos, `Variable '${name.text}' is read only.`);
+  if (ref.k === 'storage') return cx.error(name.pos, `'${name.text}': Variable is read only.`);
   if (ref.rest.length > 0) return cx.error(name.pos, notFound(cx, name));
   const spec = ref.spec;
   const shown = ref.k === 'header' ? `${ref.obj}.http.${ref.header}` : displayName(spec);
   if (mode === 'set') {
-    if (spec.write === 0) return cx.error(name.pos, `Variable '${shown}' is read only.`);
+    if (spec.write === 0) return cx.error(name.pos, `'${shown}': Variable is read only.`);
     cx.use(name.pos, spec.write, (sub) => `Variable '${shown}' cannot be set in ${sub}; it can be set in ${scopeText(spec.write)}`);
   } else {
     if (spec.unset === 0) return cx.error(name.pos, `Variable '${shown}' cannot be unset.`);

@@ -42,8 +42,10 @@ export const VclErrorMessages: IParserErrorMessageProvider = {
   buildNotAllInputParsedMessage({ firstRedundant }) {
     return `Expected EOF got ${showToken(firstRedundant)}`;
   },
-  buildNoViableAltMessage({ actual, ruleName }) {
+  buildNoViableAltMessage({ actual, previous, ruleName }) {
     const got = showToken(actual[0]!);
+    // Right after a match operator Varnish looks for a regex, and says so.
+    if (previous?.image === '~' || previous?.image === '!~') return `Unknown token ${got} when looking for REGEX`;
     return (NO_ALTERNATIVE[ruleName] ?? expectedExpression)(got);
   },
   buildEarlyExitMessage({ actual, ruleName }) {

@@ -146,7 +146,7 @@ export const ERROR_CASES: Readonly<Record<string, readonly ErrorCase[]>> = {
     { name: "'+=' on a BOOL", vcl: recv('set req.hash_always_miss += true;'), errors: ["3:41 Expected '=' got '+='"] },
     { name: "'+=' of an INT to a DURATION", vcl: recv('set req.ttl += 1;'), errors: ['3:31 Expression has type INT, expected DURATION'] },
     { name: "'*=' by a REAL on an INT", vcl: beresp('set beresp.status *= 1.5;'), errors: ['3:49 Expression has type REAL, expected INT'] },
-    { name: 'a whole HTTP object', vcl: recv('set req = "1";'), errors: ["3:20 Variable 'req' is read only."] },
+    { name: 'a whole HTTP object', vcl: recv('set req = "1";'), errors: ["3:20 'req': Variable is read only."] },
     { name: 'a header family without a header name', vcl: recv('set req.http = "1";'), errors: ["3:20 'req.http' needs a header name, as in req.http.Host"] },
     {
       name: 'a BODY read as a string',
@@ -249,8 +249,8 @@ export const ERROR_CASES: Readonly<Record<string, readonly ErrorCase[]>> = {
       vcl: beresp('set req.http.x = "1";'),
       errors: ["3:32 Variable 'req.http.x' cannot be set in vcl_backend_response; it can be set in client"],
     },
-    { name: 'a read-only variable', vcl: recv('set req.restarts = 1;'), errors: ["3:20 Variable 'req.restarts' is read only."] },
-    { name: 'obj is read only', vcl: vcl('sub vcl_deliver { set obj.ttl = 1s; }\n'), errors: ["3:23 Variable 'obj.ttl' is read only."] },
+    { name: 'a read-only variable', vcl: recv('set req.restarts = 1;'), errors: ["3:20 'req.restarts': Variable is read only."] },
+    { name: 'obj is read only', vcl: vcl('sub vcl_deliver { set obj.ttl = 1s; }\n'), errors: ["3:23 'obj.ttl': Variable is read only."] },
     { name: 'a variable that cannot be unset', vcl: recv('unset req.url;'), errors: ["3:22 Variable 'req.url' cannot be unset."] },
     {
       name: 'obj.status outside vcl_hit',
@@ -558,7 +558,7 @@ export const ERROR_CASES: Readonly<Record<string, readonly ErrorCase[]>> = {
       vcl: beresp('set beresp.http.x = beresp.backend.ip;'),
       errors: ["3:48 Symbol not found: 'beresp.backend.ip' (it exists in VCL 4.0; this VCL is 4.1)"],
     },
-    { name: 'req.proto is read only in 4.1', vcl: recv('set req.proto = "HTTP/1.0";'), errors: ["3:20 Variable 'req.proto' is read only."] },
+    { name: 'req.proto is read only in 4.1', vcl: recv('set req.proto = "HTTP/1.0";'), errors: ["3:20 'req.proto': Variable is read only."] },
     {
       name: 'local.socket is new in 4.1',
       vcl: 'vcl 4.0;\nbackend default { .host = "127.0.0.1"; }\nsub vcl_recv { set req.http.x = local.socket; }\n',

@@ -475,6 +475,7 @@ describe('syntax errors', () => {
       "1:1 VCL version declaration missing: the file must start with 'vcl 4.0;' or 'vcl 4.1;'",
     ]);
     expect(errors('vcl 9.9;\nbackend b none;')).toEqual(['1:1 VCL version 9.9 not supported.']);
+    expect(errors('vcl 4.1;\nsub vcl_recv { if (req.url ~ ! "x") { } }')).toEqual(["2:30 Unknown token '!' when looking for REGEX"]);
     // Later in the file, as varnishtest's -vcl writes it before a case's own line (r01498).
     expect(parseVcl({ name: 'main.vcl', text: 'vcl 4.1;\nvcl 4.0;\nbackend b none;' }).diagnostics.sorted()).toEqual([]);
     expect(errors('vcl 4.0;\nbackend b none;\nvcl 4.1;')).toEqual(['3:1 VCL version 4.1 higher than the top level version 4.0']);
