@@ -15,7 +15,7 @@ import type { Socket } from 'node:net';
 import type { BusySlot, CacheObject } from '../cache/index.ts';
 import type { VclAction } from '../runtime/actions.ts';
 import { VclHttp } from '../runtime/http.ts';
-import { ipFromSocket, type VclIp } from '../runtime/ip.ts';
+import { ipFromSocket, UNIX_SOCKET_IP, type VclIp } from '../runtime/ip.ts';
 import { statusReason } from '../runtime/status.ts';
 import type { LoadedVcl } from '../runtime/loaded-vcl.ts';
 import { VclTask } from '../runtime/task.ts';
@@ -436,8 +436,10 @@ const ADDRESSES = new WeakMap<Socket, Addresses>();
 function addressesOf(sock: Socket): Addresses {
   let a = ADDRESSES.get(sock);
   if (a === undefined) {
-    const client = ipFromSocket(sock.remoteAddress, sock.remotePort);
-    a = { client, clientText: client?.text ?? '', server: ipFromSocket(sock.localAddress, sock.localPort) };
+    // A Unix socket has no address: Varnish calls both ends 0.0.0.0.
+    const unix = sock.localAddress === undefined && sock.remoteAddress === undefined && !sock.destroyed;
+    const client = unix ? UNIX_SOCKET_IP : ipFromSocket(sock.remoteAddress, sock.remotePort);
+    a = { client, clientText: client?.text ?? '', server: unix ? UNIX_SOCKET_IP : ipFromSocket(sock.localAddress, sock.localPort) };
     ADDRESSES.set(sock, a);
   }
   return a;

@@ -42,6 +42,9 @@ export function parseIpLiteral(text: string): VclIp | null {
   return bytes === null ? null : makeIp(bytes, 0);
 }
 
+/** What Varnish gives as the address of a Unix socket peer or listener: 0.0.0.0, port 0. */
+export const UNIX_SOCKET_IP: VclIp = makeIp(new Uint8Array(4), 0);
+
 /**
  * The IP of a peer as node reports it (`socket.remoteAddress`, `remotePort`). Node's dual-stack
  * listeners report IPv4 peers as `::ffff:a.b.c.d`; Varnish listens with separate IPv4 and IPv6

@@ -1,8 +1,16 @@
 // Behaviours Varnish's own test cases check, end to end: pipelined requests taken one after
 // another (b00012), a fetch without do_stream failing as a whole when its body breaks off
-// (b00021), a backend 204 announcing a body refused (r01826).
+// (b00021), a backend 204 announcing a body refused (r01826), 0.0.0.0 for the addresses of a
+// Unix socket connection (v00054).
 
+import { mkdtempSync } from 'node:fs';
+import { request } from 'node:http';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { Params } from '../../src/mgmt/params.ts';
+import { Shellac } from '../../src/proxy/server.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BACKEND, get, type Origin, type ProxyHandle, startOrigin, startProxy } from '../helpers/proxy.ts';
 
@@ -75,5 +83,27 @@ describe('as Varnish test cases expect', () => {
     const ok = await get(proxy.port, '/ok');
     expect(ok.status).toBe(204);
     expect(ok.headers['content-length']).toBeUndefined();
+  });
+
+  it('calls both ends of a Unix socket connection 0.0.0.0', async () => {
+    const srv = new Shellac({ params: new Params([]), storageBytes: 1 << 20, logger: pino({ level: 'silent' }) });
+    await srv.vcls.load('boot', {
+      source: 'vcl 4.1; backend b none; sub vcl_recv { return (synth(200)); } sub vcl_synth { set resp.http.ips = client.ip + " " + server.ip + " " + client.identity; }',
+    });
+    const path = join(mkdtempSync(join(tmpdir(), 'shellac-uds-')), 'a.sock');
+    await srv.listen([{ name: 'a0', host: '', port: 0, path }]);
+    try {
+      const ips = await new Promise<string>((resolve, reject) => {
+        request({ socketPath: path, path: '/', agent: false }, (res) => {
+          res.resume();
+          resolve(String(res.headers.ips));
+        })
+          .on('error', reject)
+          .end();
+      });
+      expect(ips).toBe('0.0.0.0 0.0.0.0 0.0.0.0');
+    } finally {
+      await srv.close(200);
+    }
   });
 });
