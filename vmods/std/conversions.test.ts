@@ -49,6 +49,9 @@ describe('std.integer', () => {
     expect(integer(ctx, u, u, u, u, u, u, 1234.9)).toBe(1234);
     expect(() => integer(ctx, u, u, u, u, u, u, 1e24)).toThrow(failure('std.integer: conversion failed'));
     expect(integer(ctx, u, 3, u, u, u, u, 1e24)).toBe(3);
+    // An INT has 15 digits: a real past them takes the fallback (vmod_std_b00009).
+    expect(integer(ctx, u, 2, u, u, u, 123456789012.345 * 1000, u)).toBe(123456789012345);
+    expect(integer(ctx, u, 2, u, u, u, 123456789012.345 * 1000 * 10, u)).toBe(2);
   });
 
   it('wants exactly one source', () => {
