@@ -300,10 +300,11 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
     // The stored headers were checked when they were stored: a plain copy will do.
     const resp = obj.http.clone();
     const now = Date.now() / 1000;
-    resp.set('X-Varnish', cr.isHit ? `${t.xid} ${obj.xid}` : String(t.xid));
-    resp.set('Age', String(Math.max(0, Math.floor(now - obj.origin))));
-    resp.append('Via', cr.srv.via);
-    if (!resp.has('Date')) resp.set('Date', cr.srv.httpDate());
+    // Values made here are known to be clean: no header checks on the hit path.
+    resp.setTrusted('X-Varnish', 'x-varnish', cr.isHit ? `${t.xid} ${obj.xid}` : String(t.xid));
+    resp.setTrusted('Age', 'age', String(Math.max(0, Math.floor(now - obj.origin))));
+    resp.appendTrusted('Via', 'via', cr.srv.via);
+    if (!resp.has('date')) resp.appendTrusted('Date', 'date', cr.srv.httpDate());
     t.resp = resp;
     t.objInfo = obj;
     t.obj = obj.http;

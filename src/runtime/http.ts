@@ -113,6 +113,20 @@ export class VclHttp {
     this.#push(name, key, value);
   }
 
+  /**
+   * `set` without any check, for headers the proxy writes itself (X-Varnish, Age): `name` must
+   * be a token, `key` its lower-case form, `value` free of CR, LF and NUL.
+   */
+  setTrusted(name: string, key: string, value: string): void {
+    this.#remove(key);
+    this.#push(name, key, value);
+  }
+
+  /** `append` without any check; the same terms as setTrusted. */
+  appendTrusted(name: string, key: string, value: string): void {
+    this.#push(name, key, value);
+  }
+
   /** Adds one more header line, keeping any of the same name. */
   append(name: string, value: string): void {
     checkHeader(name, value);
