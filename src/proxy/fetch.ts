@@ -30,6 +30,8 @@ type Step = 'fetch' | 'send' | 'response' | 'error' | 'commit' | 'fail' | 'done'
  * conditions and ranges (the cache answers those itself) and proxy credentials. Headers named in
  * Connection are hop-by-hop too.
  */
+/** Headers an object never stores. */
+const OBJECT_DROPS = ['Connection', 'Keep-Alive', 'Proxy-Connection', 'TE', 'Trailer', 'Transfer-Encoding', 'Upgrade'] as const;
 const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 const NOT_FETCHED = new Set([
   ...NOT_FORWARDED,
@@ -275,6 +277,9 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
       beresp.unset('Content-Length');
       beresp.set('Content-Length', String(body![0].length));
     }
+    // The object keeps no hop-by-hop headers: vcl_deliver sees none (Varnish drops them when
+    // it makes the object; vcl_backend_response still saw them).
+    for (const name of OBJECT_DROPS) beresp.unset(name);
     const ttl = t.ttl + (now - f.origin);
     const vary = buildVary(beresp.get('Vary'), f.req0);
     const uncacheable = t.berespUncacheable || t.uncacheable || 'error' in vary;

@@ -252,6 +252,9 @@ export class Shellac {
 
   #onRequest(req: IncomingMessage, res: ServerResponse, upgradeHead: Buffer | null): void {
     this.counters.client_req++;
+    // node:http would add `Keep-Alive: timeout=N` to each response; Varnish sends none. (The
+    // idle timeout itself is the server's keepAliveTimeout, which this leaves alone.)
+    (res as unknown as { _keepAliveTimeout: number })._keepAliveTimeout = 0;
     const problem = this.#malformed(req);
     if (problem !== null) {
       this.counters.client_req_400++;

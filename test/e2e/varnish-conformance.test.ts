@@ -1,7 +1,7 @@
 // Behaviours Varnish's own test cases check, end to end: pipelined requests taken one after
 // another (b00012), a fetch without do_stream failing as a whole when its body breaks off
 // (b00021), a backend 204 announcing a body refused (r01826), 0.0.0.0 for the addresses of a
-// Unix socket connection (v00054).
+// Unix socket connection (v00054), no Keep-Alive in objects or responses (b00080).
 
 import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
@@ -105,5 +105,21 @@ describe('as Varnish test cases expect', () => {
     } finally {
       await srv.close(200);
     }
+  });
+
+  it('keeps Keep-Alive out of the object and the response; vcl_backend_response still sees it', async () => {
+    origin = await startOrigin((_req, res) => {
+      res.writeHead(200, { 'Keep-Alive': 'timeout=3', 'Content-Length': '1' });
+      res.end('x');
+    });
+    proxy = await startProxy(
+      `${BACKEND} sub vcl_backend_response { set beresp.http.be = !(!beresp.http.Keep-Alive); }
+       sub vcl_deliver { set resp.http.de = !(!resp.http.Keep-Alive); }`,
+      { origin },
+    );
+    const r = await get(proxy.port, '/');
+    expect(r.headers.be).toBe('true');
+    expect(r.headers.de).toBe('false');
+    expect(r.headers['keep-alive']).toBeUndefined();
   });
 });
