@@ -392,7 +392,12 @@ function afterHit(cr: ClientRequest, a: VclAction): StepResult {
   cr.task.obj = null;
   cr.task.objInfo = null;
   cr.releaseSlots();
-  if (a.action === 'pass') return 'pass';
+  if (a.action === 'pass') {
+    // Varnish counts a pass from vcl_hit as a hit, and X-Varnish names the passed object too.
+    cr.isHit = true;
+    cr.srv.counters.cache_hit++;
+    return 'pass';
+  }
   return common(cr, a);
 }
 

@@ -210,6 +210,7 @@ export class Shellac {
     });
     server.on('connection', (sock: Socket) => {
       this.counters.sess_conn++;
+      this.counters.s_sess++;
       // A session takes an xid of its own, as in Varnish: a second connection's first request
       // is 1004 after 1000 (session), 1001 (request), 1002 (fetch).
       this.#sessXids.set(sock, this.nextXid());
