@@ -4,6 +4,7 @@
 // starts it beside the proxy.
 
 import type { Logger } from 'pino';
+import { NoneBackend } from '../proxy/backend.ts';
 import type { Shellac } from '../proxy/server.ts';
 import { AdminServer } from './admin.ts';
 import { registerBuiltins } from './admin-builtins.ts';
@@ -41,7 +42,10 @@ export async function startOps(srv: Shellac, opts: OpsOptions): Promise<Ops> {
   counters.add('MAIN', {
     get n_backend() {
       let n = 0;
-      for (const e of [...vcls.entries(), ...vcls.retiring()]) if (e.target === null) n += e.vcl.allBackends().length;
+      // A `none` backend is no backend to Varnish: not counted.
+      for (const e of [...vcls.entries(), ...vcls.retiring()]) {
+        if (e.target === null) for (const b of e.vcl.allBackends()) if (!(b instanceof NoneBackend)) n++;
+      }
       return n;
     },
     // VCLs by name (labels are not VCLs), those warm, and those discarded but still busy.

@@ -18,5 +18,8 @@ describe('MAIN.n_backend', () => {
     expect(s.ops.counters.value('MAIN.n_backend')).toBe(3);
     s.srv.vcls.discard('second');
     expect(s.ops.counters.value('n_backend')).toBe(2);
+    // `backend x none;` is no backend (d00033).
+    await s.srv.vcls.load('third', { source: 'vcl 4.1; backend x none;' });
+    expect(s.ops.counters.value('n_backend')).toBe(2);
   });
 });
