@@ -76,7 +76,7 @@ export class ClientRequest {
     task.remoteIp = ips.client;
     task.serverIp = ips.server;
     task.localIp = ips.server;
-    task.req = receivedRequest(inReq, ips.clientText);
+    task.req = receivedRequest(inReq, ips.clientText, srv.params.values.feature.has('https_scheme'));
     task.reqTime = Date.now() / 1000;
     task.timeoutIdle = srv.params.values.timeout_idle;
     this.task = task;
@@ -85,7 +85,7 @@ export class ClientRequest {
 
   /** The request as the client sent it (std.rollback), made anew at each call. */
   get original(): VclHttp {
-    return receivedRequest(this.in, addressesOf(this.in.socket).clientText);
+    return receivedRequest(this.in, addressesOf(this.in.socket).clientText, this.srv.params.values.feature.has('https_scheme'));
   }
 
   /**
@@ -455,9 +455,25 @@ function addressesOf(sock: Socket): Addresses {
  * req as Varnish has it when vcl_recv starts: the request as received, the client's address
  * joined to X-Forwarded-For, and Expect gone (node answered 100-continue itself).
  */
-function receivedRequest(inReq: IncomingMessage, clientText: string): VclHttp {
-  const req = VclHttp.request(inReq.method ?? 'GET', inReq.url ?? '/', `HTTP/${inReq.httpVersion}`);
+function receivedRequest(inReq: IncomingMessage, clientText: string, httpsScheme: boolean): VclHttp {
+  let url = inReq.url ?? '/';
+  let host: string | null = null;
+  // An absolute URL (http://, or https:// with feature https_scheme): Varnish moves its
+  // authority into Host and keeps the path as the URL.
+  const scheme = /^https?:\/\//i.exec(url);
+  if (scheme !== null && (scheme[0].length === 7 || httpsScheme)) {
+    const slash = url.indexOf('/', scheme[0].length);
+    if (slash >= 0) {
+      host = url.slice(scheme[0].length, slash);
+      url = url.slice(slash);
+    }
+  }
+  const req = VclHttp.request(inReq.method ?? 'GET', url, `HTTP/${inReq.httpVersion}`);
   req.appendRaw(inReq.rawHeaders);
+  if (host !== null) {
+    req.unset('Host');
+    req.append('Host', host);
+  }
   const xff = inReq.headers['x-forwarded-for'];
   if (xff === undefined) req.append('X-Forwarded-For', clientText);
   else {

@@ -1,7 +1,8 @@
 // Behaviours Varnish's own test cases check, end to end: pipelined requests taken one after
 // another (b00012), a fetch without do_stream failing as a whole when its body breaks off
 // (b00021), a backend 204 announcing a body refused (r01826), 0.0.0.0 for the addresses of a
-// Unix socket connection (v00054), no Keep-Alive in objects or responses (b00080).
+// Unix socket connection (v00054), no Keep-Alive in objects or responses (b00080), absolute
+// URLs split into Host and path (r01847).
 
 import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
@@ -121,5 +122,23 @@ describe('as Varnish test cases expect', () => {
     expect(r.headers.be).toBe('true');
     expect(r.headers.de).toBe('false');
     expect(r.headers['keep-alive']).toBeUndefined();
+  });
+
+  it('moves the authority of an absolute http:// URL into Host; https:// only with feature https_scheme', async () => {
+    origin = await startOrigin((_req, res) => res.end('x'));
+    const vcl = `${BACKEND} sub vcl_deliver { set resp.http.host = req.http.host; set resp.http.url = req.url; }`;
+    proxy = await startProxy(vcl, { origin });
+    const plain = await raw(proxy.port, 'GET http://www.example.com/bar HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n');
+    expect(plain).toContain('host: www.example.com\r\n');
+    expect(plain).toContain('url: /bar\r\n');
+    const tls = await raw(proxy.port, 'GET https://www.example.com/bar HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n');
+    expect(tls).toContain('host: other\r\n');
+    expect(tls).toContain('url: https://www.example.com/bar\r\n');
+    expect(origin.seen.map((s) => s.url)).toEqual(['/bar', 'https://www.example.com/bar']);
+    await proxy.close();
+    proxy = await startProxy(vcl, { origin, params: [['feature', '+https_scheme']] });
+    const on = await raw(proxy.port, 'GET https://www.example.com/bar HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n');
+    expect(on).toContain('host: www.example.com\r\n');
+    expect(on).toContain('url: /bar\r\n');
   });
 });
