@@ -322,7 +322,8 @@ export class Shellac {
     if (hosts > 1) return 'duplicate Host header';
     if (lengths > 1) return 'duplicate Content-Length header';
     if (lengths > 0 && req.headers['transfer-encoding'] !== undefined) return 'both Content-Length and Transfer-Encoding';
-    if (req.httpVersionMajor !== 1) return `unsupported protocol HTTP/${req.httpVersion}`;
+    // Only HTTP/1.0 and HTTP/1.1 (the lenient parser would let 1.2 or 0.5 pass).
+    if (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1) return `unsupported protocol HTTP/${req.httpVersion}`;
     return null;
   }
 

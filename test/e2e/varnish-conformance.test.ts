@@ -58,6 +58,15 @@ describe('as Varnish test cases expect', () => {
     expect(ports.size).toBe(1);
   });
 
+  it('refuses protocols other than HTTP/1.0 and HTTP/1.1 with 400 (b00047)', async () => {
+    origin = await startOrigin((_req, res) => res.end('x'));
+    proxy = await startProxy(BACKEND, { origin });
+    for (const proto of ['HTTP/1.2', 'HTTP/0.5', 'HTTP/2.0']) {
+      expect(await raw(proxy.port, `GET / ${proto}\r\n\r\n`)).toMatch(/^HTTP\/1\.1 400 /);
+    }
+    expect(origin.seen).toHaveLength(0);
+  });
+
   it('answers 503 when a body fetched without do_stream breaks off', async () => {
     origin = await startOrigin((_req, res) => {
       res.writeHead(200, { 'Content-Length': '10' });
