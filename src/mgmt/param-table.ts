@@ -619,7 +619,8 @@ export const PARAM_TABLE = [
   threadParam('thread_pool_add_delay', 'seconds', 'seconds', '0', '0'),
   threadParam('thread_pool_destroy_delay', 'seconds', 'seconds', '1', '0.010'),
   threadParam('thread_pool_fail_delay', 'seconds', 'seconds', '0.200', '0.010'),
-  threadParam('thread_pool_max', 'uint', 'threads', '5000', '100'),
+  // Varnish bounds it below by thread_pool_min (5 at least); one static bound here.
+  threadParam('thread_pool_max', 'uint', 'threads', '5000', '5'),
   threadParam('thread_pool_min', 'uint', 'threads', '100', '5', '5000'),
   threadParam('thread_pool_reserve', 'uint', 'threads', '0', '0', '95'),
   threadParam('thread_pool_stack', 'bytes', 'bytes', '80k', '16k'),

@@ -109,6 +109,8 @@ describe('param.set validation', () => {
     expect(setError(p, 'max_restarts', '1.5')).toMatch(/^Not a number \(1\.5\)/);
     expect(setError(p, 'gzip_level', '10')).toMatch(/^Must be no more than 9\n/);
     expect(setError(p, 'http_max_hdr', '10')).toMatch(/^Must be at least 32\n/);
+    // varnishtest runs with thread_pool_min=10 and cases set thread_pool_max as low (c00002).
+    expect(new Params([['thread_pool_max', '10']]).values.thread_pool_max).toBe(10);
     expect(setError(p, 'http_req_size', '100')).toMatch(/^Must be at least 0\.25k\n/);
     expect(setError(p, 'http_req_size', '1x')).toMatch(/^Invalid size \(1x\)/);
     expect(setError(p, 'vcl_cooldown', '0.5')).toMatch(/^Must be greater or equal to 1\.000\n/);
