@@ -317,6 +317,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
     cr.obj = null;
     cr.isHit = false;
     cr.graceHit = false;
+    cr.passed = false;
     t.obj = null;
     t.objInfo = null;
     t.resp = null;
@@ -460,7 +461,7 @@ function receivedRequest(inReq: IncomingMessage, clientText: string, httpsScheme
   let host: string | null = null;
   // An absolute URL (http://, or https:// with feature https_scheme): Varnish moves its
   // authority into Host and keeps the path as the URL.
-  const scheme = /^https?:\/\//i.exec(url);
+  const scheme = url.charCodeAt(0) === 47 ? null : /^https?:\/\//i.exec(url);
   if (scheme !== null && (scheme[0].length === 7 || httpsScheme)) {
     const slash = url.indexOf('/', scheme[0].length);
     if (slash >= 0) {
