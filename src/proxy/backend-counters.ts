@@ -45,6 +45,8 @@ export interface BackendGlobalCounters {
   backend_reuse: number;
   /** Requests sent. */
   backend_req: number;
+  /** Requests sent again on a new connection after a reused one closed without an answer. */
+  backend_retry: number;
   /** Request header bytes of piped sessions. */
   s_pipe_hdrbytes: number;
   /** Piped bytes from clients. */
@@ -82,6 +84,7 @@ export function newBackendGlobalCounters(): BackendGlobalCounters {
     backend_fail: 0,
     backend_reuse: 0,
     backend_req: 0,
+    backend_retry: 0,
     s_pipe_hdrbytes: 0,
     s_pipe_in: 0,
     s_pipe_out: 0,

@@ -306,7 +306,8 @@ export class Backend implements VclBackend {
     this.counters.bereq_hdrbytes += head.bytes;
     // A PROXY preamble names one client: such a connection carries this request only.
     const single = this.proxyHeader ? this.#singleUse(proxyPreamble(this.proxyHeader, opts.proxy)) : null;
-    return dispatchFetch({
+    let reused = false;
+    const attempt = (): Promise<FetchResult> => dispatchFetch({
       dispatcher: single ?? this.#pool,
       backendName: this.fullName,
       method: req.method,
@@ -317,11 +318,22 @@ export class Backend implements VclBackend {
       betweenBytesMs: (opts.betweenBytesTimeout ?? this.betweenBytesTimeout) * 1000,
       signal: opts.signal,
       counters: this.counters,
-      onSent: () => this.#noteSent(),
+      onSent: () => {
+        reused = this.#noteSent();
+      },
       onSettled: () => {
         this.#active--;
         if (single) void single.destroy();
       },
+    });
+    // A kept-alive connection the backend closed before answering: Varnish tries once more on
+    // a new one (backend_retry), when the request body can be sent again.
+    const retryable = single === null && (body === null || body instanceof Uint8Array);
+    return attempt().then((r) => {
+      if (r.ok || r.kind !== 'reset' || !reused || !retryable) return r;
+      this.#global.backend_retry++;
+      this.#active++;
+      return attempt();
     });
   }
 
@@ -428,13 +440,15 @@ export class Backend implements VclBackend {
    * undici does not say which connection carries a request, but it opens connections only for
    * requests waiting to go, so every request beyond the connections opened went on a reused one.
    */
-  #noteSent(): void {
+  #noteSent(): boolean {
     this.#sent++;
     const reuses = this.#sent - this.#opened;
     if (reuses > this.#reuses) {
       this.#global.backend_reuse += reuses - this.#reuses;
       this.#reuses = reuses;
+      return true;
     }
+    return false;
   }
 
   #countConnectFailure(err: unknown): void {

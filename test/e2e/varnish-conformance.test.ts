@@ -2,7 +2,8 @@
 // another (b00012), a fetch without do_stream failing as a whole when its body breaks off
 // (b00021), a backend 204 announcing a body refused (r01826), 0.0.0.0 for the addresses of a
 // Unix socket connection (v00054), no Keep-Alive in objects or responses (b00080), absolute
-// URLs split into Host and path (r01847).
+// URLs split into Host and path (r01847), one retry when a reused backend connection closes
+// without an answer (c00089).
 
 import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
@@ -13,7 +14,7 @@ import pino from 'pino';
 import { Params } from '../../src/mgmt/params.ts';
 import { Shellac } from '../../src/proxy/server.ts';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BACKEND, get, type Origin, type ProxyHandle, startOrigin, startProxy } from '../helpers/proxy.ts';
+import { BACKEND, get, type Origin, type ProxyHandle, startOrigin, startProxy, stat } from '../helpers/proxy.ts';
 
 let origin: Origin | undefined;
 let proxy: ProxyHandle | undefined;
@@ -149,5 +150,21 @@ describe('as Varnish test cases expect', () => {
     const on = await raw(proxy.port, 'GET https://www.example.com/bar HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n');
     expect(on).toContain('host: www.example.com\r\n');
     expect(on).toContain('url: /bar\r\n');
+  });
+
+  it('sends a request again on a new connection when a reused one closes without an answer', async () => {
+    const served = new Map<unknown, number>();
+    origin = await startOrigin((req, res) => {
+      const n = (served.get(req.socket) ?? 0) + 1;
+      served.set(req.socket, n);
+      // The second request on a connection finds it closed, as after a backend's idle timeout.
+      if (n === 2) req.socket.destroy();
+      else res.end('ok');
+    });
+    proxy = await startProxy(`${BACKEND} sub vcl_recv { return (pass); }`, { origin });
+    expect((await get(proxy.port, '/1')).status).toBe(200);
+    expect((await get(proxy.port, '/2')).status).toBe(200);
+    expect(stat(proxy, 'backend_retry')).toBe(1);
+    expect(origin.seen.map((s) => s.url)).toEqual(['/1', '/2', '/2']);
   });
 });
