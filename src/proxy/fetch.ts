@@ -61,6 +61,8 @@ class Fetch {
   passTtl: number | undefined = undefined;
   /** vcl_backend_error ran (and counted the failure). */
   errored = false;
+  /** Without do_stream: the whole body, read before the object is made. */
+  wholeBody: Buffer[] | null = null;
   resolveObject!: (obj: CacheObject | null) => void;
   /** req as it was when the fetch began (Varnish's bereq0): what Vary is recorded against. */
   readonly req0: VclHttp;
@@ -264,13 +266,20 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
 
   commit(f) {
     const t = f.task;
+    if (f.response !== null && !t.doStream && f.wholeBody === null && !t.was304) {
+      // Without do_stream the body comes whole before the object is made; one that breaks off
+      // goes to vcl_backend_error, as in Varnish.
+      return readWhole(f).then((ok) => (ok ? STEPS.commit(f) : 'error'));
+    }
     const cache = f.cr.srv.cache;
     const now = Date.now() / 1000;
     const beresp = t.beresp!;
     const synthetic = f.response === null;
     const body: Buffer[] | undefined = synthetic
       ? [Buffer.from(t.body)]
-      : t.was304 && f.stale !== null && f.stale.state === 'done'
+      : f.wholeBody !== null
+        ? f.wholeBody
+        : t.was304 && f.stale !== null && f.stale.state === 'done'
         ? f.stale.chunks
         : undefined;
     if (synthetic) {
@@ -315,16 +324,9 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
       obj = cache.commit(f.slot, init, now);
     }
     f.obj = obj;
-    if (obj.state !== 'streaming' || t.doStream) {
-      f.resolveObject(obj);
-      return obj.state === 'streaming' ? pump(f, obj) : 'done';
-    }
-    // Without do_stream the client waits for the whole body, and one that breaks off is a
-    // failed fetch: the client gets vcl_synth's 503, as in Varnish.
-    return pump(f, obj).then((step) => {
-      f.resolveObject(obj.state === 'failed' ? null : obj);
-      return step;
-    });
+    f.resolveObject(obj);
+    if (obj.state !== 'streaming') return 'done';
+    return pump(f, obj);
   },
 
   fail(f) {
@@ -349,7 +351,21 @@ function retry(f: Fetch, from: 'response' | 'error'): Step {
   // A retry is a new transaction (a new xid) with the same bereq, as VCL left it.
   t.xid = f.cr.srv.nextXid();
   t.was304 = false;
+  f.wholeBody = null;
   return 'fetch';
+}
+
+/** Reads the whole backend body into the fetch; false when it broke off. */
+async function readWhole(f: Fetch): Promise<boolean> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of f.response!.body) chunks.push(chunk);
+  } catch (e) {
+    f.cr.srv.logger.warn({ xid: f.task.xid, error: (e as Error).message }, 'backend body failed');
+    return false;
+  }
+  f.wholeBody = chunks;
+  return true;
 }
 
 /** Copies the backend body into the object, chunk by chunk, as it arrives. */

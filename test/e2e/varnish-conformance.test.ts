@@ -68,17 +68,30 @@ describe('as Varnish test cases expect', () => {
     expect(origin.seen).toHaveLength(0);
   });
 
-  it('answers 503 when a body fetched without do_stream breaks off', async () => {
+  it('sends a body that breaks off without do_stream to vcl_backend_error (r01638)', async () => {
     origin = await startOrigin((_req, res) => {
       res.writeHead(200, { 'Content-Length': '10' });
       res.write('12345');
       setTimeout(() => res.socket?.destroy(), 50);
     });
-    proxy = await startProxy(`${BACKEND} sub vcl_backend_response { set beresp.do_stream = false; }`, { origin });
+    proxy = await startProxy(
+      `${BACKEND} sub vcl_backend_response { set beresp.do_stream = false; }
+       sub vcl_backend_error { set beresp.http.err = "yes"; }`,
+      { origin },
+    );
     const r = await get(proxy.port, '/');
     expect(r.status).toBe(503);
-    // No object came of it: the client side's own 503 (r00781), not vcl_backend_error's.
+    expect(r.reason).toBe('Backend fetch failed');
+    expect(r.headers.err).toBe('yes');
+  });
+
+  it('answers a fetch that fails without an object with 503 Service Unavailable (r00781)', async () => {
+    origin = await startOrigin((_req, res) => res.end('x'));
+    proxy = await startProxy(`${BACKEND} sub vcl_backend_fetch { set bereq.url = bereq.http.none; }`, { origin });
+    const r = await get(proxy.port, '/');
+    expect(r.status).toBe(503);
     expect(r.reason).toBe('Service Unavailable');
+    expect(origin.seen).toHaveLength(0);
   });
 
   it('fails the fetch of a 204 that announces a body, and serves the next one on a new connection', async () => {
