@@ -89,6 +89,7 @@ export async function startOps(srv: Shellac, opts: OpsOptions): Promise<Ops> {
     },
   });
   const logHub = new LogHub({ logger: opts.logger });
+  srv.txLog = logHub;
   const admin = new AdminServer({ params: srv.params, logger: opts.logger, secretFile: opts.secretFile, workdir: opts.workdir });
   registerBuiltins(admin, { counters, logHub });
   registerServerCommands(admin, srv);

@@ -17,6 +17,7 @@ import type { VclAction } from '../runtime/actions.ts';
 import { VclHttp } from '../runtime/http.ts';
 import { ipFromSocket, UNIX_SOCKET_IP, type VclIp } from '../runtime/ip.ts';
 import { statusReason } from '../runtime/status.ts';
+import type { TxLog } from '../mgmt/log.ts';
 import type { LoadedVcl } from '../runtime/loaded-vcl.ts';
 import { VclTask } from '../runtime/task.ts';
 import type { SubName } from '../vcl/spec.ts';
@@ -61,6 +62,8 @@ export class ClientRequest {
   close = false;
   /** For an Upgrade request node handed over whole: bytes read past its head. */
   readonly upgradeHead: Buffer | null;
+  /** Its transaction record, when somebody reads them (shellac log); null costs nothing. */
+  readonly tx: TxLog | null;
 
   constructor(srv: Shellac, entry: VclEntry, inReq: IncomingMessage, res: ServerResponse, upgradeHead: Buffer | null) {
     this.srv = srv;
@@ -81,6 +84,16 @@ export class ClientRequest {
     task.timeoutIdle = srv.params.values.timeout_idle;
     this.task = task;
     srv.requests.set(task, this);
+    const tx = srv.txLog?.begin('client', task.xid) ?? null;
+    this.tx = tx;
+    if (tx !== null) {
+      srv.txOf.set(task, tx);
+      const req = task.req;
+      tx.req(req.method, req.url, req.proto, req);
+      tx.set('vcl', this.vcl.name);
+      const sock = inReq.socket;
+      tx.set('client', { ip: ips.clientText, port: sock.remotePort ?? 0 });
+    }
   }
 
   /** The request as the client sent it (std.rollback), made anew at each call. */
@@ -128,15 +141,40 @@ export class ClientRequest {
   }
 
   #finished(): void {
+    if (this.tx !== null) this.#record(this.tx);
     this.srv.requests.delete(this.task);
     this.task.end();
     this.srv.vcls.leave(this.entry);
     this.srv.requestDone(this.in.socket);
   }
 
-  /** Runs a sub of the request's VCL. */
+  #record(tx: TxLog): void {
+    const res = this.res;
+    const resp = this.task.resp;
+    tx.resp(res.statusCode, res.statusMessage ?? '', 'HTTP/1.1', resp ?? undefined);
+    const t = this.task;
+    tx.set('handling', this.isHit ? 'hit' : t.isHitpass ? 'hitpass' : t.isHitmiss ? 'hitmiss' : this.passed ? 'pass' : this.obj !== null ? 'miss' : 'synth');
+    tx.set('restarts', t.restarts);
+    const bodyBytes = t.req?.method === 'HEAD' ? 0 : this.obj !== null ? this.obj.bodyBytes : Buffer.byteLength(t.body);
+    tx.bytes(0, 0, 0, bodyBytes);
+    tx.time('Resp');
+    tx.end();
+  }
+
+  /** Runs a sub of the request's VCL (noting the call and its action when a record is kept). */
   call(sub: SubName): VclAction | Promise<VclAction> {
-    return this.vcl.run(sub, this.task);
+    const tx = this.tx;
+    if (tx === null) return this.vcl.run(sub, this.task);
+    tx.call(sub.slice(4));
+    const r = this.vcl.run(sub, this.task);
+    if (r instanceof Promise) {
+      return r.then((a) => {
+        tx.ret(a.action);
+        return a;
+      });
+    }
+    tx.ret(r.action);
+    return r;
   }
 
   /** Gives back a fetch slot this request holds but will not fill. */

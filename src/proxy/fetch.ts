@@ -15,6 +15,7 @@ import { buildVary, CacheObject as Obj, rfcTtl } from '../cache/index.ts';
 import type { VclAction } from '../runtime/actions.ts';
 import { VclHttp } from '../runtime/http.ts';
 import { VclTask } from '../runtime/task.ts';
+import type { TxLog } from '../mgmt/log.ts';
 import type { SubName } from '../vcl/spec.ts';
 import type { Director } from '../vmod/api.ts';
 import type { Backend, FetchResult } from './backend.ts';
@@ -94,10 +95,31 @@ class Fetch {
     t.firstByteTimeout = p.first_byte_timeout;
     t.betweenBytesTimeout = p.between_bytes_timeout;
     this.task = t;
+    const tx = srv.txLog?.begin('backend', t.xid, cr.task.xid) ?? null;
+    if (tx !== null) {
+      srv.txOf.set(t, tx);
+      tx.set('vcl', cr.vcl.name);
+    }
   }
 
   call(sub: SubName): VclAction | Promise<VclAction> {
-    return this.cr.vcl.run(sub, this.task);
+    const tx = this.tx;
+    if (tx === null) return this.cr.vcl.run(sub, this.task);
+    tx.call(sub.slice(4));
+    const r = this.cr.vcl.run(sub, this.task);
+    if (r instanceof Promise) {
+      return r.then((a) => {
+        tx.ret(a.action);
+        return a;
+      });
+    }
+    tx.ret(r.action);
+    return r;
+  }
+
+  /** Its transaction record, when somebody reads them. */
+  get tx(): TxLog | null {
+    return this.cr.srv.txOf.get(this.task) ?? null;
   }
 }
 
@@ -122,6 +144,18 @@ async function run(f: Fetch): Promise<void> {
     f.cr.srv.logger.error({ err: e, xid: f.task.xid }, 'fetch failed');
     fail(f);
   } finally {
+    const tx = f.tx;
+    if (tx !== null) {
+      const t = f.task;
+      const bereq = t.bereq;
+      if (bereq) tx.bereq(bereq.method, bereq.url, bereq.proto, bereq);
+      const beresp = t.beresp;
+      if (beresp) tx.beresp(beresp.status, beresp.reason, beresp.proto, beresp);
+      if (t.berespBackend) tx.set('backend', t.berespBackend.name);
+      tx.set('handling', f.errored ? 'error' : f.obj !== null ? 'fetch' : 'abandon');
+      tx.time('BerespBody');
+      tx.end();
+    }
     f.task.end();
   }
 }

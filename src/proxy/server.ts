@@ -9,6 +9,7 @@ import pino, { type Logger } from 'pino';
 import { Cache, digestKey } from '../cache/index.ts';
 import { formatHttpDate } from '../runtime/httpdate.ts';
 import type { TaskServices, VclTask } from '../runtime/task.ts';
+import type { LogHub, TxLog } from '../mgmt/log.ts';
 import type { Params } from '../mgmt/params.ts';
 import { backendFactory } from './backend.ts';
 import { type BackendGlobalCounters, newBackendGlobalCounters } from './backend-counters.ts';
@@ -51,6 +52,10 @@ export class Shellac {
   readonly backendServices: TaskServices;
   /** Client requests in flight, by task: how services find the request of a task. */
   readonly requests = new Map<VclTask, ClientRequest>();
+  /** Transaction records (shellac log, ncsa, pino at debug): set by the operations side. */
+  txLog: LogHub | null = null;
+  /** The record being built for a task, when somebody reads records. */
+  readonly txOf = new WeakMap<VclTask, TxLog>();
   readonly via: string;
   readonly startedAt = Date.now() / 1000;
   readonly #servers: { name: string; server: Server; address: AddressInfo | null; path?: string }[] = [];
@@ -73,6 +78,7 @@ export class Shellac {
     this.cache = new Cache({ maxBytes: opts.storageBytes, params: this.params.values, storageName: opts.storageName });
     const logger = this.logger;
     const log = (task: VclTask, message: string): void => {
+      this.txOf.get(task)?.log(message);
       logger.info({ xid: task.xid, vcl: task.vclName, sub: task.method }, message);
     };
     const ban = (expression: string): string | null => this.cache.ban(expression, Date.now() / 1000);
