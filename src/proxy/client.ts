@@ -398,9 +398,14 @@ function afterRecv(cr: ClientRequest, a: VclAction): StepResult {
       cr.intent = a.action;
       return 'hash';
     case 'vcl': {
-      const next = cr.srv.vcls.resolveLabel(a.label);
-      if (next === null || cr.task.restarts > 0) return 'fail';
-      cr.vcl = next;
+      // The request moves to the labelled VCL: its reference too, and the backend it starts
+      // with is that VCL's default, as in Varnish.
+      if (cr.task.restarts > 0) return 'fail';
+      const next = cr.srv.vcls.switchTo(cr.entry, a.label);
+      if (next === null) return 'fail';
+      cr.entry = next;
+      cr.vcl = next.vcl;
+      cr.task.backendHint = undefined;
       return 'recv';
     }
     default:
