@@ -5,6 +5,7 @@ export const PROXY_COUNTERS = [
   { name: 'sess_conn', gauge: false, doc: 'Client connections accepted' },
   { name: 'sess_closed', gauge: false, doc: 'Client connections closed' },
   { name: 's_sess', gauge: false, doc: 'Client connections handled' },
+  { name: 'sess_readahead', gauge: false, doc: 'Requests read while an earlier one on their connection was still served' },
   { name: 'client_req', gauge: false, doc: 'Client requests received' },
   { name: 'client_req_400', gauge: false, doc: 'Client requests refused as malformed (400)' },
   { name: 'cache_hit', gauge: false, doc: 'Requests delivered from the cache' },

@@ -289,6 +289,8 @@ export class Shellac {
       this.#conns.set(sock, conn);
     }
     if (conn.busy) {
+      // A request read while the one before it is still served (Varnish's read-ahead).
+      this.counters.sess_readahead++;
       conn.queue.push(() => void this.#startRequest(entry, req, res, upgradeHead));
       return;
     }

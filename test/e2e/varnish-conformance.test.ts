@@ -57,6 +57,7 @@ describe('as Varnish test cases expect', () => {
     expect(xids).toEqual(['X-Varnish: 1001', 'X-Varnish: 1003', 'X-Varnish: 1005 1004']);
     expect(origin.seen.map((s) => s.url)).toEqual(['/foo', '/bar']);
     expect(ports.size).toBe(1);
+    expect(stat(proxy, 'sess_readahead')).toBe(2);
   });
 
   it('refuses protocols other than HTTP/1.0 and HTTP/1.1 with 400 (b00047)', async () => {
