@@ -6,10 +6,11 @@
 // ratio to the ceiling (and to Varnish's); each figure is the best of a few interleaved rounds,
 // as a shared machine's noise only ever slows a run down. Run: `npm run bench:proxy` (options:
 // --duration N, --rounds N, --connections N, --only shellac|varnish|ceiling, --hit-only,
-// --cpu-prof DIR to profile Shellac).
+// --cpu-prof DIR to profile Shellac, --log-reader to add hits on a second Shellac with a
+// `shellac log` reader attached: what transaction records cost when somebody reads them).
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,7 @@ const { values: opts } = parseArgs({
     only: { type: 'string', multiple: true },
     'cpu-prof': { type: 'string' },
     'hit-only': { type: 'boolean', default: false },
+    'log-reader': { type: 'boolean', default: false },
   },
 });
 const DURATION = Number(opts.duration);
@@ -241,6 +243,23 @@ async function main(): Promise<void> {
     const pids = [shellac.pid!];
     loads.push({ name: 'shellac: hit, 1 KB', port, path: '/hit', pids });
     if (!opts['hit-only']) loads.push({ name: 'shellac: pass, 1 KB', port, path: '/pass', headers: PASS_HEADERS, pids });
+  }
+  if (want('shellac') && opts['log-reader']) {
+    const port = await freePort();
+    const secret = join(tmpdir(), `shellac-bench-secret-${process.pid}`);
+    writeFileSync(secret, 'bench\n', { mode: 0o600 });
+    cleanups.push(() => rmSync(secret, { force: true }));
+    const { child, match } = await start(
+      pinned(SERVER_CORE, NODE, ['src/cli/main.ts', 'serve', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${originPort}`, '-s', 'malloc,64m', '-T', '127.0.0.1:0', '-S', secret]),
+      /Admin on \S+ (\d+)/,
+      { SHELLAC_LOG_LEVEL: 'error' },
+    );
+    await waitForPort(port, '/hit');
+    // The reader prints every record; its output goes nowhere, its cost to the server counts.
+    const reader = spawn(NODE, ['src/cli/main.ts', 'log', '-T', `127.0.0.1:${match[1]}`, '-S', secret], { cwd: ROOT, stdio: 'ignore' });
+    children.push(reader);
+    await new Promise((r) => setTimeout(r, 1500));
+    loads.push({ name: 'shellac: hit, 1 KB, log reader', port, path: '/hit', pids: [child.pid!] });
   }
   if (want('varnish') && which('varnishd')) {
     const port = await freePort();
