@@ -163,18 +163,7 @@ export class ClientRequest {
 
   /** Runs a sub of the request's VCL (noting the call and its action when a record is kept). */
   call(sub: SubName): VclAction | Promise<VclAction> {
-    const tx = this.tx;
-    if (tx === null) return this.vcl.run(sub, this.task);
-    tx.call(sub.slice(4));
-    const r = this.vcl.run(sub, this.task);
-    if (r instanceof Promise) {
-      return r.then((a) => {
-        tx.ret(a.action);
-        return a;
-      });
-    }
-    tx.ret(r.action);
-    return r;
+    return runSub(this.vcl, sub, this.task, this.tx);
   }
 
   /** Gives back a fetch slot this request holds but will not fill. */
@@ -188,6 +177,24 @@ export class ClientRequest {
   releaseSlots(): void {
     this.#release();
   }
+}
+
+/**
+ * Runs a sub of a VCL on a task; with a transaction record, notes the call and the action it
+ * returned. The client and the backend side both call subs through here.
+ */
+export function runSub(vcl: LoadedVcl, sub: SubName, task: VclTask, tx: TxLog | null): VclAction | Promise<VclAction> {
+  if (tx === null) return vcl.run(sub, task);
+  tx.call(sub.slice(4));
+  const r = vcl.run(sub, task);
+  if (r instanceof Promise) {
+    return r.then((a) => {
+      tx.ret(a.action);
+      return a;
+    });
+  }
+  tx.ret(r.action);
+  return r;
 }
 
 /** Turns a sub's action into the next step, through `then` when the sub was async. */

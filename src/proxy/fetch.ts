@@ -19,7 +19,7 @@ import type { TxLog } from '../mgmt/log.ts';
 import type { SubName } from '../vcl/spec.ts';
 import type { Director } from '../vmod/api.ts';
 import type { Backend, FetchResult } from './backend.ts';
-import type { ClientRequest } from './client.ts';
+import { type ClientRequest, runSub } from './client.ts';
 
 export type FetchMode = 'miss' | 'pass' | 'bgfetch';
 
@@ -103,18 +103,7 @@ class Fetch {
   }
 
   call(sub: SubName): VclAction | Promise<VclAction> {
-    const tx = this.tx;
-    if (tx === null) return this.cr.vcl.run(sub, this.task);
-    tx.call(sub.slice(4));
-    const r = this.cr.vcl.run(sub, this.task);
-    if (r instanceof Promise) {
-      return r.then((a) => {
-        tx.ret(a.action);
-        return a;
-      });
-    }
-    tx.ret(r.action);
-    return r;
+    return runSub(this.cr.vcl, sub, this.task, this.tx);
   }
 
   /** Its transaction record, when somebody reads them. */
