@@ -6,6 +6,7 @@ import { CACHE_COUNTERS } from '../../src/cache/index.ts';
 import { COUNTER_TABLE } from '../../src/mgmt/counter-table.ts';
 import { PROXY_COUNTERS } from '../../src/proxy/counters.ts';
 import { BACKEND, get, type Origin, type ProxyHandle, sleep, startOrigin, startProxy, stat } from '../helpers/proxy.ts';
+import { COUNTERS_NAMED_IN_THE_ISSUE } from '../helpers/issue-counters.ts';
 
 let origin: Origin | undefined;
 let proxy: ProxyHandle | undefined;
@@ -15,33 +16,7 @@ afterEach(async () => {
   proxy = origin = undefined;
 });
 
-const NAMED_IN_THE_ISSUE = [
-  'client_req',
-  'cache_hit',
-  'cache_hit_grace',
-  'cache_miss',
-  'cache_hitpass',
-  'cache_hitmiss',
-  'backend_conn',
-  'backend_fail',
-  'backend_reuse',
-  'fetch_failed',
-  'n_object',
-  'n_expired',
-  'n_lru_nuked',
-  's_pipe',
-  's_pass',
-  's_fetch',
-  's_synth',
-  's_req_bodybytes',
-  's_resp_bodybytes',
-  'sess_conn',
-  'bans',
-  'bans_completed',
-  'n_purges',
-  'busy_sleep',
-  'busy_wakeup',
-];
+const NAMED_IN_THE_ISSUE = COUNTERS_NAMED_IN_THE_ISSUE;
 
 describe('counters', () => {
   it('has every counter the issue names, starting at 0, and the declared ones have docs', async () => {

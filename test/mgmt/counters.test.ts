@@ -6,6 +6,7 @@ import { type MetricsServer, parseMetricsListen, startMetricsServer } from '../.
 import { newCacheCounters } from '../../src/cache/counters.ts';
 import { newBackendCounters, newBackendGlobalCounters } from '../../src/proxy/backend-counters.ts';
 import { newProxyCounters } from '../../src/proxy/counters.ts';
+import { COUNTERS_NAMED_IN_THE_ISSUE } from '../helpers/issue-counters.ts';
 
 function fakeClock(start = 1_000_000) {
   let now = start;
@@ -15,33 +16,7 @@ function fakeClock(start = 1_000_000) {
 describe('the counter table', () => {
   it('has the issue-5 counters and the VBE family, each once', () => {
     const main = COUNTER_TABLE.MAIN.map((d) => d.name as string);
-    for (const n of [
-      'client_req',
-      'cache_hit',
-      'cache_hit_grace',
-      'cache_miss',
-      'cache_hitpass',
-      'cache_hitmiss',
-      'backend_conn',
-      'backend_fail',
-      'backend_reuse',
-      'fetch_failed',
-      'n_object',
-      'n_expired',
-      'n_lru_nuked',
-      's_pipe',
-      's_pass',
-      's_fetch',
-      's_synth',
-      's_req_bodybytes',
-      's_resp_bodybytes',
-      'sess_conn',
-      'bans',
-      'bans_completed',
-      'n_purges',
-      'busy_sleep',
-      'busy_wakeup',
-    ]) {
+    for (const n of COUNTERS_NAMED_IN_THE_ISSUE) {
       expect(main, n).toContain(n);
     }
     expect(new Set(main).size).toBe(main.length);
