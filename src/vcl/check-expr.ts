@@ -11,7 +11,7 @@ import { TYPE_METHODS, type VclType } from './spec.ts';
 import { foldName } from './symbols.ts';
 import type { TExpr } from './tir.ts';
 import { additive, COMPARISONS, hasAdditive, isStringy, MULTIPLIER, NEGATABLE, TO_BOOL, TO_STRING } from './types.ts';
-import { parseIpLiteral } from './ip-literal.ts';
+import { ipOrHostLiteral } from './ip-literal.ts';
 
 /**
  * Varnish's limits on number literals (of any unit): 15 digits for an integer, 12 before the
@@ -88,7 +88,7 @@ export function coerce(cx: CheckContext, t: TExpr, want: VclType): TExpr | undef
   } else if (want === 'REAL' && t.k === 'const' && t.type === 'INT') {
     return { ...t, type: 'REAL' };
   } else if (want === 'IP' && t.k === 'const' && t.type === 'STRING') {
-    const ip = parseIpLiteral(String(t.value));
+    const ip = ipOrHostLiteral(String(t.value));
     if (!ip) return cx.error(pos, `Cannot convert to an IP address: '"${t.value}"'`);
     return { k: 'const', type: 'IP', value: ip, pos };
   }
