@@ -7,10 +7,9 @@ import type { BodyState, CacheObject } from '../cache/index.ts';
 import type { VclHttp } from '../runtime/http.ts';
 import { parseHttpDate } from '../runtime/httpdate.ts';
 import type { ClientRequest } from './client.ts';
+import { HOP_BY_HOP } from './hop-by-hop.ts';
 
-/** Response headers that belong to one connection, never forwarded. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
-/** 1 at the lengths of the names above and of Content-Length (written by us). */
+/** 1 at the lengths of the hop-by-hop names and of Content-Length (written by us). */
 const SUSPECT_LENGTH = new Uint8Array(32);
 for (const name of [...HOP_BY_HOP, 'content-length']) SUSPECT_LENGTH[name.length] = 1;
 

@@ -20,6 +20,7 @@ import type { SubName } from '../vcl/spec.ts';
 import type { Director } from '../vmod/api.ts';
 import type { Backend, FetchResult } from './backend.ts';
 import { type ClientRequest, runSub } from './client.ts';
+import { HOP_BY_HOP } from './hop-by-hop.ts';
 
 export type FetchMode = 'miss' | 'pass' | 'bgfetch';
 
@@ -31,8 +32,6 @@ type Step = 'fetch' | 'send' | 'response' | 'error' | 'commit' | 'fail' | 'done'
  * conditions and ranges (the cache answers those itself) and proxy credentials. Headers named in
  * Connection are hop-by-hop too.
  */
-/** Headers an object never stores. */
-const OBJECT_DROPS = ['Connection', 'Keep-Alive', 'Proxy-Connection', 'TE', 'Trailer', 'Transfer-Encoding', 'Upgrade'] as const;
 const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 const NOT_FETCHED = new Set([
   ...NOT_FORWARDED,
@@ -311,7 +310,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     }
     // The object keeps no hop-by-hop headers: vcl_deliver sees none (Varnish drops them when
     // it makes the object; vcl_backend_response still saw them).
-    for (const name of OBJECT_DROPS) beresp.unset(name);
+    for (const name of HOP_BY_HOP) beresp.unset(name);
     const ttl = t.ttl + (now - f.origin);
     const vary = buildVary(beresp.get('Vary'), f.req0);
     const uncacheable = t.berespUncacheable || t.uncacheable || 'error' in vary;
