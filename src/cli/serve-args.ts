@@ -1,6 +1,7 @@
 // `shellac serve` flags, as varnishd takes them, turned into one plain configuration value.
 // Everything here is checked before any port is opened: a bad flag is a usage error (exit 2).
 
+import { parseBytes } from '../mgmt/params.ts';
 import { parseArgs, UsageError } from './args.ts';
 
 export interface ListenSpec {
@@ -60,8 +61,6 @@ const SPEC = {
 } as const;
 
 const DEFAULT_STORAGE_BYTES = 256 * 1024 * 1024;
-const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
-
 export function parseServeArgs(argv: readonly string[]): ServeConfig {
   const { flags, positional } = parseArgs(argv, SPEC);
   if (positional.length > 0) throw new UsageError(`unexpected argument '${positional[0]}'`);
@@ -138,9 +137,8 @@ function parseStorage(text: string): { name: string; bytes: number } {
   // `default` is malloc, as in varnishd.
   if (kind !== 'malloc' && kind !== 'default') throw new UsageError(`-s ${text}: unknown storage method "${kind}" (only malloc)`);
   if (size === undefined) return { name, bytes: DEFAULT_STORAGE_BYTES };
-  const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)b?$/i.exec(size.trim());
-  if (!m) throw new UsageError(`-s ${text}: bad size '${size}' (e.g. 256m, 1g)`);
-  const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[m[2].toLowerCase()]);
+  const bytes = parseBytes(size);
+  if (bytes === undefined) throw new UsageError(`-s ${text}: bad size '${size}' (e.g. 256m, 1g)`);
   if (bytes < 1024 * 1024) throw new UsageError(`-s ${text}: size must be at least 1m`);
   return { name, bytes };
 }
