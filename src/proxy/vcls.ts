@@ -114,8 +114,6 @@ export class VclRegistry {
   async load(name: string, input: { file: string } | { source: string }, state: VclWantedState = 'auto'): Promise<VclEntry> {
     if (!NAME.test(name)) throw new VclError(`Illegal VCL name "${name}": letters, digits, '_', '.' and '-', starting with a letter`);
     if (this.#taken(name)) throw new VclError(`Already a VCL named ${name}`);
-    const { readFile } = await import('node:fs/promises');
-    const source = 'file' in input ? await readFile(input.file, 'utf8').catch(() => '') : input.source;
     const options: LoadVclOptions = {
       name,
       ...('file' in input ? { file: input.file } : { source: input.source }),
@@ -137,7 +135,8 @@ export class VclRegistry {
       vcl.discard();
       throw new VclError(`Already a VCL named ${name}`);
     }
-    const entry: VclEntry = { name, vcl, target: null, state, busy: 0, idleSince: this.#now(), source };
+    // vcl.show prints the top file as the compiler read it (its includes follow it in sources).
+    const entry: VclEntry = { name, vcl, target: null, state, busy: 0, idleSince: this.#now(), source: vcl.sources[0]?.text ?? '' };
     this.#entries.set(name, entry);
     if (this.#active === null) this.#active = entry;
     this.#scheduleCooling();
