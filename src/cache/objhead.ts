@@ -19,8 +19,9 @@ export class BusySlot {
   /** The expired object this fetch may revalidate (its ETag/Last-Modified) and will replace. */
   readonly stale: CacheObject | null;
   /**
-   * The Vary of the response once its headers are in (Cache.setBusyVary); from then on, lookups
-   * of other variants stop waiting for this fetch.
+   * The variant this fetch will be: predicted at lookup from another variant's Vary, then the
+   * response's own once its headers are in (Cache.setBusyVary). Lookups of other variants do
+   * not wait for it.
    */
   vary: VarySpec | null = null;
   state: BusyState = 'busy';

@@ -4,8 +4,10 @@
 //   empty, or still arriving, is revalidated; the refetch carries If-Modified-Since with its
 //   Last-Modified and If-None-Match with its ETag;
 // - on 304, beresp takes the stale object's status line (200 and its reason), the 304's
-//   headers in their order, then the stale object's headers the 304 did not have; the TTL rules
-//   then run on that merged response; the body is the stale object's (beresp.was_304).
+//   headers in their order (all of them, duplicates too, and its ETag; its Content-Encoding and
+//   Content-Length go, as they describe no body), then the stale object's headers of every
+//   name the 304 did not have; the TTL rules then run on that merged response; the body is the
+//   stale object's (beresp.was_304). A 304 without Date got one when it arrived, before this.
 
 import { VclHttp } from '../runtime/http.ts';
 import type { CacheObject } from './object.ts';
@@ -25,10 +27,15 @@ export function validatorsOf(stale: CacheObject | null): Validators | null {
 /** beresp after a 304 for `stale`: see the header of this file. */
 export function mergeNotModified(stale: CacheObject, notModified: VclHttp): VclHttp {
   const merged = VclHttp.response(stale.http.status, stale.http.reason, stale.http.proto);
-  for (let i = 0; i < notModified.count; i++) merged.append(notModified.nameAt(i), notModified.valueAt(i));
+  for (let i = 0; i < notModified.count; i++) {
+    const name = notModified.nameAt(i);
+    const lower = name.toLowerCase();
+    if (lower === 'content-encoding' || lower === 'content-length') continue;
+    merged.append(name, notModified.valueAt(i));
+  }
   for (let i = 0; i < stale.http.count; i++) {
     const name = stale.http.nameAt(i);
-    if (!notModified.has(name)) merged.append(name, stale.http.valueAt(i));
+    if (!merged.has(name)) merged.append(name, stale.http.valueAt(i));
   }
   return merged;
 }

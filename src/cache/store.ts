@@ -13,7 +13,9 @@
 //   delivered in grace (the caller refreshes it in the background with that fetch) or handed
 //   over as `stale` for a conditional fetch (keep);
 // - with a fetch in progress: deliver in grace without a new fetch, else wait (busy). A fetch
-//   whose Vary is already known and differs is not waited for; hash_ignore_busy waits for none.
+//   whose Vary is known and differs is not waited for: known from its response, or predicted
+//   when it started from an object of another variant (same names, the fetching request's
+//   values), as Varnish's predictive Vary; hash_ignore_busy waits for none.
 // A hit costs: one Map lookup, a scan of the variants (ban generation check, Vary match), an
 // LRU touch at most once per lru_interval, and no allocation.
 
@@ -26,7 +28,7 @@ import { CacheObject, type ObjectInit, type ObjectOwner, type ObjectStorage } fr
 import { BusySlot, ObjectHead } from './objhead.ts';
 import { type CacheParams, defaultCacheParams } from './params.ts';
 import type { RequestView } from './types.ts';
-import { type VarySpec, varyMatches } from './vary.ts';
+import { predictVary, type VarySpec, varyMatches } from './vary.ts';
 
 export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
 
@@ -183,6 +185,7 @@ export class Cache implements ObjectOwner {
     const objects = head.objects;
     let found: CacheObject | null = null;
     let expired: CacheObject | null = null;
+    let otherVariant: VarySpec | null = null;
     for (let i = 0; i < objects.length; i++) {
       const obj = objects[i];
       if (obj.ttl <= 0) continue;
@@ -197,7 +200,10 @@ export class Cache implements ObjectOwner {
         i--;
         continue;
       }
-      if (obj.vary !== null && !varyMatches(obj.vary, req)) continue;
+      if (obj.vary !== null && !varyMatches(obj.vary, req)) {
+        otherVariant ??= obj.vary;
+        continue;
+      }
       const ttl = reqTtl >= 0 && reqTtl < obj.ttl ? reqTtl : obj.ttl;
       if (obj.origin + ttl > now) {
         found = obj;
@@ -229,6 +235,7 @@ export class Cache implements ObjectOwner {
     const inGrace = expired !== null && graceEnd(expired, options) >= now;
     if (!busyFound) {
       const fetch = this.#newFetch(head, expired);
+      if (otherVariant !== null) fetch.vary = predictVary(otherVariant, req);
       if (inGrace) {
         expired!.hits++;
         this.#touch(expired!, now);

@@ -87,3 +87,16 @@ export function varyMatches(spec: VarySpec, req: HeaderReader): boolean {
   }
   return true;
 }
+
+/**
+ * The variant a request will be, predicted from an object it did not match (Varnish's
+ * predictive Vary): the same names, this request's values. A fetch started for the request
+ * carries it, so requests for other variants need not wait for that fetch.
+ */
+export function predictVary(seen: VarySpec, req: HeaderReader): VarySpec {
+  const values = seen.names.map((name) => {
+    const raw = req.get(name);
+    return raw === null ? null : trimBlanks(raw);
+  });
+  return { names: seen.names, values };
+}

@@ -14,6 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { BusySlot, CacheObject } from '../cache/index.ts';
 import type { VclAction } from '../runtime/actions.ts';
+import { type ConnectionMarks, markConnectionNamed } from '../common/http-headers.ts';
 import { VclHttp } from '../runtime/http.ts';
 import { ipFromSocket, UNIX_SOCKET_IP, type VclIp } from '../runtime/ip.ts';
 import { statusReason } from '../runtime/status.ts';
@@ -24,6 +25,8 @@ import type { SubName } from '../vcl/spec.ts';
 import { deliverObject, deliverSynth, writeMinimal } from './deliver.ts';
 import { type FetchMode, startFetch } from './fetch.ts';
 import { runPipe } from './pipe-step.ts';
+import { type RequestBody, StreamRequestBody } from './request-body.ts';
+import { runSub } from './run-sub.ts';
 import type { Shellac } from './server.ts';
 import type { VclEntry } from './vcls.ts';
 
@@ -56,8 +59,10 @@ export class ClientRequest {
   synthReason = '';
   /** The object delivered comes from a pass (private: no ranges offered). */
   passed = false;
-  /** The request body was streamed to a backend: it cannot be read again. */
-  bodyTaken = false;
+  /** The request body, read at most once (a pass streams it, std.cache_req_body keeps it). */
+  readonly body: RequestBody;
+  /** The lines the request's Connection header named on arrival; 'refused' answers 400. */
+  readonly marks: ConnectionMarks | 'refused' | null;
   /** Close the connection after the response (VCL failure, Connection: close). */
   close = false;
   /** For an Upgrade request node handed over whole: bytes read past its head. */
@@ -70,6 +75,8 @@ export class ClientRequest {
     this.upgradeHead = upgradeHead;
     this.in = inReq;
     this.res = res;
+    const h = inReq.headers;
+    this.body = new StreamRequestBody(inReq, h['content-length'] !== undefined ? h['content-length'] !== '0' : h['transfer-encoding'] !== undefined);
     this.entry = entry;
     this.vcl = entry.vcl;
     const task = new VclTask('client', srv.clientServices);
@@ -80,6 +87,7 @@ export class ClientRequest {
     task.serverIp = ips.server;
     task.localIp = ips.server;
     task.req = receivedRequest(inReq, ips.clientText, srv.params.values.feature.has('https_scheme'));
+    this.marks = markConnectionNamed(task.req);
     task.reqTime = Date.now() / 1000;
     task.timeoutIdle = srv.params.values.timeout_idle;
     this.task = task;
@@ -108,6 +116,13 @@ export class ClientRequest {
    */
   run(): Promise<void> | undefined {
     let step: Step = 'recv';
+    if (this.marks === 'refused') {
+      // Connection names a header a pass would forward (Age, Cache-Control...): Varnish 400.
+      this.srv.counters.client_req_400++;
+      writeMinimal(this, 400, 'Bad Request');
+      this.#finished();
+      return undefined;
+    }
     try {
       while (step !== 'done') {
         const next: StepResult = STEPS[step](this);
@@ -177,24 +192,6 @@ export class ClientRequest {
   releaseSlots(): void {
     this.#release();
   }
-}
-
-/**
- * Runs a sub of a VCL on a task; with a transaction record, notes the call and the action it
- * returned. The client and the backend side both call subs through here.
- */
-export function runSub(vcl: LoadedVcl, sub: SubName, task: VclTask, tx: TxLog | null): VclAction | Promise<VclAction> {
-  if (tx === null) return vcl.run(sub, task);
-  tx.call(sub.slice(4));
-  const r = vcl.run(sub, task);
-  if (r instanceof Promise) {
-    return r.then((a) => {
-      tx.ret(a.action);
-      return a;
-    });
-  }
-  tx.ret(r.action);
-  return r;
 }
 
 /** Turns a sub's action into the next step, through `then` when the sub was async. */
@@ -435,7 +432,7 @@ function afterHit(cr: ClientRequest, a: VclAction): StepResult {
     if (cr.bgSlot !== null) {
       const slot = cr.bgSlot;
       cr.bgSlot = null;
-      startFetch(cr, 'bgfetch', slot, cr.obj);
+      startFetch(cr.srv, { mode: 'bgfetch', slot, stale: cr.obj, client: cr.task, entry: cr.entry, body: null, marks: connectionMarks(cr) });
     }
     return 'deliver';
   }
@@ -468,7 +465,7 @@ async function fetchAndDeliver(cr: ClientRequest, mode: FetchMode): Promise<Step
   const slot = cr.slot;
   cr.slot = null;
   cr.passed = mode === 'pass';
-  const result = await startFetch(cr, mode, slot, cr.stale);
+  const result = await startFetch(cr.srv, { mode, slot, stale: cr.stale, client: cr.task, entry: cr.entry, body: cr.body, marks: connectionMarks(cr) });
   if (result === null) {
     // A fetch that failed without an object (a VCL failure, abandon, a body that broke off
     // without do_stream): Varnish's client side makes a plain 503 with the status's own reason.
@@ -479,6 +476,11 @@ async function fetchAndDeliver(cr: ClientRequest, mode: FetchMode): Promise<Step
   }
   cr.obj = result;
   return 'deliver';
+}
+
+/** The request's marked lines (run() answered a refused request before any fetch). */
+export function connectionMarks(cr: ClientRequest): ConnectionMarks | null {
+  return cr.marks === 'refused' ? null : cr.marks;
 }
 
 interface Addresses {

@@ -7,11 +7,11 @@ import type { BodyState, CacheObject } from '../cache/index.ts';
 import type { VclHttp } from '../runtime/http.ts';
 import { parseHttpDate } from '../runtime/httpdate.ts';
 import type { ClientRequest } from './client.ts';
-import { HOP_BY_HOP } from './hop-by-hop.ts';
+import { CONNECTION_SPECIFIC } from '../common/http-headers.ts';
 
-/** 1 at the lengths of the hop-by-hop names and of Content-Length (written by us). */
+/** 1 at the lengths of the connection's own header names and of Content-Length (written by us). */
 const SUSPECT_LENGTH = new Uint8Array(32);
-for (const name of [...HOP_BY_HOP, 'content-length']) SUSPECT_LENGTH[name.length] = 1;
+for (const name of [...CONNECTION_SPECIFIC, 'content-length']) SUSPECT_LENGTH[name.length] = 1;
 
 /**
  * Delivers an object after vcl_deliver said so. A whole object is written at once (undefined
@@ -89,7 +89,7 @@ function writeHead(cr: ClientRequest, status: number, reason: string, resp: VclH
     // Only names as long as one of those dropped need a closer look.
     if (SUSPECT_LENGTH[name.length] === 1 || drop !== undefined) {
       const lower = name.toLowerCase();
-      if (HOP_BY_HOP.has(lower) || lower === 'content-length') continue;
+      if (CONNECTION_SPECIFIC.has(lower) || lower === 'content-length') continue;
       if (drop?.includes(lower)) continue;
     }
     raw.push(name, resp.valueAt(i));

@@ -11,46 +11,54 @@
 
 import { Readable } from 'node:stream';
 import type { BusySlot, CacheObject, ObjectKind } from '../cache/index.ts';
-import { buildVary, CacheObject as Obj, rfcTtl } from '../cache/index.ts';
+import { buildVary, mergeNotModified, CacheObject as Obj, rfcTtl, validatorsOf } from '../cache/index.ts';
+import { type ConnectionMarks, copyHeaders, dropHeaders, markConnectionNamed, NOT_FETCHED, NOT_PASSED, NOT_STORED, NOT_STORED_ON_PASS } from '../common/http-headers.ts';
+import type { TxLog } from '../mgmt/log.ts';
 import type { VclAction } from '../runtime/actions.ts';
 import { VclHttp } from '../runtime/http.ts';
+import type { LoadedVcl } from '../runtime/loaded-vcl.ts';
 import { VclTask } from '../runtime/task.ts';
-import type { TxLog } from '../mgmt/log.ts';
 import type { SubName } from '../vcl/spec.ts';
 import type { Director } from '../vmod/api.ts';
 import type { Backend, FetchResult } from './backend.ts';
-import { type ClientRequest, runSub } from './client.ts';
-import { HOP_BY_HOP } from './hop-by-hop.ts';
+import type { RequestBody } from './request-body.ts';
+import { runSub } from './run-sub.ts';
+import type { Shellac } from './server.ts';
+import type { VclEntry } from './vcls.ts';
 
 export type FetchMode = 'miss' | 'pass' | 'bgfetch';
 
 type Step = 'fetch' | 'send' | 'response' | 'error' | 'commit' | 'fail' | 'done';
 
 /**
- * Headers never copied from req to bereq (Varnish's HTTPH_R_PASS and HTTPH_R_FETCH flags, checked
- * with varnishtest): hop-by-hop ones for every fetch; also, for a fetch into the cache, the
- * conditions and ranges (the cache answers those itself) and proxy credentials. Headers named in
- * Connection are hop-by-hop too.
+ * What a fetch is started with. Everything it needs from the client is copied or referenced
+ * here when it starts, as Varnish's busyobj copies from its req: a background fetch outlives
+ * the client that started it, and runs on its own reference to the VCL.
  */
-const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
-const NOT_FETCHED = new Set([
-  ...NOT_FORWARDED,
-  'if-match',
-  'if-modified-since',
-  'if-none-match',
-  'if-range',
-  'if-unmodified-since',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'range',
-]);
+export interface FetchOrder {
+  readonly mode: FetchMode;
+  readonly slot: BusySlot | null;
+  /** An expired object to revalidate (a miss or a background refresh). */
+  readonly stale: CacheObject | null;
+  /** The client task the fetch is for: read once, now. */
+  readonly client: VclTask;
+  /** The VCL the client runs on; the fetch holds a reference of its own until it ends. */
+  readonly entry: VclEntry;
+  /** The client's body, which a pass streams to the backend (null when there is none). */
+  readonly body: RequestBody | null;
+  /** The request lines its Connection header named on arrival: not sent on. */
+  readonly marks: ConnectionMarks | null;
+}
 
 class Fetch {
-  readonly cr: ClientRequest;
+  readonly srv: Shellac;
   readonly mode: FetchMode;
   readonly slot: BusySlot | null;
   readonly stale: CacheObject | null;
   readonly task: VclTask;
+  readonly entry: VclEntry;
+  readonly vcl: LoadedVcl;
+  readonly body: RequestBody | null;
   response: Extract<FetchResult, { ok: true }> | null = null;
   origin = 0;
   /** An error(status, reason) action, or a failure to reach the backend: 503. */
@@ -66,57 +74,61 @@ class Fetch {
   resolveObject!: (obj: CacheObject | null) => void;
   /** req as it was when the fetch began (Varnish's bereq0): what Vary is recorded against. */
   readonly req0: VclHttp;
+  /** Its transaction record, when somebody reads them. */
+  readonly tx: TxLog | null;
+  /** The response lines its Connection header named on arrival: the object keeps none. */
+  berespMarks: ConnectionMarks | null = null;
 
-  constructor(cr: ClientRequest, mode: FetchMode, slot: BusySlot | null, stale: CacheObject | null) {
-    this.cr = cr;
+  constructor(srv: Shellac, order: FetchOrder) {
+    const { mode, client } = order;
+    this.srv = srv;
     this.mode = mode;
-    this.slot = slot;
-    this.stale = mode === 'pass' ? null : stale;
-    // A pass never stores a variant; a background fetch outlives its client's req.
-    this.req0 = mode === 'pass' ? cr.task.req! : cr.task.req!.clone();
-    const srv = cr.srv;
+    this.slot = order.slot;
+    this.stale = mode === 'pass' ? null : order.stale;
+    this.entry = srv.vcls.hold(order.entry);
+    this.vcl = order.entry.vcl;
+    this.body = mode === 'pass' ? order.body : null;
+    const req = client.req!;
+    // A pass never stores a variant; the others keep req as it is now.
+    this.req0 = mode === 'pass' ? req : req.clone();
     const t = new VclTask('backend', srv.backendServices);
     t.xid = srv.nextXid();
-    t.vcl = cr.vcl;
-    t.bereq = makeBereq(cr, mode, this.stale, t.xid);
-    t.setHashDigest(cr.task.hashDigest());
+    t.vcl = this.vcl;
+    t.bereq = makeBereq(req, order.marks, mode, this.stale, t.xid);
+    t.setHashDigest(client.hashDigest());
     t.uncacheable = mode === 'pass';
     t.isBgfetch = mode === 'bgfetch';
-    t.clientIp = cr.task.clientIp;
-    t.serverIp = cr.task.serverIp;
-    t.localIp = cr.task.localIp;
-    t.remoteIp = cr.task.remoteIp;
-    t.bereqBackend = cr.task.backendHint ?? cr.vcl.defaultBackend;
+    t.clientIp = client.clientIp;
+    t.serverIp = client.serverIp;
+    t.localIp = client.localIp;
+    t.remoteIp = client.remoteIp;
+    t.bereqBackend = client.backendHint ?? this.vcl.defaultBackend;
     t.backendHint = t.bereqBackend;
-    t.reqBody = cr.task.reqBody;
+    t.reqBody = client.reqBody;
     const p = srv.params.values;
     t.connectTimeout = p.connect_timeout;
     t.firstByteTimeout = p.first_byte_timeout;
     t.betweenBytesTimeout = p.between_bytes_timeout;
     this.task = t;
-    const tx = srv.txLog?.begin('backend', t.xid, cr.task.xid) ?? null;
+    const tx = srv.txLog?.begin('backend', t.xid, client.xid) ?? null;
+    this.tx = tx;
     if (tx !== null) {
       srv.txOf.set(t, tx);
-      tx.set('vcl', cr.vcl.name);
+      tx.set('vcl', this.vcl.name);
     }
   }
 
   call(sub: SubName): VclAction | Promise<VclAction> {
-    return runSub(this.cr.vcl, sub, this.task, this.tx);
-  }
-
-  /** Its transaction record, when somebody reads them. */
-  get tx(): TxLog | null {
-    return this.cr.srv.txOf.get(this.task) ?? null;
+    return runSub(this.vcl, sub, this.task, this.tx);
   }
 }
 
 /** Starts a fetch; resolves with the object to deliver (still streaming) or null on failure. */
-export function startFetch(cr: ClientRequest, mode: FetchMode, slot: BusySlot | null, stale: CacheObject | null): Promise<CacheObject | null> {
-  const f = new Fetch(cr, mode, slot, stale);
-  const counters = cr.srv.counters;
+export function startFetch(srv: Shellac, order: FetchOrder): Promise<CacheObject | null> {
+  const f = new Fetch(srv, order);
+  const counters = srv.counters;
   counters.s_fetch++;
-  if (mode === 'bgfetch') counters.s_bgfetch++;
+  if (order.mode === 'bgfetch') counters.s_bgfetch++;
   const done = new Promise<CacheObject | null>((resolve) => {
     f.resolveObject = resolve;
   });
@@ -129,9 +141,10 @@ async function run(f: Fetch): Promise<void> {
   try {
     while (step !== 'done') step = await STEPS[step](f);
   } catch (e) {
-    f.cr.srv.logger.error({ err: e, xid: f.task.xid }, 'fetch failed');
+    f.srv.logger.error({ err: e, xid: f.task.xid }, 'fetch failed');
     fail(f);
   } finally {
+    f.srv.vcls.leave(f.entry);
     const tx = f.tx;
     if (tx !== null) {
       const t = f.task;
@@ -150,8 +163,8 @@ async function run(f: Fetch): Promise<void> {
 
 function fail(f: Fetch): void {
   // Varnish counts a failed fetch once: in vcl_backend_error's step if it got there.
-  if (!f.errored) f.cr.srv.counters.fetch_failed++;
-  if (f.slot !== null && f.slot.state === 'busy') f.cr.srv.cache.release(f.slot);
+  if (!f.errored) f.srv.counters.fetch_failed++;
+  if (f.slot !== null && f.slot.state === 'busy') f.srv.cache.release(f.slot);
   f.response?.body.abort();
   f.response = null;
   f.resolveObject(null);
@@ -177,7 +190,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     const director: Director | null = t.bereqBackend;
     const backend = director?.resolve(t) ?? null;
     if (backend === null || !isFetchable(backend)) {
-      f.cr.srv.logger.warn({ xid: t.xid, backend: director?.name ?? null }, 'no backend to fetch from');
+      f.srv.logger.warn({ xid: t.xid, backend: director?.name ?? null }, 'no backend to fetch from');
       return 'error';
     }
     t.berespBackend = backend;
@@ -186,17 +199,16 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     let body: Uint8Array | Readable | null = null;
     if (!t.bereqBodyUnset) {
       if (t.reqBody !== null) body = t.reqBody;
-      else if (f.mode === 'pass' && hasBody(f.cr)) {
-        if (f.cr.bodyTaken) {
-          f.cr.srv.logger.warn({ xid: t.xid }, 'Retry not possible, req.body not cached');
+      else if (f.body?.present) {
+        if (f.body.taken) {
+          f.srv.logger.warn({ xid: t.xid }, 'Retry not possible, req.body not cached');
           return 'error';
         }
-        f.cr.bodyTaken = true;
-        body = Readable.from(countBody(f.cr.in, f.cr.srv.counters));
+        body = Readable.from(countBody(f.body.take(), f.srv.counters));
       }
     }
     t.bereqTime = Date.now() / 1000;
-    const p = f.cr.srv.params.values;
+    const p = f.srv.params.values;
     const r = await backend.fetch(
       { method: bereq.method, url: bereq.url, headers: bereq, body },
       // bereq.*_timeout start as the parameters; only a value VCL changed overrides the backend's.
@@ -206,7 +218,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
       },
     );
     if (!r.ok) {
-      f.cr.srv.logger.warn({ xid: t.xid, backend: backend.name, error: r.message }, 'backend fetch failed');
+      f.srv.logger.warn({ xid: t.xid, backend: backend.name, error: r.message }, 'backend fetch failed');
       return 'error';
     }
     f.response = r;
@@ -214,17 +226,25 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     t.berespTime = now;
     let beresp = VclHttp.response(r.status, r.reason);
     beresp.appendRaw(r.headers);
-    t.was304 = false;
-    if (r.status === 304 && f.stale !== null && f.mode !== 'pass') {
-      // The stale object is still good: its headers, updated by the 304's, and its body.
-      beresp = refreshed(f.stale.http, beresp);
-      t.was304 = true;
-      f.cr.srv.counters.fetch_304++;
+    const marks = markConnectionNamed(beresp);
+    if (marks === 'refused') {
+      // Connection names a header that must not be dropped: Varnish fails the fetch.
+      f.srv.logger.warn({ xid: t.xid, backend: backend.name }, 'backend response Connection header names a well-known header');
+      r.body.abort();
+      return 'error';
     }
+    f.berespMarks = marks;
+    t.was304 = false;
     // As Varnish: a response without Date gets the time it arrived (kept with the object).
-    if (!beresp.has('Date')) beresp.append('Date', f.cr.srv.httpDate());
+    if (!beresp.has('Date')) beresp.append('Date', f.srv.httpDate());
+    if (r.status === 304 && f.stale !== null && f.stale.revalidatable) {
+      // The stale object is still good: its headers, updated by the 304's, and its body.
+      beresp = mergeNotModified(f.stale, beresp);
+      t.was304 = true;
+      f.srv.counters.fetch_304++;
+    }
     t.beresp = beresp;
-    const ttl = rfcTtl(beresp.status, beresp, now, f.cr.srv.params.values, t.uncacheable);
+    const ttl = rfcTtl(beresp.status, beresp, now, f.srv.params.values, t.uncacheable);
     f.origin = ttl.origin;
     // VCL reads beresp.ttl as what is left of it now.
     t.ttl = ttl.ttl - (now - ttl.origin);
@@ -262,11 +282,11 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
   async error(f) {
     const t = f.task;
     f.errored = true;
-    f.cr.srv.counters.fetch_failed++;
+    f.srv.counters.fetch_failed++;
     f.response?.body.abort();
     f.response = null;
     const beresp = VclHttp.response(f.errorStatus, f.errorReason);
-    beresp.set('Date', f.cr.srv.httpDate());
+    beresp.set('Date', f.srv.httpDate());
     beresp.set('Server', 'Varnish');
     t.beresp = beresp;
     t.body = '';
@@ -288,14 +308,17 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
 
   commit(f) {
     const t = f.task;
+    const beresp = t.beresp!;
+    const vary = buildVary(beresp.get('Vary'), f.req0);
     if (f.response !== null && !t.doStream && f.wholeBody === null && !t.was304) {
+      // Requests for other variants need not wait while the whole body comes (predictive Vary).
+      if (f.slot !== null && 'spec' in vary) f.srv.cache.setBusyVary(f.slot, vary.spec);
       // Without do_stream the body comes whole before the object is made; one that breaks off
       // goes to vcl_backend_error, as in Varnish.
       return readWhole(f).then((ok) => (ok ? STEPS.commit(f) : 'error'));
     }
-    const cache = f.cr.srv.cache;
+    const cache = f.srv.cache;
     const now = Date.now() / 1000;
-    const beresp = t.beresp!;
     const synthetic = f.response === null;
     const body: Buffer[] | undefined = synthetic
       ? [Buffer.from(t.body)]
@@ -308,12 +331,11 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
       beresp.unset('Content-Length');
       beresp.set('Content-Length', String(body![0].length));
     }
-    // The object keeps no hop-by-hop headers: vcl_deliver sees none (Varnish drops them when
-    // it makes the object; vcl_backend_response still saw them).
-    for (const name of HOP_BY_HOP) beresp.unset(name);
-    const ttl = t.ttl + (now - f.origin);
-    const vary = buildVary(beresp.get('Vary'), f.req0);
     const uncacheable = t.berespUncacheable || t.uncacheable || 'error' in vary;
+    // What the header table says an object does not keep, and what Connection named:
+    // vcl_backend_response still saw them, vcl_deliver does not.
+    dropHeaders(beresp, uncacheable || synthetic ? NOT_STORED_ON_PASS : NOT_STORED, synthetic ? null : f.berespMarks);
+    const ttl = t.ttl + (now - f.origin);
     const init = {
       xid: t.xid,
       http: beresp,
@@ -362,16 +384,16 @@ function retry(f: Fetch, from: 'response' | 'error'): Step {
   f.response?.body.abort();
   f.response = null;
   t.retries++;
-  if (t.retries > f.cr.srv.params.values.max_retries) {
+  if (t.retries > f.srv.params.values.max_retries) {
     f.errorStatus = 503;
     f.errorReason = 'Backend fetch failed';
     // Varnish 7.1: too many retries from vcl_backend_response delivers vcl_backend_error's
     // answer; from vcl_backend_error itself, the fetch fails.
-    f.cr.srv.logger.info({ xid: t.xid }, from === 'error' ? 'Too many retries, failing' : 'Too many retries, delivering 503');
+    f.srv.logger.info({ xid: t.xid }, from === 'error' ? 'Too many retries, failing' : 'Too many retries, delivering 503');
     return from === 'error' ? 'fail' : 'error';
   }
   // A retry is a new transaction (a new xid) with the same bereq, as VCL left it.
-  t.xid = f.cr.srv.nextXid();
+  t.xid = f.srv.nextXid();
   t.was304 = false;
   f.wholeBody = null;
   return 'fetch';
@@ -383,7 +405,7 @@ async function readWhole(f: Fetch): Promise<boolean> {
   try {
     for await (const chunk of f.response!.body) chunks.push(chunk);
   } catch (e) {
-    f.cr.srv.logger.warn({ xid: f.task.xid, error: (e as Error).message }, 'backend body failed');
+    f.srv.logger.warn({ xid: f.task.xid, error: (e as Error).message }, 'backend body failed');
     return false;
   }
   f.wholeBody = chunks;
@@ -401,8 +423,8 @@ async function pump(f: Fetch, obj: CacheObject): Promise<Step> {
     await new Promise((resolve) => setImmediate(resolve));
     obj.finish();
   } catch (e) {
-    f.cr.srv.counters.fetch_failed++;
-    f.cr.srv.logger.warn({ xid: f.task.xid, error: (e as Error).message }, 'backend body failed');
+    f.srv.counters.fetch_failed++;
+    f.srv.logger.warn({ xid: f.task.xid, error: (e as Error).message }, 'backend body failed');
     obj.fail();
   }
   return 'done';
@@ -420,60 +442,21 @@ function isFetchable(d: Director): d is Backend {
   return typeof (d as Partial<Backend>).fetch === 'function';
 }
 
-function hasBody(cr: ClientRequest): boolean {
-  const h = cr.in.headers;
-  return h['content-length'] !== undefined ? h['content-length'] !== '0' : h['transfer-encoding'] !== undefined;
-}
-
 /** The backend request: a copy of req, filtered and adjusted as Varnish does for each mode. */
-function makeBereq(cr: ClientRequest, mode: FetchMode, stale: CacheObject | null, xid: number): VclHttp {
-  const req = cr.task.req!;
+function makeBereq(req: VclHttp, marks: ConnectionMarks | null, mode: FetchMode, stale: CacheObject | null, xid: number): VclHttp {
   const pass = mode === 'pass';
   // A fetch into the cache is always a GET: the cache answers HEAD (and the rest) from it.
   const bereq = VclHttp.request(pass ? req.method : 'GET', req.url, 'HTTP/1.1');
-  copyHeaders(req, bereq, pass ? NOT_FORWARDED : NOT_FETCHED);
+  copyHeaders(req, bereq, pass ? NOT_PASSED : NOT_FETCHED, marks);
   if (!pass) {
     // A fetch into the cache has no body to send (builtin vcl_backend_fetch unsets it for GET).
     bereq.unset('Content-Length');
-    if (stale?.revalidatable) {
-      const lm = stale.http.get('Last-Modified');
-      if (lm !== null) bereq.set('If-Modified-Since', lm);
-      const etag = stale.etag;
-      if (etag !== null) bereq.set('If-None-Match', etag);
+    const v = validatorsOf(stale);
+    if (v !== null) {
+      if (v.ifModifiedSince !== null) bereq.set('If-Modified-Since', v.ifModifiedSince);
+      if (v.ifNoneMatch !== null) bereq.set('If-None-Match', v.ifNoneMatch);
     }
   }
   bereq.set('X-Varnish', String(xid));
   return bereq;
-}
-
-/** Copies the headers of `from` but those in `drop` and those its Connection header names. */
-export function copyHeaders(from: VclHttp, to: VclHttp, drop: ReadonlySet<string>): void {
-  let named: Set<string> | null = null;
-  for (const v of from.getAll('Connection')) {
-    for (const token of v.split(',')) {
-      const t = token.trim().toLowerCase();
-      if (t === '') continue;
-      named ??= new Set();
-      named.add(t);
-    }
-  }
-  for (let i = 0; i < from.count; i++) {
-    const name = from.nameAt(i);
-    const lower = name.toLowerCase();
-    if (drop.has(lower) || named?.has(lower)) continue;
-    to.append(name, from.valueAt(i));
-  }
-}
-
-/** A stale object's headers updated by a 304's (RFC 9111 4.3.4), as status 200. */
-function refreshed(stale: VclHttp, r304: VclHttp): VclHttp {
-  const out = VclHttp.response(stale.status, stale.reason);
-  for (let i = 0; i < stale.count; i++) out.append(stale.nameAt(i), stale.valueAt(i));
-  const skip = new Set(['content-length', 'transfer-encoding', 'content-encoding', 'etag']);
-  for (let i = 0; i < r304.count; i++) {
-    const name = r304.nameAt(i);
-    if (skip.has(name.toLowerCase())) continue;
-    out.set(name, r304.valueAt(i));
-  }
-  return out;
 }

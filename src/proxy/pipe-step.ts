@@ -4,17 +4,15 @@
 // body, and the backend's bytes go straight to the client socket; the connection then closes.
 
 import { Duplex, Readable } from 'node:stream';
+import { copyHeaders, NOT_PIPED } from '../common/http-headers.ts';
 import { VclHttp } from '../runtime/http.ts';
 import type { Director } from '../vmod/api.ts';
 import type { Backend } from './backend.ts';
-import type { ClientRequest } from './client.ts';
+import { type ClientRequest, connectionMarks } from './client.ts';
 import { writeMinimal } from './deliver.ts';
-import { copyHeaders } from './fetch.ts';
 import { pipe } from './pipe.ts';
 
 type Step = 'synth' | 'fail' | 'done';
-
-const CONNECTION: ReadonlySet<string> = new Set(['connection']);
 
 export async function runPipe(cr: ClientRequest): Promise<Step> {
   const t = cr.task;
@@ -23,7 +21,7 @@ export async function runPipe(cr: ClientRequest): Promise<Step> {
   // is told to close after its answer. A VCL that pipes websockets sets Upgrade and Connection
   // again in vcl_pipe.
   const bereq = VclHttp.request(req.method, req.url, req.proto);
-  copyHeaders(req, bereq, CONNECTION);
+  copyHeaders(req, bereq, NOT_PIPED, connectionMarks(cr));
   bereq.set('X-Varnish', String(t.xid));
   bereq.set('Connection', 'close');
   t.bereq = bereq;

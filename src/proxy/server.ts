@@ -340,9 +340,14 @@ export class Shellac {
     if (task.reqBody !== null) return task.reqBody.length <= max;
     const cr = this.requests.get(task);
     if (cr === undefined) return false;
+    if (!cr.body.present) {
+      task.reqBody = Buffer.alloc(0);
+      return true;
+    }
+    if (cr.body.taken) return false;
     const chunks: Buffer[] = [];
     let n = 0;
-    for await (const chunk of cr.in) {
+    for await (const chunk of cr.body.take()) {
       n += (chunk as Buffer).length;
       if (n > max) {
         this.logger.info({ xid: task.xid }, `Request body too big to cache (> ${max} bytes)`);

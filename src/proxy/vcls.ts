@@ -228,6 +228,15 @@ export class VclRegistry {
   }
 
   /**
+   * Another reference on a VCL a request already runs on: a backend fetch takes its own, so
+   * that the VCL outlives the client that started the fetch. Given back with `leave`.
+   */
+  hold(e: VclEntry): VclEntry {
+    e.busy++;
+    return e;
+  }
+
+  /**
    * `return (vcl(label))`: moves a request's reference from the VCL it runs on to the label's
    * target, so that target cannot cool or go while the request runs on it even if the label
    * moves. Returns the target (the request must `leave` it instead), or null when there is no
