@@ -9,6 +9,7 @@ export const CACHE_COUNTERS = [
   'n_objecthead',
   'n_expired',
   'n_lru_nuked',
+  'n_lru_moved',
   'n_purges',
   'n_obj_purged',
   'busy_sleep',

@@ -22,7 +22,11 @@ import type { ObjectHead } from './objhead.ts';
 import type { VarySpec } from './vary.ts';
 
 /** normal, or an object that only records that the content is uncacheable. */
-export type ObjectKind = 'normal' | 'hit_for_miss' | 'hit_for_pass';
+/**
+ * `private`: the object a pass, or a response made uncacheable, delivers to its one request;
+ * never in the cache, and obj.uncacheable reads true for it, as for the markers.
+ */
+export type ObjectKind = 'normal' | 'hit_for_miss' | 'hit_for_pass' | 'private';
 
 export type BodyState = 'streaming' | 'done' | 'failed';
 

@@ -3,7 +3,8 @@
 // busy exactly as Varnish 7.1's HSH_Lookup does:
 // - hash_always_miss: a miss with a new fetch, nothing else looked at;
 // - objects are scanned newest first. Skipped: ttl <= 0 (killed by purge or set so by VCL),
-//   past ttl + grace + keep (expired now, counted in n_expired), banned (removed), other Vary;
+//   past ttl + grace + keep (expired now, counted in n_expired), banned (removed), other Vary
+//   (unless hash_ignore_vary);
 // - the first object fresh for this request (req.ttl caps its ttl) is the answer: a hit, or
 //   hit-for-pass, or hit-for-miss (with a new fetch: no coalescing on uncacheable content; the
 //   hit-for-miss object is that fetch's stale object, replaced when it completes);
@@ -52,6 +53,8 @@ export interface LookupOptions {
   readonly hashAlwaysMiss?: boolean;
   /** req.hash_ignore_busy */
   readonly hashIgnoreBusy?: boolean;
+  /** req.hash_ignore_vary: any variant will do (the newest fresh one). */
+  readonly hashIgnoreVary?: boolean;
   /** req.ttl: caps the ttl of objects for this request; negative or absent = unset. */
   readonly reqTtl?: number;
   /** req.grace: caps the grace likewise. */
@@ -171,9 +174,10 @@ export class Cache implements ObjectOwner {
     if (options.hashAlwaysMiss) return { kind: 'miss', fetch: this.#newFetch(head, null), stale: null };
 
     let busyFound = false;
+    const ignoreVary = options.hashIgnoreVary === true;
     if (!options.hashIgnoreBusy) {
       for (const slot of head.busy) {
-        if (slot.vary === null || varyMatches(slot.vary, req)) {
+        if (slot.vary === null || ignoreVary || varyMatches(slot.vary, req)) {
           busyFound = true;
           break;
         }
@@ -200,7 +204,7 @@ export class Cache implements ObjectOwner {
         i--;
         continue;
       }
-      if (obj.vary !== null && !varyMatches(obj.vary, req)) {
+      if (obj.vary !== null && !ignoreVary && !varyMatches(obj.vary, req)) {
         otherVariant ??= obj.vary;
         continue;
       }
@@ -419,6 +423,7 @@ export class Cache implements ObjectOwner {
   #touch(obj: CacheObject, now: number): void {
     if (now - obj.lruTouched < this.params.lru_interval) return;
     obj.lruTouched = now;
+    this.counters.n_lru_moved++;
     this.#lru.get(obj.id);
   }
 

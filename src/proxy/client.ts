@@ -245,6 +245,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
     const r = cr.srv.cache.lookup(cr.key, t.req!, Date.now() / 1000, {
       hashAlwaysMiss: t.hashAlwaysMiss,
       hashIgnoreBusy: t.hashIgnoreBusy,
+      hashIgnoreVary: t.hashIgnoreVary,
       reqTtl: t.reqTtl,
       reqGrace: t.reqGrace,
     });

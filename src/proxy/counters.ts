@@ -25,6 +25,8 @@ export const PROXY_COUNTERS = [
   'fetch_failed',
   'fetch_304',
   'fetch_no_thread',
+  'beresp_uncacheable',
+  'beresp_shortlived',
   'sc_rx_bad',
   'sc_rx_timeout',
   'sc_rx_overflow',

@@ -290,10 +290,13 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     beresp.set('Server', 'Varnish');
     t.beresp = beresp;
     t.body = '';
-    t.ttl = 0;
-    t.grace = 0;
-    t.keep = 0;
-    t.berespUncacheable = true;
+    // As Varnish: with requests waiting on this fetch, the error is cached a moment so they
+    // do not each try the backend in turn; otherwise it is not cached unless VCL says so.
+    const waited = f.slot !== null && f.slot.head.waiting > 0;
+    t.ttl = waited ? 1 : 0;
+    t.grace = waited ? 5 : 0;
+    t.keep = waited ? 5 : 0;
+    t.berespUncacheable = t.uncacheable;
     f.origin = Date.now() / 1000;
     const a = await f.call('vcl_backend_error');
     switch (a.action) {
@@ -348,11 +351,18 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
       fetchedAt: now,
     };
 
+    // Where Varnish would allocate the object: Transient for the uncacheable and short-lived.
+    const counters = f.srv.counters;
+    if (uncacheable) counters.beresp_uncacheable++;
+    else if (ttl + t.grace + t.keep < f.srv.params.values.shortlived) counters.beresp_shortlived++;
+
+    // A pass's object has no lifetime (obj.ttl reads 0 in vcl_deliver, as in Varnish).
+    const own = t.uncacheable ? { ...init, kind: 'private' as const, origin: now, ttl: 0, grace: 0, keep: 0 } : uncacheable ? { ...init, kind: 'private' as const } : init;
     let obj: CacheObject;
-    if (f.slot === null || t.uncacheable || synthetic) {
-      // Pass, or an error object: private to this request.
+    if (f.slot === null || t.uncacheable || (synthetic && (uncacheable || ttl <= 0))) {
+      // Pass, or an error object VCL gave no ttl: private to this request.
       if (f.slot !== null) cache.release(f.slot);
-      obj = new Obj(init);
+      obj = new Obj(own);
     } else if (uncacheable) {
       // A marker in the cache (hit-for-miss or hit-for-pass), and a private object to deliver.
       const passTtl = f.passTtl;
@@ -363,7 +373,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
       } else {
         cache.release(f.slot);
       }
-      obj = new Obj(init);
+      obj = new Obj(own);
     } else {
       obj = cache.commit(f.slot, init, now);
     }

@@ -7,7 +7,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { Cache, digestKey } from '../cache/index.ts';
-import { formatHttpDate } from '../runtime/httpdate.ts';
+import { formatHttpDate, setHttpDatePostel } from '../runtime/httpdate.ts';
 import type { TaskServices, VclTask } from '../runtime/task.ts';
 import type { LogHub, TxLog } from '../mgmt/log.ts';
 import type { Params } from '../mgmt/params.ts';
@@ -96,6 +96,11 @@ export class Shellac {
       params: this.params.values,
     };
     this.backendServices = { log, ban, identity, params: this.params.values };
+    const postel = () => setHttpDatePostel(this.params.values.feature.has('http_date_postel'));
+    postel();
+    this.params.onChange((name) => {
+      if (name === 'feature') postel();
+    });
     const factory = backendFactory({
       defaults: {
         connectTimeout: this.params.values.connect_timeout,

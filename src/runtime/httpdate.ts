@@ -39,6 +39,16 @@ export function formatHttpDate(t: number): string {
 }
 
 /**
+ * feature http_date_postel: RFC 1123 dates with a one-digit day ("Thu, 4 Jan 2018 …") are
+ * read too. One switch for the whole process, as in Varnish (its parameters are the process's).
+ */
+let postel = false;
+
+export function setHttpDatePostel(on: boolean): void {
+  postel = on;
+}
+
+/**
  * Reads an HTTP date in one of the four forms above; null when it is none. Varnish's own parser
  * returns 0 for failure, so the epoch itself reads as a failure there (std.time applies that);
  * here the epoch is returned as 0 and only null means failure.
@@ -48,6 +58,10 @@ export function parseHttpDate(text: string): number | null {
   for (const form of FORMS) {
     const m = form.re.exec(s);
     if (m) return form.read(m);
+  }
+  if (postel) {
+    const m = POSTEL_RFC1123.exec(s);
+    if (m) return FORMS[0].read(m);
   }
   return null;
 }
@@ -86,6 +100,9 @@ const FORMS: readonly DateForm[] = [
     read: (m) => toTime(+m[1], MONTHS[+m[2] - 1], +m[3], +m[4], +m[5], +m[6], -1),
   },
 ];
+
+/** RFC 1123 with a one-digit day, read only under http_date_postel. */
+const POSTEL_RFC1123 = new RegExp(`^(${WD}), (\\d) (${MON}) (\\d{4}) (\\d\\d):(\\d\\d):(\\d\\d) GMT$`);
 
 /** Validates the fields and converts them; `weekday` -1 means the form has none to check. */
 function toTime(

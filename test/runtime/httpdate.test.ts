@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatHttpDate, parseHttpDate, trimBlanks } from '../../src/runtime/httpdate.ts';
+import { formatHttpDate, parseHttpDate, setHttpDatePostel, trimBlanks } from '../../src/runtime/httpdate.ts';
 
 describe('parseHttpDate', () => {
   it('reads the epoch as 0, unlike std.time which takes it for a failure', () => {
@@ -15,6 +15,21 @@ describe('parseHttpDate', () => {
     for (let t = -2208988800; t < 7258118400; t += 86400 * 97 + 3671) {
       expect(parseHttpDate(formatHttpDate(t))).toBe(t);
     }
+  });
+});
+
+describe('feature http_date_postel', () => {
+  it('reads a one-digit day only while the feature is on', () => {
+    const text = 'Thu, 4 Jan 2018 06:26:29 GMT';
+    expect(parseHttpDate(text)).toBeNull();
+    setHttpDatePostel(true);
+    try {
+      expect(parseHttpDate(text)).toBe(parseHttpDate('Thu, 04 Jan 2018 06:26:29 GMT'));
+      expect(parseHttpDate('Fri, 4 Jan 2018 06:26:29 GMT')).toBeNull();
+    } finally {
+      setHttpDatePostel(false);
+    }
+    expect(parseHttpDate(text)).toBeNull();
   });
 });
 
