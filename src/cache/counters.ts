@@ -6,6 +6,7 @@
 
 export const CACHE_COUNTERS = [
   'n_object',
+  'n_objectcore',
   'n_objecthead',
   'n_expired',
   'n_lru_nuked',

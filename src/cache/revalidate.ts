@@ -27,15 +27,17 @@ export function validatorsOf(stale: CacheObject | null): Validators | null {
 /** beresp after a 304 for `stale`: see the header of this file. */
 export function mergeNotModified(stale: CacheObject, notModified: VclHttp): VclHttp {
   const merged = VclHttp.response(stale.http.status, stale.http.reason, stale.http.proto);
+  const names = new Set<string>();
   for (let i = 0; i < notModified.count; i++) {
     const name = notModified.nameAt(i);
     const lower = name.toLowerCase();
     if (lower === 'content-encoding' || lower === 'content-length') continue;
+    names.add(lower);
     merged.append(name, notModified.valueAt(i));
   }
   for (let i = 0; i < stale.http.count; i++) {
     const name = stale.http.nameAt(i);
-    if (!merged.has(name)) merged.append(name, stale.http.valueAt(i));
+    if (!names.has(name.toLowerCase())) merged.append(name, stale.http.valueAt(i));
   }
   return merged;
 }

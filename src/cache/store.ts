@@ -291,6 +291,7 @@ export class Cache implements ObjectOwner {
   release(fetch: BusySlot): void {
     if (fetch.state !== 'busy') return;
     this.#endFetch(fetch, 'released');
+    this.counters.n_objectcore--;
     const head = fetch.head;
     this.counters.busy_wakeup += head.rush();
     this.#dropIfIdle(head);
@@ -408,6 +409,7 @@ export class Cache implements ObjectOwner {
 
   #newFetch(head: ObjectHead, stale: CacheObject | null): BusySlot {
     const fetch = new BusySlot(head, stale);
+    this.counters.n_objectcore++;
     head.busy.push(fetch);
     this.#keepHead(head);
     return fetch;
@@ -463,6 +465,7 @@ export class Cache implements ObjectOwner {
     if (!evicted) this.#lru.delete(obj.id);
     this.bans.detach(obj);
     this.counters.n_object--;
+    this.counters.n_objectcore--;
   }
 }
 

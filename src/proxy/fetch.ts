@@ -69,6 +69,8 @@ class Fetch {
   passTtl: number | undefined = undefined;
   /** vcl_backend_error ran (and counted the failure). */
   errored = false;
+  /** The error step comes from VCL's return (error), not from a failure. */
+  vclError = false;
   /** Without do_stream: the whole body, read before the object is made. */
   wholeBody: Buffer[] | null = null;
   resolveObject!: (obj: CacheObject | null) => void;
@@ -179,6 +181,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
       case 'error':
         f.errorStatus = a.status;
         f.errorReason = a.reason;
+        f.vclError = true;
         return 'error';
       default:
         return 'fail';
@@ -237,7 +240,13 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     t.was304 = false;
     // As Varnish: a response without Date gets the time it arrived (kept with the object).
     if (!beresp.has('Date')) beresp.append('Date', f.srv.httpDate());
-    if (r.status === 304 && f.stale !== null && f.stale.revalidatable) {
+    if (r.status === 304 && f.mode !== 'pass') {
+      if (f.stale === null || !f.stale.revalidatable) {
+        // A 304 to a fetch that had nothing to revalidate: Varnish takes it as bogus.
+        f.srv.logger.warn({ xid: t.xid, backend: backend.name }, '304 response but not conditional fetch');
+        r.body.abort();
+        return 'error';
+      }
       // The stale object is still good: its headers, updated by the 304's, and its body.
       beresp = mergeNotModified(f.stale, beresp);
       t.was304 = true;
@@ -273,6 +282,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
         f.response = null;
         f.errorStatus = a.status;
         f.errorReason = a.reason;
+        f.vclError = true;
         return 'error';
       default:
         return 'fail';
@@ -282,7 +292,9 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
   async error(f) {
     const t = f.task;
     f.errored = true;
-    f.srv.counters.fetch_failed++;
+    // A failure counts; VCL's own return (error) does not, as in Varnish.
+    if (!f.vclError) f.srv.counters.fetch_failed++;
+    f.vclError = false;
     f.response?.body.abort();
     f.response = null;
     const beresp = VclHttp.response(f.errorStatus, f.errorReason);
@@ -313,12 +325,24 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     const t = f.task;
     const beresp = t.beresp!;
     const vary = buildVary(beresp.get('Vary'), f.req0);
-    if (f.response !== null && !t.doStream && f.wholeBody === null && !t.was304) {
+    // A body known to be empty is read before the object is made (Varnish turns do_stream off
+    // for it), so its backend connection is free again before the client goes on.
+    if (f.response !== null && (!t.doStream || emptyBody(f.response, beresp)) && f.wholeBody === null && !t.was304) {
       // Requests for other variants need not wait while the whole body comes (predictive Vary).
       if (f.slot !== null && 'spec' in vary) f.srv.cache.setBusyVary(f.slot, vary.spec);
       // Without do_stream the body comes whole before the object is made; one that breaks off
       // goes to vcl_backend_error, as in Varnish.
       return readWhole(f).then((ok) => (ok ? STEPS.commit(f) : 'error'));
+    }
+    const stale = f.stale;
+    if (t.was304 && stale !== null && stale.state === 'streaming') {
+      // The 304 keeps the stale body, which is still arriving: wait for it. If it breaks off,
+      // this fetch fails too ("Template object failed"), as in Varnish.
+      return whenEnded(stale).then(() => {
+        if (stale.state === 'done') return STEPS.commit(f);
+        f.srv.logger.warn({ xid: t.xid }, 'Template object failed');
+        return 'fail';
+      });
     }
     const cache = f.srv.cache;
     const now = Date.now() / 1000;
@@ -359,7 +383,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     // A pass's object has no lifetime (obj.ttl reads 0 in vcl_deliver, as in Varnish).
     const own = t.uncacheable ? { ...init, kind: 'private' as const, origin: now, ttl: 0, grace: 0, keep: 0 } : uncacheable ? { ...init, kind: 'private' as const } : init;
     let obj: CacheObject;
-    if (f.slot === null || t.uncacheable || (synthetic && (uncacheable || ttl <= 0))) {
+    if (f.slot === null || t.uncacheable || (synthetic && (uncacheable || t.ttl <= 0))) {
       // Pass, or an error object VCL gave no ttl: private to this request.
       if (f.slot !== null) cache.release(f.slot);
       obj = new Obj(own);
@@ -369,7 +393,11 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
       const kind: ObjectKind = passTtl !== undefined ? 'hit_for_pass' : 'hit_for_miss';
       const markerTtl = passTtl ?? ttl;
       if (markerTtl > 0) {
-        cache.commit(f.slot, { xid: t.xid, http: beresp.clone(), origin: now, ttl: markerTtl, grace: 0, keep: 0, kind, body: [] }, now);
+        // A hit-for-miss marker keeps beresp's grace and keep, as Varnish's objcore does, so a
+        // request after its ttl still finds it (and fetches) rather than waiting on a fetch.
+        const grace = kind === 'hit_for_miss' ? t.grace : 0;
+        const keep = kind === 'hit_for_miss' ? t.keep : 0;
+        cache.commit(f.slot, { xid: t.xid, http: beresp.clone(), origin: now, ttl: markerTtl, grace, keep, kind, body: [] }, now);
       } else {
         cache.release(f.slot);
       }
@@ -418,8 +446,22 @@ async function readWhole(f: Fetch): Promise<boolean> {
     f.srv.logger.warn({ xid: f.task.xid, error: (e as Error).message }, 'backend body failed');
     return false;
   }
+  // As in pump: the connection goes back to the pool a turn after the body ends.
+  await new Promise((resolve) => setImmediate(resolve));
   f.wholeBody = chunks;
   return true;
+}
+
+/** Whether a backend response has no body to read: a status without one, or a length of 0. */
+function emptyBody(r: Extract<FetchResult, { ok: true }>, beresp: VclHttp): boolean {
+  const s = r.status;
+  if (s < 200 || s === 204 || s === 304) return true;
+  return beresp.get('Content-Length')?.trim() === '0';
+}
+
+/** Resolves when an object's body has ended, whole or failed. */
+async function whenEnded(obj: CacheObject): Promise<void> {
+  while (obj.state === 'streaming') await obj.whenMore(obj.chunks.length);
 }
 
 /** Copies the backend body into the object, chunk by chunk, as it arrives. */
