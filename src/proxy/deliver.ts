@@ -5,8 +5,8 @@
 import type { ServerResponse } from 'node:http';
 import type { BodyState, CacheObject } from '../cache/index.ts';
 import type { VclHttp } from '../runtime/http.ts';
-import { parseHttpDate } from '../runtime/httpdate.ts';
 import type { ClientRequest } from './client.ts';
+import { ifRangeAllows, notModified } from './conditions.ts';
 import { CONNECTION_SPECIFIC } from '../common/http-headers.ts';
 
 /** 1 at the lengths of the connection's own header names and of Content-Length (written by us). */
@@ -34,7 +34,7 @@ export function deliverObject(cr: ClientRequest, obj: CacheObject): Promise<void
 
   let length: number | undefined = obj.state === 'done' ? obj.bodyBytes : declaredLength(resp);
   const ranges = status === 200 && cr.srv.params.values.http_range_support;
-  const range = ranges ? req.get('Range') : null;
+  const range = ranges && ifRangeAllows(req, resp) ? req.get('Range') : null;
   if (range !== null && length !== undefined) {
     const r = parseRange(range, length);
     if (r === 'unsatisfiable') {
@@ -191,25 +191,6 @@ function declaredLength(resp: VclHttp): number | undefined {
   const cl = resp.get('Content-Length');
   if (cl === null || !/^\d+$/.test(cl)) return undefined;
   return Number(cl);
-}
-
-/** RFC 9110 13.1.2/13.1.3: If-None-Match wins over If-Modified-Since. */
-function notModified(req: VclHttp, resp: VclHttp): boolean {
-  const inm = req.get('If-None-Match');
-  if (inm !== null) {
-    const etag = resp.get('ETag');
-    if (etag === null) return false;
-    if (inm.trim() === '*') return true;
-    const weak = (s: string) => s.trim().replace(/^W\//, '');
-    const mine = weak(etag);
-    return inm.split(',').some((e) => weak(e) === mine);
-  }
-  const ims = req.get('If-Modified-Since');
-  if (ims === null) return false;
-  const since = parseHttpDate(ims);
-  const lmText = resp.get('Last-Modified');
-  const lm = lmText === null ? null : parseHttpDate(lmText);
-  return since !== null && lm !== null && lm <= since;
 }
 
 /** One byte range (`bytes=a-b`, `a-`, `-n`); null to ignore the header, as Varnish does for several. */

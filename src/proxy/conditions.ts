@@ -1,0 +1,54 @@
+// The client's conditions that the deliver step answers from the cache, as Varnish 7.1 does
+// (checked with varnishtest, c00025 and c00100):
+// - If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2). It compares weakly, except on
+//   a request that also asks for a Range, where only an equal strong validator matches (so a
+//   weak match serves the range instead of a 304);
+// - If-Modified-Since: a Last-Modified at or before it;
+// - If-Range: an entity tag must equal the stored ETag, a date the stored Last-Modified;
+//   without a stored validator of that kind the range is not served.
+
+import { parseHttpDate } from '../runtime/httpdate.ts';
+import type { VclHttp } from '../runtime/http.ts';
+
+/** Whether `resp` may be answered 304 Not Modified to `req`. */
+export function notModified(req: VclHttp, resp: VclHttp): boolean {
+  const inm = req.get('If-None-Match');
+  if (inm !== null) {
+    const etag = resp.get('ETag');
+    if (etag === null) return false;
+    if (inm.trim() === '*') return true;
+    const mine = etag.trim();
+    if (req.has('Range')) return !isWeak(mine) && inm.split(',').some((e) => e.trim() === mine);
+    const opaque = stripWeak(mine);
+    return inm.split(',').some((e) => stripWeak(e.trim()) === opaque);
+  }
+  const ims = req.get('If-Modified-Since');
+  if (ims === null) return false;
+  const since = parseHttpDate(ims);
+  const lmText = resp.get('Last-Modified');
+  const lm = lmText === null ? null : parseHttpDate(lmText);
+  return since !== null && lm !== null && lm <= since;
+}
+
+/** Whether a Range may be served under the request's If-Range (true when it has none). */
+export function ifRangeAllows(req: VclHttp, resp: VclHttp): boolean {
+  const ir = req.get('If-Range');
+  if (ir === null) return true;
+  const v = ir.trim();
+  if (v.startsWith('"') || v.startsWith('W/')) {
+    const etag = resp.get('ETag');
+    return etag !== null && etag.trim() === v;
+  }
+  const date = parseHttpDate(v);
+  const lmText = resp.get('Last-Modified');
+  const lm = lmText === null ? null : parseHttpDate(lmText);
+  return date !== null && lm !== null && date === lm;
+}
+
+function isWeak(etag: string): boolean {
+  return etag.startsWith('W/');
+}
+
+function stripWeak(etag: string): string {
+  return isWeak(etag) ? etag.slice(2) : etag;
+}
