@@ -16,7 +16,8 @@ function httpLines(prefix: 'Req' | 'Resp' | 'Bereq' | 'Beresp', h: TxHttp | unde
   return out;
 }
 
-function recordLines(r: TxRecord): [string, string][] {
+/** One record as varnishlog's tagged lines, [tag, text]; `shellac top` ranks these. */
+export function recordLines(r: TxRecord): [string, string][] {
   const client = r.side === 'client';
   const lines: [string, string][] = [['Begin', `${client ? 'req' : 'bereq'} ${r.parent ?? 0}`]];
   if (r.client) lines.push(['ReqStart', `${r.client.ip} ${r.client.port}`]);

@@ -66,6 +66,8 @@ class Fetch {
   resolveObject!: (obj: CacheObject | null) => void;
   /** req as it was when the fetch began (Varnish's bereq0): what Vary is recorded against. */
   readonly req0: VclHttp;
+  /** For the latency histograms: a fetch is a miss or a pass, so it always takes the time. */
+  readonly startedAt = performance.now();
 
   constructor(cr: ClientRequest, mode: FetchMode, slot: BusySlot | null, stale: CacheObject | null) {
     this.cr = cr;
@@ -144,6 +146,8 @@ async function run(f: Fetch): Promise<void> {
       tx.time('BerespBody');
       tx.end();
     }
+    const backend = f.task.berespBackend;
+    if (backend) f.cr.srv.latency?.fetch.observe(backend.name, (performance.now() - f.startedAt) / 1000);
     f.task.end();
   }
 }
@@ -210,6 +214,8 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
       return 'error';
     }
     f.response = r;
+    f.tx?.time('Beresp');
+    f.cr.srv.latency?.firstByte.observe(backend.name, (performance.now() - f.startedAt) / 1000);
     const now = Date.now() / 1000;
     t.berespTime = now;
     let beresp = VclHttp.response(r.status, r.reason);
