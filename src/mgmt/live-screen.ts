@@ -16,7 +16,7 @@ import type { TargetFlags } from './admin-target.ts';
 import { streamRecords } from './log-cli.ts';
 
 export interface LiveView {
-  /** A group of records arrived (a record alone: the stream is read with -g vxid). */
+  /** A record arrived (the stream is read with -g vxid: one record at a time). */
   add(record: TxRecord): void;
   /** The lines of one screen of `cols` by `rows`; called once per interval. */
   screen(cols: number, rows: number): string[];
@@ -47,7 +47,8 @@ export async function runLiveView(view: LiveView, opts: LiveOptions): Promise<nu
     const [cols, rows] = size();
     const lines = view.screen(cols, rows);
     if (!tty) {
-      out.write(`${lines.map((l) => l.trimEnd()).join('\n')}\n\n`);
+      // Screens one after another are told apart by a blank line; -1 writes one screen.
+      out.write(`${lines.map((l) => l.trimEnd()).join('\n')}\n${opts.once ? '' : '\n'}`);
       return;
     }
     const fitted = lines.slice(0, rows).map((l) => `${l.slice(0, cols)}${ESC}K`);

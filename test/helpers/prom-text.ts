@@ -32,7 +32,7 @@ function familyOf(name: string, families: ReadonlyMap<string, PromFamily>): Prom
   return undefined;
 }
 
-function unescape(text: string, quote: boolean): string {
+function unescapeText(text: string, quote: boolean): string {
   return text.replace(quote ? /\\(["\\n])/g : /\\([\\n])/g, (_, c: string) => (c === 'n' ? '\n' : c));
 }
 
@@ -44,7 +44,7 @@ function parseLabels(text: string, line: number): Record<string, string> {
     if (!m) throw new Error(`line ${line}: bad labels '${text}'`);
     if (!LABEL.test(m[1]) || m[1].startsWith('__')) throw new Error(`line ${line}: bad label name '${m[1]}'`);
     if (Object.hasOwn(out, m[1])) throw new Error(`line ${line}: label '${m[1]}' twice`);
-    out[m[1]] = unescape(m[2], true);
+    out[m[1]] = unescapeText(m[2], true);
     rest = rest.slice(m[0].length);
     if (rest !== '' && m[3] === undefined) throw new Error(`line ${line}: expected ',' in '${text}'`);
   }
@@ -81,7 +81,7 @@ export function parsePromText(text: string): Map<string, PromFamily> {
       if (f.samples.length > 0) throw new Error(`line ${n}: ${kind} for ${name} after its samples`);
       if (kind === 'HELP') {
         if (f.help !== undefined) throw new Error(`line ${n}: second HELP for ${name}`);
-        f.help = unescape(rest, false);
+        f.help = unescapeText(rest, false);
       } else {
         if (!TYPES.has(rest)) throw new Error(`line ${n}: bad type '${rest}'`);
         if (seen.has(`type ${name}`)) throw new Error(`line ${n}: second TYPE for ${name}`);
