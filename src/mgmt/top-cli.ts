@@ -36,7 +36,8 @@ export async function runTop(argv: readonly string[]): Promise<number> {
       },
       screen: (cols, rows) => {
         if (once) return ranking.ranked().map((e) => formatTopLine(e, 0));
-        const shown = ranking.tick(rows - 2);
+        // The header and a blank line take two rows; a tiny terminal still shows one entry.
+        const shown = ranking.tick(Math.max(1, rows - 2));
         const head = `list length ${ranking.size}`;
         const name = target.n ?? target.T ?? '';
         return [`${head}${name.padStart(Math.max(1, cols - head.length - 1))}`, '', ...shown.map((e) => formatTopLine(e, TAG_WIDTH))];

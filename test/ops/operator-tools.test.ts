@@ -16,6 +16,7 @@ backend default { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
 sub vcl_recv {
   if (req.url ~ "^/synth") { return (synth(404)); }
   if (req.url ~ "^/pass") { return (pass); }
+  if (req.url ~ "^/pipe") { return (pipe); }
 }
 sub vcl_backend_response { set beresp.ttl = 1h; }
 `;
@@ -207,6 +208,7 @@ describe('GET /metrics', () => {
 
   beforeAll(async () => {
     for (let round = 0; round < 3; round++) await traffic(100 + round);
+    expect((await get(served.port, '/pipe', { headers: { connection: 'close' } })).status).toBe(200);
     const r = await get(served.metricsPort ?? 0, '/metrics');
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toContain('text/plain; version=0.0.4');
@@ -226,7 +228,7 @@ describe('GET /metrics', () => {
     const count = (fam: string, labels: Record<string, string>) =>
       families.get(fam)?.samples.find((s) => s.name === `${fam}_count` && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value ?? 0;
     for (const handling of ['hit', 'miss', 'pass', 'synth']) expect(count('shellac_request_duration_seconds', { handling })).toBeGreaterThan(0);
-    expect(count('shellac_request_duration_seconds', { handling: 'pipe' })).toBe(0);
+    expect(count('shellac_request_duration_seconds', { handling: 'pipe' })).toBe(1);
     expect(count('shellac_backend_first_byte_seconds', { backend: 'default' })).toBeGreaterThan(0);
     expect(count('shellac_backend_fetch_duration_seconds', { backend: 'default' })).toBeGreaterThan(0);
     expect(families.get('shellac_request_duration_seconds')?.samples.some((s) => s.labels.le === '0.0001')).toBe(true);
