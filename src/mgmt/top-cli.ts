@@ -7,15 +7,15 @@
 import { UsageError } from '../cli/args.ts';
 import { countFlag, parseTargetFlags, refuseRest } from './admin-target.ts';
 import { checkQuery } from './log-cli.ts';
-import { QUERY_FIELDS } from './log-query.ts';
+import { TX_TAGS } from './log-text.ts';
 import { runLiveView } from './live-screen.ts';
 import { formatTopLine, type TopSelection, TopRanking, topLines } from './top.ts';
 
 export const TOP_USAGE =
   'usage: shellac top [-1] [-b] [-c] [-f] [-i tag[,tag]]... [-I [tag:]regex]... [-q query] [-p period] [-w seconds] [-T host:port] [-S secretfile] [-n workdir]';
 
-/** Tags `shellac log` prints and `top` can rank (those a query can name, plus the record's own). */
-const TAGS = new Set([...QUERY_FIELDS, 'ReqAcct', 'BereqAcct']);
+/** Tags `shellac log` prints and `top` can rank. */
+const TAGS = new Set(TX_TAGS);
 /** The tag column's width on the screen, as varnishtop pads to its longest tag name. */
 const TAG_WIDTH = 14;
 

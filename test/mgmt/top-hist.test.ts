@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { HIST_N, HIST_PROFILES, Histogram, histProfile, ProfileError } from '../../src/mgmt/hist.ts';
 import type { TxRecord } from '../../src/mgmt/log.ts';
+import { TX_TAGS } from '../../src/mgmt/log-text.ts';
 import { formatTopLine, type TopSelection, TopRanking, topLines } from '../../src/mgmt/top.ts';
 
 function record(over: Partial<TxRecord> = {}): TxRecord {
@@ -37,6 +38,12 @@ describe('top: the lines it counts', () => {
     expect(lines).toContainEqual(['VCL_Log', 'tenant: acme']);
     expect(lines).toContainEqual(['RespStatus', '200']);
     expect(lines.some(([t]) => t === 'Begin' || t === 'End')).toBe(false);
+    // Every tag a record writes is one -i accepts.
+    const full = record({ client: { ip: '192.0.2.1', port: 5 }, vcl: 'boot', errors: ['oops'], backend: 'b' });
+    const fetch = record({ side: 'backend', bereq: { method: 'GET', url: '/', headers: [['A', 'b']] }, beresp: { status: 200, reason: 'OK', headers: [] }, errors: ['bad'] });
+    const tags = [...topLines(full, ALL), ...topLines(fetch, ALL)].map(([t]) => t);
+    expect(tags.filter((t) => !TX_TAGS.includes(t))).toEqual([]);
+    expect(new Set(tags).size).toBeGreaterThan(20);
     expect(topLines(record(), { ...ALL, tags: new Set(['ReqURL', 'RespStatus']) })).toEqual([
       ['ReqURL', '/a'],
       ['RespStatus', '200'],
