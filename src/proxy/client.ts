@@ -60,10 +60,6 @@ export class ClientRequest {
   synthReason = '';
   /** The object delivered comes from a pass (private: no ranges offered). */
   passed = false;
-  /** The connection became a tunnel to a backend. */
-  piped = false;
-  /** performance.now() at the start, when latency is measured (/metrics); 0 otherwise. */
-  readonly startedAt: number;
   /** The request body was streamed to a backend: it cannot be read again. */
   bodyTaken = false;
   /** Close the connection after the response (VCL failure, Connection: close). */
@@ -72,6 +68,10 @@ export class ClientRequest {
   readonly upgradeHead: Buffer | null;
   /** Its transaction record, when somebody reads them (shellac log); null costs nothing. */
   readonly tx: TxLog | null;
+  /** The connection became a tunnel to a backend. */
+  piped = false;
+  /** performance.now() at the start, when latency is measured (/metrics); 0 otherwise. */
+  readonly startedAt: number;
 
   constructor(srv: Shellac, entry: VclEntry, inReq: IncomingMessage, res: ServerResponse, upgradeHead: Buffer | null) {
     this.srv = srv;

@@ -52,6 +52,8 @@ class Fetch {
   readonly stale: CacheObject | null;
   readonly task: VclTask;
   response: Extract<FetchResult, { ok: true }> | null = null;
+  /** For the latency histograms: a fetch is a miss or a pass, so it always takes the time. */
+  readonly startedAt = performance.now();
   origin = 0;
   /** An error(status, reason) action, or a failure to reach the backend: 503. */
   errorStatus = 503;
@@ -66,8 +68,6 @@ class Fetch {
   resolveObject!: (obj: CacheObject | null) => void;
   /** req as it was when the fetch began (Varnish's bereq0): what Vary is recorded against. */
   readonly req0: VclHttp;
-  /** For the latency histograms: a fetch is a miss or a pass, so it always takes the time. */
-  readonly startedAt = performance.now();
 
   constructor(cr: ClientRequest, mode: FetchMode, slot: BusySlot | null, stale: CacheObject | null) {
     this.cr = cr;
