@@ -181,7 +181,16 @@ describe('in a terminal', () => {
 
   it('top draws its screen in place and ends on q', async () => {
     const s = open(['top', ...target, '-i', 'ReqURL'], 100, 20);
+    // What the program writes to the terminal, byte for byte.
+    const raw = join(tempDir(), 'tty.raw');
+    tmux('pipe-pane', '-o', '-t', s, `cat >> '${raw}'`);
     const screen = await until(s, (l) => l[0].startsWith('list length') && l.some((x) => /^ +\d+\.\d\d ReqURL {9}\/hot$/.test(x)));
+    await until(s, () => existsSync(raw) && (readFileSync(raw, 'latin1').match(/\x1b\[H/g)?.length ?? 0) >= 2);
+    // No flicker: screens are written over the last one (cursor home, erase to end of line),
+    // never after clearing the screen.
+    const bytes = readFileSync(raw, 'latin1');
+    expect(bytes).not.toContain('\x1b[2J');
+    expect(bytes).toContain('\x1b[K');
     // The header carries the instance at the right edge, as varnishtop's.
     expect(screen[0]).toMatch(/^list length \d+ +127\.0\.0\.1:\d+$/);
     expect(screen[0]).toHaveLength(99);
