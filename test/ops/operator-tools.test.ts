@@ -247,6 +247,9 @@ describe('GET /metrics', () => {
 
   it('serves every metric the Grafana dashboard queries', () => {
     const dashboard = JSON.parse(readFileSync(join(ROOT, 'contrib/grafana/shellac.json'), 'utf8')) as unknown;
+    const panels = (dashboard as { panels: { id: number; type: string; gridPos: { x: number; w: number } }[] }).panels;
+    expect(new Set(panels.map((p) => p.id)).size).toBe(panels.length);
+    expect(panels.every((p) => p.gridPos.x + p.gridPos.w <= 24)).toBe(true);
     const queries = promQueries(dashboard);
     expect(queries.length).toBeGreaterThan(20);
     const served = new Set<string>();
