@@ -133,24 +133,25 @@ describe('shellac hist', () => {
 });
 
 describe('in a terminal', () => {
+  // A tmux server of our own (its socket in a temporary folder), so no one else's sessions are
+  // seen or touched.
+  const socket = join(tempDir(), 'tmux.sock');
   const sessions: string[] = [];
   afterAll(() => {
-    for (const s of sessions) {
-      try {
-        execFileSync('tmux', ['kill-session', '-t', s], { stdio: 'ignore' });
-      } catch {
-        // Already gone: the command ended.
-      }
+    try {
+      execFileSync('tmux', ['-S', socket, 'kill-server'], { stdio: 'ignore' });
+    } catch {
+      // Already gone: every command ended.
     }
   });
 
   function tmux(...args: string[]): string {
-    return execFileSync('tmux', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return execFileSync('tmux', ['-S', socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   }
 
   /** Starts `shellac ARGS` in a detached tmux session of `cols` × `rows`. */
   function open(args: string[], cols: number, rows: number): string {
-    const name = `shellac-ops-${process.pid}-${sessions.length}`;
+    const name = `s${sessions.length}`;
     sessions.push(name);
     const command = [NODE, MAIN, ...args].map((a) => `'${a}'`).join(' ');
     tmux('new-session', '-d', '-s', name, '-x', String(cols), '-y', String(rows), '-c', ROOT, command);
