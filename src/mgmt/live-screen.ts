@@ -18,8 +18,12 @@ import { streamRecords } from './log-cli.ts';
 export interface LiveView {
   /** A record arrived (the stream is read with -g vxid: one record at a time). */
   add(record: TxRecord): void;
-  /** The lines of one screen of `cols` by `rows`; called once per interval. */
-  screen(cols: number, rows: number): string[];
+  /**
+   * The lines of one screen of `cols` by `rows`. `refresh` is true once per interval; false when
+   * the same state is drawn again (the first screen, a resize), so a view that ages its data
+   * per refresh (top's decay) does it once per interval.
+   */
+  screen(cols: number, rows: number, refresh: boolean): string[];
 }
 
 export interface LiveOptions {
@@ -43,9 +47,9 @@ export async function runLiveView(view: LiveView, opts: LiveOptions): Promise<nu
   const tty = out.isTTY === true && !opts.once;
   const size = (): [number, number] =>
     tty ? [out.columns || 80, out.rows || 24] : [Number(process.env.COLUMNS) || 80, Number(process.env.LINES) || 24];
-  const draw = (): void => {
+  const draw = (refresh: boolean): void => {
     const [cols, rows] = size();
-    const lines = view.screen(cols, rows);
+    const lines = view.screen(cols, rows, refresh);
     if (!tty) {
       // Screens one after another are told apart by a blank line; -1 writes one screen.
       out.write(`${lines.map((l) => l.trimEnd()).join('\n')}\n${opts.once ? '' : '\n'}`);
@@ -68,21 +72,22 @@ export async function runLiveView(view: LiveView, opts: LiveOptions): Promise<nu
         const timer = opts.limit === Number.POSITIVE_INFINITY ? setTimeout(stop, opts.interval * 1000) : undefined;
         return () => clearTimeout(timer);
       }
-      const timer = setInterval(draw, opts.interval * 1000);
+      const timer = setInterval(() => draw(true), opts.interval * 1000);
       if (!tty) return () => clearInterval(timer);
+      const redraw = (): void => draw(false);
       out.write(ENTER);
-      draw();
-      out.on('resize', draw);
+      redraw();
+      out.on('resize', redraw);
       const keys = listenForQuit(stop);
       return () => {
         clearInterval(timer);
-        out.off('resize', draw);
+        out.off('resize', redraw);
         keys();
         out.write(LEAVE);
       };
     },
   );
-  if (code === 0 && opts.once) draw();
+  if (code === 0 && opts.once) draw(true);
   return code;
 }
 

@@ -9,7 +9,7 @@ import { countFlag, parseTargetFlags, refuseRest } from './admin-target.ts';
 import { checkQuery } from './log-cli.ts';
 import { TX_TAGS } from './log-text.ts';
 import { runLiveView } from './live-screen.ts';
-import { formatTopLine, type TopSelection, TopRanking, topLines } from './top.ts';
+import { formatTopLine, type TopEntry, type TopSelection, TopRanking, topLines } from './top.ts';
 
 export const TOP_USAGE =
   'usage: shellac top [-1] [-b] [-c] [-f] [-i tag[,tag]]... [-I [tag:]regex]... [-q query] [-p period] [-w seconds] [-T host:port] [-S secretfile] [-n workdir]';
@@ -29,15 +29,16 @@ export async function runTop(argv: readonly string[]): Promise<number> {
   const interval = positive(own, '-w', 1);
   const ranking = new TopRanking(period);
   const once = own.has('-1');
+  let shown: TopEntry[] = [];
   return runLiveView(
     {
       add: (r) => {
         for (const [tag, text] of topLines(r, sel)) ranking.add(tag, text);
       },
-      screen: (cols, rows) => {
+      screen: (cols, rows, refresh) => {
         if (once) return ranking.ranked().map((e) => formatTopLine(e, 0));
         // The header and a blank line take two rows; a tiny terminal still shows one entry.
-        const shown = ranking.tick(Math.max(1, rows - 2));
+        if (refresh) shown = ranking.tick(Math.max(1, rows - 2));
         const head = `list length ${ranking.size}`;
         const name = target.n ?? target.T ?? '';
         return [`${head}${name.padStart(Math.max(1, cols - head.length - 1))}`, '', ...shown.map((e) => formatTopLine(e, TAG_WIDTH))];
