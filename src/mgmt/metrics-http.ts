@@ -4,6 +4,7 @@
 // It needs no authentication, so it belongs on loopback or behind a firewall.
 
 import { createServer, type Server } from 'node:http';
+import type { Logger } from 'pino';
 import type { CounterRegistry } from './counters.ts';
 import { counterFamilies, type MetricFamily, renderExposition } from './prometheus.ts';
 
@@ -17,7 +18,7 @@ export async function startMetricsServer(
   registry: CounterRegistry,
   host: string,
   port: number,
-  extra: () => readonly MetricFamily[] = () => [],
+  opts: { readonly extra?: () => readonly MetricFamily[]; readonly logger?: Logger } = {},
 ): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
@@ -25,7 +26,15 @@ export async function startMetricsServer(
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try GET /metrics\n');
       return;
     }
-    const body = renderExposition([...counterFamilies(registry.snapshot()), ...extra()]);
+    let body: string;
+    try {
+      body = renderExposition([...counterFamilies(registry.snapshot()), ...(opts.extra?.() ?? [])]);
+    } catch (e) {
+      // A part that fails to say its state (a VMOD's backend, say) fails this scrape, not the process.
+      opts.logger?.error({ err: e }, 'GET /metrics failed');
+      res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${(e as Error).message}\n`);
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     res.end(req.method === 'HEAD' ? undefined : body);
   });

@@ -98,7 +98,7 @@ export async function startOps(srv: Shellac, opts: OpsOptions): Promise<Ops> {
   const metricsAt = parseMetricsListen(String(srv.params.values.metrics_listen ?? ''));
   // Latency is measured only while /metrics is served: without it a request pays a null check.
   if (metricsAt !== undefined) srv.latency = new LatencyMetrics();
-  const metrics = metricsAt === undefined ? null : await startMetricsServer(counters, metricsAt.host, metricsAt.port, () => stateFamilies(srv));
+  const metrics = metricsAt === undefined ? null : await startMetricsServer(counters, metricsAt.host, metricsAt.port, { extra: () => stateFamilies(srv), logger: opts.logger });
   let adminAddress: { host: string; port: number };
   try {
     adminAddress = await admin.listen(opts.admin?.host || '127.0.0.1', opts.admin?.port ?? 0);

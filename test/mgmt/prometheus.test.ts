@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { CounterSample } from '../../src/mgmt/counters.ts';
 import { CounterRegistry } from '../../src/mgmt/counters.ts';
 import { LATENCY_BUCKETS, LatencyMetrics, MAX_SERIES } from '../../src/mgmt/latency.ts';
+import { startMetricsServer } from '../../src/mgmt/metrics-http.ts';
 import { stateFamilyDocs } from '../../src/mgmt/metrics-state.ts';
 import { counterFamilies, histogramFamily, metricName, renderExposition, renderMetricDocs } from '../../src/mgmt/prometheus.ts';
 import { conventionProblems, parsePromText } from '../helpers/prom-text.ts';
@@ -102,5 +103,30 @@ describe('docs/metrics.md', () => {
   it('is what the counter table and the naming rules generate', () => {
     const file = readFileSync(new URL('../../docs/metrics.md', import.meta.url), 'utf8');
     expect(file).toBe(renderMetricDocs(stateFamilyDocs()));
+  });
+});
+
+describe('GET /metrics with a failing part', () => {
+  it('answers 500 for that scrape and serves the next', async () => {
+    const r = new CounterRegistry();
+    r.add('MAIN', { client_req: 1 });
+    let fail = true;
+    const m = await startMetricsServer(r, '127.0.0.1', 0, {
+      extra: () => {
+        if (fail) throw new Error('backend state unreadable');
+        return [];
+      },
+    });
+    try {
+      const bad = await fetch(`http://127.0.0.1:${m.port}/metrics`);
+      expect(bad.status).toBe(500);
+      expect(await bad.text()).toContain('backend state unreadable');
+      fail = false;
+      const good = await fetch(`http://127.0.0.1:${m.port}/metrics`);
+      expect(good.status).toBe(200);
+      expect(parsePromText(await good.text()).get('shellac_main_client_req_total')?.samples[0].value).toBe(1);
+    } finally {
+      await m.close();
+    }
   });
 });
