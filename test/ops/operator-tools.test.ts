@@ -3,13 +3,13 @@
 // rules and checked for the conventions, the Grafana dashboard's every metric served, and the
 // log file reopened on SIGUSR1.
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { get, type Origin, startOrigin } from '../helpers/proxy.ts';
 import { conventionProblems, type PromFamily, parsePromText } from '../helpers/prom-text.ts';
-import { adm, MAIN, NODE, ROOT, type Served, serve, shellac, tempDir, writeIn } from './helpers.ts';
+import { adm, MAIN, NODE, ROOT, readWhileTraffic, type Served, serve, shellac, tempDir, writeIn } from './helpers.ts';
 
 const VCL = `vcl 4.1;
 backend default { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
@@ -58,31 +58,9 @@ afterEach(() => {
 
 /** Runs a reader to its end while traffic flows (a round every 200 ms, at most 75), bounded in time. */
 function runWithTraffic(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    reader = spawn(NODE, [MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let round = 0;
-    // The reader attaches asynchronously: traffic goes on until it has seen enough and exits.
-    const ticker = setInterval(() => {
-      if (++round > 75) clearInterval(ticker);
-      else void traffic(round);
-    }, 200);
-    const timer = setTimeout(() => {
-      clearInterval(ticker);
-      reject(new Error(`${args[0]} did not end: ${out}`));
-    }, 20_000);
-    reader.stdout?.on('data', (b: Buffer) => {
-      out += b.toString();
-    });
-    reader.stderr?.on('data', (b: Buffer) => {
-      out += b.toString();
-    });
-    reader.once('exit', (code) => {
-      clearTimeout(timer);
-      clearInterval(ticker);
-      resolve({ code, out });
-    });
-  });
+  const r = readWhileTraffic(args, traffic, { everyMs: 200, rounds: 75, timeoutMs: 20_000 });
+  reader = r.proc;
+  return r.result;
 }
 
 describe('shellac top', () => {
