@@ -85,6 +85,17 @@ describe('shellac top', () => {
   });
 });
 
+describe('shellac top, not on a terminal', () => {
+  it('writes each refresh as plain lines, with no terminal codes', async () => {
+    const { code, out } = await runWithTraffic(['top', ...target, '-i', 'ReqURL', '-w', '0.3', '--count', '60']);
+    expect(code).toBe(0);
+    expect(out).not.toContain('\x1b');
+    const screens = out.split('\n\n').filter((x) => x.startsWith('list length'));
+    expect(screens.length).toBeGreaterThan(0);
+    expect(out).toMatch(/^ +\d+\.\d\d ReqURL {9}\/hot$/m);
+  });
+});
+
 describe('shellac hist', () => {
   it('-1 draws hits with | and misses with # over a log axis', async () => {
     const { code, out } = await runWithTraffic(['hist', ...target, '-1', '--count', '60']);
