@@ -7,7 +7,9 @@
 // as a shared machine's noise only ever slows a run down. Run: `npm run bench:proxy` (options:
 // --duration N, --rounds N, --connections N, --only shellac|varnish|ceiling, --hit-only,
 // --cpu-prof DIR to profile Shellac, --log-reader to add hits on a second Shellac with a
-// `shellac log` reader attached: what transaction records cost when somebody reads them).
+// `shellac log` reader attached: what transaction records cost when somebody reads them,
+// --metrics to add hits on a Shellac serving /metrics, which measures every request's latency
+// into the histograms: prints its ratio to the plain hits, whose target is within 3%).
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +30,7 @@ const { values: opts } = parseArgs({
     'cpu-prof': { type: 'string' },
     'hit-only': { type: 'boolean', default: false },
     'log-reader': { type: 'boolean', default: false },
+    metrics: { type: 'boolean', default: false },
   },
 });
 const DURATION = Number(opts.duration);
@@ -261,6 +264,16 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 1500));
     loads.push({ name: 'shellac: hit, 1 KB, log reader', port, path: '/hit', pids: [child.pid!] });
   }
+  if (want('shellac') && opts.metrics) {
+    const port = await freePort();
+    const { child } = await start(
+      pinned(SERVER_CORE, NODE, ['src/cli/main.ts', 'serve', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${originPort}`, '-s', 'malloc,64m', '-p', 'metrics_listen=127.0.0.1:0']),
+      /Listening on/,
+      { SHELLAC_LOG_LEVEL: 'error' },
+    );
+    await waitForPort(port, '/hit');
+    loads.push({ name: 'shellac: hit, 1 KB, /metrics on', port, path: '/hit', pids: [child.pid!] });
+  }
   if (want('varnish') && which('varnishd')) {
     const port = await freePort();
     // varnishd makes the folder itself: its compiler runs as another user and must write there.
@@ -308,6 +321,13 @@ function print(rows: readonly Row[]): void {
       base === undefined ? '' : `${(r.f.rps / base.rps).toFixed(2)} (${(base.cpuUs / r.f.cpuUs).toFixed(2)})`;
     console.log(
       `${r.name.padEnd(34)}${r.f.rps.toFixed(0).padStart(9)}${r.f.p50.toFixed(2).padStart(8)}${r.f.p99.toFixed(2).padStart(8)}${r.f.cpuUs.toFixed(1).padStart(8)}${ratio(ceiling).padStart(16)}${ratio(v).padStart(16)}${String(r.f.errors).padStart(7)}`,
+    );
+  }
+  const plain = find('shellac: hit, 1 KB');
+  const measured = find('shellac: hit, 1 KB, /metrics on');
+  if (plain && measured) {
+    console.log(
+      `\nhits with /metrics on over hits without: req/s ${(measured.rps / plain.rps).toFixed(3)}, CPU per request ${(measured.cpuUs / plain.cpuUs).toFixed(3)} (target: within 3%)`,
     );
   }
 }

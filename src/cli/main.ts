@@ -51,6 +51,14 @@ const COMMANDS: Readonly<Record<string, () => Promise<CommandModule>>> = {
     const m = await import('../mgmt/log-cli.ts');
     return { run: m.runNcsa, usage: m.NCSA_USAGE };
   },
+  top: async () => {
+    const m = await import('../mgmt/top-cli.ts');
+    return { run: m.runTop, usage: m.TOP_USAGE };
+  },
+  hist: async () => {
+    const m = await import('../mgmt/hist-cli.ts');
+    return { run: m.runHist, usage: m.HIST_USAGE };
+  },
 };
 
 async function usage(): Promise<string> {

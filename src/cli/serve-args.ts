@@ -1,6 +1,7 @@
 // `shellac serve` flags, as varnishd takes them, turned into one plain configuration value.
 // Everything here is checked before any port is opened: a bad flag is a usage error (exit 2).
 
+import { isLogLevel, LOG_FLAGS, LOG_LEVELS, type LogLevel } from '../mgmt/log.ts';
 import { parseBytes } from '../mgmt/params.ts';
 import { parseArgs, UsageError } from './args.ts';
 
@@ -33,10 +34,14 @@ export interface ServeConfig {
   readonly secretFile?: string;
   /** `-M`: VMOD folders searched before vmods/. */
   readonly vmodPath: readonly string[];
+  /** `--log-level`: the process log's level (else SHELLAC_LOG_LEVEL, else warn). */
+  readonly logLevel?: LogLevel;
+  /** `--log-file`: where the process log goes (stderr by default); reopened on SIGUSR1. */
+  readonly logFile?: string;
 }
 
 export const SERVE_USAGE =
-  'usage: shellac serve [-a [name=][host]:port]... (-f FILE.vcl | -b host:port) [-s malloc,SIZE] [-p name=value]... [-n workdir] [-I dir]... [-M dir]... [-T host:port] [-S secretfile] [-F]';
+  'usage: shellac serve [-a [name=][host]:port]... (-f FILE.vcl | -b host:port) [-s malloc,SIZE] [-p name=value]... [-n workdir] [-I dir]... [-M dir]... [-T host:port] [-S secretfile] [-F] [--log-level LEVEL] [--log-file PATH]';
 
 const SPEC = {
   '-a': { value: true, repeat: true },
@@ -58,6 +63,7 @@ const SPEC = {
   '-j': { value: true },
   '-P': { value: true },
   '-i': { value: true },
+  ...LOG_FLAGS,
 } as const;
 
 const DEFAULT_STORAGE_BYTES = 256 * 1024 * 1024;
@@ -76,6 +82,8 @@ export function parseServeArgs(argv: readonly string[]): ServeConfig {
   const params = many('-p').map(parseParam);
   const t = one('-t');
   if (t !== undefined) params.unshift(['default_ttl', t]);
+  const logLevel = one('--log-level');
+  if (logLevel !== undefined && !isLogLevel(logLevel)) throw new UsageError(`--log-level ${logLevel}: one of ${LOG_LEVELS.join(', ')}`);
   return {
     listen: listen.length > 0 ? listen : [{ name: 'a0', host: '', port: 6081 }],
     backend: b === undefined ? undefined : b.startsWith('/') ? { host: '', port: 0, path: b } : parseHostPort(b, '-b', 80),
@@ -89,6 +97,8 @@ export function parseServeArgs(argv: readonly string[]): ServeConfig {
     vmodPath: many('-M'),
     admin: admin === undefined ? undefined : parseHostPort(admin, '-T'),
     secretFile: one('-S'),
+    logLevel,
+    logFile: one('--log-file'),
   };
 }
 

@@ -2,7 +2,8 @@
 // a bad flag exits 2, a bad VCL exits 1 with the compiler's message. SIGTERM and SIGINT stop
 // accepting, let requests in flight finish (bounded) and exit 0.
 
-import pino from 'pino';
+import type { Logger } from 'pino';
+import { openLogger, reopenOnUsr1 } from '../mgmt/log.ts';
 import { ParamError, Params } from '../mgmt/params.ts';
 import { type Ops, startOps } from '../mgmt/serve-admin.ts';
 import { Shellac } from '../proxy/server.ts';
@@ -17,10 +18,13 @@ export interface Started {
 }
 
 /** Builds the server from flags and loads its VCL (if any); throws UsageError, ParamError or the load error. */
-export async function startFromConfig(config: ServeConfig, extra: { backendOverride?: { host: string; port: number }; logLevel?: string } = {}): Promise<Shellac> {
+export async function startFromConfig(
+  config: ServeConfig,
+  extra: { backendOverride?: { host: string; port: number }; logLevel?: string; logger?: Logger } = {},
+): Promise<Shellac> {
   if (!config.debug && config.vclFile === undefined && config.backend === undefined) throw new UsageError('one of -b or -f is needed');
   const params = new Params(config.params);
-  const logger = pino({ level: extra.logLevel ?? process.env.SHELLAC_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+  const logger = extra.logger ?? openServeLogger(config, extra.logLevel).logger;
   const srv = new Shellac({
     params,
     storageBytes: config.storage.bytes,
@@ -41,11 +45,19 @@ export async function startFromConfig(config: ServeConfig, extra: { backendOverr
   return srv;
 }
 
+/** The process log: --log-level, else SHELLAC_LOG_LEVEL, else warn; to --log-file or stderr. */
+function openServeLogger(config: ServeConfig, level?: string): ReturnType<typeof openLogger> {
+  return openLogger({ level: level ?? config.logLevel ?? process.env.SHELLAC_LOG_LEVEL ?? 'warn', destination: config.logFile });
+}
+
 export async function runServe(argv: readonly string[]): Promise<number> {
   const config = parseServeArgs(argv);
   let srv: Shellac;
+  let reopenLog = (): void => {};
   try {
-    srv = await startFromConfig(config);
+    const log = openServeLogger(config);
+    reopenLog = log.reopen;
+    srv = await startFromConfig(config, { logger: log.logger });
   } catch (e) {
     if (e instanceof UsageError) throw e;
     if (e instanceof ParamError) {
@@ -105,9 +117,11 @@ export async function runServe(argv: readonly string[]): Promise<number> {
     }
   }
   const stopReload = config.vclFile === undefined ? () => {} : reloadOnHup(srv, config.vclFile);
+  const stopReopen = reopenOnUsr1(reopenLog);
   // -d: the controlling process (varnishtest) ends us by closing our stdin.
   await (config.debug ? Promise.race([untilSignal(), untilStdinEnds()]) : untilSignal());
   stopReload();
+  stopReopen();
   await ops.close();
   await srv.close(config.debug ? 500 : 5000);
   return 0;

@@ -1,5 +1,5 @@
 // Counters as text: varnishstat -1 lines (name, value, average rate, description), the JSON of
-// varnishstat -j, the Prometheus text exposition format, and -f glob filtering.
+// varnishstat -j, and -f glob filtering. The Prometheus format is prometheus.ts's.
 
 import type { CounterSample } from './counters.ts';
 
@@ -73,41 +73,4 @@ export function rowsFromStatJson(json: unknown): CounterRow[] {
     format: formats[c.format as keyof typeof formats] ?? 'count',
     docs: String(c.description ?? ''),
   }));
-}
-
-/**
- * The Prometheus text format: one family per field, `shellac_<group>_<field>`, with VBE and SMA
- * identities as labels (`vcl`, `backend`; `storage`) so a dashboard sums over backends.
- */
-export function renderPrometheus(samples: readonly CounterSample[]): string {
-  const families = new Map<string, { help: string; type: string; lines: string[] }>();
-  for (const s of samples) {
-    const metric = `shellac_${s.group.toLowerCase()}_${s.field}`;
-    let fam = families.get(metric);
-    if (!fam) {
-      fam = { help: s.docs, type: s.type === 'counter' ? 'counter' : 'gauge', lines: [] };
-      families.set(metric, fam);
-    }
-    fam.lines.push(`${metric}${labels(s)} ${s.value}`);
-  }
-  let out = '';
-  for (const [metric, fam] of families) {
-    out += `# HELP ${metric} ${fam.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n# TYPE ${metric} ${fam.type}\n`;
-    out += `${fam.lines.join('\n')}\n`;
-  }
-  return out;
-}
-
-function labels(s: CounterSample): string {
-  if (s.group === 'SMA') return `{storage="${escapeLabel(s.ident)}"}`;
-  if (s.group === 'VBE') {
-    // The VCL name has no dots (VCL names are identifiers); the backend name may, after it.
-    const dot = s.ident.indexOf('.');
-    return `{vcl="${escapeLabel(s.ident.slice(0, dot))}",backend="${escapeLabel(s.ident.slice(dot + 1))}"}`;
-  }
-  return '';
-}
-
-function escapeLabel(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }

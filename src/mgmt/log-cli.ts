@@ -16,7 +16,7 @@ import { compileNcsa, NCSA_DEFAULT_FORMAT } from './ncsa.ts';
 export const LOG_USAGE = 'usage: shellac log [-g vxid|request] [-q query] [--json] [-T host:port] [-S secretfile] [-n workdir]';
 export const NCSA_USAGE = 'usage: shellac ncsa [-F format] [-b] [-c] [-q query] [-T host:port] [-S secretfile] [-n workdir]';
 
-function checkQuery(q: string | undefined): void {
+export function checkQuery(q: string | undefined): void {
   if (q === undefined) return;
   try {
     compileQuery(q);
@@ -26,17 +26,29 @@ function checkQuery(q: string | undefined): void {
   }
 }
 
-/** Streams groups of records to `out` until the connection ends or `limit` groups were seen. */
-async function stream(target: TargetFlags, args: string[], limit: number, out: (group: TxRecord[]) => void): Promise<number> {
+/**
+ * Streams groups of records to `out` until the connection ends, `limit` groups were seen, or
+ * SIGINT. `during`, when given, is called once the stream runs with a function that ends it,
+ * and returns its own cleanup (`shellac top` and `hist` end on a timer or a key press).
+ */
+export async function streamRecords(
+  target: TargetFlags,
+  args: string[],
+  limit: number,
+  out: (group: TxRecord[]) => void,
+  during?: (stop: () => void) => () => void,
+): Promise<number> {
   return withAdminSession(target, async (client) => {
     const stop = () => client.close();
     process.once('SIGINT', stop);
+    let cleanup = () => {};
     try {
       const r = await client.command(['log.stream', ...args]);
       if (r.status !== 200) {
         process.stderr.write(`log.stream failed with status ${r.status}: ${r.body.trim()}\n`);
         return 1;
       }
+      cleanup = during?.(stop) ?? cleanup;
       let seen = 0;
       for await (const f of client.frames()) {
         if (f.status !== 200) {
@@ -48,6 +60,7 @@ async function stream(target: TargetFlags, args: string[], limit: number, out: (
       }
       return 0;
     } finally {
+      cleanup();
       process.off('SIGINT', stop);
     }
   });
@@ -62,7 +75,7 @@ export async function runLog(argv: readonly string[]): Promise<number> {
   checkQuery(q);
   const json = own.has('--json');
   const args = ['-g', g, ...(q === undefined ? [] : ['-q', q])];
-  return stream(target, args, countFlag(own), (group) => {
+  return streamRecords(target, args, countFlag(own), (group) => {
     process.stdout.write(json ? `${group.map((r) => JSON.stringify(r)).join('\n')}\n` : formatTxText(group));
   });
 }
@@ -81,7 +94,7 @@ export async function runNcsa(argv: readonly string[]): Promise<number> {
   // Client records only, unless -b asks for backend ones (-b -c: both), as varnishncsa.
   const backend = own.has('-b');
   const client = own.has('-c') || !backend;
-  return stream(target, q === undefined ? [] : ['-q', q], countFlag(own), (group) => {
+  return streamRecords(target, q === undefined ? [] : ['-q', q], countFlag(own), (group) => {
     for (const r of group) {
       if ((r.side === 'client' && client) || (r.side === 'backend' && backend)) process.stdout.write(`${format(r)}\n`);
     }

@@ -4,7 +4,27 @@
 
 import type { TxHttp, TxRecord } from './log.ts';
 
-function httpLines(prefix: 'Req' | 'Resp' | 'Bereq' | 'Beresp', h: TxHttp | undefined): [string, string][] {
+const HTTP_PREFIXES = ['Req', 'Resp', 'Bereq', 'Beresp'] as const;
+const HTTP_FIELDS = ['Method', 'URL', 'Protocol', 'Status', 'Reason', 'Header'] as const;
+
+/** Every tag recordLines writes but Begin and End (`shellac top -i` takes these). */
+export const TX_TAGS: readonly string[] = [
+  'ReqStart',
+  'VCL_use',
+  ...HTTP_PREFIXES.flatMap((p) => HTTP_FIELDS.map((f) => `${p}${f}`)),
+  'VCL_call',
+  'VCL_return',
+  'VCL_Log',
+  'VCL_Error',
+  'FetchError',
+  'Backend',
+  'Handling',
+  'Timestamp',
+  'ReqAcct',
+  'BereqAcct',
+];
+
+function httpLines(prefix: (typeof HTTP_PREFIXES)[number], h: TxHttp | undefined): [string, string][] {
   if (!h) return [];
   const out: [string, string][] = [];
   if (h.method !== undefined) out.push([`${prefix}Method`, h.method]);
@@ -16,7 +36,8 @@ function httpLines(prefix: 'Req' | 'Resp' | 'Bereq' | 'Beresp', h: TxHttp | unde
   return out;
 }
 
-function recordLines(r: TxRecord): [string, string][] {
+/** One record as varnishlog's tagged lines, [tag, text]; `shellac top` ranks these. */
+export function recordLines(r: TxRecord): [string, string][] {
   const client = r.side === 'client';
   const lines: [string, string][] = [['Begin', `${client ? 'req' : 'bereq'} ${r.parent ?? 0}`]];
   if (r.client) lines.push(['ReqStart', `${r.client.ip} ${r.client.port}`]);

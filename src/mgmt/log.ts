@@ -37,17 +37,42 @@ export function isLogLevel(s: string): s is LogLevel {
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
+  return openLogger(opts).logger;
+}
+
+/**
+ * The logger, and `reopen`, which opens its file again by name: after logrotate moved it away,
+ * the next lines go to a new file at the path (SIGUSR1 on `shellac serve`). On stderr, stdout or
+ * a stream it does nothing.
+ */
+export function openLogger(opts: LoggerOptions = {}): { logger: Logger; reopen: () => void } {
   const level = opts.level ?? 'info';
   if (!isLogLevel(level)) throw new Error(`unknown log level '${level}' (one of ${LOG_LEVELS.join(', ')})`);
   const dest = opts.destination ?? 'stderr';
-  const stream =
-    opts.stream ??
-    pino.destination({
-      dest: dest === 'stderr' ? 2 : dest === 'stdout' || dest === '-' ? 1 : dest,
-      sync: opts.sync ?? true,
-      mkdir: dest !== 'stderr' && dest !== 'stdout' && dest !== '-',
-    });
-  return pino({ level, base: { pid: process.pid } }, stream);
+  const file = dest !== 'stderr' && dest !== 'stdout' && dest !== '-';
+  const sonic = opts.stream
+    ? undefined
+    : pino.destination({ dest: dest === 'stderr' ? 2 : file ? dest : 1, sync: opts.sync ?? true, mkdir: file });
+  // A file that cannot be written (its folder removed, a full disk) is said on stderr; the
+  // process goes on.
+  sonic?.on('error', (e: Error) => process.stderr.write(`log file ${dest}: ${e.message}\n`));
+  const logger = pino({ level, base: { pid: process.pid } }, opts.stream ?? sonic);
+  const reopen = (): void => {
+    if (!file || !sonic) return;
+    try {
+      sonic.reopen();
+    } catch (e) {
+      process.stderr.write(`log file ${dest}: reopen failed: ${(e as Error).message}\n`);
+    }
+  };
+  return { logger, reopen };
+}
+
+/** Calls `reopen` on each SIGUSR1, as logrotate's postrotate expects; returns the undo. */
+export function reopenOnUsr1(reopen: () => void): () => void {
+  const onUsr1 = (): void => reopen();
+  process.on('SIGUSR1', onUsr1);
+  return () => process.off('SIGUSR1', onUsr1);
 }
 
 /** `--log-level` and `--log-file` as parseArgs gives them. */

@@ -1,10 +1,12 @@
-// `GET /metrics`: every counter in the Prometheus text format, on its own HTTP listener
-// (the metrics_listen parameter or a flag of the server; off by default). Anything else is 404.
+// `GET /metrics`: every counter in the Prometheus text format (names as prometheus.ts maps
+// them), plus the families `extra` gives (latency histograms, VCL and backend state), on its own
+// HTTP listener (the metrics_listen parameter; off by default). Anything else is 404.
 // It needs no authentication, so it belongs on loopback or behind a firewall.
 
 import { createServer, type Server } from 'node:http';
-import { renderPrometheus } from './counter-format.ts';
+import type { Logger } from 'pino';
 import type { CounterRegistry } from './counters.ts';
+import { counterFamilies, type MetricFamily, renderExposition } from './prometheus.ts';
 
 export interface MetricsServer {
   readonly host: string;
@@ -12,14 +14,27 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-export async function startMetricsServer(registry: CounterRegistry, host: string, port: number): Promise<MetricsServer> {
+export async function startMetricsServer(
+  registry: CounterRegistry,
+  host: string,
+  port: number,
+  opts: { readonly extra?: () => readonly MetricFamily[]; readonly logger?: Logger } = {},
+): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try GET /metrics\n');
       return;
     }
-    const body = renderPrometheus(registry.snapshot());
+    let body: string;
+    try {
+      body = renderExposition([...counterFamilies(registry.snapshot()), ...(opts.extra?.() ?? [])]);
+    } catch (e) {
+      // A part that fails to say its state (a VMOD's backend, say) fails this scrape, not the process.
+      opts.logger?.error({ err: e }, 'GET /metrics failed');
+      res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${(e as Error).message}\n`);
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     res.end(req.method === 'HEAD' ? undefined : body);
   });

@@ -9,8 +9,10 @@ import type { Shellac } from '../proxy/server.ts';
 import { AdminServer } from './admin.ts';
 import { registerBuiltins } from './admin-builtins.ts';
 import { CounterRegistry } from './counters.ts';
+import { LatencyMetrics } from './latency.ts';
 import { LogHub } from './log.ts';
 import { type MetricsServer, parseMetricsListen, startMetricsServer } from './metrics-http.ts';
+import { stateFamilies } from './metrics-state.ts';
 import { registerServerCommands, trackBackends } from './server-commands.ts';
 
 export interface OpsOptions {
@@ -94,7 +96,9 @@ export async function startOps(srv: Shellac, opts: OpsOptions): Promise<Ops> {
   registerBuiltins(admin, { counters, logHub });
   registerServerCommands(admin, srv);
   const metricsAt = parseMetricsListen(String(srv.params.values.metrics_listen ?? ''));
-  const metrics = metricsAt === undefined ? null : await startMetricsServer(counters, metricsAt.host, metricsAt.port);
+  // Latency is measured only while /metrics is served: without it a request pays a null check.
+  if (metricsAt !== undefined) srv.latency = new LatencyMetrics();
+  const metrics = metricsAt === undefined ? null : await startMetricsServer(counters, metricsAt.host, metricsAt.port, { extra: () => stateFamilies(srv), logger: opts.logger });
   let adminAddress: { host: string; port: number };
   try {
     adminAddress = await admin.listen(opts.admin?.host || '127.0.0.1', opts.admin?.port ?? 0);

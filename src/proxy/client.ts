@@ -18,6 +18,7 @@ import { type ConnectionMarks, markConnectionNamed } from '../common/http-header
 import { VclHttp } from '../runtime/http.ts';
 import { ipFromSocket, UNIX_SOCKET_IP, type VclIp } from '../runtime/ip.ts';
 import { statusReason } from '../runtime/status.ts';
+import type { RequestHandling } from '../mgmt/latency.ts';
 import type { TxLog } from '../mgmt/log.ts';
 import type { LoadedVcl } from '../runtime/loaded-vcl.ts';
 import { VclTask } from '../runtime/task.ts';
@@ -35,6 +36,9 @@ type StepResult = Step | Promise<Step>;
 
 /** What vcl_recv asked for, carried through vcl_hash. */
 type RecvIntent = 'lookup' | 'pass' | 'pipe' | 'purge';
+
+/** A record's handling, and the label the request-duration histogram counts it under (Varnish counts a hit-for-pass as a pass, a hit-for-miss as a miss). */
+const HANDLING = { hit: 'hit', hitpass: 'pass', hitmiss: 'miss', pass: 'pass', pipe: 'pipe', miss: 'miss', synth: 'synth' } as const satisfies Record<string, RequestHandling>;
 
 export class ClientRequest {
   readonly srv: Shellac;
@@ -69,6 +73,10 @@ export class ClientRequest {
   readonly upgradeHead: Buffer | null;
   /** Its transaction record, when somebody reads them (shellac log); null costs nothing. */
   readonly tx: TxLog | null;
+  /** The connection became a tunnel to a backend. */
+  piped = false;
+  /** performance.now() at the start, when latency is measured (/metrics); 0 otherwise. */
+  readonly startedAt: number;
 
   constructor(srv: Shellac, entry: VclEntry, inReq: IncomingMessage, res: ServerResponse, upgradeHead: Buffer | null) {
     this.srv = srv;
@@ -91,6 +99,7 @@ export class ClientRequest {
     task.reqTime = Date.now() / 1000;
     task.timeoutIdle = srv.params.values.timeout_idle;
     this.task = task;
+    this.startedAt = srv.latency === null ? 0 : performance.now();
     srv.requests.set(task, this);
     const tx = srv.txLog?.begin('client', task.xid) ?? null;
     this.tx = tx;
@@ -157,6 +166,7 @@ export class ClientRequest {
 
   #finished(): void {
     if (this.tx !== null) this.#record(this.tx);
+    this.srv.latency?.request.observe(HANDLING[this.handling], (performance.now() - this.startedAt) / 1000);
     this.srv.requests.delete(this.task);
     this.task.end();
     this.srv.vcls.leave(this.entry);
@@ -168,12 +178,23 @@ export class ClientRequest {
     const resp = this.task.resp;
     tx.resp(res.statusCode, res.statusMessage ?? '', 'HTTP/1.1', resp ?? undefined);
     const t = this.task;
-    tx.set('handling', this.isHit ? 'hit' : t.isHitpass ? 'hitpass' : t.isHitmiss ? 'hitmiss' : this.passed ? 'pass' : this.obj !== null ? 'miss' : 'synth');
+    tx.set('handling', this.handling);
     tx.set('restarts', t.restarts);
     const bodyBytes = t.req?.method === 'HEAD' ? 0 : this.obj !== null ? this.obj.bodyBytes : Buffer.byteLength(t.body);
     tx.bytes(0, 0, 0, bodyBytes);
     tx.time('Resp');
     tx.end();
+  }
+
+  /** How the request was handled, as its transaction record says it. */
+  get handling(): keyof typeof HANDLING {
+    const t = this.task;
+    if (this.isHit) return 'hit';
+    if (t.isHitpass) return 'hitpass';
+    if (t.isHitmiss) return 'hitmiss';
+    if (this.passed) return 'pass';
+    if (this.piped) return 'pipe';
+    return this.obj !== null ? 'miss' : 'synth';
   }
 
   /** Runs a sub of the request's VCL (noting the call and its action when a record is kept). */

@@ -60,6 +60,8 @@ class Fetch {
   readonly vcl: LoadedVcl;
   readonly body: RequestBody | null;
   response: Extract<FetchResult, { ok: true }> | null = null;
+  /** For the latency histograms: a fetch is a miss or a pass, so it always takes the time. */
+  readonly startedAt = performance.now();
   origin = 0;
   /** An error(status, reason) action, or a failure to reach the backend: 503. */
   errorStatus = 503;
@@ -159,6 +161,8 @@ async function run(f: Fetch): Promise<void> {
       tx.time('BerespBody');
       tx.end();
     }
+    const backend = f.task.berespBackend;
+    if (backend) f.cr.srv.latency?.fetch.observe(backend.name, (performance.now() - f.startedAt) / 1000);
     f.task.end();
   }
 }
@@ -225,6 +229,8 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
       return 'error';
     }
     f.response = r;
+    f.tx?.time('Beresp');
+    f.cr.srv.latency?.firstByte.observe(backend.name, (performance.now() - f.startedAt) / 1000);
     const now = Date.now() / 1000;
     t.berespTime = now;
     let beresp = VclHttp.response(r.status, r.reason);

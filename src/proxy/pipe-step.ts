@@ -40,6 +40,7 @@ export async function runPipe(cr: ClientRequest): Promise<Step> {
     return 'synth';
   }
   cr.srv.counters.s_pipe++;
+  cr.piped = true;
   const socket = cr.in.socket;
   const upgraded = cr.upgradeHead !== null;
   // Node parsed the head (and de-chunks the body) of a plain request: the body goes on as sent.

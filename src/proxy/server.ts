@@ -9,6 +9,7 @@ import pino, { type Logger } from 'pino';
 import { Cache, digestKey } from '../cache/index.ts';
 import { formatHttpDate, setHttpDatePostel } from '../runtime/httpdate.ts';
 import type { TaskServices, VclTask } from '../runtime/task.ts';
+import type { LatencyMetrics } from '../mgmt/latency.ts';
 import type { LogHub, TxLog } from '../mgmt/log.ts';
 import type { Params } from '../mgmt/params.ts';
 import { backendFactory } from './backend.ts';
@@ -54,6 +55,8 @@ export class Shellac {
   readonly requests = new Map<VclTask, ClientRequest>();
   /** Transaction records (shellac log, ncsa, pino at debug): set by the operations side. */
   txLog: LogHub | null = null;
+  /** Latency histograms (/metrics): set by the operations side when metrics are served. */
+  latency: LatencyMetrics | null = null;
   /** The record being built for a task, when somebody reads records. */
   readonly txOf = new WeakMap<VclTask, TxLog>();
   readonly via: string;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { COUNTER_TABLE } from '../../src/mgmt/counter-table.ts';
-import { counterFilter, formatStatLines, renderPrometheus, rowsFromStatJson, statJson } from '../../src/mgmt/counter-format.ts';
+import { counterFilter, formatStatLines, rowsFromStatJson, statJson } from '../../src/mgmt/counter-format.ts';
 import { CounterRegistry } from '../../src/mgmt/counters.ts';
 import { type MetricsServer, parseMetricsListen, startMetricsServer } from '../../src/mgmt/metrics-http.ts';
 import { newCacheCounters } from '../../src/cache/counters.ts';
@@ -133,23 +133,6 @@ describe('counters as text', () => {
     });
   });
 
-  it('renders Prometheus text: one family per field, identities as labels', () => {
-    const r = new CounterRegistry();
-    r.add('MAIN', { client_req: 9, n_object: 2 });
-    r.addBackend('boot', 'api', { req: 4 });
-    r.addBackend('boot', 'web"1', { req: 5 });
-    r.add('SMA', { g_bytes: 100 }, 's0');
-    const text = renderPrometheus(r.snapshot());
-    expect(text).toContain('# HELP shellac_main_client_req Well-formed client requests received\n# TYPE shellac_main_client_req counter\nshellac_main_client_req 9\n');
-    expect(text).toContain('# TYPE shellac_main_n_object gauge\nshellac_main_n_object 2\n');
-    expect(text).toContain('# TYPE shellac_vbe_req counter\nshellac_vbe_req{vcl="boot",backend="api"} 4\nshellac_vbe_req{vcl="boot",backend="web\\"1"} 5\n');
-    expect(text).toContain('shellac_sma_g_bytes{storage="s0"} 100\n');
-    expect(text.match(/^# TYPE shellac_vbe_req /gm)?.length).toBe(1);
-    for (const line of text.split('\n').filter((l) => l && !l.startsWith('#'))) {
-      expect(line).toMatch(/^[a-z_0-9]+(\{[^}]*\})? \d+$/);
-    }
-  });
-
   it('filters with -f globs, ^ excluding', () => {
     const keep = counterFilter(['MAIN.cache_*', '^*grace']);
     expect(keep('MAIN.cache_hit')).toBe(true);
@@ -177,9 +160,9 @@ describe('GET /metrics', () => {
     const first = await fetch(`http://127.0.0.1:${m.port}/metrics`);
     expect(first.status).toBe(200);
     expect(first.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-    expect(await first.text()).toContain('\nshellac_main_client_req 1\n');
+    expect(await first.text()).toContain('\nshellac_main_client_req_total 1\n');
     main.client_req = 42;
-    expect(await (await fetch(`http://127.0.0.1:${m.port}/metrics`)).text()).toContain('\nshellac_main_client_req 42\n');
+    expect(await (await fetch(`http://127.0.0.1:${m.port}/metrics`)).text()).toContain('\nshellac_main_client_req_total 42\n');
     const other = await fetch(`http://127.0.0.1:${m.port}/`);
     expect(other.status).toBe(404);
     await other.text();

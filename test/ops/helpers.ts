@@ -160,3 +160,57 @@ export async function until(pred: () => boolean | Promise<boolean>, ms: number):
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+export interface LiveReader {
+  /** The command's child process (killed by `stop`). */
+  readonly proc: ChildProcess;
+  /**
+   * stdout and stderr so far, once `done` holds or the command exits, with its exit code (null
+   * while it runs); rejects after `timeoutMs`.
+   */
+  readonly result: Promise<{ code: number | null; out: string }>;
+  stop(): void;
+}
+
+/**
+ * Runs a command that reads live records (`shellac log`, `ncsa`, `top`, `hist`) while traffic
+ * flows: it attaches asynchronously, so `traffic(round)` is sent every `everyMs` (at most
+ * `rounds` times) until the output satisfies `done` or the command ends.
+ */
+export function readWhileTraffic(
+  args: readonly string[],
+  traffic: (round: number) => Promise<unknown>,
+  opts: { done?: (out: string) => boolean; everyMs?: number; rounds?: number; timeoutMs?: number } = {},
+): LiveReader {
+  const proc = spawn(NODE, [MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const result = new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+    let out = '';
+    let round = 0;
+    const ticker = setInterval(() => {
+      if (++round > (opts.rounds ?? 20)) clearInterval(ticker);
+      else void traffic(round);
+    }, opts.everyMs ?? 500);
+    const end = (): void => {
+      clearTimeout(timer);
+      clearInterval(ticker);
+    };
+    const timer = setTimeout(() => {
+      end();
+      reject(new Error(`${args[0]}: no matching output in time: ${out}`));
+    }, opts.timeoutMs ?? 15_000);
+    const take = (b: Buffer): void => {
+      out += b.toString();
+      if (opts.done?.(out)) {
+        end();
+        resolve({ code: proc.exitCode, out });
+      }
+    };
+    proc.stdout?.on('data', take);
+    proc.stderr?.on('data', take);
+    proc.once('exit', (code) => {
+      end();
+      resolve({ code, out });
+    });
+  });
+  return { proc, result, stop: () => proc.kill('SIGTERM') };
+}

@@ -1,10 +1,10 @@
 // Transaction records from a running server, read live over the admin connection: shellac log
 // with a query, shellac ncsa, each seeing the requests made while it listens.
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { get } from '../helpers/proxy.ts';
-import { MAIN, NODE, ROOT, type Served, serve, tempDir, writeIn } from './helpers.ts';
+import { readWhileTraffic, type Served, serve, tempDir, writeIn } from './helpers.ts';
 
 let served: Served | undefined;
 let reader: ChildProcess | undefined;
@@ -24,33 +24,12 @@ sub vcl_recv {
 }`;
 
 /** Starts a reader command and resolves with its output once `done` says so (bounded). */
-function read(args: string[], start: () => Promise<void>, done: (out: string) => boolean): Promise<string> {
-  return new Promise((resolve, reject) => {
-    reader = spawn(NODE, [MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    // The reader attaches asynchronously: send the traffic again each half second until it
-    // shows up (at most 20 times), so a slow start cannot miss it.
-    let tries = 0;
-    const ticker = setInterval(() => {
-      if (++tries > 20) clearInterval(ticker);
-      else void start();
-    }, 500);
-    const timer = setTimeout(() => {
-      clearInterval(ticker);
-      reject(new Error(`no matching output in time: ${out}`));
-    }, 15_000);
-    reader.stdout?.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (done(out)) {
-        clearTimeout(timer);
-        clearInterval(ticker);
-        resolve(out);
-      }
-    });
-    reader.stderr?.on('data', (b: Buffer) => {
-      out += b.toString();
-    });
-  });
+async function read(args: string[], start: () => Promise<void>, done: (out: string) => boolean): Promise<string> {
+  const r = readWhileTraffic(args, start, { done });
+  reader = r.proc;
+  const { out } = await r.result;
+  if (!done(out)) throw new Error(`the reader ended without the expected output: ${out}`);
+  return out;
 }
 
 describe('live transaction records', () => {

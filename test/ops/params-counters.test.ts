@@ -122,10 +122,10 @@ describe('counters', () => {
     const r = await get(s.metricsPort ?? 0, '/metrics');
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toContain('text/plain; version=0.0.4');
-    expect(r.body).toMatch(/^# TYPE shellac_main_client_req counter$/m);
-    const m = /^shellac_main_client_req (\d+)$/m.exec(r.body);
+    expect(r.body).toMatch(/^# TYPE shellac_main_client_req_total counter$/m);
+    const m = /^shellac_main_client_req_total (\d+)$/m.exec(r.body);
     expect(Number(m?.[1])).toBe(counters.get('MAIN.client_req'));
-    expect(r.body).toContain(`\nshellac_vbe_req{vcl="boot",backend="api"} ${counters.get('VBE.boot.api.req')}\n`);
+    expect(r.body).toContain(`\nshellac_vbe_req_total{vcl="boot",backend="api"} ${counters.get('VBE.boot.api.req')}\n`);
     expect(r.body).not.toContain('vcl="two"');
     expect((await get(s.metricsPort ?? 0, '/other')).status).toBe(404);
   });
