@@ -162,7 +162,7 @@ async function run(f: Fetch): Promise<void> {
       tx.end();
     }
     const backend = f.task.berespBackend;
-    if (backend) f.cr.srv.latency?.fetch.observe(backend.name, (performance.now() - f.startedAt) / 1000);
+    if (backend) f.srv.latency?.fetch.observe(backend.name, (performance.now() - f.startedAt) / 1000);
     f.task.end();
   }
 }
@@ -230,7 +230,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     }
     f.response = r;
     f.tx?.time('Beresp');
-    f.cr.srv.latency?.firstByte.observe(backend.name, (performance.now() - f.startedAt) / 1000);
+    f.srv.latency?.firstByte.observe(backend.name, (performance.now() - f.startedAt) / 1000);
     const now = Date.now() / 1000;
     t.berespTime = now;
     let beresp = VclHttp.response(r.status, r.reason);
