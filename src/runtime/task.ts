@@ -187,8 +187,11 @@ export class VclTask implements VmodContext {
   isStreaming = false;
   respTime = 0;
 
-  /** The synthetic body: resp.body in vcl_synth, beresp.body in vcl_backend_error. */
-  body = '';
+  /**
+   * The synthetic body: resp.body in vcl_synth, beresp.body in vcl_backend_error. Text while
+   * only strings are written to it; bytes once a BLOB is.
+   */
+  body: string | Uint8Array = '';
 
   #hashInput = '';
   #key: string | null = null;
@@ -385,9 +388,11 @@ export class VclTask implements VmodContext {
   // ------------------------------------------------------------------------------------------
   // Statements of VCL that are not variables
 
-  /** `synthetic(s)`: appends to the synthetic body. */
-  synthetic(s: string | null): void {
-    this.body += s ?? '';
+  /** `synthetic(s)` and `set resp.body += …`: appends to the synthetic body (text or bytes). */
+  synthetic(s: string | Uint8Array | null): void {
+    if (s === null) return;
+    const body = this.body;
+    this.body = typeof s === 'string' && typeof body === 'string' ? body + s : Buffer.concat([Buffer.from(body), Buffer.from(s)]);
   }
 
   /** The builtin `ban(s)`: a refused ban is logged, and the task goes on. */

@@ -244,7 +244,7 @@ export const VARIABLE_ACCESSORS: Readonly<Record<string, VarAccessor>> = {
   'beresp.backend.ip': { get: (t) => t.berespBackendIp },
   'beresp.backend.name': { get: (t) => t.berespBackend?.name ?? null },
   'beresp.body': {
-    set: (t, v: string | null) => {
+    set: (t, v: string | Uint8Array | null) => {
       t.body = v ?? '';
     },
   },
@@ -338,7 +338,7 @@ export const VARIABLE_ACCESSORS: Readonly<Record<string, VarAccessor>> = {
   // The response
   resp: { get: (t) => t.resp },
   'resp.body': {
-    set: (t, v: string | null) => {
+    set: (t, v: string | Uint8Array | null) => {
       t.body = v ?? '';
     },
   },

@@ -131,7 +131,9 @@ function genSet(g: GenContext, s: Extract<TStmt, { k: 'set' }>, out: Lines, dept
   const p = g.pos(s.pos);
   // The body of a synthetic response is only ever appended to or replaced.
   if (target.k === 'var' && target.spec.type === 'BODY') {
-    const v = genExpr(g, s.value);
+    // A BLOB is written as its bytes, not as its text form (the checker typed it as a STRING).
+    const value = s.value.k === 'conv' && s.value.from === 'BLOB' ? s.value.e : s.value;
+    const v = genExpr(g, value);
     if (s.op === '+=') out.add(depth, `t.synthetic(${v.code});`);
     else out.add(depth, `${g.k({ kind: 'set', variable: target.spec.name })}(t, ${v.code});`);
     return;
