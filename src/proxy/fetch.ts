@@ -63,6 +63,11 @@ class Fetch {
   /** For the latency histograms: a fetch is a miss or a pass, so it always takes the time. */
   readonly startedAt = performance.now();
   origin = 0;
+  /**
+   * When VCL's view of the timers was taken (the response's arrival): beresp.ttl is what is
+   * left of the ttl then, so the object's ttl from its origin is beresp.ttl + (this - origin).
+   */
+  timersAt = 0;
   /** An error(status, reason) action, or a failure to reach the backend: 503. */
   errorStatus = 503;
   errorReason = 'Backend fetch failed';
@@ -261,6 +266,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     t.beresp = beresp;
     const ttl = rfcTtl(beresp.status, beresp, now, f.srv.params.values, t.uncacheable);
     f.origin = ttl.origin;
+    f.timersAt = now;
     // VCL reads beresp.ttl as what is left of it now.
     t.ttl = ttl.ttl - (now - ttl.origin);
     t.grace = ttl.grace;
@@ -316,6 +322,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     t.keep = waited ? 5 : 0;
     t.berespUncacheable = t.uncacheable;
     f.origin = Date.now() / 1000;
+    f.timersAt = f.origin;
     const a = await f.call('vcl_backend_error');
     switch (a.action) {
       case 'deliver':
@@ -368,7 +375,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     // What the header table says an object does not keep, and what Connection named:
     // vcl_backend_response still saw them, vcl_deliver does not.
     dropHeaders(beresp, uncacheable || synthetic ? NOT_STORED_ON_PASS : NOT_STORED, synthetic ? null : f.berespMarks);
-    const ttl = t.ttl + (now - f.origin);
+    const ttl = t.ttl + (f.timersAt - f.origin);
     const init = {
       xid: t.xid,
       http: beresp,
@@ -403,7 +410,9 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
         // request after its ttl still finds it (and fetches) rather than waiting on a fetch.
         const grace = kind === 'hit_for_miss' ? t.grace : 0;
         const keep = kind === 'hit_for_miss' ? t.keep : 0;
-        cache.commit(f.slot, { xid: t.xid, http: beresp.clone(), origin: now, ttl: markerTtl, grace, keep, kind, body: [] }, now);
+        // return (pass(ttl)) counts from now; a hit-for-miss keeps the response's own timers.
+        const origin = kind === 'hit_for_pass' ? now : f.origin;
+        cache.commit(f.slot, { xid: t.xid, http: beresp.clone(), origin, ttl: markerTtl, grace, keep, kind, body: [] }, now);
       } else {
         cache.release(f.slot);
       }
@@ -449,6 +458,11 @@ async function readWhole(f: Fetch): Promise<boolean> {
   try {
     for await (const chunk of f.response!.body) chunks.push(chunk);
   } catch (e) {
+    // A status that has no body (a 304 announcing a length, say) has nothing to lose.
+    if (noBodyStatus(f.response!.status)) {
+      f.wholeBody = [];
+      return true;
+    }
     f.srv.logger.warn({ xid: f.task.xid, error: (e as Error).message }, 'backend body failed');
     return false;
   }
@@ -460,9 +474,11 @@ async function readWhole(f: Fetch): Promise<boolean> {
 
 /** Whether a backend response has no body to read: a status without one, or a length of 0. */
 function emptyBody(r: Extract<FetchResult, { ok: true }>, beresp: VclHttp): boolean {
-  const s = r.status;
-  if (s < 200 || s === 204 || s === 304) return true;
-  return beresp.get('Content-Length')?.trim() === '0';
+  return noBodyStatus(r.status) || beresp.get('Content-Length')?.trim() === '0';
+}
+
+function noBodyStatus(status: number): boolean {
+  return status < 200 || status === 204 || status === 304;
 }
 
 /** Resolves when an object's body has ended, whole or failed. */
