@@ -159,7 +159,12 @@ export function registerServerCommands(admin: AdminServer, srv: Shellac): void {
       min: 0,
       max: 0,
       json: true,
-      run: (_a, ctx) => (ctx.json ? jsonReply(ctx.argv, ...srv.cache.bans.entries()) : ok(srv.cache.bans.listText())),
+      run: (_a, ctx) => {
+        const reply = ctx.json ? jsonReply(ctx.argv, ...srv.cache.bans.entries()) : ok(srv.cache.bans.listText());
+        // As varnishd: listing the bans wakes the lurker, so it sees changed parameters now.
+        srv.cache.lurker.kick();
+        return reply;
+      },
     },
     'backend.list': {
       syntax: 'backend.list [-j] [-p] [<backend_pattern>]',

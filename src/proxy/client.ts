@@ -31,6 +31,9 @@ import { runSub } from './run-sub.ts';
 import type { Shellac } from './server.ts';
 import type { VclEntry } from './vcls.ts';
 
+/** Slots of Varnish's http_max_hdr taken by the first line's fields, not by header lines. */
+const HTTP_HDR_FIRST = 5;
+
 type Step = 'recv' | 'hash' | 'lookup' | 'hit' | 'miss' | 'pass' | 'pipe' | 'purge' | 'synth' | 'deliver' | 'restart' | 'fail' | 'done';
 type StepResult = Step | Promise<Step>;
 
@@ -369,6 +372,14 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
     resp.setTrusted('Age', 'age', String(Math.max(0, Math.floor(now - obj.origin))));
     resp.appendTrusted('Via', 'via', cr.srv.via);
     if (!resp.has('date')) resp.appendTrusted('Date', 'date', cr.srv.httpDate());
+    if (resp.count > cr.srv.params.values.http_max_hdr - HTTP_HDR_FIRST) {
+      // More lines than http_max_hdr leaves room for (lowered since the object was stored):
+      // Varnish runs out of header slots and answers 500.
+      cr.srv.logger.warn({ xid: t.xid }, 'Too many headers for http_max_hdr');
+      cr.releaseSlots();
+      writeMinimal(cr, 500, 'Internal Server Error');
+      return 'done';
+    }
     t.resp = resp;
     t.objInfo = obj;
     t.obj = obj.http;
