@@ -394,7 +394,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     else if (ttl + t.grace + t.keep < f.srv.params.values.shortlived) counters.beresp_shortlived++;
 
     // A pass's object has no lifetime (obj.ttl reads 0 in vcl_deliver, as in Varnish).
-    const own = t.uncacheable ? { ...init, kind: 'private' as const, origin: now, ttl: 0, grace: 0, keep: 0 } : uncacheable ? { ...init, kind: 'private' as const } : init;
+    const own = t.uncacheable ? { ...init, kind: 'private' as const, ttl: 0, grace: 0, keep: 0 } : uncacheable ? { ...init, kind: 'private' as const } : init;
     let obj: CacheObject;
     if (f.slot === null || t.uncacheable || (synthetic && (uncacheable || t.ttl <= 0))) {
       // Pass, or an error object VCL gave no ttl: private to this request.
