@@ -94,8 +94,9 @@ export class Shellac {
       setIpTos: () => false,
       identity,
       params: this.params.values,
+      objects: this.cache,
     };
-    this.backendServices = { log, ban, identity, params: this.params.values };
+    this.backendServices = { log, ban, identity, params: this.params.values, objects: this.cache };
     const factory = backendFactory({
       defaults: {
         connectTimeout: this.params.values.connect_timeout,

@@ -109,6 +109,22 @@ export interface BackendSpec {
   readonly probe?: ProbeRef | null;
 }
 
+/** An object in the cache as a VMOD that indexes objects sees it (xkey): its stored headers. */
+export interface CachedObjectRef {
+  readonly http: Pick<VclHttp, 'count' | 'nameAt' | 'valueAt'>;
+}
+
+/**
+ * The cache's objects, for a VMOD that keeps an index of them (xkey): it hears every object
+ * committed from the time it subscribes and every removal, and purges the ones it finds.
+ */
+export interface CacheObjects {
+  /** Returns the function that ends the subscription. The listener must not throw. */
+  subscribe(listener: { inserted(obj: CachedObjectRef): void; removed(obj: CachedObjectRef): void }): () => void;
+  /** Removes one object, or (soft) makes it stale now keeping grace and keep; false if untouched. */
+  purgeObject(obj: CachedObjectRef, now: number, soft: boolean): boolean;
+}
+
 /** What every VMOD function gets as its first argument. */
 export interface VmodContext {
   /** The sub being run ('vcl_recv'...), or null outside one. */
@@ -156,6 +172,8 @@ export interface VmodContext {
    * flight on it finish, then it is released. Other directors are left alone.
    */
   deleteBackend(backend: Director): void;
+  /** The cache's objects (xkey's index), where the task runs against a cache. */
+  readonly objects?: CacheObjects | undefined;
 }
 
 /** What an event function gets: no task, but the VCL's name and a way to fail. */
@@ -171,6 +189,8 @@ export interface VmodEventContext {
    * what vcl.list and a refused `vcl.state cold` name. Call the returned function to release.
    */
   hold(holder: string): () => void;
+  /** The cache's objects (xkey's index), where the VCL runs against a cache. */
+  readonly objects?: CacheObjects | undefined;
 }
 
 /** Thrown by ctx.fail(): the runtime ends the task, reporting the VCL position of the call. */
