@@ -56,23 +56,30 @@ export class KeyIndex {
     else for (const key of keys) this.#forget(key, obj);
   }
 
-  /** The objects carrying any of `keys`, each once. */
-  find(keys: readonly string[]): Set<CachedObjectRef> {
-    const found = new Set<CachedObjectRef>();
+  /** The objects carrying each of `keys`, one list per key (an object may be in several). */
+  find(keys: readonly string[]): CachedObjectRef[][] {
+    const found: CachedObjectRef[][] = [];
     for (const key of keys) {
       const members = this.#objects.get(key);
       if (members === undefined) continue;
-      if (members instanceof Set) for (const obj of members) found.add(obj);
-      else found.add(members);
+      found.push(members instanceof Set ? [...members] : [members]);
     }
     return found;
   }
 
-  /** xkey.purge / xkey.softpurge: how many objects the cache changed. */
+  /**
+   * xkey.purge / xkey.softpurge. Counted as upstream counts: once per key and object, so an
+   * object carrying two of the keys counts twice in a hard purge; a soft purge counts only the
+   * objects it made stale, so it counts such an object once.
+   */
   purge(cache: CacheObjects, keys: string, now: number, soft: boolean): number {
     let n = 0;
     // Collected first: a hard purge removes objects, and with them their index entries.
-    for (const obj of this.find(splitKeys(keys))) if (cache.purgeObject(obj, now, soft)) n++;
+    for (const objects of this.find(splitKeys(keys))) {
+      for (const obj of objects) {
+        if (cache.purgeObject(obj, now, soft) || !soft) n++;
+      }
+    }
     return n;
   }
 

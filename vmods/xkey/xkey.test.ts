@@ -37,6 +37,7 @@ describe('xkey key index', () => {
     put(cache, '/c', [['x-other', 'shared']]);
     expect(index.keys).toBe(3);
     expect(index.objects).toBe(2);
+    expect(index.find(['shared', 'p2']).map((objs) => objs.length)).toEqual([2, 2]);
     expect(index.purge(cache, 'shared', NOW, false)).toBe(2);
     expect(cache.objectsOf('/a')).toHaveLength(0);
     expect(cache.objectsOf('/b')).toHaveLength(0);
@@ -46,10 +47,13 @@ describe('xkey key index', () => {
     expect(index.purge(cache, 'p1 p2', NOW, false)).toBe(0);
   });
 
-  it('counts an object carrying two purged keys once', () => {
+  it('counts an object carrying two purged keys twice in a hard purge, once in a soft one', () => {
     const { cache, index } = withIndex();
     put(cache, '/a', [['xkey', 'k1 k2']]);
-    expect(index.purge(cache, 'k1 k2', NOW, false)).toBe(1);
+    put(cache, '/b', [['xkey', 'k1 k2']]);
+    expect(index.purge(cache, 'k1 k2', NOW, true)).toBe(2);
+    expect(index.purge(cache, 'k1 k2', NOW, false)).toBe(4);
+    expect(cache.objectsOf('/a')).toHaveLength(0);
   });
 
   it('soft purge makes objects stale but keeps them for grace, and skips stale ones', () => {
