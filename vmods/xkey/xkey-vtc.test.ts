@@ -1,5 +1,5 @@
-// xkey through a running Shellac: xkey.vtc, a xkeynishtest case that also passes on xkeynishd 7.1
-// with xkeynish-modules (`shellac test --xkeynishd vmods/xkey/xkey.vtc`).
+// xkey through a running Shellac: xkey.vtc, a varnishtest case that also passes on varnishd 7.1
+// with varnish-modules (`shellac test --varnishd vmods/xkey/xkey.vtc`).
 
 import { join } from 'node:path';
 import { expect, it } from 'vitest';

@@ -76,7 +76,7 @@ describe('xkey key index', () => {
     put(cache, '/b', [['xkey', 'k']], 100);
     expect(cache.expire(NOW + 40)).toBe(1);
     expect(index.objects).toBe(1);
-    expect(index.find(['k']).size).toBe(1);
+    expect(index.find(['k'])).toHaveLength(1);
     cache.purge('/b', NOW);
     expect(index.objects).toBe(0);
     expect(index.keys).toBe(0);
