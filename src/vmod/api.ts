@@ -31,6 +31,8 @@ import type { VclRegex } from '../runtime/regex.ts';
 import type { SubName } from '../vcl/spec.ts';
 
 export type { VclHttp, VclIp, VclRegex };
+/** VCL's regsub/regsuball, for VMODs that substitute as VCL does (header.regsub). */
+export { regsub } from '../runtime/regex.ts';
 
 export type VclEvent = 'load' | 'warm' | 'cold' | 'discard';
 
