@@ -151,6 +151,8 @@ export interface VmodContext {
   log(message: string): void;
   /** Fails the task: the VCL stops and the task ends as for `return (fail)`. Never returns. */
   fail(message: string): never;
+  /** Feeds the request hash as hash_data() does, without its separator (vcl_hash only). */
+  hashPart?(s: string | null): void;
   /** The task's request body when cached with std.cache_req_body, else null. */
   readonly reqBody: Uint8Array | null;
   /** Caches the request body up to `max` bytes; false when it is bigger or cannot be read. */
