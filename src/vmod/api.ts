@@ -151,6 +151,10 @@ export interface VmodContext {
   log(message: string): void;
   /** Fails the task: the VCL stops and the task ends as for `return (fail)`. Never returns. */
   fail(message: string): never;
+  /** req.hash or bereq.hash: the digest of what vcl_hash fed (saintmode's per-object list). */
+  hashDigest?(): Uint8Array;
+  /** beresp.backend: the backend that answered this fetch, on the backend side. */
+  readonly berespBackend?: Director | null;
   /** Feeds the request hash as hash_data() does, without its separator (vcl_hash only). */
   hashPart?(s: string | null): void;
   /** The task's request body when cached with std.cache_req_body, else null. */
