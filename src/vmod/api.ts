@@ -31,6 +31,8 @@ import type { VclRegex } from '../runtime/regex.ts';
 import type { SubName } from '../vcl/spec.ts';
 
 export type { VclHttp, VclIp, VclRegex };
+/** An address from text, for VMODs that match resolved addresses against an ACL (dynamic). */
+export { parseIp } from '../runtime/ip.ts';
 /** VCL's regsub/regsuball, for VMODs that substitute as VCL does (header.regsub). */
 export { regsub } from '../runtime/regex.ts';
 
