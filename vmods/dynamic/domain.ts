@@ -15,6 +15,8 @@ export interface BackendPool {
   allowed(address: string): boolean;
   acquire(domain: Domain, address: string): Director;
   release(domain: Domain, address: string): void;
+  /** Drops the domain when it went unused for domain_usage_timeout; true when it did. */
+  dropIfUnused(domain: Domain, now: number): boolean;
   log(message: string): void;
 }
 
@@ -84,7 +86,9 @@ export class Domain implements Director {
   /** Starts the refresh timer (the VCL is warm). */
   start(): void {
     if (this.#timer !== null) return;
-    this.#timer = setInterval(() => void this.refresh(), Math.max(this.#pool.ttl, 0.01) * 1000);
+    this.#timer = setInterval(() => {
+      if (!this.#pool.dropIfUnused(this, Date.now() / 1000)) void this.refresh();
+    }, Math.max(this.#pool.ttl, 0.01) * 1000);
     this.#timer.unref();
   }
 

@@ -44,11 +44,11 @@ function answer(table: Record<string, string[]>): { lookups: () => number } {
   return { lookups: () => n };
 }
 
-const vcl = (port: number, ttl: string) => `vcl 4.1;
+const vcl = (port: number, ttl: string, unused = '2h') => `vcl 4.1;
 import dynamic;
 backend none none;
 sub vcl_init {
-  new d = dynamic.director(port = "${port}", ttl = ${ttl});
+  new d = dynamic.director(port = "${port}", ttl = ${ttl}, domain_usage_timeout = ${unused});
 }
 sub vcl_recv {
   if (req.url == "/by-host") {
@@ -79,6 +79,19 @@ describe('dynamic director through the proxy', () => {
     expect([a.hits(), b.hits()]).toEqual([2, 3]);
     const names = proxy.srv.vcls.active!.allBackends().map((x) => x.name);
     expect(names).toEqual(expect.arrayContaining([`d(127.0.0.1:${a.port})`, `d(127.0.0.2:${a.port})`]));
+  });
+
+  it('drops a name unused for domain_usage_timeout, with its backend, and resolves it again', async () => {
+    const a = await origin('127.0.0.1');
+    const dns = answer({ 'app.test': ['127.0.0.1'] });
+    proxy = await startProxy(vcl(a.port, '0.05s', '0.2s'));
+    expect((await get(proxy.port, '/1')).status).toBe(200);
+    const names = () => proxy!.srv.vcls.active!.allBackends().map((x) => x.name);
+    expect(names()).toContain(`d(127.0.0.1:${a.port})`);
+    await expect.poll(names, { timeout: 5000 }).not.toContain(`d(127.0.0.1:${a.port})`);
+    const before = dns.lookups();
+    expect((await get(proxy.port, '/2')).status).toBe(200);
+    expect(dns.lookups()).toBeGreaterThan(before);
   });
 
   it('an unknown name gives a 503, not a crash', async () => {

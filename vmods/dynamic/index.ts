@@ -154,14 +154,21 @@ class DynamicDirector implements BackendPool {
     if (this.#debug) this.#owner.log(message);
   }
 
-  /** Drops the names nobody asked for in domain_usage_timeout; starts or stops the lookups. */
+  /** Drops a name nobody asked for in domain_usage_timeout, with its backends. */
+  dropIfUnused(domain: Domain, now: number): boolean {
+    if (now - domain.lastUsed <= this.#options.domainUsageTimeout) return false;
+    domain.drop();
+    this.#domains.delete(`${domain.host}:${domain.port}`);
+    this.log(`vmod-dynamic: ${domain.name} unused, dropped`);
+    return true;
+  }
+
+  /** Starts or stops the lookups with the VCL's temperature. */
   setWarm(warm: boolean, now: number): void {
     this.#warm = warm;
-    for (const [key, domain] of this.#domains) {
-      if (now - domain.lastUsed > this.#options.domainUsageTimeout) {
-        domain.drop();
-        this.#domains.delete(key);
-      } else if (warm) domain.start();
+    for (const domain of this.#domains.values()) {
+      if (this.dropIfUnused(domain, now)) continue;
+      if (warm) domain.start();
       else domain.stop();
     }
   }
@@ -186,8 +193,6 @@ function portNumber(ctx: VmodContext, port: string): string {
 
 /** Accepted for VCL written for upstream; resolution always uses the system's resolver. */
 class Resolver {
-  constructor(_ctx: VmodContext, _vclName: string, _setFromOs: boolean, _parallel: number) {}
-
   use(_ctx: VmodContext): Uint8Array {
     return new Uint8Array(0);
   }
