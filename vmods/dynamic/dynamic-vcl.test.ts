@@ -94,11 +94,17 @@ describe('dynamic director through the proxy', () => {
     expect(dns.lookups()).toBeGreaterThan(before);
   });
 
-  it('an unknown name gives a 503, not a crash', async () => {
+  it('an unknown name gives a 503, not a crash, and is not kept: the next request looks again', async () => {
     const a = await origin('127.0.0.1');
-    answer({});
+    const table: Record<string, string[]> = {};
+    const dns = answer(table);
     proxy = await startProxy(vcl(a.port, '1h'));
     expect((await get(proxy.port, '/x')).status).toBe(503);
+    expect((await get(proxy.port, '/by-host', { headers: { host: 'random-1.test' } })).status).toBe(503);
+    expect(dns.lookups()).toBe(2);
+    table['app.test'] = ['127.0.0.1'];
+    expect((await get(proxy.port, '/x')).status).toBe(200);
+    expect(dns.lookups()).toBe(3);
   });
 
   it('follows an address change under traffic with no failed request', async () => {

@@ -99,6 +99,14 @@ class DynamicDirector implements BackendPool {
       domain = new Domain(this, name, p, ctx.now);
       this.#domains.set(key, domain);
       if (this.#warm) domain.start();
+      await domain.ready;
+      // A name that does not resolve is not kept: Host headers of any kind must not pile up
+      // domains and timers. The next request for it looks it up afresh.
+      if (domain.addresses.length === 0) {
+        domain.drop();
+        this.#domains.delete(key);
+        ctx.log(`vmod-dynamic: ${this.name} ${key} did not resolve`);
+      }
     }
     domain.lastUsed = ctx.now;
     await domain.ready;

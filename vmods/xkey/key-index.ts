@@ -96,13 +96,14 @@ export class KeyIndex {
 /** The keys an object carries, each once, from its xkey and X-HashTwo headers. */
 function keysOf(obj: CachedObjectRef): string[] {
   const http = obj.http;
-  let keys: string[] | null = null;
+  // A Set, not includes(): a response may carry any number of keys.
+  let keys: Set<string> | null = null;
   for (let i = 0; i < http.count; i++) {
     if (!KEY_HEADERS.has(http.nameAt(i).toLowerCase())) continue;
     for (const key of splitKeys(http.valueAt(i))) {
-      keys ??= [];
-      if (!keys.includes(key)) keys.push(key);
+      keys ??= new Set();
+      keys.add(key);
     }
   }
-  return keys ?? [];
+  return keys === null ? [] : [...keys];
 }

@@ -82,6 +82,15 @@ describe('xkey key index', () => {
     expect(index.keys).toBe(0);
   });
 
+  it('takes a header of 50,000 keys, repeats included, and purges by any one', () => {
+    const { cache, index } = withIndex();
+    const keys = Array.from({ length: 50_000 }, (_, i) => `k${i % 25_000}`).join(' ');
+    put(cache, '/many', [['xkey', keys]]);
+    expect(index.keys).toBe(25_000);
+    expect(index.purge(cache, 'k24999', NOW, false)).toBe(1);
+    expect(index.keys).toBe(0);
+  });
+
   it('a listener that unsubscribes hears nothing more', () => {
     const cache = new Cache();
     const index = new KeyIndex();
