@@ -1,11 +1,10 @@
-// The index of surrogate keys: key → objects carrying it, and object → its keys (to forget it
-// when it leaves). It hears the cache's object events (CacheObjects.subscribe) and reads the
-// keys of each object as it enters, as Varnish's xkey does on OEV_INSERT.
+// The index of surrogate keys: key → objects carrying it. It hears the cache's object events
+// (CacheObjects.subscribe) and reads the keys of each object as it enters, as Varnish's xkey
+// does on OEV_INSERT, and again as it leaves: an object's stored headers never change, so
+// reading them twice costs less than keeping each object's keys a second time.
 //
-// Memory: most keys name one object (a product's own page) and most objects carry a handful
-// of keys, so a key with one object holds it directly and only a shared key gets a Set, and
-// an object with one key holds that string directly. Key strings are kept as sliced from the
-// stored header value, which the object keeps anyway.
+// Memory: most keys name one object (a product's own page), so a key with one object holds it
+// directly and only a shared key gets a Set. Each key string is held once, as the map's key.
 
 import type { CachedObjectRef, CacheObjects } from '../../src/vmod/api.ts';
 
@@ -24,7 +23,7 @@ type Members = CachedObjectRef | Set<CachedObjectRef>;
 
 export class KeyIndex {
   readonly #objects = new Map<string, Members>();
-  readonly #keysOf = new Map<CachedObjectRef, string | string[]>();
+  #indexed = 0;
 
   /** Keys in use (xkey's g_keys). */
   get keys(): number {
@@ -33,13 +32,13 @@ export class KeyIndex {
 
   /** Objects that carry at least one key. */
   get objects(): number {
-    return this.#keysOf.size;
+    return this.#indexed;
   }
 
   inserted(obj: CachedObjectRef): void {
     const keys = keysOf(obj);
-    if (keys.length === 0) return;
-    this.#keysOf.set(obj, keys.length === 1 ? keys[0] : keys);
+    if (keys.size === 0) return;
+    this.#indexed++;
     for (const key of keys) {
       const members = this.#objects.get(key);
       if (members === undefined) this.#objects.set(key, obj);
@@ -48,12 +47,11 @@ export class KeyIndex {
     }
   }
 
+  /** Objects inserted before the index subscribed are in no entry: nothing to forget. */
   removed(obj: CachedObjectRef): void {
-    const keys = this.#keysOf.get(obj);
-    if (keys === undefined) return;
-    this.#keysOf.delete(obj);
-    if (typeof keys === 'string') this.#forget(keys, obj);
-    else for (const key of keys) this.#forget(key, obj);
+    let found = false;
+    for (const key of keysOf(obj)) found = this.#forget(key, obj) || found;
+    if (found) this.#indexed--;
   }
 
   /** The objects carrying each of `keys`, one list per key (an object may be in several). */
@@ -83,20 +81,23 @@ export class KeyIndex {
     return n;
   }
 
-  #forget(key: string, obj: CachedObjectRef): void {
+  /** Takes obj out of key's entry; whether it was there. */
+  #forget(key: string, obj: CachedObjectRef): boolean {
     const members = this.#objects.get(key);
-    if (members === obj) this.#objects.delete(key);
-    else if (members instanceof Set) {
-      members.delete(obj);
-      if (members.size === 1) this.#objects.set(key, members.values().next().value as CachedObjectRef);
+    if (members === obj) {
+      this.#objects.delete(key);
+      return true;
     }
+    if (!(members instanceof Set) || !members.delete(obj)) return false;
+    if (members.size === 1) this.#objects.set(key, members.values().next().value as CachedObjectRef);
+    return true;
   }
 }
 
 /** The keys an object carries, each once, from its xkey and X-HashTwo headers. */
-function keysOf(obj: CachedObjectRef): string[] {
+function keysOf(obj: CachedObjectRef): ReadonlySet<string> {
   const http = obj.http;
-  // A Set, not includes(): a response may carry any number of keys.
+  // A Set, not an array searched with includes(): a response may carry any number of keys.
   let keys: Set<string> | null = null;
   for (let i = 0; i < http.count; i++) {
     if (!KEY_HEADERS.has(http.nameAt(i).toLowerCase())) continue;
@@ -105,5 +106,7 @@ function keysOf(obj: CachedObjectRef): string[] {
       keys.add(key);
     }
   }
-  return keys === null ? [] : [...keys];
+  return keys ?? NO_KEYS;
 }
+
+const NO_KEYS: ReadonlySet<string> = new Set();
