@@ -96,7 +96,7 @@ export class Shellac {
       params: this.params.values,
       objects: this.cache,
     };
-    this.backendServices = { log, ban, identity, params: this.params.values, objects: this.cache };
+    this.backendServices = { log, ban, identity, params: this.params.values };
     const factory = backendFactory({
       defaults: {
         connectTimeout: this.params.values.connect_timeout,
