@@ -94,6 +94,25 @@ describe('dynamic director through the proxy', () => {
     expect(dns.lookups()).toBeGreaterThan(before);
   });
 
+  it('looks names up only while the VCL is warm', async () => {
+    const a = await origin('127.0.0.1');
+    const dns = answer({ 'app.test': ['127.0.0.1'] });
+    proxy = await startProxy(vcl(a.port, '0.02s'));
+    expect((await get(proxy.port, '/1')).status).toBe(200);
+    await expect.poll(dns.lookups).toBeGreaterThan(2);
+    const vcls = proxy.srv.vcls;
+    await vcls.load('other', { source: `vcl 4.1;\nbackend default { .host = "127.0.0.1"; .port = "${a.port}"; }` });
+    vcls.use('other');
+    vcls.setState('boot', 'cold');
+    expect(vcls.get('boot')?.vcl.temperature).toBe('cold');
+    const cold = dns.lookups();
+    // Several ttls later, still no lookup: the timers stopped with the VCL.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(dns.lookups()).toBe(cold);
+    vcls.setState('boot', 'warm');
+    await expect.poll(dns.lookups).toBeGreaterThan(cold);
+  });
+
   it('an unknown name gives a 503, not a crash, and is not kept: the next request looks again', async () => {
     const a = await origin('127.0.0.1');
     const table: Record<string, string[]> = {};
