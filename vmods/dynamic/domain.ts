@@ -64,7 +64,10 @@ export class Domain implements Director {
     return null;
   }
 
-  /** Looks the name up and follows the answer: new addresses get backends, gone ones lose them. */
+  /**
+   * Looks the name up and follows the answer: new addresses get backends, gone ones lose them.
+   * Never rejects: it runs from a timer, where a rejection would be nobody's to catch.
+   */
   async refresh(): Promise<void> {
     let answer: string[];
     try {
@@ -73,7 +76,15 @@ export class Domain implements Director {
       this.#pool.log(`vmod-dynamic: ${this.name} getaddrinfo failed (${(e as Error).message})`);
       return;
     }
-    const wanted = [...new Set(answer)].filter((a) => this.#pool.allowed(a));
+    try {
+      this.#follow([...new Set(answer)].filter((a) => this.#pool.allowed(a)));
+    } catch (e) {
+      // A backend that cannot be made (the VCL was discarded meanwhile): keep what there is.
+      this.#pool.log(`vmod-dynamic: ${this.name} update failed (${(e as Error).message})`);
+    }
+  }
+
+  #follow(wanted: string[]): void {
     const fresh = new Map<string, Director>();
     for (const address of wanted) fresh.set(address, this.#backends.get(address) ?? this.#pool.acquire(this, address));
     for (const address of this.#backends.keys()) if (!fresh.has(address)) this.#pool.release(this, address);
