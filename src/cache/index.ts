@@ -7,6 +7,7 @@ export { CACHE_COUNTERS, type CacheCounterName, type CacheCounters, newCacheCoun
 export { digestKey, keyOfText } from './digest.ts';
 export { type BodyState, CacheObject, type ObjectInit, type ObjectKind, type ObjectStorage, OBJECT_OVERHEAD } from './object.ts';
 export { BusySlot } from './objhead.ts';
+export { ObjectEvents, type ObjectListener } from './object-events.ts';
 export { type CacheParams, defaultCacheParams } from './params.ts';
 export {
   Cache,

@@ -25,6 +25,7 @@ import { BanList } from './ban-list.ts';
 import { BanLurker } from './ban-lurker.ts';
 import { type CacheCounters, newCacheCounters } from './counters.ts';
 import { ExpiryHeap } from './expiry-heap.ts';
+import { type ObjectListener, ObjectEvents } from './object-events.ts';
 import { CacheObject, type ObjectInit, type ObjectOwner, type ObjectStorage } from './object.ts';
 import { BusySlot, ObjectHead } from './objhead.ts';
 import { type CacheParams, defaultCacheParams } from './params.ts';
@@ -115,6 +116,7 @@ export class Cache implements ObjectOwner {
   readonly #heads = new Map<string, ObjectHead>();
   readonly #lru: LRUCache<number, LruEntry>;
   readonly #heap = new ExpiryHeap();
+  readonly #events = new ObjectEvents<CacheObject>();
   readonly #clock: () => number;
   readonly #expiryInterval: number;
   #storageFailures = 0;
@@ -280,6 +282,7 @@ export class Cache implements ObjectOwner {
     this.bans.attach(obj);
     this.#heap.push(obj);
     this.counters.n_object++;
+    if (this.#events.active) this.#events.inserted(obj);
     this.#account(obj);
     if (obj.state === 'done' && !obj.dying) this.finished(obj);
     this.counters.busy_wakeup += head.rush();
@@ -359,6 +362,27 @@ export class Cache implements ObjectOwner {
   /** Takes one object out of the cache (readers already streaming it finish). */
   kill(obj: CacheObject): void {
     this.#remove(obj);
+  }
+
+  /**
+   * One object, as an index outside the cache found it (xkey): removed, or with `soft` made
+   * stale now while its grace and keep stay. False when it is gone already, or (soft) already
+   * stale: xkey counts only the objects it changed.
+   */
+  purgeObject(obj: CacheObject, now: number, soft: boolean): boolean {
+    if (obj.dying || obj.head === null) return false;
+    if (!soft) {
+      this.#remove(obj);
+      return true;
+    }
+    if (obj.origin + obj.ttl <= now) return false;
+    this.#reduce(obj, now, { ttl: 0 });
+    return true;
+  }
+
+  /** Object events (object-events.ts): inserts at commit, and every removal, from now on. */
+  subscribe(listener: ObjectListener<CacheObject>): () => void {
+    return this.#events.subscribe(listener);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -453,6 +477,7 @@ export class Cache implements ObjectOwner {
     if (obj.dying) return;
     obj.dying = true;
     obj.owner = null;
+    if (this.#events.active) this.#events.removed(obj);
     const head = obj.head;
     if (head !== null) {
       obj.head = null;

@@ -97,6 +97,7 @@ export class Shellac {
       setIpTos: () => false,
       identity,
       params: this.params.values,
+      objects: this.cache,
     };
     this.backendServices = { log, ban, identity, params: this.params.values };
     const postel = () => setHttpDatePostel(this.params.values.feature.has('http_date_postel'));

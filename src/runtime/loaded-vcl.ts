@@ -347,6 +347,7 @@ export class LoadedVcl implements TaskVcl {
         failMessage = message;
       },
       hold: (holder) => this.hold(holder),
+      objects: this.#p.services.objects,
       param: (name) => {
         const params = this.#p.services.params;
         return params !== undefined && Object.hasOwn(params, name) ? params[name] : undefined;

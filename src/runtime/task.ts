@@ -8,7 +8,7 @@
 // them directly; what a field means is the VCL variable named beside it.
 
 import { hash } from 'node:crypto';
-import type { BackendSpec, Director, HeaderRef, HttpWhere, ParamReading, PrivHolder, PurgeOptions, VmodContext } from '../vmod/api.ts';
+import type { BackendSpec, CacheObjects, Director, HeaderRef, HttpWhere, ParamReading, PrivHolder, PurgeOptions, VmodContext } from '../vmod/api.ts';
 import { readHeaderRef, VmodFailure, writeHeaderRef } from '../vmod/api.ts';
 import type { SubName } from '../vcl/spec.ts';
 import type { VclHttp } from './http.ts';
@@ -51,6 +51,8 @@ export interface TaskServices {
   /** Restores an HTTP object to what it was when received (std.rollback). */
   rollback?(task: VclTask, where: HttpWhere): void;
   setIpTos?(task: VclTask, tos: number): boolean;
+  /** The cache's objects, for a VMOD that indexes them (xkey). */
+  readonly objects?: CacheObjects;
   /** The live parameter values (Params.values), for VMODs that read one. */
   readonly params?: Readonly<Record<string, ParamReading>>;
   /** server.hostname and server.identity (`-i`); the host name by default. */
@@ -383,6 +385,10 @@ export class VclTask implements VmodContext {
 
   deleteBackend(backend: Director): void {
     this.vcl?.deleteBackend?.(backend);
+  }
+
+  get objects(): CacheObjects | undefined {
+    return this.services.objects;
   }
 
   // ------------------------------------------------------------------------------------------

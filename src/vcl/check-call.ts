@@ -185,7 +185,8 @@ function typeArg(cx: CheckContext, p: VmodArg, e: Expr): TExpr | undefined {
   }
   if (type === 'HEADER') {
     const t = typeExpr(cx, e, 'HEADER');
-    if (t && !(t.k === 'header' && t.type === 'HEADER')) return cx.error(e.pos, `Expression has type ${typeName(t)}, expected HEADER`);
+    // A header reference, or a call that makes one (header.dyn()).
+    if (t && t.type !== 'HEADER') return cx.error(e.pos, `Expression has type ${typeName(t)}, expected HEADER`);
     return t;
   }
   if (type === 'STRANDS' || type === 'STRING_LIST') return typeAs(cx, e, 'STRING');

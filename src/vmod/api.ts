@@ -31,6 +31,10 @@ import type { VclRegex } from '../runtime/regex.ts';
 import type { SubName } from '../vcl/spec.ts';
 
 export type { VclHttp, VclIp, VclRegex };
+/** An address from text, for VMODs that match resolved addresses against an ACL (dynamic). */
+export { parseIp } from '../runtime/ip.ts';
+/** VCL's regsub/regsuball, for VMODs that substitute as VCL does (header.regsub). */
+export { regsub } from '../runtime/regex.ts';
 
 export type VclEvent = 'load' | 'warm' | 'cold' | 'discard';
 
@@ -109,6 +113,22 @@ export interface BackendSpec {
   readonly probe?: ProbeRef | null;
 }
 
+/** An object in the cache as a VMOD that indexes objects sees it (xkey): its stored headers. */
+export interface CachedObjectRef {
+  readonly http: Pick<VclHttp, 'count' | 'nameAt' | 'valueAt'>;
+}
+
+/**
+ * The cache's objects, for a VMOD that keeps an index of them (xkey): it hears every object
+ * committed from the time it subscribes and every removal, and purges the ones it finds.
+ */
+export interface CacheObjects {
+  /** Returns the function that ends the subscription. The listener must not throw. */
+  subscribe(listener: { inserted(obj: CachedObjectRef): void; removed(obj: CachedObjectRef): void }): () => void;
+  /** Removes one object, or (soft) makes it stale now keeping grace and keep; false if untouched. */
+  purgeObject(obj: CachedObjectRef, now: number, soft: boolean): boolean;
+}
+
 /** What every VMOD function gets as its first argument. */
 export interface VmodContext {
   /** The sub being run ('vcl_recv'...), or null outside one. */
@@ -133,6 +153,12 @@ export interface VmodContext {
   log(message: string): void;
   /** Fails the task: the VCL stops and the task ends as for `return (fail)`. Never returns. */
   fail(message: string): never;
+  /** req.hash or bereq.hash: the digest of what vcl_hash fed (saintmode's per-object list). */
+  hashDigest?(): Uint8Array;
+  /** beresp.backend: the backend that answered this fetch, on the backend side. */
+  readonly berespBackend?: Director | null;
+  /** Feeds the request hash as hash_data() does, without its separator (vcl_hash only). */
+  hashPart?(s: string | null): void;
   /** The task's request body when cached with std.cache_req_body, else null. */
   readonly reqBody: Uint8Array | null;
   /** Caches the request body up to `max` bytes; false when it is bigger or cannot be read. */
@@ -156,6 +182,8 @@ export interface VmodContext {
    * flight on it finish, then it is released. Other directors are left alone.
    */
   deleteBackend(backend: Director): void;
+  /** The cache's objects (xkey's index), where the task runs against a cache. */
+  readonly objects?: CacheObjects | undefined;
 }
 
 /** What an event function gets: no task, but the VCL's name and a way to fail. */
@@ -171,6 +199,8 @@ export interface VmodEventContext {
    * what vcl.list and a refused `vcl.state cold` name. Call the returned function to release.
    */
   hold(holder: string): () => void;
+  /** The cache's objects (xkey's index), where the VCL runs against a cache. */
+  readonly objects?: CacheObjects | undefined;
 }
 
 /** Thrown by ctx.fail(): the runtime ends the task, reporting the VCL position of the call. */
