@@ -349,10 +349,8 @@ export class Shellac {
     if (task.reqBody !== null) return task.reqBody.length <= max;
     const cr = this.requests.get(task);
     if (cr === undefined) return false;
-    if (!cr.body.present) {
-      task.reqBody = Buffer.alloc(0);
-      return true;
-    }
+    // No body: nothing to keep (bodyaccess.len_req_body() still says -1, as in Varnish).
+    if (!cr.body.present) return true;
     if (cr.body.taken) return false;
     const chunks: Buffer[] = [];
     let n = 0;
