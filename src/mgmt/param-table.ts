@@ -27,6 +27,11 @@ export interface ParamDecl {
    * (vsl_mask names log tags Shellac does not have). */
   readonly mask?: boolean;
   readonly flags?: readonly ParamFlag[];
+  /**
+   * A check beyond type and bounds: the value's shape, or a bound that depends on another
+   * parameter (thread_pool_reserve under thread_pool_min). Returns what is wrong, or null.
+   */
+  readonly check?: (value: unknown, values: Readonly<Record<string, unknown>>) => string | null;
   /** Paragraphs separated by a blank line. */
   readonly docs: string;
 }
@@ -45,6 +50,15 @@ function threadParam<const N extends string, const T extends ParamType>(name: N,
     flags: INERT,
     docs: 'Thread pool tuning of Varnish. Shellac serves from one event loop and has no thread pools; accepted for compatibility.',
   };
+}
+
+/** A memory pool's `min,max,max_age`, as varnishd checks it: three numbers, min <= max. */
+function checkPoolTriple(v: unknown): string | null {
+  const parts = String(v).split(',').map((x) => x.trim());
+  if (parts.length !== 3) return 'Three fields required: min_pool, max_pool and max_age';
+  if (parts.some((x) => !/^\d+(\.\d+)?$/.test(x))) return 'Invalid number';
+  if (Number(parts[0]) > Number(parts[1])) return 'min_pool cannot be larger than max_pool';
+  return null;
 }
 
 /** Workspace sizes: all inert. */
@@ -521,6 +535,7 @@ export const PARAM_TABLE = [
     unit: '',
     default: '10,100,10',
     flags: INERT,
+    check: checkPoolTriple,
     docs: 'Memory pool tuning of Varnish (min,max,max_age); accepted for compatibility.',
   },
   {
@@ -529,6 +544,7 @@ export const PARAM_TABLE = [
     unit: '',
     default: '10,100,10',
     flags: INERT,
+    check: checkPoolTriple,
     docs: 'Memory pool tuning of Varnish (min,max,max_age); accepted for compatibility.',
   },
   {
@@ -537,6 +553,7 @@ export const PARAM_TABLE = [
     unit: '',
     default: '10,100,10',
     flags: INERT,
+    check: checkPoolTriple,
     docs: 'Memory pool tuning of Varnish (min,max,max_age); accepted for compatibility.',
   },
   {
@@ -622,7 +639,14 @@ export const PARAM_TABLE = [
   // Varnish bounds it below by thread_pool_min (5 at least); one static bound here.
   threadParam('thread_pool_max', 'uint', 'threads', '5000', '5'),
   threadParam('thread_pool_min', 'uint', 'threads', '100', '5', '5000'),
-  threadParam('thread_pool_reserve', 'uint', 'threads', '0', '0', '95'),
+  {
+    ...threadParam('thread_pool_reserve', 'uint', 'threads', '0', '0', '95'),
+    // As varnishd: at most 95% of thread_pool_min.
+    check: (v, values) => {
+      const max = Math.floor(Number(values.thread_pool_min) * 0.95);
+      return Number(v) > max ? `Must be no more than ${max} (95% of thread_pool_min)` : null;
+    },
+  },
   threadParam('thread_pool_stack', 'bytes', 'bytes', '80k', '16k'),
   threadParam('thread_pool_timeout', 'seconds', 'seconds', '300', '10'),
   threadParam('thread_pool_watchdog', 'seconds', 'seconds', '60', '0.100'),

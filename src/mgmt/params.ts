@@ -221,6 +221,8 @@ export class Params {
     let v: ParamValue;
     try {
       v = parseParamValue(decl, text, this.#mutable[name]);
+      const problem = decl.check?.(v, this.#mutable) ?? null;
+      if (problem !== null) throw new ParamError(problem);
     } catch (e) {
       if (!(e instanceof ParamError)) throw e;
       throw new ParamError(`${e.message}\n\n(attempting to set param '${name}' to '${text}')`);
