@@ -23,6 +23,7 @@ import { VclTask } from '../runtime/task.ts';
 import type { SubName } from '../vcl/spec.ts';
 import { deliverObject, deliverSynth, writeMinimal } from './deliver.ts';
 import { type FetchMode, startFetch } from './fetch.ts';
+import { requestXid } from './last-defence.ts';
 import { runPipe } from './pipe-step.ts';
 import type { Shellac } from './server.ts';
 import type { VclEntry } from './vcls.ts';
@@ -107,6 +108,11 @@ export class ClientRequest {
    * awaits, the rest goes on in a promise, which is returned.
    */
   run(): Promise<void> | undefined {
+    // Timers and promises the request starts carry its xid, for the last line of defence.
+    return requestXid.run(this.task.xid, () => this.#run());
+  }
+
+  #run(): Promise<void> | undefined {
     let step: Step = 'recv';
     try {
       while (step !== 'done') {
@@ -140,7 +146,16 @@ export class ClientRequest {
     writeMinimal(this, 503, 'Internal Error');
   }
 
+  /** The last line of defence (last-defence.ts) ends the request after an error that escaped it. */
+  abort(): void {
+    if (!this.srv.requests.has(this.task)) return;
+    this.#release();
+    writeMinimal(this, 503, 'Internal Error');
+    this.#finished();
+  }
+
   #finished(): void {
+    if (!this.srv.requests.has(this.task)) return; // abort() ended it already
     if (this.tx !== null) this.#record(this.tx);
     this.srv.requests.delete(this.task);
     this.task.end();
