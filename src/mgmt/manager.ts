@@ -1,8 +1,9 @@
 // The manager of `shellac serve`, as varnishd's management process: a small process that holds
 // the admin CLI (-T) and what a cache process needs, and runs the cache in a child it restarts
 // when the child dies (out of memory, a bug, a kill). The child is forked with the same flags
-// (src/cli/serve-child.ts); it opens a private admin listener on loopback, and the manager
-// hands it every command it does not answer itself, over one authenticated connection.
+// (src/cli/serve-child.ts); it opens a private admin listener on loopback (its secret in the
+// work dir as `_.child_secret.<manager pid>`), and the manager hands it every command it does
+// not answer itself, over one authenticated connection.
 //
 // What the manager answers: auth, help, ping, quit, banner, status, start, stop, pid,
 // panic.show and panic.clear. What it remembers: every command that changed the child's state
@@ -15,6 +16,7 @@
 // again after a growing pause (up to 10 s), so a child that cannot live does not spin.
 
 import { type ChildProcess, fork } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { type AdminServer, CLIS, type CliReply, type CommandContext, fail, ok } from './admin.ts';
 import { writeRandomSecret } from './admin-auth.ts';
@@ -80,7 +82,8 @@ export class Manager {
 
   constructor(opts: ManagerOptions) {
     this.#opts = opts;
-    this.#secretFile = writeRandomSecret(opts.workdir, '_.child_secret');
+    // One per manager: several instances may share a work dir (the default one).
+    this.#secretFile = writeRandomSecret(opts.workdir, `_.child_secret.${process.pid}`);
   }
 
   get childPid(): number | undefined {
@@ -165,6 +168,7 @@ export class Manager {
     this.#stopping = true;
     clearTimeout(this.#restartTimer);
     this.#wake(null);
+    rmSync(this.#secretFile, { force: true });
     const child = this.#child;
     if (child === null || child.proc.exitCode !== null || child.proc.signalCode !== null) return;
     const exited = new Promise<void>((r) => child.proc.once('exit', () => r()));
