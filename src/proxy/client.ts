@@ -108,8 +108,11 @@ export class ClientRequest {
    * awaits, the rest goes on in a promise, which is returned.
    */
   run(): Promise<void> | undefined {
-    // Timers and promises the request starts carry its xid, for the last line of defence.
-    return requestXid.run(this.task.xid, () => this.#run());
+    // Timers and promises the request starts carry its xid, for the last line of defence
+    // (last-defence.ts). Where an async VMOD can keep the request waiting, from the start;
+    // elsewhere from its first await on, so that a hit pays nothing.
+    if (this.vcl.generated.asyncSubs.size > 0) return requestXid.run(this.task.xid, () => this.#run());
+    return this.#run();
   }
 
   #run(): Promise<void> | undefined {
@@ -117,7 +120,7 @@ export class ClientRequest {
     try {
       while (step !== 'done') {
         const next: StepResult = STEPS[step](this);
-        if (typeof next !== 'string') return this.#runAsync(next);
+        if (typeof next !== 'string') return requestXid.run(this.task.xid, () => this.#runAsync(next));
         step = next;
       }
     } catch (e) {

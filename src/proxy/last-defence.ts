@@ -7,8 +7,9 @@
 //
 // Which request an error came from: the client request runs inside `requestXid.run(xid)`, and
 // node carries that value into everything the request starts (timers, promises, fetches), so
-// the handlers read it back. Node 24 keeps the value in the async context frame, which costs a
-// frame per request rather than async hooks (bench/hit-path.ts measures it: docs/operations.md).
+// the handlers read it back. A frame per request costs about a tenth of a hit, so a request
+// enters one only where it may wait on a VMOD, or from its first await on (client.ts `run`;
+// the figures are in docs/operations.md).
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
