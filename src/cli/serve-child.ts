@@ -7,6 +7,7 @@
 // then `start`. Its listeners stay closed until then. It ends on SIGTERM (gracefully) or when
 // the manager goes away.
 
+import { flushCompileCache } from 'node:module';
 import pino from 'pino';
 import { Params } from '../mgmt/params.ts';
 import { type Ops, startOps } from '../mgmt/serve-admin.ts';
@@ -119,6 +120,9 @@ export async function runChild(config: ServeConfig, info: ChildInfo): Promise<nu
   });
   const ready: ChildMessage = { type: 'ready', adminPort: ops.adminAddress.port };
   process.send?.(ready);
+  // A child is ended by SIGKILL more often than it exits: the compile cache (NODE_COMPILE_CACHE,
+  // set by the manager) is written now, so that the next child starts from it.
+  flushCompileCache();
   if (ops.metrics) process.stdout.write(`Metrics on ${ops.metrics.host} ${ops.metrics.port}\n`);
 
   await new Promise<void>((resolve) => {

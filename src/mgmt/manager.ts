@@ -17,6 +17,7 @@
 
 import { type ChildProcess, fork } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type AdminServer, CLIS, type CliReply, type CommandContext, fail, ok } from './admin.ts';
 import { writeRandomSecret } from './admin-auth.ts';
@@ -184,7 +185,9 @@ export class Manager {
     this.counters.child_start++;
     const info = { secretFile: this.#secretFile, listen: this.#listen, mgt: { ...this.counters }, mgtStarted: this.#startedAt };
     const proc = fork(this.#opts.childModule, [...this.#opts.childArgs], {
-      env: { ...process.env, SHELLAC_SERVE_CHILD: JSON.stringify(info) },
+      // Node's compile cache in the work dir: a restarted child skips most of its start-up
+      // (measured on a loaded machine: 2.7 s without, 0.6-1.0 s with).
+      env: { NODE_COMPILE_CACHE: join(this.#opts.workdir, '_.compile_cache'), ...process.env, SHELLAC_SERVE_CHILD: JSON.stringify(info) },
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     });
     const child: Child = { proc, startedAt: Date.now(), client: null, adminPort: 0 };
