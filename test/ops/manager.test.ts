@@ -111,3 +111,34 @@ describe('the manager restarts a dead child', () => {
     expect((await get(s.port, '/open')).headers['x-vcl']).toBe('v2');
   });
 });
+
+describe('a child that cannot start', () => {
+  it('is started again after a growing pause, says why in panic.show, and serves once it can', async () => {
+    const dir = tempDir();
+    const file = writeIn(dir, 'boot.vcl', vclText(origin.port, 'boot'));
+    const t = await serve(['-f', file]);
+    const a = await t.admin();
+    try {
+      // A new child compiles the -f file again: break it, then kill the child.
+      writeIn(dir, 'boot.vcl', 'vcl 4.1;\nsub vcl_recv { set req.http.x = ; }\n');
+      process.kill(await workerPid(a), 'SIGKILL');
+      expect(await until(async () => /exited with status 1/.test((await a.command(['panic.show'])).body), 20_000)).toBe(true);
+      expect((await a.command(['panic.show'])).body).toContain('boot.vcl');
+      writeIn(dir, 'boot.vcl', vclText(origin.port, 'fixed'));
+      const back = await until(async () => {
+        try {
+          return (await get(t.port, '/again')).headers['x-vcl'] === 'fixed';
+        } catch {
+          return false;
+        }
+      }, 30_000);
+      expect(back).toBe(true);
+      const stat = await okBody(a, ['counters.show', 'MGT.*']);
+      expect(Number(/MGT\.child_stop\s+(\d+)/.exec(stat)?.[1])).toBeGreaterThanOrEqual(1);
+      expect(stat).toMatch(/MGT\.child_died\s+1\s/);
+    } finally {
+      a.close();
+      expect(await t.stop()).toBe(0);
+    }
+  });
+});
