@@ -1,7 +1,8 @@
 // Hostile bytes in a backend response head (issue 10): a header with a bad name or value fails
 // the fetch (a 503 to the client), never the process; the test runs Shellac in this process,
-// so a throw that escaped would fail it. Bytes 0x80-0xff in a value are obs-text, which HTTP
-// allows and Varnish passes on.
+// so a throw that escaped would fail it. Each case gets a 503 from varnishd 7.1 too. Bytes
+// 0x80-0xff in a value are obs-text, which HTTP allows and Varnish passes on. (An obs-fold is
+// left out: varnishd joins the lines, undici refuses the response; RFC 9112 allows both.)
 
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,7 +33,6 @@ describe('a backend response head with hostile bytes', () => {
     ['a NUL in the value', 'X-A: a\x00b'],
     ['a control byte in the value', 'X-A: a\x01b'],
     ['a bare CR in the value', 'X-A: a\rb'],
-    ['an obs-fold', 'X-A: a\r\n folded'],
   ])('%s: the fetch fails with a 503, and the next one is served', async (_what, line) => {
     head = line;
     expect((await get(proxy.port, '/bad')).status).toBe(503);
