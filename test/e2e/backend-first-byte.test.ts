@@ -4,16 +4,8 @@
 // that stops fails the fetch instead of holding the backend connection.
 
 import { connect } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type Origin, type ProxyHandle, sleep, startOrigin, startProxy } from '../helpers/proxy.ts';
-
-let origin: Origin | undefined;
-let proxy: ProxyHandle | undefined;
-afterEach(async () => {
-  await proxy?.close();
-  await origin?.close();
-  proxy = origin = undefined;
-});
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { type OriginHandler, sleep, startOrigin, startProxy } from '../helpers/proxy.ts';
 
 const VCL = `vcl 4.1;
 backend default { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; .first_byte_timeout = 1s; }
@@ -50,20 +42,29 @@ function slowPost(port: number, body: string, gapMs: number): Promise<string> {
   });
 }
 
+/** An origin and a Shellac in front of it with VCL, both closed when the test ends. */
+async function setup(handler: OriginHandler) {
+  const origin = await startOrigin(handler);
+  const proxy = await startProxy(VCL, { origin });
+  onTestFinished(async () => {
+    await proxy.close();
+    await origin.close();
+  });
+  return { origin, proxy };
+}
+
 describe('first_byte_timeout and the request body', () => {
   it('does not count a slow upload: 5 bytes over 2.5 s with a 1 s first byte timeout get 200', async () => {
-    origin = await startOrigin((_req, res, body) => res.end(`got ${body}`));
-    proxy = await startProxy(VCL, { origin });
+    const { origin, proxy } = await setup((_req, res, body) => res.end(`got ${body}`));
     const status = await slowPost(proxy.port, 'abcde', 500);
     expect(status).toBe('HTTP/1.1 200 OK');
     expect(origin.seen.map((r) => r.body)).toEqual(['abcde']);
   });
 
   it('still fails a backend that answers late once the request is sent', async () => {
-    origin = await startOrigin((_req, res) => {
+    const { proxy } = await setup((_req, res) => {
       setTimeout(() => res.end('late'), 2500);
     });
-    proxy = await startProxy(VCL, { origin });
     const started = Date.now();
     const status = await slowPost(proxy.port, 'ab', 300);
     expect(status).toBe('HTTP/1.1 503 Backend fetch failed');
@@ -72,8 +73,7 @@ describe('first_byte_timeout and the request body', () => {
   });
 
   it('fails the fetch when the upload stops for longer than the timeout', async () => {
-    origin = await startOrigin((_req, res, body) => res.end(`got ${body}`));
-    proxy = await startProxy(VCL, { origin });
+    const { origin, proxy } = await setup((_req, res, body) => res.end(`got ${body}`));
     // One byte of three, then nothing: the fetch gives up after 1 s of silence.
     const s = connect(proxy.port, '127.0.0.1');
     let text = '';
