@@ -7,7 +7,9 @@
 // then `start`. Its listeners stay closed until then. It ends on SIGTERM (gracefully) or when
 // the manager goes away.
 
+import { lstatSync, unlinkSync } from 'node:fs';
 import { flushCompileCache } from 'node:module';
+import { connect } from 'node:net';
 import pino from 'pino';
 import { Params } from '../mgmt/params.ts';
 import { type Ops, startOps } from '../mgmt/serve-admin.ts';
@@ -102,6 +104,7 @@ export async function runChild(config: ServeConfig, info: ChildInfo): Promise<nu
     state: () => (running ? 'running' : 'stopped'),
     start: async () => {
       if (srv.vcls.active === null) throw new Error('No VCL available');
+      for (const a of listen) if (a.path) await removeStaleSocket(a.path);
       const bound = await srv.listen(listen);
       running = true;
       for (const a of bound) process.stdout.write(`Listening on ${a.name} ${a.path ?? (a.host.includes(':') ? `[${a.host}]` : a.host)} ${a.path ? '-' : a.port}\n`);
@@ -135,4 +138,26 @@ export async function runChild(config: ServeConfig, info: ChildInfo): Promise<nu
   defence.uninstall();
   if (process.connected) process.disconnect();
   return 0;
+}
+
+/**
+ * A Unix socket a killed child left behind would make the next one's listen fail: a socket file
+ * nobody accepts on goes. One that answers stays (listen then reports it in use), and so does
+ * anything that is not a socket.
+ */
+async function removeStaleSocket(path: string): Promise<void> {
+  try {
+    if (!lstatSync(path).isSocket()) return;
+  } catch {
+    return;
+  }
+  const refused = await new Promise<boolean>((resolve) => {
+    const s = connect({ path });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
+  });
+  if (refused) unlinkSync(path);
 }

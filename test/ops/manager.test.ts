@@ -3,6 +3,8 @@
 // active VCL and the parameters set at run time replayed; the admin connection, held by the
 // manager, stays up; MGT counters and panic.show tell what happened.
 
+import { request } from 'node:http';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdminClient } from '../../src/mgmt/admin-client.ts';
 import { get, type Origin, startOrigin } from '../helpers/proxy.ts';
@@ -136,6 +138,36 @@ describe('a child that cannot start', () => {
       const stat = await okBody(a, ['counters.show', 'MGT.*']);
       expect(Number(/MGT\.child_stop\s+(\d+)/.exec(stat)?.[1])).toBeGreaterThanOrEqual(1);
       expect(stat).toMatch(/MGT\.child_died\s+1\s/);
+    } finally {
+      a.close();
+      expect(await t.stop()).toBe(0);
+    }
+  });
+});
+
+/** GET over a Unix socket: the status, or 0 when nothing answers. */
+function getUnix(socketPath: string, path: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath, path, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', () => resolve(0));
+    req.end();
+  });
+}
+
+describe('a Unix socket listener', () => {
+  it('comes back after SIGKILL: the socket file the dead child left is replaced', async () => {
+    const dir = tempDir();
+    const sock = join(dir, 'shellac.sock');
+    const t = await serve(['-f', writeIn(dir, 'boot.vcl', vclText(origin.port, 'boot')), '-a', sock]);
+    const a = await t.admin();
+    try {
+      expect(await getUnix(sock, '/one')).toBe(200);
+      process.kill(await workerPid(a), 'SIGKILL');
+      expect(await until(async () => (await getUnix(sock, '/two')) === 200, 20_000)).toBe(true);
+      expect(await okBody(a, ['debug.listen_address'])).toContain(`a1 ${sock} -`);
     } finally {
       a.close();
       expect(await t.stop()).toBe(0);
