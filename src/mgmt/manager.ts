@@ -19,7 +19,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { type AdminServer, CLIS, type CliReply, type CommandContext, fail, ok } from './admin.ts';
+import { type AdminServer, CLIS, type CliReply, type CommandContext, fail, jsonReply, ok } from './admin.ts';
 import { writeRandomSecret } from './admin-auth.ts';
 import { AdminClient } from './admin-client.ts';
 import { ReplayLog } from './manager-replay.ts';
@@ -312,7 +312,7 @@ export function registerManagerCommands(admin: AdminServer, mgr: Manager): void 
     json: true,
     run: (_a, ctx) => {
       const worker = mgr.childPid ?? 0;
-      return ctx.json ? ok(`${JSON.stringify([2, ctx.argv, Date.now() / 1000, { master: process.pid, worker }])}\n`) : ok(`Master: ${process.pid}\nWorker: ${worker}\n`);
+      return ctx.json ? jsonReply(ctx.argv, { master: process.pid, worker }) : ok(`Master: ${process.pid}\nWorker: ${worker}\n`);
     },
   });
   admin.register('panic.show', {
@@ -338,6 +338,7 @@ export function registerManagerCommands(admin: AdminServer, mgr: Manager): void 
     run: async (args, ctx) => {
       const own = admin.command(args[0] ?? '');
       if (own !== undefined) return ok(`${own.syntax}\n${own.help}\n`);
+      if (args[0] === '-j') return helpJson(admin, mgr, ctx);
       if (args.length === 1 && ctx.authed) return mgr.forward(['help', ...args]);
       if (args.length === 1) return fail(CLIS.UNKNOWN, "Unknown request.\nType 'help' for more info.\n");
       // The child's list and ours, one line per command, by name.
@@ -350,4 +351,21 @@ export function registerManagerCommands(admin: AdminServer, mgr: Manager): void 
       return ok(`${[...lines.keys()].sort().map((n) => lines.get(n)).join('\n')}\n`);
     },
   });
+}
+
+/** help -j: the child's entries (when authenticated) and the manager's own, by name. */
+async function helpJson(admin: AdminServer, mgr: Manager, ctx: CommandContext): Promise<CliReply> {
+  const items = new Map<string, unknown>();
+  if (ctx.authed) {
+    const child = await mgr.forward(['help', '-j']);
+    if (child.status === CLIS.OK) {
+      const parsed = JSON.parse(child.body) as unknown[];
+      for (const it of parsed.slice(3)) items.set(String((it as { request?: unknown }).request), it);
+    }
+  }
+  for (const name of admin.commandNames()) {
+    const c = admin.command(name)!;
+    items.set(name, { request: name, syntax: c.syntax, help: c.help, minarg: c.min, maxarg: c.max, flags: c.preAuth ? 'i' : '', json: c.json === true });
+  }
+  return jsonReply(ctx.argv, ...[...items.keys()].sort().map((k) => items.get(k)));
 }

@@ -102,6 +102,12 @@ describe('the manager restarts a dead child', () => {
   it('lists its own commands with the child’s in help', async () => {
     const help = await okBody(c, ['help']);
     for (const cmd of ['panic.clear', 'panic.show', 'vcl.load', 'ban', 'param.set', 'pid']) expect(help).toMatch(new RegExp(`^${cmd.replace('.', '\\.')}\\b`, 'm'));
+    const json = JSON.parse(await okBody(c, ['help', '-j'])) as unknown[];
+    const names = json.slice(3).map((it) => (it as { request: string }).request);
+    expect(names).toEqual([...names].sort());
+    for (const cmd of ['panic.show', 'vcl.load', 'pid']) expect(names).toContain(cmd);
+    const pid = JSON.parse(await okBody(c, ['pid', '-j'])) as unknown[];
+    expect(pid[3]).toEqual({ master: s.proc.pid, worker: await workerPid(c) });
   });
 
   it('keeps listeners closed after stop, across a restart, until start', async () => {
