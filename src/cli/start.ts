@@ -4,7 +4,8 @@
 
 import { fileURLToPath } from 'node:url';
 import { startDemoOrigin } from '../proxy/demo-origin.ts';
-import { startFromConfig, untilSignal } from './serve.ts';
+import { untilSignal } from './serve.ts';
+import { startFromConfig } from './serve-child.ts';
 import { parseServeArgs } from './serve-args.ts';
 
 export const START_USAGE = 'usage: shellac start [-a host:port]';

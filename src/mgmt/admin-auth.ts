@@ -37,13 +37,13 @@ export function answerMatches(expected: string, given: string): boolean {
 }
 
 /**
- * Writes a new random secret into `workdir/_.secret` with mode 0600 and returns its path. The
+ * Writes a new random secret into `workdir/_.secret` (or `name`) with mode 0600 and returns its path. The
  * file is written beside and renamed into place, so no reader sees it half written or with a
  * wider mode.
  */
-export function writeRandomSecret(workdir: string): string {
+export function writeRandomSecret(workdir: string, name = SECRET_FILE_NAME): string {
   mkdirSync(workdir, { recursive: true });
-  const path = join(workdir, SECRET_FILE_NAME);
+  const path = join(workdir, name);
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
   renameSync(tmp, path);

@@ -129,7 +129,27 @@ export function joinCommand(argv: readonly string[]): string {
 /** A complete command read off the wire: its words, or why it could not be read. */
 export type IncomingCommand = { readonly argv: string[]; readonly line: string } | { readonly syntaxError: string; readonly line: string };
 
-const HEREDOC = /^(.*?)\s<<\s*(\S+)\s*$/s;
+/**
+ * Whether a line opens a here document: ` << WORD` at its end (WORD one token, the marker),
+ * the first such `<<` when several could be. Found from the end of the line, in one pass: a
+ * pattern with a lazy head (`^(.*?)\s<<\s*(\S+)\s*$`) backtracks over every `<<` of a long
+ * line, and lines come from the network.
+ */
+export function heredocStart(line: string): { head: string; end: string } | undefined {
+  const t = line.trimEnd();
+  let ws = t.length - 1;
+  while (ws >= 0 && !isBlank(t[ws])) ws--;
+  if (ws < 0) return undefined;
+  const token = t.slice(ws + 1);
+  // `head << WORD`: the marker is the last token, `<<` stands alone before it.
+  const before = t.slice(0, ws).trimEnd();
+  if (before.endsWith('<<') && before.length > 2 && isBlank(before[before.length - 3])) {
+    return { head: before.slice(0, before.length - 3), end: token };
+  }
+  // `head <<WORD`: the last token is `<<` and the marker.
+  if (token.startsWith('<<') && token.length > 2) return { head: t.slice(0, ws), end: token.slice(2) };
+  return undefined;
+}
 
 /**
  * Turns bytes from a connection into commands: lines, blank ones skipped, here documents
@@ -138,18 +158,27 @@ const HEREDOC = /^(.*?)\s<<\s*(\S+)\s*$/s;
 export class CommandReader {
   #pending = '';
   #heredoc: { head: string; end: string; lines: string[]; bytes: number } | undefined;
-  readonly #limit: number;
+  #limit: number;
 
   constructor(limit: number) {
     this.#limit = limit;
   }
 
+  /** Changes the bound (authentication raises it). */
+  setLimit(limit: number): void {
+    this.#limit = limit;
+  }
+
   /** Feeds text; returns the commands completed by it. Throws RangeError past the limit. */
   push(text: string): IncomingCommand[] {
+    // Only the new text can hold the next newline: a long line sent in small pieces is not
+    // scanned again at each piece.
+    let from = this.#pending.length;
     this.#pending += text;
     const out: IncomingCommand[] = [];
     for (;;) {
-      const nl = this.#pending.indexOf('\n');
+      const nl = this.#pending.indexOf('\n', from);
+      from = 0;
       if (nl < 0) break;
       const line = this.#pending.slice(0, nl).replace(/\r$/, '');
       this.#pending = this.#pending.slice(nl + 1);
@@ -173,9 +202,9 @@ export class CommandReader {
       return parse(hd.head, `${hd.lines.join('\n')}\n`, `${hd.head} << ${hd.end}`);
     }
     if (line.trim() === '') return undefined;
-    const m = HEREDOC.exec(line);
-    if (m) {
-      this.#heredoc = { head: m[1], end: m[2], lines: [], bytes: 0 };
+    const hd2 = heredocStart(line);
+    if (hd2) {
+      this.#heredoc = { head: hd2.head, end: hd2.end, lines: [], bytes: 0 };
       return undefined;
     }
     return parse(line, undefined, line);

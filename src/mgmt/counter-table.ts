@@ -21,7 +21,10 @@ export type CounterGroup = 'MGT' | 'MAIN' | 'SMA' | 'VBE';
 
 const MGT = [
   { name: 'uptime', type: 'counter', format: 'duration', docs: 'Seconds since the process started' },
-  { name: 'child_start', type: 'counter', docs: 'Times the server started serving (start commands included)' },
+  { name: 'child_start', type: 'counter', docs: 'Child processes started by the manager' },
+  { name: 'child_exit', type: 'counter', docs: 'Child processes that exited with status 0 while they should have served' },
+  { name: 'child_stop', type: 'counter', docs: 'Child processes that exited with an error status (a crash, out of memory)' },
+  { name: 'child_died', type: 'counter', docs: 'Child processes killed by a signal' },
 ] as const satisfies readonly CounterDecl[];
 
 const MAIN = [
@@ -114,6 +117,7 @@ const MAIN = [
   { name: 'n_vcl_avail', type: 'gauge', docs: 'VCLs loaded and warm' },
   { name: 'n_vcl_discard', type: 'gauge', docs: 'VCLs discarded and not yet freed' },
   { name: 'vcl_fail', type: 'counter', docs: 'Tasks failed by a VCL error' },
+  { name: 'uncaught_error', type: 'counter', docs: 'Errors that escaped all code (a VMOD timer, a stray promise): logged, their request ended' },
   { name: 'bans', type: 'gauge', docs: 'Bans in the ban list, completed ones included' },
   { name: 'bans_completed', type: 'gauge', docs: 'Bans in the list that need no more testing' },
   { name: 'bans_obj', type: 'gauge', docs: 'Bans in the list that use only obj.* fields' },

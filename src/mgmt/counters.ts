@@ -51,12 +51,17 @@ const DECLS: Readonly<Record<CounterGroup, ReadonlyMap<string, CounterDecl>>> = 
 export class CounterRegistry {
   readonly #entries: Entry[] = [];
   readonly #started: number;
+  readonly #mgtStarted: number;
   readonly #clock: () => number;
 
-  /** `clock` gives milliseconds (Date.now by default); uptimes count from construction. */
-  constructor(opts: { clock?: () => number } = {}) {
+  /**
+   * `clock` gives milliseconds (Date.now by default); uptimes count from construction, and
+   * MGT.uptime from `mgtStarted` when given (a child counts the manager's uptime there).
+   */
+  constructor(opts: { clock?: () => number; mgtStarted?: number } = {}) {
     this.#clock = opts.clock ?? Date.now;
     this.#started = this.#clock();
+    this.#mgtStarted = opts.mgtStarted ?? this.#started;
   }
 
   /**
@@ -104,7 +109,7 @@ export class CounterRegistry {
     for (const group of ['MGT', 'MAIN'] as const) {
       const sums = new Map<string, number>();
       for (const e of this.#entries) if (e.group === group) addInto(sums, e.source);
-      sums.set('uptime', uptime);
+      sums.set('uptime', group === 'MGT' ? Math.floor((this.#clock() - this.#mgtStarted) / 1000) : uptime);
       if (group === 'MGT') sums.set('child_start', Math.max(1, sums.get('child_start') ?? 0));
       for (const d of COUNTER_TABLE[group]) out.push(sample(group, '', d, sums.get(d.name) ?? 0));
     }

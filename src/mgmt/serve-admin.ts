@@ -18,8 +18,11 @@ import { registerServerCommands, trackBackends } from './server-commands.ts';
 export interface OpsOptions {
   readonly admin?: { readonly host: string; readonly port: number };
   readonly secretFile?: string;
-  readonly workdir: string;
+  /** Where the admin address is written for `shellac adm -n` (and a secret when none is given). */
+  readonly workdir?: string;
   readonly logger: Logger;
+  /** When the manager started (ms): MGT.uptime counts from there. */
+  readonly mgtStarted?: number;
 }
 
 export interface Ops {
@@ -34,7 +37,7 @@ export interface Ops {
 }
 
 export async function startOps(srv: Shellac, opts: OpsOptions): Promise<Ops> {
-  const counters = new CounterRegistry();
+  const counters = new CounterRegistry({ mgtStarted: opts.mgtStarted });
   counters.add('MAIN', srv.counters);
   counters.add('MAIN', srv.cache.counters);
   counters.add('MAIN', srv.backendCounters);

@@ -6,6 +6,10 @@
 // The first byte and between bytes timeouts run on native timers here rather than undici's:
 // undici's tick about once a second, and VCL asks for timeouts like 200ms. The between bytes
 // clock stops while the reader holds the connection paused: only the backend's stalls count.
+// first_byte_timeout starts, as in Varnish, once the request is sent, body included: a client
+// that uploads slowly is not the backend's delay. While the body goes out, the same length of
+// time bounds each wait between two chunks sent, so an upload that stops does not hold the
+// backend connection forever.
 
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
@@ -163,6 +167,8 @@ class FetchHandler implements Dispatcher.DispatchHandler {
   onBodySent(chunk: unknown): void {
     const n = typeof chunk === 'number' ? chunk : typeof chunk === 'string' ? Buffer.byteLength(chunk) : ((chunk as Uint8Array)?.byteLength ?? 0);
     this.#plan.counters.bereq_bodybytes += n;
+    // The upload moves: its stall bound starts again (see the header).
+    this.#timer?.refresh();
   }
 
   #abortWith(err: Error): void {

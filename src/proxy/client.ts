@@ -25,6 +25,7 @@ import { VclTask } from '../runtime/task.ts';
 import type { SubName } from '../vcl/spec.ts';
 import { deliverObject, deliverSynth, writeMinimal } from './deliver.ts';
 import { type FetchMode, startFetch } from './fetch.ts';
+import { requestXid } from './last-defence.ts';
 import { runPipe } from './pipe-step.ts';
 import { type RequestBody, StreamRequestBody } from './request-body.ts';
 import { runSub } from './run-sub.ts';
@@ -127,6 +128,14 @@ export class ClientRequest {
    * awaits, the rest goes on in a promise, which is returned.
    */
   run(): Promise<void> | undefined {
+    // Timers and promises the request starts carry its xid, for the last line of defence
+    // (last-defence.ts). Where an async VMOD can keep the request waiting, from the start;
+    // elsewhere from its first await on, so that a hit pays nothing.
+    if (this.vcl.generated.asyncSubs.size > 0) return requestXid.run(this.task.xid, () => this.#run());
+    return this.#run();
+  }
+
+  #run(): Promise<void> | undefined {
     let step: Step = 'recv';
     if (this.marks === 'refused') {
       // Connection names a header a pass would forward (Age, Cache-Control...): Varnish 400.
@@ -138,7 +147,7 @@ export class ClientRequest {
     try {
       while (step !== 'done') {
         const next: StepResult = STEPS[step](this);
-        if (typeof next !== 'string') return this.#runAsync(next);
+        if (typeof next !== 'string') return requestXid.run(this.task.xid, () => this.#runAsync(next));
         step = next;
       }
     } catch (e) {
@@ -167,7 +176,16 @@ export class ClientRequest {
     writeMinimal(this, 503, 'Internal Error');
   }
 
+  /** The last line of defence (last-defence.ts) ends the request after an error that escaped it. */
+  abort(): void {
+    if (!this.srv.requests.has(this.task)) return;
+    this.#release();
+    writeMinimal(this, 503, 'Internal Error');
+    this.#finished();
+  }
+
   #finished(): void {
+    if (!this.srv.requests.has(this.task)) return; // abort() ended it already
     if (this.tx !== null) this.#record(this.tx);
     this.srv.latency?.request.observe(HANDLING[this.handling], (performance.now() - this.startedAt) / 1000);
     this.srv.requests.delete(this.task);

@@ -1,0 +1,178 @@
+// The child of `shellac serve`: the process that holds the cache and serves, as varnishd's
+// cache process. The manager (src/mgmt/manager.ts) forks it with the same flags and tells it,
+// in SHELLAC_SERVE_CHILD, where its private admin listener's secret is, which addresses to
+// listen on (the ports the first child bound, so a new child takes them back) and the MGT
+// counters. The child loads the boot VCL, opens its admin listener on loopback, says `ready`
+// over the IPC channel, and from then on does what the manager's commands say: replayed state,
+// then `start`. Its listeners stay closed until then. It ends on SIGTERM (gracefully) or when
+// the manager goes away.
+
+import { lstatSync, unlinkSync } from 'node:fs';
+import { flushCompileCache } from 'node:module';
+import { connect } from 'node:net';
+import type { Logger } from 'pino';
+import { openLogger, reopenOnUsr1 } from '../mgmt/log.ts';
+import { Params } from '../mgmt/params.ts';
+import { type Ops, startOps } from '../mgmt/serve-admin.ts';
+import { installLastDefence } from '../proxy/last-defence.ts';
+import { type ListenAddress, Shellac } from '../proxy/server.ts';
+import { UsageError } from './args.ts';
+import type { ServeConfig } from './serve-args.ts';
+
+/** What the manager hands a child, as JSON in SHELLAC_SERVE_CHILD. */
+export interface ChildInfo {
+  /** The secret of the child's own admin listener (only the manager connects). */
+  readonly secretFile: string;
+  /** Listen here instead of the -a flags: the addresses the first child bound. */
+  readonly listen?: readonly ListenAddress[];
+  /** MGT counters as the manager counts them, for counters.show and /metrics. */
+  readonly mgt: Readonly<Record<string, number>>;
+  /** When the manager started (ms since the epoch), for MGT.uptime. */
+  readonly mgtStarted: number;
+}
+
+/** What a child tells its manager over the IPC channel. */
+export type ChildMessage = { readonly type: 'ready'; readonly adminPort: number };
+
+/** The process log: --log-level, else SHELLAC_LOG_LEVEL, else warn; to --log-file or stderr. */
+export function openServeLogger(config: ServeConfig, level?: string): ReturnType<typeof openLogger> {
+  return openLogger({ level: level ?? config.logLevel ?? process.env.SHELLAC_LOG_LEVEL ?? 'warn', destination: config.logFile });
+}
+
+/** Builds the server from flags and loads its VCL (if any); throws UsageError, ParamError or the load error. */
+export async function startFromConfig(
+  config: ServeConfig,
+  extra: { backendOverride?: { host: string; port: number }; logLevel?: string; logger?: Logger } = {},
+): Promise<Shellac> {
+  if (!config.debug && config.vclFile === undefined && config.backend === undefined) throw new UsageError('one of -b or -f is needed');
+  const params = new Params(config.params);
+  const logger = extra.logger ?? openServeLogger(config, extra.logLevel).logger;
+  const srv = new Shellac({
+    params,
+    storageBytes: config.storage.bytes,
+    storageName: config.storage.name,
+    storageNames: config.storageNames,
+    vclPath: config.vclPath,
+    vmodPath: config.vmodPath,
+    logger,
+    backendOverride: extra.backendOverride,
+  });
+  const b = config.backend;
+  if (b) {
+    const where = b.path ? `.path = "${b.path}";` : `.host = "${b.host}";\n  .port = "${b.port}";`;
+    await srv.vcls.load('boot', { source: `vcl 4.1;\nbackend default {\n  ${where}\n}\n` });
+  } else if (config.vclFile !== undefined) {
+    await srv.vcls.load('boot', { file: config.vclFile });
+  }
+  return srv;
+}
+
+/** Runs the child; start-up failures exit 1 (the VCL) or 2 (anything else) with a message. */
+export async function runChild(config: ServeConfig, info: ChildInfo): Promise<number> {
+  // Signals are the manager's: a terminal's Ctrl-C or hangup reaches the whole process group.
+  process.on('SIGINT', () => {});
+  process.on('SIGHUP', () => {});
+  // The channel to the manager does not keep us alive by itself: we end when serving ends.
+  process.channel?.unref();
+  let srv: Shellac;
+  let reopenLog = (): void => {};
+  try {
+    const log = openServeLogger(config);
+    reopenLog = log.reopen;
+    srv = await startFromConfig(config, { logger: log.logger });
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    return e instanceof UsageError ? 2 : 1;
+  }
+  let ops: Ops;
+  try {
+    ops = await startOps(srv, { admin: { host: '127.0.0.1', port: 0 }, secretFile: info.secretFile, mgtStarted: info.mgtStarted, logger: srv.logger });
+  } catch (e) {
+    process.stderr.write(`Error: could not open the admin or metrics listener: ${(e as Error).message}\n`);
+    await srv.close(0);
+    return 2;
+  }
+  ops.counters.add('MGT', info.mgt);
+  // From here on an error that escapes a request ends that request, not the cache.
+  const defence = installLastDefence(
+    {
+      abortRequest: (xid) => {
+        for (const cr of srv.requests.values()) {
+          if (cr.task.xid !== xid) continue;
+          cr.abort();
+          return true;
+        }
+        return false;
+      },
+    },
+    srv.logger,
+  );
+  ops.counters.add('MAIN', defence.counters);
+
+  // Serving is a state the CLI flips (start/stop), as varnishd's child is.
+  const listen = info.listen ?? config.listen;
+  let running = false;
+  ops.admin.setLifecycle({
+    state: () => (running ? 'running' : 'stopped'),
+    start: async () => {
+      if (srv.vcls.active === null) throw new Error('No VCL available');
+      for (const a of listen) if (a.path) await removeStaleSocket(a.path);
+      const bound = await srv.listen(listen);
+      running = true;
+      for (const a of bound) process.stdout.write(`Listening on ${a.name} ${a.path ?? (a.host.includes(':') ? `[${a.host}]` : a.host)} ${a.path ? '-' : a.port}\n`);
+    },
+    stop: async () => {
+      running = false;
+      await srv.unlisten(2000);
+    },
+  });
+  ops.admin.register('debug.listen_address', {
+    syntax: 'debug.listen_address',
+    help: 'Show where each listener is bound: name, address and port (or socket path and -).',
+    min: 0,
+    max: 0,
+    run: () => ({ status: 200, body: srv.addresses.map((a) => (a.path ? `${a.name} ${a.path} -\n` : `${a.name} ${a.host} ${a.port}\n`)).join('') }),
+  });
+  const ready: ChildMessage = { type: 'ready', adminPort: ops.adminAddress.port };
+  process.send?.(ready);
+  // A child is ended by SIGKILL more often than it exits: the compile cache (NODE_COMPILE_CACHE,
+  // set by the manager) is written now, so that the next child starts from it.
+  flushCompileCache();
+  if (ops.metrics) process.stdout.write(`Metrics on ${ops.metrics.host} ${ops.metrics.port}\n`);
+
+  // SIGUSR1 from the manager (logrotate): open the log file again.
+  const stopReopen = reopenOnUsr1(reopenLog);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    // The manager is gone (killed): nobody will restart or stop us, so we stop.
+    process.once('disconnect', resolve);
+  });
+  stopReopen();
+  await ops.close();
+  await srv.close(config.debug ? 500 : 5000);
+  defence.uninstall();
+  if (process.connected) process.disconnect();
+  return 0;
+}
+
+/**
+ * A Unix socket a killed child left behind would make the next one's listen fail: a socket file
+ * nobody accepts on goes. One that answers stays (listen then reports it in use), and so does
+ * anything that is not a socket.
+ */
+async function removeStaleSocket(path: string): Promise<void> {
+  try {
+    if (!lstatSync(path).isSocket()) return;
+  } catch {
+    return;
+  }
+  const refused = await new Promise<boolean>((resolve) => {
+    const s = connect({ path });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
+  });
+  if (refused) unlinkSync(path);
+}
