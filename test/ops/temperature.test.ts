@@ -77,7 +77,8 @@ describe('temperature', () => {
     await sleep(100);
     await okBody(c, ['vcl.use', 'boot']);
     const rows = JSON.parse(await okBody(c, ['vcl.list', '-j'])).slice(3) as { name: string; busy: number }[];
-    expect(rows.find((r) => r.name === 'hot')?.busy).toBe(1);
+    // The request and its fetch each hold the VCL, as Varnish's req and busyobj do.
+    expect(rows.find((r) => r.name === 'hot')?.busy).toBe(2);
     await sleep(1800);
     expect(await temperature('hot')).toBe('warm');
     expect((await slow).status).toBe(200);
@@ -119,7 +120,8 @@ describe('temperature', () => {
     await sleep(100);
     await okBody(c, ['vcl.use', 'boot']);
     await okBody(c, ['vcl.discard', 'going']);
-    expect(await okBody(c, ['vcl.list'])).toMatch(/^discarded\s+auto\s+warm\s+1\s+going$/m);
+    // Busy 2: the request and its fetch.
+    expect(await okBody(c, ['vcl.list'])).toMatch(/^discarded\s+auto\s+warm\s+2\s+going$/m);
     const counters = async () => Object.fromEntries((await okBody(c, ['counters.show', 'MAIN.n_vcl*'])).trim().split('\n').map((l) => l.split(/\s+/).slice(0, 2)));
     expect(await counters()).toMatchObject({ 'MAIN.n_vcl': '2', 'MAIN.n_vcl_discard': '1' });
     // The name stays taken until it is freed.
