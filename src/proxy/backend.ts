@@ -144,6 +144,8 @@ export class Backend implements VclBackend {
   readonly maxConnections: number | undefined;
   /** PROXY protocol version sent on each connection (1 or 2), if any. */
   readonly proxyHeader: number | undefined;
+  /** `.preamble`: bytes every new connection sends first (after a PROXY header, if any). */
+  readonly preamble: Buffer | undefined;
   readonly connectTimeout: number;
   readonly firstByteTimeout: number;
   readonly betweenBytesTimeout: number;
@@ -183,6 +185,7 @@ export class Backend implements VclBackend {
     this.hostHeader = decl.hostHeader ?? decl.host ?? '0.0.0.0';
     this.maxConnections = decl.maxConnections && decl.maxConnections > 0 ? decl.maxConnections : undefined;
     this.proxyHeader = decl.proxyHeader;
+    this.preamble = decl.preamble ? Buffer.from(decl.preamble, 'base64') : undefined;
     this.connectTimeout = decl.connectTimeout ?? d.connectTimeout;
     this.firstByteTimeout = decl.firstByteTimeout ?? d.firstByteTimeout;
     this.betweenBytesTimeout = decl.betweenBytesTimeout ?? d.betweenBytesTimeout;
@@ -193,7 +196,14 @@ export class Backend implements VclBackend {
       connections: this.maxConnections ?? null,
       pipelining: 1,
       connect: (_opts, callback) => {
-        this.#connect('pool', (err, socket) => (err ? callback(err, null) : callback(null, socket!)));
+        this.#connect('pool', (err, socket) => {
+          if (err) {
+            callback(err, null);
+            return;
+          }
+          if (this.preamble) socket!.write(this.preamble);
+          callback(null, socket!);
+        });
       },
       keepAliveTimeout: idleMs,
       keepAliveMaxTimeout: idleMs,
@@ -363,6 +373,7 @@ export class Backend implements VclBackend {
           this.#active--;
         };
         if (this.proxyHeader) socket!.write(proxyPreamble(this.proxyHeader, proxy));
+        if (this.preamble) socket!.write(this.preamble);
         resolve({ ok: true, socket: socket!, release });
       });
     });
@@ -414,6 +425,7 @@ export class Backend implements VclBackend {
             return;
           }
           socket!.write(preamble);
+          if (this.preamble) socket!.write(this.preamble);
           callback(null, socket!);
         });
       },
