@@ -16,7 +16,7 @@ export class VtcFailure extends Error {
   override name = 'VtcFailure';
 }
 
-/** Thrown when a `feature` is missing or the test needs what the runner lacks (logexpect). */
+/** Thrown when a `feature` the test needs is missing: the test is skipped, as varnishtest does. */
 export class VtcSkip extends Error {
   override name = 'VtcSkip';
 }
