@@ -42,7 +42,7 @@ function ask(to: { socketPath: string } | { port: number }): Promise<Record<stri
 
 describe('unix VMOD', () => {
   it("tells a client on a Unix socket its process's user and group; over TCP, -1 and no names (an empty header, as NULL gives in Varnish)", async () => {
-    srv = new Shellac({ params: new Params([]) });
+    srv = new Shellac({ params: new Params([]), storageBytes: 1024 * 1024 });
     await srv.vcls.load('boot', { source: VCL });
     const path = join(mkdtempSync(join(tmpdir(), 'shellac-unix-')), 'listen.sock');
     const [, tcp] = await srv.listen([
@@ -61,7 +61,7 @@ describe('unix VMOD', () => {
   });
 
   it('refuses to run in vcl_init: the VCL does not load', async () => {
-    srv = new Shellac({ params: new Params([]) });
+    srv = new Shellac({ params: new Params([]), storageBytes: 1024 * 1024 });
     const load = srv.vcls.load('boot', { source: `vcl 4.1;\nimport unix;\nbackend default none;\nsub vcl_init { if (unix.uid() == 0) {} }\n` });
     await expect(load).rejects.toThrow(/may not be called in vcl_init or vcl_fini/);
   });
