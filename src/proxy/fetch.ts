@@ -86,7 +86,8 @@ class Fetch {
     t.serverIp = cr.task.serverIp;
     t.localIp = cr.task.localIp;
     t.remoteIp = cr.task.remoteIp;
-    t.bereqBackend = cr.task.backendHint ?? cr.vcl.defaultBackend;
+    // Unset (undefined) means the VCL's default; NULL set by VCL (vtc.no_backend()) stays none.
+    t.bereqBackend = cr.task.backendHint === undefined ? cr.vcl.defaultBackend : cr.task.backendHint;
     t.backendHint = t.bereqBackend;
     t.reqBody = cr.task.reqBody;
     const p = srv.params.values;

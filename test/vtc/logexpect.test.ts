@@ -1,5 +1,5 @@
 // logexpect over Shellac's transaction records, through the runner and a real Shellac instance:
-// our case (which real varnishtest passes too, see logexpect.varnish.ts) passes, an expectation
+// our case (which real varnishtest passes too, see own-cases.varnish.ts) passes, an expectation
 // the log does not meet fails the test with the line it got, and a logexpect that cannot run
 // fails the test rather than skipping it.
 

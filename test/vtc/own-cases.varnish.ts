@@ -1,6 +1,6 @@
-// Our logexpect cases hold for real Varnish: varnishtest 7.1 passes the passing one and fails
-// the failing ones, as Shellac's runner does (logexpect.test.ts). Run by `npm run
-// conformance:varnish` only.
+// Our cases that exercise what real Varnish has (logexpect, vmod vtc) hold for Varnish itself:
+// varnishtest 7.1 passes the passing ones and fails the failing one, as Shellac's runner does
+// (logexpect.test.ts, vmods/vtc/vtc-vcl.test.ts). Run by `npm run conformance:varnish` only.
 
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -14,9 +14,13 @@ const varnishtest = (name: string) =>
     (e: { code?: number }) => e.code ?? -1,
   );
 
-describe('logexpect cases on varnishtest', () => {
+describe('our cases on varnishtest', () => {
   it('passes logexpect-order and fails fail-logexpect-mismatch', async () => {
     expect(await varnishtest('logexpect-order')).toBe(0);
     expect(await varnishtest('fail-logexpect-mismatch')).not.toBe(0);
+  });
+
+  it('passes vmod-vtc', async () => {
+    expect(await varnishtest('vmod-vtc')).toBe(0);
   });
 });
