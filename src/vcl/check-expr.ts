@@ -10,7 +10,7 @@ import { resolveName } from './check-name.ts';
 import { TYPE_METHODS, type VclType } from './spec.ts';
 import { foldName } from './symbols.ts';
 import type { TExpr } from './tir.ts';
-import { additive, COMPARISONS, hasAdditive, isStringy, MULTIPLIER, NEGATABLE, TO_BOOL, TO_STRING } from './types.ts';
+import { additive, COMPARISONS, hasAdditive, isStringy, joinsStrings, MULTIPLIER, NEGATABLE, TO_BOOL, TO_STRING } from './types.ts';
 import { ipOrHostLiteral } from './ip-literal.ts';
 
 /**
@@ -159,20 +159,20 @@ function typeBinary(cx: CheckContext, e: BinaryExpr, want?: VclType): TExpr | un
   }
 }
 
-const wantsString = (want?: VclType) =>
-  want === 'STRING' || want === 'STRANDS' || want === 'STRING_LIST' || want === 'BODY';
 
 function typeAdditive(cx: CheckContext, e: BinaryExpr, op: '+' | '-', want?: VclType): TExpr | undefined {
   const l = typeExpr(cx, e.left, want);
   if (!l) return undefined;
   // The right operand is typed like the left one where that type has this operator, so that
-  // literals adapt; otherwise, in a string context, as a string.
-  const rightWant = hasAdditive(op, l.type) ? l.type : wantsString(want) ? 'STRING' : undefined;
+  // literals adapt; otherwise, after a string or in a string context, as a string (so that
+  // `"a" + (req.restarts + " ")` joins inside the parentheses too, as VCC does).
+  const joins = isStringy(l.type) || joinsStrings(want);
+  const rightWant = hasAdditive(op, l.type) ? l.type : joins ? 'STRING' : undefined;
   const r = typeExpr(cx, e.right, rightWant);
   if (!r) return undefined;
   const result = additive(op, l.type, r.type);
   if (result) return { k: 'arith', type: result, op, l, r, pos: e.pos };
-  if (op === '+' && (isStringy(l.type) || wantsString(want))) return concat(cx, l, r, e.pos);
+  if (op === '+' && joins) return concat(cx, l, r, e.pos);
   return cx.error(e.pos, `${typeName(l)} ${op} ${typeName(r)} not possible.`);
 }
 
