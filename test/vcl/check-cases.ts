@@ -1,7 +1,8 @@
 // The checker's cases as data: VCL texts Varnish 7.1 refuses, with the exact errors Shellac
 // gives (`line:col message`), and texts Varnish 7.1 accepts, which Shellac must accept too.
 // Each case was compared with `varnishd -C` (7.1.1): a refused case is refused there too, at
-// the same construct, and an accepted one compiles there.
+// the same construct, and an accepted one compiles there; check-cases.varnish.ts compares them
+// again (`npm run conformance:varnish`).
 
 import { vcl } from './check-util.ts';
 
