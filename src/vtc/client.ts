@@ -5,7 +5,7 @@
 import { createConnection } from 'node:net';
 import { AddressError, parseAddr, type SockAddr } from './addr.ts';
 import { Conn } from './conn.ts';
-import { abortable, type TestContext, VtcAborted, VtcFailure, VtcSkip } from './context.ts';
+import { abortable, inBackground, type TestContext, VtcAborted } from './context.ts';
 import { httpProcess } from './http-commands.ts';
 import type { SessionPeer } from './http-session.ts';
 import { MacroError } from './macros.ts';
@@ -40,10 +40,7 @@ export class VtcClient {
     if (spec === undefined) throw ctx.fail(name, 'Client has no spec to run');
     ctx.log.emit(name, 2, 'Starting client');
     const env: Env = { ctx, id: name, signal: ctx.signal };
-    this.#run = this.#body(env, spec).catch((e: unknown) => {
-      if (e instanceof VtcFailure || e instanceof VtcAborted || e instanceof VtcSkip) return;
-      ctx.record(name, `internal error: ${(e as Error).stack ?? String(e)}`);
-    });
+    this.#run = inBackground(ctx, name, this.#body(env, spec));
   }
 
   async wait(): Promise<void> {

@@ -106,6 +106,21 @@ export class TestContext {
 
 }
 
+/**
+ * An entity's work run in the background (a client, a server, a logexpect): the errors that
+ * only mean the test is over end it quietly (a failure is recorded already), anything else is
+ * recorded as an internal error of that entity.
+ */
+export function inBackground(ctx: TestContext, id: string, work: Promise<unknown>): Promise<void> {
+  return work.then(
+    () => {},
+    (e: unknown) => {
+      if (e instanceof VtcFailure || e instanceof VtcAborted || e instanceof VtcSkip) return;
+      ctx.record(id, `internal error: ${(e as Error).stack ?? String(e)}`);
+    },
+  );
+}
+
 /** Waits `ms`, or throws VtcAborted as soon as `signal` fires. */
 export function sleep(signal: AbortSignal, ms: number): Promise<void> {
   return abortable(signal, (resolve) => {

@@ -19,7 +19,7 @@ import { LogHub, type TxRecord } from '../mgmt/log.ts';
 import { compileQuery, QueryError, type TxPredicate } from '../mgmt/log-query.ts';
 import { vslLines } from '../mgmt/log-text.ts';
 import { compileVclRegex, regexMatch, type VclRegex } from '../runtime/regex.ts';
-import { abortable, type TestContext, VtcAborted, VtcFailure, VtcSkip } from './context.ts';
+import { abortable, inBackground, type TestContext, VtcAborted } from './context.ts';
 import { lexSpec, VtcSyntaxError } from './lexer.ts';
 import { type LogFeed, logFeed, openedFeed } from './log-feed.ts';
 import { MacroError } from './macros.ts';
@@ -224,10 +224,7 @@ export class VtcLogexpect {
     // -d 0 reads what ends from now on: the mark is taken now, not when the feed is ready.
     const mark = this.fromHead ? 0 : openedFeed(v)?.records.length;
     const env: Env = { ctx, id: name, signal: ctx.signal };
-    this.#run = this.#body(env, logFeed(v), mark, spec).catch((e: unknown) => {
-      if (e instanceof VtcFailure || e instanceof VtcAborted || e instanceof VtcSkip) return;
-      ctx.record(name, `internal error: ${(e as Error).stack ?? String(e)}`);
-    });
+    this.#run = inBackground(ctx, name, this.#body(env, logFeed(v), mark, spec));
   }
 
   async wait(): Promise<void> {
