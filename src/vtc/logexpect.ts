@@ -1,9 +1,9 @@
 // `logexpect lNAME -v vNAME [-g vxid|request|raw] [-d 0|1] [-q QUERY] [-i TAGS] [-x TAGS]
 // [-I [TAGS:]REGEX] [-X [TAGS:]REGEX] [-C] [-T SECONDS] [-m] [-err] {SPEC} [-start|-wait|-run]`:
 // reads the instance's transaction log and walks it against a list of expectations, as
-// varnishtest's logexpect does over the shared-memory log. Here the log is Shellac's
-// transaction records (log-feed.ts), each turned into varnishlog's tagged lines by the same
-// code `shellac log` prints with (mgmt/log-text.ts).
+// varnishtest's logexpect does over the shared-memory log. Here the log is what log-feed.ts
+// reads: Shellac's transaction records as varnishlog's tagged lines (the lines `shellac log`
+// prints), or real varnishd's own through varnishlog.
 //
 // The spec, run top to bottom:
 //   expect SKIP VXID TAG [REGEX]   wait for a line that matches; SKIP is how many lines may be
@@ -13,15 +13,14 @@
 //   fail clear                     empties that list
 //   abort                          fails at once (varnishtest aborts the process)
 // VXID is a number, `*` or `=` (the vxid of the line matched last); TAG a tag name, `*` or `=`.
-// Session grouping and session records do not exist here: `-g session` fails the test.
+// `-g session` fails the test: Shellac keeps no session records. -q takes `shellac log`'s query
+// language over the lines: a field is a tag (`ReqURL ~ "^/a"`, `ReqHeader:Host eq x`) or vxid.
 
-import { LogHub, type TxRecord } from '../mgmt/log.ts';
-import { compileQuery, QueryError, type TxPredicate } from '../mgmt/log-query.ts';
-import { vslLines } from '../mgmt/log-text.ts';
+import { compileQueryOver, QueryError } from '../mgmt/log-query.ts';
 import { compileVclRegex, regexMatch, type VclRegex } from '../runtime/regex.ts';
 import { abortable, inBackground, type TestContext, VtcAborted } from './context.ts';
 import { lexSpec, VtcSyntaxError } from './lexer.ts';
-import { type LogFeed, logFeed, openedFeed } from './log-feed.ts';
+import { type LogFeed, type LogTx, logFeed } from './log-feed.ts';
 import { MacroError } from './macros.ts';
 import type { Env } from './spec.ts';
 
@@ -172,6 +171,91 @@ class Matcher {
   }
 }
 
+/**
+ * Transactions in the order a logexpect reads them. vxid (and raw): each one as it ends.
+ * request: a client request with the transactions it started (its Link lines), once all of
+ * them ended, its own lines first; sessions are left out, and a fetch whose request was read
+ * already (a background fetch) comes alone.
+ */
+class Grouper {
+  readonly #byRequest: boolean;
+  readonly #ready: LogTx[][] = [];
+  /** Ended transactions not read yet, by vxid (request grouping). */
+  readonly #ended = new Map<number, LogTx>();
+  /** Requests read already: a late child of one comes alone. */
+  readonly #done = new Set<number>();
+
+  constructor(byRequest: boolean) {
+    this.#byRequest = byRequest;
+  }
+
+  add(tx: LogTx): void {
+    if (!this.#byRequest) {
+      this.#ready.push([tx]);
+      return;
+    }
+    if (tx.kind === 'sess') return;
+    if (this.#done.has(tx.parent)) {
+      this.#ready.push([tx]);
+      return;
+    }
+    this.#ended.set(tx.vxid, tx);
+    this.#collect();
+  }
+
+  next(): LogTx[] | undefined {
+    return this.#ready.shift();
+  }
+
+  /** Moves every top request whose tree has ended to the ready list. */
+  #collect(): void {
+    for (const tx of this.#ended.values()) {
+      if (tx.kind !== 'req' || this.#ended.has(tx.parent)) continue;
+      const tree = this.#tree(tx);
+      if (!tree) continue;
+      for (const t of tree) {
+        this.#ended.delete(t.vxid);
+        this.#done.add(t.vxid);
+      }
+      this.#ready.push(tree);
+    }
+  }
+
+  /** A transaction and all it linked to, depth first; undefined while one has not ended. */
+  #tree(tx: LogTx): LogTx[] | undefined {
+    const out = [tx];
+    for (const [tag, data] of tx.lines) {
+      if (tag !== 'Link') continue;
+      const child = this.#ended.get(Number(data.split(' ')[1]));
+      if (!child) return undefined;
+      const sub = this.#tree(child);
+      if (!sub) return undefined;
+      out.push(...sub);
+    }
+    return out;
+  }
+}
+
+/**
+ * What a -q field reads from a transaction: the data of its lines of that tag (any case); with
+ * `:name`, of those that start with `name:` (a header, a std.log key, a timestamp label) the
+ * text after it. `vxid` is the transaction's id.
+ */
+function lineField(name: string): (tx: LogTx, sub: string | undefined) => readonly (string | number)[] {
+  if (name === 'vxid') return (tx) => [tx.vxid];
+  const tag = name.toLowerCase();
+  return (tx, sub) => {
+    const out: string[] = [];
+    const prefix = sub === undefined ? undefined : `${sub.toLowerCase()}:`;
+    for (const [t, data] of tx.lines) {
+      if (t.toLowerCase() !== tag) continue;
+      if (prefix === undefined) out.push(data);
+      else if (data.toLowerCase().startsWith(prefix)) out.push(data.slice(prefix.length).trim());
+    }
+    return out;
+  };
+}
+
 /** Which lines a logexpect looks at: -i/-x by tag, -I/-X by [tags:]regex, as varnishlog. */
 interface LineFilter {
   include?: Set<string>;
@@ -221,10 +305,10 @@ export class VtcLogexpect {
     const v = this.varnish === undefined ? undefined : ctx.varnishes.get(this.varnish);
     if (!v) throw ctx.fail(name, `-v: no varnish instance '${this.varnish ?? ''}'`);
     ctx.log.emit(name, 2, `begin|${this.fromHead ? ' from the head of the log' : ''}`);
-    // -d 0 reads what ends from now on: the mark is taken now, not when the feed is ready.
-    const mark = this.fromHead ? 0 : openedFeed(v)?.records.length;
+    // -d 0 reads what ends from now on: transactions that ended before this moment are passed over.
+    const since = this.fromHead ? 0 : Date.now() / 1000;
     const env: Env = { ctx, id: name, signal: ctx.signal };
-    this.#run = inBackground(ctx, name, this.#body(env, logFeed(v), mark, spec));
+    this.#run = inBackground(ctx, name, this.#body(env, logFeed(v), since, spec));
   }
 
   async wait(): Promise<void> {
@@ -234,25 +318,22 @@ export class VtcLogexpect {
     this.#run = undefined;
   }
 
-  async #body(env: Env, feedReady: Promise<LogFeed>, mark: number | undefined, spec: string): Promise<void> {
+  async #body(env: Env, feedReady: Promise<LogFeed>, since: number, spec: string): Promise<void> {
     const { ctx, name } = this;
     let feed: LogFeed;
     let steps: Step[];
-    let filter: TxPredicate | undefined;
+    let filter: ((tx: LogTx) => boolean) | undefined;
     try {
       feed = await feedReady;
       steps = parseSteps(spec, (s) => ctx.macros.expand(s), this.caseless);
-      filter = this.query === undefined ? undefined : compileQuery(this.query);
+      filter = this.query === undefined ? undefined : compileQueryOver(this.query, lineField, ['any log tag', 'vxid']);
     } catch (e) {
       if (e instanceof LogexpectMismatch || e instanceof MacroError || e instanceof VtcSyntaxError || e instanceof QueryError) return ctx.fail(name, e.message);
       return ctx.fail(name, `cannot read the transaction log: ${(e as Error).message}`);
     }
     const matcher = new Matcher(steps);
-    const groups: TxRecord[][] = [];
-    // The same grouping and query `shellac log` uses, fed from this logexpect's place in the log.
-    const hub = new LogHub();
-    hub.attach({ grouping: this.grouping === 'request' ? 'request' : 'vxid', filter, write: (g) => groups.push([...g]) });
-    let cursor = mark ?? feed.records.length;
+    const grouper = new Grouper(this.grouping === 'request');
+    let cursor = 0;
     const outcome = (failure: string | undefined): void => {
       if (failure === undefined && !this.expectError) {
         ctx.log.emit(name, 2, 'end|');
@@ -266,13 +347,14 @@ export class VtcLogexpect {
     };
     try {
       for (;;) {
-        while (cursor < feed.records.length) hub.emit(feed.records[cursor++]);
-        for (let g = groups.shift(); g !== undefined; g = groups.shift()) {
-          for (const r of g) {
-            for (const [tag, data] of vslLines(r, feed.fetches.get(r.vxid))) {
+        for (; cursor < feed.txs.length; cursor++) if (feed.txs[cursor].ended >= since) grouper.add(feed.txs[cursor]);
+        for (let g = grouper.next(); g !== undefined; g = grouper.next()) {
+          if (filter && !g.some(filter)) continue;
+          for (const tx of g) {
+            for (const [tag, data] of tx.lines) {
               if (!keepLine(this.filter, tag, data)) continue;
-              const said = matcher.feed(r.vxid, tag, data);
-              ctx.log.emit(name, said === 'match' ? 3 : 4, `${said === 'match' ? 'match' : 'skip'}| ${String(r.vxid).padStart(10)} ${tag.padEnd(20)} ${data}`);
+              const said = matcher.feed(tx.vxid, tag, data);
+              ctx.log.emit(name, said === 'match' ? 3 : 4, `${said === 'match' ? 'match' : 'skip'}| ${String(tx.vxid).padStart(10)} ${tag.padEnd(20)} ${data}`);
               if (matcher.done) return outcome(undefined);
             }
           }
