@@ -4,8 +4,9 @@
 // - Shellac: a second admin connection streams its transaction records (log.stream), each
 //   turned into lines by the code `shellac log` prints with (mgmt/log-text.ts);
 // - real varnishd: `varnishlog -d -g raw`, read again and again, gathered into transactions.
-// A logexpect reads all of it (-d 1) or the transactions that ended after it started (-d 0). Shellac's log is streamed from the instance's launch when the test uses logexpect at
-// all, so that -d 1 sees the first request.
+// A logexpect reads all of it (-d 1) or the transactions that ended after it started (-d 0).
+// Shellac's log is streamed from the instance's launch when the test uses logexpect at all,
+// so that -d 1 sees the first request.
 
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
