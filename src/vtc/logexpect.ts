@@ -18,7 +18,8 @@
 
 import { compileQueryOver, QueryError } from '../mgmt/log-query.ts';
 import { compileVclRegex, regexMatch, type VclRegex } from '../runtime/regex.ts';
-import { abortable, inBackground, type TestContext, VtcAborted } from './context.ts';
+import { BackgroundEntity } from './background.ts';
+import { abortable, type TestContext, VtcAborted } from './context.ts';
 import { lexSpec, VtcSyntaxError } from './lexer.ts';
 import { type LogFeed, type LogTx, logFeed } from './log-feed.ts';
 import { MacroError } from './macros.ts';
@@ -276,9 +277,7 @@ function keepLine(f: LineFilter, tag: string, data: string): boolean {
 
 const tagList = (s: string) => new Set(s.split(',').map((t) => t.trim().toLowerCase()));
 
-export class VtcLogexpect {
-  readonly name: string;
-  readonly ctx: TestContext;
+export class VtcLogexpect extends BackgroundEntity {
   varnish: string | undefined;
   grouping: 'vxid' | 'request' | 'raw' = 'vxid';
   fromHead = false;
@@ -287,16 +286,6 @@ export class VtcLogexpect {
   expectError = false;
   readonly filter: LineFilter = {};
   spec: string | undefined;
-  #run: Promise<void> | undefined;
-
-  constructor(ctx: TestContext, name: string) {
-    this.ctx = ctx;
-    this.name = name;
-  }
-
-  get running(): boolean {
-    return this.#run !== undefined;
-  }
 
   start(): void {
     const { ctx, name } = this;
@@ -308,14 +297,11 @@ export class VtcLogexpect {
     // -d 0 reads what ends from now on: transactions that ended before this moment are passed over.
     const since = this.fromHead ? 0 : Date.now() / 1000;
     const env: Env = { ctx, id: name, signal: ctx.signal };
-    this.#run = inBackground(ctx, name, this.#body(env, logFeed(v), since, spec));
+    this.runInBackground(this.#body(env, logFeed(v), since, spec));
   }
 
-  async wait(): Promise<void> {
-    if (!this.#run) this.ctx.fail(this.name, 'logexpect not -started');
-    this.ctx.log.emit(this.name, 2, 'Waiting for logexp thread');
-    await this.#run;
-    this.#run = undefined;
+  wait(): Promise<void> {
+    return this.waitForRun('logexpect not -started', 'Waiting for logexp thread');
   }
 
   async #body(env: Env, feedReady: Promise<LogFeed>, since: number, spec: string): Promise<void> {
