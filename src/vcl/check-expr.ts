@@ -12,6 +12,7 @@ import { foldName } from './symbols.ts';
 import type { TExpr } from './tir.ts';
 import { additive, COMPARISONS, hasAdditive, isStringy, joinsStrings, MULTIPLIER, NEGATABLE, TO_BOOL, TO_STRING } from './types.ts';
 import { ipOrHostLiteral } from './ip-literal.ts';
+import { assertNever } from './assert-never.ts';
 
 /**
  * Varnish's limits on number literals (of any unit): 15 digits for an integer, 12 before the
@@ -107,8 +108,30 @@ function startPos(t: TExpr): Pos {
       return startPos(t.l);
     case 'concat':
       return t.parts.length > 0 ? startPos(t.parts[0]) : t.pos;
-    default:
+    // The rest begin where they are placed.
+    case 'const':
+    case 'var':
+    case 'header':
+    case 'storage_var':
+    case 'backend':
+    case 'acl':
+    case 'probe':
+    case 'sub':
+    case 'stevedore':
+    case 'instance':
+    case 'enum':
+    case 'null':
+    case 'not':
+    case 'neg':
+    case 'conv':
+    case 'regex':
+    case 'regsub':
+    case 'vmod_call':
+    case 'method_call':
+    case 'type_method':
       return t.pos;
+    default:
+      return assertNever(t, 'expression');
   }
 }
 
