@@ -21,12 +21,16 @@ backend default {
     # Ask the origin for "/" every 5 seconds. It counts as healthy while at
     # least 3 of the last 5 answers were a 200 within 2 seconds. When it is
     # sick, visitors get stale copies from the cache (see grace below).
+    # It starts out healthy (.initial: 3 good answers assumed), so the first
+    # visitors are served before the first probe has come back; without it,
+    # a backend starts sick and requests fail until the origin has answered.
     .probe = {
         .url = "/";
         .interval = 5s;
         .timeout = 2s;
         .window = 5;
         .threshold = 3;
+        .initial = 3;
     }
 }
 

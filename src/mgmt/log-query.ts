@@ -19,7 +19,7 @@ export class QueryError extends Error {
 }
 
 type Value = string | number;
-type Getter = (r: TxRecord, sub: string | undefined) => readonly Value[];
+type Getter<T = TxRecord> = (r: T, sub: string | undefined) => readonly Value[];
 
 function one(v: Value | undefined): Value[] {
   return v === undefined ? [] : [v];
@@ -131,6 +131,16 @@ const COMPARE = new Set(['==', '!=', '<', '<=', '>', '>=', 'eq', 'ne', '~', '!~'
 
 /** Compiles a query; throws QueryError saying what is wrong and where (1-based column). */
 export function compileQuery(query: string): TxPredicate {
+  return compileQueryOver(query, (name) => (Object.hasOwn(FIELDS, name) ? FIELDS[name] : undefined), QUERY_FIELDS);
+}
+
+/**
+ * The same language over another kind of subject: `field` gives the values a field name reads
+ * from it (undefined: no such field), `known` lists the names for the error message. The VTC
+ * runner reads varnishlog's own lines with it.
+ */
+export function compileQueryOver<T>(query: string, field: (name: string) => Getter<T> | undefined, known: readonly string[]): (r: T) => boolean {
+  type TxPredicate = (r: T) => boolean;
   const toks = tokenize(query);
   let k = 0;
   const peek = (): Tok => toks[k];
@@ -175,8 +185,8 @@ export function compileQuery(query: string): TxPredicate {
     const colon = t.text.indexOf(':');
     const name = colon < 0 ? t.text : t.text.slice(0, colon);
     const sub = colon < 0 ? undefined : t.text.slice(colon + 1);
-    const get = Object.hasOwn(FIELDS, name) ? FIELDS[name] : undefined;
-    if (!get) throw new QueryError(`unknown field '${name}' at ${t.pos + 1} (known: ${QUERY_FIELDS.join(' ')})`);
+    const get = field(name);
+    if (!get) throw new QueryError(`unknown field '${name}' at ${t.pos + 1} (known: ${known.join(' ')})`);
     const opTok = peek();
     if (!COMPARE.has(opTok.text) || opTok.kind === 'string') {
       return (r) => get(r, sub).some((v) => v !== '');

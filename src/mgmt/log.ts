@@ -124,6 +124,11 @@ export interface TxRecord {
   calls: { sub: string; ret: string }[];
   /** std.log lines. */
   logs: string[];
+  /**
+   * For each std.log line, how many VCL subroutines had been entered when it was logged, so
+   * that a reader can place it between the VCL_call and VCL_return it came from.
+   */
+  logAt?: number[];
   /** VCL failures and fetch errors. */
   errors: string[];
   /** Seconds since start when each step was reached: Start, Req, Fetch, Process, Resp... */
@@ -183,6 +188,8 @@ export class TxLog {
   /** A std.log line. */
   log(line: string): void {
     this.record.logs.push(line);
+    this.record.logAt ??= [];
+    this.record.logAt.push(this.record.calls.length);
   }
 
   /** A VCL failure or fetch error message. */
@@ -211,8 +218,8 @@ export class TxLog {
     this.record.beresp = { status, reason, proto, headers: copyHeaders(headers) };
   }
 
-  /** Sets a plain field: vcl, client, backend, handling, restarts. */
-  set<K extends 'vcl' | 'client' | 'backend' | 'handling' | 'restarts'>(key: K, value: TxRecord[K]): void {
+  /** Sets a plain field: vcl, client, backend, handling, restarts, parent (when known only later). */
+  set<K extends 'vcl' | 'client' | 'backend' | 'handling' | 'restarts' | 'parent'>(key: K, value: TxRecord[K]): void {
     this.record[key] = value;
   }
 

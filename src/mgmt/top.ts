@@ -1,7 +1,7 @@
 // `shellac top`'s model: which tagged lines of a transaction record it counts, and the ranking
 // that decays as varnishtop's does.
 //
-// A record reads as varnishlog's tagged lines (recordLines: ReqURL, ReqHeader, RespStatus,
+// A record reads as varnishlog's tagged lines (vslLines: ReqURL, ReqHeader, RespStatus,
 // VCL_call...). Each line that passes the selection (-i tags, -I [tag:]regex, -c/-b side, -f
 // first field) adds 1 to the entry (tag, text). Once per refresh, every entry's count moves
 // toward 1/3 by 1/n, n growing by one per refresh up to the period (-p, 60 by default): a
@@ -10,7 +10,7 @@
 // screens: the list stays bounded however many distinct values go by.
 
 import type { TxRecord } from './log.ts';
-import { recordLines } from './log-text.ts';
+import { vslLines } from './log-text.ts';
 
 export interface TopSelection {
   /** -i: only these tags (all when empty). */
@@ -30,7 +30,7 @@ const FRAMING = new Set(['Begin', 'End']);
 export function topLines(r: TxRecord, sel: TopSelection): [string, string][] {
   if (sel.side !== undefined && r.side !== sel.side) return [];
   const out: [string, string][] = [];
-  for (const [tag, text] of recordLines(r)) {
+  for (const [tag, text] of vslLines(r)) {
     if (FRAMING.has(tag)) continue;
     if (sel.tags.size > 0 && !sel.tags.has(tag)) continue;
     if (sel.include.length > 0 && !sel.include.some((i) => (i.tag === undefined || i.tag === tag) && i.re.test(text))) continue;

@@ -201,6 +201,8 @@ export class ClientRequest {
     const t = this.task;
     tx.set('handling', this.handling);
     tx.set('restarts', t.restarts);
+    // The session's xid is given after the request began: its Begin line names it, as in Varnish.
+    if (t.sessXid !== 0) tx.set('parent', t.sessXid);
     const bodyBytes = t.req?.method === 'HEAD' ? 0 : this.obj !== null ? this.obj.bodyBytes : Buffer.byteLength(t.body);
     tx.bytes(0, 0, 0, bodyBytes);
     tx.time('Resp');

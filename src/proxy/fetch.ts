@@ -111,7 +111,8 @@ class Fetch {
     t.serverIp = client.serverIp;
     t.localIp = client.localIp;
     t.remoteIp = client.remoteIp;
-    t.bereqBackend = client.backendHint ?? this.vcl.defaultBackend;
+    // Unset (undefined) means the VCL's default; NULL set by VCL (vtc.no_backend()) stays none.
+    t.bereqBackend = client.backendHint === undefined ? this.vcl.defaultBackend : client.backendHint;
     t.backendHint = t.bereqBackend;
     t.reqBody = client.reqBody;
     const p = srv.params.values;

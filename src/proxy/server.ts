@@ -16,6 +16,7 @@ import { backendFactory } from './backend.ts';
 import { type BackendGlobalCounters, newBackendGlobalCounters } from './backend-counters.ts';
 import { ClientRequest } from './client.ts';
 import { newProxyCounters, type ProxyCounters } from './counters.ts';
+import { peerCredentials } from './peer-credentials.ts';
 import { type VclEntry, VclRegistry } from './vcls.ts';
 
 export interface ListenAddress {
@@ -95,6 +96,7 @@ export class Shellac {
         if (cr && where === 'req') task.req = cr.original.clone();
       },
       setIpTos: () => false,
+      peerCredentials: (task) => peerCredentials(this.requests.get(task)?.in.socket),
       identity,
       params: this.params.values,
       objects: this.cache,

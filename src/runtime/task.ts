@@ -8,7 +8,7 @@
 // them directly; what a field means is the VCL variable named beside it.
 
 import { hash } from 'node:crypto';
-import type { BackendSpec, CacheObjects, Director, HeaderRef, HttpWhere, ParamReading, PrivHolder, PurgeOptions, VmodContext } from '../vmod/api.ts';
+import type { BackendSpec, CacheObjects, Director, HeaderRef, HttpWhere, ParamReading, PeerCredentials, PrivHolder, PurgeOptions, VmodContext } from '../vmod/api.ts';
 import { readHeaderRef, VmodFailure, writeHeaderRef } from '../vmod/api.ts';
 import type { SubName } from '../vcl/spec.ts';
 import type { VclHttp } from './http.ts';
@@ -53,6 +53,8 @@ export interface TaskServices {
   setIpTos?(task: VclTask, tos: number): boolean;
   /** The cache's objects, for a VMOD that indexes them (xkey). */
   readonly objects?: CacheObjects;
+  /** The credentials of the client process on a Unix socket (the unix VMOD). */
+  peerCredentials?(task: VclTask): PeerCredentials | Promise<PeerCredentials>;
   /** The live parameter values (Params.values), for VMODs that read one. */
   readonly params?: Readonly<Record<string, ParamReading>>;
   /** server.hostname and server.identity (`-i`); the host name by default. */
@@ -366,6 +368,10 @@ export class VclTask implements VmodContext {
 
   setIpTos(tos: number): boolean {
     return this.services.setIpTos?.(this, tos) ?? false;
+  }
+
+  peerCredentials(): PeerCredentials | Promise<PeerCredentials> {
+    return this.services.peerCredentials?.(this) ?? { error: 'not a client connection' };
   }
 
   backend(name: string): Director | null {

@@ -1,6 +1,8 @@
-// The VCL abstract syntax tree. The parser builds it, the checker annotates it (types, resolved
-// symbols), and code generation walks it once at load. Every node carries the position of the
-// token that best names it, so errors and generated code can point back at the VCL source.
+// The VCL abstract syntax tree, as written: the parser builds it (cst-to-ast.ts) and nothing
+// changes it afterwards. The checker reads it and produces a separate typed form (tir.ts), with
+// names resolved and conversions explicit, which is what code generation walks; `shellac check
+// --ast` prints this tree. Every node carries the position of the token that best names it, so
+// errors and generated code can point back at the VCL source.
 
 /** A place in a source file: `file` indexes `Program.sources`; line and col are 1-based. */
 export interface Pos {

@@ -10,8 +10,9 @@ import { resolveName } from './check-name.ts';
 import { TYPE_METHODS, type VclType } from './spec.ts';
 import { foldName } from './symbols.ts';
 import type { TExpr } from './tir.ts';
-import { additive, COMPARISONS, hasAdditive, isStringy, MULTIPLIER, NEGATABLE, TO_BOOL, TO_STRING } from './types.ts';
+import { additive, COMPARISONS, hasAdditive, isStringy, joinsStrings, MULTIPLIER, NEGATABLE, TO_BOOL, TO_STRING } from './types.ts';
 import { ipOrHostLiteral } from './ip-literal.ts';
+import { assertNever } from './assert-never.ts';
 
 /**
  * Varnish's limits on number literals (of any unit): 15 digits for an integer, 12 before the
@@ -107,8 +108,30 @@ function startPos(t: TExpr): Pos {
       return startPos(t.l);
     case 'concat':
       return t.parts.length > 0 ? startPos(t.parts[0]) : t.pos;
-    default:
+    // The rest begin where they are placed.
+    case 'const':
+    case 'var':
+    case 'header':
+    case 'storage_var':
+    case 'backend':
+    case 'acl':
+    case 'probe':
+    case 'sub':
+    case 'stevedore':
+    case 'instance':
+    case 'enum':
+    case 'null':
+    case 'not':
+    case 'neg':
+    case 'conv':
+    case 'regex':
+    case 'regsub':
+    case 'vmod_call':
+    case 'method_call':
+    case 'type_method':
       return t.pos;
+    default:
+      return assertNever(t, 'expression');
   }
 }
 
@@ -159,20 +182,20 @@ function typeBinary(cx: CheckContext, e: BinaryExpr, want?: VclType): TExpr | un
   }
 }
 
-const wantsString = (want?: VclType) =>
-  want === 'STRING' || want === 'STRANDS' || want === 'STRING_LIST' || want === 'BODY';
 
 function typeAdditive(cx: CheckContext, e: BinaryExpr, op: '+' | '-', want?: VclType): TExpr | undefined {
   const l = typeExpr(cx, e.left, want);
   if (!l) return undefined;
   // The right operand is typed like the left one where that type has this operator, so that
-  // literals adapt; otherwise, in a string context, as a string.
-  const rightWant = hasAdditive(op, l.type) ? l.type : wantsString(want) ? 'STRING' : undefined;
+  // literals adapt; otherwise, after a string or in a string context, as a string (so that
+  // `"a" + (req.restarts + " ")` joins inside the parentheses too, as VCC does).
+  const joins = isStringy(l.type) || joinsStrings(want);
+  const rightWant = hasAdditive(op, l.type) ? l.type : joins ? 'STRING' : undefined;
   const r = typeExpr(cx, e.right, rightWant);
   if (!r) return undefined;
   const result = additive(op, l.type, r.type);
   if (result) return { k: 'arith', type: result, op, l, r, pos: e.pos };
-  if (op === '+' && (isStringy(l.type) || wantsString(want))) return concat(cx, l, r, e.pos);
+  if (op === '+' && joins) return concat(cx, l, r, e.pos);
   return cx.error(e.pos, `${typeName(l)} ${op} ${typeName(r)} not possible.`);
 }
 

@@ -92,7 +92,7 @@ function checkSet(cx: CheckContext, s: SetStmt): TStmt | undefined {
   } else if (type === 'TIME' && s.op !== '=') {
     value = typeAs(cx, s.value, 'DURATION');
   } else {
-    value = typeAs(cx, s.value, type === 'BODY' ? 'STRING' : type);
+    value = typeAs(cx, s.value, type);
   }
   return value && { k: 'set', target, op: s.op, value, pos: s.pos };
 }

@@ -2,6 +2,7 @@
 // the typed form code generation consumes. Declarations are collected first, so subs and
 // backends may be used before they are written; probes, as in Varnish, must come first.
 
+import { assertNever } from './assert-never.ts';
 import type { Block, Pos, Stmt, SubDecl, TopDecl } from './ast.ts';
 import { analyseCalls, type SubNode } from './callgraph.ts';
 import { lookupFolded } from './check-call.ts';
@@ -74,6 +75,8 @@ export function checkVcl(input: CheckInput, diags: Diagnostics): CheckedVcl {
         break;
       case 'sub':
         break;
+      default:
+        assertNever(d, 'declaration');
     }
   }
   declareInstances(cx, subDecls.get('vcl_init')?.decls ?? []);

@@ -9,6 +9,7 @@
 // expression sets `t.at` somewhere inside, which tells the statement around it to set its own
 // position again before its final step.
 
+import { assertNever } from './assert-never.ts';
 import type { GenContext } from './codegen-context.ts';
 import type { TArg, TExpr } from './tir.ts';
 import type { VclType } from './spec.ts';
@@ -106,6 +107,8 @@ export function genExpr(g: GenContext, e: TExpr): Js {
     }
     case 'type_method':
       return typeMethod(g, e);
+    default:
+      return assertNever(e, 'expression');
   }
 }
 

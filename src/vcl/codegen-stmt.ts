@@ -3,6 +3,7 @@
 // fail in its final step (a `set`, a `new`, a synth status check) first sets `t.at` to its
 // position; expressions set their own (codegen-expr.ts).
 
+import { assertNever } from './assert-never.ts';
 import type { Pos } from './ast.ts';
 import type { GenContext } from './codegen-context.ts';
 import { concat, genExpr, type Js, orEmpty, positioned, vmodArgs } from './codegen-expr.ts';
@@ -73,6 +74,8 @@ function genStmt(g: GenContext, s: TStmt, out: Lines, depth: number, asyncSubs: 
     case 'eval':
       out.add(depth, `${genExpr(g, s.e).code};`);
       return;
+    default:
+      assertNever(s, 'statement');
   }
 }
 

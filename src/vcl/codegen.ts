@@ -11,6 +11,7 @@
 // generated `async`; every other sub stays synchronous, so the hit path never awaits.
 
 import type { Pos } from './ast.ts';
+import { assertNever } from './assert-never.ts';
 import type { SourceFile } from './diagnostics.ts';
 import { type AsyncCallTest, type ConstSpec, GenContext } from './codegen-context.ts';
 import { genBlock, Lines } from './codegen-stmt.ts';
@@ -148,8 +149,23 @@ export function forEachExpr(s: TStmt, fn: (e: TExpr) => void): void {
       case 'method_call':
         visitArgs(e.args);
         break;
-      default:
+      // Leaves: nothing inside to visit.
+      case 'const':
+      case 'var':
+      case 'header':
+      case 'storage_var':
+      case 'backend':
+      case 'acl':
+      case 'probe':
+      case 'sub':
+      case 'stevedore':
+      case 'instance':
+      case 'enum':
+      case 'null':
+      case 'regex':
         break;
+      default:
+        assertNever(e, 'expression');
     }
   };
   const visitArgs = (args: readonly TArg[]) => {
@@ -176,7 +192,11 @@ export function forEachExpr(s: TStmt, fn: (e: TExpr) => void): void {
     case 'eval':
       visit(s.e);
       break;
-    default:
+    // No expression of their own.
+    case 'unset':
+    case 'call':
       break;
+    default:
+      assertNever(s, 'statement');
   }
 }

@@ -94,6 +94,16 @@ export const TO_BOOL: ReadonlySet<VclType> = new Set<VclType>(['BOOL', 'STRING',
 /** Types unary minus applies to. */
 export const NEGATABLE: ReadonlySet<VclType> = new Set<VclType>(['INT', 'REAL', 'DURATION', 'BYTES']);
 
+/**
+ * The contexts in which `+` joins any two operands as strings when no arithmetic applies:
+ * where a STRING, STRANDS or STRING_LIST is wanted (VCC's "string forms"). Elsewhere, BODY
+ * included (`set resp.body = ...`), it joins only when its left operand is a string already:
+ * Varnish refuses `set resp.body = resp.status + " "` (INT + STRING) but accepts it in a header.
+ */
+export function joinsStrings(want: VclType | undefined): boolean {
+  return want === 'STRING' || want === 'STRANDS' || want === 'STRING_LIST';
+}
+
 /** Whether a type is one of the string-like types that `+` concatenates. */
 export function isStringy(t: VclType): boolean {
   return t === 'STRING' || t === 'STRANDS' || t === 'STRING_LIST' || t === 'HEADER';

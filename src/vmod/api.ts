@@ -129,6 +129,13 @@ export interface CacheObjects {
   purgeObject(obj: CachedObjectRef, now: number, soft: boolean): boolean;
 }
 
+/**
+ * Who the client is when it connected over a Unix socket: the effective user and group of its
+ * process when it connected. Otherwise why that is not known; `unsupported` when this platform
+ * has no way to tell at all.
+ */
+export type PeerCredentials = { readonly uid: number; readonly gid: number } | { readonly error: string; readonly unsupported?: boolean };
+
 /** What every VMOD function gets as its first argument. */
 export interface VmodContext {
   /** The sub being run ('vcl_recv'...), or null outside one. */
@@ -171,6 +178,8 @@ export interface VmodContext {
   purge(options: PurgeOptions): number;
   /** Sets the IP TOS of the client connection; false where the platform cannot. */
   setIpTos(tos: number): boolean;
+  /** The credentials of the client's process, when it came over a Unix socket (vmod unix). */
+  peerCredentials(): PeerCredentials | Promise<PeerCredentials>;
   /** A backend of this VCL by name (for VMODs that take backend names), or null. */
   backend(name: string): Director | null;
   /** The current value of a run-time parameter (`pcre2_match_limit`...), or undefined. */

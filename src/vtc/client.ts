@@ -5,7 +5,8 @@
 import { createConnection } from 'node:net';
 import { AddressError, parseAddr, type SockAddr } from './addr.ts';
 import { Conn } from './conn.ts';
-import { abortable, type TestContext, VtcAborted, VtcFailure, VtcSkip } from './context.ts';
+import { BackgroundEntity } from './background.ts';
+import { abortable, VtcAborted } from './context.ts';
 import { httpProcess } from './http-commands.ts';
 import type { SessionPeer } from './http-session.ts';
 import { MacroError } from './macros.ts';
@@ -16,23 +17,11 @@ const CONNECT_TIMEOUT_MS = 10_000;
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a VTC macro, not a JS template
 const DEFAULT_CONNECT = '${v1_sock}';
 
-export class VtcClient {
-  readonly name: string;
-  readonly ctx: TestContext;
+export class VtcClient extends BackgroundEntity {
   connect = DEFAULT_CONNECT;
   repeat = 1;
   keepalive = false;
   spec: string | undefined;
-  #run: Promise<void> | undefined;
-
-  constructor(ctx: TestContext, name: string) {
-    this.ctx = ctx;
-    this.name = name;
-  }
-
-  get running(): boolean {
-    return this.#run !== undefined;
-  }
 
   start(): void {
     const { ctx, name } = this;
@@ -40,17 +29,11 @@ export class VtcClient {
     if (spec === undefined) throw ctx.fail(name, 'Client has no spec to run');
     ctx.log.emit(name, 2, 'Starting client');
     const env: Env = { ctx, id: name, signal: ctx.signal };
-    this.#run = this.#body(env, spec).catch((e: unknown) => {
-      if (e instanceof VtcFailure || e instanceof VtcAborted || e instanceof VtcSkip) return;
-      ctx.record(name, `internal error: ${(e as Error).stack ?? String(e)}`);
-    });
+    this.runInBackground(this.#body(env, spec));
   }
 
-  async wait(): Promise<void> {
-    if (!this.#run) this.ctx.fail(this.name, 'Client not -started');
-    this.ctx.log.emit(this.name, 2, 'Waiting for client');
-    await this.#run;
-    this.#run = undefined;
+  wait(): Promise<void> {
+    return this.waitForRun('Client not -started', 'Waiting for client');
   }
 
   async #body(env: Env, spec: string): Promise<void> {

@@ -16,7 +16,7 @@ export class VtcFailure extends Error {
   override name = 'VtcFailure';
 }
 
-/** Thrown when a `feature` is missing or the test needs what the runner lacks (logexpect). */
+/** Thrown when a `feature` the test needs is missing: the test is skipped, as varnishtest does. */
 export class VtcSkip extends Error {
   override name = 'VtcSkip';
 }
@@ -104,6 +104,21 @@ export class TestContext {
     throw new VtcSkip(reason);
   }
 
+}
+
+/**
+ * An entity's work run in the background (a client, a server, a logexpect): the errors that
+ * only mean the test is over end it quietly (a failure is recorded already), anything else is
+ * recorded as an internal error of that entity.
+ */
+export function inBackground(ctx: TestContext, id: string, work: Promise<unknown>): Promise<void> {
+  return work.then(
+    () => {},
+    (e: unknown) => {
+      if (e instanceof VtcFailure || e instanceof VtcAborted || e instanceof VtcSkip) return;
+      ctx.record(id, `internal error: ${(e as Error).stack ?? String(e)}`);
+    },
+  );
 }
 
 /** Waits `ms`, or throws VtcAborted as soon as `signal` fires. */

@@ -9,7 +9,7 @@ import { chmod, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { AddressError, parseAddr } from './addr.ts';
 import { Conn } from './conn.ts';
-import { abortable, type TestContext, VtcAborted, VtcFailure, VtcSkip } from './context.ts';
+import { abortable, inBackground, type TestContext, VtcAborted } from './context.ts';
 import { httpProcess } from './http-commands.ts';
 import type { SessionPeer } from './http-session.ts';
 import type { Env } from './spec.ts';
@@ -54,10 +54,7 @@ export class VtcServer {
     const env: Env = { ctx, id: name, signal: AbortSignal.any([ctx.signal, stop.signal]) };
     const spec = this.spec;
     const body = dispatch ? this.#dispatch(env, spec) : this.#serve(env, spec);
-    this.#run = body.catch((e: unknown) => {
-      if (e instanceof VtcFailure || e instanceof VtcAborted || e instanceof VtcSkip) return;
-      ctx.record(name, `internal error: ${(e as Error).stack ?? String(e)}`);
-    });
+    this.#run = inBackground(ctx, name, body);
   }
 
   /** Waits for the spec runs to finish. */
@@ -208,8 +205,7 @@ export class VtcServer {
           })
           .catch((e: unknown) => {
             conn.close();
-            if (e instanceof VtcFailure || e instanceof VtcAborted || e instanceof VtcSkip) return;
-            ctx.record(sub, `internal error: ${(e as Error).stack ?? String(e)}`);
+            return inBackground(ctx, sub, Promise.reject(e));
           })
           .finally(() => workers.delete(w));
         workers.add(w);

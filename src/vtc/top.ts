@@ -1,12 +1,12 @@
-// The commands of a test file's top level. Entities (server, client, varnish) have their own
-// files; here are the small ones and the decisions: logexpect skips the test (the runner
-// reads no shared-memory log yet), the others varnishtest knows but the runner does not fail
-// it as "unsupported" (in spec.ts).
+// The commands of a test file's top level. Entities (server, client, varnish, logexpect) have
+// their own files; here are the small ones. Commands varnishtest knows but the runner does not
+// fail the test as "unsupported" (in spec.ts).
 
 import { appendFile, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { clientCommand } from './client.ts';
 import { featureCommand } from './feature.ts';
+import { logexpectCommand } from './logexpect.ts';
 import { serverCommand } from './server.ts';
 import { shellCommand } from './shell.ts';
 import { arity, type CommandTable } from './spec.ts';
@@ -25,7 +25,7 @@ export const TOP_COMMANDS: CommandTable<undefined> = {
   client: (args, _t, env) => clientCommand(args, env),
   varnish: (args, _t, env) => varnishCommand(args, env),
   feature: (args, _t, env) => featureCommand(args, env),
-  logexpect: (_args, _t, env) => env.ctx.skip(env.id, 'logexpect is not supported by this runner'),
+  logexpect: (args, _t, env) => logexpectCommand(args, env),
   setenv: (args, _t, env) => {
     const ifUnset = args[1] === '-ifunset';
     const rest = args.slice(ifUnset ? 2 : 1);

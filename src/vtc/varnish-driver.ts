@@ -42,6 +42,8 @@ export interface VarnishDriver {
   readonly cliMode: 'reverse' | 'connect';
   /** Whether the runner writes the secret file before launching (else the instance does). */
   readonly runnerWritesSecret: boolean;
+  /** Where logexpect reads the log: Shellac's records over the admin connection, or varnishlog. */
+  readonly log: 'admin' | 'varnishlog';
   /** CLI commands sent once the child runs (varnishtest makes xids start at 1000). */
   readonly afterStart: readonly string[];
   /** A /bin/sh command line that runs the manager in the foreground, CLI on stdin (-d). */
@@ -94,6 +96,7 @@ export function varnishdDriver(o: VarnishdDriverOptions = {}): VarnishDriver {
     name: 'varnishd',
     cliMode: 'reverse',
     runnerWritesSecret: false,
+    log: 'varnishlog',
     afterStart: ['debug.xid 999'],
     command(l) {
       const parts = [`cd ${shq(l.pwd)} && exec ${shq(varnishd)}`];
@@ -133,6 +136,7 @@ export function shellacDriver(o: ShellacDriverOptions = {}): VarnishDriver {
     name: 'shellac',
     cliMode: 'connect',
     runnerWritesSecret: true,
+    log: 'admin',
     afterStart: [],
     command(l) {
       const parts = [`cd ${shq(l.pwd)} && exec ${shq(node)} ${shq(main)} serve -d -n ${shq(l.workdir)}`];

@@ -11,6 +11,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { join } from 'node:path';
 import { CLIS_CANT, CLIS_OK, CliClient, CliError, type CliResponse } from './cli-client.ts';
 import { sleep, type TestContext } from './context.ts';
+import { logFeed, testUsesLogexpect } from './log-feed.ts';
 import type { Env } from './spec.ts';
 import type { LaunchOptions } from './varnish-driver.ts';
 
@@ -126,6 +127,11 @@ export class VtcVarnish {
     } catch (e) {
       if (e instanceof CliError) ctx.fail(name, `FAIL CLI: ${e.message}`);
       throw e;
+    }
+    // A logexpect with -d 1 reads from the first record: Shellac's log is streamed from the
+    // start (varnishd's is read from its head whenever a logexpect wants more).
+    if (driver.log === 'admin' && testUsesLogexpect(ctx)) {
+      await logFeed(this).catch((e: Error) => ctx.fail(name, `cannot read the transaction log: ${e.message}`));
     }
   }
 

@@ -9,6 +9,7 @@ import type {
   HeaderRef,
   HttpWhere,
   ParamReading,
+  PeerCredentials,
   PurgeOptions,
   VclHttp,
   VclIp,
@@ -30,6 +31,8 @@ export interface TestContextOptions {
   body?: Uint8Array | null;
   /** What ctx.setIpTos answers. */
   ipTos?: boolean;
+  /** What ctx.peerCredentials answers; not a Unix socket by default. */
+  peer?: PeerCredentials;
   backends?: Record<string, Director>;
   /** What ctx.param answers, by parameter name. */
   params?: Record<string, ParamReading>;
@@ -60,6 +63,7 @@ export class TestContext implements VmodContext {
   readonly #ban: TestContextOptions['ban'];
   readonly #body: Uint8Array | null;
   readonly #ipTos: boolean;
+  readonly #peer: PeerCredentials;
   readonly #backends: Record<string, Director>;
   readonly #params: Record<string, ParamReading>;
 
@@ -73,6 +77,7 @@ export class TestContext implements VmodContext {
     this.#ban = options.ban ?? null;
     this.#body = options.body ?? null;
     this.#ipTos = options.ipTos ?? true;
+    this.#peer = options.peer ?? { error: 'not a Unix domain socket' };
     this.#backends = options.backends ?? {};
     this.#params = options.params ?? {};
   }
@@ -126,6 +131,10 @@ export class TestContext implements VmodContext {
 
   backend(name: string): Director | null {
     return this.#backends[name] ?? null;
+  }
+
+  peerCredentials(): PeerCredentials {
+    return this.#peer;
   }
 
   param(name: string): ParamReading | undefined {

@@ -281,9 +281,30 @@ describe('varnishlog-style text', () => {
     expect(lines).toContain('-   RespStatus     200');
     expect(lines).toContain('-   ReqAcct        120 0 120 150 1234 1384');
     expect(lines).toContain('**  << BeReq    >> 1002');
-    expect(lines).toContain('--  Begin          bereq 1001');
+    expect(lines).toContain('--  Begin          bereq 1001 fetch');
+    expect(lines).toContain('-   Link           bereq 1002 fetch');
     expect(lines).toContain('--  FetchError     first byte timeout');
     expect(lines).toContain('--  BerespStatus   200');
     expect(text.endsWith('--  End\n\n')).toBe(true);
+  });
+
+  it('places each std.log line inside the subroutine that wrote it, and the response before vcl_deliver, as varnishlog does', () => {
+    const r = record({ logs: ['in recv', 'in deliver'], logAt: [1, 3] });
+    const tags = formatTxText([r])
+      .split('\n')
+      .map((l) => l.slice(4).replace(/\s+/, ' ').trimEnd())
+      .filter((l) => /^(VCL_|RespStatus|ReqURL)/.test(l));
+    expect(tags).toEqual([
+      'ReqURL /api/items?page=2',
+      'VCL_call RECV',
+      'VCL_Log in recv',
+      'VCL_return hash',
+      'VCL_call HIT',
+      'VCL_return deliver',
+      'RespStatus 200',
+      'VCL_call DELIVER',
+      'VCL_Log in deliver',
+      'VCL_return deliver',
+    ]);
   });
 });

@@ -1,7 +1,8 @@
 // The checker's cases as data: VCL texts Varnish 7.1 refuses, with the exact errors Shellac
 // gives (`line:col message`), and texts Varnish 7.1 accepts, which Shellac must accept too.
 // Each case was compared with `varnishd -C` (7.1.1): a refused case is refused there too, at
-// the same construct, and an accepted one compiles there.
+// the same construct, and an accepted one compiles there; check-cases.varnish.ts compares them
+// again (`npm run conformance:varnish`).
 
 import { vcl } from './check-util.ts';
 
@@ -19,6 +20,7 @@ export interface AcceptCase {
 const recv = (stmts: string) => vcl(`sub vcl_recv { ${stmts} }\n`);
 const beresp = (stmts: string) => vcl(`sub vcl_backend_response { ${stmts} }\n`);
 const withStd = (body: string) => vcl(`import std;\n${body}`);
+const synth = (stmts: string) => vcl(`sub vcl_synth { ${stmts} }\n`);
 const withDirectors = (body: string) => vcl(`import directors;\n${body}`);
 /** A VCL with one backend `b` declared by `decl` on line 2, and nothing else. */
 const backendDecl = (decl: string) => `vcl 4.1;\n${decl}\n`;
@@ -28,6 +30,25 @@ const probeDecl = (fields: string) => `vcl 4.1;\nprobe p { ${fields} }\nbackend 
 const aclDecl = (acl: string) => vcl(`${acl}\nsub vcl_recv { if (client.ip ~ a) {} }\n`);
 
 export const ERROR_CASES: Readonly<Record<string, readonly ErrorCase[]>> = {
+  // VCC 7.1's rules for +, -, *, /, %, comparisons and conversions (types.ts has them as tables):
+  // `+` joins strings only after a string or where a STRING is wanted, which BODY is not.
+  'operators and implicit conversions': [
+    { name: 'INT + STRING into a synthetic body', vcl: synth('set resp.body = resp.status + " " + resp.reason;'), errors: ['3:45 INT + STRING not possible.'] },
+    { name: 'TIME + STRING into a synthetic body', vcl: synth('set resp.body = now + "a";'), errors: ['3:37 TIME + STRING not possible.'] },
+    { name: 'BOOL + STRING appended to a synthetic body', vcl: synth('set resp.body += req.hash_always_miss + "a";'), errors: ['3:55 BOOL + STRING not possible.'] },
+    { name: 'INT + STRING in a condition', vcl: recv('if (req.restarts + " " == "a") {}'), errors: ['3:33 INT + STRING not possible.'] },
+    { name: 'STRING - STRING', vcl: recv('if (req.url - "a") {}'), errors: ['3:28 STRING - STRING not possible.'] },
+    { name: 'TIME + TIME outside a string', vcl: recv('if (now + now) {}'), errors: ['3:24 TIME + TIME not possible.'] },
+    { name: 'DURATION + INT', vcl: recv('set req.ttl = 1s + 1;'), errors: ['3:33 DURATION + INT not possible.'] },
+    { name: 'INT compared with STRING', vcl: recv('if (req.restarts == "1") {}'), errors: ["3:33 Comparison of different types: INT '==' STRING"] },
+    { name: 'IP ordered', vcl: recv('if (client.ip < client.ip) {}'), errors: ['3:30 Operator < not possible on IP'] },
+    { name: 'BACKEND ordered', vcl: recv('if (req.backend_hint > req.backend_hint) {}'), errors: ['3:37 Operator > not possible on BACKEND'] },
+    { name: 'STRING multiplied', vcl: recv('set req.http.x = req.url * 2;'), errors: ['3:41 Operator * not possible on type STRING.'] },
+    { name: 'REAL modulo', vcl: recv('set req.http.x = 1.5 % 2;'), errors: ['3:37 Operator % only possible on INT.'] },
+    { name: 'DURATION * DURATION', vcl: recv('if (req.ttl * req.ttl > 1s) {}'), errors: ['3:28 DURATION * DURATION not possible.'] },
+    { name: 'TIME where a DURATION is wanted', vcl: recv('set req.ttl = now;'), errors: ['3:30 Expression has type TIME, expected DURATION'] },
+    { name: 'STRING where a REAL argument is wanted', vcl: withStd('sub vcl_recv { set req.http.x = std.round(req.url); }\n'), errors: ['4:43 Expression has type STRING, expected REAL'] },
+  ],
   'undefined and redefined names': [
     { name: 'call of an undefined sub', vcl: recv('call foo;'), errors: ['3:21 Undefined sub foo, first reference:'] },
     {
@@ -576,6 +597,11 @@ export const ERROR_CASES: Readonly<Record<string, readonly ErrorCase[]>> = {
 
 /** Texts Varnish 7.1 compiles; Shellac must check them clean. */
 export const ACCEPT_CASES: readonly AcceptCase[] = [
+  { name: 'INT + STRING where a string is wanted: a header, synthetic()', vcl: vcl('sub vcl_deliver { set resp.http.x = resp.status + " " + resp.reason; }\nsub vcl_synth { synthetic(resp.status + " " + resp.reason); }\n') },
+  { name: 'a synthetic body that starts with a string', vcl: synth('set resp.body = "" + resp.status + " " + resp.reason; set resp.body += "" + now;') },
+  { name: 'a string joined with a parenthesized INT + STRING in a condition', vcl: recv('if ("a" + (req.restarts + " ") == "a") {}') },
+  { name: 'INT + STRING in std.log and a synth reason', vcl: withStd('sub vcl_recv { std.log(req.restarts + " " + now); return (synth(200, req.restarts + " restarts")); }\n') },
+  { name: 'TIME, DURATION and REAL arithmetic', vcl: withStd('sub vcl_recv { set req.http.x = now - 1s + 1d; if (std.random(0, 1) + 1 > 1) {} }\n') },
   { name: 'names ignore case: variables, booleans, subs', vcl: vcl('sub vcl_recv { set REQ.URL = "x"; if (TrUe) { call F; } }\nsub f { set req.http.x = client.IP; }\n') },
   { name: 'a built-in sub in capitals', vcl: vcl('sub VCL_RECV { set req.http.x = "1"; }\n') },
   { name: 'backends, ACLs and VMODs in another case', vcl: backendDecl('backend Foo { .host = "127.0.0.1"; }\nacl A { "1.2.3.4"; }\nimport std;\nsub vcl_recv { set req.backend_hint = foo; if (client.ip ~ a) { STD.LOG("x"); } }') },
