@@ -8,7 +8,7 @@
 // them directly; what a field means is the VCL variable named beside it.
 
 import { hash } from 'node:crypto';
-import type { BackendSpec, Director, HeaderRef, HttpWhere, ParamReading, PrivHolder, PurgeOptions, VmodContext } from '../vmod/api.ts';
+import type { BackendSpec, Director, HeaderRef, HttpWhere, ParamReading, PrivHolder, PurgeOptions, VmodContext, VmodHousekeeping } from '../vmod/api.ts';
 import { readHeaderRef, VmodFailure, writeHeaderRef } from '../vmod/api.ts';
 import type { SubName } from '../vcl/spec.ts';
 import type { VclHttp } from './http.ts';
@@ -65,6 +65,8 @@ export interface TaskVcl {
   /** A backend a VMOD makes at run time, owned by this VCL (see VmodContext.newBackend). */
   newBackend?(spec: BackendSpec): Director;
   deleteBackend?(backend: Director): void;
+  /** The platform handle of an imported VMOD (see VmodContext.vmod). */
+  vmodHandle?(name: string): VmodHousekeeping | null;
 }
 
 const NO_SERVICES: TaskServices = {};
@@ -376,6 +378,10 @@ export class VclTask implements VmodContext {
     const make = this.vcl?.newBackend;
     if (make === undefined) throw new VmodFailure('no VCL here can own a new backend');
     return make.call(this.vcl, spec);
+  }
+
+  vmod<H extends VmodHousekeeping<object, object> = VmodHousekeeping>(name: string): H | null {
+    return (this.vcl?.vmodHandle?.(name) ?? null) as H | null;
   }
 
   deleteBackend(backend: Director): void {

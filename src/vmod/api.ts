@@ -31,6 +31,9 @@ import type { VclRegex } from '../runtime/regex.ts';
 import type { SubName } from '../vcl/spec.ts';
 
 export type { VclHttp, VclIp, VclRegex };
+export * from './api-platform.ts';
+export type { EventPayload, ServerEventName } from './events.ts';
+import type { VmodHousekeeping } from './api-platform.ts';
 
 export type VclEvent = 'load' | 'warm' | 'cold' | 'discard';
 
@@ -156,14 +159,17 @@ export interface VmodContext {
    * flight on it finish, then it is released. Other directors are left alone.
    */
   deleteBackend(backend: Director): void;
+  /**
+   * The platform handle of VMOD `name` in the running VCL (counters, parameters, jobs...), or
+   * null when the VCL does not import it. Generated interfaces name the handle's type:
+   * `ctx.vmod<VmodRatelimitHandle>('ratelimit')`.
+   */
+  vmod<H extends VmodHousekeeping<object, object> = VmodHousekeeping>(name: string): H | null;
 }
 
-/** What an event function gets: no task, but the VCL's name and a way to fail. */
-export interface VmodEventContext {
-  readonly vclName: string;
-  log(message: string): void;
-  /** The current value of a run-time parameter, or undefined. */
-  param(name: string): ParamReading | undefined;
+/** What an event function gets: no task, but the VMOD's platform handle and a way to fail. */
+export interface VmodEventContext<C extends object = Record<string, number>, P extends object = Record<string, unknown>>
+  extends VmodHousekeeping<C, P> {
   /** Makes the event fail with this message (the return value must be non-zero too). */
   fail(message: string): void;
   /**

@@ -56,6 +56,11 @@ export class TestContext implements VmodContext {
   /** Backends made with newBackend and not deleted, in order. */
   readonly madeBackends: TestBackend[] = [];
 
+  /** No VCL runs a test context: no VMOD has a platform handle here. */
+  vmod(): null {
+    return null;
+  }
+
   readonly #http: Partial<Record<HttpWhere, VclHttp>>;
   readonly #ban: TestContextOptions['ban'];
   readonly #body: Uint8Array | null;

@@ -1,0 +1,76 @@
+// One job class of the VMOD worker pool, on piscina (a maintained worker-thread pool: queueing,
+// a queue bound, abort of queued and running tasks, idle thread reaping and a graceful close
+// are its job, not ours). A class runs at most `concurrency` functions at once, each in its own
+// worker thread, with `queue` more waiting; past that, run() rejects at once. A run marked
+// skipOnShutdown is aborted when the server stops; the others get the stop timeout to finish.
+
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { WorkerPool, WorkerPoolOptions, WorkerRunOptions } from './api-platform.ts';
+
+export class PoolClass implements WorkerPool {
+  readonly name: string;
+  readonly #piscina: Piscina;
+  readonly #skippable = new Set<AbortController>();
+  #closing = false;
+
+  constructor(name: string, opts: WorkerPoolOptions) {
+    const concurrency = Math.max(1, Math.floor(opts.concurrency));
+    this.name = name;
+    this.#piscina = new Piscina({
+      minThreads: 0,
+      maxThreads: concurrency,
+      maxQueue: Math.max(0, Math.floor(opts.queue)),
+      concurrentTasksPerWorker: 1,
+      idleTimeout: 30_000,
+    });
+  }
+
+  /** Runs handed to run() and not settled: those in a thread and those waiting. */
+  #activeRuns = 0;
+
+  get running(): number {
+    return Math.max(0, this.#activeRuns - this.#piscina.queueSize);
+  }
+
+  get queued(): number {
+    return this.#piscina.queueSize;
+  }
+
+  async run<T = unknown>(module: string | URL, fn: string, arg?: unknown, opts: WorkerRunOptions = {}): Promise<T> {
+    if (this.#closing) throw new Error(`worker pool ${this.name} is stopping`);
+    const filename = module instanceof URL || module.startsWith('file:') ? fileURLToPath(module) : module;
+    const abort = opts.skipOnShutdown ? new AbortController() : undefined;
+    if (abort) this.#skippable.add(abort);
+    this.#activeRuns++;
+    try {
+      return (await this.#piscina.run(arg, {
+        filename,
+        name: fn,
+        signal: abort?.signal ?? null,
+        transferList: opts.transfer as never,
+      })) as T;
+    } catch (e) {
+      const err = e as Error;
+      if (/queue is at limit/i.test(err.message)) throw new Error(`worker pool ${this.name}: queue full (${this.#piscina.options.maxQueue} waiting)`);
+      if (err.name === 'AbortError') throw new Error(`worker pool ${this.name}: dropped at shutdown`);
+      throw err;
+    } finally {
+      this.#activeRuns--;
+      if (abort) this.#skippable.delete(abort);
+    }
+  }
+
+  /** Drops skip-on-shutdown runs, lets the rest finish for up to `timeoutMs`, then ends the threads. */
+  async close(timeoutMs: number): Promise<void> {
+    this.#closing = true;
+    for (const a of this.#skippable) a.abort();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), timeoutMs);
+    });
+    const r = await Promise.race([this.#piscina.close().then(() => 'done' as const), late]);
+    clearTimeout(timer);
+    if (r === 'late') await this.#piscina.destroy();
+  }
+}
