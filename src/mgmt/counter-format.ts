@@ -105,6 +105,8 @@ function labels(s: CounterSample): string {
     const dot = s.ident.indexOf('.');
     return `{vcl="${escapeLabel(s.ident.slice(0, dot))}",backend="${escapeLabel(s.ident.slice(dot + 1))}"}`;
   }
+  // A VMOD object instance's counters (RATELIMIT.<instance>.<name>).
+  if (s.ident !== '') return `{instance="${escapeLabel(s.ident)}"}`;
   return '';
 }
 

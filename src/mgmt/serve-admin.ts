@@ -12,6 +12,7 @@ import { CounterRegistry } from './counters.ts';
 import { LogHub } from './log.ts';
 import { type MetricsServer, parseMetricsListen, startMetricsServer } from './metrics-http.ts';
 import { registerServerCommands, trackBackends } from './server-commands.ts';
+import { attachVmodPlatform } from './vmod-admin.ts';
 
 export interface OpsOptions {
   readonly admin?: { readonly host: string; readonly port: number };
@@ -93,6 +94,7 @@ export async function startOps(srv: Shellac, opts: OpsOptions): Promise<Ops> {
   const admin = new AdminServer({ params: srv.params, logger: opts.logger, secretFile: opts.secretFile, workdir: opts.workdir });
   registerBuiltins(admin, { counters, logHub });
   registerServerCommands(admin, srv);
+  const detachVmods = attachVmodPlatform(admin, counters, srv);
   const metricsAt = parseMetricsListen(String(srv.params.values.metrics_listen ?? ''));
   const metrics = metricsAt === undefined ? null : await startMetricsServer(counters, metricsAt.host, metricsAt.port);
   let adminAddress: { host: string; port: number };
@@ -101,6 +103,7 @@ export async function startOps(srv: Shellac, opts: OpsOptions): Promise<Ops> {
   } catch (e) {
     await metrics?.close();
     unwatch();
+    detachVmods();
     throw e;
   }
   if (metrics) opts.logger.info({ host: metrics.host, port: metrics.port }, `metrics on http://${metrics.host}:${metrics.port}/metrics`);
@@ -112,6 +115,7 @@ export async function startOps(srv: Shellac, opts: OpsOptions): Promise<Ops> {
     metrics,
     close: async () => {
       unwatch();
+      detachVmods();
       await admin.close();
       await metrics?.close();
     },

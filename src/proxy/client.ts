@@ -25,6 +25,7 @@ import { deliverObject, deliverSynth, writeMinimal } from './deliver.ts';
 import { type FetchMode, startFetch } from './fetch.ts';
 import { runPipe } from './pipe-step.ts';
 import type { Shellac } from './server.ts';
+import { emitRequestEvent, handlingOf } from './server-events.ts';
 import type { VclEntry } from './vcls.ts';
 
 type Step = 'recv' | 'hash' | 'lookup' | 'hit' | 'miss' | 'pass' | 'pipe' | 'purge' | 'synth' | 'deliver' | 'restart' | 'fail' | 'done';
@@ -142,6 +143,7 @@ export class ClientRequest {
 
   #finished(): void {
     if (this.tx !== null) this.#record(this.tx);
+    if (this.srv.events.listening.request) emitRequestEvent(this);
     this.srv.requests.delete(this.task);
     this.task.end();
     this.srv.vcls.leave(this.entry);
@@ -153,7 +155,7 @@ export class ClientRequest {
     const resp = this.task.resp;
     tx.resp(res.statusCode, res.statusMessage ?? '', 'HTTP/1.1', resp ?? undefined);
     const t = this.task;
-    tx.set('handling', this.isHit ? 'hit' : t.isHitpass ? 'hitpass' : t.isHitmiss ? 'hitmiss' : this.passed ? 'pass' : this.obj !== null ? 'miss' : 'synth');
+    tx.set('handling', handlingOf(this));
     tx.set('restarts', t.restarts);
     const bodyBytes = t.req?.method === 'HEAD' ? 0 : this.obj !== null ? this.obj.bodyBytes : Buffer.byteLength(t.body);
     tx.bytes(0, 0, 0, bodyBytes);

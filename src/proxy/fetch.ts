@@ -21,6 +21,7 @@ import type { Director } from '../vmod/api.ts';
 import type { Backend, FetchResult } from './backend.ts';
 import { type ClientRequest, runSub } from './client.ts';
 import { HOP_BY_HOP } from './hop-by-hop.ts';
+import { emitFetchEvent } from './server-events.ts';
 
 export type FetchMode = 'miss' | 'pass' | 'bgfetch';
 
@@ -45,7 +46,7 @@ const NOT_FETCHED = new Set([
   'range',
 ]);
 
-class Fetch {
+export class Fetch {
   readonly cr: ClientRequest;
   readonly mode: FetchMode;
   readonly slot: BusySlot | null;
@@ -144,6 +145,7 @@ async function run(f: Fetch): Promise<void> {
       tx.time('BerespBody');
       tx.end();
     }
+    if (f.cr.srv.events.listening.fetch) emitFetchEvent(f);
     f.task.end();
   }
 }

@@ -11,6 +11,8 @@ import { formatHttpDate } from '../runtime/httpdate.ts';
 import type { TaskServices, VclTask } from '../runtime/task.ts';
 import type { LogHub, TxLog } from '../mgmt/log.ts';
 import type { Params } from '../mgmt/params.ts';
+import { ServerEvents } from '../vmod/events.ts';
+import { VmodPlatform } from '../vmod/platform.ts';
 import { backendFactory } from './backend.ts';
 import { type BackendGlobalCounters, newBackendGlobalCounters } from './backend-counters.ts';
 import { ClientRequest } from './client.ts';
@@ -57,6 +59,10 @@ export class Shellac {
   /** The record being built for a task, when somebody reads records. */
   readonly txOf = new WeakMap<VclTask, TxLog>();
   readonly via: string;
+  /** Server events for VMOD subscribers: a part tests `events.listening.<name>` before it builds one. */
+  readonly events: ServerEvents;
+  /** The VMOD platform: VMOD counters, parameters, commands, jobs and the worker pool. */
+  readonly platform: VmodPlatform;
   readonly startedAt = Date.now() / 1000;
   readonly #servers: { name: string; server: Server; address: AddressInfo | null; path?: string }[] = [];
   readonly #sockets = new Set<Socket>();
@@ -81,7 +87,14 @@ export class Shellac {
       this.txOf.get(task)?.log(message);
       logger.info({ xid: task.xid, vcl: task.vclName, sub: task.method }, message);
     };
-    const ban = (expression: string): string | null => this.cache.ban(expression, Date.now() / 1000);
+    const ban = (expression: string): string | null => {
+      const now = Date.now() / 1000;
+      const refused = this.cache.ban(expression, now);
+      if (refused === null && this.events.listening.ban) this.events.emit('ban', { expression, time: now, origin: 'vcl' });
+      return refused;
+    };
+    this.events = new ServerEvents(logger);
+    this.platform = new VmodPlatform({ params: this.params, logger, events: this.events, ban, activeVcl: () => this.vcls.activeName });
     this.clientServices = {
       log,
       ban,
@@ -105,6 +118,9 @@ export class Shellac {
       },
       globalCounters: this.backendCounters,
       logger,
+      onHealthChange: (b, healthy) => {
+        if (this.events.listening['backend.health']) this.events.emit('backend.health', { backend: b.name, vcl: b.vclName, healthy, previous: !healthy });
+      },
     });
     const override = opts.backendOverride;
     this.vcls = new VclRegistry({
@@ -114,6 +130,7 @@ export class Shellac {
         logger,
         storages: opts.storageNames ?? [this.cache.storage.name, 'Transient'],
         storage: (name) => (name === this.cache.storage.name ? this.cache.storage : undefined),
+        platform: this.platform,
       },
       vclPath: () => opts.vclPath ?? [],
       vmodPath: () => opts.vmodPath ?? [],
@@ -173,6 +190,7 @@ export class Shellac {
     await this.unlisten(graceMs);
     this.cache.stop();
     this.vcls.close();
+    await this.platform.close(graceMs);
   }
 
   /**
