@@ -96,6 +96,7 @@ export function jsonReply(argv: readonly string[], ...items: unknown[]): CliRepl
   if (items.length === 1 && (typeof items[0] !== 'object' || items[0] === null)) {
     return { status: CLIS.OK, body: `${head}, ${JSON.stringify(items[0])}\n]\n` };
   }
+  if (items.length === 0) return { status: CLIS.OK, body: `${head}\n]\n` };
   const body = items.map((it) => `  ${JSON.stringify(it, null, 2).replace(/\n/g, '\n  ')}`).join(',\n');
   return { status: CLIS.OK, body: `${head},\n${body}\n]\n` };
 }

@@ -42,7 +42,8 @@ function vmodCommand(cmd: PlatformCommand): CommandSpec {
       } catch (e) {
         return fail(CLIS.CANT, `${(e as Error)?.message ?? String(e)}\n`);
       }
-      if (ctx.json) return jsonReply(ctx.argv, answer ?? null);
+      // A list answers as varnishd's lists do: one item after another in the envelope.
+      if (ctx.json) return Array.isArray(answer) ? jsonReply(ctx.argv, ...answer) : jsonReply(ctx.argv, answer ?? null);
       if (answer === undefined || answer === null) return ok();
       const text = typeof answer === 'string' ? answer : JSON.stringify(answer, null, 2);
       return ok(text.endsWith('\n') || text === '' ? text : `${text}\n`);

@@ -13,11 +13,13 @@ type Draft<T> = Omit<T, 'doc' | 'line'>;
 /** Words of a stanza, a quoted word kept whole (quotes removed). */
 function tokens(text: string): string[] | string {
   const out: string[] = [];
-  const re = /\s*(?:"([^"]*)"|(\S+))/y;
-  let m: RegExpExecArray | null;
-  // biome-ignore lint/suspicious/noAssignInExpressions: a sticky regex walks the text
-  while ((m = re.exec(text)) !== null) out.push(m[1] ?? m[2]);
-  if (text.slice(re.lastIndex).trim() !== '') return 'a quoted word never closes';
+  const re = /\s*(?:"([^"]*)"|([^\s"]+))/y;
+  let end = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    out.push(m[1] ?? m[2]);
+    end = re.lastIndex;
+  }
+  if (text.slice(end).trim() !== '') return 'a quoted word never closes';
   return out;
 }
 
