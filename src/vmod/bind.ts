@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import type { TImport } from '../vcl/tir.ts';
 import { VMOD_API_VERSION } from './api-platform.ts';
 import { freshUrl } from './fresh-import.ts';
+import { didYouMean } from './suggest.ts';
 import type { VmodFunction, VmodManifest, VmodObject } from './manifest.ts';
 
 /** The implementation file inside a VMOD's folder. */
@@ -80,7 +81,7 @@ export async function bindVmod(imp: Pick<TImport, 'name' | 'manifest'>): Promise
   for (const fn of manifest.functions.values()) {
     const impl = exports[fn.name];
     if (typeof impl !== 'function') {
-      problems.push(`$Function ${fn.name} (${where(fn.line)}): ${file} exports no function '${fn.name}'`);
+      problems.push(`$Function ${fn.name} (${where(fn.line)}): ${file} exports no function '${fn.name}'${didYouMean(fn.name, Object.keys(exports))}`);
       continue;
     }
     const arity = checkArity(fn, impl.length, 1);
@@ -91,7 +92,7 @@ export async function bindVmod(imp: Pick<TImport, 'name' | 'manifest'>): Promise
   for (const obj of manifest.objects.values()) {
     const cls = exports[obj.name];
     if (typeof cls !== 'function' || cls.prototype === undefined) {
-      problems.push(`$Object ${obj.name} (${where(obj.line)}): ${file} exports no class '${obj.name}'`);
+      problems.push(`$Object ${obj.name} (${where(obj.line)}): ${file} exports no class '${obj.name}'${didYouMean(obj.name, Object.keys(exports))}`);
       continue;
     }
     const arity = checkArity({ args: obj.args }, cls.length, 2, 'the context, the instance name');
@@ -102,7 +103,7 @@ export async function bindVmod(imp: Pick<TImport, 'name' | 'manifest'>): Promise
   let event: AnyFunction | undefined;
   if (manifest.event !== undefined) {
     const impl = exports[manifest.event];
-    if (typeof impl !== 'function') problems.push(`$Event ${manifest.event}: ${file} exports no function '${manifest.event}'`);
+    if (typeof impl !== 'function') problems.push(`$Event ${manifest.event}: ${file} exports no function '${manifest.event}'${didYouMean(manifest.event, Object.keys(exports))}`);
     else if (impl.length > 3) problems.push(`$Event ${manifest.event}: it declares ${impl.length} parameters; events pass 3 (context, PRIV_VCL, event)`);
     else event = impl as AnyFunction;
   }
@@ -110,7 +111,9 @@ export async function bindVmod(imp: Pick<TImport, 'name' | 'manifest'>): Promise
   const table = exports.commands as Record<string, unknown> | undefined;
   for (const c of manifest.commands) {
     const impl = table?.[c.name];
-    if (typeof impl !== 'function') problems.push(`$Command ${c.name} (${where(c.line)}): ${file} exports no 'commands.${c.name}' function`);
+    if (typeof impl !== 'function') {
+      problems.push(`$Command ${c.name} (${where(c.line)}): ${file} exports no 'commands.${c.name}' function${didYouMean(c.name, Object.keys(table ?? {}))}`);
+    }
     else commands.set(c.name, impl as AnyFunction);
   }
   if (problems.length > 0) {
@@ -138,7 +141,7 @@ function checkMethods(
   for (const m of obj.methods.values()) {
     const impl = proto[m.name];
     if (typeof impl !== 'function') {
-      problems.push(`$Method ${obj.name}.${m.name} (${where(m.line)}): class '${obj.name}' has no method '${m.name}'`);
+      problems.push(`$Method ${obj.name}.${m.name} (${where(m.line)}): class '${obj.name}' has no method '${m.name}'${didYouMean(m.name, Object.getOwnPropertyNames(proto))}`);
       continue;
     }
     const arity = checkArity(m, impl.length, 1);
