@@ -7,7 +7,8 @@
 // written for and gets the fields of that version (later versions only add fields; the list of
 // each version is EVENT_FIELDS below, documented in docs/writing-a-vmod.md). Delivery waits
 // until the work is over (setImmediate: after the response was written); a handler that throws
-// is caught, counted (`events_failed`) and logged, and never touches the request.
+// is caught, counted (`events_failed`) and logged, and never touches the request. Subscribers
+// of one version share one payload object: a handler must not change it.
 
 /** Every event and the fields of each of its versions, oldest first. */
 export const EVENT_FIELDS = {
@@ -56,6 +57,8 @@ export class ServerEvents {
   readonly counters: ServerEventCounters = { events_delivered: 0, events_failed: 0 };
   readonly #subs = new Map<ServerEventName, Subscription[]>();
   readonly #logger: Logger | undefined;
+  /** Events waiting for delivery: one setImmediate delivers them all, in order. */
+  #queue: { name: ServerEventName; subs: readonly Subscription[]; payload: EventPayload }[] = [];
 
   constructor(logger?: Logger) {
     this.#logger = logger;
@@ -91,7 +94,14 @@ export class ServerEvents {
   emit(name: ServerEventName, payload: EventPayload): void {
     const subs = this.#subs.get(name);
     if (subs === undefined || subs.length === 0) return;
-    setImmediate(() => this.#deliver(name, subs, payload));
+    if (this.#queue.length === 0) setImmediate(() => this.#flush());
+    this.#queue.push({ name, subs, payload });
+  }
+
+  #flush(): void {
+    const queue = this.#queue;
+    this.#queue = [];
+    for (const e of queue) this.#deliver(e.name, e.subs, e.payload);
   }
 
   #deliver(name: ServerEventName, subs: readonly Subscription[], payload: EventPayload): void {
@@ -99,7 +109,7 @@ export class ServerEvents {
     for (const sub of subs) {
       let shape = shapes.get(sub.version);
       if (shape === undefined) {
-        shape = Object.freeze(project(name, sub.version, payload));
+        shape = project(name, sub.version, payload);
         shapes.set(sub.version, shape);
       }
       this.counters.events_delivered++;
@@ -124,6 +134,8 @@ export class ServerEvents {
 
 /** The fields of versions 1..version of an event, taken from a newest-version payload. */
 function project(name: ServerEventName, version: number, payload: EventPayload): Record<string, unknown> {
+  // The newest version is the payload itself (emitters fill every field): one copy, no walk.
+  if (version === EVENT_FIELDS[name].length) return { event: name, version, ...payload };
   const out: Record<string, unknown> = { event: name, version };
   const versions = EVENT_FIELDS[name];
   for (let v = 0; v < version; v++) for (const f of versions[v]) out[f] = payload[f] ?? null;
