@@ -4,10 +4,25 @@
 //   import * as self from './index.ts';
 //   self satisfies VmodExample;
 
-import type { PrivHolder, VclEvent, VmodContext, VmodEventContext } from '../../src/vmod/api.ts';
+import type { PrivHolder, VclEvent, VmodCommandHandler, VmodContext, VmodEventContext, VmodHousekeeping } from '../../src/vmod/api.ts';
 
 /** A VMOD function may return a promise when it is declared `async`: the VCL then awaits it. */
 type Awaitable<T> = T | Promise<T>;
+
+/** The $Counters of example, as `handle.counters` holds them (one integer add per bump). */
+export interface VmodExampleCounters {
+  /** counter: Greetings made by greet(). */
+  greetings: number;
+}
+
+/** The $Params of example, as `handle.own(name)` reads them (durations in seconds, sizes in bytes). */
+export interface VmodExampleParams {
+  /** example.greeting: The word greet() starts with. */
+  greeting: string;
+}
+
+/** What `ctx.vmod<VmodExampleHandle>('example')` gives, and what commands, jobs and events get. */
+export type VmodExampleHandle = VmodHousekeeping<VmodExampleCounters, VmodExampleParams>;
 
 /**
  * The state this VMOD keeps in each kind of PRIV_* holder. The implementation names its own
@@ -41,5 +56,14 @@ export interface VmodExample<P extends VmodExamplePrivs = VmodExamplePrivs> {
   /** STRING example.temperature() */
   temperature: (ctx: VmodContext, priv_vcl: PrivHolder<P['vcl']>) => Awaitable<string | null>;
   /** $Event on_event: 0 for success; non-zero fails a 'load'. */
-  on_event: (ctx: VmodEventContext, vcl: PrivHolder<P['vcl']>, event: VclEvent) => number;
+  on_event: (
+    ctx: VmodEventContext<VmodExampleCounters, VmodExampleParams>,
+    vcl: PrivHolder<P['vcl']>,
+    event: VclEvent,
+  ) => number;
+  /** The handlers of the $Commands (admin commands `example.NAME`). */
+  commands: {
+    /** example.last */
+    last: VmodCommandHandler<VmodExampleCounters, VmodExampleParams>;
+  };
 }
