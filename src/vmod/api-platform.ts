@@ -25,6 +25,8 @@ export interface WorkerPoolOptions {
   readonly concurrency: number;
   /** Runs waiting beyond that; past it, run() rejects at once. */
   readonly queue: number;
+  /** The V8 heap of each worker thread, in MB: a run that needs more fails, not the process. */
+  readonly maxMemoryMb?: number;
 }
 
 export interface WorkerRunOptions {
@@ -32,6 +34,8 @@ export interface WorkerRunOptions {
   readonly skipOnShutdown?: boolean;
   /** Objects moved to the worker instead of copied (ArrayBuffers...). */
   readonly transfer?: readonly TransferListItem[];
+  /** A run (waiting included) that takes longer is aborted: it rejects and its thread is replaced. */
+  readonly timeoutMs?: number;
 }
 
 /**

@@ -3,6 +3,8 @@
 // are its job, not ours). A class runs at most `concurrency` functions at once, each in its own
 // worker thread, with `queue` more waiting; past that, run() rejects at once. A run marked
 // skipOnShutdown is aborted when the server stops; the others get the stop timeout to finish.
+// A run past its timeoutMs is aborted (piscina ends its thread and starts another), and a run
+// that outgrows maxMemoryMb fails on its own: what sandboxed programs need (issue 16).
 
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
@@ -23,6 +25,7 @@ export class PoolClass implements WorkerPool {
       maxQueue: Math.max(0, Math.floor(opts.queue)),
       concurrentTasksPerWorker: 1,
       idleTimeout: 30_000,
+      ...(opts.maxMemoryMb !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: opts.maxMemoryMb } } : {}),
     });
   }
 
@@ -40,8 +43,16 @@ export class PoolClass implements WorkerPool {
   async run<T = unknown>(module: string | URL, fn: string, arg?: unknown, opts: WorkerRunOptions = {}): Promise<T> {
     if (this.#closing) throw new Error(`worker pool ${this.name} is stopping`);
     const filename = module instanceof URL || module.startsWith('file:') ? fileURLToPath(module) : module;
-    const abort = opts.skipOnShutdown ? new AbortController() : undefined;
-    if (abort) this.#skippable.add(abort);
+    const abort = opts.skipOnShutdown || opts.timeoutMs !== undefined ? new AbortController() : undefined;
+    if (abort && opts.skipOnShutdown) this.#skippable.add(abort);
+    let timedOut = false;
+    const timer =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            abort?.abort();
+          }, opts.timeoutMs);
     this.#activeRuns++;
     try {
       return (await this.#piscina.run(arg, {
@@ -53,9 +64,12 @@ export class PoolClass implements WorkerPool {
     } catch (e) {
       const err = e as Error;
       if (/queue is at limit/i.test(err.message)) throw new Error(`worker pool ${this.name}: queue full (${this.#piscina.options.maxQueue} waiting)`);
-      if (err.name === 'AbortError') throw new Error(`worker pool ${this.name}: dropped at shutdown`);
+      if (err.name === 'AbortError') {
+        throw new Error(`worker pool ${this.name}: ${timedOut ? `timed out after ${opts.timeoutMs} ms` : 'dropped at shutdown'}`);
+      }
       throw err;
     } finally {
+      clearTimeout(timer);
       this.#activeRuns--;
       if (abort) this.#skippable.delete(abort);
     }

@@ -24,6 +24,9 @@ sub vcl_recv {
   if (req.url == "/release600") { tplat.release(600B); return (synth(200, "released")); }
   if (req.url == "/work") { return (synth(200, tplat.work(300))); }
   if (req.url == "/work-skip") { return (synth(200, tplat.work(300, true))); }
+  if (req.url == "/slow-limited") { return (synth(200, tplat.work_limited(2000, 0.2s))); }
+  if (req.url == "/hog") { return (synth(200, tplat.work_limited(-1, 10s))); }
+  if (req.url == "/quick-limited") { return (synth(200, tplat.work_limited(1, 5s))); }
   if (req.url == "/ban") { ban("obj.http.x-gone == yes"); return (synth(200, "banned")); }
   return (pass);
 }
@@ -196,6 +199,19 @@ describe('the worker pool', () => {
     }
   });
 
+  it('ends a run past its timeout or its heap limit, and the class goes on working', async () => {
+    const p = await inProcess(VCL(origin.port));
+    try {
+      const started = Date.now();
+      expect((await get(p.port, '/slow-limited')).reason).toBe('worker pool tplat-limited: timed out after 200 ms');
+      expect(Date.now() - started).toBeLessThan(1500);
+      expect((await get(p.port, '/hog')).reason).toMatch(/memory limit|out of memory/i);
+      expect(Number((await get(p.port, '/quick-limited')).reason)).toBeGreaterThan(0);
+    } finally {
+      await p.close();
+    }
+  }, 30_000);
+
   it('drops skip-on-shutdown work at shutdown and lets the rest finish', async () => {
     const p = await inProcess(VCL(origin.port));
     try {
@@ -214,8 +230,9 @@ describe('the worker pool', () => {
 
 describe('$Requires and event versions', () => {
   it('imports the required VMOD with it and runs its events first', async () => {
-    const order = ((globalThis as { __shellacEventOrder?: string[] }).__shellacEventOrder ??= []);
-    order.length = 0;
+    const g = globalThis as { __shellacEventOrder?: string[] };
+    g.__shellacEventOrder = [];
+    const order = g.__shellacEventOrder;
     const p = await inProcess(VCL(origin.port), [['tplat.event_version', '1']]);
     try {
       const boot = order.filter((e) => e.endsWith(':boot'));
