@@ -130,6 +130,7 @@ export async function loadVcl(opts: LoadVclOptions): Promise<LoadedVcl> {
       createBackend,
       privCall,
       privVcl,
+      vmodKeys,
       instances,
       services: env.services ?? {},
       logger: env.logger,

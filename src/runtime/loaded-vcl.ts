@@ -57,6 +57,8 @@ export interface LoadedVclParts {
   readonly createBackend: BackendFactory;
   readonly privCall: readonly PrivHolder[];
   readonly privVcl: ReadonlyMap<string, PrivHolder>;
+  /** Per VMOD: the key of its functions' PRIV_TASK and PRIV_TOP holders. */
+  readonly vmodKeys: ReadonlyMap<string, object>;
   /** Filled by vcl_init as it creates objects. */
   readonly instances: [string, object][];
   readonly services: TaskServices;
@@ -102,6 +104,10 @@ export class LoadedVcl implements TaskVcl {
   /** Every VMOD this VCL imports (and those they require), in event order. */
   get vmods(): readonly BoundVmod[] {
     return this.#p.vmods;
+  }
+
+  vmodKey(name: string): object {
+    return this.#p.vmodKeys.get(name) ?? NO_KEY;
   }
 
   /** The platform handle of an imported VMOD (VmodContext.vmod). */
@@ -387,6 +393,9 @@ export class LoadedVcl implements TaskVcl {
     return `VMOD '${vmod.name}': ${event} event failed${failMessage !== undefined ? `: ${failMessage}` : ` (returned ${String(rc)})`}`;
   }
 }
+
+/** The PRIV key of a VMOD no call site names (a required one): its own, never shared. */
+const NO_KEY = Object.freeze({ vmod: null });
 
 /** Where a backend made at run time was "declared": nowhere in the VCL text. */
 const NO_POS = Object.freeze({ file: -1, line: 0, col: 0, offset: 0, length: 0 });

@@ -66,6 +66,12 @@ export interface MemoryAccount {
 export interface VmodHousekeeping<C extends object = Record<string, number>, P extends object = Record<string, unknown>> {
   /** The VMOD's name. */
   readonly module: string;
+  /**
+   * The key of the PRIV_TASK and PRIV_TOP holders this VMOD's functions get in this VCL:
+   * `ctx.privTask(handle.privKey)` reaches them from a method too (methods' own holders are
+   * keyed by their object: `ctx.privTask(this)`).
+   */
+  readonly privKey: object;
   readonly vclName: string;
   /** A log line (the process log, at info), naming the VMOD and the VCL. */
   log(message: string): void;

@@ -165,6 +165,14 @@ export interface VmodContext {
    * `ctx.vmod<VmodRatelimitHandle>('ratelimit')`.
    */
   vmod<H extends VmodHousekeeping<object, object> = VmodHousekeeping>(name: string): H | null;
+  /**
+   * The PRIV_TASK holder of `key` in this task (Varnish's VRT_priv_task): with the VMOD's
+   * `handle.privKey`, the holder its functions get for PRIV_TASK; with an object instance, the
+   * holder that object's methods get. Reachable from any function or method.
+   */
+  privTask(key: object): PrivHolder;
+  /** The same for PRIV_TOP (shared with ESI children); null on the backend side. */
+  privTop(key: object): PrivHolder | null;
 }
 
 /** What an event function gets: no task, but the VMOD's platform handle and a way to fail. */

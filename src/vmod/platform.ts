@@ -222,6 +222,8 @@ export class VmodPlatform {
 export interface ScopeVcl {
   readonly name: string;
   readonly vmods: readonly BoundVmod[];
+  /** The key of a VMOD's function PRIV_TASK/PRIV_TOP holders in this VCL. */
+  vmodKey(name: string): object;
   hold(holder: string): () => void;
   newBackend(spec: BackendSpec): Director;
   deleteBackend(backend: Director): void;
@@ -239,7 +241,7 @@ export class VclPlatform {
   constructor(platform: VmodPlatform, vcl: ScopeVcl) {
     this.platform = platform;
     this.vcl = vcl;
-    for (const v of vcl.vmods) this.#handles.set(v.name, new VmodHandle(this, v.manifest));
+    for (const v of vcl.vmods) this.#handles.set(v.name, new VmodHandle(this, v.manifest, vcl.vmodKey(v.name)));
   }
 
   handle(name: string): VmodHandle | null {
@@ -294,13 +296,15 @@ export class VmodHandle implements VmodHousekeeping {
   readonly manifest: VmodManifest;
   readonly counters: Record<string, number>;
   readonly memory: MemoryAccount;
+  readonly privKey: object;
   // Plain fields, not #private: contexts are made with Object.create(handle), and a #field is
   // not found through a prototype.
   private readonly scope: VclPlatform;
   private readonly instances = new Map<string, Record<string, number>>();
 
-  constructor(scope: VclPlatform, manifest: VmodManifest) {
+  constructor(scope: VclPlatform, manifest: VmodManifest, privKey: object) {
     this.scope = scope;
+    this.privKey = privKey;
     this.module = manifest.name;
     this.manifest = manifest;
     const platform = scope.platform;

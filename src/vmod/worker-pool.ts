@@ -14,6 +14,8 @@ export class PoolClass implements WorkerPool {
   readonly name: string;
   readonly #piscina: Piscina;
   readonly #skippable = new Set<AbortController>();
+  /** Every run not settled yet: what close() waits for. */
+  readonly #pending = new Set<Promise<unknown>>();
   #closing = false;
 
   constructor(name: string, opts: WorkerPoolOptions) {
@@ -54,13 +56,10 @@ export class PoolClass implements WorkerPool {
             abort?.abort();
           }, opts.timeoutMs);
     this.#activeRuns++;
+    const running = this.#piscina.run(arg, { filename, name: fn, signal: abort?.signal ?? null, transferList: opts.transfer as never });
+    this.#pending.add(running);
     try {
-      return (await this.#piscina.run(arg, {
-        filename,
-        name: fn,
-        signal: abort?.signal ?? null,
-        transferList: opts.transfer as never,
-      })) as T;
+      return (await running) as T;
     } catch (e) {
       const err = e as Error;
       if (/queue is at limit/i.test(err.message)) throw new Error(`worker pool ${this.name}: queue full (${this.#piscina.options.maxQueue} waiting)`);
@@ -70,6 +69,7 @@ export class PoolClass implements WorkerPool {
       throw err;
     } finally {
       clearTimeout(timer);
+      this.#pending.delete(running);
       this.#activeRuns--;
       if (abort) this.#skippable.delete(abort);
     }
@@ -79,12 +79,14 @@ export class PoolClass implements WorkerPool {
   async close(timeoutMs: number): Promise<void> {
     this.#closing = true;
     for (const a of this.#skippable) a.abort();
+    // Our own wait, not piscina's close(): that one counts only runs a thread has taken, and
+    // would drop runs still waiting for a thread that is starting.
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), timeoutMs);
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
     });
-    const r = await Promise.race([this.#piscina.close().then(() => 'done' as const), late]);
+    await Promise.race([Promise.allSettled([...this.#pending]), late]);
     clearTimeout(timer);
-    if (r === 'late') await this.#piscina.destroy();
+    await this.#piscina.destroy();
   }
 }

@@ -9,6 +9,7 @@ import type {
   HeaderRef,
   HttpWhere,
   ParamReading,
+  PrivHolder,
   PurgeOptions,
   VclHttp,
   VclIp,
@@ -59,6 +60,22 @@ export class TestContext implements VmodContext {
   /** No VCL runs a test context: no VMOD has a platform handle here. */
   vmod(): null {
     return null;
+  }
+
+  readonly #privs = new Map<object, PrivHolder>();
+
+  /** One holder per key for the life of the context (one task; top and task are the same here). */
+  privTask(key: object): PrivHolder {
+    let h = this.#privs.get(key);
+    if (h === undefined) {
+      h = { priv: undefined };
+      this.#privs.set(key, h);
+    }
+    return h;
+  }
+
+  privTop(key: object): PrivHolder {
+    return this.privTask(key);
   }
 
   readonly #http: Partial<Record<HttpWhere, VclHttp>>;

@@ -27,6 +27,8 @@ sub vcl_recv {
   if (req.url == "/slow-limited") { return (synth(200, tplat.work_limited(2000, 0.2s))); }
   if (req.url == "/hog") { return (synth(200, tplat.work_limited(-1, 10s))); }
   if (req.url == "/quick-limited") { return (synth(200, tplat.work_limited(1, 5s))); }
+  if (req.url == "/noted") { tplat.note("kept"); return (synth(200, t1.noted())); }
+  if (req.url == "/not-noted") { return (synth(200, t1.noted())); }
   if (req.url == "/ban") { ban("obj.http.x-gone == yes"); return (synth(200, "banned")); }
   return (pass);
 }
@@ -88,6 +90,11 @@ describe('a VMOD on the platform, in a running server', () => {
     expect(ro.body).toContain('not tunable online');
     const list = await okBody(c, ['param.show']);
     expect(list).toMatch(/^tplat\.max_memory\s+1k \[bytes\] \(default\)$/m);
+  });
+
+  it("reaches a function's PRIV_TASK from a method through the handle's privKey, per task", async () => {
+    expect((await get(p.port, '/noted')).reason).toBe('kept');
+    expect((await get(p.port, '/not-noted')).reason).toBe('(none)');
   });
 
   it('serves its $Command with -j, lists it in help', async () => {
