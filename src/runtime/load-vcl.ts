@@ -134,7 +134,7 @@ export async function loadVcl(opts: LoadVclOptions): Promise<LoadedVcl> {
       instances,
       services: env.services ?? {},
       logger: env.logger,
-      platform: env.platform ?? new VmodPlatform({ logger: env.logger }),
+      platform: env.platform ?? new VmodPlatform({ logger: env.logger, values: env.services?.params }),
     });
     await vcl.initialize();
     if (opts.warm !== false) {

@@ -28,6 +28,11 @@ type Logger = {
 export interface PlatformOptions {
   /** The live parameters: VMOD parameters are declared in them. A private set by default. */
   readonly params?: Params;
+  /**
+   * What handle.param() reads: the live Params' values by default; a VCL loaded without a
+   * server reads the parameter values its task services were given.
+   */
+  readonly values?: Readonly<Record<string, unknown>>;
   readonly logger?: Logger;
   readonly events?: ServerEvents;
   /** Adds a ban for housekeeping contexts; refused when absent. */
@@ -73,6 +78,7 @@ interface CommandReg {
 export class VmodPlatform {
   readonly events: ServerEvents;
   readonly params: Params;
+  readonly values: Readonly<Record<string, unknown>>;
   readonly logger: Logger | undefined;
   readonly #opts: PlatformOptions;
   readonly #counters = new Map<string, { decls: VmodCounter[]; source: Record<string, number> }>();
@@ -88,6 +94,7 @@ export class VmodPlatform {
   constructor(opts: PlatformOptions = {}) {
     this.#opts = opts;
     this.params = opts.params ?? new Params();
+    this.values = opts.values ?? this.params.values;
     this.logger = opts.logger;
     this.events = opts.events ?? new ServerEvents(opts.logger);
   }
@@ -335,7 +342,7 @@ export class VmodHandle implements VmodHousekeeping {
   }
 
   param(name: string): unknown {
-    return (this.scope.platform.params.values as Readonly<Record<string, unknown>>)[name];
+    return this.scope.platform.values[name];
   }
 
   own(name: string): never {
