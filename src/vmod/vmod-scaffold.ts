@@ -65,13 +65,7 @@ describe('${name}.hello', () => {
       // The folder holding this VMOD's folder, where VCL's import finds it.
       vmodPath: [fileURLToPath(new URL('..', import.meta.url))],
       source: \`vcl 4.1;
-import ${name};
-backend default none;
-sub vcl_recv {
-  set req.http.greeting = ${name}.hello(req.http.name);
-  set req.http.default = ${name}.hello();
-  return (synth(200));
-}\`,
+${greetingVcl(name)}\`,
     });
     const task = new VclTask('client');
     task.req = VclHttp.request('GET', '/');
@@ -138,13 +132,7 @@ describe('${name} in VCL', () => {
   it('greets from VCL, with the manifest default when called without a name', async () => {
     const t = await loadTestVcl({
       vmodPath: [fileURLToPath(new URL('.', import.meta.url))],
-      vcl: \`import ${name};
-backend default none;
-sub vcl_recv {
-  set req.http.greeting = ${name}.hello(req.http.name);
-  set req.http.default = ${name}.hello();
-  return (synth(200));
-}\`,
+      vcl: \`${greetingVcl(name)}\`,
     });
     const { action, task } = await t.run('vcl_recv', { headers: { name: 'VCL' } });
     expect(action).toMatchObject({ action: 'synth', status: 200 });
@@ -194,4 +182,15 @@ A VMOD for Shellac (its contract: ${q}${type}${q} in interface.ts). ${q}npm inst
 ${q}npm test${q}, ${q}npm run typecheck${q} and ${q}npm run vtc${q}; after changing vmod.vcc,
 ${q}npm run vmodtool${q}. The manual is docs/${name}.md.
 `;
+}
+
+/** The VCL both scaffolded tests load: the greeting with a name and with the default. */
+function greetingVcl(name: string): string {
+  return `import ${name};
+backend default none;
+sub vcl_recv {
+  set req.http.greeting = ${name}.hello(req.http.name);
+  set req.http.default = ${name}.hello();
+  return (synth(200));
+}`;
 }
