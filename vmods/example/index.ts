@@ -102,4 +102,4 @@ export const commands: VmodExample['commands'] = {
 };
 
 // tsc fails here when an export is missing or its types differ from the manifest's.
-self satisfies VmodExample<{ task: Words; vcl: VclState }>;
+self satisfies VmodExample<{ objectTask: Words; vcl: VclState }>;

@@ -26,10 +26,11 @@ export type VmodExampleHandle = VmodHousekeeping<VmodExampleCounters, VmodExampl
 
 /**
  * The state this VMOD keeps in each kind of PRIV_* holder. The implementation names its own
- * types here: `self satisfies VmodExample<{ task: ...; vcl: ... }>`.
+ * types here: `self satisfies VmodExample<{ objectTask: ...; vcl: ... }>`.
+ * objectTask and objectTop are the holders of methods: one per object, apart from the VMOD's.
  */
 export interface VmodExamplePrivs {
-  task?: unknown;
+  objectTask?: unknown;
   vcl?: unknown;
 }
 
@@ -38,13 +39,13 @@ export interface VmodExampleTally<P extends VmodExamplePrivs = VmodExamplePrivs>
   /** VOID xtally.add(STRING word) */
   add: (
     ctx: VmodContext,
-    priv_task: PrivHolder<P['task']>,
+    priv_task: PrivHolder<P['objectTask']>,
     word: string | null,
   ) => Awaitable<void>;
   /** INT xtally.count() */
-  count: (ctx: VmodContext, priv_task: PrivHolder<P['task']>) => Awaitable<number>;
+  count: (ctx: VmodContext, priv_task: PrivHolder<P['objectTask']>) => Awaitable<number>;
   /** STRING xtally.list() */
-  list: (ctx: VmodContext, priv_task: PrivHolder<P['task']>) => Awaitable<string | null>;
+  list: (ctx: VmodContext, priv_task: PrivHolder<P['objectTask']>) => Awaitable<string | null>;
 }
 
 /** The example VMOD: what its index.ts exports. */
