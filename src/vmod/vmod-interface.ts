@@ -8,7 +8,7 @@
 // to `string` unnoticed.
 
 import type { VclType } from '../vcl/spec.ts';
-import type { ArgType, PrivKind, VmodArg, VmodFunction, VmodManifest, VmodObject } from './manifest.ts';
+import type { PrivKind, VmodArg, VmodFunction, VmodManifest, VmodObject } from './manifest.ts';
 import { isPrivKind } from './manifest.ts';
 import { commandsMember, platformTypeNames, platformTypes, usesPlatform } from './vmod-platform-docs.ts';
 import { signatureText } from './vmod-signature.ts';
