@@ -180,6 +180,17 @@ describe('a VMOD on the platform, in a running server', () => {
     await okBody(c, ['vcl.use', 'boot']);
   });
 
+  it('keeps a VCL warm while one of its jobs runs', async () => {
+    await okBody(c, ['vcl.inline', 'busy', 'vcl 4.1;\nimport tplat;\nbackend x none;\nsub vcl_init { tplat.busy_job(1s); }\n']);
+    // The job starts on the next turn of the event loop; then it holds the VCL.
+    expect(await until(async () => (await okBody(c, ['vcl.list'])).includes('held by job of tplat'), 2000)).toBe(true);
+    const refused = await c.command(['vcl.state', 'busy', 'cold']);
+    expect(refused.status).toBe(300);
+    expect(refused.body).toContain('job of tplat');
+    expect(await until(async () => (await c.command(['vcl.state', 'busy', 'cold'])).status === 200, 3000)).toBe(true);
+    await okBody(c, ['vcl.discard', 'busy']);
+  });
+
   it('removes a VMOD command when the last VCL importing the VMOD is discarded', async () => {
     await okBody(c, ['vcl.inline', 'plain', 'vcl 4.1; backend x none;']);
     await okBody(c, ['vcl.use', 'plain']);
