@@ -18,7 +18,7 @@ export function handlingOf(cr: ClientRequest): string {
 }
 
 /** A client request finished (its response is written): the `request` event. */
-export function emitRequestEvent(cr: ClientRequest, error: string | null = null): void {
+export function emitRequestEvent(cr: ClientRequest): void {
   const t = cr.task;
   const req = t.req;
   const backend = t.backendHint?.name ?? null;
@@ -34,7 +34,8 @@ export function emitRequestEvent(cr: ClientRequest, error: string | null = null)
     client: t.clientIp?.text ?? null,
     bytesIn: Number(cr.in.headers['content-length'] ?? 0) || 0,
     bytesOut: bodyBytes,
-    error,
+    // The fail step answers 503 "VCL failed" and closes: the one failure a client task reports.
+    error: cr.close && cr.synthReason === 'VCL failed' ? 'VCL failed' : null,
     timestamps: { start: t.reqTime, end: Date.now() / 1000 },
     backend: cr.passed || cr.obj !== null ? backend : null,
   });

@@ -29,6 +29,7 @@ sub vcl_recv {
   if (req.url == "/quick-limited") { return (synth(200, tplat.work_limited(1, 5s))); }
   if (req.url == "/noted") { tplat.note("kept"); return (synth(200, t1.noted())); }
   if (req.url == "/not-noted") { return (synth(200, t1.noted())); }
+  if (req.url == "/fail") { return (fail); }
   if (req.url == "/ban") { ban("obj.http.x-gone == yes"); return (synth(200, "banned")); }
   return (pass);
 }
@@ -156,6 +157,17 @@ describe('a VMOD on the platform, in a running server', () => {
     }, 3000);
     expect(cli.find((e) => e.outcome === 'denied')).toMatchObject({ command: 'vcl.list', status: 101 });
     expect(JSON.stringify(cli)).not.toContain('in-process secret');
+  });
+
+  it('names a failed request in its event', async () => {
+    expect((await get(p.port, '/fail')).status).toBe(503);
+    let events: Record<string, unknown>[] = [];
+    await until(async () => {
+      events = await jsonItems(c, ['tplat.events', '-j', 'request']);
+      return events.some((e) => e.url === '/fail');
+    }, 3000);
+    expect(events.find((e) => e.url === '/fail')).toMatchObject({ status: 503, handling: 'synth', error: 'VCL failed' });
+    expect(events.find((e) => e.url === '/bump')).toMatchObject({ status: 200, error: null });
   });
 
   it('delivers to the others and answers the request when a handler throws, counting the failure', async () => {
