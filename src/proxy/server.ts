@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, ServerResponse } from 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import pino, { type Logger } from 'pino';
-import { Cache, digestKey } from '../cache/index.ts';
+import { Cache, digestKey, keyOfText } from '../cache/index.ts';
 import { formatHttpDate } from '../runtime/httpdate.ts';
 import type { TaskServices, VclTask } from '../runtime/task.ts';
 import type { LogHub, TxLog } from '../mgmt/log.ts';
@@ -94,7 +94,15 @@ export class Shellac {
       return refused;
     };
     this.events = new ServerEvents(logger);
-    this.platform = new VmodPlatform({ params: this.params, logger, events: this.events, ban, activeVcl: () => this.vcls.activeName });
+    this.platform = new VmodPlatform({
+      params: this.params,
+      logger,
+      events: this.events,
+      ban,
+      // The builtin vcl_hash's key: hash_data(req.url), hash_data(req.http.host), each ended by a 0.
+      purge: (url, host, o) => this.cache.purge(keyOfText(`${url}\0${host}\0`), Date.now() / 1000, o === undefined ? undefined : { ttl: o.ttl, grace: o.grace, keep: o.keep }),
+      activeVcl: () => this.vcls.activeName,
+    });
     this.clientServices = {
       log,
       ban,

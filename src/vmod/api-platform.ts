@@ -9,6 +9,7 @@
 // reloaded VCL (or rebuilt code) keeps counting where the old one stopped.
 
 import type { TransferListItem } from 'node:worker_threads';
+import type { BackendSpec, Director } from './api.ts';
 import type { EventPayload, ServerEventName } from './events.ts';
 
 /** The Shellac VMOD API version a manifest's `$ABI MAJOR.MINOR` is checked against. */
@@ -96,6 +97,15 @@ export interface VmodHousekeeping<C extends object = Record<string, number>, P e
   readonly memory: MemoryAccount;
   /** Adds a ban; null, or why it was refused. */
   ban(expression: string): string | null;
+  /**
+   * Purges the object (and its variants) a request for `url` with Host `host` finds when
+   * vcl_hash is the builtin one (url, then host); soft with a ttl, grace or keep. Returns how
+   * many objects it hit.
+   */
+  purge(url: string, host: string, options?: { ttl?: number; grace?: number; keep?: number }): number;
+  /** Makes a backend owned by this VCL, as VmodContext.newBackend does. */
+  newBackend(spec: BackendSpec): Director;
+  deleteBackend(backend: Director): void;
 }
 
 /** What a `$Command` handler gets: the housekeeping context and whether -j was given. */

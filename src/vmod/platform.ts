@@ -37,6 +37,8 @@ export interface PlatformOptions {
   readonly events?: ServerEvents;
   /** Adds a ban for housekeeping contexts; refused when absent. */
   readonly ban?: (expression: string) => string | null;
+  /** Purges by URL and host (the builtin vcl_hash's inputs); nothing when absent. */
+  readonly purge?: (url: string, host: string, options?: { ttl?: number; grace?: number; keep?: number }) => number;
   /** The name of the active VCL: its VMOD's handler serves a command several VCLs declare. */
   readonly activeVcl?: () => string | null;
 }
@@ -207,6 +209,10 @@ export class VmodPlatform {
 
   ban(expression: string): string | null {
     return this.#opts.ban?.(expression) ?? 'bans are not available here';
+  }
+
+  purge(url: string, host: string, options?: { ttl?: number; grace?: number; keep?: number }): number {
+    return this.#opts.purge?.(url, host, options) ?? 0;
   }
 
   /**
@@ -393,6 +399,10 @@ export class VmodHandle implements VmodHousekeeping {
 
   ban(expression: string): string | null {
     return this.scope.platform.ban(expression);
+  }
+
+  purge(url: string, host: string, options?: { ttl?: number; grace?: number; keep?: number }): number {
+    return this.scope.platform.purge(url, host, options);
   }
 
   newBackend(spec: BackendSpec): Director {

@@ -30,6 +30,7 @@ sub vcl_recv {
   if (req.url == "/noted") { tplat.note("kept"); return (synth(200, t1.noted())); }
   if (req.url == "/not-noted") { return (synth(200, t1.noted())); }
   if (req.url == "/fail") { return (fail); }
+  if (req.url == "/cached") { return (hash); }
   if (req.url == "/ban") { ban("obj.http.x-gone == yes"); return (synth(200, "banned")); }
   return (pass);
 }
@@ -157,6 +158,17 @@ describe('a VMOD on the platform, in a running server', () => {
     }, 3000);
     expect(cli.find((e) => e.outcome === 'denied')).toMatchObject({ command: 'vcl.list', status: 101 });
     expect(JSON.stringify(cli)).not.toContain('in-process secret');
+  });
+
+  it('purges from outside a request what the builtin vcl_hash filed', async () => {
+    const fetches = () => origin.seen.filter((r) => r.url === '/cached').length;
+    const before = fetches();
+    await get(p.port, '/cached', { headers: { host: 'site.test' } });
+    await get(p.port, '/cached', { headers: { host: 'site.test' } });
+    expect(fetches()).toBe(before + 1);
+    expect(await okBody(c, ['tplat.purge', '/cached', 'site.test'])).toBe('1 purged\n');
+    await get(p.port, '/cached', { headers: { host: 'site.test' } });
+    expect(fetches()).toBe(before + 2);
   });
 
   it('names a failed request in its event', async () => {
