@@ -16,9 +16,10 @@ const FLAGS = {
   '--js': { value: false },
   '--no-builtin': { value: false },
   '--warn-unused': { value: false },
+  '--no-impl': { value: false },
 } as const;
 
-export const CHECK_USAGE = 'usage: shellac check FILE [-I DIR]... [-M VMOD_DIR]... [--ast] [--js] [--no-builtin] [--warn-unused]';
+export const CHECK_USAGE = 'usage: shellac check FILE [-I DIR]... [-M VMOD_DIR]... [--ast] [--js] [--no-builtin] [--warn-unused] [--no-impl]';
 
 /** Returns the exit status: 0 clean, 1 VCL errors, 2 usage. */
 export function runCheck(argv: readonly string[]): number | Promise<number> {
@@ -42,8 +43,27 @@ export function runCheck(argv: readonly string[]): number | Promise<number> {
     process.stdout.write(`${JSON.stringify(result.program, null, 2)}\n`);
     return 0;
   }
-  if (args.flags.has('--js')) return printJs(result.checked, result.sources, file);
-  const c = result.checked;
+  if (args.flags.has('--js')) return printJs(result.checked, result.sources, file, args.flags.get('-M'));
+  if (!args.flags.has('--no-impl')) return checkImplementations(result.checked, file, args.flags.get('-M'));
+  return summary(result.checked, file);
+}
+
+/**
+ * Loads each imported VMOD's implementation (and those they require) and runs the binder's
+ * checks, as vcl.load would: a missing export, a wrong arity, an implementation that does not
+ * load. `--no-impl` skips this.
+ */
+async function checkImplementations(checked: CheckedVcl, file: string, vmodPath: readonly string[] | undefined): Promise<number> {
+  try {
+    await bindVmods(checked, vmodPath);
+  } catch (e) {
+    process.stderr.write(`${file}: ${(e as Error).message}\n`);
+    return 1;
+  }
+  return summary(checked, file);
+}
+
+function summary(c: CheckedVcl, file: string): number {
   const subs = [...c.subs.values()].filter((s) => s.pos.file === 0).length;
   process.stdout.write(
     `${file}: OK (VCL ${(c.version / 10).toFixed(1)}, ${plural(c.backends.length, 'backend')}, ${plural(subs, 'sub')}, ${plural(c.imports.length, 'import')})\n`,
@@ -52,10 +72,10 @@ export function runCheck(argv: readonly string[]): number | Promise<number> {
 }
 
 /** The generated code; VMOD implementations are loaded to know which calls are awaited. */
-async function printJs(checked: CheckedVcl, sources: readonly SourceFile[], file: string): Promise<number> {
+async function printJs(checked: CheckedVcl, sources: readonly SourceFile[], file: string, vmodPath?: readonly string[]): Promise<number> {
   let vmods: Map<string, BoundVmod>;
   try {
-    vmods = await bindVmods(checked);
+    vmods = await bindVmods(checked, vmodPath);
   } catch (e) {
     process.stderr.write(`${file}: ${(e as Error).message}\n(calls into it are shown as synchronous)\n`);
     vmods = new Map();

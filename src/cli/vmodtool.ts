@@ -3,7 +3,6 @@
 
 import { relative } from 'node:path';
 import {
-  defaultDocsDir,
   type GeneratedFile,
   generateFor,
   REPO_ROOT,
@@ -36,7 +35,7 @@ export function runVmodtool(argv: readonly string[]): number {
   if (name !== undefined) {
     if (args.positional.length > 0 || args.flags.has('--check')) throw new UsageError('--new takes no manifest and no --check');
     const vmodsDir = args.flags.get('--dir')?.[0] ?? `${REPO_ROOT}vmods`;
-    const files = scaffold(name, vmodsDir, docs ?? defaultDocsDir(vmodsDir));
+    const files = scaffold(name, vmodsDir, docs);
     if ('error' in files) {
       process.stderr.write(`shellac vmodtool: ${files.error}\n`);
       return 1;

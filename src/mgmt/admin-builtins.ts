@@ -9,7 +9,7 @@ import type { CounterRegistry } from './counters.ts';
 import type { LogHub, TxRecord } from './log.ts';
 import { compileQuery, QueryError, type TxPredicate } from './log-query.ts';
 import { paramJson, showLong, showShort } from './param-show.ts';
-import { isParamName, ParamError, type ParamName, paramNames } from './params.ts';
+import { ParamError } from './params.ts';
 
 export interface BuiltinDeps {
   /** counters.show is registered when given. */
@@ -129,7 +129,7 @@ export function registerBuiltins(admin: AdminServer, deps: BuiltinDeps = {}): vo
       run: (args, ctx) =>
         paramCall(() => {
           admin.params.set(args[0], args[1]);
-          return ctx.json ? jsonReply(ctx.argv, paramJson(admin.params, args[0] as ParamName)) : ok();
+          return ctx.json ? jsonReply(ctx.argv, paramJson(admin.params, args[0])) : ok();
         }),
     },
     'param.reset': {
@@ -189,10 +189,10 @@ function paramShow(admin: AdminServer, rawArgs: readonly string[], json: boolean
   if (args[0] === '-j') return fail(CLIS.PARAM, '-j must come first\n');
   if (args.length > 1) return fail(CLIS.TOOMANY, 'Too many parameters\n');
   const params = admin.params;
-  let names: ParamName[];
-  if (args.length === 0) names = paramNames();
-  else if (args[0] === 'changed') names = paramNames().filter((n) => !params.isDefault(n));
-  else if (isParamName(args[0])) {
+  let names: string[];
+  if (args.length === 0) names = params.names();
+  else if (args[0] === 'changed') names = params.names().filter((n) => !params.isDefault(n));
+  else if (params.has(args[0])) {
     names = [args[0]];
     long = true;
   } else return fail(CLIS.PARAM, `Unknown parameter "${args[0]}".`);

@@ -18,6 +18,7 @@ import { type AdminInfo, answerMatches, authResponse, newChallenge, writeAdminIn
 import { CLIS, type CliReply, CommandReader, encodeReply, type IncomingCommand } from './cli-protocol.ts';
 import { silentLogger } from './log.ts';
 import type { Params } from './params.ts';
+import type { ServerEvents } from '../vmod/events.ts';
 
 export { CLIS, type CliReply } from './cli-protocol.ts';
 
@@ -112,6 +113,7 @@ export function jsonReply(argv: readonly string[], ...items: unknown[]): CliRepl
   if (items.length === 1 && (typeof items[0] !== 'object' || items[0] === null)) {
     return { status: CLIS.OK, body: `${head}, ${JSON.stringify(items[0])}\n]\n` };
   }
+  if (items.length === 0) return { status: CLIS.OK, body: `${head}\n]\n` };
   const body = items.map((it) => `  ${JSON.stringify(it, null, 2).replace(/\n/g, '\n  ')}`).join(',\n');
   return { status: CLIS.OK, body: `${head},\n${body}\n]\n` };
 }
@@ -136,6 +138,8 @@ export class AdminServer {
   #fallback: CommandFallback | undefined;
   /** Connections still waiting to authenticate. */
   unauthed = 0;
+  /** Where `cli` server events go (the server's), when VMODs may listen. */
+  events: ServerEvents | null = null;
 
   constructor(opts: AdminServerOptions) {
     this.#opts = opts;
@@ -358,7 +362,9 @@ class Connection {
     let closeAfter = false;
     let streamStart: ((sink: CliStreamSink) => () => void) | undefined;
     let reply: CliReply;
+    const started = performance.now();
     const name = 'argv' in cmd ? (cmd.argv[0] ?? '') : '';
+    const wasAuthed = this.#authed;
     // Read before the command runs: `param.set syslog_cli_traffic off` is itself logged.
     const logTraffic = this.#admin.params.values.syslog_cli_traffic && name !== '';
     if ('syntaxError' in cmd) {
@@ -376,6 +382,8 @@ class Connection {
         },
       });
     }
+    const events = this.#admin.events;
+    if (events?.listening.cli && name !== '') this.#emitCli(events, cmd, reply, wasAuthed, performance.now() - started);
     if (this.#closing) return;
     this.#write(reply.status, reply.body);
     if (logTraffic) this.#admin.logger.info({ peer: this.#peer, command: name, status: reply.status }, 'admin command');
@@ -384,6 +392,18 @@ class Connection {
       return;
     }
     if (streamStart) this.#startStream(streamStart);
+  }
+
+  /** The `cli` event: a failed auth and a command refused before auth are outcomes of their own. */
+  #emitCli(events: ServerEvents, cmd: IncomingCommand, reply: CliReply, wasAuthed: boolean, ms: number): void {
+    const argv = 'argv' in cmd ? cmd.argv : [];
+    const command = argv[0] ?? '';
+    let outcome = reply.status === CLIS.OK ? 'ok' : 'error';
+    if (command === 'auth' && !wasAuthed) outcome = reply.status === CLIS.OK ? 'ok' : 'auth_failed';
+    else if (!wasAuthed && reply.status === CLIS.UNKNOWN && this.#admin.command(command) !== undefined) outcome = 'denied';
+    // The response to a challenge is as good as the secret: never handed on.
+    const args = command === 'auth' ? [] : argv.slice(1);
+    events.emit('cli', { command, args, status: reply.status, outcome, durationMs: Math.round(ms * 1000) / 1000, peer: this.#peer });
   }
 
   async #dispatch(argv: readonly string[], hooks: Pick<CommandContext, 'authed' | 'closeAfterReply' | 'stream'>): Promise<CliReply> {

@@ -22,7 +22,8 @@ import {
 export interface CounterSample {
   /** The full name: `MAIN.client_req`, `VBE.boot.default.req`. */
   readonly name: string;
-  readonly group: CounterGroup;
+  /** MGT, MAIN, SMA, VBE, or a VMOD's section (its name in capitals: `RATELIMIT`). */
+  readonly group: CounterGroup | (string & {});
   /** `boot.default` for VBE, `s0` for SMA, '' for MAIN and MGT. */
   readonly ident: string;
   /** The field: `client_req`, `req`. */
@@ -35,8 +36,20 @@ export interface CounterSample {
 
 type Source = Readonly<Record<string, unknown>>;
 
+/**
+ * Counters declared at run time rather than in the table: a VMOD's `$Counter`s, shown as
+ * `<section>.<name>` or `<section>.<ident>.<name>` (an object instance's).
+ */
+export interface CounterSectionSource {
+  readonly section: string;
+  readonly ident: string;
+  readonly decls: readonly { readonly name: string; readonly type: 'counter' | 'gauge'; readonly doc: string }[];
+  readonly source: Readonly<Record<string, number>>;
+}
+
 interface Entry {
-  readonly group: CounterGroup;
+  /** MGT, MAIN, SMA, VBE, or a VMOD's section (its name in capitals: `RATELIMIT`). */
+  readonly group: CounterGroup | (string & {});
   readonly ident: string;
   readonly source: Source;
 }
@@ -50,6 +63,7 @@ const DECLS: Readonly<Record<CounterGroup, ReadonlyMap<string, CounterDecl>>> = 
 
 export class CounterRegistry {
   readonly #entries: Entry[] = [];
+  readonly #sections = new Set<() => Iterable<CounterSectionSource>>();
   readonly #started: number;
   readonly #mgtStarted: number;
   readonly #clock: () => number;
@@ -92,6 +106,15 @@ export class CounterRegistry {
     };
   }
 
+  /**
+   * Adds a provider of run-time sections (the VMOD platform's), read at each snapshot; returns
+   * its removal. Their names come with them, not from the table.
+   */
+  addSections(provider: () => Iterable<CounterSectionSource>): () => void {
+    this.#sections.add(provider);
+    return () => this.#sections.delete(provider);
+  }
+
   /** A backend's counters, shown as VBE.<vcl>.<backend>.<field>. */
   addBackend(vcl: string, backend: string, source: BackendCounterSource): () => void {
     return this.add('VBE', source, `${vcl}.${backend}`);
@@ -128,6 +151,14 @@ export class CounterRegistry {
         for (const d of COUNTER_TABLE[group]) out.push(sample(group, ident, d, sums.get(d.name) ?? 0));
       }
     }
+    for (const provider of this.#sections) {
+      for (const sec of provider()) {
+        for (const d of sec.decls) {
+          const v = sec.source[d.name];
+          out.push(sample(sec.section, sec.ident, { name: d.name, type: d.type, docs: d.doc.split('\n')[0] }, Number.isFinite(v) ? v : 0));
+        }
+      }
+    }
     return out;
   }
 
@@ -145,7 +176,7 @@ function addInto(sums: Map<string, number>, source: Source): void {
   }
 }
 
-function sample(group: CounterGroup, ident: string, d: CounterDecl, value: number): CounterSample {
+function sample(group: CounterSample['group'], ident: string, d: CounterDecl, value: number): CounterSample {
   return {
     name: ident ? `${group}.${ident}.${d.name}` : `${group}.${d.name}`,
     group,

@@ -3,7 +3,7 @@
 // eyes and scripts used to it read them the same way.
 
 import { PARAM_TABLE, type ParamDecl } from './param-table.ts';
-import { formatParamValue, type ParamName, type Params, paramDecl, parseParamValue } from './params.ts';
+import { formatParamValue, type Params, parseParamValue } from './params.ts';
 
 const NAME_WIDTH = 29;
 const DOC_INDENT = '        ';
@@ -22,22 +22,22 @@ function boundText(d: ParamDecl, bound: string): string {
 }
 
 /** `name                          value [unit] (default)`, one line per parameter. */
-export function showShort(params: Params, names: readonly ParamName[]): string {
+export function showShort(params: Params, names: readonly string[]): string {
   return names
     .map((n) => {
-      const d = paramDecl(n)!;
+      const d = params.decl(n)!;
       return `${n.padEnd(NAME_WIDTH)} ${params.text(n)}${unitSuffix(d)}${params.isDefault(n) ? ' (default)' : ''}\n`;
     })
     .join('');
 }
 
 /** The long form: value, default when changed, bounds, then the docs wrapped and indented. */
-export function showLong(params: Params, names: readonly ParamName[]): string {
+export function showLong(params: Params, names: readonly string[]): string {
   return names.map((n) => longBlock(params, n)).join('\n');
 }
 
-function longBlock(params: Params, n: ParamName): string {
-  const d = paramDecl(n)!;
+function longBlock(params: Params, n: string): string {
+  const d = params.decl(n)!;
   const lines: string[] = [n];
   const isDefault = params.isDefault(n);
   lines.push(`${DOC_INDENT}Value is: ${params.text(n)}${unitSuffix(d)}${isDefault ? ' (default)' : ''}`);
@@ -92,9 +92,9 @@ export function wrap(text: string, width: number): string[] {
 }
 
 /** One parameter as varnishd's param.show -j gives it. */
-export function paramJson(params: Params, n: ParamName): Record<string, unknown> {
-  const d = paramDecl(n)!;
-  const v = params.get(n);
+export function paramJson(params: Params, n: string): Record<string, unknown> {
+  const d = params.decl(n)!;
+  const v = (params.values as Readonly<Record<string, unknown>>)[n];
   const value = typeof v === 'number' || typeof v === 'boolean' ? v : params.text(n);
   const out: Record<string, unknown> = { name: n, implemented: !d.flags?.includes('inert'), value };
   if (d.unit) out.units = d.unit;

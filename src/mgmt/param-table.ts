@@ -10,8 +10,9 @@
 // nothing reads it (Node has no thread pools or workspaces); `startup` says it is read once, when
 // the server starts; `obj_sticky` says objects keep the value they were created with.
 
-export type ParamType = 'seconds' | 'bytes' | 'uint' | 'bool' | 'string' | 'list' | 'bits';
-export type ParamFlag = 'inert' | 'startup' | 'obj_sticky' | 'experimental';
+export type ParamType = 'seconds' | 'bytes' | 'uint' | 'bool' | 'string' | 'list' | 'bits' | 'enum';
+/** `readonly`: settable with -p at start only, refused by param.set (VMOD parameters). */
+export type ParamFlag = 'inert' | 'startup' | 'obj_sticky' | 'experimental' | 'readonly';
 
 export interface ParamDecl {
   readonly name: string;
@@ -26,6 +27,8 @@ export interface ParamDecl {
   /** For `bits`: the set holds what is switched off (`-name` adds), and any word is a name
    * (vsl_mask names log tags Shellac does not have). */
   readonly mask?: boolean;
+  /** For `enum`: the words it may be. */
+  readonly values?: readonly string[];
   readonly flags?: readonly ParamFlag[];
   /**
    * A check beyond type and bounds: the value's shape, or a bound that depends on another

@@ -127,6 +127,11 @@ export function parseParamValue(decl: ParamDecl, text: string, current?: ParamVa
       return parseBits(decl, text, current instanceof Set ? current : undefined);
     case 'string':
       return text;
+    case 'enum': {
+      const w = text.trim();
+      if (!(decl.values ?? []).includes(w)) throw new ParamError(`Must be one of ${(decl.values ?? []).join(', ')} (${text})`);
+      return w;
+    }
   }
 }
 
@@ -180,6 +185,7 @@ export function formatParamValue(decl: ParamDecl, v: ParamValue): string {
     case 'bits':
       return formatBits(decl, v as ReadonlySet<string>);
     case 'string':
+    case 'enum':
       return v as string;
   }
 }
@@ -200,24 +206,79 @@ export class Params {
   readonly values: ParamValues;
   readonly #mutable: Record<string, ParamValue>;
   readonly #listeners = new Set<ParamListener>();
+  /** Parameters declared at run time by VMODs (`$Param`): `<module>.<name>`. */
+  readonly #declared = new Map<string, ParamDecl>();
+  /** `-p module.name=value` given before the VMOD that declares it was loaded. */
+  readonly #pending = new Map<string, string>();
 
-  /** Defaults, then each `[name, value]` in order (from `-p`); a bad one throws ParamError. */
+  /**
+   * Defaults, then each `[name, value]` in order (from `-p`); a bad one throws ParamError. A
+   * dotted name (`ratelimit.burst`) is a VMOD's parameter: kept, and checked when declared.
+   */
   constructor(overrides: Iterable<readonly [string, string]> = []) {
     const values: Record<string, ParamValue> = {};
     for (const d of PARAM_TABLE) values[d.name] = parseParamValue(d, d.default);
     this.#mutable = values;
     this.values = values as unknown as ParamValues;
-    for (const [name, text] of overrides) this.set(name, text);
+    for (const [name, text] of overrides) {
+      if (name.includes('.') && !this.has(name)) this.#pending.set(name, text);
+      else this.set(name, text, { startup: true });
+    }
   }
 
   get<N extends ParamName>(name: N): ParamValues[N] {
     return this.values[name];
   }
 
-  /** Validates and sets; throws ParamError (unknown name, bad value, out of bounds). */
-  set(name: string, text: string): void {
-    const decl = BY_NAME.get(name);
+  /** The declaration of a core or declared parameter. */
+  decl(name: string): ParamDecl | undefined {
+    return BY_NAME.get(name) ?? this.#declared.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.decl(name) !== undefined;
+  }
+
+  /** Every parameter name, core and declared, sorted. */
+  names(): string[] {
+    return [...paramNames(), ...this.#declared.keys()].sort();
+  }
+
+  /**
+   * Declares a VMOD's parameter (again, after a reload: the value set so far is kept when the
+   * new declaration accepts it). A `-p` value given at start is checked now; a bad one throws.
+   */
+  declare(decl: ParamDecl): void {
+    if (BY_NAME.has(decl.name)) throw new ParamError(`"${decl.name}" is a core parameter`);
+    const before = this.#declared.get(decl.name);
+    const current = before === undefined ? undefined : formatParamValue(before, this.#mutable[decl.name]);
+    this.#declared.set(decl.name, decl);
+    const pending = this.#pending.get(decl.name);
+    this.#mutable[decl.name] = parseParamValue(decl, decl.default);
+    if (pending !== undefined) {
+      this.#pending.delete(decl.name);
+      this.set(decl.name, pending, { startup: true });
+      return;
+    }
+    if (current !== undefined) {
+      try {
+        this.#mutable[decl.name] = parseParamValue(decl, current);
+      } catch {
+        // The new declaration refuses the old value: the new default holds.
+      }
+    }
+  }
+
+  /**
+   * Validates and sets; throws ParamError (unknown name, bad value, out of bounds, a readonly
+   * parameter outside `startup`, which is what -p passes).
+   */
+  set(name: string, text: string, opts: { startup?: boolean } = {}): void {
+    const decl = this.decl(name);
     if (!decl) throw new ParamError(`Unknown parameter "${name}".`);
+    if (decl.flags?.includes('readonly') && opts.startup !== true) {
+      throw new ParamError(`parameter "${name}" is read only: it is not tunable online, set it with -p at start`);
+    }
     let v: ParamValue;
     try {
       v = parseParamValue(decl, text, this.#mutable[name]);
@@ -232,19 +293,20 @@ export class Params {
   }
 
   reset(name: string): void {
-    const decl = BY_NAME.get(name);
+    const decl = this.decl(name);
     if (!decl) throw new ParamError(`Unknown parameter "${name}".`);
+    if (decl.flags?.includes('readonly')) throw new ParamError(`parameter "${name}" is read only: it is not tunable online`);
     this.#mutable[name] = parseParamValue(decl, decl.default);
     this.#notify(name as ParamName);
   }
 
   /** The value as param.show prints it (`120.000`, `32k`, `on`), without the unit. */
-  text(name: ParamName): string {
-    return formatParamValue(BY_NAME.get(name)!, this.#mutable[name]);
+  text(name: string): string {
+    return formatParamValue(this.decl(name)!, this.#mutable[name]);
   }
 
-  isDefault(name: ParamName): boolean {
-    const decl = BY_NAME.get(name)!;
+  isDefault(name: string): boolean {
+    const decl = this.decl(name)!;
     return this.text(name) === formatParamValue(decl, parseParamValue(decl, decl.default));
   }
 

@@ -14,6 +14,7 @@ import { LogHub } from './log.ts';
 import { type MetricsServer, parseMetricsListen, startMetricsServer } from './metrics-http.ts';
 import { stateFamilies } from './metrics-state.ts';
 import { registerServerCommands, trackBackends } from './server-commands.ts';
+import { attachVmodPlatform } from './vmod-admin.ts';
 
 export interface OpsOptions {
   readonly admin?: { readonly host: string; readonly port: number };
@@ -98,6 +99,7 @@ export async function startOps(srv: Shellac, opts: OpsOptions): Promise<Ops> {
   const admin = new AdminServer({ params: srv.params, logger: opts.logger, secretFile: opts.secretFile, workdir: opts.workdir });
   registerBuiltins(admin, { counters, logHub });
   registerServerCommands(admin, srv);
+  const detachVmods = attachVmodPlatform(admin, counters, srv);
   const metricsAt = parseMetricsListen(String(srv.params.values.metrics_listen ?? ''));
   // Latency is measured only while /metrics is served: without it a request pays a null check.
   if (metricsAt !== undefined) srv.latency = new LatencyMetrics();
@@ -108,6 +110,7 @@ export async function startOps(srv: Shellac, opts: OpsOptions): Promise<Ops> {
   } catch (e) {
     await metrics?.close();
     unwatch();
+    detachVmods();
     throw e;
   }
   if (metrics) opts.logger.info({ host: metrics.host, port: metrics.port }, `metrics on http://${metrics.host}:${metrics.port}/metrics`);
@@ -119,6 +122,7 @@ export async function startOps(srv: Shellac, opts: OpsOptions): Promise<Ops> {
     metrics,
     close: async () => {
       unwatch();
+      detachVmods();
       await admin.close();
       await metrics?.close();
     },

@@ -149,7 +149,9 @@ export function registerServerCommands(admin: AdminServer, srv: Shellac): void {
       min: 3,
       max: -1,
       run: (a) => {
-        const error = srv.cache.bans.addArgs(a, Date.now() / 1000);
+        const now = Date.now() / 1000;
+        const error = srv.cache.bans.addArgs(a, now);
+        if (error === null && srv.events.listening.ban) srv.events.emit('ban', { expression: a.join(' '), time: now, origin: 'cli' });
         return error === null ? ok() : fail(CLIS.PARAM, `${error}\n`);
       },
     },

@@ -51,6 +51,8 @@ export interface BackendOptions {
   /** The process-wide counters it adds to (shared by all backends). */
   readonly globalCounters?: BackendGlobalCounters;
   readonly logger?: HealthLogger;
+  /** Told when the health VCL sees changes (a probe's verdict or backend.set_health). */
+  readonly onHealthChange?: (backend: Backend, healthy: boolean) => void;
 }
 
 export interface FetchRequest {
@@ -153,6 +155,7 @@ export class Backend implements VclBackend {
   readonly #global: BackendGlobalCounters;
   readonly #pool: Pool;
   readonly #probe: Probe | null;
+  readonly #onHealthChange: BackendOptions['onHealthChange'];
   #admin: AdminHealth = 'auto';
   #changed = Date.now() / 1000;
   /** Fetches and pipes using a connection now, for max_connections. */
@@ -210,6 +213,7 @@ export class Backend implements VclBackend {
       maxHeaderSize: d.maxHeaderSize,
     });
     this.#maxHeaderSize = d.maxHeaderSize;
+    this.#onHealthChange = options.onHealthChange;
     this.#probe = probe
       ? new Probe(
           probeSettings(probe),
@@ -248,8 +252,10 @@ export class Backend implements VclBackend {
   /** backend.set_health. */
   setHealth(admin: AdminHealth): void {
     if (admin === this.#admin) return;
+    const was = this.healthy(null);
     this.#admin = admin;
     this.#changed = Date.now() / 1000;
+    if (this.healthy(null) !== was) this.#onHealthChange?.(this, !was);
   }
 
   describe(): BackendDescription {
@@ -475,5 +481,6 @@ export class Backend implements VclBackend {
   #probed(changed: boolean): void {
     if (changed) this.#changed = Date.now() / 1000;
     if (this.#probe) this.counters.happy = this.#probe.happyBits;
+    if (changed && this.#admin === 'auto') this.#onHealthChange?.(this, this.healthy(null));
   }
 }

@@ -30,6 +30,7 @@ import { runPipe } from './pipe-step.ts';
 import { type RequestBody, StreamRequestBody } from './request-body.ts';
 import { runSub } from './run-sub.ts';
 import type { Shellac } from './server.ts';
+import { emitRequestEvent, handlingOf } from './server-events.ts';
 import type { VclEntry } from './vcls.ts';
 
 /** Slots of Varnish's http_max_hdr taken by the first line's fields, not by header lines. */
@@ -188,6 +189,7 @@ export class ClientRequest {
     if (!this.srv.requests.has(this.task)) return; // abort() ended it already
     if (this.tx !== null) this.#record(this.tx);
     this.srv.latency?.request.observe(HANDLING[this.handling], (performance.now() - this.startedAt) / 1000);
+    if (this.srv.events.listening.request) emitRequestEvent(this);
     this.srv.requests.delete(this.task);
     this.task.end();
     this.srv.vcls.leave(this.entry);

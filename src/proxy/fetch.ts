@@ -25,6 +25,7 @@ import type { RequestBody } from './request-body.ts';
 import { runSub } from './run-sub.ts';
 import type { Shellac } from './server.ts';
 import type { VclEntry } from './vcls.ts';
+import { emitFetchEvent } from './server-events.ts';
 
 export type FetchMode = 'miss' | 'pass' | 'bgfetch';
 
@@ -50,7 +51,7 @@ export interface FetchOrder {
   readonly marks: ConnectionMarks | null;
 }
 
-class Fetch {
+export class Fetch {
   readonly srv: Shellac;
   readonly mode: FetchMode;
   readonly slot: BusySlot | null;
@@ -85,6 +86,8 @@ class Fetch {
   readonly req0: VclHttp;
   /** Its transaction record, when somebody reads them. */
   readonly tx: TxLog | null;
+  /** The xid of the client request that started it. */
+  readonly clientXid: number;
   /** The response lines its Connection header named on arrival: the object keeps none. */
   berespMarks: ConnectionMarks | null = null;
 
@@ -120,6 +123,7 @@ class Fetch {
     t.firstByteTimeout = p.first_byte_timeout;
     t.betweenBytesTimeout = p.between_bytes_timeout;
     this.task = t;
+    this.clientXid = client.xid;
     const tx = srv.txLog?.begin('backend', t.xid, client.xid) ?? null;
     this.tx = tx;
     if (tx !== null) {
@@ -169,6 +173,7 @@ async function run(f: Fetch): Promise<void> {
     }
     const backend = f.task.berespBackend;
     if (backend) f.srv.latency?.fetch.observe(backend.name, (performance.now() - f.startedAt) / 1000);
+    if (f.srv.events.listening.fetch) emitFetchEvent(f);
     f.task.end();
   }
 }

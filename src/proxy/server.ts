@@ -6,12 +6,14 @@ import { createServer, type IncomingMessage, type Server, ServerResponse } from 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import pino, { type Logger } from 'pino';
-import { Cache, digestKey } from '../cache/index.ts';
+import { Cache, digestKey, keyOfText } from '../cache/index.ts';
 import { formatHttpDate, setHttpDatePostel } from '../runtime/httpdate.ts';
 import type { TaskServices, VclTask } from '../runtime/task.ts';
 import type { LatencyMetrics } from '../mgmt/latency.ts';
 import type { LogHub, TxLog } from '../mgmt/log.ts';
 import type { Params } from '../mgmt/params.ts';
+import { ServerEvents } from '../vmod/events.ts';
+import { VmodPlatform } from '../vmod/platform.ts';
 import { backendFactory } from './backend.ts';
 import { type BackendGlobalCounters, newBackendGlobalCounters } from './backend-counters.ts';
 import { ClientRequest } from './client.ts';
@@ -61,6 +63,10 @@ export class Shellac {
   /** The record being built for a task, when somebody reads records. */
   readonly txOf = new WeakMap<VclTask, TxLog>();
   readonly via: string;
+  /** Server events for VMOD subscribers: a part tests `events.listening.<name>` before it builds one. */
+  readonly events: ServerEvents;
+  /** The VMOD platform: VMOD counters, parameters, commands, jobs and the worker pool. */
+  readonly platform: VmodPlatform;
   readonly startedAt = Date.now() / 1000;
   readonly #servers: { name: string; server: Server; address: AddressInfo | null; path?: string }[] = [];
   readonly #sockets = new Set<Socket>();
@@ -85,7 +91,22 @@ export class Shellac {
       this.txOf.get(task)?.log(message);
       logger.info({ xid: task.xid, vcl: task.vclName, sub: task.method }, message);
     };
-    const ban = (expression: string): string | null => this.cache.ban(expression, Date.now() / 1000);
+    const ban = (expression: string): string | null => {
+      const now = Date.now() / 1000;
+      const refused = this.cache.ban(expression, now);
+      if (refused === null && this.events.listening.ban) this.events.emit('ban', { expression, time: now, origin: 'vcl' });
+      return refused;
+    };
+    this.events = new ServerEvents(logger);
+    this.platform = new VmodPlatform({
+      params: this.params,
+      logger,
+      events: this.events,
+      ban,
+      // The builtin vcl_hash's key: hash_data(req.url), hash_data(req.http.host), each ended by a 0.
+      purge: (url, host, o) => this.cache.purge(keyOfText(`${url}\0${host}\0`), Date.now() / 1000, o === undefined ? undefined : { ttl: o.ttl, grace: o.grace, keep: o.keep }),
+      activeVcl: () => this.vcls.activeName,
+    });
     this.clientServices = {
       log,
       ban,
@@ -116,6 +137,9 @@ export class Shellac {
       },
       globalCounters: this.backendCounters,
       logger,
+      onHealthChange: (b, healthy) => {
+        if (this.events.listening['backend.health']) this.events.emit('backend.health', { backend: b.name, vcl: b.vclName, healthy, previous: !healthy });
+      },
     });
     const override = opts.backendOverride;
     this.vcls = new VclRegistry({
@@ -125,6 +149,7 @@ export class Shellac {
         logger,
         storages: opts.storageNames ?? [this.cache.storage.name, 'Transient'],
         storage: (name) => (name === this.cache.storage.name ? this.cache.storage : undefined),
+        platform: this.platform,
       },
       vclPath: () => opts.vclPath ?? [],
       vmodPath: () => opts.vmodPath ?? [],
@@ -184,6 +209,7 @@ export class Shellac {
     await this.unlisten(graceMs);
     this.cache.stop();
     this.vcls.close();
+    await this.platform.close(graceMs);
   }
 
   /**

@@ -152,6 +152,8 @@ export class VclRegistry {
     if (real.vcl.temperature !== 'warm') real.vcl.warm();
     const old = this.#active;
     this.#active = e;
+    const events = this.#opts.env.platform?.events;
+    if (events?.listening.vcl) events.emit('vcl', { vcl: name, change: 'used' });
     if (old !== null && old !== e) {
       const oldReal = old.target ?? old;
       oldReal.idleSince = this.#now();

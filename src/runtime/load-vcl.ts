@@ -12,6 +12,9 @@ import { isHostName } from '../vcl/ip-literal.ts';
 import type { CheckedVcl, TAcl } from '../vcl/tir.ts';
 import type { PrivHolder } from '../vmod/api.ts';
 import { type BoundVmod, bindVmod, VmodBindError } from '../vmod/bind.ts';
+import type { VmodManifest } from '../vmod/manifest.ts';
+import { VmodPlatform } from '../vmod/platform.ts';
+import { DEFAULT_VMOD_PATH, loadManifest } from '../vmod/registry.ts';
 import { type AclEntry, type CompiledAcl, compileAcl } from './acl.ts';
 import { type BackendFactory, memoryBackends, type VclBackend } from './backends.ts';
 import { parseIpLiteral, type VclIp } from './ip.ts';
@@ -32,6 +35,8 @@ export interface VclEnv {
   /** Storage names VCL may refer to (`storage.NAME`), and their live figures. */
   readonly storages?: readonly string[];
   readonly storage?: (name: string) => StorageInfo | undefined;
+  /** The server's VMOD platform (counters, parameters, commands, events); a private one by default. */
+  readonly platform?: VmodPlatform;
 }
 
 export interface LoadVclOptions {
@@ -67,7 +72,7 @@ export async function loadVcl(opts: LoadVclOptions): Promise<LoadedVcl> {
   if (!result.checked) throw new VclLoadError(formatDiagnostics(result.diagnostics.sorted(), result.sources));
   const { checked, sources } = result;
 
-  const vmods = await bindVmods(checked);
+  const vmods = await bindVmods(checked, opts.vmodPath);
   const generated = generateWithVmods(checked, sources, opts.name, vmods);
   const resolve = env.resolveHost ?? systemResolve;
   const where = (pos: Parameters<typeof positionText>[0]) => positionText(pos, sources);
@@ -125,9 +130,11 @@ export async function loadVcl(opts: LoadVclOptions): Promise<LoadedVcl> {
       createBackend,
       privCall,
       privVcl,
+      vmodKeys,
       instances,
       services: env.services ?? {},
       logger: env.logger,
+      platform: env.platform ?? new VmodPlatform({ logger: env.logger, values: env.services?.params }),
     });
     await vcl.initialize();
     if (opts.warm !== false) {
@@ -162,17 +169,30 @@ export function generateWithVmods(
   });
 }
 
-/** Binds the implementation of every VMOD a VCL imports; a mismatch is a VclLoadError. */
-export async function bindVmods(checked: CheckedVcl): Promise<Map<string, BoundVmod>> {
+/**
+ * Binds the implementation of every VMOD a VCL imports, and of the VMODs they `$Requires`
+ * (found in `vmodPath`), each required one before those that require it; a mismatch, or a
+ * missing or cyclic requirement, is a VclLoadError.
+ */
+export async function bindVmods(checked: CheckedVcl, vmodPath?: readonly string[]): Promise<Map<string, BoundVmod>> {
   const vmods = new Map<string, BoundVmod>();
-  for (const imp of checked.imports) {
+  const bind = async (name: string, manifest: VmodManifest, chain: readonly string[]): Promise<void> => {
+    if (vmods.has(name)) return;
+    for (const req of manifest.requires) {
+      const path = [...chain, name, req];
+      if (chain.includes(req) || req === name) throw new VclLoadError(`VMOD requirements form a cycle: ${path.join(' requires ')}`);
+      const found = loadManifest(req, { vmodPath: vmodPath === undefined ? undefined : [...vmodPath, ...DEFAULT_VMOD_PATH] });
+      if ('error' in found) throw new VclLoadError(`VMOD '${name}' requires '${req}' (${path.join(' requires ')}): ${found.error}`);
+      await bind(req, found.manifest, [...chain, name]);
+    }
     try {
-      vmods.set(imp.name, await bindVmod(imp));
+      vmods.set(name, await bindVmod({ name, manifest }));
     } catch (e) {
       if (e instanceof VmodBindError) throw new VclLoadError(e.message);
       throw e;
     }
-  }
+  };
+  for (const imp of checked.imports) await bind(imp.name, imp.manifest, []);
   return vmods;
 }
 

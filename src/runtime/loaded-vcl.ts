@@ -22,6 +22,7 @@ import {
   VmodFailure,
 } from '../vmod/api.ts';
 import type { BoundVmod } from '../vmod/bind.ts';
+import type { VclPlatform, VmodHandle, VmodPlatform } from '../vmod/platform.ts';
 import { failAction, type VclAction } from './actions.ts';
 import type { BackendFactory, VclBackend } from './backends.ts';
 import { VclRuntimeError } from './errors.ts';
@@ -56,10 +57,14 @@ export interface LoadedVclParts {
   readonly createBackend: BackendFactory;
   readonly privCall: readonly PrivHolder[];
   readonly privVcl: ReadonlyMap<string, PrivHolder>;
+  /** Per VMOD: the key of its functions' PRIV_TASK and PRIV_TOP holders. */
+  readonly vmodKeys: ReadonlyMap<string, object>;
   /** Filled by vcl_init as it creates objects. */
   readonly instances: [string, object][];
   readonly services: TaskServices;
   readonly logger?: VclLogger;
+  /** The server's VMOD platform: this VCL's VMODs get their handles from it. */
+  readonly platform: VmodPlatform;
 }
 
 export class LoadedVcl implements TaskVcl {
@@ -80,6 +85,8 @@ export class LoadedVcl implements TaskVcl {
   readonly #holders: string[] = [];
   /** Backends VMODs made with newBackend and have not deleted. */
   readonly #dynamic = new Set<VclBackend>();
+  /** What this VCL's VMODs made on the platform: handles, subscriptions, jobs, commands. */
+  readonly #scope: VclPlatform;
 
   constructor(parts: LoadedVclParts) {
     this.#p = parts;
@@ -91,6 +98,27 @@ export class LoadedVcl implements TaskVcl {
     this.backends = parts.backends;
     const first = parts.checked.defaultBackend;
     this.defaultBackend = first === undefined ? null : (parts.backends.get(first) ?? null);
+    this.#scope = parts.platform.scope(this);
+  }
+
+  /** Every VMOD this VCL imports (and those they require), in event order. */
+  get vmods(): readonly BoundVmod[] {
+    return this.#p.vmods;
+  }
+
+  vmodKey(name: string): object {
+    return this.#p.vmodKeys.get(name) ?? NO_KEY;
+  }
+
+  /** The platform handle of an imported VMOD (VmodContext.vmod). */
+  vmodHandle(name: string): VmodHandle | null {
+    return this.#scope.handle(name);
+  }
+
+  /** Tells VMOD subscribers of a change in this VCL's life (the `vcl` server event). */
+  #announce(change: 'loaded' | 'warm' | 'cold' | 'discarded'): void {
+    const events = this.#p.platform.events;
+    if (events.listening.vcl) events.emit('vcl', { vcl: this.name, change });
   }
 
   get temperature(): VclTemperature {
@@ -212,7 +240,7 @@ export class LoadedVcl implements TaskVcl {
 
   /** LOAD events, then vcl_init. On failure, undoes what ran and throws VclStateError. */
   async initialize(): Promise<void> {
-    const failure = this.#sendForward('load');
+    const failure = this.#scope.declare() ?? this.#sendForward('load');
     if (failure !== undefined) {
       this.#release();
       throw new VclStateError(failure);
@@ -232,6 +260,7 @@ export class LoadedVcl implements TaskVcl {
       this.#release();
       throw new VclStateError(`VCL '${this.name}' failed initialization${why}`);
     }
+    this.#announce('loaded');
   }
 
   warm(): void {
@@ -241,6 +270,7 @@ export class LoadedVcl implements TaskVcl {
     if (failure !== undefined) throw new VclStateError(failure);
     this.#state = 'warm';
     for (const b of this.allBackends()) b.warm?.();
+    this.#announce('warm');
   }
 
   /** Goes cold; refused while a VMOD holds the VCL. */
@@ -251,8 +281,11 @@ export class LoadedVcl implements TaskVcl {
     }
     this.#sendBackward('cold', this.#warmed);
     this.#warmed = 0;
+    // A cold VCL's VMODs hear nothing and run no jobs until it warms again.
+    this.#scope.cool();
     this.#state = 'cold';
     for (const b of this.allBackends()) b.cold?.();
+    this.#announce('cold');
   }
 
   /** Cools the VCL if needed, runs vcl_fini and frees everything. */
@@ -299,9 +332,12 @@ export class LoadedVcl implements TaskVcl {
       const holder = this.#p.privVcl.get(vmod.name);
       if (holder) freeHolder(holder, log);
     }
+    this.#scope.release();
     for (const b of this.allBackends()) b.discard?.();
     this.#dynamic.clear();
+    const wasLoaded = this.#initRan;
     this.#state = 'discarded';
+    if (wasLoaded) this.#announce('discarded');
   }
 
   /**
@@ -340,19 +376,13 @@ export class LoadedVcl implements TaskVcl {
   /** One event to one VMOD; the failure message, or undefined when it went well. */
   #send(vmod: BoundVmod, event: VclEvent): string | undefined {
     let failMessage: string | undefined;
-    const ctx: VmodEventContext = {
-      vclName: this.name,
-      log: (message) => this.#p.logger?.info?.({ vcl: this.name, vmod: vmod.name, event }, message),
-      fail: (message) => {
+    // The VMOD's platform handle, with a way to fail this event.
+    const ctx = Object.assign(Object.create(this.#scope.handle(vmod.name)) as VmodEventContext, {
+      fail: (message: string) => {
         failMessage = message;
       },
-      hold: (holder) => this.hold(holder),
       objects: this.#p.services.objects,
-      param: (name) => {
-        const params = this.#p.services.params;
-        return params !== undefined && Object.hasOwn(params, name) ? params[name] : undefined;
-      },
-    };
+    });
     const holder = this.#p.privVcl.get(vmod.name) as PrivHolder;
     let rc: unknown;
     try {
@@ -364,6 +394,9 @@ export class LoadedVcl implements TaskVcl {
     return `VMOD '${vmod.name}': ${event} event failed${failMessage !== undefined ? `: ${failMessage}` : ` (returned ${String(rc)})`}`;
   }
 }
+
+/** The PRIV key of a VMOD no call site names (a required one): its own, never shared. */
+const NO_KEY = Object.freeze({ vmod: null });
 
 /** Where a backend made at run time was "declared": nowhere in the VCL text. */
 const NO_POS = Object.freeze({ file: -1, line: 0, col: 0, offset: 0, length: 0 });

@@ -8,7 +8,7 @@
 // them directly; what a field means is the VCL variable named beside it.
 
 import { hash } from 'node:crypto';
-import type { BackendSpec, CacheObjects, Director, HeaderRef, HttpWhere, ParamReading, PeerCredentials, PrivHolder, PurgeOptions, VmodContext } from '../vmod/api.ts';
+import type { BackendSpec, CacheObjects, Director, HeaderRef, HttpWhere, ParamReading, PeerCredentials, PrivHolder, PurgeOptions, VmodContext, VmodHousekeeping } from '../vmod/api.ts';
 import { readHeaderRef, VmodFailure, writeHeaderRef } from '../vmod/api.ts';
 import type { SubName } from '../vcl/spec.ts';
 import type { VclHttp } from './http.ts';
@@ -69,6 +69,8 @@ export interface TaskVcl {
   /** A backend a VMOD makes at run time, owned by this VCL (see VmodContext.newBackend). */
   newBackend?(spec: BackendSpec): Director;
   deleteBackend?(backend: Director): void;
+  /** The platform handle of an imported VMOD (see VmodContext.vmod). */
+  vmodHandle?(name: string): VmodHousekeeping | null;
 }
 
 const NO_SERVICES: TaskServices = {};
@@ -387,6 +389,10 @@ export class VclTask implements VmodContext {
     const make = this.vcl?.newBackend;
     if (make === undefined) throw new VmodFailure('no VCL here can own a new backend');
     return make.call(this.vcl, spec);
+  }
+
+  vmod<H extends VmodHousekeeping<object, object> = VmodHousekeeping>(name: string): H | null {
+    return (this.vcl?.vmodHandle?.(name) ?? null) as H | null;
   }
 
   deleteBackend(backend: Director): void {

@@ -35,6 +35,9 @@ export type { VclHttp, VclIp, VclRegex };
 export { parseIp } from '../runtime/ip.ts';
 /** VCL's regsub/regsuball, for VMODs that substitute as VCL does (header.regsub). */
 export { regsub } from '../runtime/regex.ts';
+export * from './api-platform.ts';
+export type { EventPayload, ServerEventName } from './events.ts';
+import type { VmodHousekeeping } from './api-platform.ts';
 
 export type VclEvent = 'load' | 'warm' | 'cold' | 'discard';
 
@@ -193,14 +196,25 @@ export interface VmodContext {
   deleteBackend(backend: Director): void;
   /** The cache's objects (xkey's index), where the task runs against a cache. */
   readonly objects?: CacheObjects | undefined;
+  /**
+   * The platform handle of VMOD `name` in the running VCL (counters, parameters, jobs...), or
+   * null when the VCL does not import it. Generated interfaces name the handle's type:
+   * `ctx.vmod<VmodRatelimitHandle>('ratelimit')`.
+   */
+  vmod<H extends VmodHousekeeping<object, object> = VmodHousekeeping>(name: string): H | null;
+  /**
+   * The PRIV_TASK holder of `key` in this task (Varnish's VRT_priv_task): with the VMOD's
+   * `handle.privKey`, the holder its functions get for PRIV_TASK; with an object instance, the
+   * holder that object's methods get. Reachable from any function or method.
+   */
+  privTask(key: object): PrivHolder;
+  /** The same for PRIV_TOP (shared with ESI children); null on the backend side. */
+  privTop(key: object): PrivHolder | null;
 }
 
-/** What an event function gets: no task, but the VCL's name and a way to fail. */
-export interface VmodEventContext {
-  readonly vclName: string;
-  log(message: string): void;
-  /** The current value of a run-time parameter, or undefined. */
-  param(name: string): ParamReading | undefined;
+/** What an event function gets: no task, but the VMOD's platform handle and a way to fail. */
+export interface VmodEventContext<C extends object = Record<string, number>, P extends object = Record<string, unknown>>
+  extends VmodHousekeeping<C, P> {
   /** Makes the event fail with this message (the return value must be non-zero too). */
   fail(message: string): void;
   /**

@@ -10,8 +10,10 @@
 
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { TImport } from '../vcl/tir.ts';
+import { VMOD_API_VERSION } from './api-platform.ts';
+import { freshUrl } from './fresh-import.ts';
+import { didYouMean } from './suggest.ts';
 import type { VmodFunction, VmodManifest, VmodObject } from './manifest.ts';
 
 /** The implementation file inside a VMOD's folder. */
@@ -29,6 +31,8 @@ export interface BoundVmod {
   readonly functions: ReadonlyMap<string, AnyFunction>;
   readonly classes: ReadonlyMap<string, AnyClass>;
   readonly event: AnyFunction | undefined;
+  /** `$Command` handlers, by the command's short name (from the `commands` export). */
+  readonly commands: ReadonlyMap<string, AnyFunction>;
   /** Whether a function (`fn`) or a method (`object.method`) is an async function. */
   isAsync(fn: string, object?: string): boolean;
 }
@@ -41,17 +45,32 @@ export function implementationFile(manifest: VmodManifest): string {
   return join(dirname(manifest.file), IMPLEMENTATION_FILE);
 }
 
-export async function bindVmod(imp: TImport): Promise<BoundVmod> {
+/**
+ * Whether a VMOD written for API `wanted` runs on this Shellac: the same major version, and a
+ * minor no newer than ours. The message names both versions when it does not.
+ */
+export function apiVersionProblem(name: string, wanted: string | undefined): string | undefined {
+  if (wanted === undefined) return undefined;
+  const [wMajor, wMinor] = wanted.split('.').map(Number);
+  const [major, minor] = VMOD_API_VERSION.split('.').map(Number);
+  if (wMajor === major && wMinor <= minor) return undefined;
+  return `VMOD '${name}' was written for the Shellac VMOD API ${wanted}; this Shellac provides ${VMOD_API_VERSION}`;
+}
+
+export async function bindVmod(imp: Pick<TImport, 'name' | 'manifest'>): Promise<BoundVmod> {
   const { manifest, name } = imp;
   const file = implementationFile(manifest);
+  const abi = apiVersionProblem(name, manifest.apiVersion);
+  if (abi !== undefined) throw new VmodBindError(abi);
   if (!existsSync(file)) {
     throw new VmodBindError(`VMOD '${name}': no implementation: ${file} does not exist (manifest ${manifest.file})`);
   }
   let exports: Record<string, unknown>;
   try {
-    exports = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    // Keyed by the folder's content: changed code is a fresh module, unchanged code is shared.
+    exports = (await import(freshUrl(file, dirname(file)))) as Record<string, unknown>;
   } catch (e) {
-    throw new VmodBindError(`VMOD '${name}': cannot load ${file}: ${(e as Error).message}`);
+    throw new VmodBindError(`VMOD '${name}': its implementation ${file} failed to load: ${(e as Error).message}`);
   }
   const where = (line: number) => `${manifest.file}:${line}`;
   const problems: string[] = [];
@@ -62,7 +81,7 @@ export async function bindVmod(imp: TImport): Promise<BoundVmod> {
   for (const fn of manifest.functions.values()) {
     const impl = exports[fn.name];
     if (typeof impl !== 'function') {
-      problems.push(`$Function ${fn.name} (${where(fn.line)}): ${file} exports no function '${fn.name}'`);
+      problems.push(`$Function ${fn.name} (${where(fn.line)}): ${file} exports no function '${fn.name}'${didYouMean(fn.name, Object.keys(exports))}`);
       continue;
     }
     const arity = checkArity(fn, impl.length, 1);
@@ -73,7 +92,7 @@ export async function bindVmod(imp: TImport): Promise<BoundVmod> {
   for (const obj of manifest.objects.values()) {
     const cls = exports[obj.name];
     if (typeof cls !== 'function' || cls.prototype === undefined) {
-      problems.push(`$Object ${obj.name} (${where(obj.line)}): ${file} exports no class '${obj.name}'`);
+      problems.push(`$Object ${obj.name} (${where(obj.line)}): ${file} exports no class '${obj.name}'${didYouMean(obj.name, Object.keys(exports))}`);
       continue;
     }
     const arity = checkArity({ args: obj.args }, cls.length, 2, 'the context, the instance name');
@@ -84,9 +103,18 @@ export async function bindVmod(imp: TImport): Promise<BoundVmod> {
   let event: AnyFunction | undefined;
   if (manifest.event !== undefined) {
     const impl = exports[manifest.event];
-    if (typeof impl !== 'function') problems.push(`$Event ${manifest.event}: ${file} exports no function '${manifest.event}'`);
+    if (typeof impl !== 'function') problems.push(`$Event ${manifest.event}: ${file} exports no function '${manifest.event}'${didYouMean(manifest.event, Object.keys(exports))}`);
     else if (impl.length > 3) problems.push(`$Event ${manifest.event}: it declares ${impl.length} parameters; events pass 3 (context, PRIV_VCL, event)`);
     else event = impl as AnyFunction;
+  }
+  const commands = new Map<string, AnyFunction>();
+  const table = exports.commands as Record<string, unknown> | undefined;
+  for (const c of manifest.commands) {
+    const impl = table?.[c.name];
+    if (typeof impl !== 'function') {
+      problems.push(`$Command ${c.name} (${where(c.line)}): ${file} exports no 'commands.${c.name}' function${didYouMean(c.name, Object.keys(table ?? {}))}`);
+    }
+    else commands.set(c.name, impl as AnyFunction);
   }
   if (problems.length > 0) {
     throw new VmodBindError(`VMOD '${name}': ${file} does not match its manifest:\n  ${problems.join('\n  ')}`);
@@ -98,6 +126,7 @@ export async function bindVmod(imp: TImport): Promise<BoundVmod> {
     functions,
     classes,
     event,
+    commands,
     isAsync: (fn, object) => asyncNames.has(object === undefined ? fn : `${object}.${fn}`),
   };
 }
@@ -112,7 +141,7 @@ function checkMethods(
   for (const m of obj.methods.values()) {
     const impl = proto[m.name];
     if (typeof impl !== 'function') {
-      problems.push(`$Method ${obj.name}.${m.name} (${where(m.line)}): class '${obj.name}' has no method '${m.name}'`);
+      problems.push(`$Method ${obj.name}.${m.name} (${where(m.line)}): class '${obj.name}' has no method '${m.name}'${didYouMean(m.name, Object.getOwnPropertyNames(proto))}`);
       continue;
     }
     const arity = checkArity(m, impl.length, 1);

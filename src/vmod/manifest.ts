@@ -53,12 +53,51 @@ export interface VmodObject {
   readonly line: number;
 }
 
+/** `$Counter NAME TYPE`: a counter the VMOD bumps, shown as `<MODULE>.<NAME>`. */
+export interface VmodCounter {
+  readonly name: string;
+  readonly type: 'counter' | 'gauge';
+  readonly doc: string;
+  readonly line: number;
+}
+
+/** The types a `$Param` may have: the core parameter types, by the names VMOD authors use. */
+export const VMOD_PARAM_TYPES = ['bool', 'uint', 'timeout', 'bytes', 'string', 'enum'] as const;
+export type VmodParamType = (typeof VMOD_PARAM_TYPES)[number];
+
+/** `$Param NAME TYPE DEFAULT [min=X] [max=Y] [readonly]`: the parameter `<module>.<name>`. */
+export interface VmodParam {
+  readonly name: string;
+  readonly type: VmodParamType;
+  /** As the operator would write it (`10s`, `64k`, `on`). */
+  readonly default: string;
+  readonly min?: string;
+  readonly max?: string;
+  /** For enum: the allowed words. */
+  readonly values?: readonly string[];
+  /** Settable with -p at start only ("not tunable online"). */
+  readonly readonly: boolean;
+  readonly doc: string;
+  readonly line: number;
+}
+
+/** `$Command NAME "ARGUMENTS"`: the admin command `<module>.<name>`; its prose is the help. */
+export interface VmodCommand {
+  readonly name: string;
+  /** The usage after the command name, as help prints it. */
+  readonly usage: string;
+  readonly doc: string;
+  readonly line: number;
+}
+
 export interface VmodManifest {
   /** `$Module name section description`. */
   readonly name: string;
   readonly section: string;
   readonly description: string;
   readonly abi: 'strict' | 'vrt';
+  /** `$ABI 2.0`: the Shellac VMOD API version the VMOD was written for (checked at load). */
+  readonly apiVersion?: string;
   /** `$Event fn`: the implementation's event function name. */
   readonly event?: string;
   readonly prefix?: string;
@@ -72,6 +111,14 @@ export interface VmodManifest {
    * name (`format_rfc1123` → `format_date`); method aliases by `object.name` → `object.method`.
    */
   readonly aliases: ReadonlyMap<string, string>;
+  /** `$Counter` entries, in manifest order. */
+  readonly counters: readonly VmodCounter[];
+  /** `$Param` entries, in manifest order. */
+  readonly params: readonly VmodParam[];
+  /** `$Command` entries, in manifest order. */
+  readonly commands: readonly VmodCommand[];
+  /** `$Requires MODULE`: VMODs imported with this one, whose events run before its own. */
+  readonly requires: readonly string[];
   /** The manifest file, for error messages. */
   readonly file: string;
 }

@@ -4,7 +4,7 @@
 // picks up an edited manifest without re-parsing unchanged ones.
 
 import { readFileSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { VmodManifest } from './manifest.ts';
 import { parseVcc } from './vcc.ts';
@@ -61,7 +61,8 @@ function candidateFiles(name: string, opts: LoadOptions): string[] {
     const path = isAbsolute(opts.from) ? opts.from : resolve(opts.baseDir ?? process.cwd(), opts.from);
     return [path.endsWith('.vcc') ? path : join(path, MANIFEST_FILE)];
   }
-  return (opts.vmodPath ?? DEFAULT_VMOD_PATH).map((dir) => join(dir, name, MANIFEST_FILE));
+  // A folder of VMOD folders, or (an out-of-tree package) the VMOD's own folder by its name.
+  return (opts.vmodPath ?? DEFAULT_VMOD_PATH).flatMap((dir) => [join(dir, name, MANIFEST_FILE), ...(basename(dir) === name ? [join(dir, MANIFEST_FILE)] : [])]);
 }
 
 function isFile(path: string): boolean {

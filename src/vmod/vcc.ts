@@ -4,7 +4,8 @@
 // cuts the text into stanzas and prose.
 
 import { ALL, BACKEND, BOTH, CLIENT, HOUSEKEEPING, SUB_BIT } from '../vcl/spec.ts';
-import type { VmodArg, VmodFunction, VmodManifest, VmodObject } from './manifest.ts';
+import type { VmodArg, VmodCommand, VmodCounter, VmodFunction, VmodManifest, VmodObject, VmodParam } from './manifest.ts';
+import { isApiVersion, parseCommand, parseCounter, parseParam, parseRequires } from './vcc-platform.ts';
 import { isIdentifier, isReturnType, openBrackets, parseArgs, splitSignature } from './vcc-signature.ts';
 
 export interface VccError {
@@ -50,6 +51,10 @@ interface ParseState {
     functions: Map<string, VmodFunction>;
     objects: Map<string, VmodObject>;
     aliases: Map<string, string>;
+    counters: VmodCounter[];
+    params: VmodParam[];
+    commands: VmodCommand[];
+    requires: string[];
   };
   moduleLine: number;
   /** The latest $Object, which $Method entries belong to. */
@@ -131,7 +136,7 @@ type StanzaHandler = (stanza: Stanza, state: ParseState, file: string) => string
 
 const STANZAS: Readonly<Record<string, StanzaHandler>> = {
   Module: moduleStanza,
-  ABI: (st, state) => setWord(st, state, 'abi', ['strict', 'vrt']),
+  ABI: abiStanza,
   Synopsis: (st, state) => setWord(st, state, 'synopsis', ['auto', 'manual']),
   Event: (st, state) => setWord(st, state, 'event'),
   Prefix: (st, state) => setWord(st, state, 'prefix'),
@@ -140,7 +145,42 @@ const STANZAS: Readonly<Record<string, StanzaHandler>> = {
   Method: methodStanza,
   Restrict: restrictStanza,
   Alias: aliasStanza,
+  Counter: (st, state) => platformEntry(st, state, 'counter', parseCounter(st.text)),
+  Param: (st, state) => platformEntry(st, state, 'param', parseParam(st.text, state.module!.name)),
+  Command: (st, state) => platformEntry(st, state, 'command', parseCommand(st.text)),
+  Requires: requiresStanza,
 };
+
+/**
+ * Files a `$Counter`, `$Param` or `$Command` under its own kind of name (a counter and a
+ * parameter may share one), and points the prose that follows at it.
+ */
+function platformEntry(
+  st: Stanza,
+  state: ParseState,
+  kind: 'counter' | 'param' | 'command',
+  parsed: string | { readonly name: string },
+): string | undefined {
+  state.callable = undefined;
+  state.docTarget = undefined;
+  if (typeof parsed === 'string') return parsed;
+  if (!declare(state, `${kind} ${parsed.name}`, st.line)) return;
+  const entry = { ...parsed, doc: '', line: st.line };
+  const mod = state.module!;
+  if (kind === 'counter') mod.counters.push(entry as VmodCounter);
+  else if (kind === 'param') mod.params.push(entry as VmodParam);
+  else mod.commands.push(entry as VmodCommand);
+  setDocTarget(state, entry);
+}
+
+function requiresStanza(st: Stanza, state: ParseState): string | undefined {
+  const r = parseRequires(st.text);
+  if (typeof r === 'string') return r;
+  const mod = state.module!;
+  if (r.module === mod.name) return `$Requires: ${mod.name} cannot require itself`;
+  if (mod.requires.includes(r.module)) return `$Requires ${r.module} is given twice`;
+  mod.requires.push(r.module);
+}
 
 function fail(state: ParseState, line: number, message: string): void {
   state.errors.push({ line, message });
@@ -164,6 +204,10 @@ function moduleStanza(st: Stanza, state: ParseState, file: string): string | und
     functions: new Map(),
     objects: new Map(),
     aliases: new Map(),
+    counters: [],
+    params: [],
+    commands: [],
+    requires: [],
     file,
   };
   state.moduleLine = st.line;
@@ -184,6 +228,16 @@ function setWord(
   }
   if (!allowed && !isIdentifier(w[0])) return `$${st.keyword}: '${w[0]}' is not a name`;
   Object.assign(state.module!, { [field]: w[0] });
+}
+
+/** `$ABI strict|vrt`, or `$ABI 2.0`: the Shellac VMOD API version the VMOD was written for. */
+function abiStanza(st: Stanza, state: ParseState): string | undefined {
+  const w = words(st.text);
+  if (w.length === 1 && isApiVersion(w[0])) {
+    state.module!.apiVersion = w[0];
+    return;
+  }
+  return setWord(st, state, 'abi', ['strict', 'vrt']);
 }
 
 function setDocTarget(state: ParseState, target: Documented): void {

@@ -8,8 +8,9 @@
 // to `string` unnoticed.
 
 import type { VclType } from '../vcl/spec.ts';
-import type { ArgType, PrivKind, VmodArg, VmodFunction, VmodManifest, VmodObject } from './manifest.ts';
+import type { PrivKind, VmodArg, VmodFunction, VmodManifest, VmodObject } from './manifest.ts';
 import { isPrivKind } from './manifest.ts';
+import { commandsMember, platformTypeNames, platformTypes, usesPlatform } from './vmod-platform-docs.ts';
 import { signatureText } from './vmod-signature.ts';
 
 /** What each VCL type is in TypeScript; the names come from src/vmod/api.ts. */
@@ -87,18 +88,31 @@ export function paramNames(args: readonly VmodArg[]): string[] {
   });
 }
 
+/**
+ * The key of a holder in the `Privs` type. A method's PRIV_TASK and PRIV_TOP are its object's
+ * own holders, not the ones the VMOD's functions share, so they get keys of their own.
+ */
+type PrivKey = 'call' | 'task' | 'top' | 'vcl' | 'objectTask' | 'objectTop';
+const PRIV_KEYS: readonly PrivKey[] = ['call', 'task', 'top', 'objectTask', 'objectTop', 'vcl'];
+
+function privKey(kind: PrivKind, inMethod: boolean): PrivKey {
+  if (inMethod && kind === 'PRIV_TASK') return 'objectTask';
+  if (inMethod && kind === 'PRIV_TOP') return 'objectTop';
+  return PRIV_KEY[kind] as PrivKey;
+}
+
 /** The TS type of one argument as the implementation receives it. */
-function argType(a: VmodArg, privs: string): string {
-  if (isPrivKind(a.type)) return `PrivHolder<${privs}['${PRIV_KEY[a.type]}']>`;
+function argType(a: VmodArg, privs: string, inMethod: boolean): string {
+  if (isPrivKind(a.type)) return `PrivHolder<${privs}['${privKey(a.type, inMethod)}']>`;
   const base = a.enumValues ? a.enumValues.map((v) => `'${v}'`).join(' | ') : TS_TYPE[a.type as VclType];
   // An optional argument that was left out arrives as undefined, even when it has a default:
   // that is how the implementation learns whether it was given.
   return a.optional ? `${base} | undefined` : base;
 }
 
-function params(args: readonly VmodArg[], privs: string): string[] {
+function params(args: readonly VmodArg[], privs: string, inMethod = false): string[] {
   const names = paramNames(args);
-  return args.map((a, i) => `${names[i]}: ${argType(a, privs)}`);
+  return args.map((a, i) => `${names[i]}: ${argType(a, privs, inMethod)}`);
 }
 
 /** A member `name: (params) => ret;`, with one parameter per line when it would be long. */
@@ -113,13 +127,16 @@ function usesPriv(fns: Iterable<VmodFunction | VmodObject>): boolean {
   return false;
 }
 
-/** The PRIV_* kinds a manifest uses anywhere, in a fixed order; an $Event implies PRIV_VCL. */
-function privKinds(m: VmodManifest): PrivKind[] {
-  const seen = new Set<ArgType>();
-  const all = [...m.functions.values(), ...m.objects.values(), ...[...m.objects.values()].flatMap((o) => [...o.methods.values()])];
-  for (const f of all) for (const a of f.args) seen.add(a.type);
-  if (m.event !== undefined) seen.add('PRIV_VCL');
-  return (Object.keys(PRIV_KEY) as PrivKind[]).filter((k) => seen.has(k));
+/** The holder keys a manifest uses anywhere, in a fixed order; an $Event implies PRIV_VCL. */
+function privKinds(m: VmodManifest): PrivKey[] {
+  const seen = new Set<PrivKey>();
+  const add = (args: readonly VmodArg[], inMethod: boolean) => {
+    for (const a of args) if (isPrivKind(a.type)) seen.add(privKey(a.type, inMethod));
+  };
+  for (const f of [...m.functions.values(), ...m.objects.values()]) add(f.args, false);
+  for (const o of m.objects.values()) for (const meth of o.methods.values()) add(meth.args, true);
+  if (m.event !== undefined) seen.add('vcl');
+  return PRIV_KEYS.filter((k) => seen.has(k));
 }
 
 /** JSDoc text of an entry: its signature as the manual shows it. */
@@ -139,8 +156,9 @@ export function generateInterface(m: VmodManifest, opts: { apiImport: string; so
 
   if (generic) {
     parts.push(
-      `/**\n * The state this VMOD keeps in each kind of PRIV_* holder. The implementation names its own\n * types here: \`self satisfies ${modType}<{ ${kinds.map((k) => `${PRIV_KEY[k]}: ...`).join('; ')} }>\`.\n */\n` +
-        `export interface ${privsType} {\n${kinds.map((k) => `  ${PRIV_KEY[k]}?: unknown;\n`).join('')}}\n`,
+      `/**\n * The state this VMOD keeps in each kind of PRIV_* holder. The implementation names its own\n * types here: \`self satisfies ${modType}<{ ${kinds.map((k) => `${k}: ...`).join('; ')} }>\`.${
+        kinds.some((k) => k.startsWith('object')) ? "\n * objectTask and objectTop are the holders of methods: one per object, apart from the VMOD's." : ''
+      }\n */\n` + `export interface ${privsType} {\n${kinds.map((k) => `  ${k}?: unknown;\n`).join('')}}\n`,
     );
   }
 
@@ -149,7 +167,7 @@ export function generateInterface(m: VmodManifest, opts: { apiImport: string; so
     const lines = [...o.methods.values()].map(
       (f) =>
         jsdoc(signatureText(f, `x${o.name}.`), '  ') +
-        member(f.name, '', ['ctx: VmodContext', ...params(f.args, P)], `Awaitable<${TS_TYPE[f.ret]}>`),
+        member(f.name, '', ['ctx: VmodContext', ...params(f.args, P, true)], `Awaitable<${TS_TYPE[f.ret]}>`),
     );
     parts.push(
       `/** An object made by \`new x${o.name} = ${m.name}.${o.name}(...)\`. */\n` +
@@ -173,17 +191,29 @@ export function generateInterface(m: VmodManifest, opts: { apiImport: string; so
       );
     }
   }
+  const platform = usesPlatform(m);
   if (m.event !== undefined) {
+    const t = platformTypeNames(m);
+    const eventCtx = platform ? `VmodEventContext<${t.counters}, ${t.params}>` : 'VmodEventContext';
     members.push(
       `  /** $Event ${m.event}: 0 for success; non-zero fails a 'load'. */\n` +
-        member(m.event, '', ['ctx: VmodEventContext', `vcl: PrivHolder<${P}['vcl']>`, 'event: VclEvent'], 'number'),
+        member(m.event, '', [`ctx: ${eventCtx}`, `vcl: PrivHolder<${P}['vcl']>`, 'event: VclEvent'], 'number'),
     );
   }
+  members.push(commandsMember(m));
+  if (platform) parts.unshift(platformTypes(m));
   parts.push(`/** The ${m.name} VMOD: what its index.ts exports. */\nexport interface ${modType}${typeParams} {\n${members.join('')}}\n`);
 
   const body = parts.join('\n');
   const used = API_NAMES.filter((n) => new RegExp(`\\b${n}\\b`).test(body));
-  const imports = [...used, 'VmodContext', ...(generic ? ['PrivHolder'] : []), ...(m.event !== undefined ? ['VclEvent', 'VmodEventContext'] : [])].sort();
+  const imports = [
+    ...used,
+    'VmodContext',
+    ...(generic ? ['PrivHolder'] : []),
+    ...(m.event !== undefined ? ['VclEvent', 'VmodEventContext'] : []),
+    ...(platform ? ['VmodHousekeeping'] : []),
+    ...(m.commands.length > 0 ? ['VmodCommandHandler'] : []),
+  ].sort();
   return [
     `// Generated by \`shellac vmodtool\` from ${opts.source}: edit the manifest and run the tool`,
     '// again, never this file; a test fails when the two disagree. The implementation checks itself',

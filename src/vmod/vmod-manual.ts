@@ -6,6 +6,7 @@
 import { scopeText } from '../vcl/spec.ts';
 import type { VmodFunction, VmodManifest, VmodObject } from './manifest.ts';
 import { entriesInOrder } from './vmod-interface.ts';
+import { platformManual } from './vmod-platform-docs.ts';
 import { signatureBlock, signatureText } from './vmod-signature.ts';
 
 /** Prose split around an RST-style heading (`Title` over a line of `=`). */
@@ -114,5 +115,6 @@ export function generateManual(m: VmodManifest, opts: { source: string }): strin
   // A manifest that opens a section of its own before the first entry needs no general heading.
   if (doc.sections.length === 0) blocks.push('## Contents');
   for (const e of entriesInOrder(m)) blocks.push(...entryBlocks(m, e, '###'));
+  blocks.push(...platformManual(m));
   return `${blocks.join('\n\n')}\n`;
 }

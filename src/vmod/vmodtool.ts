@@ -11,7 +11,7 @@ import { MANIFEST_FILE } from './registry.ts';
 import { parseVcc } from './vcc.ts';
 import { generateInterface } from './vmod-interface.ts';
 import { generateManual } from './vmod-manual.ts';
-import { scaffoldFiles } from './vmod-scaffold.ts';
+import { packageFiles, scaffoldFiles } from './vmod-scaffold.ts';
 
 /** The repository root, which generated headers name paths from. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -31,6 +31,16 @@ export type Generated = { readonly manifest: VmodManifest; readonly files: Gener
 export function importPath(fromDir: string, target: string): string {
   const rel = relative(fromDir, target).split(sep).join('/');
   return rel.startsWith('.') ? rel : `./${rel}`;
+}
+
+/** Whether a path is outside this repository (an out-of-tree VMOD package). */
+function outsideRepo(path: string): boolean {
+  return relative(REPO_ROOT, resolve(path)).startsWith('..');
+}
+
+/** The API import of a generated file in `dir`: a relative path inside the repo, `shellac/vmod` outside. */
+function apiImportFrom(dir: string): string {
+  return outsideRepo(dir) ? 'shellac/vmod' : importPath(dir, API_FILE);
 }
 
 /** How generated headers name a file: from the repository root when inside it. */
@@ -56,12 +66,13 @@ export function generateFor(vccFile: string, docsDir?: string): Generated {
   const { manifest, errors } = parseVcc(text, file);
   if (!manifest) return { error: errors.map((e) => `${vccFile}:${e.line}: ${e.message}`).join('\n') };
   const dir = dirname(file);
-  const docs = docsDir !== undefined ? resolve(docsDir) : defaultDocsDir(dirname(dir));
+  // An out-of-tree package keeps its manual in its own docs/.
+  const docs = docsDir !== undefined ? resolve(docsDir) : outsideRepo(dir) ? join(dir, 'docs') : defaultDocsDir(dirname(dir));
   const source = displayPath(file);
   return {
     manifest,
     files: [
-      { path: join(dir, INTERFACE_FILE), text: generateInterface(manifest, { apiImport: importPath(dir, API_FILE), source }) },
+      { path: join(dir, INTERFACE_FILE), text: generateInterface(manifest, { apiImport: apiImportFrom(dir), source }) },
       { path: join(docs, `${manifest.name}.md`), text: generateManual(manifest, { source }) },
     ],
   };
@@ -99,20 +110,23 @@ export function scaffold(name: string, vmodsDir: string, docsDir?: string): Gene
   if (!/^[a-z][a-z0-9_]*$/.test(name)) return { error: `'${name}' is not a VMOD name: use lower case letters, digits and _` };
   const dir = join(resolve(vmodsDir), name);
   if (existsSync(dir)) return { error: `${dir} already exists` };
-  const own = scaffoldFiles(name, {
-    apiImport: importPath(dir, API_FILE),
+  const outOfTree = outsideRepo(dir);
+  let own = scaffoldFiles(name, {
+    apiImport: apiImportFrom(dir),
     taskImport: importPath(dir, join(REPO_ROOT, 'src', 'runtime', 'task.ts')),
     httpImport: importPath(dir, join(REPO_ROOT, 'src', 'runtime', 'http.ts')),
     loadVclImport: importPath(dir, join(REPO_ROOT, 'src', 'runtime', 'load-vcl.ts')),
   });
+  // Outside the repo the VMOD is a package: its test goes through shellac/testing instead.
+  if (outOfTree) own = [...own.filter((f) => !f.path.endsWith('.test.ts')), ...packageFiles(name, REPO_ROOT.replace(/\/$/, ''))];
   const files = own.map((f) => ({ path: join(dir, f.path), text: f.text }));
   const manifest = parseVcc(own.find((f) => f.path === MANIFEST_FILE)!.text, join(dir, MANIFEST_FILE));
   if (!manifest.manifest) return { error: `scaffold manifest does not parse: ${manifest.errors[0]?.message}` };
   const source = displayPath(join(dir, MANIFEST_FILE));
   files.push(
-    { path: join(dir, INTERFACE_FILE), text: generateInterface(manifest.manifest, { apiImport: importPath(dir, API_FILE), source }) },
+    { path: join(dir, INTERFACE_FILE), text: generateInterface(manifest.manifest, { apiImport: apiImportFrom(dir), source }) },
     {
-      path: join(docsDir !== undefined ? resolve(docsDir) : defaultDocsDir(vmodsDir), `${name}.md`),
+      path: join(docsDir !== undefined ? resolve(docsDir) : outOfTree ? join(dir, 'docs') : defaultDocsDir(vmodsDir), `${name}.md`),
       text: generateManual(manifest.manifest, { source }),
     },
   );

@@ -121,6 +121,8 @@ export interface ShellacDriverOptions {
   readonly main?: string;
   /** The node binary; the one running the runner by default. */
   readonly node?: string;
+  /** VMOD folders each varnish instance searches first (`shellac serve -M`). */
+  readonly vmodPath?: readonly string[];
 }
 
 /**
@@ -143,6 +145,7 @@ export function shellacDriver(o: ShellacDriverOptions = {}): VarnishDriver {
       if (l.jail) parts.push(l.jail);
       if (!l.hasListenArg) parts.push(`-a '127.0.0.1:0${l.proto ? `,${l.proto}` : ''}'`);
       parts.push(`-T '${l.cliHost}:${l.cliPort}'`, '-S', shq(l.secretFile));
+      for (const dir of o.vmodPath ?? []) parts.push('-M', shq(dir));
       return `${parts.join(' ')} ${l.args}`;
     },
     async counters(o) {

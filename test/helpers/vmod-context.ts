@@ -10,6 +10,7 @@ import type {
   HttpWhere,
   ParamReading,
   PeerCredentials,
+  PrivHolder,
   PurgeOptions,
   VclHttp,
   VclIp,
@@ -58,6 +59,27 @@ export class TestContext implements VmodContext {
   readonly tosValues: number[] = [];
   /** Backends made with newBackend and not deleted, in order. */
   readonly madeBackends: TestBackend[] = [];
+
+  /** No VCL runs a test context: no VMOD has a platform handle here. */
+  vmod(): null {
+    return null;
+  }
+
+  readonly #privs = new Map<object, PrivHolder>();
+
+  /** One holder per key for the life of the context (one task; top and task are the same here). */
+  privTask(key: object): PrivHolder {
+    let h = this.#privs.get(key);
+    if (h === undefined) {
+      h = { priv: undefined };
+      this.#privs.set(key, h);
+    }
+    return h;
+  }
+
+  privTop(key: object): PrivHolder {
+    return this.privTask(key);
+  }
 
   readonly #http: Partial<Record<HttpWhere, VclHttp>>;
   readonly #ban: TestContextOptions['ban'];

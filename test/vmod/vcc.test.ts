@@ -231,3 +231,49 @@ describe('errors', () => {
     ]);
   });
 });
+
+describe('platform stanzas', () => {
+  it('reads $Counter, $Param, $Command, $Requires and an $ABI version, with their prose', () => {
+    const m = ok(
+      `${HEAD}$ABI 2.0\n$Requires std\n$Counter hits counter\n\nRequests seen.\n\n$Counter level gauge\n` +
+        '$Param burst uint 10 min=1 max=100\n\nThe burst.\n\n$Param mode enum{a,b} b readonly\n$Param label string "two words"\n' +
+        '$Param wait timeout 1.5s\n$Param room bytes 64k\n$Param on bool on\n$Command reset "<bucket> [<key>]"\n\nRefills.\n',
+    );
+    expect(m.apiVersion).toBe('2.0');
+    expect(m.requires).toEqual(['std']);
+    expect(m.counters).toEqual([
+      { name: 'hits', type: 'counter', doc: 'Requests seen.', line: 4 },
+      { name: 'level', type: 'gauge', doc: '', line: 8 },
+    ]);
+    expect(m.params.map((p) => [p.name, p.type, p.default, p.min, p.max, p.readonly])).toEqual([
+      ['burst', 'uint', '10', '1', '100', false],
+      ['mode', 'enum', 'b', undefined, undefined, true],
+      ['label', 'string', 'two words', undefined, undefined, false],
+      ['wait', 'timeout', '1.5s', undefined, undefined, false],
+      ['room', 'bytes', '64k', undefined, undefined, false],
+      ['on', 'bool', 'on', undefined, undefined, false],
+    ]);
+    expect(m.params[0].doc).toBe('The burst.');
+    expect(m.params[1].values).toEqual(['a', 'b']);
+    expect(m.commands).toEqual([{ name: 'reset', usage: '<bucket> [<key>]', doc: 'Refills.', line: 18 }]);
+  });
+
+  it('refuses unknown types, bad defaults and bounds, and duplicate names, with their lines', () => {
+    const errors = errorsOf(
+      `${HEAD}$Counter hits number\n$Param n uint ten\n$Param t timeout 5s min=soon\n$Param e enum{a,b} c\n` +
+        '$Param n2 float 1\n$Counter c counter\n$Counter c gauge\n$Command Bad\n$Requires m\n$Param s string x min=1\n$ABI 2\n',
+    );
+    expect(errors.map((e) => [e.line, e.message])).toEqual([
+      [2, "$Counter hits: unknown type 'number' (counter or gauge)"],
+      [3, "$Param n: bad default 'ten': Not a number (ten)"],
+      [4, "$Param t: bad min 'soon': Invalid number (soon)"],
+      [5, "$Param e: bad default 'c': Must be one of a, b (c)"],
+      [6, "$Param n2: unknown type 'float' (bool, uint, timeout, bytes, string, enum)"],
+      [8, "'counter c' is already declared on line 7"],
+      [9, "$Command: 'Bad' is not a command name (lower case letters, digits and _)"],
+      [10, '$Requires: m cannot require itself'],
+      [11, "$Param s: unknown option 'min=1' (min=X and max=Y for numbers, readonly)"],
+      [12, "$ABI needs 'strict' or 'vrt', not '2'"],
+    ]);
+  });
+});

@@ -174,3 +174,24 @@ describe('shellac vmodtool', () => {
     expect(run('--dir', 'x', 'a.vcc').status).toBe(2);
   });
 });
+
+describe('PRIV holders and platform parts in the generated interface', () => {
+  const m = manifest(
+    '$Module pm 3 "p"\n$Counter hits counter\n$Param mode enum{a,b} a\n$Command reset "<key>"\n' +
+      '$Function VOID f(PRIV_TASK)\n$Object o()\n$Method VOID .m(PRIV_TASK, PRIV_TOP)\n',
+  );
+  const text = generateInterface(m, { apiImport: '../../src/vmod/api.ts', source: 'vmods/pm/vmod.vcc' });
+
+  it("keeps a method's PRIV_TASK and PRIV_TOP apart from the functions' holders", () => {
+    expect(text).toContain("f: (ctx: VmodContext, priv_task: PrivHolder<P['task']>) => Awaitable<void>;");
+    expect(text).toContain("    priv_task: PrivHolder<P['objectTask']>,\n    priv_top: PrivHolder<P['objectTop']>,\n  ) => Awaitable<void>;");
+    expect(text).toContain('  task?: unknown;\n  objectTask?: unknown;\n  objectTop?: unknown;\n');
+  });
+
+  it('types the counters, parameters, handle and command handlers', () => {
+    expect(text).toContain('export interface VmodPmCounters {\n  /** counter: hits */\n  hits: number;\n}');
+    expect(text).toContain("  mode: 'a' | 'b';");
+    expect(text).toContain('export type VmodPmHandle = VmodHousekeeping<VmodPmCounters, VmodPmParams>;');
+    expect(text).toContain('    reset: VmodCommandHandler<VmodPmCounters, VmodPmParams>;');
+  });
+});

@@ -37,4 +37,4 @@ export {
 } from './privs.ts';
 
 // tsc fails here when an export is missing or its types differ from the manifest's.
-self satisfies VmodDebug<{ call: string; task: string; top: string; vcl: VclState }>;
+self satisfies VmodDebug<{ call: string; task: string; top: string; objectTask: string; objectTop: string; vcl: VclState }>;

@@ -11,12 +11,15 @@ type Awaitable<T> = T | Promise<T>;
 
 /**
  * The state this VMOD keeps in each kind of PRIV_* holder. The implementation names its own
- * types here: `self satisfies VmodDebug<{ call: ...; task: ...; top: ...; vcl: ... }>`.
+ * types here: `self satisfies VmodDebug<{ call: ...; task: ...; top: ...; objectTask: ...; objectTop: ...; vcl: ... }>`.
+ * objectTask and objectTop are the holders of methods: one per object, apart from the VMOD's.
  */
 export interface VmodDebugPrivs {
   call?: unknown;
   task?: unknown;
   top?: unknown;
+  objectTask?: unknown;
+  objectTop?: unknown;
   vcl?: unknown;
 }
 
@@ -50,13 +53,13 @@ export interface VmodDebugObj<P extends VmodDebugPrivs = VmodDebugPrivs> {
   /** STRING xobj.test_priv_task(STRING s="") */
   test_priv_task: (
     ctx: VmodContext,
-    priv_task: PrivHolder<P['task']>,
+    priv_task: PrivHolder<P['objectTask']>,
     s: string | null,
   ) => Awaitable<string | null>;
   /** STRING xobj.test_priv_top(STRING s="") */
   test_priv_top: (
     ctx: VmodContext,
-    priv_top: PrivHolder<P['top']>,
+    priv_top: PrivHolder<P['objectTop']>,
     s: string | null,
   ) => Awaitable<string | null>;
 }
@@ -68,7 +71,7 @@ export interface VmodDebugObjOpt<P extends VmodDebugPrivs = VmodDebugPrivs> {
     ctx: VmodContext,
     priv_call: PrivHolder<P['call']>,
     priv_vcl: PrivHolder<P['vcl']>,
-    priv_task: PrivHolder<P['task']>,
+    priv_task: PrivHolder<P['objectTask']>,
     s: string | null | undefined,
     b: boolean | undefined,
   ) => Awaitable<string | null>;

@@ -4,10 +4,16 @@
 
 import type { PrivHolder, VclEvent, VmodContext, VmodEventContext } from '../../src/vmod/api.ts';
 import * as self from './index.ts';
-import type { VmodExample } from './interface.ts';
+import type { VmodExample, VmodExampleCounters, VmodExampleHandle, VmodExampleParams } from './interface.ts';
 
-export function greet(_ctx: VmodContext, name: string | null): string {
-  return `Hello, ${name ?? 'nobody'}!`;
+/**
+ * `ctx.vmod()` is this VMOD's platform handle in the running VCL: its counters and parameters
+ * (null where no VCL runs, as in a unit test's context).
+ */
+export function greet(ctx: VmodContext, name: string | null): string {
+  const h = ctx.vmod<VmodExampleHandle>('example');
+  if (h !== null) h.counters.greetings++;
+  return `${h?.own('greeting') ?? 'Hello'}, ${name ?? 'nobody'}!`;
 }
 
 /** The words one task has added to one tally: what its PRIV_TASK holder keeps. */
@@ -46,6 +52,9 @@ interface VclState {
   temperature: 'warm' | 'cold';
 }
 
+/** What the `request` subscription last heard, per VCL: what `example.last` answers. */
+const lastHeard = new Map<string, { heard: number; last: Record<string, unknown> | null }>();
+
 export function temperature(_ctx: VmodContext, vcl: PrivHolder<VclState>): string {
   return vcl.priv?.temperature ?? 'cold';
 }
@@ -55,7 +64,7 @@ export function temperature(_ctx: VmodContext, vcl: PrivHolder<VclState>): strin
  * vcl_init and may refuse the VCL (ctx.fail, then a non-zero return); 'discard' comes last,
  * after which the runtime drops the PRIV_VCL holder, running its `free` if one was set.
  */
-export function on_event(ctx: VmodEventContext, vcl: PrivHolder<VclState>, event: VclEvent): number {
+export function on_event(ctx: VmodEventContext<VmodExampleCounters, VmodExampleParams>, vcl: PrivHolder<VclState>, event: VclEvent): number {
   switch (event) {
     case 'load':
       if (ctx.vclName.startsWith('broken')) {
@@ -64,15 +73,33 @@ export function on_event(ctx: VmodEventContext, vcl: PrivHolder<VclState>, event
       }
       vcl.priv = { temperature: 'cold' };
       return 0;
-    case 'warm':
+    case 'warm': {
+      if (vcl.priv) vcl.priv.temperature = event;
+      ctx.log(`example: ${ctx.vclName} is ${event}`);
+      // Subscriptions and jobs made now end by themselves when the VCL goes cold.
+      const seen = { heard: 0, last: null as Record<string, unknown> | null };
+      lastHeard.set(ctx.vclName, seen);
+      ctx.subscribe('request', 2, (p) => {
+        seen.heard++;
+        seen.last = { url: p.url, status: p.status, handling: p.handling };
+      });
+      ctx.every(60, (hk) => hk.log(`example: ${hk.counters.greetings} greetings so far`));
+      return 0;
+    }
     case 'cold':
       if (vcl.priv) vcl.priv.temperature = event;
       ctx.log(`example: ${ctx.vclName} is ${event}`);
       return 0;
     case 'discard':
+      lastHeard.delete(ctx.vclName);
       return 0;
   }
 }
 
+/** `example.last`: answers with a value; the admin CLI prints it, as JSON with -j. */
+export const commands: VmodExample['commands'] = {
+  last: (ctx) => lastHeard.get(ctx.vclName) ?? { heard: 0, last: null },
+};
+
 // tsc fails here when an export is missing or its types differ from the manifest's.
-self satisfies VmodExample<{ task: Words; vcl: VclState }>;
+self satisfies VmodExample<{ objectTask: Words; vcl: VclState }>;

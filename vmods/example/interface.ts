@@ -4,17 +4,33 @@
 //   import * as self from './index.ts';
 //   self satisfies VmodExample;
 
-import type { PrivHolder, VclEvent, VmodContext, VmodEventContext } from '../../src/vmod/api.ts';
+import type { PrivHolder, VclEvent, VmodCommandHandler, VmodContext, VmodEventContext, VmodHousekeeping } from '../../src/vmod/api.ts';
 
 /** A VMOD function may return a promise when it is declared `async`: the VCL then awaits it. */
 type Awaitable<T> = T | Promise<T>;
 
+/** The $Counters of example, as `handle.counters` holds them (one integer add per bump). */
+export interface VmodExampleCounters {
+  /** counter: Greetings made by greet(). */
+  greetings: number;
+}
+
+/** The $Params of example, as `handle.own(name)` reads them (durations in seconds, sizes in bytes). */
+export interface VmodExampleParams {
+  /** example.greeting: The word greet() starts with. */
+  greeting: string;
+}
+
+/** What `ctx.vmod<VmodExampleHandle>('example')` gives, and what commands, jobs and events get. */
+export type VmodExampleHandle = VmodHousekeeping<VmodExampleCounters, VmodExampleParams>;
+
 /**
  * The state this VMOD keeps in each kind of PRIV_* holder. The implementation names its own
- * types here: `self satisfies VmodExample<{ task: ...; vcl: ... }>`.
+ * types here: `self satisfies VmodExample<{ objectTask: ...; vcl: ... }>`.
+ * objectTask and objectTop are the holders of methods: one per object, apart from the VMOD's.
  */
 export interface VmodExamplePrivs {
-  task?: unknown;
+  objectTask?: unknown;
   vcl?: unknown;
 }
 
@@ -23,13 +39,13 @@ export interface VmodExampleTally<P extends VmodExamplePrivs = VmodExamplePrivs>
   /** VOID xtally.add(STRING word) */
   add: (
     ctx: VmodContext,
-    priv_task: PrivHolder<P['task']>,
+    priv_task: PrivHolder<P['objectTask']>,
     word: string | null,
   ) => Awaitable<void>;
   /** INT xtally.count() */
-  count: (ctx: VmodContext, priv_task: PrivHolder<P['task']>) => Awaitable<number>;
+  count: (ctx: VmodContext, priv_task: PrivHolder<P['objectTask']>) => Awaitable<number>;
   /** STRING xtally.list() */
-  list: (ctx: VmodContext, priv_task: PrivHolder<P['task']>) => Awaitable<string | null>;
+  list: (ctx: VmodContext, priv_task: PrivHolder<P['objectTask']>) => Awaitable<string | null>;
 }
 
 /** The example VMOD: what its index.ts exports. */
@@ -41,5 +57,14 @@ export interface VmodExample<P extends VmodExamplePrivs = VmodExamplePrivs> {
   /** STRING example.temperature() */
   temperature: (ctx: VmodContext, priv_vcl: PrivHolder<P['vcl']>) => Awaitable<string | null>;
   /** $Event on_event: 0 for success; non-zero fails a 'load'. */
-  on_event: (ctx: VmodEventContext, vcl: PrivHolder<P['vcl']>, event: VclEvent) => number;
+  on_event: (
+    ctx: VmodEventContext<VmodExampleCounters, VmodExampleParams>,
+    vcl: PrivHolder<P['vcl']>,
+    event: VclEvent,
+  ) => number;
+  /** The handlers of the $Commands (admin commands `example.NAME`). */
+  commands: {
+    /** example.last */
+    last: VmodCommandHandler<VmodExampleCounters, VmodExampleParams>;
+  };
 }

@@ -15,7 +15,11 @@ interface Shared {
   users: number;
 }
 
-const shared = new WeakMap<CacheObjects, Shared>();
+// One index per cache for every copy of this module: a VCL loaded after xkey was rebuilt gets
+// a fresh copy of its code (hot reload), and must still find the index the others fill.
+const SHARED = Symbol.for('shellac.vmod.xkey.shared');
+const holder = globalThis as { [SHARED]?: WeakMap<CacheObjects, Shared> };
+const shared: WeakMap<CacheObjects, Shared> = (holder[SHARED] ??= new WeakMap());
 
 /** The index kept for this cache, if a VCL importing xkey is loaded (tests and the bench read it). */
 export function indexOf(cache: CacheObjects): KeyIndex | undefined {
