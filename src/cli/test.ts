@@ -5,7 +5,7 @@
 
 import { formatResultLine, formatSummary, runVtcFiles } from '../vtc/runner.ts';
 import { shellacDriver, varnishdDriver } from '../vtc/varnish-driver.ts';
-import { parseArgs, UsageError } from './args.ts';
+import { parseArgs, positiveNumber, UsageError } from './args.ts';
 
 const FLAGS = {
   '-j': { value: true },
@@ -18,13 +18,6 @@ const FLAGS = {
 } as const;
 
 export const TEST_USAGE = 'usage: shellac test [-j N] [-k] [-v] [-q] [-L] [-t SECONDS] [--varnishd] FILE.vtc...';
-
-function positiveNumber(flag: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} needs a positive number`);
-  return n;
-}
 
 export async function runTest(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, FLAGS);
