@@ -36,8 +36,8 @@ type Outcomes = Map<string, CaseOutcome>;
 
 const casePath = (suite: ConformanceSuite, name: string) => `${suite.name}/${name}`;
 
-/** Runs the picked suites, one count line each, then each listed case that failed, alone. */
-async function runPicked(run: RatchetRun, listed: ReadonlySet<string>): Promise<Outcomes> {
+/** Runs the picked suites, one count line each, then each failed case `again` picks, alone. */
+async function runPicked(run: RatchetRun, again: (path: string) => boolean): Promise<Outcomes> {
   const outcomes: Outcomes = new Map();
   for (const s of run.picked) {
     const got = await s.run();
@@ -48,11 +48,11 @@ async function runPicked(run: RatchetRun, listed: ReadonlySet<string>): Promise<
   for (const s of run.picked) {
     for (const name of s.cases()) {
       const path = casePath(s, name);
-      if (!listed.has(path) || outcomes.get(path)?.status !== 'fail') continue;
+      if (outcomes.get(path)?.status !== 'fail' || !again(path)) continue;
       run.out(`${path}: failed (${firstLine(outcomes.get(path)!)}); running it again on its own`);
-      const [again] = await s.run([name]);
-      if (again) outcomes.set(path, again);
-      if (again?.status === 'pass') run.out(`${path}: passed on its own`);
+      const [alone] = await s.run([name]);
+      if (alone) outcomes.set(path, alone);
+      if (alone?.status === 'pass') run.out(`${path}: passed on its own`);
     }
   }
   return outcomes;
@@ -76,7 +76,7 @@ function suiteCases(all: readonly ConformanceSuite[]): SuiteCases[] {
 export async function checkRatchet(run: RatchetRun, files: LedgerFiles): Promise<number> {
   if (!existsSync(files.list)) throw new UsageError(`no passing list at ${files.list}: write it with --update`);
   const list = readPassingList(files.list);
-  const outcomes = await runPicked(run, list.paths);
+  const outcomes = await runPicked(run, (p) => list.paths.has(p));
   let passed = 0;
   let failed = 0;
   for (const path of [...list.paths].sort()) {
@@ -105,7 +105,9 @@ export async function checkRatchet(run: RatchetRun, files: LedgerFiles): Promise
 export async function updateRatchet(run: RatchetRun, files: LedgerFiles): Promise<number> {
   const started = performance.now();
   const old = readPassingList(files.list);
-  const outcomes = await runPicked(run, old.paths);
+  const oldCauses = readCauses(files.causes);
+  // A case fails for good only alone, unless the table already says why it fails.
+  const outcomes = await runPicked(run, (p) => old.paths.has(p) || !oldCauses.has(p));
   const seconds = Math.round((performance.now() - started) / 1000);
   const paths = new Set([...old.paths].filter((p) => !inScope(run, p)));
   for (const [p, o] of outcomes) if (o.status === 'pass') paths.add(p);
@@ -116,7 +118,7 @@ export async function updateRatchet(run: RatchetRun, files: LedgerFiles): Promis
   }
   for (const p of [...paths].sort()) if (!old.paths.has(p)) run.out(`added: ${p}`);
 
-  const causes = updateCauses(run, readCauses(files.causes), outcomes);
+  const causes = updateCauses(run, oldCauses, outcomes);
   const suites = run.named ? run.picked.map((s) => s.name).join(' ') : 'every suite';
   const list: PassingList = { lastUpdate: `${runStamp()}, ${suites}, ${seconds} s at -j ${run.jobs} (load average ${loadavg()[0].toFixed(2)})`, paths };
   writePassingList(files.list, list);
