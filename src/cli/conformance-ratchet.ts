@@ -34,10 +34,14 @@ export interface RatchetRun {
 /** path → outcome, the listed failures already run once more on their own. */
 type Outcomes = Map<string, CaseOutcome>;
 
+/** Slow cases named after a run. */
+const SLOWEST_SHOWN = 5;
+
 const casePath = (suite: ConformanceSuite, name: string) => `${suite.name}/${name}`;
 
 /** Runs the picked suites, one count line each, then each failed case `again` picks, alone. */
 async function runPicked(run: RatchetRun, again: (path: string) => boolean): Promise<Outcomes> {
+  const started = performance.now();
   const outcomes: Outcomes = new Map();
   for (const s of run.picked) {
     const got = await s.run();
@@ -45,6 +49,10 @@ async function runPicked(run: RatchetRun, again: (path: string) => boolean): Pro
     const pass = got.filter((o) => o.status === 'pass').length;
     run.out(`${s.name}: ${pass}/${got.length} pass`);
   }
+  // Where the time went: a CI run that grows slow says which cases to look at.
+  const slowest = [...outcomes].filter(([, o]) => o.seconds !== undefined).sort(([, a], [, b]) => b.seconds! - a.seconds!);
+  const shown = slowest.slice(0, SLOWEST_SHOWN).map(([p, o]) => `${p} ${o.seconds!.toFixed(1)} s`);
+  run.out(`${outcomes.size} cases in ${Math.round((performance.now() - started) / 1000)} s at -j ${run.jobs}; slowest: ${shown.join(', ') || 'none'}`);
   for (const s of run.picked) {
     for (const name of s.cases()) {
       const path = casePath(s, name);

@@ -17,6 +17,8 @@ export interface CaseOutcome {
   readonly detail?: string;
   /** The first line that says what went wrong: the first failure line of a VTC log. */
   readonly firstFailure?: string;
+  /** How long it ran, when that is worth telling (a VTC file). */
+  readonly seconds?: number;
 }
 
 export interface ConformanceSuite {
@@ -73,6 +75,7 @@ export function vtcSuites(root: string, opts: SuiteOptions): ConformanceSuite[] 
             detail: r.reason,
             // varnishtest marks the line that failed a test with `----` (level 0).
             firstFailure: r.status === 'failed' ? (r.log.find((l) => l.startsWith('---- ')) ?? r.reason) : undefined,
+            seconds: r.duration,
           }));
         },
       };

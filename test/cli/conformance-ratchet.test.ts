@@ -72,6 +72,7 @@ describe('the conformance ratchet', () => {
     const r = conformance('--check');
     expect(r.err).toBe('');
     expect(r.status).toBe(0);
+    expect(r.out).toMatch(/^3 cases in \d+ s at -j 2; slowest: vtc\/core\/[a-c]-\w+\.vtc \d+\.\d s, /m);
     expect(r.last).toBe('2 passed, 0 failed');
   });
 
