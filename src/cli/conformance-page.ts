@@ -21,8 +21,8 @@ VCL from public projects in \`vcl/\` (\`accept/\` must check clean, \`reject/\` 
 ## The ratchet
 
 - [test/vtc/passing.txt](../test/vtc/passing.txt) lists the cases that pass. \`.ci/run\` runs
-  \`npm run conformance -- --check\`: every case, two at a time, each bounded by varnishtest's
-  60 s. A listed case that fails is run once more on its own (timing under load) and fails the
+  \`npm run conformance -- --check -j 4\`: every case, four at a time, each bounded by
+  varnishtest's 60 s. A listed case that fails is run once more on its own (timing under load) and fails the
   run if it fails again, named with the first failing line of its log; cases that pass
   unlisted are named as newly passing.
 - \`npm run conformance -- --update [SUITE...]\` writes the list, the causes table and this page
