@@ -50,3 +50,11 @@ export function parseArgs(argv: readonly string[], spec: Readonly<Record<string,
   }
   return { flags, positional };
 }
+
+/** A flag's value as a positive number (`-j 2`, `-t 1.5`), or `fallback` when the flag is absent. */
+export function positiveNumber(flag: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} needs a positive number`);
+  return n;
+}

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { formatResultLine, formatSummary, runVtcFiles } from '../vtc/runner.ts';
 import { shellacDriver, varnishdDriver } from '../vtc/varnish-driver.ts';
-import { parseArgs, UsageError } from './args.ts';
+import { parseArgs, positiveNumber, UsageError } from './args.ts';
 
 const FLAGS = {
   '-j': { value: true },
@@ -20,13 +20,6 @@ const FLAGS = {
 } as const;
 
 export const TEST_USAGE = 'usage: shellac test [-j N] [-k] [-v] [-q] [-L] [-t SECONDS] [-M VMOD_DIR]... [--varnishd] FILE.vtc...';
-
-function positiveNumber(flag: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} needs a positive number`);
-  return n;
-}
 
 export async function runTest(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, FLAGS);
