@@ -1,0 +1,362 @@
+// One client connection: reads a head, hands the request over, and reads the next head only
+// when that request is done, as Varnish's HTTP/1 session does. Bytes that come early (a
+// pipelined request, even half of one) wait in the buffer: MAIN.sess_readahead counts the
+// requests that find bytes there. A refused head gets its 400 (or 417) and the connection is
+// closed: nothing after it is ever read as a request. timeout_idle bounds the wait for a
+// complete head; a client that half-closes still gets its answers.
+
+import type { Socket } from 'node:net';
+import type { ByteSource } from './body.ts';
+import { readBody } from './body.ts';
+import { CLOSE_REASONS, type CloseReason, type Http1Counters } from './close-reasons.ts';
+import { frameRequest } from './framing.ts';
+import { parseHead, scanHead } from './head.ts';
+import { Http1Request } from './request.ts';
+import { Http1Response } from './response.ts';
+
+/** The parameters the layer reads, live (param.set applies to the next request). */
+export interface Http1Settings {
+  readonly http_req_size: number;
+  readonly http_req_hdr_len: number;
+  readonly http_max_hdr: number;
+  readonly timeout_idle: number;
+  readonly send_timeout: number;
+  readonly idle_send_timeout: number;
+}
+
+export interface Http1Handler {
+  /** A well-formed request; the handler answers through req.res and calls req.done(). */
+  request(req: Http1Request): void;
+  /** A head refused before any VCL (or a connection closed for a reason worth a log line). */
+  refused(reason: string, status: number): void;
+}
+
+export interface Http1Context {
+  readonly settings: Http1Settings;
+  readonly httpsScheme: () => boolean;
+  readonly counters: Http1Counters;
+  readonly handler: Http1Handler;
+}
+
+const EMPTY = Buffer.alloc(0);
+/** Bytes buffered ahead of a busy request past which the socket stops reading. */
+const READ_AHEAD_LIMIT = 256 * 1024;
+/** How long a closing connection waits for the client to close its side (see #finish). */
+const LINGER_MS = 2000;
+
+export class Http1Connection implements ByteSource {
+  readonly socket: Socket;
+  readonly counters: Http1Counters;
+  readonly #ctx: Http1Context;
+  #buf: Buffer = EMPTY;
+  #pos = 0;
+  #eof = false;
+  #state: 'head' | 'busy' | 'taken' | 'closing' = 'head';
+  #current: Http1Request | null = null;
+  #reason: CloseReason | null = null;
+  #wake: ((more: boolean) => void) | null = null;
+  #idle: NodeJS.Timeout | null = null;
+  #pumping = false;
+  #sendStarted = 0;
+
+  constructor(socket: Socket, ctx: Http1Context) {
+    this.socket = socket;
+    this.#ctx = ctx;
+    this.counters = ctx.counters;
+    ctx.counters.sess_conn++;
+    ctx.counters.s_sess++;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('end', () => this.#onEnd());
+    socket.on('error', () => this.closeReason(this.#state === 'busy' ? 'tx_error' : 'rem_close'));
+    socket.on('close', () => this.#onClose());
+    this.#armIdle();
+  }
+
+  // ---- ByteSource: what a request body reads ----
+
+  peek(): Buffer {
+    return this.#pos === 0 ? this.#buf : this.#buf.subarray(this.#pos);
+  }
+
+  take(n: number): void {
+    this.#pos += n;
+    if (this.#pos >= this.#buf.length) {
+      this.#buf = EMPTY;
+      this.#pos = 0;
+    }
+  }
+
+  more(): Promise<boolean> {
+    if (this.#eof || this.socket.destroyed || this.#state === 'taken') return Promise.resolve(false);
+    if (this.socket.isPaused()) this.socket.resume();
+    return new Promise((resolve) => {
+      this.#wake = resolve;
+    });
+  }
+
+  // ---- what a request and its response call ----
+
+  /** Notes why the connection will close (the first reason stays). */
+  closeReason(reason: CloseReason): void {
+    this.#reason ??= reason;
+  }
+
+  responseEnded(res: Http1Response): void {
+    if (res.close) this.closeReason(this.#current?.head.close ? (this.#current.head.protover < 11 ? 'req_http10' : 'req_close') : 'resp_close');
+  }
+
+  requestDone(req: Http1Request): void {
+    if (req !== this.#current || this.#state !== 'busy') return;
+    this.#current = null;
+    const res = req.res;
+    if (!res.finished) {
+      // The proxy gave up on a response it began: cut it rather than leave it looking whole.
+      this.destroy('tx_error');
+      return;
+    }
+    if (res.close || this.#eof) {
+      this.#finish(res.close ? null : 'rem_close');
+      return;
+    }
+    if (req.bodyState === 'unread' || req.bodyState === 'reading') {
+      // An unread body stands between this request and the next: read it and drop it.
+      this.#state = 'closing';
+      void this.#drainBody(req);
+      return;
+    }
+    if (req.bodyState === 'failed') {
+      this.#finish('rx_body');
+      return;
+    }
+    this.#next();
+  }
+
+  /** Takes the socket away from request reading (pipe); returns the bytes read ahead. */
+  takeOver(): Buffer {
+    const rest = this.peek();
+    this.#buf = EMPTY;
+    this.#pos = 0;
+    this.#state = 'taken';
+    this.#current = null;
+    this.closeReason('tx_pipe');
+    this.#clearIdle();
+    this.socket.pause();
+    this.socket.removeAllListeners('data');
+    this.socket.removeAllListeners('end');
+    this.#wake?.(false);
+    this.#wake = null;
+    return rest;
+  }
+
+  destroy(reason: CloseReason): void {
+    this.closeReason(reason);
+    this.#state = 'closing';
+    this.socket.destroy();
+  }
+
+  /** Resolves when the socket drains or closes; enforces send_timeout and idle_send_timeout. */
+  drained(): Promise<void> {
+    const sock = this.socket;
+    const s = this.#ctx.settings;
+    const left = s.send_timeout > 0 ? s.send_timeout * 1000 - (Date.now() - this.#sendStarted) : Number.POSITIVE_INFINITY;
+    const wait = Math.min(left, s.idle_send_timeout > 0 ? s.idle_send_timeout * 1000 : Number.POSITIVE_INFINITY);
+    return new Promise((resolve) => {
+      const done = (): void => {
+        sock.off('drain', done);
+        sock.off('close', done);
+        if (timer !== null) clearTimeout(timer);
+        resolve();
+      };
+      const timer = Number.isFinite(wait) ? setTimeout(() => this.destroy('tx_error'), Math.max(0, wait)) : null;
+      sock.on('drain', done);
+      sock.on('close', done);
+    });
+  }
+
+  // ---- the loop ----
+
+  #onData(chunk: Buffer): void {
+    if (this.#state === 'closing') return;
+    if (this.#pos >= this.#buf.length) {
+      this.#buf = chunk;
+      this.#pos = 0;
+    } else {
+      this.#buf = Buffer.concat([this.#buf.subarray(this.#pos), chunk]);
+      this.#pos = 0;
+    }
+    const wake = this.#wake;
+    if (wake !== null) {
+      this.#wake = null;
+      wake(true);
+    }
+    if (this.#state === 'head') this.#pump();
+    else if (this.#buf.length - this.#pos > READ_AHEAD_LIMIT) this.socket.pause();
+  }
+
+  #onEnd(): void {
+    this.#eof = true;
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.(false);
+    if (this.#state === 'head') this.#pump();
+    else if (this.#state === 'closing' && this.#current === null) this.socket.destroy();
+  }
+
+  #onClose(): void {
+    this.#clearIdle();
+    const c = this.counters;
+    const reason = this.#reason ?? 'rem_close';
+    c.sess_closed++;
+    if (CLOSE_REASONS[reason]) c.sess_closed_err++;
+    c[`sc_${reason}`]++;
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.(false);
+  }
+
+  /** After a request: the next head, at once when its bytes came ahead. */
+  #next(): void {
+    this.#state = 'head';
+    if (this.#pos < this.#buf.length) this.counters.sess_readahead++;
+    this.#armIdle();
+    if (!this.#pumping) this.#pump();
+  }
+
+  /** Reads heads and hands requests over while requests finish at once (a run of hits). */
+  #pump(): void {
+    this.#pumping = true;
+    try {
+      while (this.#state === 'head') {
+        if (!this.#readHead()) break;
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  /** One head from the buffer; false when there is none yet (or the connection is over). */
+  #readHead(): boolean {
+    const s = this.#ctx.settings;
+    const buf = this.#buf;
+    const scan = scanHead(buf, this.#pos, buf.length, s.http_req_size);
+    switch (scan.kind) {
+      case 'empty':
+        this.take(scan.skip - this.#pos);
+        if (this.#eof) this.#finish('rem_close');
+        return false;
+      case 'more':
+        this.take(scan.skip - this.#pos);
+        if (this.#eof) this.#finish('rem_close');
+        return false;
+      case 'overflow':
+        // Past http_req_size: varnishd closes without a word.
+        this.#ctx.handler.refused('request head larger than http_req_size', 0);
+        this.#finish('rx_overflow');
+        return false;
+      case 'complete':
+        break;
+    }
+    const { start, end } = scan;
+    this.counters.s_req_hdrbytes += end - start;
+    if (isH2Preface(buf, start, end)) {
+      this.#finish('req_http20');
+      return false;
+    }
+    const parsed = parseHead(buf, start, end, { reqSize: s.http_req_size, hdrLen: s.http_req_hdr_len, maxHdr: s.http_max_hdr });
+    const framed = parsed.ok ? frameRequest(parsed.head, this.#ctx.httpsScheme()) : { ok: false as const, status: 400 as const, reason: parsed.reason };
+    if (!framed.ok) {
+      this.refuse(framed.status, framed.reason);
+      return false;
+    }
+    this.take(end - this.#pos);
+    this.#clearIdle();
+    const head = framed.head;
+    const want100 = head.expect100 && head.protover >= 11 && this.#pos >= this.#buf.length;
+    const res = new Http1Response(this, this.socket, head.close);
+    const req = new Http1Request(this, this.socket, head, res, end - start, want100);
+    this.#state = 'busy';
+    this.#current = req;
+    this.#sendStarted = Date.now();
+    this.#ctx.handler.request(req);
+    return true;
+  }
+
+  /**
+   * Refuses a request with a bare status line, as varnishd does, and closes: the bytes after
+   * it (a smuggled request, a body) are never read.
+   */
+  refuse(status: 400 | 417, reason: string): void {
+    const c = this.counters;
+    if (status === 417) c.client_req_417++;
+    else c.client_req_400++;
+    this.#ctx.handler.refused(reason, status);
+    if (!this.socket.destroyed) this.socket.write(status === 417 ? 'HTTP/1.1 417 Expectation Failed\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\n\r\n', 'latin1');
+    this.#current = null;
+    this.#finish(reason.startsWith('Connection names') ? 'rx_bad' : 'rx_junk');
+  }
+
+  async #drainBody(req: Http1Request): Promise<void> {
+    try {
+      for await (const _ of readBody(this, req.head.body)) {
+        // dropped
+      }
+    } catch {
+      this.#finish('rx_body');
+      return;
+    }
+    req.bodyState = 'done';
+    if (this.socket.destroyed) return;
+    this.#next();
+  }
+
+  /**
+   * Stops reading requests and closes: our side ends after what was written, and the socket
+   * goes when the client closes its side (or LINGER_MS later). Closing at once with unread
+   * bytes would reset the connection, and the client could lose the answer it was sent.
+   */
+  #finish(reason: CloseReason | null): void {
+    if (reason !== null) this.closeReason(reason);
+    this.#state = 'closing';
+    this.#clearIdle();
+    this.#buf = EMPTY;
+    this.#pos = 0;
+    const sock = this.socket;
+    if (sock.destroyed) return;
+    sock.end();
+    if (this.#eof) return;
+    sock.resume();
+    setTimeout(() => sock.destroy(), LINGER_MS).unref();
+  }
+
+  #armIdle(): void {
+    const ms = Math.max(1, this.#ctx.settings.timeout_idle * 1000);
+    if (this.#idle !== null) {
+      clearTimeout(this.#idle);
+    }
+    this.#idle = setTimeout(() => this.#idleFired(), ms);
+    this.#idle.unref();
+  }
+
+  #clearIdle(): void {
+    if (this.#idle !== null) {
+      clearTimeout(this.#idle);
+      this.#idle = null;
+    }
+  }
+
+  #idleFired(): void {
+    this.#idle = null;
+    if (this.#state !== 'head') return;
+    // Bytes of a head that never completed, or nothing at all since the last request.
+    this.#finish(this.#pos < this.#buf.length ? 'rx_timeout' : 'rx_close_idle');
+    this.socket.destroy();
+  }
+}
+
+const PRI = Buffer.from('PRI * HTTP/2.0\r\n\r\n', 'latin1');
+
+/** HTTP/2's connection preface: varnishd without the http2 feature closes without answering. */
+function isH2Preface(buf: Buffer, start: number, end: number): boolean {
+  return end - start === PRI.length && buf.compare(PRI, 0, PRI.length, start, end) === 0;
+}
