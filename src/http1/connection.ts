@@ -273,7 +273,7 @@ export class Http1Connection implements ByteSource {
     this.#clearIdle();
     const head = framed.head;
     const want100 = head.expect100 && head.protover >= 11 && this.#pos >= this.#buf.length;
-    const res = new Http1Response(this, this.socket, head.close);
+    const res = new Http1Response(this, this.socket, head.close, head.protover >= 11);
     const req = new Http1Request(this, this.socket, head, res, end - start, want100);
     this.#state = 'busy';
     this.#current = req;

@@ -5,6 +5,7 @@
 
 import type { Socket } from 'node:net';
 import { BodyError, readBody } from './body.ts';
+import type { CloseReason } from './close-reasons.ts';
 import type { Http1Connection } from './connection.ts';
 import type { RequestHead } from './framing.ts';
 import type { Http1Response } from './response.ts';
@@ -76,6 +77,12 @@ export class Http1Request {
    */
   takeOver(): { socket: Socket; buffered: Buffer } {
     return { socket: this.socket, buffered: this.#conn.takeOver() };
+  }
+
+  /** Closes the connection after the response, for this reason (MAIN.sc_*). */
+  closeAfter(reason: CloseReason): void {
+    this.res.close = true;
+    this.#conn.closeReason(reason);
   }
 
   /** The proxy is done with this request: the next one on the connection may start. */

@@ -1,7 +1,8 @@
 // The response side of one request: a head written by hand (status line, the headers given,
 // then Connection: close or keep-alive, as varnishd 7.1 writes), then the body. The head waits
 // for the first body bytes so that a small response leaves in one write: a cache hit is one
-// syscall.
+// syscall. A body of unknown length goes chunked to an HTTP/1.1 client and to the end of the
+// connection for an HTTP/1.0 one, as Varnish delivers it.
 
 import type { Socket } from 'node:net';
 import type { Http1Connection } from './connection.ts';
@@ -19,12 +20,15 @@ export class Http1Response {
   close: boolean;
   readonly #conn: Http1Connection;
   readonly #sock: Socket;
+  readonly #http11: boolean;
   #head: string | null = null;
+  #chunked = false;
 
-  constructor(conn: Http1Connection, sock: Socket, close: boolean) {
+  constructor(conn: Http1Connection, sock: Socket, close: boolean, http11: boolean) {
     this.#conn = conn;
     this.#sock = sock;
     this.close = close;
+    this.#http11 = http11;
   }
 
   /** The socket is gone (the client left, or the response was cut off). */
@@ -34,14 +38,21 @@ export class Http1Response {
 
   /**
    * Sets the head: `raw` holds name, value, name, value, … (never Connection, which is written
-   * from `close`). Nothing is sent before the body's first bytes or end().
+   * from `close`). Nothing is sent before the body's first bytes or end(). `unknownLength`: a
+   * body follows without Content-Length.
    */
-  writeHead(status: number, reason: string, raw: readonly string[]): void {
+  writeHead(status: number, reason: string, raw: readonly string[], unknownLength = false): void {
     if (this.headersSent) return;
     this.statusCode = status;
     this.statusMessage = reason;
     let head = `HTTP/1.1 ${status} ${reason}\r\n`;
     for (let i = 0; i + 1 < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+    if (unknownLength) {
+      if (this.#http11) {
+        this.#chunked = true;
+        head += 'Transfer-Encoding: chunked\r\n';
+      } else this.close = true;
+    }
     head += this.close ? 'Connection: close\r\n\r\n' : 'Connection: keep-alive\r\n\r\n';
     this.#head = head;
     this.headersSent = true;
@@ -52,6 +63,22 @@ export class Http1Response {
   write(chunk: Uint8Array | string): boolean {
     const sock = this.#sock;
     if (sock.destroyed) return true;
+    if (this.#chunked) {
+      if (chunk.length === 0) return true;
+      const data = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
+      sock.cork();
+      this.#raw(`${data.length.toString(16)}\r\n`);
+      sock.write(data);
+      const ok = sock.write('\r\n', 'latin1');
+      sock.uncork();
+      return ok;
+    }
+    return this.#raw(chunk);
+  }
+
+  /** Bytes as they are, after the head if it is still waiting. */
+  #raw(chunk: Uint8Array | string): boolean {
+    const sock = this.#sock;
     const head = this.#head;
     if (head === null) return typeof chunk === 'string' ? sock.write(chunk, 'latin1') : sock.write(chunk);
     this.#head = null;
@@ -74,7 +101,10 @@ export class Http1Response {
     if (this.finished) return;
     this.finished = true;
     if (chunk !== undefined && chunk.length > 0) this.write(chunk);
-    else if (this.#head !== null && !this.#sock.destroyed) {
+    if (this.#sock.destroyed) {
+      this.#head = null;
+    } else if (this.#chunked) this.#raw('0\r\n\r\n');
+    else if (this.#head !== null) {
       this.#sock.write(this.#head, 'latin1');
       this.#head = null;
     }

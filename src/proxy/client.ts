@@ -10,8 +10,8 @@
 //
 // A cache hit stays synchronous up to the write unless a sub awaits a VMOD.
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Http1Request, Http1Response, RequestHead } from '../http1/index.ts';
 import type { BusySlot, CacheObject } from '../cache/index.ts';
 import type { VclAction } from '../runtime/actions.ts';
 import { VclHttp } from '../runtime/http.ts';
@@ -35,8 +35,8 @@ type RecvIntent = 'lookup' | 'pass' | 'pipe' | 'purge';
 
 export class ClientRequest {
   readonly srv: Shellac;
-  readonly in: IncomingMessage;
-  readonly res: ServerResponse;
+  readonly in: Http1Request;
+  readonly res: Http1Response;
   readonly task: VclTask;
   vcl: LoadedVcl;
   entry: VclEntry;
@@ -60,16 +60,14 @@ export class ClientRequest {
   bodyTaken = false;
   /** Close the connection after the response (VCL failure, Connection: close). */
   close = false;
-  /** For an Upgrade request node handed over whole: bytes read past its head. */
-  readonly upgradeHead: Buffer | null;
   /** Its transaction record, when somebody reads them (shellac log); null costs nothing. */
   readonly tx: TxLog | null;
 
-  constructor(srv: Shellac, entry: VclEntry, inReq: IncomingMessage, res: ServerResponse, upgradeHead: Buffer | null) {
+  /** Throws when the head cannot become a VCL request (the caller answers 400). */
+  constructor(srv: Shellac, entry: VclEntry, inReq: Http1Request) {
     this.srv = srv;
-    this.upgradeHead = upgradeHead;
     this.in = inReq;
-    this.res = res;
+    this.res = inReq.res;
     this.entry = entry;
     this.vcl = entry.vcl;
     const task = new VclTask('client', srv.clientServices);
@@ -79,7 +77,7 @@ export class ClientRequest {
     task.remoteIp = ips.client;
     task.serverIp = ips.server;
     task.localIp = ips.server;
-    task.req = receivedRequest(inReq, ips.clientText, srv.params.values.feature.has('https_scheme'));
+    task.req = receivedRequest(inReq.head, ips.clientText);
     task.reqTime = Date.now() / 1000;
     task.timeoutIdle = srv.params.values.timeout_idle;
     this.task = task;
@@ -98,7 +96,7 @@ export class ClientRequest {
 
   /** The request as the client sent it (std.rollback), made anew at each call. */
   get original(): VclHttp {
-    return receivedRequest(this.in, addressesOf(this.in.socket).clientText, this.srv.params.values.feature.has('https_scheme'));
+    return receivedRequest(this.in.head, addressesOf(this.in.socket).clientText);
   }
 
   /**
@@ -145,7 +143,7 @@ export class ClientRequest {
     this.srv.requests.delete(this.task);
     this.task.end();
     this.srv.vcls.leave(this.entry);
-    this.srv.requestDone(this.in.socket);
+    this.srv.requestDone(this.in);
   }
 
   #record(tx: TxLog): void {
@@ -381,7 +379,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
   fail(cr) {
     // Varnish: a failed client task answers 503 "VCL failed" and closes the connection.
     cr.srv.counters.vcl_fail++;
-    cr.srv.counters.sc_vcl_failure++;
+    cr.in.closeAfter('vcl_failure');
     cr.releaseSlots();
     cr.close = true;
     cr.synthStatus = 503;
@@ -395,6 +393,8 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
 };
 
 function afterRecv(cr: ClientRequest, a: VclAction): StepResult {
+  // Varnish answers Expect: 100-continue once vcl_recv has run, whatever it decided.
+  if (cr.in.want100) cr.in.send100();
   switch (a.action) {
     case 'hash':
       cr.intent = 'lookup';
@@ -503,35 +503,25 @@ function addressesOf(sock: Socket): Addresses {
 }
 
 /**
- * req as Varnish has it when vcl_recv starts: the request as received, the client's address
- * joined to X-Forwarded-For, and Expect gone (node answered 100-continue itself).
+ * req as Varnish has it when vcl_recv starts: the head as received (the HTTP/1 layer has
+ * already moved an absolute URL's authority into Host and taken Expect off), the client's
+ * address joined to X-Forwarded-For. The parser let through only token names and values
+ * without control bytes, so the headers go in without a second check.
  */
-function receivedRequest(inReq: IncomingMessage, clientText: string, httpsScheme: boolean): VclHttp {
-  let url = inReq.url ?? '/';
-  let host: string | null = null;
-  // An absolute URL (http://, or https:// with feature https_scheme): Varnish moves its
-  // authority into Host and keeps the path as the URL.
-  const scheme = url.charCodeAt(0) === 47 ? null : /^https?:\/\//i.exec(url);
-  if (scheme !== null && (scheme[0].length === 7 || httpsScheme)) {
-    const slash = url.indexOf('/', scheme[0].length);
-    if (slash >= 0) {
-      host = url.slice(scheme[0].length, slash);
-      url = url.slice(slash);
+function receivedRequest(head: RequestHead, clientText: string): VclHttp {
+  const req = VclHttp.request(head.method, head.url, head.proto);
+  const { names, values } = head;
+  let xff: string | null = null;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    const lower = name.toLowerCase();
+    if (lower === 'x-forwarded-for') {
+      // Repeated lines are joined, then the client's address goes last.
+      xff = xff === null ? values[i] : `${xff}, ${values[i]}`;
+      continue;
     }
+    req.appendTrusted(name, lower, values[i]);
   }
-  const req = VclHttp.request(inReq.method ?? 'GET', url, `HTTP/${inReq.httpVersion}`);
-  req.appendRaw(inReq.rawHeaders);
-  if (host !== null) {
-    req.unset('Host');
-    req.append('Host', host);
-  }
-  const xff = inReq.headers['x-forwarded-for'];
-  if (xff === undefined) req.append('X-Forwarded-For', clientText);
-  else {
-    // node joined repeated X-Forwarded-For lines with ', ' already.
-    req.unset('X-Forwarded-For');
-    req.append('X-Forwarded-For', `${xff}, ${clientText}`);
-  }
-  if (inReq.headers.expect !== undefined) req.unset('Expect');
+  req.appendTrusted('X-Forwarded-For', 'x-forwarded-for', xff === null ? clientText : `${xff}, ${clientText}`);
   return req;
 }

@@ -192,7 +192,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
           return 'error';
         }
         f.cr.bodyTaken = true;
-        body = Readable.from(countBody(f.cr.in, f.cr.srv.counters));
+        body = Readable.from(countBody(f.cr.in.body(), f.cr.srv.counters));
       }
     }
     t.bereqTime = Date.now() / 1000;
@@ -421,8 +421,7 @@ function isFetchable(d: Director): d is Backend {
 }
 
 function hasBody(cr: ClientRequest): boolean {
-  const h = cr.in.headers;
-  return h['content-length'] !== undefined ? h['content-length'] !== '0' : h['transfer-encoding'] !== undefined;
+  return cr.in.hasBody;
 }
 
 /** The backend request: a copy of req, filtered and adjusted as Varnish does for each mode. */
