@@ -1,16 +1,18 @@
 // Why a client connection closed, as Varnish names the reasons (MAIN.sc_*), and whether the
-// reason is an error (MAIN.sess_closed_err). One table: the connection counts from it.
+// reason is an error (MAIN.sess_closed_err), as varnishd 7.1 counts them (an HTTP/1.0 request
+// without keep-alive and an idle timeout count as errors there too). One table: the connection
+// counts from it.
 
 export const CLOSE_REASONS = {
   rem_close: false,
   req_close: false,
-  req_http10: false,
+  req_http10: true,
   rx_bad: true,
   rx_body: true,
   rx_junk: true,
   rx_overflow: true,
   rx_timeout: true,
-  rx_close_idle: false,
+  rx_close_idle: true,
   tx_pipe: false,
   tx_error: true,
   resp_close: false,

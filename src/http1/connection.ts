@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import type { ByteSource } from './body.ts';
 import { readBody } from './body.ts';
 import { CLOSE_REASONS, type CloseReason, type Http1Counters } from './close-reasons.ts';
-import { frameRequest } from './framing.ts';
+import { type Framed, frameRequest, type Refusal } from './framing.ts';
 import { parseHead, scanHead } from './head.ts';
 import { Http1Request } from './request.ts';
 import { Http1Response } from './response.ts';
@@ -57,6 +57,7 @@ export class Http1Connection implements ByteSource {
   #wake: ((more: boolean) => void) | null = null;
   #idle: NodeJS.Timeout | null = null;
   #pumping = false;
+  #counted = false;
   #sendStarted = 0;
 
   constructor(socket: Socket, ctx: Http1Context) {
@@ -152,7 +153,19 @@ export class Http1Connection implements ByteSource {
   destroy(reason: CloseReason): void {
     this.closeReason(reason);
     this.#state = 'closing';
+    this.#count();
     this.socket.destroy();
+  }
+
+  /** Counts the close once, when it is decided (or when the socket goes, for the client's). */
+  #count(): void {
+    if (this.#counted) return;
+    this.#counted = true;
+    const c = this.counters;
+    const reason = this.#reason ?? 'rem_close';
+    c.sess_closed++;
+    if (CLOSE_REASONS[reason]) c.sess_closed_err++;
+    c[`sc_${reason}`]++;
   }
 
   /** Resolves when the socket drains or closes; enforces send_timeout and idle_send_timeout. */
@@ -205,11 +218,7 @@ export class Http1Connection implements ByteSource {
 
   #onClose(): void {
     this.#clearIdle();
-    const c = this.counters;
-    const reason = this.#reason ?? 'rem_close';
-    c.sess_closed++;
-    if (CLOSE_REASONS[reason]) c.sess_closed_err++;
-    c[`sc_${reason}`]++;
+    this.#count();
     const wake = this.#wake;
     this.#wake = null;
     wake?.(false);
@@ -264,9 +273,9 @@ export class Http1Connection implements ByteSource {
       return false;
     }
     const parsed = parseHead(buf, start, end, { reqSize: s.http_req_size, hdrLen: s.http_req_hdr_len, maxHdr: s.http_max_hdr });
-    const framed = parsed.ok ? frameRequest(parsed.head, this.#ctx.httpsScheme()) : { ok: false as const, status: 400 as const, reason: parsed.reason };
+    const framed: Framed = parsed.ok ? frameRequest(parsed.head, this.#ctx.httpsScheme()) : { ok: false, status: 400, reason: parsed.reason, close: 'rx_junk' };
     if (!framed.ok) {
-      this.refuse(framed.status, framed.reason);
+      this.refuse(framed);
       return false;
     }
     this.take(end - this.#pos);
@@ -286,14 +295,14 @@ export class Http1Connection implements ByteSource {
    * Refuses a request with a bare status line, as varnishd does, and closes: the bytes after
    * it (a smuggled request, a body) are never read.
    */
-  refuse(status: 400 | 417, reason: string): void {
+  refuse(r: Refusal): void {
     const c = this.counters;
-    if (status === 417) c.client_req_417++;
+    if (r.status === 417) c.client_req_417++;
     else c.client_req_400++;
-    this.#ctx.handler.refused(reason, status);
-    if (!this.socket.destroyed) this.socket.write(status === 417 ? 'HTTP/1.1 417 Expectation Failed\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\n\r\n', 'latin1');
+    this.#ctx.handler.refused(r.reason, r.status);
+    if (!this.socket.destroyed) this.socket.write(r.status === 417 ? 'HTTP/1.1 417 Expectation Failed\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\n\r\n', 'latin1');
     this.#current = null;
-    this.#finish(reason.startsWith('Connection names') ? 'rx_bad' : 'rx_junk');
+    this.#finish(r.close);
   }
 
   async #drainBody(req: Http1Request): Promise<void> {
@@ -318,6 +327,7 @@ export class Http1Connection implements ByteSource {
   #finish(reason: CloseReason | null): void {
     if (reason !== null) this.closeReason(reason);
     this.#state = 'closing';
+    this.#count();
     this.#clearIdle();
     this.#buf = EMPTY;
     this.#pos = 0;

@@ -25,7 +25,12 @@ export interface RequestHead extends ParsedHead {
   readonly expect100: boolean;
 }
 
-export type Framed = { readonly ok: true; readonly head: RequestHead } | { readonly ok: false; readonly status: 400 | 417; readonly reason: string };
+/**
+ * A refusal says what to answer and how varnishd counts the close: `rx_junk` for what its
+ * HTTP/1 parser refuses, `rx_bad` for the checks made after it (duplicates, Connection).
+ */
+export type Refusal = { readonly ok: false; readonly status: 400 | 417; readonly reason: string; readonly close: 'rx_junk' | 'rx_bad' };
+export type Framed = { readonly ok: true; readonly head: RequestHead } | Refusal;
 
 const NONE: BodyFraming = { kind: 'none' };
 
@@ -42,7 +47,7 @@ export function frameRequest(head: ParsedHead, httpsScheme: boolean): Framed {
     switch (n.length) {
       case 4:
         if (n.toLowerCase() !== 'host') break;
-        if (host >= 0) return refuse(400, 'duplicate Host header');
+        if (host >= 0) return refuse(400, 'duplicate Host header', 'rx_bad');
         host = i;
         break;
       case 6:
@@ -53,7 +58,7 @@ export function frameRequest(head: ParsedHead, httpsScheme: boolean): Framed {
         break;
       case 14:
         if (n.toLowerCase() !== 'content-length') break;
-        if (length >= 0) return refuse(400, 'duplicate Content-Length header');
+        if (length >= 0) return refuse(400, 'duplicate Content-Length header', 'rx_bad');
         length = i;
         break;
       case 17:
@@ -88,7 +93,7 @@ export function frameRequest(head: ParsedHead, httpsScheme: boolean): Framed {
       const token = raw.trim().toLowerCase();
       if (token === 'close') close = true;
       else if (token === 'keep-alive') close = false;
-      else if (NOT_DROPPABLE.has(token)) return refuse(400, `Connection names ${token}`);
+      else if (NOT_DROPPABLE.has(token)) return refuse(400, `Connection names ${token}`, 'rx_bad');
     }
   }
   let { url } = head;
@@ -122,7 +127,7 @@ export function frameRequest(head: ParsedHead, httpsScheme: boolean): Framed {
   return { ok: true, head: { method: head.method, url, proto: head.proto, protover: head.protover, names: names2, values: values2, body, close, expect100 } };
 }
 
-const refuse = (status: 400 | 417, reason: string): Framed => ({ ok: false, status, reason });
+const refuse = (status: 400 | 417, reason: string, close: 'rx_junk' | 'rx_bad' = 'rx_junk'): Refusal => ({ ok: false, status, reason, close });
 
 /** Content-Length as Varnish reads it: digits only (leading zeros allowed), below 2^53; -1 when bad. */
 function contentLength(v: string): number {
