@@ -88,11 +88,19 @@ export class Http1Connection implements ByteSource {
     }
   }
 
+  /** Waits for body bytes; timeout_idle without any ends the body, as Varnish reads one. */
   more(): Promise<boolean> {
     if (this.#eof || this.socket.destroyed || this.#state === 'taken') return Promise.resolve(false);
     if (this.socket.isPaused()) this.socket.resume();
     return new Promise((resolve) => {
-      this.#wake = resolve;
+      const timer = setTimeout(() => {
+        this.#wake = null;
+        resolve(false);
+      }, Math.max(1, this.#ctx.settings.timeout_idle * 1000));
+      this.#wake = (more) => {
+        clearTimeout(timer);
+        resolve(more);
+      };
     });
   }
 
@@ -140,7 +148,6 @@ export class Http1Connection implements ByteSource {
     this.#pos = 0;
     this.#state = 'taken';
     this.#current = null;
-    this.closeReason('tx_pipe');
     this.#clearIdle();
     this.socket.pause();
     this.socket.removeAllListeners('data');
@@ -162,10 +169,21 @@ export class Http1Connection implements ByteSource {
     if (this.#counted) return;
     this.#counted = true;
     const c = this.counters;
-    const reason = this.#reason ?? 'rem_close';
+    const reason = this.#reason ?? (this.#state === 'taken' ? 'tx_pipe' : 'rem_close');
     c.sess_closed++;
     if (CLOSE_REASONS[reason]) c.sess_closed_err++;
     c[`sc_${reason}`]++;
+  }
+
+  /** A response starts: send_timeout counts from here. */
+  sending(): void {
+    this.#sendStarted = Date.now();
+  }
+
+  /** send_timeout has passed since the response started: the caller cuts the connection. */
+  sendExpired(): boolean {
+    const t = this.#ctx.settings.send_timeout;
+    return t > 0 && Date.now() - this.#sendStarted > t * 1000;
   }
 
   /** Resolves when the socket drains or closes; enforces send_timeout and idle_send_timeout. */
@@ -286,7 +304,6 @@ export class Http1Connection implements ByteSource {
     const req = new Http1Request(this, this.socket, head, res, end - start, want100);
     this.#state = 'busy';
     this.#current = req;
-    this.#sendStarted = Date.now();
     this.#ctx.handler.request(req);
     return true;
   }

@@ -72,6 +72,24 @@ export class Http1Request {
   }
 
   /**
+   * Reads and drops a body nobody read, before a response that does not need it (a hit, a
+   * synth), as Varnish's VRB_Ignore: undefined when there is none. When it cannot be read to
+   * its end (broken, or timeout_idle without a byte) the response closes the connection.
+   */
+  discardBody(): Promise<void> | undefined {
+    if (this.bodyState !== 'unread') return undefined;
+    return (async () => {
+      try {
+        for await (const _ of this.body()) {
+          // dropped
+        }
+      } catch {
+        // body() marked the connection to close
+      }
+    })();
+  }
+
+  /**
    * Hands the socket over (pipe): the connection stops reading requests from it. Returns what
    * the client sent after the head and was read already, to be forwarded first.
    */

@@ -56,6 +56,7 @@ export class Http1Response {
     head += this.close ? 'Connection: close\r\n\r\n' : 'Connection: keep-alive\r\n\r\n';
     this.#head = head;
     this.headersSent = true;
+    this.#conn.sending();
     this.#conn.counters.s_resp_hdrbytes += head.length;
   }
 
@@ -63,6 +64,11 @@ export class Http1Response {
   write(chunk: Uint8Array | string): boolean {
     const sock = this.#sock;
     if (sock.destroyed) return true;
+    if (this.#head === null && this.#conn.sendExpired()) {
+      // send_timeout: the whole response must be out by then, however the client reads.
+      this.destroy();
+      return true;
+    }
     if (this.#chunked) {
       if (chunk.length === 0) return true;
       const data = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;

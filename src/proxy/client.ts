@@ -326,8 +326,8 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
     return after(cr.call('vcl_synth'), (a) => {
       // Past max_restarts a restart from vcl_synth delivers instead (as Varnish), or it would loop.
       if (a.action === 'deliver' || (a.action === 'restart' && t.restarts > cr.srv.params.values.max_restarts)) {
-        deliverSynth(cr);
-        return 'done';
+        const discarding = cr.in.discardBody();
+        return discarding === undefined ? writeSynth(cr) : discarding.then(() => writeSynth(cr));
       }
       if (a.action === 'restart') return 'restart';
       // A failure in vcl_synth: nothing sane to send but a bare error, then close.
@@ -454,11 +454,22 @@ function afterHit(cr: ClientRequest, a: VclAction): StepResult {
 
 function afterDeliver(cr: ClientRequest, a: VclAction): StepResult {
   if (a.action === 'deliver') {
-    const writing = deliverObject(cr, cr.obj!);
-    return writing === undefined ? 'done' : writing.then(toDone);
+    // A body nobody read goes first (Varnish's VRB_Ignore); a hit without one stays synchronous.
+    const discarding = cr.in.discardBody();
+    return discarding === undefined ? writeObject(cr) : discarding.then(() => writeObject(cr));
   }
   cr.obj = null;
   return common(cr, a);
+}
+
+function writeObject(cr: ClientRequest): StepResult {
+  const writing = deliverObject(cr, cr.obj!);
+  return writing === undefined ? 'done' : writing.then(toDone);
+}
+
+function writeSynth(cr: ClientRequest): Step {
+  deliverSynth(cr);
+  return 'done';
 }
 
 const toDone = (): Step => 'done';

@@ -53,8 +53,11 @@ export async function runPipe(cr: ClientRequest): Promise<Step> {
     timeout: cr.srv.params.values.pipe_timeout,
     counters: cr.srv.backendCounters,
   });
-  // A backend that cannot be reached: varnishd closes the client connection without an answer.
+  if (!r.ok) {
+    // A backend that cannot be reached: varnishd closes the client connection without an answer.
+    cr.in.closeAfter('tx_error');
+    cr.srv.logger.warn({ xid: t.xid, error: r.message }, 'pipe: backend not reached');
+  }
   socket.destroy();
-  if (!r.ok) cr.srv.logger.warn({ xid: t.xid, error: r.message }, 'pipe: backend not reached');
   return 'done';
 }

@@ -14,7 +14,7 @@ import { backendFactory } from './backend.ts';
 import { type BackendGlobalCounters, newBackendGlobalCounters } from './backend-counters.ts';
 import { ClientRequest } from './client.ts';
 import { newProxyCounters, type ProxyCounters } from './counters.ts';
-import { type VclEntry, VclRegistry } from './vcls.ts';
+import { VclRegistry } from './vcls.ts';
 
 export interface ListenAddress {
   readonly name: string;
