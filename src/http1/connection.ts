@@ -124,8 +124,8 @@ export class Http1Connection implements ByteSource {
       this.destroy('tx_error');
       return;
     }
-    if (res.close || this.#eof) {
-      this.#finish(res.close ? null : 'rem_close');
+    if (res.close) {
+      this.#finish(null);
       return;
     }
     if (req.bodyState === 'unread' || req.bodyState === 'reading') {
