@@ -7,7 +7,6 @@
 
 import type { Socket } from 'node:net';
 import type { ByteSource } from './body.ts';
-import { readBody } from './body.ts';
 import { CLOSE_REASONS, type CloseReason, type Http1Counters } from './close-reasons.ts';
 import { type Framed, frameRequest, type Refusal } from './framing.ts';
 import { parseHead, scanHead } from './head.ts';
@@ -128,17 +127,23 @@ export class Http1Connection implements ByteSource {
       this.#finish(null);
       return;
     }
-    if (req.bodyState === 'unread' || req.bodyState === 'reading') {
+    const discarding = req.discardBody();
+    if (discarding !== undefined) {
       // An unread body stands between this request and the next: read it and drop it.
       this.#state = 'closing';
-      void this.#drainBody(req);
+      void discarding.then(() => this.#afterBody(req));
       return;
     }
-    if (req.bodyState === 'failed') {
-      this.#finish('rx_body');
-      return;
-    }
-    this.#next();
+    this.#afterBody(req);
+  }
+
+  /** The next request, once the body before it is read to its end; else the close. */
+  #afterBody(req: Http1Request): void {
+    if (this.socket.destroyed) return;
+    // A body still being read (a backend answered before taking it all) or broken cannot be
+    // told apart from the next request: the connection ends here.
+    if (req.bodyState !== 'done') this.#finish('rx_body');
+    else this.#next();
   }
 
   /** Takes the socket away from request reading (pipe); returns the bytes read ahead. */
@@ -320,20 +325,6 @@ export class Http1Connection implements ByteSource {
     if (!this.socket.destroyed) this.socket.write(r.status === 417 ? 'HTTP/1.1 417 Expectation Failed\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\n\r\n', 'latin1');
     this.#current = null;
     this.#finish(r.close);
-  }
-
-  async #drainBody(req: Http1Request): Promise<void> {
-    try {
-      for await (const _ of readBody(this, req.head.body)) {
-        // dropped
-      }
-    } catch {
-      this.#finish('rx_body');
-      return;
-    }
-    req.bodyState = 'done';
-    if (this.socket.destroyed) return;
-    this.#next();
   }
 
   /**
