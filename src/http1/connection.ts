@@ -10,6 +10,7 @@ import type { ByteSource } from './body.ts';
 import { CLOSE_REASONS, type CloseReason, type Http1Counters } from './close-reasons.ts';
 import { type Framed, frameRequest, type Refusal } from './framing.ts';
 import { parseHead, scanHead } from './head.ts';
+import { type ProxyInfo, parseProxyHeader } from './proxy-protocol.ts';
 import { Http1Request } from './request.ts';
 import { Http1Response } from './response.ts';
 
@@ -32,6 +33,8 @@ export interface Http1Handler {
 
 export interface Http1Context {
   readonly settings: Http1Settings;
+  /** The listener was declared `,PROXY`: each connection starts with a PROXY header. */
+  readonly proxy?: boolean;
   readonly httpsScheme: () => boolean;
   readonly counters: Http1Counters;
   readonly handler: Http1Handler;
@@ -50,7 +53,9 @@ export class Http1Connection implements ByteSource {
   #buf: Buffer = EMPTY;
   #pos = 0;
   #eof = false;
-  #state: 'head' | 'busy' | 'taken' | 'closing' = 'head';
+  #state: 'proxy' | 'head' | 'busy' | 'taken' | 'closing';
+  /** What the PROXY header said, on a PROXY listener. */
+  proxied: ProxyInfo | null = null;
   #current: Http1Request | null = null;
   #reason: CloseReason | null = null;
   #wake: ((more: boolean) => void) | null = null;
@@ -63,6 +68,7 @@ export class Http1Connection implements ByteSource {
     this.socket = socket;
     this.#ctx = ctx;
     this.counters = ctx.counters;
+    this.#state = ctx.proxy === true ? 'proxy' : 'head';
     ctx.counters.sess_conn++;
     ctx.counters.s_sess++;
     socket.setNoDelay(true);
@@ -226,7 +232,7 @@ export class Http1Connection implements ByteSource {
       this.#wake = null;
       wake(true);
     }
-    if (this.#state === 'head') this.#pump();
+    if (this.#state === 'head' || this.#state === 'proxy') this.#pump();
     else if (this.#buf.length - this.#pos > READ_AHEAD_LIMIT) this.socket.pause();
   }
 
@@ -235,7 +241,7 @@ export class Http1Connection implements ByteSource {
     const wake = this.#wake;
     this.#wake = null;
     wake?.(false);
-    if (this.#state === 'head') this.#pump();
+    if (this.#state === 'head' || this.#state === 'proxy') this.#pump();
     else if (this.#state === 'closing' && this.#current === null) this.socket.destroy();
   }
 
@@ -259,12 +265,31 @@ export class Http1Connection implements ByteSource {
   #pump(): void {
     this.#pumping = true;
     try {
+      if (this.#state === 'proxy' && !this.#readProxy()) return;
       while (this.#state === 'head') {
         if (!this.#readHead()) break;
       }
     } finally {
       this.#pumping = false;
     }
+  }
+
+  /** The PROXY header; false while it is incomplete, or when it was refused. */
+  #readProxy(): boolean {
+    const r = parseProxyHeader(this.peek());
+    if (r.kind === 'more') {
+      if (this.#eof) this.#finish('rem_close');
+      return false;
+    }
+    if (r.kind === 'bad') {
+      this.#ctx.handler.refused(r.reason, 0);
+      this.#finish('rx_junk');
+      return false;
+    }
+    this.take(r.length);
+    this.proxied = r.info;
+    this.#state = 'head';
+    return true;
   }
 
   /** One head from the buffer; false when there is none yet (or the connection is over). */
@@ -365,7 +390,7 @@ export class Http1Connection implements ByteSource {
 
   #idleFired(): void {
     this.#idle = null;
-    if (this.#state !== 'head') return;
+    if (this.#state !== 'head' && this.#state !== 'proxy') return;
     // Bytes of a head that never completed, or nothing at all since the last request.
     this.#finish(this.#pos < this.#buf.length ? 'rx_timeout' : 'rx_close_idle');
     this.socket.destroy();

@@ -6,6 +6,7 @@
 import type { Socket } from 'node:net';
 import { BodyError, readBody } from './body.ts';
 import type { CloseReason } from './close-reasons.ts';
+import type { ProxyInfo } from './proxy-protocol.ts';
 import type { Http1Connection } from './connection.ts';
 import type { RequestHead } from './framing.ts';
 import type { Http1Response } from './response.ts';
@@ -30,6 +31,11 @@ export class Http1Request {
     this.headBytes = headBytes;
     this.want100 = want100;
     this.bodyState = head.body.kind === 'none' ? 'done' : 'unread';
+  }
+
+  /** What the connection's PROXY header said (PROXY listeners only). */
+  get proxied(): ProxyInfo | null {
+    return this.#conn.proxied;
   }
 
   get hasBody(): boolean {

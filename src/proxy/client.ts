@@ -72,11 +72,11 @@ export class ClientRequest {
     this.vcl = entry.vcl;
     const task = new VclTask('client', srv.clientServices);
     task.xid = srv.nextXid();
-    const ips = addressesOf(inReq.socket);
+    const ips = addressesOf(inReq);
     task.clientIp = ips.client;
-    task.remoteIp = ips.client;
+    task.remoteIp = ips.remote;
     task.serverIp = ips.server;
-    task.localIp = ips.server;
+    task.localIp = ips.local;
     task.req = receivedRequest(inReq.head, ips.clientText);
     task.reqTime = Date.now() / 1000;
     task.timeoutIdle = srv.params.values.timeout_idle;
@@ -96,7 +96,7 @@ export class ClientRequest {
 
   /** The request as the client sent it (std.rollback), made anew at each call. */
   get original(): VclHttp {
-    return receivedRequest(this.in.head, addressesOf(this.in.socket).clientText);
+    return receivedRequest(this.in.head, addressesOf(this.in).clientText);
   }
 
   /**
@@ -496,18 +496,27 @@ interface Addresses {
   readonly client: VclIp | null;
   readonly clientText: string;
   readonly server: VclIp | null;
+  /** The socket's own ends (remote.ip, local.ip): client and server but behind a PROXY header. */
+  readonly remote: VclIp | null;
+  readonly local: VclIp | null;
 }
 
 /** client.ip and server.ip of a connection, parsed once for all its requests. */
 const ADDRESSES = new WeakMap<Socket, Addresses>();
 
-function addressesOf(sock: Socket): Addresses {
+function addressesOf(req: Http1Request): Addresses {
+  const sock = req.socket;
   let a = ADDRESSES.get(sock);
   if (a === undefined) {
     // A Unix socket has no address: Varnish calls both ends 0.0.0.0.
     const unix = sock.localAddress === undefined && sock.remoteAddress === undefined && !sock.destroyed;
-    const client = unix ? UNIX_SOCKET_IP : ipFromSocket(sock.remoteAddress, sock.remotePort);
-    a = { client, clientText: client?.text ?? '', server: unix ? UNIX_SOCKET_IP : ipFromSocket(sock.localAddress, sock.localPort) };
+    const remote = unix ? UNIX_SOCKET_IP : ipFromSocket(sock.remoteAddress, sock.remotePort);
+    const local = unix ? UNIX_SOCKET_IP : ipFromSocket(sock.localAddress, sock.localPort);
+    // Behind a PROXY header, client.ip and server.ip are the ones it names.
+    const p = req.proxied;
+    const client = p?.client ? ipFromSocket(p.client.address, p.client.port) : remote;
+    const server = p?.server ? ipFromSocket(p.server.address, p.server.port) : local;
+    a = { client, clientText: client?.text ?? '', server, remote, local };
     ADDRESSES.set(sock, a);
   }
   return a;

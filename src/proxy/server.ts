@@ -22,6 +22,8 @@ export interface ListenAddress {
   readonly port: number;
   /** A Unix socket path instead of host and port. */
   readonly path?: string;
+  /** `,PROXY`: each connection starts with a PROXY protocol header (v1 or v2). */
+  readonly proxy?: boolean;
 }
 
 export interface ShellacOptions {
@@ -169,7 +171,7 @@ export class Shellac {
     this.cache.start();
     const bound: ListenAddress[] = [];
     for (const a of addresses) {
-      const server = this.#makeServer();
+      const server = this.#makeServer(a.proxy === true);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(a.path ? { path: a.path } : { host: a.host || undefined, port: a.port }, () => {
@@ -224,8 +226,8 @@ export class Shellac {
     await Promise.all(closed);
   }
 
-  #makeServer(): Server {
-    return createHttp1Server(this.#http1, (sock) => {
+  #makeServer(proxy: boolean): Server {
+    return createHttp1Server(proxy ? { ...this.#http1, proxy } : this.#http1, (sock) => {
       // A session takes an xid of its own, as in Varnish: a second connection's first request
       // is 1004 after 1000 (session), 1001 (request), 1002 (fetch).
       this.#sessXids.set(sock, this.nextXid());
