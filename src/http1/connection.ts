@@ -60,6 +60,7 @@ export class Http1Connection implements ByteSource {
   #reason: CloseReason | null = null;
   #wake: ((more: boolean) => void) | null = null;
   #idle: NodeJS.Timeout | null = null;
+  #idleMs = 0;
   #pumping = false;
   #counted = false;
   #sendStarted = 0;
@@ -327,7 +328,8 @@ export class Http1Connection implements ByteSource {
       return false;
     }
     this.take(end - this.#pos);
-    this.#clearIdle();
+    // The idle timer keeps running while the request is served (it finds the connection busy
+    // and does nothing); re-arming it for the next head is then one refresh, no new timer.
     const head = framed.head;
     const want100 = head.expect100 && head.protover >= 11 && this.#pos >= this.#buf.length;
     const res = new Http1Response(this, this.socket, head.close, head.protover >= 11);
@@ -374,9 +376,12 @@ export class Http1Connection implements ByteSource {
 
   #armIdle(): void {
     const ms = Math.max(1, this.#ctx.settings.timeout_idle * 1000);
-    if (this.#idle !== null) {
-      clearTimeout(this.#idle);
+    if (this.#idle !== null && ms === this.#idleMs) {
+      this.#idle.refresh();
+      return;
     }
+    if (this.#idle !== null) clearTimeout(this.#idle);
+    this.#idleMs = ms;
     this.#idle = setTimeout(() => this.#idleFired(), ms);
     this.#idle.unref();
   }
@@ -389,6 +394,8 @@ export class Http1Connection implements ByteSource {
   }
 
   #idleFired(): void {
+    // Busy: a refresh when the request is done starts the wait again.
+    if (this.#state === 'busy') return;
     this.#idle = null;
     if (this.#state !== 'head' && this.#state !== 'proxy') return;
     // Bytes of a head that never completed, or nothing at all since the last request.
