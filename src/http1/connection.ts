@@ -50,8 +50,13 @@ export class Http1Connection implements ByteSource {
   readonly socket: Socket;
   readonly counters: Http1Counters;
   readonly #ctx: Http1Context;
+  /** Received bytes: [#pos, #len) are unread. Past #len, an owned buffer has room to grow. */
   #buf: Buffer = EMPTY;
   #pos = 0;
+  #len = 0;
+  #owned = false;
+  /** Bytes after #pos already searched for a head's end, so a head sent in pieces is not rescanned. */
+  #scanned = 0;
   #eof = false;
   #state: 'proxy' | 'head' | 'busy' | 'taken' | 'closing';
   /** What the PROXY header said, on a PROXY listener. */
@@ -83,15 +88,13 @@ export class Http1Connection implements ByteSource {
   // ---- ByteSource: what a request body reads ----
 
   peek(): Buffer {
-    return this.#pos === 0 ? this.#buf : this.#buf.subarray(this.#pos);
+    return this.#pos === 0 && this.#len === this.#buf.length ? this.#buf : this.#buf.subarray(this.#pos, this.#len);
   }
 
   take(n: number): void {
     this.#pos += n;
-    if (this.#pos >= this.#buf.length) {
-      this.#buf = EMPTY;
-      this.#pos = 0;
-    }
+    this.#scanned = 0;
+    if (this.#pos >= this.#len) this.#reset();
   }
 
   /** Waits for body bytes; timeout_idle without any ends the body, as Varnish reads one. */
@@ -156,8 +159,7 @@ export class Http1Connection implements ByteSource {
   /** Takes the socket away from request reading (pipe); returns the bytes read ahead. */
   takeOver(): Buffer {
     const rest = this.peek();
-    this.#buf = EMPTY;
-    this.#pos = 0;
+    this.#reset();
     this.#state = 'taken';
     this.#current = null;
     this.#clearIdle();
@@ -217,24 +219,57 @@ export class Http1Connection implements ByteSource {
     });
   }
 
+  // ---- the buffer ----
+
+  #reset(): void {
+    this.#buf = EMPTY;
+    this.#pos = 0;
+    this.#len = 0;
+    this.#owned = false;
+    this.#scanned = 0;
+  }
+
+  /**
+   * Adds received bytes. A lone chunk is kept as it is; more go into a buffer of our own that
+   * doubles when full, so a head sent in many small pieces costs linear copying, not quadratic.
+   * Bytes below #len are never written again: views handed to a body reader stay valid.
+   */
+  #append(chunk: Buffer): void {
+    if (this.#pos >= this.#len) {
+      this.#buf = chunk;
+      this.#pos = 0;
+      this.#len = chunk.length;
+      this.#owned = false;
+      return;
+    }
+    if (this.#owned && this.#buf.length - this.#len >= chunk.length) {
+      chunk.copy(this.#buf, this.#len);
+      this.#len += chunk.length;
+      return;
+    }
+    const rest = this.#len - this.#pos;
+    const grown = Buffer.allocUnsafe(Math.max(4096, 2 * (rest + chunk.length)));
+    this.#buf.copy(grown, 0, this.#pos, this.#len);
+    chunk.copy(grown, rest);
+    this.#scanned = Math.min(this.#scanned, rest);
+    this.#buf = grown;
+    this.#pos = 0;
+    this.#len = rest + chunk.length;
+    this.#owned = true;
+  }
+
   // ---- the loop ----
 
   #onData(chunk: Buffer): void {
     if (this.#state === 'closing') return;
-    if (this.#pos >= this.#buf.length) {
-      this.#buf = chunk;
-      this.#pos = 0;
-    } else {
-      this.#buf = Buffer.concat([this.#buf.subarray(this.#pos), chunk]);
-      this.#pos = 0;
-    }
+    this.#append(chunk);
     const wake = this.#wake;
     if (wake !== null) {
       this.#wake = null;
       wake(true);
     }
     if (this.#state === 'head' || this.#state === 'proxy') this.#pump();
-    else if (this.#buf.length - this.#pos > READ_AHEAD_LIMIT) this.socket.pause();
+    else if (this.#len - this.#pos > READ_AHEAD_LIMIT) this.socket.pause();
   }
 
   #onEnd(): void {
@@ -257,7 +292,7 @@ export class Http1Connection implements ByteSource {
   /** After a request: the next head, at once when its bytes came ahead. */
   #next(): void {
     this.#state = 'head';
-    if (this.#pos < this.#buf.length) this.counters.sess_readahead++;
+    if (this.#pos < this.#len) this.counters.sess_readahead++;
     this.#armIdle();
     if (!this.#pumping) this.#pump();
   }
@@ -297,14 +332,16 @@ export class Http1Connection implements ByteSource {
   #readHead(): boolean {
     const s = this.#ctx.settings;
     const buf = this.#buf;
-    const scan = scanHead(buf, this.#pos, buf.length, s.http_req_size);
+    const scan = scanHead(buf, this.#pos, this.#len, s.http_req_size, this.#pos + this.#scanned);
     switch (scan.kind) {
       case 'empty':
         this.take(scan.skip - this.#pos);
         if (this.#eof) this.#finish('rem_close');
         return false;
       case 'more':
-        this.take(scan.skip - this.#pos);
+        if (scan.skip > this.#pos) this.take(scan.skip - this.#pos);
+        // The end of a head is at most 3 bytes long: the next search starts just before here.
+        this.#scanned = Math.max(0, this.#len - this.#pos - 3);
         if (this.#eof) this.#finish('rem_close');
         return false;
       case 'overflow':
@@ -331,7 +368,7 @@ export class Http1Connection implements ByteSource {
     // The idle timer keeps running while the request is served (it finds the connection busy
     // and does nothing); re-arming it for the next head is then one refresh, no new timer.
     const head = framed.head;
-    const want100 = head.expect100 && head.protover >= 11 && this.#pos >= this.#buf.length;
+    const want100 = head.expect100 && head.protover >= 11 && this.#pos >= this.#len;
     const res = new Http1Response(this, this.socket, head.close, head.protover >= 11);
     const req = new Http1Request(this, this.socket, head, res, end - start, want100);
     this.#state = 'busy';
@@ -364,8 +401,7 @@ export class Http1Connection implements ByteSource {
     this.#state = 'closing';
     this.#count();
     this.#clearIdle();
-    this.#buf = EMPTY;
-    this.#pos = 0;
+    this.#reset();
     const sock = this.socket;
     if (sock.destroyed) return;
     sock.end();
@@ -399,7 +435,7 @@ export class Http1Connection implements ByteSource {
     this.#idle = null;
     if (this.#state !== 'head' && this.#state !== 'proxy') return;
     // Bytes of a head that never completed, or nothing at all since the last request.
-    this.#finish(this.#pos < this.#buf.length ? 'rx_timeout' : 'rx_close_idle');
+    this.#finish(this.#pos < this.#len ? 'rx_timeout' : 'rx_close_idle');
     this.socket.destroy();
   }
 }

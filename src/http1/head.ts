@@ -38,13 +38,15 @@ export type HeadScan = { readonly kind: 'empty'; readonly skip: number } | { rea
 
 /**
  * Finds a whole head in buf[from, to) (Varnish's HTTP1_Complete): white space before it is
- * skipped (`skip` is where the request starts), the end is after LF [CR] LF.
+ * skipped (`skip` is where the request starts), the end is after LF [CR] LF. `resume`: where
+ * the search for the end may start, the bytes before it having been searched already.
  */
-export function scanHead(buf: Uint8Array, from: number, to: number, reqSize: number): HeadScan {
+export function scanHead(buf: Uint8Array, from: number, to: number, reqSize: number, resume = from): HeadScan {
   let p = from;
   while (p < to && (BYTE_CLASS[buf[p]] & LWS) !== 0) p++;
   if (p === to) return { kind: 'empty', skip: p };
   const start = p;
+  if (resume > p) p = resume;
   const limit = Math.min(to, start + reqSize);
   for (;;) {
     p = buf.indexOf(LF, p);
