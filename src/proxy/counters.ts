@@ -5,6 +5,7 @@
 export const PROXY_COUNTERS = [
   'sess_conn',
   'sess_fail',
+  'sess_fail_other',
   'sess_closed',
   'sess_closed_err',
   's_sess',

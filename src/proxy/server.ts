@@ -181,7 +181,9 @@ export class Shellac {
       });
       // Past listen, an error is a connection that failed while being accepted (EMFILE...).
       server.on('error', (err) => {
+        // (varnishd splits these by errno; one reason here, the error is logged.)
         this.counters.sess_fail++;
+        this.counters.sess_fail_other++;
         this.logger.warn({ err, listener: a.name }, 'accepting a connection failed');
       });
       if (a.path) {
