@@ -35,6 +35,8 @@ export interface Http1Context {
   readonly settings: Http1Settings;
   /** The listener was declared `,PROXY`: each connection starts with a PROXY header. */
   readonly proxy?: boolean;
+  /** The listener's name and bound address (local.socket, local.endpoint), once it listens. */
+  readonly listener?: { readonly name: string; endpoint: string };
   readonly httpsScheme: () => boolean;
   readonly counters: Http1Counters;
   readonly handler: Http1Handler;
@@ -48,6 +50,7 @@ const LINGER_MS = 2000;
 
 export class Http1Connection implements ByteSource {
   readonly socket: Socket;
+  readonly listener: { readonly name: string; readonly endpoint: string } | null;
   readonly counters: Http1Counters;
   readonly #ctx: Http1Context;
   /** Received bytes: [#pos, #len) are unread. Past #len, an owned buffer has room to grow. */
@@ -74,6 +77,7 @@ export class Http1Connection implements ByteSource {
     this.socket = socket;
     this.#ctx = ctx;
     this.counters = ctx.counters;
+    this.listener = ctx.listener ?? null;
     this.#state = ctx.proxy === true ? 'proxy' : 'head';
     ctx.counters.sess_conn++;
     ctx.counters.s_sess++;

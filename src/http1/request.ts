@@ -33,6 +33,11 @@ export class Http1Request {
     this.bodyState = head.body.kind === 'none' ? 'done' : 'unread';
   }
 
+  /** The listener it came in on: its name and address (local.socket, local.endpoint). */
+  get listener(): { readonly name: string; readonly endpoint: string } | null {
+    return this.#conn.listener;
+  }
+
   /** What the connection's PROXY header said (PROXY listeners only). */
   get proxied(): ProxyInfo | null {
     return this.#conn.proxied;

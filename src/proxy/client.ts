@@ -77,6 +77,11 @@ export class ClientRequest {
     task.remoteIp = ips.remote;
     task.serverIp = ips.server;
     task.localIp = ips.local;
+    const listener = inReq.listener;
+    if (listener !== null) {
+      task.localSocket = listener.name;
+      task.localEndpoint = listener.endpoint;
+    }
     task.req = receivedRequest(inReq.head, ips.clientText);
     task.reqTime = Date.now() / 1000;
     task.timeoutIdle = srv.params.values.timeout_idle;

@@ -171,7 +171,8 @@ export class Shellac {
     this.cache.start();
     const bound: ListenAddress[] = [];
     for (const a of addresses) {
-      const server = this.#makeServer(a.proxy === true);
+      const listener = { name: a.name, endpoint: a.path ?? '' };
+      const server = this.#makeServer(a.proxy === true, listener);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(a.path ? { path: a.path } : { host: a.host || undefined, port: a.port }, () => {
@@ -192,6 +193,8 @@ export class Shellac {
         continue;
       }
       const address = server.address() as AddressInfo;
+      // local.endpoint as varnishd shows it: the bound address and port.
+      listener.endpoint = address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
       this.#servers.push({ name: a.name, server, address });
       bound.push({ name: a.name, host: address.address, port: address.port });
     }
@@ -228,8 +231,8 @@ export class Shellac {
     await Promise.all(closed);
   }
 
-  #makeServer(proxy: boolean): Server {
-    return createHttp1Server(proxy ? { ...this.#http1, proxy } : this.#http1, (sock) => {
+  #makeServer(proxy: boolean, listener: { readonly name: string; endpoint: string }): Server {
+    return createHttp1Server({ ...this.#http1, proxy, listener }, (sock) => {
       // A session takes an xid of its own, as in Varnish: a second connection's first request
       // is 1004 after 1000 (session), 1001 (request), 1002 (fetch).
       this.#sessXids.set(sock, this.nextXid());

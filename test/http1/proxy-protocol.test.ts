@@ -16,6 +16,8 @@ sub vcl_synth {
   set resp.http.x-remote = remote.ip;
   set resp.http.x-local = local.ip;
   set resp.http.x-url = req.url;
+  set resp.http.x-socket = local.socket;
+  set resp.http.x-endpoint = local.endpoint;
 }
 `;
 
@@ -57,6 +59,9 @@ it.each([
   expect(header(r.text, 'x-server')).toBe(server);
   expect(header(r.text, 'x-remote')).toBe('127.0.0.1');
   expect(header(r.text, 'x-local')).toBe('127.0.0.1');
+  // The listener, as varnishd names it: its -a name and bound address.
+  expect(header(r.text, 'x-socket')).toBe('p');
+  expect(header(r.text, 'x-endpoint')).toBe(`127.0.0.1:${port}`);
 });
 
 it('reads the header once: the requests after it share it', async () => {
