@@ -143,8 +143,8 @@ export class Http1Connection implements ByteSource {
     }
     const discarding = req.discardBody();
     if (discarding !== undefined) {
-      // An unread body stands between this request and the next: read it and drop it.
-      this.#state = 'closing';
+      // An unread body stands between this request and the next: read it and drop it (the
+      // state stays busy, so that its bytes keep coming in).
       void discarding.then(() => this.#afterBody(req));
       return;
     }
@@ -153,7 +153,7 @@ export class Http1Connection implements ByteSource {
 
   /** The next request, once the body before it is read to its end; else the close. */
   #afterBody(req: Http1Request): void {
-    if (this.socket.destroyed) return;
+    if (this.socket.destroyed || this.#state !== 'busy') return;
     // A body still being read (a backend answered before taking it all) or broken cannot be
     // told apart from the next request: the connection ends here.
     if (req.bodyState !== 'done') this.#finish('rx_body');
