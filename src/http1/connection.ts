@@ -377,7 +377,14 @@ export class Http1Connection implements ByteSource {
     const req = new Http1Request(this, this.socket, head, res, end - start, want100);
     this.#state = 'busy';
     this.#current = req;
-    this.#ctx.handler.request(req);
+    try {
+      this.#ctx.handler.request(req);
+    } catch (e) {
+      // A bug on the proxy side ends this connection, not the process.
+      this.#ctx.handler.refused(`request handler failed: ${e instanceof Error ? e.message : String(e)}`, 500);
+      this.destroy('tx_error');
+      return false;
+    }
     return true;
   }
 
