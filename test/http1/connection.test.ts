@@ -22,9 +22,9 @@ afterEach(async () => {
   proxy = origin = undefined;
 });
 
-async function setup(vcl = PASS): Promise<void> {
+async function setup(vcl = PASS, params: [string, string][] = []): Promise<void> {
   origin = await startRawOrigin();
-  proxy = await startProxy(vcl, { origin: origin as never });
+  proxy = await startProxy(vcl, { origin: origin as never, params });
 }
 
 /** A client socket whose received text can be awaited until it holds some string. */
@@ -77,6 +77,28 @@ it('reads pipelined requests in order, a head read ahead in pieces (sess_readahe
   expect(origin!.requests.map((r) => r.url)).toEqual(['/a', '/b', '/c']);
   expect(stat(proxy!, 'sess_readahead')).toBe(2);
   c.sock.destroy();
+});
+
+it('closes a head left unfinished for timeout_idle without a word (sc_rx_timeout)', async () => {
+  await setup(PASS, [['timeout_idle', '0.3']]);
+  const c = client(proxy!.port);
+  c.sock.write('GET / HTTP/1.1\r\nHo');
+  await c.closed;
+  expect(c.text()).toBe('');
+  expect(stat(proxy!, 'sc_rx_timeout')).toBe(1);
+  expect(stat(proxy!, 'sess_closed_err')).toBe(1);
+  expect(origin!.requests).toHaveLength(0);
+});
+
+it('fails a body that stops for timeout_idle: 503, closed, nothing complete at the origin', async () => {
+  await setup(PASS, [['timeout_idle', '0.3']]);
+  const c = client(proxy!.port);
+  c.sock.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc');
+  await c.closed;
+  expect(c.text()).toMatch(/^HTTP\/1\.1 503 /);
+  expect(c.text()).toMatch(/Connection: close\r\n/);
+  expect(origin!.requests).toHaveLength(0);
+  expect(stat(proxy!, 'sc_rx_body')).toBe(1);
 });
 
 it('answers a request sent one byte at a time', async () => {
