@@ -6,6 +6,7 @@
 // ratio to the ceiling (and to Varnish's); each figure is the best of a few interleaved rounds,
 // as a shared machine's noise only ever slows a run down. Run: `npm run bench:proxy` (options:
 // --duration N, --rounds N, --connections N, --only shellac|varnish|ceiling, --hit-only,
+// --sizes to add hits of 100 KB and 1 MB objects (with their bytes/s),
 // --cpu-prof DIR to profile Shellac, --log-reader to add hits on a second Shellac with a
 // `shellac log` reader attached: what transaction records cost when somebody reads them).
 
@@ -27,6 +28,7 @@ const { values: opts } = parseArgs({
     only: { type: 'string', multiple: true },
     'cpu-prof': { type: 'string' },
     'hit-only': { type: 'boolean', default: false },
+    sizes: { type: 'boolean', default: false },
     'log-reader': { type: 'boolean', default: false },
   },
 });
@@ -201,7 +203,18 @@ function load(port: number, path: string, headers: readonly string[], pids: read
 // A pass in the builtin VCL, for Shellac and Varnish alike: a request with credentials.
 const PASS_HEADERS = ['Authorization: Basic YTpi'];
 
+/** With --sizes: hits of larger objects, whose figure that matters is bytes per second. */
+function sizeLoads(server: string, port: number, pids: readonly number[]): Load[] {
+  if (!opts.sizes) return [];
+  return [
+    { name: `${server}: hit, 100 KB`, port, path: '/100k', pids, bytes: 100 * 1024 },
+    { name: `${server}: hit, 1 MB`, port, path: '/1m', pids, bytes: 1024 * 1024 },
+  ];
+}
+
 interface Load {
+  /** Body bytes per response, when the load is about throughput. */
+  readonly bytes?: number;
   readonly name: string;
   readonly port: number;
   readonly path: string;
@@ -243,6 +256,7 @@ async function main(): Promise<void> {
     const pids = [shellac.pid!];
     loads.push({ name: 'shellac: hit, 1 KB', port, path: '/hit', pids });
     if (!opts['hit-only']) loads.push({ name: 'shellac: pass, 1 KB', port, path: '/pass', headers: PASS_HEADERS, pids });
+    loads.push(...sizeLoads('shellac', port, pids));
   }
   if (want('shellac') && opts['log-reader']) {
     const port = await freePort();
@@ -274,6 +288,7 @@ async function main(): Promise<void> {
     const pids = [varnish.pid!];
     loads.push({ name: 'varnish: hit, 1 KB', port, path: '/hit', pids });
     if (!opts['hit-only']) loads.push({ name: 'varnish: pass, 1 KB', port, path: '/pass', headers: PASS_HEADERS, pids });
+    loads.push(...sizeLoads('varnish', port, pids));
   }
 
   // Noise only ever slows a run down: the best req/s (with its latencies) and, separately, the
@@ -290,6 +305,9 @@ async function main(): Promise<void> {
   // A profile is written when the process exits of itself.
   if (shellac) await stop(shellac);
   print(loads.map((l) => ({ name: l.name, f: best.get(l.name)! })));
+  for (const l of loads) {
+    if (l.bytes !== undefined) console.log(`${l.name}: ${((best.get(l.name)!.rps * l.bytes) / 1e6).toFixed(0)} MB/s of bodies`);
+  }
 }
 
 function print(rows: readonly Row[]): void {
@@ -302,8 +320,8 @@ function print(rows: readonly Row[]): void {
     `${'load'.padEnd(34)}${'req/s'.padStart(9)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'cpu us'.padStart(8)}${'/ceiling'.padStart(16)}${'/varnish'.padStart(16)}${'errors'.padStart(7)}`,
   );
   for (const r of rows) {
-    const kind = r.name.includes('pass') ? 'pass' : 'hit';
-    const v = r.name.startsWith('shellac') ? find(`varnish: ${kind}, 1 KB`) : undefined;
+    // The same load on varnishd: the name with its server changed.
+    const v = r.name.startsWith('shellac') ? find(r.name.replace(/^shellac/, 'varnish')) : undefined;
     const ratio = (base: Figures | undefined): string =>
       base === undefined ? '' : `${(r.f.rps / base.rps).toFixed(2)} (${(base.cpuUs / r.f.cpuUs).toFixed(2)})`;
     console.log(

@@ -117,6 +117,24 @@ export class Http1Response {
     this.#conn.responseEnded(this);
   }
 
+  /** Ends the response with a body in pieces, all handed to the socket in one go (writev). */
+  endAll(chunks: readonly Uint8Array[]): void {
+    const sock = this.#sock;
+    if (sock.destroyed || this.#chunked) {
+      for (const c of chunks) this.write(c);
+      this.end();
+      return;
+    }
+    sock.cork();
+    if (this.#head !== null) {
+      sock.write(this.#head, 'latin1');
+      this.#head = null;
+    }
+    for (const c of chunks) sock.write(c);
+    sock.uncork();
+    this.end();
+  }
+
   /** Cuts the connection: a response that cannot be finished must not look whole. */
   destroy(): void {
     this.finished = true;

@@ -118,10 +118,7 @@ function writeBody(cr: ClientRequest, obj: CacheObject, body: 'all' | 'none' | {
     const chunks = obj.chunks;
     counters.s_resp_bodybytes += obj.bodyBytes;
     if (chunks.length === 1) res.end(chunks[0]);
-    else {
-      for (const c of chunks) res.write(c);
-      res.end();
-    }
+    else res.endAll(chunks);
     return;
   }
   return streamBody(cr, obj, body);
