@@ -12,6 +12,7 @@ import { type Framed, frameRequest, type Refusal } from './framing.ts';
 import { parseHead, scanHead } from './head.ts';
 import { type ProxyInfo, parseProxyHeader } from './proxy-protocol.ts';
 import { Http1Request } from './request.ts';
+import { ReceiveBuffer } from './receive-buffer.ts';
 import { Http1Response } from './response.ts';
 
 /** The parameters the layer reads, live (param.set applies to the next request). */
@@ -42,7 +43,6 @@ export interface Http1Context {
   readonly handler: Http1Handler;
 }
 
-const EMPTY = Buffer.alloc(0);
 /** Bytes buffered ahead of a busy request past which the socket stops reading. */
 const READ_AHEAD_LIMIT = 256 * 1024;
 /** How long a closing connection waits for the client to close its side (see #finish). */
@@ -53,13 +53,7 @@ export class Http1Connection implements ByteSource {
   readonly listener: { readonly name: string; readonly endpoint: string } | null;
   readonly counters: Http1Counters;
   readonly #ctx: Http1Context;
-  /** Received bytes: [#pos, #len) are unread. Past #len, an owned buffer has room to grow. */
-  #buf: Buffer = EMPTY;
-  #pos = 0;
-  #len = 0;
-  #owned = false;
-  /** Bytes after #pos already searched for a head's end, so a head sent in pieces is not rescanned. */
-  #scanned = 0;
+  readonly #in = new ReceiveBuffer();
   #eof = false;
   #state: 'proxy' | 'head' | 'busy' | 'taken' | 'closing';
   /** What the PROXY header said, on a PROXY listener. */
@@ -92,13 +86,11 @@ export class Http1Connection implements ByteSource {
   // ---- ByteSource: what a request body reads ----
 
   peek(): Buffer {
-    return this.#pos === 0 && this.#len === this.#buf.length ? this.#buf : this.#buf.subarray(this.#pos, this.#len);
+    return this.#in.peek();
   }
 
   take(n: number): void {
-    this.#pos += n;
-    this.#scanned = 0;
-    if (this.#pos >= this.#len) this.#reset();
+    this.#in.take(n);
   }
 
   /** Waits for body bytes; timeout_idle without any ends the body, as Varnish reads one. */
@@ -163,7 +155,7 @@ export class Http1Connection implements ByteSource {
   /** Takes the socket away from request reading (pipe); returns the bytes read ahead. */
   takeOver(): Buffer {
     const rest = this.peek();
-    this.#reset();
+    this.#in.clear();
     this.#state = 'taken';
     this.#current = null;
     this.#clearIdle();
@@ -223,57 +215,18 @@ export class Http1Connection implements ByteSource {
     });
   }
 
-  // ---- the buffer ----
-
-  #reset(): void {
-    this.#buf = EMPTY;
-    this.#pos = 0;
-    this.#len = 0;
-    this.#owned = false;
-    this.#scanned = 0;
-  }
-
-  /**
-   * Adds received bytes. A lone chunk is kept as it is; more go into a buffer of our own that
-   * doubles when full, so a head sent in many small pieces costs linear copying, not quadratic.
-   * Bytes below #len are never written again: views handed to a body reader stay valid.
-   */
-  #append(chunk: Buffer): void {
-    if (this.#pos >= this.#len) {
-      this.#buf = chunk;
-      this.#pos = 0;
-      this.#len = chunk.length;
-      this.#owned = false;
-      return;
-    }
-    if (this.#owned && this.#buf.length - this.#len >= chunk.length) {
-      chunk.copy(this.#buf, this.#len);
-      this.#len += chunk.length;
-      return;
-    }
-    const rest = this.#len - this.#pos;
-    const grown = Buffer.allocUnsafe(Math.max(4096, 2 * (rest + chunk.length)));
-    this.#buf.copy(grown, 0, this.#pos, this.#len);
-    chunk.copy(grown, rest);
-    this.#scanned = Math.min(this.#scanned, rest);
-    this.#buf = grown;
-    this.#pos = 0;
-    this.#len = rest + chunk.length;
-    this.#owned = true;
-  }
-
   // ---- the loop ----
 
   #onData(chunk: Buffer): void {
     if (this.#state === 'closing') return;
-    this.#append(chunk);
+    this.#in.append(chunk);
     const wake = this.#wake;
     if (wake !== null) {
       this.#wake = null;
       wake(true);
     }
     if (this.#state === 'head' || this.#state === 'proxy') this.#pump();
-    else if (this.#len - this.#pos > READ_AHEAD_LIMIT) this.socket.pause();
+    else if (this.#in.size > READ_AHEAD_LIMIT) this.socket.pause();
   }
 
   #onEnd(): void {
@@ -296,7 +249,7 @@ export class Http1Connection implements ByteSource {
   /** After a request: the next head, at once when its bytes came ahead. */
   #next(): void {
     this.#state = 'head';
-    if (this.#pos < this.#len) this.counters.sess_readahead++;
+    if (this.#in.size > 0) this.counters.sess_readahead++;
     this.#armIdle();
     if (!this.#pumping) this.#pump();
   }
@@ -335,17 +288,18 @@ export class Http1Connection implements ByteSource {
   /** One head from the buffer; false when there is none yet (or the connection is over). */
   #readHead(): boolean {
     const s = this.#ctx.settings;
-    const buf = this.#buf;
-    const scan = scanHead(buf, this.#pos, this.#len, s.http_req_size, this.#pos + this.#scanned);
+    const input = this.#in;
+    const buf = input.bytes;
+    const scan = scanHead(buf, input.start, input.end, s.http_req_size, input.start + input.scanned);
     switch (scan.kind) {
       case 'empty':
-        this.take(scan.skip - this.#pos);
+        input.take(scan.skip - input.start);
         if (this.#eof) this.#finish('rem_close');
         return false;
       case 'more':
-        if (scan.skip > this.#pos) this.take(scan.skip - this.#pos);
+        if (scan.skip > input.start) input.take(scan.skip - input.start);
         // The end of a head is at most 3 bytes long: the next search starts just before here.
-        this.#scanned = Math.max(0, this.#len - this.#pos - 3);
+        input.scanned = Math.max(0, input.size - 3);
         if (this.#eof) this.#finish('rem_close');
         return false;
       case 'overflow':
@@ -368,11 +322,11 @@ export class Http1Connection implements ByteSource {
       this.refuse(framed);
       return false;
     }
-    this.take(end - this.#pos);
+    input.take(end - input.start);
     // The idle timer keeps running while the request is served (it finds the connection busy
     // and does nothing); re-arming it for the next head is then one refresh, no new timer.
     const head = framed.head;
-    const want100 = head.expect100 && head.protover >= 11 && this.#pos >= this.#len;
+    const want100 = head.expect100 && head.protover >= 11 && input.size === 0;
     const res = new Http1Response(this, this.socket, head.close, head.protover >= 11);
     const req = new Http1Request(this, this.socket, head, res, end - start, want100);
     this.#state = 'busy';
@@ -412,7 +366,7 @@ export class Http1Connection implements ByteSource {
     this.#state = 'closing';
     this.#count();
     this.#clearIdle();
-    this.#reset();
+    this.#in.clear();
     const sock = this.socket;
     if (sock.destroyed) return;
     sock.end();
@@ -446,7 +400,7 @@ export class Http1Connection implements ByteSource {
     this.#idle = null;
     if (this.#state !== 'head' && this.#state !== 'proxy') return;
     // Bytes of a head that never completed, or nothing at all since the last request.
-    this.#finish(this.#pos < this.#len ? 'rx_timeout' : 'rx_close_idle');
+    this.#finish(this.#in.size > 0 ? 'rx_timeout' : 'rx_close_idle');
     this.socket.destroy();
   }
 }
