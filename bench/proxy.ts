@@ -6,13 +6,14 @@
 // ratio to the ceiling (and to Varnish's); each figure is the best of a few interleaved rounds,
 // as a shared machine's noise only ever slows a run down. Run: `npm run bench:proxy` (options:
 // --duration N, --rounds N, --connections N, --only shellac|varnish|ceiling, --hit-only,
-// --sizes to add hits of 100 KB and 1 MB objects (with their bytes/s),
+// --sizes to add hits of 100 KB and 1 MB objects (with their bytes/s), --idle N to keep N idle
+// keep-alive connections open on each server during the loads (and print the memory each costs),
 // --cpu-prof DIR to profile Shellac, --log-reader to add hits on a second Shellac with a
 // `shellac log` reader attached: what transaction records cost when somebody reads them).
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,12 +30,16 @@ const { values: opts } = parseArgs({
     'cpu-prof': { type: 'string' },
     'hit-only': { type: 'boolean', default: false },
     sizes: { type: 'boolean', default: false },
+    idle: { type: 'string' },
     'log-reader': { type: 'boolean', default: false },
   },
 });
 const DURATION = Number(opts.duration);
 const CONNECTIONS = Number(opts.connections);
 const ROUNDS = Math.max(1, Number(opts.rounds));
+const IDLE = opts.idle === undefined ? 0 : Number(opts.idle);
+/** With idle connections, both servers must keep them: timeout_idle well past the run. */
+const IDLE_PARAMS = IDLE > 0 ? ['-p', 'timeout_idle=3600'] : [];
 const SERVER_CORE = '0';
 const LOAD_CORE = '1';
 
@@ -161,7 +166,19 @@ function wrk(url: string, seconds: number, headers: readonly string[]): Figures 
  */
 function cpuSeconds(pids: readonly number[]): number {
   const tick = 100; // USER_HZ on Linux
-  let all = [...pids];
+  const all = withChildren(pids);
+  if (all === null) return Number.NaN;
+  let sum = 0;
+  for (const pid of all) {
+    const stat = readStat(pid);
+    if (stat !== null) sum += stat.cpu;
+  }
+  return sum / tick;
+}
+
+/** The processes and their children (varnishd's work is in its child). */
+function withChildren(pids: readonly number[]): number[] | null {
+  const all = [...pids];
   try {
     for (const d of readdirSync('/proc')) {
       if (!/^\d+$/.test(d)) continue;
@@ -169,15 +186,43 @@ function cpuSeconds(pids: readonly number[]): number {
       if (stat !== null && pids.includes(stat.ppid) && !all.includes(Number(d))) all.push(Number(d));
     }
   } catch {
-    return Number.NaN;
+    return null;
   }
-  all = [...new Set(all)];
+  return [...new Set(all)];
+}
+
+/** Resident memory of the processes and their children, in KB. */
+function rssKb(pids: readonly number[]): number {
   let sum = 0;
-  for (const pid of all) {
-    const stat = readStat(pid);
-    if (stat !== null) sum += stat.cpu;
+  for (const pid of withChildren(pids) ?? pids) {
+    try {
+      const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) sum += Number(m[1]);
+    } catch {
+      // gone
+    }
   }
-  return sum / tick;
+  return sum;
+}
+
+/** Opens `n` connections that each get one answer and then stay open, idle, until the end. */
+async function openIdle(port: number, n: number): Promise<void> {
+  for (let done = 0; done < n; ) {
+    const batch = Math.min(200, n - done);
+    await Promise.all(
+      Array.from(
+        { length: batch },
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const s = connect(port, '127.0.0.1', () => s.write('GET /hit HTTP/1.1\r\nHost: x\r\n\r\n'));
+            s.once('data', () => resolve());
+            s.once('error', reject);
+            cleanups.push(() => s.destroy());
+          }),
+      ),
+    );
+    done += batch;
+  }
 }
 
 function readStat(pid: number): { ppid: number; cpu: number } | null {
@@ -248,7 +293,7 @@ async function main(): Promise<void> {
     const port = await freePort();
     const nodeArgs = opts['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`] : [];
     ({ child: shellac } = await start(
-      pinned(SERVER_CORE, NODE, [...nodeArgs, 'src/cli/main.ts', 'serve', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${originPort}`, '-s', 'malloc,64m']),
+      pinned(SERVER_CORE, NODE, [...nodeArgs, 'src/cli/main.ts', 'serve', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${originPort}`, '-s', 'malloc,64m', ...IDLE_PARAMS]),
       /Listening on/,
       { SHELLAC_LOG_LEVEL: 'error' },
     ));
@@ -281,7 +326,7 @@ async function main(): Promise<void> {
     const workdir = join(tmpdir(), `shellac-bench-vn-${process.pid}`);
     cleanups.push(() => rmSync(workdir, { recursive: true, force: true }));
     const varnishd = existsSync('/usr/sbin/varnishd') ? '/usr/sbin/varnishd' : 'varnishd';
-    const argv = pinned(SERVER_CORE, varnishd, ['-F', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${originPort}`, '-n', workdir, '-s', 'malloc,64m']);
+    const argv = pinned(SERVER_CORE, varnishd, ['-F', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${originPort}`, '-n', workdir, '-s', 'malloc,64m', ...IDLE_PARAMS]);
     const varnish = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
     children.push(varnish);
     await waitForPort(port, '/hit');
@@ -289,6 +334,19 @@ async function main(): Promise<void> {
     loads.push({ name: 'varnish: hit, 1 KB', port, path: '/hit', pids });
     if (!opts['hit-only']) loads.push({ name: 'varnish: pass, 1 KB', port, path: '/pass', headers: PASS_HEADERS, pids });
     loads.push(...sizeLoads('varnish', port, pids));
+  }
+
+  // Idle keep-alive connections, opened once per server and kept through the loads.
+  const idleNotes: string[] = [];
+  if (IDLE > 0) {
+    const servers = new Map(loads.filter((l) => !l.name.startsWith('ceiling')).map((l) => [l.name.split(':')[0], l]));
+    for (const [name, l] of servers) {
+      const before = rssKb(l.pids);
+      await openIdle(l.port, IDLE);
+      await new Promise((r) => setTimeout(r, 1000));
+      const after = rssKb(l.pids);
+      idleNotes.push(`${name}: ${IDLE} idle connections, ${((after - before) / IDLE).toFixed(1)} KB of resident memory each (${before} KB before, ${after} KB after)`);
+    }
   }
 
   // Noise only ever slows a run down: the best req/s (with its latencies) and, separately, the
@@ -305,6 +363,7 @@ async function main(): Promise<void> {
   // A profile is written when the process exits of itself.
   if (shellac) await stop(shellac);
   print(loads.map((l) => ({ name: l.name, f: best.get(l.name)! })));
+  for (const n of idleNotes) console.log(n);
   for (const l of loads) {
     if (l.bytes !== undefined) console.log(`${l.name}: ${((best.get(l.name)!.rps * l.bytes) / 1e6).toFixed(0)} MB/s of bodies`);
   }
