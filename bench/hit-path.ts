@@ -1,6 +1,6 @@
 // The hit path without sockets: Shellac's own work for one cache hit (request object, vcl_recv,
-// vcl_hash, lookup, vcl_hit, vcl_deliver, response headers), run against stand-ins for node's
-// request and response, so that what it costs can be measured to the tenth of a microsecond on a
+// vcl_hash, lookup, vcl_hit, vcl_deliver, response headers), run against stand-ins for the HTTP/1
+// layer's request and response (src/http1), so that what it costs can be measured to the tenth of a microsecond on a
 // machine too busy for wrk to tell. bench/proxy.ts says what a hit costs with node:http around
 // it; this says how much of that is ours. Run: `node bench/hit-path.ts`.
 //
@@ -31,50 +31,59 @@ const originPort = (origin.address() as AddressInfo).port;
 const srv = new Shellac({ params: new Params([]), storageBytes: 64 * 1024 * 1024 });
 await srv.vcls.load('boot', { source: `vcl 4.1;\nbackend default { .host = "127.0.0.1"; .port = "${originPort}"; }\n` });
 
-// Stand-ins: what the client state machine reads of node's IncomingMessage and ServerResponse.
+// Stand-ins: what the client state machine reads of the HTTP/1 layer's request and response.
 const socket = { remoteAddress: '127.0.0.1', remotePort: 40000, localAddress: '127.0.0.1', localPort: 6081 };
 let written = 0;
-function exchange(): [never, never] {
-  const req = {
-    method: 'GET',
-    url: '/hit',
-    httpVersion: '1.1',
-    httpVersionMajor: 1,
-    rawHeaders: ['Host', '127.0.0.1:6081', 'User-Agent', 'wrk', 'Accept', '*/*'],
-    headers: { host: '127.0.0.1:6081', 'user-agent': 'wrk', accept: '*/*' },
-    socket,
-  };
+function exchange(): never {
   const res = {
     headersSent: false,
     destroyed: false,
-    shouldKeepAlive: true,
-    writeHead(_status: number, _reason: string | undefined, headers: string[]) {
+    finished: false,
+    close: false,
+    statusCode: 200,
+    statusMessage: '',
+    writeHead(_status: number, _reason: string, headers: string[]) {
       written += headers.length;
       this.headersSent = true;
-      return this;
     },
     write: () => true,
     end(chunk?: Buffer) {
       written += chunk?.length ?? 0;
     },
-    on: () => res,
-    off: () => res,
     destroy: () => {},
   };
-  return [req as never, res as never];
+  const req = {
+    head: {
+      method: 'GET',
+      url: '/hit',
+      proto: 'HTTP/1.1',
+      protover: 11,
+      names: ['Host', 'User-Agent', 'Accept'],
+      values: ['127.0.0.1:6081', 'wrk', '*/*'],
+      body: { kind: 'none' },
+      close: false,
+      expect100: false,
+    },
+    res,
+    socket,
+    want100: false,
+    hasBody: false,
+    done: () => {},
+    closeAfter: () => {},
+  };
+  return req as never;
 }
 
 function one(): void {
-  const [req, res] = exchange();
+  const req = exchange();
   const entry = srv.vcls.enter()!;
-  const pending = new ClientRequest(srv, entry, req, res, null).run();
+  const pending = new ClientRequest(srv, entry, req).run();
   if (pending !== undefined) throw new Error('a hit went async');
 }
 
 // The first request is the miss that fills the cache (it goes async, through the backend).
 {
-  const [req, res] = exchange();
-  await new ClientRequest(srv, srv.vcls.enter()!, req, res, null).run();
+  await new ClientRequest(srv, srv.vcls.enter()!, exchange()).run();
   await new Promise((r) => setTimeout(r, 50));
 }
 if (srv.counters.cache_miss !== 1) throw new Error('the first request did not miss');

@@ -6,6 +6,8 @@
 // ratio to the ceiling (and to Varnish's); each figure is the best of a few interleaved rounds,
 // as a shared machine's noise only ever slows a run down. Run: `npm run bench:proxy` (options:
 // --duration N, --rounds N, --connections N, --only shellac|varnish|ceiling, --hit-only,
+// --sizes to add hits of 100 KB and 1 MB objects (with their bytes/s), --idle N to keep N idle
+// keep-alive connections open on each server during the loads (and print the memory each costs),
 // --cpu-prof DIR to profile Shellac, --log-reader to add hits on a second Shellac with a
 // `shellac log` reader attached: what transaction records cost when somebody reads them,
 // --metrics to add hits on a Shellac serving /metrics, which measures every request's latency
@@ -13,7 +15,7 @@
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +31,8 @@ const { values: opts } = parseArgs({
     only: { type: 'string', multiple: true },
     'cpu-prof': { type: 'string' },
     'hit-only': { type: 'boolean', default: false },
+    sizes: { type: 'boolean', default: false },
+    idle: { type: 'string' },
     'log-reader': { type: 'boolean', default: false },
     metrics: { type: 'boolean', default: false },
   },
@@ -36,6 +40,9 @@ const { values: opts } = parseArgs({
 const DURATION = Number(opts.duration);
 const CONNECTIONS = Number(opts.connections);
 const ROUNDS = Math.max(1, Number(opts.rounds));
+const IDLE = opts.idle === undefined ? 0 : Number(opts.idle);
+/** With idle connections, both servers must keep them: timeout_idle well past the run. */
+const IDLE_PARAMS = IDLE > 0 ? ['-p', 'timeout_idle=3600'] : [];
 const SERVER_CORE = '0';
 const LOAD_CORE = '1';
 
@@ -162,7 +169,19 @@ function wrk(url: string, seconds: number, headers: readonly string[]): Figures 
  */
 function cpuSeconds(pids: readonly number[]): number {
   const tick = 100; // USER_HZ on Linux
-  let all = [...pids];
+  const all = withChildren(pids);
+  if (all === null) return Number.NaN;
+  let sum = 0;
+  for (const pid of all) {
+    const stat = readStat(pid);
+    if (stat !== null) sum += stat.cpu;
+  }
+  return sum / tick;
+}
+
+/** The processes and their children (varnishd's work is in its child). */
+function withChildren(pids: readonly number[]): number[] | null {
+  const all = [...pids];
   try {
     for (const d of readdirSync('/proc')) {
       if (!/^\d+$/.test(d)) continue;
@@ -170,15 +189,43 @@ function cpuSeconds(pids: readonly number[]): number {
       if (stat !== null && pids.includes(stat.ppid) && !all.includes(Number(d))) all.push(Number(d));
     }
   } catch {
-    return Number.NaN;
+    return null;
   }
-  all = [...new Set(all)];
+  return [...new Set(all)];
+}
+
+/** Resident memory of the processes and their children, in KB. */
+function rssKb(pids: readonly number[]): number {
   let sum = 0;
-  for (const pid of all) {
-    const stat = readStat(pid);
-    if (stat !== null) sum += stat.cpu;
+  for (const pid of withChildren(pids) ?? pids) {
+    try {
+      const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) sum += Number(m[1]);
+    } catch {
+      // gone
+    }
   }
-  return sum / tick;
+  return sum;
+}
+
+/** Opens `n` connections that each get one answer and then stay open, idle, until the end. */
+async function openIdle(port: number, n: number): Promise<void> {
+  for (let done = 0; done < n; ) {
+    const batch = Math.min(200, n - done);
+    await Promise.all(
+      Array.from(
+        { length: batch },
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const s = connect(port, '127.0.0.1', () => s.write('GET /hit HTTP/1.1\r\nHost: x\r\n\r\n'));
+            s.once('data', () => resolve());
+            s.once('error', reject);
+            cleanups.push(() => s.destroy());
+          }),
+      ),
+    );
+    done += batch;
+  }
 }
 
 function readStat(pid: number): { ppid: number; cpu: number } | null {
@@ -204,7 +251,18 @@ function load(port: number, path: string, headers: readonly string[], pids: read
 // A pass in the builtin VCL, for Shellac and Varnish alike: a request with credentials.
 const PASS_HEADERS = ['Authorization: Basic YTpi'];
 
+/** With --sizes: hits of larger objects, whose figure that matters is bytes per second. */
+function sizeLoads(server: string, port: number, pids: readonly number[]): Load[] {
+  if (!opts.sizes) return [];
+  return [
+    { name: `${server}: hit, 100 KB`, port, path: '/100k', pids, bytes: 100 * 1024 },
+    { name: `${server}: hit, 1 MB`, port, path: '/1m', pids, bytes: 1024 * 1024 },
+  ];
+}
+
 interface Load {
+  /** Body bytes per response, when the load is about throughput. */
+  readonly bytes?: number;
   readonly name: string;
   readonly port: number;
   readonly path: string;
@@ -238,7 +296,7 @@ async function main(): Promise<void> {
     const port = await freePort();
     const nodeArgs = opts['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`] : [];
     ({ child: shellac } = await start(
-      pinned(SERVER_CORE, NODE, [...nodeArgs, 'src/cli/main.ts', 'serve', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${originPort}`, '-s', 'malloc,64m']),
+      pinned(SERVER_CORE, NODE, [...nodeArgs, 'src/cli/main.ts', 'serve', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${originPort}`, '-s', 'malloc,64m', ...IDLE_PARAMS]),
       /Listening on/,
       { SHELLAC_LOG_LEVEL: 'error' },
     ));
@@ -246,6 +304,7 @@ async function main(): Promise<void> {
     const pids = [shellac.pid!];
     loads.push({ name: 'shellac: hit, 1 KB', port, path: '/hit', pids });
     if (!opts['hit-only']) loads.push({ name: 'shellac: pass, 1 KB', port, path: '/pass', headers: PASS_HEADERS, pids });
+    loads.push(...sizeLoads('shellac', port, pids));
   }
   if (want('shellac') && opts['log-reader']) {
     const port = await freePort();
@@ -280,13 +339,27 @@ async function main(): Promise<void> {
     const workdir = join(tmpdir(), `shellac-bench-vn-${process.pid}`);
     cleanups.push(() => rmSync(workdir, { recursive: true, force: true }));
     const varnishd = existsSync('/usr/sbin/varnishd') ? '/usr/sbin/varnishd' : 'varnishd';
-    const argv = pinned(SERVER_CORE, varnishd, ['-F', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${originPort}`, '-n', workdir, '-s', 'malloc,64m']);
+    const argv = pinned(SERVER_CORE, varnishd, ['-F', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${originPort}`, '-n', workdir, '-s', 'malloc,64m', ...IDLE_PARAMS]);
     const varnish = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
     children.push(varnish);
     await waitForPort(port, '/hit');
     const pids = [varnish.pid!];
     loads.push({ name: 'varnish: hit, 1 KB', port, path: '/hit', pids });
     if (!opts['hit-only']) loads.push({ name: 'varnish: pass, 1 KB', port, path: '/pass', headers: PASS_HEADERS, pids });
+    loads.push(...sizeLoads('varnish', port, pids));
+  }
+
+  // Idle keep-alive connections, opened once per server and kept through the loads.
+  const idleNotes: string[] = [];
+  if (IDLE > 0) {
+    const servers = new Map(loads.filter((l) => !l.name.startsWith('ceiling')).map((l) => [l.name.split(':')[0], l]));
+    for (const [name, l] of servers) {
+      const before = rssKb(l.pids);
+      await openIdle(l.port, IDLE);
+      await new Promise((r) => setTimeout(r, 1000));
+      const after = rssKb(l.pids);
+      idleNotes.push(`${name}: ${IDLE} idle connections, ${((after - before) / IDLE).toFixed(1)} KB of resident memory each (${before} KB before, ${after} KB after)`);
+    }
   }
 
   // Noise only ever slows a run down: the best req/s (with its latencies) and, separately, the
@@ -303,6 +376,10 @@ async function main(): Promise<void> {
   // A profile is written when the process exits of itself.
   if (shellac) await stop(shellac);
   print(loads.map((l) => ({ name: l.name, f: best.get(l.name)! })));
+  for (const n of idleNotes) console.log(n);
+  for (const l of loads) {
+    if (l.bytes !== undefined) console.log(`${l.name}: ${((best.get(l.name)!.rps * l.bytes) / 1e6).toFixed(0)} MB/s of bodies`);
+  }
 }
 
 function print(rows: readonly Row[]): void {
@@ -315,8 +392,8 @@ function print(rows: readonly Row[]): void {
     `${'load'.padEnd(34)}${'req/s'.padStart(9)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'cpu us'.padStart(8)}${'/ceiling'.padStart(16)}${'/varnish'.padStart(16)}${'errors'.padStart(7)}`,
   );
   for (const r of rows) {
-    const kind = r.name.includes('pass') ? 'pass' : 'hit';
-    const v = r.name.startsWith('shellac') ? find(`varnish: ${kind}, 1 KB`) : undefined;
+    // The same load on varnishd: the name with its server changed.
+    const v = r.name.startsWith('shellac') ? find(r.name.replace(/^shellac/, 'varnish')) : undefined;
     const ratio = (base: Figures | undefined): string =>
       base === undefined ? '' : `${(r.f.rps / base.rps).toFixed(2)} (${(base.cpuUs / r.f.cpuUs).toFixed(2)})`;
     console.log(

@@ -12,6 +12,8 @@ export interface ListenSpec {
   readonly port: number;
   /** A Unix socket path (`-a /tmp/x.sock`) instead of host and port. */
   readonly path?: string;
+  /** `-a :8080,PROXY`: connections start with a PROXY protocol header. */
+  readonly proxy?: boolean;
 }
 
 export interface ServeConfig {
@@ -106,14 +108,16 @@ function parseListen(text: string, index: number): ListenSpec {
   const eq = text.indexOf('=');
   const name = eq > 0 ? text.slice(0, eq) : `a${index}`;
   const addr = eq > 0 ? text.slice(eq + 1) : text;
-  // `-a :8080,HTTP`: a protocol suffix; only HTTP/1 is spoken.
+  // `-a :8080,HTTP` or `,PROXY`: a protocol suffix (HTTP/1, or HTTP/1 behind a PROXY header).
   const [hostPort, proto] = addr.split(',', 2);
-  if (proto !== undefined && proto.toUpperCase() !== 'HTTP') {
-    throw new UsageError(`-a ${text}: protocol '${proto}' is not supported (only HTTP)`);
+  const upper = proto?.toUpperCase();
+  if (upper !== undefined && upper !== 'HTTP' && upper !== 'PROXY') {
+    throw new UsageError(`-a ${text}: protocol '${proto}' is not supported (HTTP or PROXY)`);
   }
-  if (hostPort.startsWith('/')) return { name, host: '', port: 0, path: hostPort };
+  const proxy = upper === 'PROXY' ? { proxy: true } : {};
+  if (hostPort.startsWith('/')) return { name, host: '', port: 0, path: hostPort, ...proxy };
   const hp = parseHostPort(hostPort, '-a', undefined);
-  return { name, ...hp };
+  return { name, ...hp, ...proxy };
 }
 
 /** `host:port`, `[v6]:port`, `:port`, or `host` when a default port is given. */

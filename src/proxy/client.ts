@@ -10,8 +10,8 @@
 //
 // A cache hit stays synchronous up to the write unless a sub awaits a VMOD.
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Http1Request, Http1Response, RequestHead } from '../http1/index.ts';
 import type { BusySlot, CacheObject } from '../cache/index.ts';
 import type { VclAction } from '../runtime/actions.ts';
 import { type ConnectionMarks, markConnectionNamed } from '../common/http-headers.ts';
@@ -27,10 +27,10 @@ import { deliverObject, deliverSynth, writeMinimal } from './deliver.ts';
 import { type FetchMode, startFetch } from './fetch.ts';
 import { requestXid } from './last-defence.ts';
 import { runPipe } from './pipe-step.ts';
-import { type RequestBody, StreamRequestBody } from './request-body.ts';
+import { type RequestBody, requestBodyOf } from './request-body.ts';
 import { runSub } from './run-sub.ts';
 import type { Shellac } from './server.ts';
-import { emitRequestEvent, handlingOf } from './server-events.ts';
+import { emitRequestEvent } from './server-events.ts';
 import type { VclEntry } from './vcls.ts';
 
 /** Slots of Varnish's http_max_hdr taken by the first line's fields, not by header lines. */
@@ -47,8 +47,8 @@ const HANDLING = { hit: 'hit', hitpass: 'pass', hitmiss: 'miss', pass: 'pass', p
 
 export class ClientRequest {
   readonly srv: Shellac;
-  readonly in: IncomingMessage;
-  readonly res: ServerResponse;
+  readonly in: Http1Request;
+  readonly res: Http1Response;
   readonly task: VclTask;
   vcl: LoadedVcl;
   entry: VclEntry;
@@ -74,8 +74,6 @@ export class ClientRequest {
   readonly marks: ConnectionMarks | 'refused' | null;
   /** Close the connection after the response (VCL failure, Connection: close). */
   close = false;
-  /** For an Upgrade request node handed over whole: bytes read past its head. */
-  readonly upgradeHead: Buffer | null;
   /** Its transaction record, when somebody reads them (shellac log); null costs nothing. */
   readonly tx: TxLog | null;
   /** The connection became a tunnel to a backend. */
@@ -83,23 +81,27 @@ export class ClientRequest {
   /** performance.now() at the start, when latency is measured (/metrics); 0 otherwise. */
   readonly startedAt: number;
 
-  constructor(srv: Shellac, entry: VclEntry, inReq: IncomingMessage, res: ServerResponse, upgradeHead: Buffer | null) {
+  /** Throws when the head cannot become a VCL request (the caller answers 400). */
+  constructor(srv: Shellac, entry: VclEntry, inReq: Http1Request) {
     this.srv = srv;
-    this.upgradeHead = upgradeHead;
     this.in = inReq;
-    this.res = res;
-    const h = inReq.headers;
-    this.body = new StreamRequestBody(inReq, h['content-length'] !== undefined ? h['content-length'] !== '0' : h['transfer-encoding'] !== undefined);
+    this.res = inReq.res;
+    this.body = requestBodyOf(inReq);
     this.entry = entry;
     this.vcl = entry.vcl;
     const task = new VclTask('client', srv.clientServices);
     task.xid = srv.nextXid();
-    const ips = addressesOf(inReq.socket);
+    const ips = addressesOf(inReq);
     task.clientIp = ips.client;
-    task.remoteIp = ips.client;
+    task.remoteIp = ips.remote;
     task.serverIp = ips.server;
-    task.localIp = ips.server;
-    task.req = receivedRequest(inReq, ips.clientText, srv.params.values.feature.has('https_scheme'));
+    task.localIp = ips.local;
+    const listener = inReq.listener;
+    if (listener !== null) {
+      task.localSocket = listener.name;
+      task.localEndpoint = listener.endpoint;
+    }
+    task.req = receivedRequest(inReq.head, ips.clientText);
     this.marks = markConnectionNamed(task.req);
     task.reqTime = Date.now() / 1000;
     task.timeoutIdle = srv.params.values.timeout_idle;
@@ -120,7 +122,7 @@ export class ClientRequest {
 
   /** The request as the client sent it (std.rollback), made anew at each call. */
   get original(): VclHttp {
-    return receivedRequest(this.in, addressesOf(this.in.socket).clientText, this.srv.params.values.feature.has('https_scheme'));
+    return receivedRequest(this.in.head, addressesOf(this.in).clientText);
   }
 
   /**
@@ -193,7 +195,7 @@ export class ClientRequest {
     this.srv.requests.delete(this.task);
     this.task.end();
     this.srv.vcls.leave(this.entry);
-    this.srv.requestDone(this.in.socket);
+    this.srv.requestDone(this.in);
   }
 
   #record(tx: TxLog): void {
@@ -372,8 +374,8 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
     return after(cr.call('vcl_synth'), (a) => {
       // Past max_restarts a restart from vcl_synth delivers instead (as Varnish), or it would loop.
       if (a.action === 'deliver' || (a.action === 'restart' && t.restarts > cr.srv.params.values.max_restarts)) {
-        deliverSynth(cr);
-        return 'done';
+        const discarding = cr.in.discardBody();
+        return discarding === undefined ? writeSynth(cr) : discarding.then(() => writeSynth(cr));
       }
       if (a.action === 'restart') return 'restart';
       // A failure in vcl_synth: nothing sane to send but a bare error, then close.
@@ -433,7 +435,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
   fail(cr) {
     // Varnish: a failed client task answers 503 "VCL failed" and closes the connection.
     cr.srv.counters.vcl_fail++;
-    cr.srv.counters.sc_vcl_failure++;
+    cr.in.closeAfter('vcl_failure');
     cr.releaseSlots();
     cr.close = true;
     cr.synthStatus = 503;
@@ -447,6 +449,8 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
 };
 
 function afterRecv(cr: ClientRequest, a: VclAction): StepResult {
+  // Varnish answers Expect: 100-continue once vcl_recv has run, whatever it decided.
+  if (cr.in.want100) cr.in.send100();
   switch (a.action) {
     case 'hash':
       cr.intent = 'lookup';
@@ -506,11 +510,22 @@ function afterHit(cr: ClientRequest, a: VclAction): StepResult {
 
 function afterDeliver(cr: ClientRequest, a: VclAction): StepResult {
   if (a.action === 'deliver') {
-    const writing = deliverObject(cr, cr.obj!);
-    return writing === undefined ? 'done' : writing.then(toDone);
+    // A body nobody read goes first (Varnish's VRB_Ignore); a hit without one stays synchronous.
+    const discarding = cr.in.discardBody();
+    return discarding === undefined ? writeObject(cr) : discarding.then(() => writeObject(cr));
   }
   cr.obj = null;
   return common(cr, a);
+}
+
+function writeObject(cr: ClientRequest): StepResult {
+  const writing = deliverObject(cr, cr.obj!);
+  return writing === undefined ? 'done' : writing.then(toDone);
+}
+
+function writeSynth(cr: ClientRequest): Step {
+  deliverSynth(cr);
+  return 'done';
 }
 
 const toDone = (): Step => 'done';
@@ -542,53 +557,52 @@ interface Addresses {
   readonly client: VclIp | null;
   readonly clientText: string;
   readonly server: VclIp | null;
+  /** The socket's own ends (remote.ip, local.ip): client and server but behind a PROXY header. */
+  readonly remote: VclIp | null;
+  readonly local: VclIp | null;
 }
 
 /** client.ip and server.ip of a connection, parsed once for all its requests. */
 const ADDRESSES = new WeakMap<Socket, Addresses>();
 
-function addressesOf(sock: Socket): Addresses {
+function addressesOf(req: Http1Request): Addresses {
+  const sock = req.socket;
   let a = ADDRESSES.get(sock);
   if (a === undefined) {
     // A Unix socket has no address: Varnish calls both ends 0.0.0.0.
     const unix = sock.localAddress === undefined && sock.remoteAddress === undefined && !sock.destroyed;
-    const client = unix ? UNIX_SOCKET_IP : ipFromSocket(sock.remoteAddress, sock.remotePort);
-    a = { client, clientText: client?.text ?? '', server: unix ? UNIX_SOCKET_IP : ipFromSocket(sock.localAddress, sock.localPort) };
+    const remote = unix ? UNIX_SOCKET_IP : ipFromSocket(sock.remoteAddress, sock.remotePort);
+    const local = unix ? UNIX_SOCKET_IP : ipFromSocket(sock.localAddress, sock.localPort);
+    // Behind a PROXY header, client.ip and server.ip are the ones it names.
+    const p = req.proxied;
+    const client = p?.client ? ipFromSocket(p.client.address, p.client.port) : remote;
+    const server = p?.server ? ipFromSocket(p.server.address, p.server.port) : local;
+    a = { client, clientText: client?.text ?? '', server, remote, local };
     ADDRESSES.set(sock, a);
   }
   return a;
 }
 
 /**
- * req as Varnish has it when vcl_recv starts: the request as received, the client's address
- * joined to X-Forwarded-For, and Expect gone (node answered 100-continue itself).
+ * req as Varnish has it when vcl_recv starts: the head as received (the HTTP/1 layer has
+ * already moved an absolute URL's authority into Host and taken Expect off), the client's
+ * address joined to X-Forwarded-For. The parser let through only token names and values
+ * without control bytes, so the headers go in without a second check.
  */
-function receivedRequest(inReq: IncomingMessage, clientText: string, httpsScheme: boolean): VclHttp {
-  let url = inReq.url ?? '/';
-  let host: string | null = null;
-  // An absolute URL (http://, or https:// with feature https_scheme): Varnish moves its
-  // authority into Host and keeps the path as the URL.
-  const scheme = url.charCodeAt(0) === 47 ? null : /^https?:\/\//i.exec(url);
-  if (scheme !== null && (scheme[0].length === 7 || httpsScheme)) {
-    const slash = url.indexOf('/', scheme[0].length);
-    if (slash >= 0) {
-      host = url.slice(scheme[0].length, slash);
-      url = url.slice(slash);
+function receivedRequest(head: RequestHead, clientText: string): VclHttp {
+  const req = VclHttp.request(head.method, head.url, head.proto);
+  const { names, values } = head;
+  let xff: string | null = null;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    const lower = name.toLowerCase();
+    if (lower === 'x-forwarded-for') {
+      // Repeated lines are joined, then the client's address goes last.
+      xff = xff === null ? values[i] : `${xff}, ${values[i]}`;
+      continue;
     }
+    req.appendTrusted(name, lower, values[i]);
   }
-  const req = VclHttp.request(inReq.method ?? 'GET', url, `HTTP/${inReq.httpVersion}`);
-  req.appendRaw(inReq.rawHeaders);
-  if (host !== null) {
-    req.unset('Host');
-    req.append('Host', host);
-  }
-  const xff = inReq.headers['x-forwarded-for'];
-  if (xff === undefined) req.append('X-Forwarded-For', clientText);
-  else {
-    // node joined repeated X-Forwarded-For lines with ', ' already.
-    req.unset('X-Forwarded-For');
-    req.append('X-Forwarded-For', `${xff}, ${clientText}`);
-  }
-  if (inReq.headers.expect !== undefined) req.unset('Expect');
+  req.appendTrusted('X-Forwarded-For', 'x-forwarded-for', xff === null ? clientText : `${xff}, ${clientText}`);
   return req;
 }

@@ -2,9 +2,9 @@
 // synthetic response, or a bare error. Conditional requests (304) and byte ranges (206/416) are
 // answered here from the object, as Varnish does in its deliver step.
 
-import type { ServerResponse } from 'node:http';
 import type { BodyState, CacheObject } from '../cache/index.ts';
 import type { VclHttp } from '../runtime/http.ts';
+import { statusReason } from '../runtime/status.ts';
 import type { ClientRequest } from './client.ts';
 import { ifRangeAllows, notModified } from './conditions.ts';
 import { CONNECTION_SPECIFIC } from '../common/http-headers.ts';
@@ -76,8 +76,8 @@ export function writeMinimal(cr: ClientRequest, status: number, reason: string):
     res.destroy();
     return;
   }
-  res.shouldKeepAlive = false;
-  res.writeHead(status, reason, ['Content-Length', '0', 'Connection', 'close']);
+  res.close = true;
+  res.writeHead(status, reason, ['Content-Length', '0']);
   res.end();
 }
 
@@ -95,12 +95,10 @@ function writeHead(cr: ClientRequest, status: number, reason: string, resp: VclH
     raw.push(name, resp.valueAt(i));
   }
   if (length !== undefined) raw.push('Content-Length', String(length));
-  const close = cr.close || resp.get('Connection')?.toLowerCase() === 'close';
-  if (close) {
-    raw.push('Connection', 'close');
-    res.shouldKeepAlive = false;
-  }
-  res.writeHead(status, reason || undefined, raw);
+  if (cr.close || resp.get('Connection')?.toLowerCase() === 'close') res.close = true;
+  // A body of unknown length (a streaming fetch without Content-Length) goes chunked.
+  const unknownLength = length === undefined && hasBody(status) && cr.task.req?.method !== 'HEAD';
+  res.writeHead(status, reason || statusReason(status), raw, unknownLength);
 }
 
 function writeBody(cr: ClientRequest, obj: CacheObject, body: 'all' | 'none' | { start: number; end: number }): Promise<void> | undefined {
@@ -120,10 +118,7 @@ function writeBody(cr: ClientRequest, obj: CacheObject, body: 'all' | 'none' | {
     const chunks = obj.chunks;
     counters.s_resp_bodybytes += obj.bodyBytes;
     if (chunks.length === 1) res.end(chunks[0]);
-    else {
-      for (const c of chunks) res.write(c);
-      res.end();
-    }
+    else res.endAll(chunks);
     return;
   }
   return streamBody(cr, obj, body);
@@ -152,7 +147,7 @@ async function streamBody(cr: ClientRequest, obj: CacheObject, body: 'all' | { s
       if (from < start || pos > end) chunk = chunk.subarray(Math.max(0, start - from), Math.min(chunk.length, end - from));
       counters.s_resp_bodybytes += chunk.length;
       if (!res.write(chunk)) {
-        await drainOrClose(res);
+        await res.drained();
         if (res.destroyed) return;
       }
     }
@@ -168,19 +163,6 @@ async function streamBody(cr: ClientRequest, obj: CacheObject, body: 'all' | { s
     }
     await obj.whenMore(i);
   }
-}
-
-/** Resolves when the client takes more bytes or goes away; leaves no listener behind. */
-function drainOrClose(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }
 
 function hasBody(status: number): boolean {

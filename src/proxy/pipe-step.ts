@@ -1,15 +1,14 @@
 // The pipe step: after vcl_pipe says pipe, the client connection becomes a raw tunnel to the
-// backend until either side closes or pipe_timeout passes with no byte. An Upgrade request
-// (node hands its socket over whole) tunnels the socket itself; any other request tunnels its
-// body, and the backend's bytes go straight to the client socket; the connection then closes.
+// backend until either side closes or pipe_timeout passes with no byte. The HTTP/1 layer hands
+// its socket over with what the client sent after the head (a body as it was framed, requests
+// pipelined behind it), which goes to the backend first; from then on bytes flow both ways
+// untouched, so requests after a piped one go through the tunnel as in Varnish.
 
-import { Duplex, Readable } from 'node:stream';
 import { copyHeaders, NOT_PIPED } from '../common/http-headers.ts';
 import { VclHttp } from '../runtime/http.ts';
 import type { Director } from '../vmod/api.ts';
 import type { Backend } from './backend.ts';
 import { type ClientRequest, connectionMarks } from './client.ts';
-import { writeMinimal } from './deliver.ts';
 import { pipe } from './pipe.ts';
 
 type Step = 'synth' | 'fail' | 'done';
@@ -41,32 +40,23 @@ export async function runPipe(cr: ClientRequest): Promise<Step> {
   }
   cr.srv.counters.s_pipe++;
   cr.piped = true;
-  const socket = cr.in.socket;
-  const upgraded = cr.upgradeHead !== null;
-  // Node parsed the head (and de-chunks the body) of a plain request: the body goes on as sent.
-  const chunked = /chunked/i.test(cr.in.headers['transfer-encoding'] ?? '');
-  const client = upgraded ? socket : Duplex.from({ readable: chunked ? Readable.from(rechunk(cr.in)) : cr.in, writable: socket });
+  const { socket, buffered } = cr.in.takeOver();
+  // A body std.cache_req_body read already goes first, then the bytes not read yet.
+  const cached = cr.task.reqBody;
+  const head = cached !== null && cached.length > 0 ? Buffer.concat([cached, buffered]) : buffered;
   const r = await pipe({
-    client,
-    head: cr.upgradeHead ?? undefined,
+    client: socket,
+    head,
     backend: backend as Backend,
     bereq: t.bereq!,
     timeout: cr.srv.params.values.pipe_timeout,
     counters: cr.srv.backendCounters,
   });
   if (!r.ok) {
-    writeMinimal(cr, 503, 'Backend fetch failed');
-    return 'done';
+    // A backend that cannot be reached: varnishd closes the client connection without an answer.
+    cr.in.closeAfter('tx_error');
+    cr.srv.logger.warn({ xid: t.xid, error: r.message }, 'pipe: backend not reached');
   }
   socket.destroy();
   return 'done';
-}
-
-/** A de-chunked body framed in chunks again, for a backend told Transfer-Encoding: chunked. */
-async function* rechunk(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  for await (const chunk of body) {
-    if (chunk.length === 0) continue;
-    yield Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]);
-  }
-  yield Buffer.from('0\r\n\r\n');
 }

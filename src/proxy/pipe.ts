@@ -13,9 +13,9 @@ import type { ProxyAddresses } from './backend-proxy-header.ts';
 
 export interface PipeRequest {
   /**
-   * The client connection, detached from any HTTP parser: what node's 'upgrade' and 'connect'
-   * events hand over, or a socket whose parser was taken off it. It must allow half-open
-   * connections (node:http's do), or a client's end of stream cuts the backend's answer short.
+   * The client connection, detached from any HTTP parser: the socket the HTTP/1 layer hands over
+   * (Http1Request.takeOver). It must allow half-open connections (the layer's listeners do), or
+   * a client's end of stream cuts the backend's answer short.
    */
   readonly client: Duplex;
   /** Bytes the client already sent after its request head (a pipelined body or request). */

@@ -12,24 +12,22 @@ export interface RequestBody {
   take(): AsyncIterable<Buffer>;
 }
 
-/** A body read from a stream (node:http's request) once. */
-export class StreamRequestBody implements RequestBody {
-  readonly present: boolean;
-  #taken = false;
-  readonly #source: AsyncIterable<Buffer>;
+/** What the HTTP/1 layer's request offers for its body (src/http1/request.ts). */
+interface BodySource {
+  readonly hasBody: boolean;
+  readonly bodyState: 'unread' | 'reading' | 'done' | 'failed';
+  body(): AsyncIterable<Buffer>;
+}
 
-  constructor(source: AsyncIterable<Buffer>, present: boolean) {
-    this.#source = source;
-    this.present = present;
-  }
-
-  get taken(): boolean {
-    return this.#taken;
-  }
-
-  take(): AsyncIterable<Buffer> {
-    if (this.#taken) throw new Error('request body taken twice');
-    this.#taken = true;
-    return this.#source;
-  }
+/** The request body of a request read by the HTTP/1 layer. */
+export function requestBodyOf(req: BodySource): RequestBody {
+  return {
+    get present() {
+      return req.hasBody;
+    },
+    get taken() {
+      return req.hasBody && req.bodyState !== 'unread';
+    },
+    take: () => req.body(),
+  };
 }

@@ -26,13 +26,13 @@ export function emitRequestEvent(cr: ClientRequest): void {
   cr.srv.events.emit('request', {
     xid: t.xid,
     vcl: cr.vcl.name,
-    method: req?.method ?? cr.in.method ?? '',
-    url: req?.url ?? cr.in.url ?? '',
+    method: req?.method ?? cr.in.head.method,
+    url: req?.url ?? cr.in.head.url,
     host: req?.get('host') ?? null,
     status: cr.res.statusCode,
     handling: handlingOf(cr),
     client: t.clientIp?.text ?? null,
-    bytesIn: Number(cr.in.headers['content-length'] ?? 0) || 0,
+    bytesIn: cr.in.head.body.kind === 'length' ? cr.in.head.body.length : 0,
     bytesOut: bodyBytes,
     // The fail step answers 503 "VCL failed" and closes: the one failure a client task reports.
     error: cr.close && cr.synthReason === 'VCL failed' ? 'VCL failed' : null,

@@ -1,11 +1,10 @@
 // A running Shellac: listeners, the cache, the loaded VCLs, parameters and counters, and the
 // services VCL tasks reach (bans, purges, request bodies, logs). Requests come in through
-// node:http and each runs as a ClientRequest (src/proxy/client.ts).
+// Shellac's own HTTP/1.1 layer (src/http1) and each runs as a ClientRequest (src/proxy/client.ts).
 
-import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import pino, { type Logger } from 'pino';
+import { createHttp1Server, type Http1Context, type Http1Request } from '../http1/index.ts';
 import { Cache, digestKey, keyOfText } from '../cache/index.ts';
 import { formatHttpDate, setHttpDatePostel } from '../runtime/httpdate.ts';
 import type { TaskServices, VclTask } from '../runtime/task.ts';
@@ -19,7 +18,7 @@ import { type BackendGlobalCounters, newBackendGlobalCounters } from './backend-
 import { ClientRequest } from './client.ts';
 import { newProxyCounters, type ProxyCounters } from './counters.ts';
 import { peerCredentials } from './peer-credentials.ts';
-import { type VclEntry, VclRegistry } from './vcls.ts';
+import { VclRegistry } from './vcls.ts';
 
 export interface ListenAddress {
   readonly name: string;
@@ -27,6 +26,8 @@ export interface ListenAddress {
   readonly port: number;
   /** A Unix socket path instead of host and port. */
   readonly path?: string;
+  /** `,PROXY`: each connection starts with a PROXY protocol header (v1 or v2). */
+  readonly proxy?: boolean;
 }
 
 export interface ShellacOptions {
@@ -70,10 +71,14 @@ export class Shellac {
   readonly startedAt = Date.now() / 1000;
   readonly #servers: { name: string; server: Server; address: AddressInfo | null; path?: string }[] = [];
   readonly #sockets = new Set<Socket>();
-  /** Per connection: whether a request runs, and the pipelined ones waiting their turn. */
+  /** Connections with a request being served (the others are closed at once by unlisten). */
+  readonly #busy = new Set<Socket>();
   /** Per connection, the xid its session took (sess.xid). */
   readonly #sessXids = new WeakMap<Socket, number>();
-  readonly #conns = new WeakMap<Socket, { busy: boolean; readonly queue: (() => void)[] }>();
+  readonly #http1: Http1Context;
+  /** Refused requests are logged at warn at most once a second; the rest at debug. */
+  #lastRefusedLog = 0;
+  #refusedSinceLog = 0;
   // Varnish's vtc_mode starts at 999 (debug.xid); each session, request and fetch takes the next.
   #xid = 999;
   #dateSecond = 0;
@@ -155,6 +160,32 @@ export class Shellac {
       vmodPath: () => opts.vmodPath ?? [],
       cooldown: () => this.params.values.vcl_cooldown,
     });
+    const values = this.params.values;
+    this.#http1 = {
+      settings: values,
+      httpsScheme: () => values.feature.has('https_scheme'),
+      counters: this.counters,
+      handler: {
+        request: (req) => this.#onRequest(req),
+        refused: (reason, status) => this.refused(reason, status),
+      },
+    };
+  }
+
+  /**
+   * A request refused before VCL: logged with its reason, at warn at most once a second (a
+   * flood of bad requests must not become a flood of log lines), at debug otherwise.
+   */
+  refused(reason: string, status: number, xid?: number): void {
+    const now = Date.now();
+    if (now - this.#lastRefusedLog >= 1000) {
+      this.logger.warn({ reason, status, xid, alsoRefused: this.#refusedSinceLog }, 'request refused');
+      this.#lastRefusedLog = now;
+      this.#refusedSinceLog = 0;
+    } else {
+      this.#refusedSinceLog++;
+      this.logger.debug({ reason, status, xid }, 'request refused');
+    }
   }
 
   nextXid(): number {
@@ -176,7 +207,8 @@ export class Shellac {
     this.cache.start();
     const bound: ListenAddress[] = [];
     for (const a of addresses) {
-      const server = this.#makeServer();
+      const listener = { name: a.name, endpoint: a.path ?? '' };
+      const server = this.#makeServer(a.proxy === true, listener);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(a.path ? { path: a.path } : { host: a.host || undefined, port: a.port }, () => {
@@ -184,12 +216,21 @@ export class Shellac {
           resolve();
         });
       });
+      // Past listen, an error is a connection that failed while being accepted (EMFILE...).
+      server.on('error', (err) => {
+        // (varnishd splits these by errno; one reason here, the error is logged.)
+        this.counters.sess_fail++;
+        this.counters.sess_fail_other++;
+        this.logger.warn({ err, listener: a.name }, 'accepting a connection failed');
+      });
       if (a.path) {
         this.#servers.push({ name: a.name, server, address: null, path: a.path });
         bound.push({ name: a.name, host: '', port: 0, path: a.path });
         continue;
       }
       const address = server.address() as AddressInfo;
+      // local.endpoint as varnishd shows it: the bound address and port.
+      listener.endpoint = address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
       this.#servers.push({ name: a.name, server, address });
       bound.push({ name: a.name, host: address.address, port: address.port });
     }
@@ -219,157 +260,62 @@ export class Shellac {
   async unlisten(graceMs = 5000): Promise<void> {
     const servers = this.#servers.splice(0);
     const closed = servers.map((s) => new Promise<void>((resolve) => s.server.close(() => resolve())));
-    for (const s of servers) s.server.closeIdleConnections();
+    for (const sock of this.#sockets) if (!this.#busy.has(sock)) sock.destroy();
     const deadline = Date.now() + graceMs;
     while (this.requests.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     this.counters.req_dropped += this.requests.size;
-    for (const s of servers) s.server.closeAllConnections();
     for (const sock of this.#sockets) sock.destroy();
     await Promise.all(closed);
   }
 
-  #makeServer(): Server {
-    const p = this.params.values;
-    // timeout_idle: a connection is idle until a request's head is complete, so it bounds both
-    // the wait between requests (keepAliveTimeout) and the wait for a head (headersTimeout,
-    // checked as often as the timeout is short). HTTP/1.1 without Host is served, as Varnish does.
-    const idleMs = Math.max(1, p.timeout_idle * 1000);
-    const server = createServer({
-      maxHeaderSize: p.http_req_size,
-      requestTimeout: 0,
-      headersTimeout: idleMs,
-      keepAliveTimeout: idleMs,
-      connectionsCheckingInterval: Math.min(1000, Math.max(50, idleMs / 4)),
-      noDelay: true,
-      joinDuplicateHeaders: false,
-      requireHostHeader: false,
-      // Varnish reads heads whose lines end in a bare LF; llhttp only does so when lenient. The
-      // framing checks it then skips (both Content-Length and Transfer-Encoding, duplicates)
-      // are made in #malformed.
-      insecureHTTPParser: true,
-      // A request without Content-Length or Transfer-Encoding has no body: node skips the
-      // body stream's events for it (the hit path's GETs), and reading it ends at once.
-      optimizeEmptyRequests: true,
-    });
-    server.on('connection', (sock: Socket) => {
-      this.counters.sess_conn++;
-      this.counters.s_sess++;
+  #makeServer(proxy: boolean, listener: { readonly name: string; endpoint: string }): Server {
+    return createHttp1Server({ ...this.#http1, proxy, listener }, (sock) => {
       // A session takes an xid of its own, as in Varnish: a second connection's first request
       // is 1004 after 1000 (session), 1001 (request), 1002 (fetch).
       this.#sessXids.set(sock, this.nextXid());
       this.#sockets.add(sock);
       sock.once('close', () => {
-        this.counters.sess_closed++;
         this.#sockets.delete(sock);
+        this.#busy.delete(sock);
       });
     });
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res, null));
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const res = new ServerResponse(req);
-      res.assignSocket(socket as Socket);
-      this.#onRequest(req, res, head);
-    });
-    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-      const c = this.counters;
-      switch (err.code) {
-        case 'ECONNRESET':
-          c.sc_rem_close++;
-          break;
-        case 'ERR_HTTP_REQUEST_TIMEOUT':
-          // timeout_idle passed before a whole request head came: closed without a word.
-          c.sc_rx_timeout++;
-          break;
-        case 'HPE_HEADER_OVERFLOW':
-          // Past http_req_size: Varnish closes without answering.
-          c.sc_rx_overflow++;
-          break;
-        default:
-          c.client_req_400++;
-          c.sc_rx_bad++;
-          this.logger.debug({ err: err.code }, 'malformed request');
-          if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      }
-      socket.destroy();
-    });
-    return server;
   }
 
-  #onRequest(req: IncomingMessage, res: ServerResponse, upgradeHead: Buffer | null): void {
-    this.counters.client_req++;
-    // node:http would add `Keep-Alive: timeout=N` to each response; Varnish sends none. (The
-    // idle timeout itself is the server's keepAliveTimeout, which this leaves alone.)
-    (res as unknown as { _keepAliveTimeout: number })._keepAliveTimeout = 0;
-    const problem = this.#malformed(req);
-    if (problem !== null) {
-      this.counters.client_req_400++;
-      this.counters.sc_rx_bad++;
-      this.logger.debug({ problem }, 'malformed request');
-      res.shouldKeepAlive = false;
-      res.writeHead(400, 'Bad Request', ['Content-Length', '0', 'Connection', 'close']);
-      res.end();
-      return;
-    }
+  #onRequest(req: Http1Request): void {
+    const sock = req.socket;
     const entry = this.#closing ? null : this.vcls.enter();
     if (entry === null) {
-      res.writeHead(503, 'Service Unavailable', ['Content-Length', '0', 'Connection', 'close']);
-      res.end();
+      req.res.close = true;
+      req.res.writeHead(503, 'Service Unavailable', ['Content-Length', '0']);
+      req.res.end();
+      req.done();
       return;
     }
-    // node:http hands over pipelined requests at once; Varnish takes a connection's requests
-    // one after another, so the next one starts (and takes its xid) when the response before
-    // it is done.
-    // (The usual connection has one request at a time: that costs a flag, nothing more.)
-    const sock = req.socket;
-    let conn = this.#conns.get(sock);
-    if (conn === undefined) {
-      conn = { busy: false, queue: [] };
-      this.#conns.set(sock, conn);
-    }
-    if (conn.busy) {
-      // A request read while the one before it is still served (Varnish's read-ahead).
-      this.counters.sess_readahead++;
-      conn.queue.push(() => void this.#startRequest(entry, req, res, upgradeHead));
+    let cr: ClientRequest;
+    try {
+      cr = new ClientRequest(this, entry, req);
+    } catch (e) {
+      // The request could not become a VCL request: a client's fault, answered as Varnish
+      // answers a head it cannot take.
+      this.vcls.leave(entry);
+      this.counters.client_req_400++;
+      this.refused(e instanceof Error ? e.message : String(e), 400);
+      req.res.close = true;
+      req.res.writeHead(400, 'Bad Request', []);
+      req.res.end();
+      req.done();
       return;
     }
-    conn.busy = true;
-    void this.#startRequest(entry, req, res, upgradeHead);
+    this.counters.client_req++;
+    this.#busy.add(sock);
+    cr.task.sessXid = this.#sessXids.get(sock) ?? 0;
+    void cr.run();
   }
 
-  #startRequest(entry: VclEntry, req: IncomingMessage, res: ServerResponse, upgradeHead: Buffer | null): Promise<void> | undefined {
-    const cr = new ClientRequest(this, entry, req, res, upgradeHead);
-    cr.task.sessXid = this.#sessXids.get(req.socket) ?? 0;
-    return cr.run();
-  }
-
-  /** A request on this connection is over: the next pipelined one starts. */
-  requestDone(sock: Socket): void {
-    const conn = this.#conns.get(sock);
-    if (conn === undefined) return;
-    const next = conn.queue.shift();
-    if (next === undefined) conn.busy = false;
-    else next();
-  }
-
-  /** Varnish's request limits and framing checks that node:http does not apply itself. */
-  #malformed(req: IncomingMessage): string | null {
-    const raw = req.rawHeaders;
-    const p = this.params.values;
-    if (raw.length / 2 > p.http_max_hdr) return `too many headers (${raw.length / 2} > http_max_hdr)`;
-    const max = p.http_req_hdr_len;
-    let hosts = 0;
-    let lengths = 0;
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i];
-      if (name.length + raw[i + 1].length + 2 > max) return `header ${name} longer than http_req_hdr_len`;
-      if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
-      else if (name.length === 14 && name.toLowerCase() === 'content-length') lengths++;
-    }
-    if (hosts > 1) return 'duplicate Host header';
-    if (lengths > 1) return 'duplicate Content-Length header';
-    if (lengths > 0 && req.headers['transfer-encoding'] !== undefined) return 'both Content-Length and Transfer-Encoding';
-    // Only HTTP/1.0 and HTTP/1.1 (the lenient parser would let 1.2 or 0.5 pass).
-    if (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1) return `unsupported protocol HTTP/${req.httpVersion}`;
-    return null;
+  /** A request on this connection is over (ClientRequest's last step). */
+  requestDone(req: Http1Request): void {
+    this.#busy.delete(req.socket);
+    req.done();
   }
 
   /** std.cache_req_body: reads the request body into the task, up to `max` bytes. */
@@ -382,13 +328,19 @@ export class Shellac {
     if (cr.body.taken) return false;
     const chunks: Buffer[] = [];
     let n = 0;
-    for await (const chunk of cr.body.take()) {
-      n += (chunk as Buffer).length;
-      if (n > max) {
-        this.logger.info({ xid: task.xid }, `Request body too big to cache (> ${max} bytes)`);
-        return false;
+    try {
+      for await (const chunk of cr.body.take()) {
+        n += chunk.length;
+        if (n > max) {
+          this.logger.info({ xid: task.xid }, `Request body too big to cache (> ${max} bytes)`);
+          return false;
+        }
+        chunks.push(chunk);
       }
-      chunks.push(chunk as Buffer);
+    } catch (e) {
+      // A broken body: the connection closes after this request.
+      this.logger.info({ xid: task.xid, err: e instanceof Error ? e.message : String(e) }, 'Request body failed');
+      return false;
     }
     this.counters.s_req_bodybytes += n;
     task.reqBody = Buffer.concat(chunks);

@@ -47,7 +47,7 @@ describe('shellac serve flags', () => {
     [['-b', 'a:1', '-f', 'x.vcl'], 'only one of -b or -f can be specified'],
     [['-a', 'nope'], '-a nope: a port is needed (host:port)'],
     [['-a', ':99999'], "-a :99999: bad port '99999'"],
-    [['-a', ':80,PROXY'], "-a :80,PROXY: protocol 'PROXY' is not supported (only HTTP)"],
+    [['-a', ':80,HTTP2'], "-a :80,HTTP2: protocol 'HTTP2' is not supported (HTTP or PROXY)"],
     [['-d', '-s', 'file,/tmp/x'], '-s file,/tmp/x: unknown storage method "file" (only malloc)'],
     [['-s', 'malloc,lots'], "-s malloc,lots: bad size 'lots' (e.g. 256m, 1g)"],
     [['-p', 'novalue'], '-p novalue: expected name=value'],
@@ -55,6 +55,14 @@ describe('shellac serve flags', () => {
     [['stray'], "unexpected argument 'stray'"],
   ])('refuses %j', (argv, message) => {
     expect(() => parseServeArgs(argv)).toThrow(new UsageError(message));
+  });
+
+  it('takes a PROXY listener, TCP or Unix socket', () => {
+    const c = parseServeArgs(['-a', 'p=127.0.0.1:8443,PROXY', '-a', '/tmp/p.sock,PROXY', '-b', 'o:80']);
+    expect(c.listen).toEqual([
+      { name: 'p', host: '127.0.0.1', port: 8443, proxy: true },
+      { name: 'a1', host: '', port: 0, path: '/tmp/p.sock', proxy: true },
+    ]);
   });
 
   it('parses host:port forms', () => {

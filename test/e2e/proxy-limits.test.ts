@@ -26,19 +26,21 @@ const headers = (n: number, len = 1): string => Array.from({ length: n }, (_, i)
 
 describe('malformed requests', () => {
   it.each([
-    ['a bad request line', 'GARBAGE\r\n\r\n'],
-    ['Content-Length with Transfer-Encoding', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
-    ['two Host headers', 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n'],
-    ['two Content-Length headers', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx'],
-    ['a bad header line', 'GET / HTTP/1.1\r\nHost: a\r\nno colon here\r\n\r\n'],
-  ])('refuses %s with a 400 and closes', async (_what, bytes) => {
+    // varnishd counts the close as sc_rx_junk when its HTTP/1 parser refuses the head, as
+    // sc_rx_bad when a later check does (duplicate headers).
+    ['a bad request line', 'GARBAGE\r\n\r\n', 'sc_rx_junk'],
+    ['Content-Length with Transfer-Encoding', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 'sc_rx_junk'],
+    ['two Host headers', 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 'sc_rx_bad'],
+    ['two Content-Length headers', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx', 'sc_rx_bad'],
+    ['a bad header line', 'GET / HTTP/1.1\r\nHost: a\r\nno colon here\r\n\r\n', 'sc_rx_junk'],
+  ])('refuses %s with a 400 and closes', async (_what, bytes, counter) => {
     await setup();
     const r = await raw(proxy!.port, bytes);
     expect(r.text).toMatch(/^HTTP\/1\.1 400 /);
     expect(r.closed).toBe(true);
     expect(origin!.seen).toHaveLength(0);
     expect(stat(proxy!, 'client_req_400')).toBe(1);
-    expect(stat(proxy!, 'sc_rx_bad')).toBe(1);
+    expect(stat(proxy!, counter)).toBe(1);
     // The proxy goes on serving.
     expect((await get(proxy!.port, '/')).status).toBe(200);
   });
@@ -88,6 +90,7 @@ describe('timeout_idle', () => {
     expect(b.text).toMatch(/^HTTP\/1\.1 200 /);
     expect(b.afterMs).toBeGreaterThanOrEqual(250);
     expect(b.afterMs).toBeLessThan(2500);
-    expect(stat(proxy!, 'sc_rx_timeout')).toBeGreaterThanOrEqual(1);
+    // Nothing came after the response, nor on the silent connection: an idle close.
+    expect(stat(proxy!, 'sc_rx_close_idle')).toBe(2);
   });
 });

@@ -19,7 +19,8 @@ interface Shared {
 // a fresh copy of its code (hot reload), and must still find the index the others fill.
 const SHARED = Symbol.for('shellac.vmod.xkey.shared');
 const holder = globalThis as { [SHARED]?: WeakMap<CacheObjects, Shared> };
-const shared: WeakMap<CacheObjects, Shared> = (holder[SHARED] ??= new WeakMap());
+holder[SHARED] ??= new WeakMap();
+const shared: WeakMap<CacheObjects, Shared> = holder[SHARED];
 
 /** The index kept for this cache, if a VCL importing xkey is loaded (tests and the bench read it). */
 export function indexOf(cache: CacheObjects): KeyIndex | undefined {

@@ -1,0 +1,159 @@
+// The request head, read from bytes as Varnish 7.1 reads it (cache_http1_proto.c), rule by rule;
+// docs/proxy.md lists each rule with what varnishd answers. In short:
+// - a head ends at LF [CR] LF; bytes of white space before a request are skipped; a line ends in
+//   CR LF or a bare LF, and a CR anywhere else is a control byte;
+// - the request line is METHOD SP+ URL SP+ PROTO: the method is any run of non-control bytes,
+//   the separators spaces only (a TAB is refused), the protocol must be HTTP/1.0 or HTTP/1.1;
+// - a header line is a token, a colon, and a value without control bytes (TAB allowed); no
+//   white space before the colon or at the start of the first header line; a line that starts
+//   with SP or TAB continues the one before (obs-fold), its line break turned into spaces;
+// - a header line longer than http_req_hdr_len, more than http_max_hdr - 5 headers (Varnish
+//   counts the first line's three fields and two spare slots in the same table): 400.
+// Nothing here builds a string but the fields and header names and values themselves.
+
+import { BYTE_CLASS, CTL, crlfAt, LF, CR, LWS, SP, TCHAR } from './bytes.ts';
+
+export interface HeadLimits {
+  /** http_req_size: the most bytes a head may take. */
+  readonly reqSize: number;
+  /** http_req_hdr_len: the longest header line. */
+  readonly hdrLen: number;
+  /** http_max_hdr. */
+  readonly maxHdr: number;
+}
+
+export interface ParsedHead {
+  readonly method: string;
+  readonly url: string;
+  readonly proto: string;
+  /** 10 or 11. */
+  readonly protover: number;
+  /** Header names as sent and their values, leading and trailing white space taken off. */
+  readonly names: string[];
+  readonly values: string[];
+}
+
+/** What is known of a connection's buffer: not a head yet, too big for one, or where it ends. */
+export type HeadScan = { readonly kind: 'empty'; readonly skip: number } | { readonly kind: 'more'; readonly skip: number } | { readonly kind: 'overflow' } | { readonly kind: 'complete'; readonly start: number; readonly end: number };
+
+/**
+ * Finds a whole head in buf[from, to) (Varnish's HTTP1_Complete): white space before it is
+ * skipped (`skip` is where the request starts), the end is after LF [CR] LF. `resume`: where
+ * the search for the end may start, the bytes before it having been searched already.
+ */
+export function scanHead(buf: Uint8Array, from: number, to: number, reqSize: number, resume = from): HeadScan {
+  let p = from;
+  while (p < to && (BYTE_CLASS[buf[p]] & LWS) !== 0) p++;
+  if (p === to) return { kind: 'empty', skip: p };
+  const start = p;
+  if (resume > p) p = resume;
+  const limit = Math.min(to, start + reqSize);
+  for (;;) {
+    p = buf.indexOf(LF, p);
+    if (p < 0 || p >= limit) return to - start >= reqSize ? { kind: 'overflow' } : { kind: 'more', skip: start };
+    if (++p === limit) return to - start >= reqSize ? { kind: 'overflow' } : { kind: 'more', skip: start };
+    if (buf[p] === CR && ++p === limit) return to - start >= reqSize ? { kind: 'overflow' } : { kind: 'more', skip: start };
+    if (buf[p] === LF) return { kind: 'complete', start, end: p + 1 };
+  }
+}
+
+export type HeadResult = { readonly ok: true; readonly head: ParsedHead } | { readonly ok: false; readonly reason: string };
+
+const bad = (reason: string): HeadResult => ({ ok: false, reason });
+
+/** Splits a complete head buf[start, end) into its fields and headers. */
+export function parseHead(buf: Buffer, start: number, end: number, limits: HeadLimits): HeadResult {
+  let p = start;
+  // Method: up to the first SP or TAB, no control byte.
+  while ((BYTE_CLASS[buf[p]] & SP) === 0) {
+    if ((BYTE_CLASS[buf[p]] & CTL) !== 0) return bad('control byte in the method');
+    p++;
+  }
+  const method = buf.toString('latin1', start, p);
+  // Spaces, where a TAB (a control byte too) is refused.
+  while ((BYTE_CLASS[buf[p]] & SP) !== 0) {
+    if (buf[p] !== 0x20) return bad('TAB in the request line');
+    p++;
+  }
+  const urlStart = p;
+  while ((BYTE_CLASS[buf[p]] & LWS) === 0) {
+    if ((BYTE_CLASS[buf[p]] & CTL) !== 0) return bad('control byte in the URL');
+    p++;
+  }
+  if (p === urlStart) return bad('no URL');
+  const url = buf.toString('latin1', urlStart, p);
+  while ((BYTE_CLASS[buf[p]] & SP) !== 0) {
+    if (buf[p] !== 0x20) return bad('TAB in the request line');
+    p++;
+  }
+  // The protocol runs to the line's end and may hold spaces (then it is no protocol Varnish takes).
+  const protoStart = p;
+  while (p < end && crlfAt(buf, p, end) === 0) {
+    if ((BYTE_CLASS[buf[p]] & CTL) !== 0 && buf[p] !== 0x09) return bad('control byte in the protocol');
+    p++;
+  }
+  const eol = crlfAt(buf, p, end);
+  if (eol === 0) return bad('request line without an end');
+  const protover = protocolVersion(buf, protoStart, p);
+  if (protover !== 10 && protover !== 11) return bad('protocol other than HTTP/1.0 or HTTP/1.1');
+  const proto = protover === 11 ? 'HTTP/1.1' : 'HTTP/1.0';
+  p += eol;
+  const names: string[] = [];
+  const values: string[] = [];
+  const maxHeaders = limits.maxHdr - 5;
+  for (;;) {
+    if (crlfAt(buf, p, end) !== 0) break;
+    const lineStart = p;
+    let lineEnd = p;
+    let folded = false;
+    let r = p;
+    while (r < end) {
+      const c = BYTE_CLASS[buf[r]];
+      if ((c & CTL) === 0 || (c & SP) !== 0) {
+        r++;
+        continue;
+      }
+      const n = crlfAt(buf, r, end);
+      if (n === 0) return bad(`control byte 0x${buf[r].toString(16).padStart(2, '0')} in a header`);
+      lineEnd = r;
+      r += n;
+      if (r >= end || crlfAt(buf, r, end) !== 0 || (BYTE_CLASS[buf[r]] & SP) === 0) break;
+      // obs-fold: the line goes on; its line break reads as spaces.
+      folded = true;
+    }
+    if (lineEnd - lineStart > limits.hdrLen) return bad('header line longer than http_req_hdr_len');
+    const first = buf[lineStart];
+    if ((BYTE_CLASS[first] & LWS) !== 0) return bad('header line starting with white space');
+    if (first === 0x3a) return bad('header without a name');
+    let colon = lineStart;
+    while (colon < lineEnd && buf[colon] !== 0x3a) {
+      if ((BYTE_CLASS[buf[colon]] & TCHAR) === 0) return bad('byte not allowed in a header name');
+      colon++;
+    }
+    if (colon === lineEnd) return bad("header without ':'");
+    if (names.length >= maxHeaders) return bad('more headers than http_max_hdr allows');
+    let vs = colon + 1;
+    let ve = lineEnd;
+    while (vs < ve && (BYTE_CLASS[buf[vs]] & LWS) !== 0) vs++;
+    while (ve > vs && (BYTE_CLASS[buf[ve - 1]] & LWS) !== 0) ve--;
+    names.push(buf.toString('latin1', lineStart, colon));
+    values.push(folded ? unfold(buf.toString('latin1', vs, ve)) : buf.toString('latin1', vs, ve));
+    p = r;
+  }
+  return { ok: true, head: { method, url, proto, protover, names, values } };
+}
+
+/** A folded value's CR and LF as spaces, as Varnish overwrites them. */
+function unfold(value: string): string {
+  return value.replace(/[\r\n]/g, ' ');
+}
+
+/** 10 × major + minor for `HTTP/d.d` (letters in any case); 0 for anything else. */
+function protocolVersion(buf: Uint8Array, from: number, to: number): number {
+  if (to - from !== 8) return 0;
+  if ((buf[from] | 0x20) !== 0x68 || (buf[from + 1] | 0x20) !== 0x74 || (buf[from + 2] | 0x20) !== 0x74 || (buf[from + 3] | 0x20) !== 0x70) return 0;
+  const major = buf[from + 5] - 0x30;
+  const minor = buf[from + 7] - 0x30;
+  if (buf[from + 4] !== 0x2f || buf[from + 6] !== 0x2e || major < 0 || major > 9 || minor < 0 || minor > 9) return 0;
+  return 10 * major + minor;
+}

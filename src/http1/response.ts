@@ -1,0 +1,151 @@
+// The response side of one request: a head written by hand (status line, the headers given,
+// then Connection: close or keep-alive, as varnishd 7.1 writes), then the body. The head waits
+// for the first body bytes so that a small response leaves in one write: a cache hit is one
+// syscall. A body of unknown length goes chunked to an HTTP/1.1 client and to the end of the
+// connection for an HTTP/1.0 one, as Varnish delivers it.
+
+import type { Socket } from 'node:net';
+import type { Http1Connection } from './connection.ts';
+
+/** Past this size a body is not copied next to its head: the two go out corked. */
+const JOIN_LIMIT = 64 * 1024;
+
+export class Http1Response {
+  statusCode = 200;
+  statusMessage = '';
+  headersSent = false;
+  /** end() was called. */
+  finished = false;
+  /** Close the connection after this response (Connection: close is written). */
+  close: boolean;
+  readonly #conn: Http1Connection;
+  readonly #sock: Socket;
+  readonly #http11: boolean;
+  #head: string | null = null;
+  #chunked = false;
+
+  constructor(conn: Http1Connection, sock: Socket, close: boolean, http11: boolean) {
+    this.#conn = conn;
+    this.#sock = sock;
+    this.close = close;
+    this.#http11 = http11;
+  }
+
+  /** The socket is gone (the client left, or the response was cut off). */
+  get destroyed(): boolean {
+    return this.#sock.destroyed;
+  }
+
+  /**
+   * Sets the head: `raw` holds name, value, name, value, … (never Connection, which is written
+   * from `close`). Nothing is sent before the body's first bytes or end(). `unknownLength`: a
+   * body follows without Content-Length.
+   */
+  writeHead(status: number, reason: string, raw: readonly string[], unknownLength = false): void {
+    if (this.headersSent) return;
+    this.statusCode = status;
+    this.statusMessage = reason;
+    let head = `HTTP/1.1 ${status} ${reason}\r\n`;
+    for (let i = 0; i + 1 < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+    if (unknownLength) {
+      if (this.#http11) {
+        this.#chunked = true;
+        head += 'Transfer-Encoding: chunked\r\n';
+      } else this.close = true;
+    }
+    head += this.close ? 'Connection: close\r\n\r\n' : 'Connection: keep-alive\r\n\r\n';
+    this.#head = head;
+    this.headersSent = true;
+    this.#conn.sending();
+    this.#conn.counters.s_resp_hdrbytes += head.length;
+  }
+
+  /** Writes body bytes; false when the socket's buffer is full (wait with drained()). */
+  write(chunk: Uint8Array | string): boolean {
+    const sock = this.#sock;
+    if (sock.destroyed) return true;
+    if (this.#head === null && this.#conn.sendExpired()) {
+      // send_timeout: the whole response must be out by then, however the client reads.
+      this.destroy();
+      return true;
+    }
+    if (this.#chunked) {
+      if (chunk.length === 0) return true;
+      const data = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
+      sock.cork();
+      this.#raw(`${data.length.toString(16)}\r\n`);
+      sock.write(data);
+      const ok = sock.write('\r\n', 'latin1');
+      sock.uncork();
+      return ok;
+    }
+    return this.#raw(chunk);
+  }
+
+  /** Bytes as they are, after the head if it is still waiting. */
+  #raw(chunk: Uint8Array | string): boolean {
+    const sock = this.#sock;
+    const head = this.#head;
+    if (head === null) return typeof chunk === 'string' ? sock.write(chunk, 'latin1') : sock.write(chunk);
+    this.#head = null;
+    if (typeof chunk === 'string') return sock.write(head + chunk, 'latin1');
+    if (chunk.length > JOIN_LIMIT) {
+      sock.cork();
+      sock.write(head, 'latin1');
+      const ok = sock.write(chunk);
+      sock.uncork();
+      return ok;
+    }
+    const out = Buffer.allocUnsafe(head.length + chunk.length);
+    out.write(head, 0, 'latin1');
+    out.set(chunk, head.length);
+    return sock.write(out);
+  }
+
+  /** Ends the response (with its last bytes); the connection goes on to the next request. */
+  end(chunk?: Uint8Array | string): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (chunk !== undefined && chunk.length > 0) this.write(chunk);
+    if (this.#sock.destroyed) {
+      this.#head = null;
+    } else if (this.#chunked) this.#raw('0\r\n\r\n');
+    else if (this.#head !== null) {
+      this.#sock.write(this.#head, 'latin1');
+      this.#head = null;
+    }
+    this.#conn.responseEnded(this);
+  }
+
+  /** Ends the response with a body in pieces, all handed to the socket in one go (writev). */
+  endAll(chunks: readonly Uint8Array[]): void {
+    const sock = this.#sock;
+    if (sock.destroyed || this.#chunked) {
+      for (const c of chunks) this.write(c);
+      this.end();
+      return;
+    }
+    sock.cork();
+    if (this.#head !== null) {
+      sock.write(this.#head, 'latin1');
+      this.#head = null;
+    }
+    for (const c of chunks) sock.write(c);
+    sock.uncork();
+    this.end();
+  }
+
+  /** Cuts the connection: a response that cannot be finished must not look whole. */
+  destroy(): void {
+    this.finished = true;
+    this.#conn.destroy('tx_error');
+  }
+
+  /**
+   * Resolves when the socket takes more bytes or goes away. send_timeout (the whole response)
+   * and idle_send_timeout (this one wait) cut a client that does not read.
+   */
+  drained(): Promise<void> {
+    return this.#conn.drained();
+  }
+}
