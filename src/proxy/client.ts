@@ -169,6 +169,8 @@ export class ClientRequest {
 
   #finished(): void {
     if (this.tx !== null) this.#record(this.tx);
+    // A pass's object gives its storage back now (a cached one stays for the next hit).
+    this.obj?.readerDone();
     this.srv.latency?.request.observe(HANDLING[this.handling], (performance.now() - this.startedAt) / 1000);
     this.srv.requests.delete(this.task);
     this.task.end();
@@ -389,6 +391,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
   restart(cr) {
     const t = cr.task;
     cr.releaseSlots();
+    cr.obj?.readerDone();
     cr.obj = null;
     cr.isHit = false;
     cr.graceHit = false;
@@ -487,6 +490,7 @@ function afterDeliver(cr: ClientRequest, a: VclAction): StepResult {
     const writing = deliverObject(cr, cr.obj!);
     return writing === undefined ? 'done' : writing.then(toDone);
   }
+  cr.obj?.readerDone();
   cr.obj = null;
   return common(cr, a);
 }

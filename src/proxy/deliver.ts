@@ -172,6 +172,8 @@ async function streamBody(cr: ClientRequest, obj: CacheObject, body: 'all' | { s
 
 /** Resolves when the client takes more bytes or goes away; leaves no listener behind. */
 function drainOrClose(res: ServerResponse): Promise<void> {
+  // Gone already (while the body was awaited): 'close' will not come again.
+  if (res.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {
       res.off('drain', done);

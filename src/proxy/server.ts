@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, ServerResponse } from 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import pino, { type Logger } from 'pino';
-import { Cache, digestKey } from '../cache/index.ts';
+import { Cache, digestKey, type StorageSpec } from '../cache/index.ts';
 import { formatHttpDate, setHttpDatePostel } from '../runtime/httpdate.ts';
 import type { TaskServices, VclTask } from '../runtime/task.ts';
 import type { LatencyMetrics } from '../mgmt/latency.ts';
@@ -33,6 +33,8 @@ export interface ShellacOptions {
   readonly storageName?: string;
   /** Every storage VCL may name (storage.NAME); the cache's is one of them. */
   readonly storageNames?: readonly string[];
+  /** Every storage (-s), in order; overrides storageBytes and storageName. */
+  readonly storages?: readonly StorageSpec[];
   readonly vclPath?: readonly string[];
   readonly vmodPath?: readonly string[];
   readonly logger?: Logger;
@@ -78,7 +80,7 @@ export class Shellac {
     this.logger = opts.logger ?? pino({ level: 'silent' });
     const identity = opts.identity ?? 'shellac';
     this.via = `1.1 ${identity} (Shellac/0.1)`;
-    this.cache = new Cache({ maxBytes: opts.storageBytes, params: this.params.values, storageName: opts.storageName });
+    this.cache = new Cache({ maxBytes: opts.storageBytes, params: this.params.values, storageName: opts.storageName, storages: opts.storages });
     const logger = this.logger;
     const log = (task: VclTask, message: string): void => {
       this.txOf.get(task)?.log(message);
@@ -121,8 +123,8 @@ export class Shellac {
         createBackend: override ? (decl, probe, vcl) => factory({ ...decl, host: override.host, port: String(override.port), path: undefined }, probe, vcl) : factory,
         services: this.clientServices,
         logger,
-        storages: opts.storageNames ?? [this.cache.storage.name, 'Transient'],
-        storage: (name) => (name === this.cache.storage.name ? this.cache.storage : undefined),
+        storages: [...new Set([...(opts.storageNames ?? []), ...this.cache.stevedores.map((st) => st.name)])],
+        storage: (name) => this.cache.storageNamed(name),
       },
       vclPath: () => opts.vclPath ?? [],
       vmodPath: () => opts.vmodPath ?? [],
