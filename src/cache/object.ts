@@ -133,8 +133,6 @@ export class CacheObject {
   /** Bytes and allocations charged to its storage (stevedore.ts). */
   storedBytes = 0;
   storedAllocs = 0;
-  /** Objects evicted to make room for this one (against nuke_limit). */
-  nuked = 0;
   /** The LRU list of its storage: the newer and the older neighbour. */
   lruPrev: CacheObject | null = null;
   lruNext: CacheObject | null = null;

@@ -2,7 +2,7 @@
 // the LRU list of the committed objects it holds. Every byte an object costs is asked for here:
 // one allocation for its head (the fixed per-object charge plus the stored header block), one
 // per body chunk. A request that does not fit evicts the least recently used objects of this
-// storage, at most `nuke_limit` for one object (Varnish's per-fetch limit), then fails.
+// storage, at most `nuke_limit` for one allocation (as varnishd's), then fails.
 //
 // The LRU is an intrusive doubly linked list through the objects themselves (lruPrev/lruNext):
 // adding, touching and removing cost no allocation and no search, and eviction takes the oldest
@@ -62,19 +62,21 @@ export class Stevedore implements ObjectStorage {
 
   /**
    * Charges `bytes` in `allocs` allocations to `obj`, evicting with `nuke` the oldest objects but
-   * obj while it does not fit; obj.nuked counts evictions against `nukeLimit`. Null when done.
+   * obj while it does not fit, at most `nukeLimit` of them (per allocation, as varnishd's
+   * objallocwithnuke). Null when done.
    */
   alloc(obj: CacheObject, bytes: number, allocs: number, nukeLimit: number, nuke: (victim: CacheObject) => void): AllocFailure | null {
     this.c_req += allocs;
     let failure: AllocFailure | null = null;
+    let nuked = 0;
     if (bytes > this.maxBytes) failure = 'too_big';
     while (failure === null && this.g_bytes + bytes > this.maxBytes) {
       let victim = this.#oldest;
       if (victim === obj) victim = obj.lruPrev;
       if (victim === null) failure = 'no_victim';
-      else if (obj.nuked >= nukeLimit) failure = 'nuke_limited';
+      else if (nuked >= nukeLimit) failure = 'nuke_limited';
       else {
-        obj.nuked++;
+        nuked++;
         nuke(victim);
       }
     }

@@ -326,7 +326,7 @@ export class Cache implements ObjectOwner {
   // ObjectOwner: body progress of committed objects.
 
   grew(obj: CacheObject): void {
-    if (obj.dying || this.#charge(obj.storage!, obj, lastChunkBytes(obj))) return;
+    if (obj.dying || this.#chargeChunk(obj.storage!, obj, lastChunkBytes(obj))) return;
     this.#remove(obj);
     obj.fail();
   }
@@ -394,7 +394,7 @@ export class Cache implements ObjectOwner {
 
   readonly #privateOwner: ObjectOwner = {
     grew: (obj) => {
-      if (!obj.abandoned && !this.#charge(this.transient, obj, lastChunkBytes(obj))) obj.fail();
+      if (!obj.abandoned && !this.#chargeChunk(this.transient, obj, lastChunkBytes(obj))) obj.fail();
     },
     finished: () => {},
     failed: (obj) => this.transient.free(obj),
@@ -493,19 +493,29 @@ export class Cache implements ObjectOwner {
     obj.storage?.lruTouch(obj);
   }
 
-  /** Charges a new object: its head (one allocation), then each body chunk it came with. */
+  /**
+   * Charges a new object: its head, then the body it came with as one allocation (a whole body
+   * of known length, as varnishd allocates it: nuke_limit applies to it at once, r01764).
+   */
   #chargeAll(st: Stevedore, obj: CacheObject): boolean {
-    if (!this.#charge(st, obj, OBJECT_OVERHEAD + obj.headerBytes)) return false;
-    for (const chunk of obj.chunks) if (!this.#charge(st, obj, chunk.length)) return false;
-    return true;
+    if (!this.#charge(st, obj, OBJECT_OVERHEAD + obj.headerBytes, 1)) return false;
+    const body = obj.bodyBytes;
+    return body === 0 || this.#charge(st, obj, body, Math.ceil(body / this.params.fetch_chunksize));
   }
 
   /**
-   * Charges `bytes` to obj: one allocation per fetch_chunksize, as Varnish's storage segments
-   * (the head is one). On failure all obj held is given back (the caller drops it).
+   * Charges a chunk that arrived, in pieces of fetch_chunksize, each an allocation with its own
+   * nuke_limit as varnishd's storage segments (so a chunk evicts as many small objects as
+   * varnishd's 16 KB segments would, no more).
    */
-  #charge(st: Stevedore, obj: CacheObject, bytes: number): boolean {
-    const allocs = Math.max(1, Math.ceil(bytes / this.params.fetch_chunksize));
+  #chargeChunk(st: Stevedore, obj: CacheObject, bytes: number): boolean {
+    const piece = this.params.fetch_chunksize;
+    for (let left = bytes; left > 0; left -= piece) if (!this.#charge(st, obj, Math.min(piece, left), 1)) return false;
+    return true;
+  }
+
+  /** One allocation (counted as `allocs`); on failure all obj held is given back (the caller drops it). */
+  #charge(st: Stevedore, obj: CacheObject, bytes: number, allocs: number): boolean {
     const failure: AllocFailure | null = st.alloc(obj, bytes, allocs, this.params.nuke_limit, this.#nuke);
     if (failure === null) return true;
     if (failure === 'nuke_limited') this.counters.n_lru_limited++;
