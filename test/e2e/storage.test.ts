@@ -7,9 +7,7 @@ import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StorageSpec } from '../../src/cache/index.ts';
 import { PRIVATE_BUFFER_BYTES } from '../../src/cache/index.ts';
-import { Params } from '../../src/mgmt/params.ts';
-import { Shellac } from '../../src/proxy/server.ts';
-import { BACKEND, get, type Origin, type ProxyHandle, sleep, startOrigin, stat } from '../helpers/proxy.ts';
+import { BACKEND, get, type Origin, type ProxyHandle, sleep, startOrigin, startProxy, stat } from '../helpers/proxy.ts';
 
 const KB = 1024;
 const MB = 1024 * KB;
@@ -22,11 +20,8 @@ afterEach(async () => {
   proxy = origin = undefined;
 });
 
-async function start(vcl: string, storages: readonly StorageSpec[], params: [string, string][] = []): Promise<ProxyHandle> {
-  const srv = new Shellac({ params: new Params(params), storageBytes: 0, storages });
-  await srv.vcls.load('boot', { source: vcl.replaceAll('ORIGIN_PORT', String(origin?.port ?? 9)) });
-  const [a] = await srv.listen([{ name: 'a0', host: '127.0.0.1', port: 0 }]);
-  return { srv, port: a.port, close: () => srv.close(500) };
+function start(vcl: string, storages: readonly StorageSpec[], params: [string, string][] = []): Promise<ProxyHandle> {
+  return startProxy(vcl, { origin, storages, params });
 }
 
 function sma(p: ProxyHandle, storage: string) {
