@@ -1,7 +1,8 @@
 // Cache memory: what the process really holds against what `-s` promises. Fills Shellac (and
 // varnishd in the same run, when installed) with the issue's loads one after another: small
 // objects, 10 KB objects, 1 MB objects, then a mix; after each, prints RSS, SMA g_bytes,
-// n_object, the fill's rate (objects per second, evictions included) and RSS beyond the bound.
+// n_object, the fill's rate (objects per second, evictions included), RSS beyond the bound, and
+// Shellac's GC pauses during the fill (from --trace-gc: the longest, and how many passed 50 ms).
 // Counts are scaled by --scale (1 = the issue's: 1,000,000 × 200 B, 100,000 × 10 KB, 300 × 1 MB,
 // a mix of 100,000) and each fill stops at --max-seconds. Run: `node bench/cache-memory.ts
 // [--size 256m] [--scale 0.1] [--concurrency 32] [--only shellac|varnish]`.
@@ -71,16 +72,36 @@ interface Target {
   readonly port: number;
   readonly pid: number;
   counters(): Promise<{ gBytes: number; nObject: number }>;
+  /** GC pauses (ms) since the last call, from --trace-gc; null for a process without one. */
+  takeGcPauses(): number[] | null;
 }
+
+/** `... Mark-Compact 300.1 (310.2) -> 250.3 (260.1) MB, 85.23 / 0.00 ms ...`: the pause is the first figure. */
+const GC_LINE = /: (?:Scavenge|Mark-Compact|Minor Mark-Sweep|Mark-Sweep)\b.*?MB, (?:pooled: \S+ MB, )?([\d.]+) \/ [\d.]+ ms/;
 
 async function startShellac(originPort: number): Promise<Target> {
   const port = await freePort();
   const metricsPort = await freePort();
-  const child = spawn(process.execPath, ['src/cli/main.ts', 'serve', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${originPort}`, '-s', `malloc,${opts.size}`, '-p', `metrics_listen=127.0.0.1:${metricsPort}`], { cwd: ROOT, stdio: 'ignore' });
+  const child = spawn(process.execPath, ['--trace-gc', 'src/cli/main.ts', 'serve', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${originPort}`, '-s', `malloc,${opts.size}`, '-p', `metrics_listen=127.0.0.1:${metricsPort}`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
   children.push(child);
+  let pauses: number[] = [];
+  let partial = '';
+  child.stdout!.on('data', (b: Buffer) => {
+    const lines = (partial + b.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const m = GC_LINE.exec(line);
+      if (m) pauses.push(Number(m[1]));
+    }
+  });
   await waitUp(port);
   return {
     name: 'shellac',
+    takeGcPauses() {
+      const taken = pauses;
+      pauses = [];
+      return taken;
+    },
     port,
     pid: child.pid!,
     async counters() {
@@ -113,6 +134,7 @@ async function startVarnish(originPort: number): Promise<Target | null> {
   };
   return {
     name: 'varnishd',
+    takeGcPauses: () => null,
     port,
     get pid() {
       return workerPid();
@@ -172,6 +194,12 @@ async function fill(t: Target, load: (typeof LOADS)[number], tag: number): Promi
   return { done: next, ms: performance.now() - started, errors };
 }
 
+function gcSummary(pauses: number[] | null): string {
+  if (pauses === null) return 'no GC';
+  if (pauses.length === 0) return 'none';
+  return `${Math.max(...pauses).toFixed(1)} ms, ${pauses.filter((p) => p > 50).length} of ${pauses.length}`;
+}
+
 async function main(): Promise<void> {
   const origin = await startOrigin();
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -183,17 +211,18 @@ async function main(): Promise<void> {
     if (v !== null) targets.push(v);
   }
   const bound = SIZE_BYTES / 1024 ** 2;
-  console.log('| server | after | objects fetched | errors | fill rate (obj/s) | RSS MB | RSS − bound MB | g_bytes MB | n_object | RSS per object beyond g_bytes |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| server | after | objects fetched | errors | fill rate (obj/s) | RSS MB | RSS − bound MB | g_bytes MB | n_object | RSS per object beyond g_bytes | GC pauses: max, > 50 ms |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const t of targets) {
     const c0 = await t.counters();
-    console.log(`| ${t.name} | start | 0 | | | ${rssMb(t.pid).toFixed(0)} | ${(rssMb(t.pid) - bound).toFixed(0)} | ${(c0.gBytes / 1024 ** 2).toFixed(1)} | ${c0.nObject} | |`);
+    t.takeGcPauses();
+    console.log(`| ${t.name} | start | 0 | | | ${rssMb(t.pid).toFixed(0)} | ${(rssMb(t.pid) - bound).toFixed(0)} | ${(c0.gBytes / 1024 ** 2).toFixed(1)} | ${c0.nObject} | | |`);
     for (const [k, l] of LOADS.entries()) {
       const { done, ms, errors } = await fill(t, l, k);
       const c = await t.counters();
       const rss = rssMb(t.pid);
       const perObject = c.nObject > 0 ? `${(((rss * 1024 ** 2) - c.gBytes) / c.nObject).toFixed(0)} B` : '';
-      console.log(`| ${t.name} | ${l.name} | ${done} | ${errors} | ${(done / (ms / 1000)).toFixed(0)} | ${rss.toFixed(0)} | ${(rss - bound).toFixed(0)} | ${(c.gBytes / 1024 ** 2).toFixed(1)} | ${c.nObject} | ${perObject} |`);
+      console.log(`| ${t.name} | ${l.name} | ${done} | ${errors} | ${(done / (ms / 1000)).toFixed(0)} | ${rss.toFixed(0)} | ${(rss - bound).toFixed(0)} | ${(c.gBytes / 1024 ** 2).toFixed(1)} | ${c.nObject} | ${perObject} | ${gcSummary(t.takeGcPauses())} |`);
     }
   }
   agent.destroy();
