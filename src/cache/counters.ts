@@ -11,6 +11,7 @@ export const CACHE_COUNTERS = [
   'n_expired',
   'n_lru_nuked',
   'n_lru_moved',
+  'n_lru_limited',
   'n_purges',
   'n_obj_purged',
   'busy_sleep',

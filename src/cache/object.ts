@@ -12,13 +12,15 @@
 // origin + ttl + grace; kept (for conditional revalidation) until origin + ttl + grace + keep.
 // VCL's obj.ttl is `ttlLeft(now)`, obj.age is `now - origin`.
 //
-// A CacheObject also serves a pass: created with `new` and never committed, it streams its body
-// to its one reader the same way.
+// A CacheObject also serves a pass (kind 'private', from Cache.newPrivate, never committed): it
+// streams its body to its one reader the same way, gives back each chunk that reader is past,
+// and makes its fetch wait while PRIVATE_BUFFER_BYTES are buffered ahead of the reader.
 
 import type { VclHttp } from '../runtime/http.ts';
 import { parseHttpDate } from '../runtime/httpdate.ts';
 import type { Ban } from './ban-list.ts';
 import type { ObjectHead } from './objhead.ts';
+import type { Stevedore } from './stevedore.ts';
 import type { VarySpec } from './vary.ts';
 
 /** normal, or an object that only records that the content is uncacheable. */
@@ -57,15 +59,28 @@ export interface ObjectInit {
   readonly canEsi?: boolean;
 }
 
-/** Who hears of body progress: the cache, for a committed object. */
+/** Who hears of body progress: the cache, for a committed object and for a private one. */
 export interface ObjectOwner {
   grew(obj: CacheObject): void;
   finished(obj: CacheObject): void;
   failed(obj: CacheObject): void;
+  /** A private object's reader is past `chunks` chunks of `bytes` bytes: they are given back. */
+  released?(obj: CacheObject, bytes: number, chunks: number): void;
+  /** A private object's reader is done with it. */
+  left?(obj: CacheObject): void;
 }
 
-/** Fixed cost counted per object besides headers and body (the bookkeeping itself). */
-export const OBJECT_OVERHEAD = 256;
+/**
+ * Fixed cost charged per object besides headers and body: the bookkeeping itself (index, expiry
+ * and LRU entries). Small enough that a 1 MB storage holds a body of 1048290 bytes with its
+ * headers, as varnishd's does (conformance c00044).
+ */
+export const OBJECT_OVERHEAD = 128;
+
+/** A pass's body buffered ahead of its one reader at most this long; the fetch then waits. */
+export const PRIVATE_BUFFER_BYTES = 256 * 1024;
+
+const EMPTY = Buffer.alloc(0);
 
 const DONE = Promise.resolve();
 let nextId = 1;
@@ -113,7 +128,20 @@ export class CacheObject {
   owner: ObjectOwner | null = null;
   /** The stale object this one replaces once its body is complete (a refresh). */
   supersedes: CacheObject | null = null;
-  storage: ObjectStorage | null = null;
+  /** Where it is charged (obj.storage in VCL); null for an object no cache made. */
+  storage: Stevedore | null = null;
+  /** Bytes and allocations charged to its storage (stevedore.ts). */
+  storedBytes = 0;
+  storedAllocs = 0;
+  /** The LRU list of its storage: the newer and the older neighbour. */
+  lruPrev: CacheObject | null = null;
+  lruNext: CacheObject | null = null;
+  onLru = false;
+  /** A private object: chunks below this index are given back (the reader is past them). */
+  #released = 0;
+  /** A private object whose reader left: the fetch stops. */
+  abandoned = false;
+  #room: PromiseWithResolvers<void> | null = null;
   #hit: { readonly kind: 'hit'; readonly obj: CacheObject } | null = null;
 
   constructor(init: ObjectInit) {
@@ -199,6 +227,16 @@ export class CacheObject {
     this.#wake();
   }
 
+  /** Its storage had no room: readers see a failed body, whatever had come of it. */
+  storageFailed(): void {
+    if (this.state === 'streaming') {
+      this.fail();
+      return;
+    }
+    this.state = 'failed';
+    this.#wake();
+  }
+
   /** The fetch broke off: readers see the body end early, the cache drops the object. */
   fail(): void {
     if (this.state !== 'streaming') return;
@@ -228,9 +266,55 @@ export class CacheObject {
    * already so. Every waiting reader shares one promise.
    */
   whenMore(have: number): Promise<void> {
+    if (this.kind === 'private' && have > this.#released) this.#release(have);
     if (this.chunks.length > have || this.state !== 'streaming') return DONE;
     this.#more ??= Promise.withResolvers<void>();
     return this.#more.promise;
+  }
+
+  /**
+   * The one reader of a private object is done with it (delivered, or the client left): what it
+   * still holds is given back and a fetch still filling it stops. Nothing for a cached object.
+   */
+  readerDone(): void {
+    if (this.kind !== 'private' || this.abandoned) return;
+    this.abandoned = true;
+    this.#release(this.chunks.length);
+    this.owner?.left?.(this);
+    this.#wakeRoom();
+  }
+
+  /** Whether a fetch filling a private object should wait for its reader before going on. */
+  get full(): boolean {
+    return this.kind === 'private' && !this.abandoned && this.storedBytes > PRIVATE_BUFFER_BYTES;
+  }
+
+  /** Resolves when the reader of a private object has taken some of it, or left. */
+  whenRoom(): Promise<void> {
+    if (!this.full) return DONE;
+    this.#room ??= Promise.withResolvers<void>();
+    return this.#room.promise;
+  }
+
+  #release(upTo: number): void {
+    let bytes = 0;
+    let n = 0;
+    for (let i = this.#released; i < upTo; i++) {
+      bytes += this.chunks[i].length;
+      this.chunks[i] = EMPTY;
+      n++;
+    }
+    this.#released = upTo;
+    this.owner?.released?.(this, bytes, n);
+    this.#wakeRoom();
+  }
+
+  #wakeRoom(): void {
+    const room = this.#room;
+    if (room !== null && !this.full) {
+      this.#room = null;
+      room.resolve();
+    }
   }
 
   /** The body chunk by chunk, waiting for the ones still to come; stops early if the fetch fails. */

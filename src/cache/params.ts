@@ -21,6 +21,10 @@ export interface CacheParams {
   ban_lurker_batch: number;
   /** Whether adding a ban completes older identical ones. */
   ban_dups: boolean;
+  /** Objects one fetch may evict to make room for itself before it fails. */
+  nuke_limit: number;
+  /** Bytes per storage allocation: a body chunk counts one per this many bytes (SMA c_req). */
+  fetch_chunksize: number;
 }
 
 export function defaultCacheParams(): CacheParams {
@@ -34,5 +38,7 @@ export function defaultCacheParams(): CacheParams {
     ban_lurker_sleep: 0.01,
     ban_lurker_batch: 1000,
     ban_dups: true,
+    nuke_limit: 50,
+    fetch_chunksize: 16 * 1024,
   };
 }

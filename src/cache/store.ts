@@ -1,4 +1,4 @@
-// The cache: object heads by hash key, objects bounded in bytes by an LRU (lru-cache), expiry,
+// The cache: object heads by hash key, objects bounded in bytes by their storages, expiry,
 // purges, bans, and the lookup that decides hit / grace / miss / hit-for-miss / hit-for-pass /
 // busy exactly as Varnish 7.1's HSH_Lookup does:
 // - hash_always_miss: a miss with a new fetch, nothing else looked at;
@@ -19,16 +19,19 @@
 //   values), as Varnish's predictive Vary; hash_ignore_busy waits for none.
 // A hit costs: one Map lookup, a scan of the variants (ban generation check, Vary match), an
 // LRU touch at most once per lru_interval, and no allocation.
-
-import { LRUCache } from 'lru-cache';
+// Storage (stevedore.ts): each committed object is charged to one storage, chosen by the fetch
+// (beresp.storage) or round robin over the storages but Transient, as varnishd's STV_next;
+// a storage that is full evicts its own least recently used objects. Private objects (a pass's)
+// are charged to Transient and given back as their one reader goes past them.
 import { BanList } from './ban-list.ts';
 import { BanLurker } from './ban-lurker.ts';
 import { type CacheCounters, newCacheCounters } from './counters.ts';
 import { ExpiryHeap } from './expiry-heap.ts';
 import { type ObjectListener, ObjectEvents } from './object-events.ts';
-import { CacheObject, type ObjectInit, type ObjectOwner, type ObjectStorage } from './object.ts';
+import { CacheObject, type ObjectInit, OBJECT_OVERHEAD, type ObjectOwner, type ObjectStorage } from './object.ts';
 import { BusySlot, ObjectHead } from './objhead.ts';
 import { type CacheParams, defaultCacheParams } from './params.ts';
+import { type AllocFailure, Stevedore, type StorageSpec } from './stevedore.ts';
 import type { RequestView } from './types.ts';
 import { predictVary, type VarySpec, varyMatches } from './vary.ts';
 
@@ -45,6 +48,11 @@ export interface CacheOptions {
   readonly clock?: () => number;
   /** The storage's name (storage.<name> in VCL); default "s0". */
   readonly storageName?: string;
+  /**
+   * Every storage (`-s name=malloc,SIZE`, repeated), in order; overrides maxBytes and
+   * storageName. One named Transient bounds Transient, which is otherwise unbounded.
+   */
+  readonly storages?: readonly StorageSpec[];
   /** Seconds between expiry runs once started; default 1. */
   readonly expiryInterval?: number;
 }
@@ -102,24 +110,26 @@ export interface StorageStats {
 
 const NO_OPTIONS: LookupOptions = {};
 
-interface LruEntry {
-  readonly obj: CacheObject;
-}
-
 export class Cache implements ObjectOwner {
   readonly counters: CacheCounters;
   readonly params: CacheParams;
   readonly bans: BanList;
   readonly lurker: BanLurker;
+  /** The first storage's bound. */
   readonly maxBytes: number;
-  readonly storage: ObjectStorage;
+  /** The first storage (the default one). */
+  readonly storage: Stevedore;
+  /** Every storage, Transient last. */
+  readonly stevedores: readonly Stevedore[];
+  readonly transient: Stevedore;
   readonly #heads = new Map<string, ObjectHead>();
-  readonly #lru: LRUCache<number, LruEntry>;
+  /** The storages objects go to round robin (all but Transient), and the next one's index. */
+  readonly #rotation: readonly Stevedore[];
+  #next = 0;
   readonly #heap = new ExpiryHeap();
   readonly #events = new ObjectEvents<CacheObject>();
   readonly #clock: () => number;
   readonly #expiryInterval: number;
-  #storageFailures = 0;
   #expiryTimer: NodeJS.Timeout | null = null;
 
   constructor(options: CacheOptions = {}) {
@@ -128,29 +138,30 @@ export class Cache implements ObjectOwner {
     this.counters = options.counters ?? newCacheCounters();
     this.#clock = options.clock ?? (() => Date.now() / 1000);
     this.#expiryInterval = options.expiryInterval ?? 1;
-    this.#lru = new LRUCache<number, LruEntry>({
-      maxSize: this.maxBytes,
-      dispose: (entry, _id, reason) => {
-        if (reason !== 'evict') return;
-        this.counters.n_lru_nuked++;
-        this.#remove(entry.obj, true);
-      },
-    });
+    const specs = options.storages ?? [{ name: options.storageName ?? 's0', bytes: this.maxBytes }];
+    const transientSpec = specs.find((spec) => spec.name === 'Transient') ?? { name: 'Transient', bytes: Number.POSITIVE_INFINITY };
+    const rotation = specs.filter((spec) => spec.name !== 'Transient').map((spec) => new Stevedore(spec));
+    if (rotation.length === 0) rotation.push(new Stevedore({ name: 's0', bytes: DEFAULT_CACHE_BYTES }));
+    this.#rotation = rotation;
+    this.transient = new Stevedore(transientSpec);
+    this.stevedores = [...rotation, this.transient];
+    this.storage = rotation[0];
+    this.maxBytes = this.storage.maxBytes;
     this.bans = new BanList(this.counters, this.params, this.#clock());
     this.lurker = new BanLurker(this.bans, this.counters, this.params, (obj) => this.#remove(obj), this.#clock);
     this.bans.onObjBan = () => this.lurker.kick();
-    const lru = this.#lru;
-    const max = this.maxBytes;
-    this.storage = {
-      name: options.storageName ?? 's0',
-      get usedSpace() {
-        return lru.calculatedSize;
-      },
-      get freeSpace() {
-        return max - lru.calculatedSize;
-      },
-      happy: true,
-    };
+  }
+
+  /** The storage called `name`, if there is one. */
+  storageNamed(name: string): Stevedore | undefined {
+    return this.stevedores.find((st) => st.name === name);
+  }
+
+  /** Where the next object goes unless VCL says otherwise (beresp.storage's first value). */
+  nextStorage(): Stevedore {
+    const st = this.#rotation[this.#next];
+    this.#next = (this.#next + 1) % this.#rotation.length;
+    return st;
   }
 
   /** Starts the background work: expiry (once a second by default) and the ban lurker. */
@@ -266,15 +277,18 @@ export class Cache implements ObjectOwner {
    * The response to a fetch is ready (its headers at least): the object becomes findable, the
    * waiting list wakes, and the fetch goes on filling it with append()/finish() unless `init`
    * gave the whole body. Returns the object, which may already be out of the cache if it is
-   * larger than the whole bound (it still streams to its readers).
+   * larger than the whole bound (it still streams to its readers). `storage` is where it goes
+   * (beresp.storage, or Transient for the short-lived); default the next in rotation. When the
+   * storage cannot make room (nuke_limit), the object comes back failed and out of the cache.
    */
-  commit(fetch: BusySlot, init: ObjectInit, now: number): CacheObject {
+  commit(fetch: BusySlot, init: ObjectInit, now: number, storage?: ObjectStorage | null): CacheObject {
     this.#endFetch(fetch, 'committed');
     const head = fetch.head;
     const obj = new CacheObject(init);
     obj.head = head;
     obj.owner = this;
-    obj.storage = this.storage;
+    const st = (storage ? this.storageNamed(storage.name) : undefined) ?? this.nextStorage();
+    obj.storage = st;
     obj.lruTouched = now;
     obj.supersedes = fetch.stale;
     head.objects.unshift(obj);
@@ -283,7 +297,11 @@ export class Cache implements ObjectOwner {
     this.#heap.push(obj);
     this.counters.n_object++;
     if (this.#events.active) this.#events.inserted(obj);
-    this.#account(obj);
+    if (this.#chargeAll(st, obj)) st.lruAdd(obj);
+    else {
+      this.#remove(obj);
+      obj.storageFailed();
+    }
     if (obj.state === 'done' && !obj.dying) this.finished(obj);
     this.counters.busy_wakeup += head.rush();
     this.#dropIfIdle(head);
@@ -308,7 +326,9 @@ export class Cache implements ObjectOwner {
   // ObjectOwner: body progress of committed objects.
 
   grew(obj: CacheObject): void {
-    if (!obj.dying) this.#account(obj);
+    if (obj.dying || this.#chargeChunk(obj.storage!, obj, lastChunkBytes(obj))) return;
+    this.#remove(obj);
+    obj.fail();
   }
 
   finished(obj: CacheObject): void {
@@ -359,6 +379,29 @@ export class Cache implements ObjectOwner {
     return n;
   }
 
+  /**
+   * An object for one request only (a pass, an uncacheable response), never findable: charged
+   * to Transient, and given back as its reader goes past its chunks (PRIVATE_BUFFER_BYTES ahead
+   * at most: the fetch waits for the reader) and when the reader is done.
+   */
+  newPrivate(init: ObjectInit): CacheObject {
+    const obj = new CacheObject(init);
+    obj.storage = this.transient;
+    if (!this.#chargeAll(this.transient, obj)) obj.storageFailed();
+    else obj.owner = this.#privateOwner;
+    return obj;
+  }
+
+  readonly #privateOwner: ObjectOwner = {
+    grew: (obj) => {
+      if (!obj.abandoned && !this.#chargeChunk(this.transient, obj, lastChunkBytes(obj))) obj.fail();
+    },
+    finished: () => {},
+    failed: (obj) => this.transient.free(obj),
+    released: (obj, bytes, chunks) => this.transient.freePart(obj, bytes, chunks),
+    left: (obj) => this.transient.free(obj),
+  };
+
   /** Takes one object out of the cache (readers already streaming it finish). */
   kill(obj: CacheObject): void {
     this.#remove(obj);
@@ -388,13 +431,10 @@ export class Cache implements ObjectOwner {
   // ------------------------------------------------------------------------------------------
   // Introspection
 
+  /** The first storage's figures (the SMA counters of every storage are on `stevedores`). */
   storageStats(): StorageStats {
-    return {
-      g_bytes: this.#lru.calculatedSize,
-      g_space: this.maxBytes - this.#lru.calculatedSize,
-      g_alloc: this.#lru.size,
-      c_fail: this.#storageFailures,
-    };
+    const st = this.storage;
+    return { g_bytes: st.g_bytes, g_space: st.g_space, g_alloc: st.g_alloc, c_fail: st.c_fail };
   }
 
   /** The committed objects under a key, newest first (a copy). */
@@ -450,20 +490,43 @@ export class Cache implements ObjectOwner {
     if (now - obj.lruTouched < this.params.lru_interval) return;
     obj.lruTouched = now;
     this.counters.n_lru_moved++;
-    this.#lru.get(obj.id);
+    obj.storage?.lruTouch(obj);
   }
 
-  /** Tells the LRU the object's current size (evicting others as needed). */
-  #account(obj: CacheObject): void {
-    const size = obj.size;
-    if (size > this.maxBytes) {
-      this.#storageFailures++;
-      this.#remove(obj);
-      return;
-    }
-    // lru-cache keeps the old size when the same value is set again, hence a new entry.
-    this.#lru.set(obj.id, { obj }, { size });
+  /**
+   * Charges a new object: its head, then the body it came with as one allocation (a whole body
+   * of known length, as varnishd allocates it: nuke_limit applies to it at once, r01764).
+   */
+  #chargeAll(st: Stevedore, obj: CacheObject): boolean {
+    if (!this.#charge(st, obj, OBJECT_OVERHEAD + obj.headerBytes, 1)) return false;
+    const body = obj.bodyBytes;
+    return body === 0 || this.#charge(st, obj, body, Math.ceil(body / this.params.fetch_chunksize));
   }
+
+  /**
+   * Charges a chunk that arrived, in pieces of fetch_chunksize, each an allocation with its own
+   * nuke_limit as varnishd's storage segments (so a chunk evicts as many small objects as
+   * varnishd's 16 KB segments would, no more).
+   */
+  #chargeChunk(st: Stevedore, obj: CacheObject, bytes: number): boolean {
+    const piece = this.params.fetch_chunksize;
+    for (let left = bytes; left > 0; left -= piece) if (!this.#charge(st, obj, Math.min(piece, left), 1)) return false;
+    return true;
+  }
+
+  /** One allocation (counted as `allocs`); on failure all obj held is given back (the caller drops it). */
+  #charge(st: Stevedore, obj: CacheObject, bytes: number, allocs: number): boolean {
+    const failure: AllocFailure | null = st.alloc(obj, bytes, allocs, this.params.nuke_limit, this.#nuke);
+    if (failure === null) return true;
+    if (failure === 'nuke_limited') this.counters.n_lru_limited++;
+    st.free(obj);
+    return false;
+  }
+
+  readonly #nuke = (victim: CacheObject): void => {
+    this.counters.n_lru_nuked++;
+    this.#remove(victim);
+  };
 
   #reduce(obj: CacheObject, now: number, soft: SoftPurge): void {
     const { ttl, grace, keep } = soft;
@@ -473,7 +536,7 @@ export class Cache implements ObjectOwner {
     this.#heap.update(obj);
   }
 
-  #remove(obj: CacheObject, evicted = false): void {
+  #remove(obj: CacheObject): void {
     if (obj.dying) return;
     obj.dying = true;
     obj.owner = null;
@@ -487,7 +550,11 @@ export class Cache implements ObjectOwner {
       this.#dropIfIdle(head);
     }
     this.#heap.remove(obj);
-    if (!evicted) this.#lru.delete(obj.id);
+    const st = obj.storage;
+    if (st !== null) {
+      st.lruRemove(obj);
+      st.free(obj);
+    }
     this.bans.detach(obj);
     this.counters.n_object--;
     this.counters.n_objectcore--;
@@ -501,4 +568,9 @@ function graceEnd(obj: CacheObject, options: LookupOptions): number {
   const ttl = reqTtl >= 0 && reqTtl < obj.ttl ? reqTtl : obj.ttl;
   const grace = reqGrace >= 0 && reqGrace < obj.grace ? reqGrace : obj.grace;
   return obj.origin + ttl + grace;
+}
+
+/** What append() just added (grew() follows each append of a non-empty chunk). */
+function lastChunkBytes(obj: CacheObject): number {
+  return obj.chunks[obj.chunks.length - 1].length;
 }

@@ -25,6 +25,8 @@ export interface ServeConfig {
   readonly storage: { readonly name: string; readonly bytes: number };
   /** Every storage named with -s, the cache's first (VCL may name them: storage.NAME). */
   readonly storageNames: readonly string[];
+  /** Every -s, in order (Transient among them when given; its bytes Infinity when unbounded). */
+  readonly storages: readonly { readonly name: string; readonly bytes: number }[];
   /** `-d`: start with the listeners closed until the CLI says `start`; end when stdin closes. */
   readonly debug: boolean;
   /** `-p name=value`, in order; validated against the parameter table by the server. */
@@ -43,7 +45,7 @@ export interface ServeConfig {
 }
 
 export const SERVE_USAGE =
-  'usage: shellac serve [-a [name=][host]:port]... (-f FILE.vcl | -b host:port) [-s malloc,SIZE] [-p name=value]... [-n workdir] [-I dir]... [-M dir]... [-T host:port] [-S secretfile] [-F] [--log-level LEVEL] [--log-file PATH]';
+  'usage: shellac serve [-a [name=][host]:port]... (-f FILE.vcl | -b host:port) [-s [name=]malloc,SIZE]... [-p name=value]... [-n workdir] [-I dir]... [-M dir]... [-T host:port] [-S secretfile] [-F] [--log-level LEVEL] [--log-file PATH]';
 
 const SPEC = {
   '-a': { value: true, repeat: true },
@@ -79,7 +81,11 @@ export function parseServeArgs(argv: readonly string[]): ServeConfig {
   const listen = many('-a').map((a, i) => parseListen(a, i));
   const b = one('-b');
   const admin = one('-T');
-  const storages = many('-s').map(parseStorage);
+  let unnamed = 0;
+  const storages = many('-s').map((text) => parseStorage(text, () => `s${unnamed++}`));
+  const names = storages.map((st) => st.name);
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) throw new UsageError(`-s: storage name '${twice}' given twice`);
   const cacheStorage = storages.find((st) => st.name !== 'Transient');
   const params = many('-p').map(parseParam);
   const t = one('-t');
@@ -92,6 +98,7 @@ export function parseServeArgs(argv: readonly string[]): ServeConfig {
     vclFile: one('-f'),
     storage: cacheStorage ?? { name: 's0', bytes: DEFAULT_STORAGE_BYTES },
     storageNames: [...new Set([...(cacheStorage ? [] : ['s0']), ...storages.map((st) => st.name), 'Transient'])],
+    storages: cacheStorage ? storages : [{ name: 's0', bytes: DEFAULT_STORAGE_BYTES }, ...storages],
     debug: flags.has('-d'),
     params,
     workdir: one('-n') ?? '/tmp/shellac',
@@ -144,13 +151,19 @@ export function parseHostPort(text: string, flag: string, defaultPort?: number):
   return { host, port: n };
 }
 
-function parseStorage(text: string): { name: string; bytes: number } {
+/**
+ * `-s [name=]malloc[,SIZE]`; unnamed storages are s0, s1... in order, as in varnishd. Without a
+ * size Transient is unbounded, as in varnishd; any other storage gets 256 MB (varnishd's malloc
+ * would be unbounded, which a cache box should not be).
+ */
+function parseStorage(text: string, nextName: () => string): { name: string; bytes: number } {
   const eq = text.indexOf('=');
-  const name = eq > 0 ? text.slice(0, eq) : 's0';
+  const name = eq > 0 ? text.slice(0, eq) : nextName();
+  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`-s ${text}: bad storage name '${name}'`);
   const [kind, size] = (eq > 0 ? text.slice(eq + 1) : text).split(',', 2);
   // `default` is malloc, as in varnishd.
   if (kind !== 'malloc' && kind !== 'default') throw new UsageError(`-s ${text}: unknown storage method "${kind}" (only malloc)`);
-  if (size === undefined) return { name, bytes: DEFAULT_STORAGE_BYTES };
+  if (size === undefined) return { name, bytes: name === 'Transient' ? Number.POSITIVE_INFINITY : DEFAULT_STORAGE_BYTES };
   const bytes = parseBytes(size);
   if (bytes === undefined) throw new UsageError(`-s ${text}: bad size '${size}' (e.g. 256m, 1g)`);
   if (bytes < 1024 * 1024) throw new UsageError(`-s ${text}: size must be at least 1m`);

@@ -52,6 +52,7 @@ export async function startFromConfig(
     storageBytes: config.storage.bytes,
     storageName: config.storage.name,
     storageNames: config.storageNames,
+    storages: config.storages,
     vclPath: config.vclPath,
     vmodPath: config.vmodPath,
     logger,

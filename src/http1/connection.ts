@@ -199,6 +199,8 @@ export class Http1Connection implements ByteSource {
   /** Resolves when the socket drains or closes; enforces send_timeout and idle_send_timeout. */
   drained(): Promise<void> {
     const sock = this.socket;
+    // Gone already: 'close' will not come again.
+    if (sock.destroyed) return Promise.resolve();
     const s = this.#ctx.settings;
     const left = s.send_timeout > 0 ? s.send_timeout * 1000 - (Date.now() - this.#sendStarted) : Number.POSITIVE_INFINITY;
     const wait = Math.min(left, s.idle_send_timeout > 0 ? s.idle_send_timeout * 1000 : Number.POSITIVE_INFINITY);

@@ -295,8 +295,8 @@ export const PARAM_TABLE = [
     unit: 'bytes',
     default: '16k',
     min: '4k',
-    flags: INERT,
-    docs: 'Storage allocation size for fetches of unknown length in Varnish; Shellac stores bodies as the backend sends them. Accepted for compatibility.',
+    flags: [],
+    docs: 'Storage allocation size: Shellac stores bodies as the backend sends them, and counts a body chunk as one storage allocation per this many bytes (SMA c_req, g_alloc).',
   },
   {
     name: 'fetch_maxchunksize',

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { NoneBackend } from '../proxy/backend.ts';
 import type { Shellac } from '../proxy/server.ts';
 import { AdminServer } from './admin.ts';
+import { COUNTER_TABLE, type StorageCounterName, type StorageCounterSource } from './counter-table.ts';
 import { registerBuiltins } from './admin-builtins.ts';
 import { CounterRegistry } from './counters.ts';
 import { LatencyMetrics } from './latency.ts';
@@ -65,25 +66,8 @@ export async function startOps(srv: Shellac, opts: OpsOptions): Promise<Ops> {
       return vcls.retiring().length;
     },
   });
-  const cache = srv.cache;
-  counters.add(
-    'SMA',
-    {
-      get g_bytes() {
-        return cache.storageStats().g_bytes;
-      },
-      get g_space() {
-        return cache.storageStats().g_space;
-      },
-      get g_alloc() {
-        return cache.storageStats().g_alloc;
-      },
-      get c_fail() {
-        return cache.storageStats().c_fail;
-      },
-    },
-    cache.storage.name,
-  );
+  // SMA.<name>.*: each storage counts in its own fields, named as varnishstat names them.
+  for (const st of srv.cache.stevedores) counters.add('SMA', storageView(st), st.name);
   // VBE.<vcl>.<backend>.* follow the VCLs, whoever loads them (the CLI, SIGHUP, a test).
   const removers = new Map<string, (() => void)[]>();
   for (const e of srv.vcls.entries()) if (e.target === null) removers.set(e.name, trackBackends(counters, srv, e.name));
@@ -127,4 +111,11 @@ export async function startOps(srv: Shellac, opts: OpsOptions): Promise<Ops> {
       await metrics?.close();
     },
   };
+}
+
+/** The SMA counters of a storage, and nothing else of it: the registry reads every own key. */
+function storageView(st: StorageCounterSource): StorageCounterSource {
+  const view: Partial<Record<StorageCounterName, number>> = {};
+  for (const { name } of COUNTER_TABLE.SMA) Object.defineProperty(view, name, { get: () => st[name], enumerable: true });
+  return view;
 }

@@ -209,9 +209,9 @@ export function registerServerCommands(admin: AdminServer, srv: Shellac): void {
       max: 0,
       json: true,
       run: (_a, ctx) => {
-        const name = srv.cache.storage.name;
-        if (ctx.json) return jsonReply(ctx.argv, { name: `storage.${name}`, type: 'malloc' });
-        return ok(`Storage devices:\n\tstorage.${name} = malloc\n`);
+        const names = srv.cache.stevedores.map((st) => st.name);
+        if (ctx.json) return jsonReply(ctx.argv, ...names.map((name) => ({ name: `storage.${name}`, type: 'malloc' })));
+        return ok(`Storage devices:\n${names.map((name) => `\tstorage.${name} = malloc\n`).join('')}`);
       },
     },
   };

@@ -190,6 +190,8 @@ export class ClientRequest {
   #finished(): void {
     if (!this.srv.requests.has(this.task)) return; // abort() ended it already
     if (this.tx !== null) this.#record(this.tx);
+    // A pass's object gives its storage back now (a cached one stays for the next hit).
+    this.obj?.readerDone();
     this.srv.latency?.request.observe(HANDLING[this.handling], (performance.now() - this.startedAt) / 1000);
     if (this.srv.events.listening.request) emitRequestEvent(this);
     this.srv.requests.delete(this.task);
@@ -413,6 +415,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
   restart(cr) {
     const t = cr.task;
     cr.releaseSlots();
+    cr.obj?.readerDone();
     cr.obj = null;
     cr.isHit = false;
     cr.graceHit = false;
@@ -514,6 +517,7 @@ function afterDeliver(cr: ClientRequest, a: VclAction): StepResult {
     const discarding = cr.in.discardBody();
     return discarding === undefined ? writeObject(cr) : discarding.then(() => writeObject(cr));
   }
+  cr.obj?.readerDone();
   cr.obj = null;
   return common(cr, a);
 }

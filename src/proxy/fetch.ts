@@ -11,7 +11,7 @@
 
 import { Readable } from 'node:stream';
 import type { BusySlot, CacheObject, ObjectKind } from '../cache/index.ts';
-import { buildVary, mergeNotModified, CacheObject as Obj, rfcTtl, validatorsOf } from '../cache/index.ts';
+import { buildVary, mergeNotModified, rfcTtl, validatorsOf } from '../cache/index.ts';
 import { type ConnectionMarks, copyHeaders, dropHeaders, markConnectionNamed, NOT_FETCHED, NOT_PASSED, NOT_STORED, NOT_STORED_ON_PASS } from '../common/http-headers.ts';
 import type { TxLog } from '../mgmt/log.ts';
 import type { VclAction } from '../runtime/actions.ts';
@@ -189,6 +189,9 @@ function fail(f: Fetch): void {
 
 const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise<Step>>> = {
   async fetch(f) {
+    // beresp.storage's first value, chosen per attempt as varnishd's STV_next does.
+    const cache = f.srv.cache;
+    f.task.berespStorage = f.task.uncacheable ? cache.transient : cache.nextStorage();
     const a = await f.call('vcl_backend_fetch');
     switch (a.action) {
       case 'fetch':
@@ -396,8 +399,12 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
 
     // Where Varnish would allocate the object: Transient for the uncacheable and short-lived.
     const counters = f.srv.counters;
+    let storage = t.berespStorage;
     if (uncacheable) counters.beresp_uncacheable++;
-    else if (ttl + t.grace + t.keep < f.srv.params.values.shortlived) counters.beresp_shortlived++;
+    else if (ttl + t.grace + t.keep < f.srv.params.values.shortlived) {
+      counters.beresp_shortlived++;
+      storage = cache.transient;
+    }
 
     // A pass's object has no lifetime (obj.ttl reads 0 in vcl_deliver, as in Varnish).
     const own = t.uncacheable ? { ...init, kind: 'private' as const, ttl: 0, grace: 0, keep: 0 } : uncacheable ? { ...init, kind: 'private' as const } : init;
@@ -405,7 +412,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     if (f.slot === null || t.uncacheable || (synthetic && (uncacheable || t.ttl <= 0))) {
       // Pass, or an error object VCL gave no ttl: private to this request.
       if (f.slot !== null) cache.release(f.slot);
-      obj = new Obj(own);
+      obj = cache.newPrivate(own);
     } else if (uncacheable) {
       // A marker in the cache (hit-for-miss or hit-for-pass), and a private object to deliver.
       const passTtl = f.passTtl;
@@ -418,14 +425,16 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
         const keep = kind === 'hit_for_miss' ? t.keep : 0;
         // return (pass(ttl)) counts from now; a hit-for-miss keeps the response's own timers.
         const origin = kind === 'hit_for_pass' ? now : f.origin;
-        cache.commit(f.slot, { xid: t.xid, http: beresp.clone(), origin, ttl: markerTtl, grace, keep, kind, body: [] }, now);
+        cache.commit(f.slot, { xid: t.xid, http: beresp.clone(), origin, ttl: markerTtl, grace, keep, kind, body: [] }, now, cache.transient);
       } else {
         cache.release(f.slot);
       }
-      obj = new Obj(own);
+      obj = cache.newPrivate(own);
     } else {
-      obj = cache.commit(f.slot, init, now);
+      obj = cache.commit(f.slot, init, now, storage);
     }
+    // No room in storage for a whole body (nuke_limit): the fetch fails, as varnishd's does.
+    if (obj.state === 'failed') return 'fail';
     f.obj = obj;
     f.resolveObject(obj);
     if (obj.state !== 'streaming') return 'done';
@@ -496,7 +505,16 @@ async function whenEnded(obj: CacheObject): Promise<void> {
 async function pump(f: Fetch, obj: CacheObject): Promise<Step> {
   const r = f.response!;
   try {
-    for await (const chunk of r.body) obj.append(chunk);
+    for await (const chunk of r.body) {
+      // The object failed (no storage) or its one reader left: the rest is not wanted.
+      if (obj.state !== 'streaming' || obj.abandoned) {
+        r.body.abort();
+        return 'done';
+      }
+      obj.append(chunk);
+      // A pass holds a bounded buffer ahead of its reader: wait for the reader.
+      if (obj.full) await obj.whenRoom();
+    }
     // The connection goes back to the pool a turn after the body ends (undici resumes a client
     // in setImmediate); Varnish recycles it before the object is finished, so a pipelined
     // request that follows reuses it instead of opening a second one.

@@ -5,7 +5,7 @@
 import type { AddressInfo, Server, Socket } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { createHttp1Server, type Http1Context, type Http1Request } from '../http1/index.ts';
-import { Cache, digestKey, keyOfText } from '../cache/index.ts';
+import { Cache, digestKey, keyOfText, type StorageSpec } from '../cache/index.ts';
 import { formatHttpDate, setHttpDatePostel } from '../runtime/httpdate.ts';
 import type { TaskServices, VclTask } from '../runtime/task.ts';
 import type { LatencyMetrics } from '../mgmt/latency.ts';
@@ -37,6 +37,8 @@ export interface ShellacOptions {
   readonly storageName?: string;
   /** Every storage VCL may name (storage.NAME); the cache's is one of them. */
   readonly storageNames?: readonly string[];
+  /** Every storage (-s), in order; overrides storageBytes and storageName. */
+  readonly storages?: readonly StorageSpec[];
   readonly vclPath?: readonly string[];
   readonly vmodPath?: readonly string[];
   readonly logger?: Logger;
@@ -90,7 +92,7 @@ export class Shellac {
     this.logger = opts.logger ?? pino({ level: 'silent' });
     const identity = opts.identity ?? 'shellac';
     this.via = `1.1 ${identity} (Shellac/0.1)`;
-    this.cache = new Cache({ maxBytes: opts.storageBytes, params: this.params.values, storageName: opts.storageName });
+    this.cache = new Cache({ maxBytes: opts.storageBytes, params: this.params.values, storageName: opts.storageName, storages: opts.storages });
     const logger = this.logger;
     const log = (task: VclTask, message: string): void => {
       this.txOf.get(task)?.log(message);
@@ -152,8 +154,8 @@ export class Shellac {
         createBackend: override ? (decl, probe, vcl) => factory({ ...decl, host: override.host, port: String(override.port), path: undefined }, probe, vcl) : factory,
         services: this.clientServices,
         logger,
-        storages: opts.storageNames ?? [this.cache.storage.name, 'Transient'],
-        storage: (name) => (name === this.cache.storage.name ? this.cache.storage : undefined),
+        storages: [...new Set([...(opts.storageNames ?? []), ...this.cache.stevedores.map((st) => st.name)])],
+        storage: (name) => this.cache.storageNamed(name),
         platform: this.platform,
       },
       vclPath: () => opts.vclPath ?? [],

@@ -61,6 +61,11 @@ export function nameStr(v: { readonly name: string } | null | undefined): string
   return v ? v.name : null;
 }
 
+/** A STEVEDORE prints as VCL names it: `storage.s0` (Varnish's vclname). */
+export function stevedoreStr(v: { readonly name: string } | null | undefined): string | null {
+  return v ? `storage.${v.name}` : null;
+}
+
 export function blobStr(b: Uint8Array | null): string | null {
   return b === null ? null : `:${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64')}:`;
 }
@@ -107,6 +112,7 @@ export const VCL_OPS = {
   timeStr: timeToString,
   ipStr,
   nameStr,
+  stevedoreStr,
   blobStr,
   strEq,
   strLt,

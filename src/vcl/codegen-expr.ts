@@ -274,6 +274,8 @@ function convert(g: GenContext, e: Extract<TExpr, { k: 'conv' }>): Js {
       return js(`${g.k({ kind: 'op', name: 'ipStr' })}(${x.code})`, x.at);
     case 'BLOB':
       return js(`${g.k({ kind: 'op', name: 'blobStr' })}(${x.code})`, x.at);
+    case 'STEVEDORE':
+      return js(`${g.k({ kind: 'op', name: 'stevedoreStr' })}(${x.code})`, x.at);
   }
   const op = NUMBER_TO_STRING[e.from];
   if (op === 'timeStr') return js(`${g.k({ kind: 'op', name: op })}(${x.code})`, x.at);

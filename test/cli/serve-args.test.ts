@@ -22,6 +22,21 @@ describe('shellac serve flags', () => {
     expect(c.backend).toEqual({ host: '', port: 0, path: '/tmp/s1.sock' });
   });
 
+  it('reads several storages in order: unnamed ones s0, s1..., Transient unbounded unless sized', () => {
+    const c = parseServeArgs(['-b', 'x:80', '-s', 'malloc,1m', '-s', 'big=malloc,2m', '-s', 'default,3m', '-s', 'Transient=malloc']);
+    expect(c.storages).toEqual([
+      { name: 's0', bytes: 1024 * 1024 },
+      { name: 'big', bytes: 2 * 1024 * 1024 },
+      { name: 's1', bytes: 3 * 1024 * 1024 },
+      { name: 'Transient', bytes: Number.POSITIVE_INFINITY },
+    ]);
+    expect(parseServeArgs(['-b', 'x:80', '-s', 'Transient=malloc,1m']).storages).toEqual([
+      { name: 's0', bytes: 256 * 1024 * 1024 },
+      { name: 'Transient', bytes: 1024 * 1024 },
+    ]);
+    expect(() => parseServeArgs(['-b', 'x:80', '-s', 'a=malloc,1m', '-s', 'a=malloc,2m'])).toThrow("storage name 'a' given twice");
+  });
+
   it('reads several listeners, named or not, and IPv6 ones', () => {
     const c = parseServeArgs(['-a', '127.0.0.1:8080', '-a', 'admin=[::1]:8081', '-a', ':0,HTTP', '-b', 'localhost:9000']);
     expect(c.listen).toEqual([

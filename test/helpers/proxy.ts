@@ -1,5 +1,6 @@
 // Test helpers for end-to-end tests: a scriptable origin and a Shellac in front of it, both on
 // 127.0.0.1 with ports the kernel picks, and a small HTTP client that returns everything.
+import type { StorageSpec } from '../../src/cache/index.ts';
 
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -48,8 +49,11 @@ export interface ProxyHandle {
 }
 
 /** Starts Shellac with this VCL; `ORIGIN_PORT` in it becomes the origin's port. */
-export async function startProxy(vcl: string, opts: { origin?: Origin; params?: [string, string][]; storageBytes?: number } = {}): Promise<ProxyHandle> {
-  const srv = new Shellac({ params: new Params(opts.params ?? []), storageBytes: opts.storageBytes ?? 64 * 1024 * 1024 });
+export async function startProxy(
+  vcl: string,
+  opts: { origin?: Origin; params?: [string, string][]; storageBytes?: number; storages?: readonly StorageSpec[] } = {},
+): Promise<ProxyHandle> {
+  const srv = new Shellac({ params: new Params(opts.params ?? []), storageBytes: opts.storageBytes ?? 64 * 1024 * 1024, storages: opts.storages });
   await srv.vcls.load('boot', { source: vcl.replaceAll('ORIGIN_PORT', String(opts.origin?.port ?? 9)) });
   const [a] = await srv.listen([{ name: 'a0', host: '127.0.0.1', port: 0 }]);
   return { srv, port: a.port, close: () => srv.close(500) };

@@ -1,0 +1,146 @@
+// A storage (Varnish's stevedore): a byte bound, the SMA counters varnishstat shows for it, and
+// the LRU list of the committed objects it holds. Every byte an object costs is asked for here:
+// one allocation for its head (the fixed per-object charge plus the stored header block), one
+// per body chunk. A request that does not fit evicts the least recently used objects of this
+// storage, at most `nuke_limit` for one allocation (as varnishd's), then fails.
+//
+// The LRU is an intrusive doubly linked list through the objects themselves (lruPrev/lruNext):
+// adding, touching and removing cost no allocation and no search, and eviction takes the oldest
+// in O(1). lru-cache went with the single bound: it evicts as many entries as it likes, which
+// cannot express nuke_limit nor several storages with one object index.
+//
+// Transient is a stevedore like the others, unbounded unless `-s Transient=malloc,SIZE` bounds
+// it (as in varnishd); pass objects, hit-for-pass/-miss markers and short-lived objects live in it.
+
+import type { CacheObject, ObjectStorage } from './object.ts';
+
+export interface StorageSpec {
+  readonly name: string;
+  /** The byte bound; Infinity for an unbounded storage (Transient by default). */
+  readonly bytes: number;
+}
+
+/** Why an allocation was refused: it could never fit, or nuke_limit evictions were not enough. */
+export type AllocFailure = 'too_big' | 'nuke_limited' | 'no_victim';
+
+export class Stevedore implements ObjectStorage {
+  readonly name: string;
+  readonly maxBytes: number;
+  c_req = 0;
+  c_fail = 0;
+  c_bytes = 0;
+  c_freed = 0;
+  g_alloc = 0;
+  g_bytes = 0;
+  /** Committed objects on the LRU list. */
+  lruLength = 0;
+  #newest: CacheObject | null = null;
+  #oldest: CacheObject | null = null;
+
+  constructor(spec: StorageSpec) {
+    this.name = spec.name;
+    this.maxBytes = spec.bytes;
+  }
+
+  /** Bytes left; 0 for an unbounded storage, as varnishstat shows Transient's. */
+  get g_space(): number {
+    return Number.isFinite(this.maxBytes) ? this.maxBytes - this.g_bytes : 0;
+  }
+
+  // ObjectStorage: what storage.<name>.* reads in VCL.
+  get freeSpace(): number {
+    return this.g_space;
+  }
+
+  get usedSpace(): number {
+    return this.g_bytes;
+  }
+
+  get happy(): boolean {
+    return true;
+  }
+
+  /**
+   * Charges `bytes` in `allocs` allocations to `obj`, evicting with `nuke` the oldest objects but
+   * obj while it does not fit, at most `nukeLimit` of them (per allocation, as varnishd's
+   * objallocwithnuke). Null when done.
+   */
+  alloc(obj: CacheObject, bytes: number, allocs: number, nukeLimit: number, nuke: (victim: CacheObject) => void): AllocFailure | null {
+    this.c_req += allocs;
+    let failure: AllocFailure | null = null;
+    let nuked = 0;
+    if (bytes > this.maxBytes) failure = 'too_big';
+    while (failure === null && this.g_bytes + bytes > this.maxBytes) {
+      let victim = this.#oldest;
+      if (victim === obj) victim = obj.lruPrev;
+      if (victim === null) failure = 'no_victim';
+      else if (nuked >= nukeLimit) failure = 'nuke_limited';
+      else {
+        nuked++;
+        nuke(victim);
+      }
+    }
+    if (failure !== null) {
+      this.c_fail++;
+      return failure;
+    }
+    this.g_bytes += bytes;
+    this.c_bytes += bytes;
+    this.g_alloc += allocs;
+    obj.storedBytes += bytes;
+    obj.storedAllocs += allocs;
+    return null;
+  }
+
+  /** Gives back part of what obj holds (a pass's body chunks its reader is done with). */
+  freePart(obj: CacheObject, bytes: number, allocs: number): void {
+    this.g_bytes -= bytes;
+    this.c_freed += bytes;
+    this.g_alloc -= allocs;
+    obj.storedBytes -= bytes;
+    obj.storedAllocs -= allocs;
+  }
+
+  /** Gives back all obj holds. */
+  free(obj: CacheObject): void {
+    this.freePart(obj, obj.storedBytes, obj.storedAllocs);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // The LRU list: newest at one end, the next victim at the other.
+
+  lruAdd(obj: CacheObject): void {
+    obj.lruPrev = null;
+    obj.lruNext = this.#newest;
+    if (this.#newest !== null) this.#newest.lruPrev = obj;
+    else this.#oldest = obj;
+    this.#newest = obj;
+    obj.onLru = true;
+    this.lruLength++;
+  }
+
+  lruRemove(obj: CacheObject): void {
+    if (!obj.onLru) return;
+    const { lruPrev: prev, lruNext: next } = obj;
+    if (prev !== null) prev.lruNext = next;
+    else this.#newest = next;
+    if (next !== null) next.lruPrev = prev;
+    else this.#oldest = prev;
+    obj.lruPrev = null;
+    obj.lruNext = null;
+    obj.onLru = false;
+    this.lruLength--;
+  }
+
+  /** A hit: obj becomes the newest. */
+  lruTouch(obj: CacheObject): void {
+    if (!obj.onLru || this.#newest === obj) return;
+    this.lruRemove(obj);
+    this.lruAdd(obj);
+  }
+
+  /** The objects from the next victim to the newest (tests, introspection). */
+  *lruOrder(): Generator<CacheObject> {
+    for (let o = this.#oldest; o !== null; o = o.lruPrev) yield o;
+  }
+}
