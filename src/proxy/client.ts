@@ -27,9 +27,17 @@ import { deliverObject, deliverSynth, writeMinimal } from './deliver.ts';
 import { type FetchMode, startFetch } from './fetch.ts';
 import { runPipe } from './pipe-step.ts';
 import { type RequestBody, StreamRequestBody } from './request-body.ts';
+import { normaliseAcceptEncoding } from '../filters/accept-encoding.ts';
 import { runSub } from './run-sub.ts';
 import type { Shellac } from './server.ts';
 import type { VclEntry } from './vcls.ts';
+
+/** An ESI include's request: made from its parent's, as Varnish's ved_include makes it. */
+export interface EsiOrigin {
+  readonly parent: ClientRequest;
+  /** The include's request as it starts (Varnish's http0), which std.rollback returns to. */
+  readonly req: VclHttp;
+}
 
 type Step = 'recv' | 'hash' | 'lookup' | 'hit' | 'miss' | 'pass' | 'pipe' | 'purge' | 'synth' | 'deliver' | 'restart' | 'fail' | 'done';
 type StepResult = Step | Promise<Step>;
@@ -77,31 +85,40 @@ export class ClientRequest {
   piped = false;
   /** performance.now() at the start, when latency is measured (/metrics); 0 otherwise. */
   readonly startedAt: number;
+  /** For an ESI include: its parent and the request it started as; null for a client's. */
+  readonly esi: EsiOrigin | null;
 
-  constructor(srv: Shellac, entry: VclEntry, inReq: IncomingMessage, res: ServerResponse, upgradeHead: Buffer | null) {
+  /**
+   * A client's request; or, with `esi`, an ESI include run for its parent: same connection,
+   * no body, `res` a collector of what it delivers (src/proxy/esi-include.ts).
+   */
+  constructor(srv: Shellac, entry: VclEntry, inReq: IncomingMessage, res: ServerResponse, upgradeHead: Buffer | null, esi: EsiOrigin | null = null) {
     this.srv = srv;
     this.upgradeHead = upgradeHead;
     this.in = inReq;
     this.res = res;
+    this.esi = esi;
     const h = inReq.headers;
-    this.body = new StreamRequestBody(inReq, h['content-length'] !== undefined ? h['content-length'] !== '0' : h['transfer-encoding'] !== undefined);
+    this.body = new StreamRequestBody(inReq, esi === null && (h['content-length'] !== undefined ? h['content-length'] !== '0' : h['transfer-encoding'] !== undefined));
     this.entry = entry;
     this.vcl = entry.vcl;
-    const task = new VclTask('client', srv.clientServices);
+    const task = new VclTask('client', srv.clientServices, esi?.parent.task.top ?? undefined);
     task.xid = srv.nextXid();
     const ips = addressesOf(inReq.socket);
     task.clientIp = ips.client;
     task.remoteIp = ips.client;
     task.serverIp = ips.server;
     task.localIp = ips.server;
-    task.req = receivedRequest(inReq, ips.clientText, srv.params.values.feature.has('https_scheme'));
+    task.req = esi === null ? receivedRequest(inReq, ips.clientText, srv.params.values.feature.has('https_scheme')) : esi.req.clone();
     this.marks = markConnectionNamed(task.req);
     task.reqTime = Date.now() / 1000;
     task.timeoutIdle = srv.params.values.timeout_idle;
+    task.gzipSupport = srv.params.values.http_gzip_support;
+    if (esi !== null) task.esiLevel = esi.parent.task.esiLevel + 1;
     this.task = task;
     this.startedAt = srv.latency === null ? 0 : performance.now();
     srv.requests.set(task, this);
-    const tx = srv.txLog?.begin('client', task.xid) ?? null;
+    const tx = srv.txLog?.begin('client', task.xid, esi?.parent.task.xid) ?? null;
     this.tx = tx;
     if (tx !== null) {
       srv.txOf.set(task, tx);
@@ -115,6 +132,7 @@ export class ClientRequest {
 
   /** The request as the client sent it (std.rollback), made anew at each call. */
   get original(): VclHttp {
+    if (this.esi !== null) return this.esi.req.clone();
     return receivedRequest(this.in, addressesOf(this.in.socket).clientText, this.srv.params.values.feature.has('https_scheme'));
   }
 
@@ -170,7 +188,7 @@ export class ClientRequest {
     this.srv.requests.delete(this.task);
     this.task.end();
     this.srv.vcls.leave(this.entry);
-    this.srv.requestDone(this.in.socket);
+    if (this.esi === null) this.srv.requestDone(this.in.socket);
   }
 
   #record(tx: TxLog): void {
@@ -253,7 +271,11 @@ function common(cr: ClientRequest, a: VclAction): Step {
 
 const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepResult>> = {
   recv(cr) {
-    if (cr.task.restarts === 0) cr.srv.counters.s_req++;
+    const t = cr.task;
+    if (t.restarts === 0) {
+      if (t.esiLevel === 0) cr.srv.counters.s_req++;
+      else cr.srv.counters.esi_req++;
+    }
     return then(cr, cr.call('vcl_recv'), afterRecv);
   },
 
@@ -414,6 +436,8 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
 };
 
 function afterRecv(cr: ClientRequest, a: VclAction): StepResult {
+  // As Varnish, after vcl_recv: a request for the cache says `Accept-Encoding: gzip` or none.
+  if (cr.task.gzipSupport && a.action !== 'pass' && a.action !== 'pipe') normaliseAcceptEncoding(cr.task.req!);
   switch (a.action) {
     case 'hash':
       cr.intent = 'lookup';

@@ -2,12 +2,12 @@
 // synthetic response, or a bare error. Conditional requests (304) and byte ranges (206/416) are
 // answered here from the object, as Varnish does in its deliver step.
 
-import type { ServerResponse } from 'node:http';
 import type { BodyState, CacheObject } from '../cache/index.ts';
 import type { VclHttp } from '../runtime/http.ts';
 import type { ClientRequest } from './client.ts';
 import { ifRangeAllows, notModified } from './conditions.ts';
 import { CONNECTION_SPECIFIC } from '../common/http-headers.ts';
+import { deliveryChain, drainOrClose, writeFiltered } from './deliver-filters.ts';
 
 /** 1 at the lengths of the connection's own header names and of Content-Length (written by us). */
 const SUSPECT_LENGTH = new Uint8Array(32);
@@ -30,6 +30,24 @@ export function deliverObject(cr: ClientRequest, obj: CacheObject): Promise<void
     writeHead(cr, 304, 'Not Modified', resp, undefined, ['content-length', 'content-encoding', 'content-type', 'content-range']);
     res.end();
     return;
+  }
+
+  // The delivery filters (ESI, gunzip), when the object or VCL asks for any: they set the
+  // headers and length of what they make, whether or not a body is sent (HEAD).
+  const chain = deliveryChain(cr, obj);
+  if (chain !== null) {
+    if ('error' in chain) {
+      cr.srv.logger.warn({ xid: t.xid, error: chain.error }, 'delivery filters failed');
+      cr.tx?.error(chain.error);
+      writeMinimal(cr, 503, 'Service Unavailable');
+      return;
+    }
+    writeHead(cr, status, resp.reason, resp, hasBody(status) ? chain.length : undefined);
+    if (body === 'none') {
+      res.end();
+      return;
+    }
+    return writeFiltered(cr, obj, chain);
   }
 
   let length: number | undefined = obj.state === 'done' ? obj.bodyBytes : declaredLength(resp);
@@ -170,18 +188,6 @@ async function streamBody(cr: ClientRequest, obj: CacheObject, body: 'all' | { s
   }
 }
 
-/** Resolves when the client takes more bytes or goes away; leaves no listener behind. */
-function drainOrClose(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
-}
 
 function hasBody(status: number): boolean {
   return status >= 200 && status !== 204 && status !== 304;

@@ -13,6 +13,10 @@ import { Readable } from 'node:stream';
 import type { BusySlot, CacheObject, ObjectKind } from '../cache/index.ts';
 import { buildVary, mergeNotModified, CacheObject as Obj, rfcTtl, validatorsOf } from '../cache/index.ts';
 import { type ConnectionMarks, copyHeaders, dropHeaders, markConnectionNamed, NOT_FETCHED, NOT_PASSED, NOT_STORED, NOT_STORED_ON_PASS } from '../common/http-headers.ts';
+import { type BodyInfo, newBodyInfo } from '../filters/body-info.ts';
+import { weakenEtag } from '../filters/http-edits.ts';
+import { openBodyFilters } from './body-filters.ts';
+import type { Stage } from '../filters/stage.ts';
 import type { TxLog } from '../mgmt/log.ts';
 import type { VclAction } from '../runtime/actions.ts';
 import { VclHttp } from '../runtime/http.ts';
@@ -82,6 +86,9 @@ class Fetch {
   readonly tx: TxLog | null;
   /** The response lines its Connection header named on arrival: the object keeps none. */
   berespMarks: ConnectionMarks | null = null;
+  /** The fetch filters once opened (null: the body is stored as it comes), and what they found. */
+  filters: Stage | null | undefined = undefined;
+  info: BodyInfo = newBodyInfo();
 
   constructor(srv: Shellac, order: FetchOrder) {
     const { mode, client } = order;
@@ -98,7 +105,7 @@ class Fetch {
     const t = new VclTask('backend', srv.backendServices);
     t.xid = srv.nextXid();
     t.vcl = this.vcl;
-    t.bereq = makeBereq(req, order.marks, mode, this.stale, t.xid);
+    t.bereq = makeBereq(req, order.marks, mode, this.stale, t.xid, srv.params.values.http_gzip_support);
     t.setHashDigest(client.hashDigest());
     t.uncacheable = mode === 'pass';
     t.isBgfetch = mode === 'bgfetch';
@@ -113,6 +120,7 @@ class Fetch {
     t.connectTimeout = p.connect_timeout;
     t.firstByteTimeout = p.first_byte_timeout;
     t.betweenBytesTimeout = p.between_bytes_timeout;
+    t.gzipSupport = p.http_gzip_support;
     this.task = t;
     const tx = srv.txLog?.begin('backend', t.xid, client.xid) ?? null;
     this.tx = tx;
@@ -253,7 +261,13 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
         r.body.abort();
         return 'error';
       }
-      // The stale object is still good: its headers, updated by the 304's, and its body.
+      // The stale object is still good: its headers, updated by the 304's, and its body. If a
+      // filter changed its encoding, the 304's Content-Encoding does not apply to it and its
+      // new ETag is weak, as Varnish has it.
+      if (f.stale.info.changedEncoding) {
+        beresp.unset('Content-Encoding');
+        weakenEtag(beresp);
+      }
       beresp = mergeNotModified(f.stale, beresp);
       t.was304 = true;
       f.srv.counters.fetch_304++;
@@ -330,7 +344,19 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
   commit(f) {
     const t = f.task;
     const beresp = t.beresp!;
-    const vary = buildVary(beresp.get('Vary'), f.req0);
+    if (f.filters === undefined && f.response !== null && !t.was304) {
+      // The filters open before the object is made: they change the headers it keeps.
+      const opened = emptyBody(f.response, beresp) ? { ok: true as const, stage: null } : openBodyFilters(f.srv, t, f.info, f.tx);
+      if (!opened.ok) {
+        f.srv.logger.warn({ xid: t.xid, error: opened.message }, 'fetch filters failed');
+        f.tx?.error(opened.message);
+        f.response.body.abort();
+        f.response = null;
+        return 'error';
+      }
+      f.filters = opened.stage;
+    }
+    const vary = buildVary(beresp.get('Vary'), f.req0, t.gzipSupport);
     // A body known to be empty is read before the object is made (Varnish turns do_stream off
     // for it), so its backend connection is free again before the client goes on.
     if (f.response !== null && (!t.doStream || emptyBody(f.response, beresp)) && f.wholeBody === null && !t.was304) {
@@ -411,6 +437,8 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     } else {
       obj = cache.commit(f.slot, init, now);
     }
+    // What the filters know of the body travels with it; a 304 keeps the stale body's.
+    if (!synthetic) obj.info = t.was304 && stale !== null ? stale.info : f.info;
     f.obj = obj;
     f.resolveObject(obj);
     if (obj.state !== 'streaming') return 'done';
@@ -440,14 +468,22 @@ function retry(f: Fetch, from: 'response' | 'error'): Step {
   t.xid = f.srv.nextXid();
   t.was304 = false;
   f.wholeBody = null;
+  f.filters = undefined;
+  f.info = newBodyInfo();
   return 'fetch';
+}
+
+/** The backend body through the fetch filters. */
+function bodyOf(f: Fetch): AsyncIterable<Buffer> {
+  const body = f.response!.body;
+  return f.filters ? f.filters(body) : body;
 }
 
 /** Reads the whole backend body into the fetch; false when it broke off. */
 async function readWhole(f: Fetch): Promise<boolean> {
   const chunks: Buffer[] = [];
   try {
-    for await (const chunk of f.response!.body) chunks.push(chunk);
+    for await (const chunk of bodyOf(f)) chunks.push(chunk);
   } catch (e) {
     f.srv.logger.warn({ xid: f.task.xid, error: (e as Error).message }, 'backend body failed');
     return false;
@@ -472,9 +508,8 @@ async function whenEnded(obj: CacheObject): Promise<void> {
 
 /** Copies the backend body into the object, chunk by chunk, as it arrives. */
 async function pump(f: Fetch, obj: CacheObject): Promise<Step> {
-  const r = f.response!;
   try {
-    for await (const chunk of r.body) obj.append(chunk);
+    for await (const chunk of bodyOf(f)) obj.append(chunk);
     // The connection goes back to the pool a turn after the body ends (undici resumes a client
     // in setImmediate); Varnish recycles it before the object is finished, so a pipelined
     // request that follows reuses it instead of opening a second one.
@@ -501,7 +536,7 @@ function isFetchable(d: Director): d is Backend {
 }
 
 /** The backend request: a copy of req, filtered and adjusted as Varnish does for each mode. */
-function makeBereq(req: VclHttp, marks: ConnectionMarks | null, mode: FetchMode, stale: CacheObject | null, xid: number): VclHttp {
+function makeBereq(req: VclHttp, marks: ConnectionMarks | null, mode: FetchMode, stale: CacheObject | null, xid: number, gzip: boolean): VclHttp {
   const pass = mode === 'pass';
   // A fetch into the cache is always a GET: the cache answers HEAD (and the rest) from it.
   const bereq = VclHttp.request(pass ? req.method : 'GET', req.url, 'HTTP/1.1');
@@ -509,6 +544,8 @@ function makeBereq(req: VclHttp, marks: ConnectionMarks | null, mode: FetchMode,
   if (!pass) {
     // A fetch into the cache has no body to send (builtin vcl_backend_fetch unsets it for GET).
     bereq.unset('Content-Length');
+    // As Varnish: the cache asks for gzip, and unzips for the clients that do not take it.
+    if (gzip) bereq.set('Accept-Encoding', 'gzip');
     const v = validatorsOf(stale);
     if (v !== null) {
       if (v.ifModifiedSince !== null) bereq.set('If-Modified-Since', v.ifModifiedSince);

@@ -14,6 +14,7 @@ import type { LogHub, TxLog } from '../mgmt/log.ts';
 import type { Params } from '../mgmt/params.ts';
 import { backendFactory } from './backend.ts';
 import { type BackendGlobalCounters, newBackendGlobalCounters } from './backend-counters.ts';
+import { defaultRespFilters } from './deliver-filters.ts';
 import { ClientRequest } from './client.ts';
 import { newProxyCounters, type ProxyCounters } from './counters.ts';
 import { type VclEntry, VclRegistry } from './vcls.ts';
@@ -95,6 +96,10 @@ export class Shellac {
         if (cr && where === 'req') task.req = cr.original.clone();
       },
       setIpTos: () => false,
+      respFilters: (task) => {
+        const cr = this.requests.get(task);
+        return cr?.obj ? defaultRespFilters(cr, cr.obj) : '';
+      },
       identity,
       params: this.params.values,
     };

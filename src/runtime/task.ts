@@ -51,6 +51,8 @@ export interface TaskServices {
   /** Restores an HTTP object to what it was when received (std.rollback). */
   rollback?(task: VclTask, where: HttpWhere): void;
   setIpTos?(task: VclTask, tos: number): boolean;
+  /** resp.filters as the delivery would choose them (when VCL has not set the list). */
+  respFilters?(task: VclTask): string;
   /** The live parameter values (Params.values), for VMODs that read one. */
   readonly params?: Readonly<Record<string, ParamReading>>;
   /** server.hostname and server.identity (`-i`); the host name by default. */
@@ -170,7 +172,10 @@ export class VclTask implements VmodContext {
   doGunzip = false;
   doGzip = false;
   doStream = true;
-  berespFilters = '';
+  /** beresp.filters as VCL set it; null: the default list, made when read. */
+  berespFilters: string | null = null;
+  /** http_gzip_support, as the task started. */
+  gzipSupport = true;
   ttl = 0;
   grace = 0;
   keep = 0;
@@ -182,8 +187,8 @@ export class VclTask implements VmodContext {
 
   // The object on a hit, and the response.
   objInfo: CachedObjectInfo | null = null;
-  respDoEsi = false;
-  respFilters = '';
+  /** resp.filters as VCL set it; null: the default list, made when read. */
+  respFilters: string | null = null;
   isStreaming = false;
   respTime = 0;
 

@@ -7,6 +7,7 @@
 // - negative ttl, grace and keep become 0; req.ttl and req.grace read -1 until set;
 // - req.can_gzip is true when Accept-Encoding lists gzip (or x-gzip) with a q above 0.
 
+import { defaultFetchFilters } from '../filters/fetch-filters.ts';
 import type { Director } from '../vmod/api.ts';
 import type { HttpObjectName } from '../vcl/spec.ts';
 import { VclRuntimeError } from './errors.ts';
@@ -273,7 +274,7 @@ export const VARIABLE_ACCESSORS: Readonly<Record<string, VarAccessor>> = {
     },
   },
   'beresp.filters': {
-    get: (t) => t.berespFilters,
+    get: (t) => t.berespFilters ?? defaultFetchFilters(t, t.beresp),
     set: (t, v: string | null) => {
       t.berespFilters = v ?? '';
     },
@@ -343,13 +344,13 @@ export const VARIABLE_ACCESSORS: Readonly<Record<string, VarAccessor>> = {
     },
   },
   'resp.do_esi': {
-    get: (t) => t.respDoEsi,
+    get: (t) => t.esi,
     set: (t, v: boolean) => {
-      t.respDoEsi = v;
+      t.esi = v;
     },
   },
   'resp.filters': {
-    get: (t) => t.respFilters,
+    get: (t) => t.respFilters ?? t.services.respFilters?.(t) ?? '',
     set: (t, v: string | null) => {
       t.respFilters = v ?? '';
     },

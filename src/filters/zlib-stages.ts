@@ -1,0 +1,54 @@
+// The zlib stages: gzip, gunzip and the check of a gzip body that is stored as it came.
+
+import { finished } from 'node:stream/promises';
+import { createGunzip, createGzip } from 'node:zlib';
+import { type Body, through } from './stage.ts';
+
+export interface GzipSettings {
+  /** gzip_level, gzip_memlevel and gzip_buffer. */
+  readonly level: number;
+  readonly memLevel: number;
+  readonly buffer: number;
+}
+
+export function gzipStage(s: GzipSettings): (input: Body) => Body {
+  return (input) => through(input, createGzip({ level: s.level, memLevel: s.memLevel, chunkSize: Math.max(64, s.buffer) }));
+}
+
+export function gunzipStage(input: Body): Body {
+  return through(input, createGunzip());
+}
+
+/** The bytes unchanged, fed to a gunzip on the side: invalid gzip fails the body at its end. */
+export async function* testGunzipStage(input: Body): AsyncGenerator<Buffer> {
+  const z = createGunzip();
+  const ended = finished(z);
+  ended.catch(() => {});
+  let failure: Error | null = null;
+  z.on('error', (e) => {
+    failure = e;
+  });
+  z.resume();
+  for await (const chunk of input) {
+    if (failure !== null) throw failure;
+    z.write(chunk);
+    yield chunk;
+  }
+  z.end();
+  await ended;
+  if (failure !== null) throw failure;
+}
+
+/** The uncompressed length a whole gzip body says it has (its trailer's ISIZE), or undefined. */
+export function gunzippedLength(chunks: readonly Buffer[], total: number): number | undefined {
+  if (total < 18) return undefined;
+  const tail = Buffer.alloc(4);
+  let need = 4;
+  for (let i = chunks.length - 1; i >= 0 && need > 0; i--) {
+    const c = chunks[i];
+    const n = Math.min(need, c.length);
+    c.copy(tail, need - n, c.length - n);
+    need -= n;
+  }
+  return tail.readUInt32LE(0);
+}

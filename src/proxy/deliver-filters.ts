@@ -1,0 +1,76 @@
+// The proxy's side of the delivery filters: which ones an object needs for this request
+// (resp.filters, or Varnish's default list), and writing a body that goes through them. An
+// object that needs none is written by deliver.ts as before; the check costs two field reads.
+
+import type { ServerResponse } from 'node:http';
+import type { CacheObject } from '../cache/index.ts';
+import { type DeliveryChain, defaultDeliveryFilters, openDeliveryFilters } from '../filters/delivery-filters.ts';
+import { acceptsGzip } from '../runtime/variables.ts';
+import { gzipSettings } from './body-filters.ts';
+import type { ClientRequest } from './client.ts';
+import { includeRunner } from './esi-include.ts';
+
+/** resp.filters when VCL has not set it. */
+export function defaultRespFilters(cr: ClientRequest, obj: CacheObject): string {
+  const t = cr.task;
+  const req = t.req!;
+  const p = cr.srv.params.values;
+  return defaultDeliveryFilters({
+    info: obj.info,
+    esi: t.esi,
+    // An include's bytes are assembled plain into its parent's.
+    plainWanted: t.esiLevel > 0 || (t.gzipSupport && !acceptsGzip(req.get('Accept-Encoding'))),
+    gzipSupport: t.gzipSupport,
+    rangeSupport: p.http_range_support,
+    status: t.resp?.status ?? obj.status,
+    hasRange: req.has('Range'),
+  });
+}
+
+/** The chain an object's body goes through for this request; null when the body goes as stored. */
+export function deliveryChain(cr: ClientRequest, obj: CacheObject): DeliveryChain | null | { error: string } {
+  const t = cr.task;
+  const info = obj.info;
+  if (t.respFilters === null && !info.gzip && !info.esiOpen) return null;
+  const list = t.respFilters ?? defaultRespFilters(cr, obj);
+  return openDeliveryFilters(list, { obj, resp: t.resp!, gzip: gzipSettings(cr.srv), counters: cr.srv.counters, includes: includeRunner(cr) });
+}
+
+/** The stored body as it comes; throws when the fetch broke off, so the client sees it cut. */
+async function* storedBody(obj: CacheObject): AsyncGenerator<Buffer> {
+  yield* obj.read();
+  if (obj.state === 'failed') throw new Error('the backend body broke off');
+}
+
+/** Writes a body through its delivery chain, minding the client's pace. */
+export async function writeFiltered(cr: ClientRequest, obj: CacheObject, chain: DeliveryChain): Promise<void> {
+  const res = cr.res;
+  const counters = cr.srv.counters;
+  try {
+    for await (const chunk of chain.stage(storedBody(obj))) {
+      counters.s_resp_bodybytes += chunk.length;
+      if (!res.write(chunk)) {
+        await drainOrClose(res);
+        if (res.destroyed) return;
+      }
+    }
+    res.end();
+  } catch (e) {
+    cr.srv.logger.warn({ xid: cr.task.xid, error: (e as Error).message }, 'delivery filter failed');
+    cr.tx?.error((e as Error).message);
+    res.destroy();
+  }
+}
+
+/** Resolves when the client takes more bytes or goes away; leaves no listener behind. */
+export function drainOrClose(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
