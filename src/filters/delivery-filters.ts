@@ -8,6 +8,7 @@
 import type { VclHttp } from '../runtime/http.ts';
 import type { BodyInfo } from './body-info.ts';
 import { esiAssemble, type IncludeRunner } from './esi-deliver.ts';
+import { weakenEtag } from './http-edits.ts';
 import { compose, filterNames, type Stage } from './stage.ts';
 import { type GzipSettings, gunzippedLength, gunzipStage, gzipStage } from './zlib-stages.ts';
 
@@ -80,16 +81,19 @@ export function openDeliveryFilters(list: string, c: DeliveryContext): DeliveryC
       if (!plainOut) stages.push(gzipStage(c.gzip));
       else gzipped = false;
       c.resp.unset('Content-Length');
+      weakenEtag(c.resp);
       length = undefined;
     } else if (n === 'gunzip') {
       if (!gzipped) {
         // Inside an ESI page the gunzip was folded into the assembly: the header still goes.
         if (obj.info.gzip) c.resp.unset('Content-Encoding');
+        weakenEtag(c.resp);
         continue;
       }
       c.counters.n_gunzip++;
       gzipped = false;
       c.resp.unset('Content-Encoding');
+      weakenEtag(c.resp);
       stages.push(gunzipStage);
       length = length === undefined ? undefined : gunzippedLength(obj.chunks, obj.bodyBytes);
     }

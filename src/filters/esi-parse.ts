@@ -80,7 +80,8 @@ export function parseEsi(text: string, features: EsiFeatures, report: EsiReport)
     }
     if (lt < 0) break;
     if (text.startsWith('<!--esi', lt)) {
-      if (inEsiComment) report.error('ESI 1.0 Nested <!--esi element in <!--esi');
+      if (removing) report.error(`after ${lt} ESI 1.0 Nested <!--esi element in <esi:remove>`);
+      else if (inEsiComment) report.error(`after ${lt} ESI 1.0 Nested <!--esi element in <!--esi`);
       skip(lt, lt + 7);
       inEsiComment = true;
       pos = lt + 7;
@@ -104,7 +105,7 @@ export function parseEsi(text: string, features: EsiFeatures, report: EsiReport)
     const gt = text.indexOf('>', lt);
     if (gt < 0) {
       // The element runs off the end of the body.
-      report.error('ESI 1.0 element not closed');
+      report.error(`after ${lt} ESI 1.0 element not closed`);
       skip(lt, text.length);
       pos = text.length;
       break;
@@ -116,31 +117,34 @@ export function parseEsi(text: string, features: EsiFeatures, report: EsiReport)
     switch (name) {
       case 'remove':
         if (closing) {
-          if (!removing) report.error('ESI 1.0 </esi:remove> not in <esi:remove>');
+          if (!removing) report.error(`after ${pos} ESI 1.0 </esi:remove> not in <esi:remove>`);
           skip(lt, pos);
           removing = false;
         } else if (empty) {
           skip(lt, pos);
         } else {
-          if (removing) report.error('ESI 1.0 <esi:remove> already open');
+          if (removing) report.error(`after ${pos} ESI 1.0 <esi:remove> already open`);
           skip(lt, pos);
           removing = true;
         }
         continue;
       case 'comment':
-        if (closing) report.error('ESI 1.0 </esi:comment> illegal end-tag');
-        else if (!empty) report.error('ESI 1.0 <esi:comment> needs final \'/\'');
+        if (closing) report.error(`after ${pos} ESI 1.0 </esi:comment> illegal end-tag`);
+        else if (!empty) report.error(`after ${pos} ESI 1.0 <esi:comment> needs final '/'`);
         skip(lt, pos);
         continue;
       case 'include': {
         if (closing) {
-          report.error('ESI 1.0 </esi:include> illegal end-tag');
+          report.error(`after ${pos} ESI 1.0 </esi:include> illegal end-tag`);
           skip(lt, pos);
           continue;
         }
-        if (!empty) report.error('ESI 1.0 <esi:include> lacks final \'/\'');
         skip(lt, pos);
-        if (removing) continue;
+        if (removing) {
+          report.error(`after ${pos} ESI 1.0 <esi:include> element nested in <esi:remove>`);
+          continue;
+        }
+        if (!empty) report.error(`after ${pos} ESI 1.0 <esi:include> lacks final '/'`);
         const inc = includeOf(tag, features, report);
         if (inc !== null) out.push(inc);
         continue;
@@ -150,11 +154,11 @@ export function parseEsi(text: string, features: EsiFeatures, report: EsiReport)
           // Not ours: delivered as it is.
           continue;
         }
-        report.error(`ESI 1.0 <esi:${name}> element unknown`);
+        report.error(`after ${pos} ESI 1.0 <esi:${name}> element unknown`);
         skip(lt, pos);
     }
   }
-  if (removing) report.error('ESI 1.0 <esi:remove> not closed');
+  if (removing) report.error(`after ${text.length} ESI 1.0 <esi:remove> not closed`);
   keep(text.length);
   return out;
 }

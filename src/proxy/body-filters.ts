@@ -35,7 +35,14 @@ function esiReport(tx: TxLog | null): EsiReport {
 
 /** Opens beresp.filters (or the default list) for a fetch that has a body. */
 export function openBodyFilters(srv: Shellac, t: VclTask, info: BodyInfo, tx: TxLog | null): { ok: true; stage: Stage | null } | { ok: false; message: string } {
-  const list = t.berespFilters ?? defaultFetchFilters(t, t.beresp);
+  const beresp = t.beresp!;
+  if (beresp.status === 206) {
+    // A part of a body cannot be parsed or re-encoded: ESI fails the fetch, gzip and gunzip
+    // leave it as it is (Varnish's rule; a VCL that means it sets the status to 1206).
+    if (t.doEsi) return { ok: false, message: 'Cannot process partial response (206) with ESI' };
+    if (t.berespFilters === null) return { ok: true, stage: null };
+  }
+  const list = t.berespFilters ?? defaultFetchFilters(t, beresp);
   return openFetchFilters(list, {
     beresp: t.beresp!,
     gzip: gzipSettings(srv),

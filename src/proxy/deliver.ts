@@ -43,6 +43,8 @@ export function deliverObject(cr: ClientRequest, obj: CacheObject): Promise<void
       return;
     }
     writeHead(cr, status, resp.reason, resp, hasBody(status) ? chain.length : undefined);
+    // The head goes now: an ESI page's first bytes may wait on an include's fetch.
+    res.flushHeaders();
     if (body === 'none') {
       res.end();
       return;

@@ -50,6 +50,8 @@ class IncludeSink {
     return this;
   }
 
+  flushHeaders(): void {}
+
   on(): this {
     return this;
   }
@@ -104,7 +106,12 @@ async function* runInclude(parent: ClientRequest, inc: EsiInclude): AsyncGenerat
   const child = new ClientRequest(srv, srv.vcls.hold(parent.entry), parent.in, sink as unknown as ServerResponse, null, { parent, req: includeRequest(parent, inc) });
   child.task.sessXid = parent.task.sessXid;
   const running = child.run();
-  yield* sink.body();
+  // deliver.ts counts s_resp_bodybytes for every body it writes; an include's bytes are its
+  // parent's, counted when the parent writes them, so they come off here.
+  for await (const chunk of sink.body()) {
+    srv.counters.s_resp_bodybytes -= chunk.length;
+    yield chunk;
+  }
   await running;
   const status = sink.statusCode;
   if (p.feature.has('esi_include_onerror') && !inc.continueOnError && status !== 200 && status !== 204) {

@@ -83,6 +83,11 @@ function status(obj: string, of: HttpOf, writable: boolean): VarAccessor {
 
 const nonNegative = (v: number) => Math.max(v, 0);
 
+/** Once VCL has named beresp.filters, the do_* switches that make the default list are moot. */
+function filtersNotSet(t: VclTask, name: string): void {
+  if (t.berespFilters !== null) throw new VclRuntimeError(`beresp.filters are already set, ${name} cannot be modified`);
+}
+
 /** Whether Accept-Encoding lists `gzip` (or `x-gzip`) with a q above 0. */
 export function acceptsGzip(header: string | null): boolean {
   if (header === null) return false;
@@ -139,8 +144,10 @@ export const VARIABLE_ACCESSORS: Readonly<Record<string, VarAccessor>> = {
   'req.can_gzip': { get: (t) => acceptsGzip(t.req?.get('accept-encoding') ?? null) },
   'req.esi': {
     get: (t) => t.esi,
+    // As Varnish: VCL 4.0's req.esi switches ESI off only for the top request (an include's
+    // setting is ignored); VCL 4.1's resp.do_esi works at every level.
     set: (t, v: boolean) => {
-      t.esi = v;
+      if (t.esiLevel === 0) t.esi = v;
     },
   },
   'req.esi_level': { get: (t) => t.esiLevel },
@@ -252,18 +259,21 @@ export const VARIABLE_ACCESSORS: Readonly<Record<string, VarAccessor>> = {
   'beresp.do_esi': {
     get: (t) => t.doEsi,
     set: (t, v: boolean) => {
+      filtersNotSet(t, 'beresp.do_esi');
       t.doEsi = v;
     },
   },
   'beresp.do_gunzip': {
     get: (t) => t.doGunzip,
     set: (t, v: boolean) => {
+      filtersNotSet(t, 'beresp.do_gunzip');
       t.doGunzip = v;
     },
   },
   'beresp.do_gzip': {
     get: (t) => t.doGzip,
     set: (t, v: boolean) => {
+      filtersNotSet(t, 'beresp.do_gzip');
       t.doGzip = v;
     },
   },
