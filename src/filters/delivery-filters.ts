@@ -1,16 +1,20 @@
 // The delivery processors (Varnish's VDPs): what is stored becomes what the client gets. The
 // list is resp.filters: VCL may set it; when it does not, it is made as Varnish 7.1 makes it:
-// `esi` for an object with ESI instructions (unless req.esi / resp.do_esi is off), `gunzip` for
-// a gzipped object to a client that does not take gzip (and always inside an ESI page, whose
-// parts are assembled as plain bytes), `range` for a Range request on a 200. An object that
-// needs none of them is written by the proxy directly, as before: the hit path pays nothing.
+// `esi` for an object parsed for ESI (unless req.esi / resp.do_esi is off), `gunzip` for a
+// gzipped object to a client that does not take gzip (and inside a plain ESI page), `range`
+// for a Range request on a 200. An object that needs none of them is written by the proxy
+// directly, as before: the hit path pays nothing.
+//
+// An include inside a gzip ESI page is delivered as gzip pieces instead (gzip-pieces.ts): the
+// page is one gzip stream made of its parts' stored deflate data.
 
 import type { VclHttp } from '../runtime/http.ts';
 import type { BodyInfo } from './body-info.ts';
-import { esiAssemble, type IncludeRunner } from './esi-deliver.ts';
+import { esiPieces, esiPlain, type IncludeRunner, piecesOf } from './esi-deliver.ts';
+import { assembleGzip, type Piece } from './gzip-pieces.ts';
 import { weakenEtag } from './http-edits.ts';
-import { compose, filterNames, type Stage } from './stage.ts';
-import { type GzipSettings, gunzippedLength, gunzipStage, gzipStage } from './zlib-stages.ts';
+import { type Body, compose, filterNames, type Stage } from './stage.ts';
+import { gunzippedLength, gunzipStage } from './zlib-stages.ts';
 
 /** What a delivery needs to know of the stored object. */
 export interface StoredBody {
@@ -24,9 +28,8 @@ export interface DeliveryDecisions {
   readonly info: BodyInfo;
   /** req.esi (resp.do_esi): false switches ESI off for this request. */
   readonly esi: boolean;
-  /** The client takes gzip (req.can_gzip), or this is an ESI include (always assembled plain). */
+  /** The client does not take gzip, or this is an include of a plain page. */
   readonly plainWanted: boolean;
-  readonly gzipSupport: boolean;
   readonly rangeSupport: boolean;
   readonly status: number;
   readonly hasRange: boolean;
@@ -44,17 +47,16 @@ export function defaultDeliveryFilters(d: DeliveryDecisions): string {
 export interface DeliveryContext {
   readonly obj: StoredBody;
   readonly resp: VclHttp;
-  readonly gzip: GzipSettings;
-  readonly counters: { n_gunzip: number; n_gzip: number };
+  readonly counters: { n_gunzip: number };
   readonly includes: IncludeRunner;
+  /** This is an include of a gzip page: deliver pieces of gzip, whatever the list says. */
+  readonly pieces: boolean;
 }
 
-/** A body transformed for delivery: the stage over the stored bytes and the length it has. */
-export interface DeliveryChain {
-  readonly stage: Stage;
-  /** The length of what the stage yields, when known (else the response is chunked). */
-  readonly length: number | undefined;
-}
+/** A body transformed for delivery: bytes (with their length when known), or gzip pieces. */
+export type DeliveryChain =
+  | { readonly kind: 'bytes'; readonly stage: Stage; readonly length: number | undefined }
+  | { readonly kind: 'pieces'; readonly pieces: (input: Body) => AsyncIterable<Piece> };
 
 export const DELIVERY_FILTER_NAMES: readonly string[] = ['esi', 'gunzip', 'range'];
 
@@ -66,30 +68,33 @@ export function openDeliveryFilters(list: string, c: DeliveryContext): DeliveryC
   const names = filterNames(list);
   for (const n of names) if (!DELIVERY_FILTER_NAMES.includes(n)) return { error: `Filter '${n}' not found` };
   const obj = c.obj;
-  let gzipped = obj.info.gzip;
+  const info = obj.info;
+  if (c.pieces) return { kind: 'pieces', pieces: (input) => piecesOf(input, info, info.gzip, names.includes('esi'), c.includes) };
+  let gzipped = info.gzip;
   let length: number | undefined = obj.state === 'done' ? obj.bodyBytes : undefined;
   const stages: Stage[] = [];
   for (let i = 0; i < names.length; i++) {
     const n = names[i];
     if (n === 'esi') {
-      if (!obj.info.esiOpen) continue;
-      // The parts are assembled as plain bytes; a gzip page is gzipped again unless a gunzip
-      // follows (then it would only be undone).
-      const plainOut = !gzipped || names.includes('gunzip', i + 1);
+      if (!info.esiOpen) continue;
+      // A gzip page stays gzip unless a gunzip follows; a plain one is assembled plain.
+      const asGzip = gzipped && !names.includes('gunzip', i + 1);
       const wasGzip = gzipped;
-      stages.push((input) => esiAssemble(input, obj.info, wasGzip, c.includes));
-      if (!plainOut) stages.push(gzipStage(c.gzip));
-      else gzipped = false;
+      if (asGzip) stages.push((input) => assembleGzip(esiPieces(input, info, true, c.includes)));
+      else {
+        stages.push((input) => esiPlain(input, info, wasGzip, c.includes));
+        if (wasGzip) {
+          // The gunzip that follows is done by the assembly; it still counts as one.
+          c.counters.n_gunzip++;
+          c.resp.unset('Content-Encoding');
+        }
+        gzipped = false;
+      }
       c.resp.unset('Content-Length');
       weakenEtag(c.resp);
       length = undefined;
     } else if (n === 'gunzip') {
-      if (!gzipped) {
-        // Inside an ESI page the gunzip was folded into the assembly: the header still goes.
-        if (obj.info.gzip) c.resp.unset('Content-Encoding');
-        weakenEtag(c.resp);
-        continue;
-      }
+      if (!gzipped) continue;
       c.counters.n_gunzip++;
       gzipped = false;
       c.resp.unset('Content-Encoding');
@@ -100,5 +105,5 @@ export function openDeliveryFilters(list: string, c: DeliveryContext): DeliveryC
     // range: the proxy cuts ranges of a body it writes itself; a transformed body is whole.
   }
   if (stages.length === 0) return null;
-  return { stage: compose(stages), length };
+  return { kind: 'bytes', stage: compose(stages), length };
 }

@@ -25,6 +25,11 @@ export interface EsiVerbatim {
   readonly kind: 'verbatim';
   readonly start: number;
   readonly end: number;
+  /**
+   * In a body stored as gzip by the esi_gzip filter: the range's own deflate bytes [start, end)
+   * of the stored body and the CRC-32 of the plain range, to send them to a gzip client as is.
+   */
+  readonly gz?: { readonly start: number; readonly end: number; readonly crc: number };
 }
 
 export type EsiInstruction = EsiVerbatim | EsiInclude;

@@ -6,7 +6,7 @@
 
 import type { VclHttp } from '../runtime/http.ts';
 import type { BodyInfo } from './body-info.ts';
-import { esiParseStage } from './esi-stage.ts';
+import { esiGzipStage, esiParseStage } from './esi-stage.ts';
 import type { EsiFeatures, EsiReport } from './esi-parse.ts';
 import { isGzip, varyAcceptEncoding, weakenEtag } from './http-edits.ts';
 import { compose, filterNames, type Stage } from './stage.ts';
@@ -34,6 +34,12 @@ export interface FetchFilterContext {
 type FetchFilter = (c: FetchFilterContext) => Stage | null;
 
 function gzipOpen(c: FetchFilterContext): Stage {
+  gzipHeaders(c);
+  return gzipStage(c.gzip);
+}
+
+/** What a filter that gzips the body does to beresp and counts. */
+function gzipHeaders(c: FetchFilterContext): void {
   const h = c.beresp;
   c.counters.n_gzip++;
   c.info.gzip = true;
@@ -43,7 +49,6 @@ function gzipOpen(c: FetchFilterContext): Stage {
   weakenEtag(h);
   h.set('Content-Encoding', 'gzip');
   varyAcceptEncoding(h);
-  return gzipStage(c.gzip);
 }
 
 const FETCH_FILTERS: Readonly<Record<string, FetchFilter>> = {
@@ -74,8 +79,8 @@ const FETCH_FILTERS: Readonly<Record<string, FetchFilter>> = {
   },
   esi_gzip(c) {
     if (c.beresp.has('Content-Encoding')) return null;
-    const parse = esiParseStage(c);
-    return compose([parse, gzipOpen(c)]);
+    gzipHeaders(c);
+    return esiGzipStage(c);
   },
 };
 

@@ -1,8 +1,12 @@
 // The zlib stages: gzip, gunzip and the check of a gzip body that is stored as it came.
 
+import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
-import { createGunzip, createGzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { constants, createGunzip, createGzip, deflateRaw } from 'node:zlib';
 import { type Body, through } from './stage.ts';
+
+const deflateRawAsync = promisify(deflateRaw);
 
 export interface GzipSettings {
   /** gzip_level, gzip_memlevel and gzip_buffer. */
@@ -12,7 +16,28 @@ export interface GzipSettings {
 }
 
 export function gzipStage(s: GzipSettings): (input: Body) => Body {
-  return (input) => through(input, createGzip({ level: s.level, memLevel: s.memLevel, chunkSize: Math.max(64, s.buffer) }));
+  return (input) => gzipSynced(input, s);
+}
+
+/**
+ * gzip whose deflate data ends on a sync flush before the (empty) final block, so that the
+ * stored body can be stitched into an ESI page as it is (gzip-pieces.ts).
+ */
+async function* gzipSynced(input: Body, s: GzipSettings): AsyncGenerator<Buffer> {
+  const z = createGzip({ level: s.level, memLevel: s.memLevel, chunkSize: Math.max(64, s.buffer) });
+  const feed = (async () => {
+    for await (const chunk of input) if (!z.write(chunk)) await once(z, 'drain');
+    await new Promise<void>((resolve) => z.flush(constants.Z_SYNC_FLUSH, () => resolve()));
+    z.end();
+  })();
+  feed.catch((e: Error) => z.destroy(e));
+  for await (const chunk of z) yield chunk as Buffer;
+  await feed;
+}
+
+/** Raw deflate of one piece, ended by a sync flush (non-final, byte-aligned). */
+export function deflatePiece(plain: Buffer, s: GzipSettings): Promise<Buffer> {
+  return deflateRawAsync(plain, { level: s.level, memLevel: s.memLevel, finishFlush: constants.Z_SYNC_FLUSH });
 }
 
 export function gunzipStage(input: Body): Body {

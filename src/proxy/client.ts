@@ -28,6 +28,7 @@ import { type FetchMode, startFetch } from './fetch.ts';
 import { runPipe } from './pipe-step.ts';
 import { type RequestBody, StreamRequestBody } from './request-body.ts';
 import { normaliseAcceptEncoding } from '../filters/accept-encoding.ts';
+import type { IncludeSink } from './esi-include.ts';
 import { runSub } from './run-sub.ts';
 import type { Shellac } from './server.ts';
 import type { VclEntry } from './vcls.ts';
@@ -37,6 +38,8 @@ export interface EsiOrigin {
   readonly parent: ClientRequest;
   /** The include's request as it starts (Varnish's http0), which std.rollback returns to. */
   readonly req: VclHttp;
+  /** Where the include's body goes: plain bytes, or gzip pieces for a gzip page. */
+  readonly sink: IncludeSink;
 }
 
 type Step = 'recv' | 'hash' | 'lookup' | 'hit' | 'miss' | 'pass' | 'pipe' | 'purge' | 'synth' | 'deliver' | 'restart' | 'fail' | 'done';

@@ -6,7 +6,6 @@ import type { ServerResponse } from 'node:http';
 import type { CacheObject } from '../cache/index.ts';
 import { type DeliveryChain, defaultDeliveryFilters, openDeliveryFilters } from '../filters/delivery-filters.ts';
 import { acceptsGzip } from '../runtime/variables.ts';
-import { gzipSettings } from './body-filters.ts';
 import type { ClientRequest } from './client.ts';
 import { includeRunner } from './esi-include.ts';
 
@@ -20,7 +19,6 @@ export function defaultRespFilters(cr: ClientRequest, obj: CacheObject): string 
     esi: t.esi,
     // An include's bytes are assembled plain into its parent's.
     plainWanted: t.esiLevel > 0 || (t.gzipSupport && !acceptsGzip(req.get('Accept-Encoding'))),
-    gzipSupport: t.gzipSupport,
     rangeSupport: p.http_range_support,
     status: t.resp?.status ?? obj.status,
     hasRange: req.has('Range'),
@@ -31,9 +29,10 @@ export function defaultRespFilters(cr: ClientRequest, obj: CacheObject): string 
 export function deliveryChain(cr: ClientRequest, obj: CacheObject): DeliveryChain | null | { error: string } {
   const t = cr.task;
   const info = obj.info;
-  if (t.respFilters === null && !info.gzip && !info.esiOpen) return null;
+  const pieces = cr.esi?.sink.pieces ?? false;
+  if (t.respFilters === null && !info.gzip && !info.esiOpen && !pieces) return null;
   const list = t.respFilters ?? defaultRespFilters(cr, obj);
-  return openDeliveryFilters(list, { obj, resp: t.resp!, gzip: gzipSettings(cr.srv), counters: cr.srv.counters, includes: includeRunner(cr) });
+  return openDeliveryFilters(list, { obj, resp: t.resp!, counters: cr.srv.counters, includes: includeRunner(cr), pieces });
 }
 
 /** The stored body as it comes; throws when the fetch broke off, so the client sees it cut. */
@@ -47,6 +46,13 @@ export async function writeFiltered(cr: ClientRequest, obj: CacheObject, chain: 
   const res = cr.res;
   const counters = cr.srv.counters;
   try {
+    if (chain.kind === 'pieces') {
+      // An include of a gzip page: its pieces go to the page, not to a socket.
+      const sink = cr.esi!.sink;
+      for await (const p of chain.pieces(storedBody(obj))) sink.piece(p);
+      res.end();
+      return;
+    }
     for await (const chunk of chain.stage(storedBody(obj))) {
       counters.s_resp_bodybytes += chunk.length;
       if (!res.write(chunk)) {

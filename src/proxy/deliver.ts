@@ -42,7 +42,7 @@ export function deliverObject(cr: ClientRequest, obj: CacheObject): Promise<void
       writeMinimal(cr, 503, 'Service Unavailable');
       return;
     }
-    writeHead(cr, status, resp.reason, resp, hasBody(status) ? chain.length : undefined);
+    writeHead(cr, status, resp.reason, resp, hasBody(status) && chain.kind === 'bytes' ? chain.length : undefined);
     // The head goes now: an ESI page's first bytes may wait on an include's fetch.
     res.flushHeaders();
     if (body === 'none') {

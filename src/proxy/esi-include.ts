@@ -4,25 +4,36 @@
 // socket. The parent's ESI filter reads that body where the include stood.
 
 import type { ServerResponse } from 'node:http';
+import type { IncludeRunner } from '../filters/esi-deliver.ts';
 import type { EsiInclude } from '../filters/esi-parse.ts';
 import { resolveInclude } from '../filters/esi-parse.ts';
-import type { Body } from '../filters/stage.ts';
+import { type Piece, storedPiece } from '../filters/gzip-pieces.ts';
 import { VclHttp } from '../runtime/http.ts';
 import { ClientRequest } from './client.ts';
+import type { Shellac } from './server.ts';
 
 /**
- * Stands in for the client's response: keeps the status and the body chunks of an include,
- * handed on to the reader as they come. Only what deliver.ts calls on a response is here.
+ * Stands in for the client's response: keeps the status and the body of an include, handed on
+ * to the reader as it comes. Only what deliver.ts calls on a response is here. In a gzip page
+ * (`pieces`), the include's delivery hands gzip pieces to piece(); bytes written plainly (a
+ * synthetic answer, a body without filters) become stored blocks.
  */
-class IncludeSink {
+export class IncludeSink {
   statusCode = 200;
   statusMessage = '';
   headersSent = false;
   destroyed = false;
   shouldKeepAlive = true;
   writableEnded = false;
-  readonly #queue: Buffer[] = [];
+  readonly pieces: boolean;
+  readonly #srv: Shellac;
+  readonly #queue: (Buffer | Piece)[] = [];
   #wake: (() => void) | null = null;
+
+  constructor(srv: Shellac, pieces: boolean) {
+    this.#srv = srv;
+    this.pieces = pieces;
+  }
 
   writeHead(status: number, reason?: string): this {
     this.statusCode = status;
@@ -31,10 +42,24 @@ class IncludeSink {
     return this;
   }
 
+  flushHeaders(): void {}
+
   write(chunk: Buffer | string): boolean {
-    if (chunk.length > 0) this.#queue.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk);
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
+    if (bytes.length > 0) {
+      // deliver.ts counted these as sent to the client; they are the parent's, counted when
+      // the parent writes them.
+      this.#srv.counters.s_resp_bodybytes -= bytes.length;
+      this.#queue.push(this.pieces ? storedPiece(bytes) : bytes);
+    }
     this.#poke();
     return true;
+  }
+
+  /** A gzip piece of the include (only in a gzip page). */
+  piece(p: Piece): void {
+    this.#queue.push(p);
+    this.#poke();
   }
 
   end(chunk?: Buffer | string): this {
@@ -50,8 +75,6 @@ class IncludeSink {
     return this;
   }
 
-  flushHeaders(): void {}
-
   on(): this {
     return this;
   }
@@ -66,8 +89,8 @@ class IncludeSink {
     w?.();
   }
 
-  /** The body as it is written; ends when the include's response ends (or breaks off). */
-  async *body(): AsyncGenerator<Buffer> {
+  /** What the include delivers, as it comes; ends when its response ends (or breaks off). */
+  async *body(): AsyncGenerator<Buffer | Piece> {
     for (;;) {
       while (this.#queue.length > 0) yield this.#queue.shift()!;
       if (this.writableEnded || this.destroyed) return;
@@ -78,40 +101,40 @@ class IncludeSink {
   }
 }
 
-/** The request an include starts as: the parent's as it started, aimed at the include's src. */
-function includeRequest(parent: ClientRequest, inc: EsiInclude): VclHttp {
+/**
+ * The request an include starts as (Varnish's ved_include): the parent's as it started, aimed
+ * at the include's src, a GET without conditions or ranges, asking for gzip only when its
+ * bytes go into a gzip page.
+ */
+function includeRequest(parent: ClientRequest, inc: EsiInclude, gzip: boolean): VclHttp {
   const from = parent.original;
   const req = VclHttp.request('GET', resolveInclude(inc.src, parent.task.req?.url ?? from.url), 'HTTP/1.1');
   for (let i = 0; i < from.count; i++) req.append(from.nameAt(i), from.valueAt(i));
   if (inc.host !== null) req.set('Host', inc.host);
-  // No conditionals (a 304 cannot be included), no ranges; the parts are assembled as plain
-  // bytes, so the include asks for no gzip.
-  for (const h of ['If-Modified-Since', 'If-None-Match', 'Range', 'Accept-Encoding']) req.unset(h);
+  for (const h of ['If-Modified-Since', 'If-None-Match', 'Range']) req.unset(h);
+  if (gzip) req.set('Accept-Encoding', 'gzip');
+  else req.unset('Accept-Encoding');
   return req;
 }
 
 /** Runs the includes of a page for one parent request (max_esi_depth, onerror). */
-export function includeRunner(parent: ClientRequest): (inc: EsiInclude) => Body {
-  return (inc) => runInclude(parent, inc);
+export function includeRunner(parent: ClientRequest): IncludeRunner {
+  return (inc, pieces) => runInclude(parent, inc, pieces);
 }
 
-async function* runInclude(parent: ClientRequest, inc: EsiInclude): AsyncGenerator<Buffer> {
+async function* runInclude(parent: ClientRequest, inc: EsiInclude, pieces: boolean): AsyncGenerator<Buffer | Piece> {
   const srv = parent.srv;
   const p = srv.params.values;
   if (parent.task.esiLevel >= p.max_esi_depth) {
     parent.tx?.log(`ESI depth limit reached (param max_esi_depth = ${p.max_esi_depth})`);
     return;
   }
-  const sink = new IncludeSink();
-  const child = new ClientRequest(srv, srv.vcls.hold(parent.entry), parent.in, sink as unknown as ServerResponse, null, { parent, req: includeRequest(parent, inc) });
+  const sink = new IncludeSink(srv, pieces);
+  const req = includeRequest(parent, inc, pieces);
+  const child = new ClientRequest(srv, srv.vcls.hold(parent.entry), parent.in, sink as unknown as ServerResponse, null, { parent, req, sink });
   child.task.sessXid = parent.task.sessXid;
   const running = child.run();
-  // deliver.ts counts s_resp_bodybytes for every body it writes; an include's bytes are its
-  // parent's, counted when the parent writes them, so they come off here.
-  for await (const chunk of sink.body()) {
-    srv.counters.s_resp_bodybytes -= chunk.length;
-    yield chunk;
-  }
+  yield* sink.body();
   await running;
   const status = sink.statusCode;
   if (p.feature.has('esi_include_onerror') && !inc.continueOnError && status !== 200 && status !== 204) {
