@@ -10,7 +10,7 @@
 
 import type { VclHttp } from '../runtime/http.ts';
 import type { BodyInfo } from './body-info.ts';
-import { esiPieces, esiPlain, type IncludeRunner, piecesOf } from './esi-deliver.ts';
+import { esiPieces, esiPlain, type Includes, piecesOf } from './esi-deliver.ts';
 import { assembleGzip, type Piece } from './gzip-pieces.ts';
 import { weakenEtag } from './http-edits.ts';
 import { type Body, compose, filterNames, type Stage } from './stage.ts';
@@ -48,7 +48,7 @@ export interface DeliveryContext {
   readonly obj: StoredBody;
   readonly resp: VclHttp;
   readonly counters: { n_gunzip: number };
-  readonly includes: IncludeRunner;
+  readonly includes: Includes;
   /** This is an include of a gzip page: deliver pieces of gzip, whatever the list says. */
   readonly pieces: boolean;
 }

@@ -162,4 +162,31 @@ describe('ESI', () => {
     expect(go.body.toString()).toBe('<p>amissingb</p>');
     await expect(fetchRaw(proxy.port, '/stop')).rejects.toThrow();
   });
+
+  it('starts the includes of a page together with feature esi_parallel_includes, delivered in order', async () => {
+    // The origin answers the fragments only once all five are asked for (or after 3 s): run one
+    // after another, they could not all be in flight at once.
+    const waiting: (() => void)[] = [];
+    let inFlight = 0;
+    let most = 0;
+    origin = await startOrigin((req, res) => {
+      if (req.url === '/page') {
+        res.end(`<p>${[1, 2, 3, 4, 5].map((n) => `<esi:include src="/f${n}"/>`).join('')}</p>`);
+        return;
+      }
+      inFlight++;
+      most = Math.max(most, inFlight);
+      const answer = (): void => {
+        inFlight--;
+        res.end(`[${req.url}]`);
+      };
+      waiting.push(answer);
+      if (waiting.length === 5) for (const w of waiting.splice(0)) w();
+      else setTimeout(() => waiting.includes(answer) && waiting.splice(waiting.indexOf(answer), 1) && answer(), 3000);
+    });
+    proxy = await startProxy(ESI_VCL, { origin, params: [['feature', '+esi_parallel_includes']] });
+    const r = await fetchRaw(proxy.port, '/page');
+    expect(r.body.toString()).toBe('<p>[/f1][/f2][/f3][/f4][/f5]</p>');
+    expect(most).toBe(5);
+  });
 });
