@@ -2,10 +2,10 @@
 // fetch filters (do_gzip, do_gunzip, testgunzip, beresp.filters) and gunzip on delivery for a
 // client that does not take gzip. Every gzip body is checked with node's own zlib.
 
-import { request } from 'node:http';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BACKEND, type Origin, type ProxyHandle, startOrigin, startProxy, stat } from '../helpers/proxy.ts';
+import { getBytes as fetchRaw } from '../helpers/bytes.ts';
 
 let origin: Origin | undefined;
 let proxy: ProxyHandle | undefined;
@@ -14,25 +14,6 @@ afterEach(async () => {
   await origin?.close();
   proxy = origin = undefined;
 });
-
-interface RawReply {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: Buffer;
-}
-
-function fetchRaw(port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<RawReply> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 const TEXT = 'Shellac gzip test line.\n'.repeat(200);
 const GZ = { 'Accept-Encoding': 'gzip' };
