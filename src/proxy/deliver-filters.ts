@@ -41,10 +41,19 @@ async function* storedBody(obj: CacheObject): AsyncGenerator<Buffer> {
   if (obj.state === 'failed') throw new Error('the backend body broke off');
 }
 
-/** Writes a body through its delivery chain, minding the client's pace. */
-export async function writeFiltered(cr: ClientRequest, obj: CacheObject, chain: DeliveryChain): Promise<void> {
+/**
+ * Writes a body through its delivery chain, minding the client's pace: all of it, none (HEAD)
+ * or a range of what the chain makes.
+ */
+export async function writeFiltered(cr: ClientRequest, obj: CacheObject, chain: DeliveryChain, part: 'all' | 'none' | { start: number; end: number }): Promise<void> {
   const res = cr.res;
   const counters = cr.srv.counters;
+  if (part === 'none') {
+    res.end();
+    return;
+  }
+  // The head goes now: an ESI page's first bytes may wait on an include's fetch.
+  res.flushHeaders();
   try {
     if (chain.kind === 'pieces') {
       // An include of a gzip page: its pieces go to the page, not to a socket.
@@ -53,7 +62,8 @@ export async function writeFiltered(cr: ClientRequest, obj: CacheObject, chain: 
       res.end();
       return;
     }
-    for await (const chunk of chain.stage(storedBody(obj))) {
+    const body = chain.stage(storedBody(obj));
+    for await (const chunk of part === 'all' ? body : cut(body, part.start, part.end)) {
       counters.s_resp_bodybytes += chunk.length;
       if (!res.write(chunk)) {
         await drainOrClose(res);
@@ -65,6 +75,17 @@ export async function writeFiltered(cr: ClientRequest, obj: CacheObject, chain: 
     cr.srv.logger.warn({ xid: cr.task.xid, error: (e as Error).message }, 'delivery filter failed');
     cr.tx?.error((e as Error).message);
     res.destroy();
+  }
+}
+
+/** Bytes [start, end) of a body as it passes. */
+async function* cut(body: AsyncIterable<Buffer>, start: number, end: number): AsyncGenerator<Buffer> {
+  let pos = 0;
+  for await (const chunk of body) {
+    const from = pos;
+    pos += chunk.length;
+    if (pos > start && from < end) yield chunk.subarray(Math.max(0, start - from), Math.min(chunk.length, end - from));
+    if (pos >= end) return;
   }
 }
 

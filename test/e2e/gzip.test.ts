@@ -109,4 +109,21 @@ describe('gzip on fetch, gunzip on delivery', () => {
     await fetchRaw(proxy.port, '/pass', { 'Accept-Encoding': 'br' });
     expect(origin.seen[2].headers['accept-encoding']).toBe('br');
   });
+
+  it('cuts a range from the gunzipped body for a client without gzip, from the stored bytes for one with it', async () => {
+    origin = await startOrigin((_req, res) => {
+      res.writeHead(200, { 'Content-Encoding': 'gzip', 'Cache-Control': 'max-age=60' });
+      res.end(gzipSync('0123456789abcdefghij'));
+    });
+    proxy = await startProxy(BACKEND, { origin });
+    const whole = await fetchRaw(proxy.port, '/r', GZ);
+    const plainRange = await fetchRaw(proxy.port, '/r', { Range: 'bytes=2-5' });
+    expect(plainRange.status).toBe(206);
+    expect(plainRange.headers['content-range']).toBe('bytes 2-5/20');
+    expect(plainRange.body.toString()).toBe('2345');
+    const gzRange = await fetchRaw(proxy.port, '/r', { ...GZ, Range: 'bytes=0-9' });
+    expect(gzRange.status).toBe(206);
+    expect(gzRange.headers['content-range']).toBe(`bytes 0-9/${whole.body.length}`);
+    expect(gzRange.body.equals(whole.body.subarray(0, 10))).toBe(true);
+  });
 });
