@@ -367,7 +367,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
       if (f.slot !== null && 'spec' in vary) f.srv.cache.setBusyVary(f.slot, vary.spec);
       // Without do_stream the body comes whole before the object is made; one that breaks off
       // goes to vcl_backend_error, as in Varnish.
-      return readWhole(f).then((ok) => (ok ? STEPS.commit(f) : 'error'));
+      return readWhole(f).then((ok) => (ok && fitsStorage(f) ? STEPS.commit(f) : 'error'));
     }
     const stale = f.stale;
     if (t.was304 && stale !== null && stale.state === 'streaming') {
@@ -495,6 +495,20 @@ async function readWhole(f: Fetch): Promise<boolean> {
   await new Promise((resolve) => setImmediate(resolve));
   f.wholeBody = chunks;
   return true;
+}
+
+/**
+ * Whether a body read whole fits the cache at all: Varnish fails a fetch whose storage cannot
+ * be had ("Could not get storage"). A pass's object is not held against the cache's size.
+ */
+function fitsStorage(f: Fetch): boolean {
+  if (f.slot === null || f.task.uncacheable) return true;
+  let bytes = 0;
+  for (const c of f.wholeBody!) bytes += c.length;
+  if (bytes <= f.srv.cache.maxBytes) return true;
+  f.srv.logger.warn({ xid: f.task.xid, bytes }, 'Could not get storage');
+  f.tx?.error('Could not get storage');
+  return false;
 }
 
 /** Whether a backend response has no body to read: a status without one, or a length of 0. */

@@ -126,4 +126,16 @@ describe('gzip on fetch, gunzip on delivery', () => {
     expect(gzRange.headers['content-range']).toBe(`bytes 0-9/${whole.body.length}`);
     expect(gzRange.body.equals(whole.body.subarray(0, 10))).toBe(true);
   });
+
+  it('fails a fetch read whole whose gzipped body does not fit the storage at all (r01036)', async () => {
+    origin = await startOrigin((_req, res) => res.end(Buffer.alloc(300_000, 'a')));
+    proxy = await startProxy(`${BACKEND}sub vcl_backend_response { set beresp.do_stream = false; set beresp.do_gzip = true; }`, {
+      origin,
+      storageBytes: 100_000,
+      params: [['gzip_level', '0']],
+    });
+    const r = await fetchRaw(proxy.port, '/big');
+    expect(r.status).toBe(503);
+    expect(stat(proxy, 'n_gzip')).toBe(1);
+  });
 });
