@@ -14,7 +14,7 @@ import { esiPieces, esiPlain, type Includes, piecesOf } from './esi-deliver.ts';
 import { assembleGzip, type Piece } from './gzip-pieces.ts';
 import { weakenEtag } from './http-edits.ts';
 import { type Body, compose, filterNames, type Stage } from './stage.ts';
-import { gunzippedLength, gunzipStage } from './zlib-stages.ts';
+import { gunzippedLength, gunzipStage, gunzipWholeStage, WHOLE_GUNZIP_MAX } from './zlib-stages.ts';
 
 /** What a delivery needs to know of the stored object. */
 export interface StoredBody {
@@ -99,7 +99,7 @@ export function openDeliveryFilters(list: string, c: DeliveryContext): DeliveryC
       gzipped = false;
       c.resp.unset('Content-Encoding');
       weakenEtag(c.resp);
-      stages.push(gunzipStage);
+      stages.push(obj.state === 'done' && obj.bodyBytes <= WHOLE_GUNZIP_MAX ? gunzipWholeStage : gunzipStage);
       length = length === undefined ? undefined : gunzippedLength(obj.chunks, obj.bodyBytes);
     }
     // range: the proxy cuts ranges of a body it writes itself; a transformed body is whole.
