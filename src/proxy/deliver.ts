@@ -47,7 +47,6 @@ export function deliverObject(cr: ClientRequest, obj: CacheObject): Promise<void
     writeHead(cr, status, resp.reason, resp, undefined);
     return writeFiltered(cr, obj, chain, body);
   }
-  const send = (b: typeof body): Promise<void> | undefined => (chain === null ? writeBody(cr, obj, b) : writeFiltered(cr, obj, chain, b));
 
   let length: number | undefined = chain !== null ? chain.length : obj.state === 'done' ? obj.bodyBytes : declaredLength(resp);
   const ranges = status === 200 && cr.srv.params.values.http_range_support;
@@ -64,14 +63,14 @@ export function deliverObject(cr: ClientRequest, obj: CacheObject): Promise<void
       resp.set('Content-Range', `bytes ${r.start}-${r.end - 1}/${length}`);
       if (body !== 'none') body = r;
       writeHead(cr, 206, 'Partial Content', resp, r.end - r.start);
-      return send(body);
+      return chain === null ? writeBody(cr, obj, body) : writeFiltered(cr, obj, chain, body);
     }
   }
   // Varnish offers ranges on what it delivers from the cache, not on a pass.
   if (ranges && !cr.passed && !resp.has('Accept-Ranges')) resp.set('Accept-Ranges', 'bytes');
   if (!hasBody(status)) length = undefined;
   writeHead(cr, status, resp.reason, resp, length);
-  return send(body);
+  return chain === null ? writeBody(cr, obj, body) : writeFiltered(cr, obj, chain, body);
 }
 
 /** Delivers the synthetic response vcl_synth built. */
