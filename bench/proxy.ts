@@ -12,6 +12,9 @@
 // `shellac log` reader attached: what transaction records cost when somebody reads them,
 // --metrics to add hits on a Shellac serving /metrics, which measures every request's latency
 // into the histograms: prints its ratio to the plain hits, whose target is within 3%).
+// Two filter loads run beside the plain ones: a hit of a 20 KB gzipped HTML object for a client
+// that does not take gzip (gunzip on delivery), and an ESI page of ten cached 1 KB fragments.
+// Both servers run the same VCL (the builtin, plus do_esi for the ESI page).
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,6 +47,11 @@ const IDLE = opts.idle === undefined ? 0 : Number(opts.idle);
 /** With idle connections, both servers must keep them: timeout_idle well past the run. */
 const IDLE_PARAMS = IDLE > 0 ? ['-p', 'timeout_idle=3600'] : [];
 const SERVER_CORE = '0';
+/** The VCL both servers run: the builtin behaviour, plus ESI for the ESI page. */
+const BENCH_VCL = (originPort: number): string => `vcl 4.1;
+backend default { .host = "127.0.0.1"; .port = "${originPort}"; }
+sub vcl_backend_response { if (bereq.url == "/esi") { set beresp.do_esi = true; } }
+`;
 const LOAD_CORE = '1';
 
 interface Figures {
@@ -271,6 +279,14 @@ interface Load {
   readonly pids: readonly number[];
 }
 
+/** The filter loads: gunzip on delivery (wrk sends no Accept-Encoding) and an ESI page. */
+function filterLoads(server: string, port: number, pids: readonly number[]): Load[] {
+  return [
+    { name: `${server}: gunzip hit, 20 KB html`, port, path: '/gz', pids },
+    { name: `${server}: esi, 10 x 1 KB frags`, port, path: '/esi', pids },
+  ];
+}
+
 async function main(): Promise<void> {
   if (!which('wrk')) {
     console.error('bench:proxy needs wrk (apt-get install wrk)');
@@ -279,6 +295,9 @@ async function main(): Promise<void> {
   const want = (name: string): boolean => opts.only === undefined || opts.only.includes(name);
   const originPort = await freePort();
   await start(pinned(LOAD_CORE, NODE, ['bench/proxy-origin.ts', String(originPort)]), /ready (\d+)/);
+  const vclFile = join(tmpdir(), `shellac-bench-${process.pid}.vcl`);
+  writeFileSync(vclFile, BENCH_VCL(originPort), { mode: 0o644 });
+  cleanups.push(() => rmSync(vclFile, { force: true }));
   console.log(
     `wrk -t1 -c${CONNECTIONS}, ${DURATION}s per load, best of ${ROUNDS} rounds; server on core ${SERVER_CORE}, wrk and origin on core ${LOAD_CORE}${hasTaskset() ? '' : ' (no taskset: not pinned)'}`,
   );
@@ -296,14 +315,17 @@ async function main(): Promise<void> {
     const port = await freePort();
     const nodeArgs = opts['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`] : [];
     ({ child: shellac } = await start(
-      pinned(SERVER_CORE, NODE, [...nodeArgs, 'src/cli/main.ts', 'serve', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${originPort}`, '-s', 'malloc,64m', ...IDLE_PARAMS]),
+      pinned(SERVER_CORE, NODE, [...nodeArgs, 'src/cli/main.ts', 'serve', '-a', `127.0.0.1:${port}`, '-f', vclFile, '-s', 'malloc,64m', ...IDLE_PARAMS]),
       /Listening on/,
       { SHELLAC_LOG_LEVEL: 'error' },
     ));
     await waitForPort(port, '/hit');
     const pids = [shellac.pid!];
     loads.push({ name: 'shellac: hit, 1 KB', port, path: '/hit', pids });
-    if (!opts['hit-only']) loads.push({ name: 'shellac: pass, 1 KB', port, path: '/pass', headers: PASS_HEADERS, pids });
+    if (!opts['hit-only']) {
+      loads.push({ name: 'shellac: pass, 1 KB', port, path: '/pass', headers: PASS_HEADERS, pids });
+      loads.push(...filterLoads('shellac', port, pids));
+    }
     loads.push(...sizeLoads('shellac', port, pids));
   }
   if (want('shellac') && opts['log-reader']) {
@@ -339,13 +361,16 @@ async function main(): Promise<void> {
     const workdir = join(tmpdir(), `shellac-bench-vn-${process.pid}`);
     cleanups.push(() => rmSync(workdir, { recursive: true, force: true }));
     const varnishd = existsSync('/usr/sbin/varnishd') ? '/usr/sbin/varnishd' : 'varnishd';
-    const argv = pinned(SERVER_CORE, varnishd, ['-F', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${originPort}`, '-n', workdir, '-s', 'malloc,64m', ...IDLE_PARAMS]);
+    const argv = pinned(SERVER_CORE, varnishd, ['-F', '-a', `127.0.0.1:${port}`, '-f', vclFile, '-n', workdir, '-s', 'malloc,64m', ...IDLE_PARAMS]);
     const varnish = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
     children.push(varnish);
     await waitForPort(port, '/hit');
     const pids = [varnish.pid!];
     loads.push({ name: 'varnish: hit, 1 KB', port, path: '/hit', pids });
-    if (!opts['hit-only']) loads.push({ name: 'varnish: pass, 1 KB', port, path: '/pass', headers: PASS_HEADERS, pids });
+    if (!opts['hit-only']) {
+      loads.push({ name: 'varnish: pass, 1 KB', port, path: '/pass', headers: PASS_HEADERS, pids });
+      loads.push(...filterLoads('varnish', port, pids));
+    }
     loads.push(...sizeLoads('varnish', port, pids));
   }
 
@@ -392,8 +417,9 @@ function print(rows: readonly Row[]): void {
     `${'load'.padEnd(34)}${'req/s'.padStart(9)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'cpu us'.padStart(8)}${'/ceiling'.padStart(16)}${'/varnish'.padStart(16)}${'errors'.padStart(7)}`,
   );
   for (const r of rows) {
-    // The same load on varnishd: the name with its server changed.
-    const v = r.name.startsWith('shellac') ? find(r.name.replace(/^shellac/, 'varnish')) : undefined;
+    const kind = r.name.includes('pass') ? 'pass' : 'hit';
+    // Each Shellac load against Varnish's of the same name (the variants against its plain hit).
+    const v = r.name.startsWith('shellac') ? (find(r.name.replace(/^shellac:/, 'varnish:')) ?? find(`varnish: ${kind}, 1 KB`)) : undefined;
     const ratio = (base: Figures | undefined): string =>
       base === undefined ? '' : `${(r.f.rps / base.rps).toFixed(2)} (${(base.cpuUs / r.f.cpuUs).toFixed(2)})`;
     console.log(

@@ -16,6 +16,7 @@
 // streams its body to its one reader the same way, gives back each chunk that reader is past,
 // and makes its fetch wait while PRIVATE_BUFFER_BYTES are buffered ahead of the reader.
 
+import { type BodyInfo, PLAIN_BODY } from '../filters/body-info.ts';
 import type { VclHttp } from '../runtime/http.ts';
 import { parseHttpDate } from '../runtime/httpdate.ts';
 import type { Ban } from './ban-list.ts';
@@ -56,7 +57,6 @@ export interface ObjectInit {
   readonly body?: readonly Buffer[];
   /** When the response headers arrived (seconds); Last-Modified falls back to it. Default: origin. */
   readonly fetchedAt?: number;
-  readonly canEsi?: boolean;
 }
 
 /** Who hears of body progress: the cache, for a committed object and for a private one. */
@@ -92,7 +92,12 @@ export class CacheObject {
   readonly http: VclHttp;
   readonly kind: ObjectKind;
   readonly vary: VarySpec | null;
-  readonly canEsi: boolean;
+  /**
+   * What the fetch filters know of the body (gzipped by us or checked, ESI instructions): a
+   * value of its own, set by the fetch before the body is appended and completed with the ESI
+   * list before finish().
+   */
+  info: BodyInfo = PLAIN_BODY;
   origin: number;
   ttl: number;
   grace: number;
@@ -149,7 +154,6 @@ export class CacheObject {
     this.http = init.http;
     this.kind = init.kind ?? 'normal';
     this.vary = init.vary ?? null;
-    this.canEsi = init.canEsi ?? false;
     this.origin = init.origin;
     this.ttl = init.ttl;
     this.grace = init.grace;
@@ -175,6 +179,11 @@ export class CacheObject {
   /** The ETag header, for revalidation with If-None-Match. */
   get etag(): string | null {
     return this.http.get('ETag');
+  }
+
+  /** obj.can_esi: the body is parsed for ESI (and, once complete, was found to be XML). */
+  get canEsi(): boolean {
+    return this.info.esiOpen && (this.state === 'streaming' || this.info.esi !== null);
   }
 
   /** obj.uncacheable: true for hit-for-miss and hit-for-pass objects. */

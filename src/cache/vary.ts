@@ -10,6 +10,8 @@
 // The spec is built from the request headers as they were when the fetch started (Varnish's
 // bereq0: after vcl_recv, before vcl_backend_fetch), and matched against the request headers at
 // lookup (after vcl_hash).
+// With http_gzip_support, Accept-Encoding does not vary: the cache always fetches with
+// `Accept-Encoding: gzip` and unzips for clients that do not take it (as Varnish 7.1 does).
 
 import type { HeaderReader } from './types.ts';
 
@@ -43,7 +45,7 @@ export function trimBlanks(s: string): string {
  * Reads a Vary header value (several Vary headers joined with ", ") against the request that
  * caused the fetch. `{ spec: null }` means nothing varies.
  */
-export function buildVary(vary: string | null, req: HeaderReader): VaryResult {
+export function buildVary(vary: string | null, req: HeaderReader, gzipSupport = false): VaryResult {
   if (vary === null) return NO_VARY;
   const names: string[] = [];
   const values: (string | null)[] = [];
@@ -59,11 +61,13 @@ export function buildVary(vary: string | null, req: HeaderReader): VaryResult {
     if (q - p > MAX_NAME) return { error: 'Vary header name length exceeded' };
     if (q > p) {
       const name = vary.slice(p, q).toLowerCase();
-      const raw = req.get(name);
-      const value = raw === null ? null : trimBlanks(raw);
-      if (value !== null && value.length > MAX_VALUE) return { error: 'Vary header maximum length exceeded' };
-      names.push(name);
-      values.push(value);
+      if (!gzipSupport || name !== 'accept-encoding') {
+        const raw = req.get(name);
+        const value = raw === null ? null : trimBlanks(raw);
+        if (value !== null && value.length > MAX_VALUE) return { error: 'Vary header maximum length exceeded' };
+        names.push(name);
+        values.push(value);
+      }
     }
     while (q < n && isBlank(vary.charCodeAt(q))) q++;
     if (q >= n) break;

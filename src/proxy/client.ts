@@ -27,7 +27,10 @@ import { deliverObject, deliverSynth, writeMinimal } from './deliver.ts';
 import { type FetchMode, startFetch } from './fetch.ts';
 import { requestXid } from './last-defence.ts';
 import { runPipe } from './pipe-step.ts';
-import { type RequestBody, requestBodyOf } from './request-body.ts';
+import { NO_BODY, type RequestBody, requestBodyOf } from './request-body.ts';
+import { normaliseAcceptEncoding } from '../filters/accept-encoding.ts';
+import type { ClientResponse } from './client-response.ts';
+import type { IncludeSink } from './esi-include.ts';
 import { runSub } from './run-sub.ts';
 import type { Shellac } from './server.ts';
 import { emitRequestEvent } from './server-events.ts';
@@ -35,6 +38,15 @@ import type { VclEntry } from './vcls.ts';
 
 /** Slots of Varnish's http_max_hdr taken by the first line's fields, not by header lines. */
 const HTTP_HDR_FIRST = 5;
+
+/** An ESI include's request: made from its parent's, as Varnish's ved_include makes it. */
+export interface EsiOrigin {
+  readonly parent: ClientRequest;
+  /** The include's request as it starts (Varnish's http0), which std.rollback returns to. */
+  readonly req: VclHttp;
+  /** Where the include's body goes: plain bytes, or gzip pieces for a gzip page. */
+  readonly sink: IncludeSink;
+}
 
 type Step = 'recv' | 'hash' | 'lookup' | 'hit' | 'miss' | 'pass' | 'pipe' | 'purge' | 'synth' | 'deliver' | 'restart' | 'fail' | 'done';
 type StepResult = Step | Promise<Step>;
@@ -48,7 +60,7 @@ const HANDLING = { hit: 'hit', hitpass: 'pass', hitmiss: 'miss', pass: 'pass', p
 export class ClientRequest {
   readonly srv: Shellac;
   readonly in: Http1Request;
-  readonly res: Http1Response;
+  readonly res: ClientResponse;
   readonly task: VclTask;
   vcl: LoadedVcl;
   entry: VclEntry;
@@ -80,16 +92,23 @@ export class ClientRequest {
   piped = false;
   /** performance.now() at the start, when latency is measured (/metrics); 0 otherwise. */
   readonly startedAt: number;
+  /** For an ESI include: its parent and the request it started as; null for a client's. */
+  readonly esi: EsiOrigin | null;
 
-  /** Throws when the head cannot become a VCL request (the caller answers 400). */
-  constructor(srv: Shellac, entry: VclEntry, inReq: Http1Request) {
+  /**
+   * A client's request; or, with `esi`, an ESI include run for its parent: same connection,
+   * no body, `res` a collector of what it delivers (src/proxy/esi-include.ts). Throws when the
+   * head cannot become a VCL request (the caller answers 400).
+   */
+  constructor(srv: Shellac, entry: VclEntry, inReq: Http1Request, esi: EsiOrigin | null = null) {
     this.srv = srv;
     this.in = inReq;
-    this.res = inReq.res;
-    this.body = requestBodyOf(inReq);
+    this.res = esi === null ? inReq.res : esi.sink;
+    this.esi = esi;
+    this.body = esi === null ? requestBodyOf(inReq) : NO_BODY;
     this.entry = entry;
     this.vcl = entry.vcl;
-    const task = new VclTask('client', srv.clientServices);
+    const task = new VclTask('client', srv.clientServices, esi?.parent.task.top ?? undefined);
     task.xid = srv.nextXid();
     const ips = addressesOf(inReq);
     task.clientIp = ips.client;
@@ -101,14 +120,16 @@ export class ClientRequest {
       task.localSocket = listener.name;
       task.localEndpoint = listener.endpoint;
     }
-    task.req = receivedRequest(inReq.head, ips.clientText);
+    task.req = esi === null ? receivedRequest(inReq.head, ips.clientText) : esi.req.clone();
     this.marks = markConnectionNamed(task.req);
     task.reqTime = Date.now() / 1000;
     task.timeoutIdle = srv.params.values.timeout_idle;
+    task.gzipSupport = srv.params.values.http_gzip_support;
+    if (esi !== null) task.esiLevel = esi.parent.task.esiLevel + 1;
     this.task = task;
     this.startedAt = srv.latency === null ? 0 : performance.now();
     srv.requests.set(task, this);
-    const tx = srv.txLog?.begin('client', task.xid) ?? null;
+    const tx = srv.txLog?.begin('client', task.xid, esi?.parent.task.xid) ?? null;
     this.tx = tx;
     if (tx !== null) {
       srv.txOf.set(task, tx);
@@ -122,6 +143,7 @@ export class ClientRequest {
 
   /** The request as the client sent it (std.rollback), made anew at each call. */
   get original(): VclHttp {
+    if (this.esi !== null) return this.esi.req.clone();
     return receivedRequest(this.in.head, addressesOf(this.in).clientText);
   }
 
@@ -197,7 +219,7 @@ export class ClientRequest {
     this.srv.requests.delete(this.task);
     this.task.end();
     this.srv.vcls.leave(this.entry);
-    this.srv.requestDone(this.in);
+    if (this.esi === null) this.srv.requestDone(this.in);
   }
 
   #record(tx: TxLog): void {
@@ -282,7 +304,11 @@ function common(cr: ClientRequest, a: VclAction): Step {
 
 const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepResult>> = {
   recv(cr) {
-    if (cr.task.restarts === 0) cr.srv.counters.s_req++;
+    const t = cr.task;
+    if (t.restarts === 0) {
+      if (t.esiLevel === 0) cr.srv.counters.s_req++;
+      else cr.srv.counters.esi_req++;
+    }
     return then(cr, cr.call('vcl_recv'), afterRecv);
   },
 
@@ -376,7 +402,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
     return after(cr.call('vcl_synth'), (a) => {
       // Past max_restarts a restart from vcl_synth delivers instead (as Varnish), or it would loop.
       if (a.action === 'deliver' || (a.action === 'restart' && t.restarts > cr.srv.params.values.max_restarts)) {
-        const discarding = cr.in.discardBody();
+        const discarding = cr.esi === null ? cr.in.discardBody() : undefined;
         return discarding === undefined ? writeSynth(cr) : discarding.then(() => writeSynth(cr));
       }
       if (a.action === 'restart') return 'restart';
@@ -438,7 +464,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
   fail(cr) {
     // Varnish: a failed client task answers 503 "VCL failed" and closes the connection.
     cr.srv.counters.vcl_fail++;
-    cr.in.closeAfter('vcl_failure');
+    if (cr.esi === null) cr.in.closeAfter('vcl_failure');
     cr.releaseSlots();
     cr.close = true;
     cr.synthStatus = 503;
@@ -453,7 +479,9 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
 
 function afterRecv(cr: ClientRequest, a: VclAction): StepResult {
   // Varnish answers Expect: 100-continue once vcl_recv has run, whatever it decided.
-  if (cr.in.want100) cr.in.send100();
+  if (cr.esi === null && cr.in.want100) cr.in.send100();
+  // As Varnish, after vcl_recv: a request for the cache says `Accept-Encoding: gzip` or none.
+  if (cr.task.gzipSupport && a.action !== 'pass' && a.action !== 'pipe') normaliseAcceptEncoding(cr.task.req!);
   switch (a.action) {
     case 'hash':
       cr.intent = 'lookup';
@@ -514,7 +542,7 @@ function afterHit(cr: ClientRequest, a: VclAction): StepResult {
 function afterDeliver(cr: ClientRequest, a: VclAction): StepResult {
   if (a.action === 'deliver') {
     // A body nobody read goes first (Varnish's VRB_Ignore); a hit without one stays synchronous.
-    const discarding = cr.in.discardBody();
+    const discarding = cr.esi === null ? cr.in.discardBody() : undefined;
     return discarding === undefined ? writeObject(cr) : discarding.then(() => writeObject(cr));
   }
   cr.obj?.readerDone();

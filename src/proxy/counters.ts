@@ -50,6 +50,12 @@ export const PROXY_COUNTERS = [
   'n_vcl_avail',
   'n_vcl_discard',
   'vcl_fail',
+  'esi_req',
+  'esi_errors',
+  'esi_warnings',
+  'n_gzip',
+  'n_gunzip',
+  'n_test_gunzip',
 ] as const;
 
 export type ProxyCounterName = (typeof PROXY_COUNTERS)[number];

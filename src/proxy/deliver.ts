@@ -8,6 +8,7 @@ import { statusReason } from '../runtime/status.ts';
 import type { ClientRequest } from './client.ts';
 import { ifRangeAllows, notModified } from './conditions.ts';
 import { CONNECTION_SPECIFIC } from '../common/http-headers.ts';
+import { deliveryChain, writeFiltered } from './deliver-filters.ts';
 
 /** 1 at the lengths of the connection's own header names and of Content-Length (written by us). */
 const SUSPECT_LENGTH = new Uint8Array(32);
@@ -32,7 +33,23 @@ export function deliverObject(cr: ClientRequest, obj: CacheObject): Promise<void
     return;
   }
 
-  let length: number | undefined = obj.state === 'done' ? obj.bodyBytes : declaredLength(resp);
+  // The delivery filters (ESI, gunzip), when the object or VCL asks for any: they set the
+  // headers and length of what they make, whether or not a body is sent (HEAD); a range is cut
+  // from what they make when its length is known.
+  const chain = deliveryChain(cr, obj);
+  if (chain !== null && 'error' in chain) {
+    cr.srv.logger.warn({ xid: t.xid, error: chain.error }, 'delivery filters failed');
+    cr.tx?.error(chain.error);
+    writeMinimal(cr, 503, 'Service Unavailable');
+    return;
+  }
+  if (chain?.kind === 'pieces') {
+    // An include of a gzip page: no head of its own reaches a client.
+    writeHead(cr, status, resp.reason, resp, undefined);
+    return writeFiltered(cr, obj, chain, body);
+  }
+
+  let length: number | undefined = chain !== null ? chain.length : obj.state === 'done' ? obj.bodyBytes : declaredLength(resp);
   const ranges = status === 200 && cr.srv.params.values.http_range_support;
   const range = ranges && ifRangeAllows(req, resp) ? req.get('Range') : null;
   if (range !== null && length !== undefined) {
@@ -47,14 +64,14 @@ export function deliverObject(cr: ClientRequest, obj: CacheObject): Promise<void
       resp.set('Content-Range', `bytes ${r.start}-${r.end - 1}/${length}`);
       if (body !== 'none') body = r;
       writeHead(cr, 206, 'Partial Content', resp, r.end - r.start);
-      return writeBody(cr, obj, body);
+      return chain === null ? writeBody(cr, obj, body) : writeFiltered(cr, obj, chain, body);
     }
   }
   // Varnish offers ranges on what it delivers from the cache, not on a pass.
   if (ranges && !cr.passed && !resp.has('Accept-Ranges')) resp.set('Accept-Ranges', 'bytes');
   if (!hasBody(status)) length = undefined;
   writeHead(cr, status, resp.reason, resp, length);
-  return writeBody(cr, obj, body);
+  return chain === null ? writeBody(cr, obj, body) : writeFiltered(cr, obj, chain, body);
 }
 
 /** Delivers the synthetic response vcl_synth built. */

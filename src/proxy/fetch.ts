@@ -13,6 +13,10 @@ import { Readable } from 'node:stream';
 import type { BusySlot, CacheObject, ObjectKind } from '../cache/index.ts';
 import { buildVary, mergeNotModified, rfcTtl, validatorsOf } from '../cache/index.ts';
 import { type ConnectionMarks, copyHeaders, dropHeaders, markConnectionNamed, NOT_FETCHED, NOT_PASSED, NOT_STORED, NOT_STORED_ON_PASS } from '../common/http-headers.ts';
+import { type BodyInfo, newBodyInfo } from '../filters/body-info.ts';
+import { weakenEtag } from '../filters/http-edits.ts';
+import { openBodyFilters } from './body-filters.ts';
+import type { Stage } from '../filters/stage.ts';
 import type { TxLog } from '../mgmt/log.ts';
 import type { VclAction } from '../runtime/actions.ts';
 import { VclHttp } from '../runtime/http.ts';
@@ -90,6 +94,9 @@ export class Fetch {
   readonly clientXid: number;
   /** The response lines its Connection header named on arrival: the object keeps none. */
   berespMarks: ConnectionMarks | null = null;
+  /** The fetch filters once opened (null: the body is stored as it comes), and what they found. */
+  filters: Stage | null | undefined = undefined;
+  info: BodyInfo = newBodyInfo();
 
   constructor(srv: Shellac, order: FetchOrder) {
     const { mode, client } = order;
@@ -106,7 +113,7 @@ export class Fetch {
     const t = new VclTask('backend', srv.backendServices);
     t.xid = srv.nextXid();
     t.vcl = this.vcl;
-    t.bereq = makeBereq(req, order.marks, mode, this.stale, t.xid);
+    t.bereq = makeBereq(req, order.marks, mode, this.stale, t.xid, srv.params.values.http_gzip_support);
     t.setHashDigest(client.hashDigest());
     t.uncacheable = mode === 'pass';
     t.isBgfetch = mode === 'bgfetch';
@@ -122,6 +129,7 @@ export class Fetch {
     t.connectTimeout = p.connect_timeout;
     t.firstByteTimeout = p.first_byte_timeout;
     t.betweenBytesTimeout = p.between_bytes_timeout;
+    t.gzipSupport = p.http_gzip_support;
     this.task = t;
     this.clientXid = client.xid;
     const tx = srv.txLog?.begin('backend', t.xid, client.xid) ?? null;
@@ -267,7 +275,13 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
         r.body.abort();
         return 'error';
       }
-      // The stale object is still good: its headers, updated by the 304's, and its body.
+      // The stale object is still good: its headers, updated by the 304's, and its body. If a
+      // filter changed its encoding, the 304's Content-Encoding does not apply to it and its
+      // new ETag is weak, as Varnish has it.
+      if (f.stale.info.changedEncoding) {
+        beresp.unset('Content-Encoding');
+        weakenEtag(beresp);
+      }
       beresp = mergeNotModified(f.stale, beresp);
       t.was304 = true;
       f.srv.counters.fetch_304++;
@@ -346,15 +360,30 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
   commit(f) {
     const t = f.task;
     const beresp = t.beresp!;
-    const vary = buildVary(beresp.get('Vary'), f.req0);
+    if (f.filters === undefined && f.response !== null && !t.was304) {
+      // The filters open before the object is made: they change the headers it keeps.
+      const opened = emptyBody(f.response, beresp) ? { ok: true as const, stage: null } : openBodyFilters(f.srv, t, f.info, f.tx);
+      if (!opened.ok) {
+        f.srv.logger.warn({ xid: t.xid, error: opened.message }, 'fetch filters failed');
+        f.tx?.error(opened.message);
+        f.response.body.abort();
+        f.response = null;
+        return 'error';
+      }
+      f.filters = opened.stage;
+    }
+    const vary = buildVary(beresp.get('Vary'), f.req0, t.gzipSupport);
     // A body known to be empty is read before the object is made (Varnish turns do_stream off
     // for it), so its backend connection is free again before the client goes on.
-    if (f.response !== null && (!t.doStream || emptyBody(f.response, beresp)) && f.wholeBody === null && !t.was304) {
+    // An ESI body is parsed whole before it is delivered anyway: it is read whole too, so a
+    // body that breaks off (or is not the gzip it claims) fails the fetch before any client
+    // has its headers.
+    if (f.response !== null && (!t.doStream || f.info.esiOpen || emptyBody(f.response, beresp)) && f.wholeBody === null && !t.was304) {
       // Requests for other variants need not wait while the whole body comes (predictive Vary).
       if (f.slot !== null && 'spec' in vary) f.srv.cache.setBusyVary(f.slot, vary.spec);
       // Without do_stream the body comes whole before the object is made; one that breaks off
       // goes to vcl_backend_error, as in Varnish.
-      return readWhole(f).then((ok) => (ok ? STEPS.commit(f) : 'error'));
+      return readWhole(f).then((ok) => (ok && fitsStorage(f) ? STEPS.commit(f) : 'error'));
     }
     const stale = f.stale;
     if (t.was304 && stale !== null && stale.state === 'streaming') {
@@ -435,6 +464,8 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     }
     // No room in storage for a whole body (nuke_limit): the fetch fails, as varnishd's does.
     if (obj.state === 'failed') return 'fail';
+    // What the filters know of the body travels with it; a 304 keeps the stale body's.
+    if (!synthetic) obj.info = t.was304 && stale !== null ? stale.info : f.info;
     f.obj = obj;
     f.resolveObject(obj);
     if (obj.state !== 'streaming') return 'done';
@@ -464,14 +495,22 @@ function retry(f: Fetch, from: 'response' | 'error'): Step {
   t.xid = f.srv.nextXid();
   t.was304 = false;
   f.wholeBody = null;
+  f.filters = undefined;
+  f.info = newBodyInfo();
   return 'fetch';
+}
+
+/** The backend body through the fetch filters. */
+function bodyOf(f: Fetch): AsyncIterable<Buffer> {
+  const body = f.response!.body;
+  return f.filters ? f.filters(body) : body;
 }
 
 /** Reads the whole backend body into the fetch; false when it broke off. */
 async function readWhole(f: Fetch): Promise<boolean> {
   const chunks: Buffer[] = [];
   try {
-    for await (const chunk of f.response!.body) chunks.push(chunk);
+    for await (const chunk of bodyOf(f)) chunks.push(chunk);
   } catch (e) {
     // A status that has no body (a 304 announcing a length, say) has nothing to lose.
     if (noBodyStatus(f.response!.status)) {
@@ -485,6 +524,20 @@ async function readWhole(f: Fetch): Promise<boolean> {
   await new Promise((resolve) => setImmediate(resolve));
   f.wholeBody = chunks;
   return true;
+}
+
+/**
+ * Whether a body read whole fits the cache at all: Varnish fails a fetch whose storage cannot
+ * be had ("Could not get storage"). A pass's object is not held against the cache's size.
+ */
+function fitsStorage(f: Fetch): boolean {
+  if (f.slot === null || f.task.uncacheable) return true;
+  let bytes = 0;
+  for (const c of f.wholeBody!) bytes += c.length;
+  if (bytes <= f.srv.cache.maxBytes) return true;
+  f.srv.logger.warn({ xid: f.task.xid, bytes }, 'Could not get storage');
+  f.tx?.error('Could not get storage');
+  return false;
 }
 
 /** Whether a backend response has no body to read: a status without one, or a length of 0. */
@@ -503,12 +556,11 @@ async function whenEnded(obj: CacheObject): Promise<void> {
 
 /** Copies the backend body into the object, chunk by chunk, as it arrives. */
 async function pump(f: Fetch, obj: CacheObject): Promise<Step> {
-  const r = f.response!;
   try {
-    for await (const chunk of r.body) {
+    for await (const chunk of bodyOf(f)) {
       // The object failed (no storage) or its one reader left: the rest is not wanted.
       if (obj.state !== 'streaming' || obj.abandoned) {
-        r.body.abort();
+        f.response?.body.abort();
         return 'done';
       }
       obj.append(chunk);
@@ -541,7 +593,7 @@ function isFetchable(d: Director): d is Backend {
 }
 
 /** The backend request: a copy of req, filtered and adjusted as Varnish does for each mode. */
-function makeBereq(req: VclHttp, marks: ConnectionMarks | null, mode: FetchMode, stale: CacheObject | null, xid: number): VclHttp {
+function makeBereq(req: VclHttp, marks: ConnectionMarks | null, mode: FetchMode, stale: CacheObject | null, xid: number, gzip: boolean): VclHttp {
   const pass = mode === 'pass';
   // A fetch into the cache is always a GET: the cache answers HEAD (and the rest) from it.
   const bereq = VclHttp.request(pass ? req.method : 'GET', req.url, 'HTTP/1.1');
@@ -549,6 +601,8 @@ function makeBereq(req: VclHttp, marks: ConnectionMarks | null, mode: FetchMode,
   if (!pass) {
     // A fetch into the cache has no body to send (builtin vcl_backend_fetch unsets it for GET).
     bereq.unset('Content-Length');
+    // As Varnish: the cache asks for gzip, and unzips for the clients that do not take it.
+    if (gzip) bereq.set('Accept-Encoding', 'gzip');
     const v = validatorsOf(stale);
     if (v !== null) {
       if (v.ifModifiedSince !== null) bereq.set('If-Modified-Since', v.ifModifiedSince);

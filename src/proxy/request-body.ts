@@ -31,3 +31,12 @@ export function requestBodyOf(req: BodySource): RequestBody {
     take: () => req.body(),
   };
 }
+
+/** No body at all (an ESI include's request). */
+export const NO_BODY: RequestBody = {
+  present: false,
+  taken: false,
+  take: () => noBytes(),
+};
+
+async function* noBytes(): AsyncGenerator<Buffer> {}

@@ -15,6 +15,7 @@ import { ServerEvents } from '../vmod/events.ts';
 import { VmodPlatform } from '../vmod/platform.ts';
 import { backendFactory } from './backend.ts';
 import { type BackendGlobalCounters, newBackendGlobalCounters } from './backend-counters.ts';
+import { defaultRespFilters } from './deliver-filters.ts';
 import { ClientRequest } from './client.ts';
 import { newProxyCounters, type ProxyCounters } from './counters.ts';
 import { peerCredentials } from './peer-credentials.ts';
@@ -125,6 +126,10 @@ export class Shellac {
       },
       setIpTos: () => false,
       peerCredentials: (task) => peerCredentials(this.requests.get(task)?.in.socket),
+      respFilters: (task) => {
+        const cr = this.requests.get(task);
+        return cr?.obj ? defaultRespFilters(cr, cr.obj) : '';
+      },
       identity,
       params: this.params.values,
       objects: this.cache,

@@ -55,6 +55,8 @@ export interface TaskServices {
   readonly objects?: CacheObjects;
   /** The credentials of the client process on a Unix socket (the unix VMOD). */
   peerCredentials?(task: VclTask): PeerCredentials | Promise<PeerCredentials>;
+  /** resp.filters as the delivery would choose them (when VCL has not set the list). */
+  respFilters?(task: VclTask): string;
   /** The live parameter values (Params.values), for VMODs that read one. */
   readonly params?: Readonly<Record<string, ParamReading>>;
   /** server.hostname and server.identity (`-i`); the host name by default. */
@@ -176,7 +178,10 @@ export class VclTask implements VmodContext {
   doGunzip = false;
   doGzip = false;
   doStream = true;
-  berespFilters = '';
+  /** beresp.filters as VCL set it; null: the default list, made when read. */
+  berespFilters: string | null = null;
+  /** http_gzip_support, as the task started. */
+  gzipSupport = true;
   ttl = 0;
   grace = 0;
   keep = 0;
@@ -188,8 +193,8 @@ export class VclTask implements VmodContext {
 
   // The object on a hit, and the response.
   objInfo: CachedObjectInfo | null = null;
-  respDoEsi = false;
-  respFilters = '';
+  /** resp.filters as VCL set it; null: the default list, made when read. */
+  respFilters: string | null = null;
   isStreaming = false;
   respTime = 0;
 

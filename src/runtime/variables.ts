@@ -7,6 +7,7 @@
 // - negative ttl, grace and keep become 0; req.ttl and req.grace read -1 until set;
 // - req.can_gzip is true when Accept-Encoding lists gzip (or x-gzip) with a q above 0.
 
+import { defaultFetchFilters } from '../filters/fetch-filters.ts';
 import type { Director } from '../vmod/api.ts';
 import type { HttpObjectName } from '../vcl/spec.ts';
 import { VclRuntimeError } from './errors.ts';
@@ -82,6 +83,11 @@ function status(obj: string, of: HttpOf, writable: boolean): VarAccessor {
 
 const nonNegative = (v: number) => Math.max(v, 0);
 
+/** Once VCL has named beresp.filters, the do_* switches that make the default list are moot. */
+function filtersNotSet(t: VclTask, name: string): void {
+  if (t.berespFilters !== null) throw new VclRuntimeError(`beresp.filters are already set, ${name} cannot be modified`);
+}
+
 /** Whether Accept-Encoding lists `gzip` (or `x-gzip`) with a q above 0. */
 export function acceptsGzip(header: string | null): boolean {
   if (header === null) return false;
@@ -138,8 +144,10 @@ export const VARIABLE_ACCESSORS: Readonly<Record<string, VarAccessor>> = {
   'req.can_gzip': { get: (t) => acceptsGzip(t.req?.get('accept-encoding') ?? null) },
   'req.esi': {
     get: (t) => t.esi,
+    // As Varnish: VCL 4.0's req.esi switches ESI off only for the top request (an include's
+    // setting is ignored); VCL 4.1's resp.do_esi works at every level.
     set: (t, v: boolean) => {
-      t.esi = v;
+      if (t.esiLevel === 0) t.esi = v;
     },
   },
   'req.esi_level': { get: (t) => t.esiLevel },
@@ -251,18 +259,21 @@ export const VARIABLE_ACCESSORS: Readonly<Record<string, VarAccessor>> = {
   'beresp.do_esi': {
     get: (t) => t.doEsi,
     set: (t, v: boolean) => {
+      filtersNotSet(t, 'beresp.do_esi');
       t.doEsi = v;
     },
   },
   'beresp.do_gunzip': {
     get: (t) => t.doGunzip,
     set: (t, v: boolean) => {
+      filtersNotSet(t, 'beresp.do_gunzip');
       t.doGunzip = v;
     },
   },
   'beresp.do_gzip': {
     get: (t) => t.doGzip,
     set: (t, v: boolean) => {
+      filtersNotSet(t, 'beresp.do_gzip');
       t.doGzip = v;
     },
   },
@@ -273,7 +284,7 @@ export const VARIABLE_ACCESSORS: Readonly<Record<string, VarAccessor>> = {
     },
   },
   'beresp.filters': {
-    get: (t) => t.berespFilters,
+    get: (t) => t.berespFilters ?? defaultFetchFilters(t, t.beresp),
     set: (t, v: string | null) => {
       t.berespFilters = v ?? '';
     },
@@ -343,13 +354,13 @@ export const VARIABLE_ACCESSORS: Readonly<Record<string, VarAccessor>> = {
     },
   },
   'resp.do_esi': {
-    get: (t) => t.respDoEsi,
+    get: (t) => t.esi,
     set: (t, v: boolean) => {
-      t.respDoEsi = v;
+      t.esi = v;
     },
   },
   'resp.filters': {
-    get: (t) => t.respFilters,
+    get: (t) => t.respFilters ?? t.services.respFilters?.(t) ?? '',
     set: (t, v: string | null) => {
       t.respFilters = v ?? '';
     },

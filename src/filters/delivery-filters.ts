@@ -1,0 +1,109 @@
+// The delivery processors (Varnish's VDPs): what is stored becomes what the client gets. The
+// list is resp.filters: VCL may set it; when it does not, it is made as Varnish 7.1 makes it:
+// `esi` for an object parsed for ESI (unless req.esi / resp.do_esi is off), `gunzip` for a
+// gzipped object to a client that does not take gzip (and inside a plain ESI page), `range`
+// for a Range request on a 200. An object that needs none of them is written by the proxy
+// directly, as before: the hit path pays nothing.
+//
+// An include inside a gzip ESI page is delivered as gzip pieces instead (gzip-pieces.ts): the
+// page is one gzip stream made of its parts' stored deflate data.
+
+import type { VclHttp } from '../runtime/http.ts';
+import type { BodyInfo } from './body-info.ts';
+import { esiPieces, esiPlain, type Includes, piecesOf } from './esi-deliver.ts';
+import { assembleGzip, type Piece } from './gzip-pieces.ts';
+import { weakenEtag } from './http-edits.ts';
+import { type Body, compose, filterNames, type Stage } from './stage.ts';
+import { gunzippedLength, gunzipStage, gunzipWholeStage, WHOLE_GUNZIP_MAX } from './zlib-stages.ts';
+
+/** What a delivery needs to know of the stored object. */
+export interface StoredBody {
+  readonly info: BodyInfo;
+  readonly chunks: readonly Buffer[];
+  readonly bodyBytes: number;
+  readonly state: 'streaming' | 'done' | 'failed';
+}
+
+export interface DeliveryDecisions {
+  readonly info: BodyInfo;
+  /** req.esi (resp.do_esi): false switches ESI off for this request. */
+  readonly esi: boolean;
+  /** The client does not take gzip, or this is an include of a plain page. */
+  readonly plainWanted: boolean;
+  readonly rangeSupport: boolean;
+  readonly status: number;
+  readonly hasRange: boolean;
+}
+
+/** resp.filters when VCL has not set it (Varnish's resp_default_filter_list). */
+export function defaultDeliveryFilters(d: DeliveryDecisions): string {
+  const out: string[] = [];
+  if (d.esi && d.info.esiOpen) out.push('esi');
+  if (d.info.gzip && d.plainWanted) out.push('gunzip');
+  if (d.rangeSupport && d.status === 200 && d.hasRange) out.push('range');
+  return out.join(' ');
+}
+
+export interface DeliveryContext {
+  readonly obj: StoredBody;
+  readonly resp: VclHttp;
+  readonly counters: { n_gunzip: number };
+  readonly includes: Includes;
+  /** This is an include of a gzip page: deliver pieces of gzip, whatever the list says. */
+  readonly pieces: boolean;
+}
+
+/** A body transformed for delivery: bytes (with their length when known), or gzip pieces. */
+export type DeliveryChain =
+  | { readonly kind: 'bytes'; readonly stage: Stage; readonly length: number | undefined }
+  | { readonly kind: 'pieces'; readonly pieces: (input: Body) => AsyncIterable<Piece> };
+
+export const DELIVERY_FILTER_NAMES: readonly string[] = ['esi', 'gunzip', 'range'];
+
+/**
+ * Opens the named filters over an object. null when none changes the body (the proxy writes it
+ * itself, ranges included); an error names a filter that does not exist.
+ */
+export function openDeliveryFilters(list: string, c: DeliveryContext): DeliveryChain | null | { error: string } {
+  const names = filterNames(list);
+  for (const n of names) if (!DELIVERY_FILTER_NAMES.includes(n)) return { error: `Filter '${n}' not found` };
+  const obj = c.obj;
+  const info = obj.info;
+  if (c.pieces) return { kind: 'pieces', pieces: (input) => piecesOf(input, info, info.gzip, names.includes('esi'), c.includes) };
+  let gzipped = info.gzip;
+  let length: number | undefined = obj.state === 'done' ? obj.bodyBytes : undefined;
+  const stages: Stage[] = [];
+  for (let i = 0; i < names.length; i++) {
+    const n = names[i];
+    if (n === 'esi') {
+      if (!info.esiOpen) continue;
+      // A gzip page stays gzip unless a gunzip follows; a plain one is assembled plain.
+      const asGzip = gzipped && !names.includes('gunzip', i + 1);
+      const wasGzip = gzipped;
+      if (asGzip) stages.push((input) => assembleGzip(esiPieces(input, info, true, c.includes)));
+      else {
+        stages.push((input) => esiPlain(input, info, wasGzip, c.includes));
+        if (wasGzip) {
+          // The gunzip that follows is done by the assembly; it still counts as one.
+          c.counters.n_gunzip++;
+          c.resp.unset('Content-Encoding');
+        }
+        gzipped = false;
+      }
+      c.resp.unset('Content-Length');
+      weakenEtag(c.resp);
+      length = undefined;
+    } else if (n === 'gunzip') {
+      if (!gzipped) continue;
+      c.counters.n_gunzip++;
+      gzipped = false;
+      c.resp.unset('Content-Encoding');
+      weakenEtag(c.resp);
+      stages.push(obj.state === 'done' && obj.bodyBytes <= WHOLE_GUNZIP_MAX ? gunzipWholeStage : gunzipStage);
+      length = length === undefined ? undefined : gunzippedLength(obj.chunks, obj.bodyBytes);
+    }
+    // range: the proxy cuts ranges of a body it writes itself; a transformed body is whole.
+  }
+  if (stages.length === 0) return null;
+  return { kind: 'bytes', stage: compose(stages), length };
+}

@@ -1,0 +1,126 @@
+// The fetch processors (Varnish's VFPs): what the backend sends becomes what is stored. Each
+// filter opens against beresp as the ones before it left it, and either declines (the body is
+// not in the encoding it works on, Varnish's VFP_NULL) or changes beresp's headers and adds a
+// stage. The list is beresp.filters: VCL may set it; when it does not, it is made from
+// do_gzip, do_gunzip, do_esi and Content-Encoding as Varnish 7.1 makes it.
+
+import type { VclHttp } from '../runtime/http.ts';
+import type { BodyInfo } from './body-info.ts';
+import { esiGzipStage, esiParseStage } from './esi-stage.ts';
+import type { EsiFeatures, EsiReport } from './esi-parse.ts';
+import { isGzip, varyAcceptEncoding, weakenEtag } from './http-edits.ts';
+import { compose, filterNames, type Stage } from './stage.ts';
+import { type GzipSettings, gunzipStage, gzipStage, testGunzipStage } from './zlib-stages.ts';
+
+export interface FilterCounters {
+  n_gzip: number;
+  n_gunzip: number;
+  n_test_gunzip: number;
+  esi_errors: number;
+  esi_warnings: number;
+}
+
+export interface FetchFilterContext {
+  readonly beresp: VclHttp;
+  readonly gzip: GzipSettings;
+  readonly esi: EsiFeatures;
+  readonly counters: FilterCounters;
+  /** Where ESI errors go (the transaction record); counted by the filter. */
+  readonly report: EsiReport;
+  /** What the stored object will know of its body; filters fill it as they open and end. */
+  readonly info: BodyInfo;
+}
+
+type FetchFilter = (c: FetchFilterContext) => Stage | null;
+
+function gzipOpen(c: FetchFilterContext): Stage {
+  gzipHeaders(c);
+  return gzipStage(c.gzip);
+}
+
+/** What a filter that gzips the body does to beresp and counts. */
+function gzipHeaders(c: FetchFilterContext): void {
+  const h = c.beresp;
+  c.counters.n_gzip++;
+  c.info.gzip = true;
+  c.info.changedEncoding = true;
+  h.unset('Content-Encoding');
+  h.unset('Content-Length');
+  weakenEtag(h);
+  h.set('Content-Encoding', 'gzip');
+  varyAcceptEncoding(h);
+}
+
+const FETCH_FILTERS: Readonly<Record<string, FetchFilter>> = {
+  gzip(c) {
+    return c.beresp.has('Content-Encoding') ? null : gzipOpen(c);
+  },
+  gunzip(c) {
+    const h = c.beresp;
+    if (!isGzip(h)) return null;
+    c.counters.n_gunzip++;
+    c.info.gzip = false;
+    c.info.changedEncoding = true;
+    h.unset('Content-Encoding');
+    h.unset('Content-Length');
+    weakenEtag(h);
+    return gunzipStage;
+  },
+  testgunzip(c) {
+    if (!isGzip(c.beresp)) return null;
+    c.counters.n_test_gunzip++;
+    c.info.gzip = true;
+    return testGunzipStage;
+  },
+  esi(c) {
+    if (c.beresp.has('Content-Encoding')) return null;
+    c.beresp.unset('Content-Length');
+    return esiParseStage(c);
+  },
+  esi_gzip(c) {
+    if (c.beresp.has('Content-Encoding')) return null;
+    gzipHeaders(c);
+    return esiGzipStage(c);
+  },
+};
+
+/** The fetch filters a VCL may name. */
+export const FETCH_FILTER_NAMES: readonly string[] = Object.keys(FETCH_FILTERS);
+
+export interface FetchDecisions {
+  readonly doGzip: boolean;
+  readonly doGunzip: boolean;
+  readonly doEsi: boolean;
+  /** http_gzip_support. */
+  readonly gzipSupport: boolean;
+}
+
+/** beresp.filters when VCL has not set it (Varnish's vbf_default_filter_list). */
+export function defaultFetchFilters(d: FetchDecisions, beresp: VclHttp | null): string {
+  if (beresp === null) return '';
+  const isGz = d.gzipSupport && isGzip(beresp);
+  const isPlain = d.gzipSupport && !beresp.has('Content-Encoding');
+  const doGunzip = d.doGunzip && isGz;
+  const doGzip = d.doGzip && isPlain;
+  const out: string[] = [];
+  if (doGunzip || (isGz && d.doEsi)) out.push('gunzip');
+  if (d.doEsi && (doGzip || (isGz && !doGunzip))) out.push('esi_gzip');
+  else if (d.doEsi) out.push('esi');
+  else {
+    if (doGzip) out.push('gzip');
+    if (isGz && !doGunzip) out.push('testgunzip');
+  }
+  return out.join(' ');
+}
+
+/** Opens the named filters in order; a name that is not a filter is an error naming it. */
+export function openFetchFilters(list: string, c: FetchFilterContext): { ok: true; stage: Stage | null } | { ok: false; message: string } {
+  const names = filterNames(list);
+  for (const n of names) if (!Object.hasOwn(FETCH_FILTERS, n)) return { ok: false, message: `Filter '${n}' not found` };
+  const stages: Stage[] = [];
+  for (const n of names) {
+    const s = FETCH_FILTERS[n](c);
+    if (s !== null) stages.push(s);
+  }
+  return { ok: true, stage: stages.length === 0 ? null : compose(stages) };
+}

@@ -1,0 +1,92 @@
+// The zlib stages: gzip, gunzip and the check of a gzip body that is stored as it came.
+
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import { constants, createGunzip, createGzip, deflateRaw, gunzipSync } from 'node:zlib';
+import { type Body, through } from './stage.ts';
+
+const deflateRawAsync = promisify(deflateRaw);
+
+export interface GzipSettings {
+  /** gzip_level, gzip_memlevel and gzip_buffer. */
+  readonly level: number;
+  readonly memLevel: number;
+  readonly buffer: number;
+}
+
+export function gzipStage(s: GzipSettings): (input: Body) => Body {
+  return (input) => gzipSynced(input, s);
+}
+
+/**
+ * gzip whose deflate data ends on a sync flush before the (empty) final block, so that the
+ * stored body can be stitched into an ESI page as it is (gzip-pieces.ts).
+ */
+async function* gzipSynced(input: Body, s: GzipSettings): AsyncGenerator<Buffer> {
+  const z = createGzip({ level: s.level, memLevel: s.memLevel, chunkSize: Math.max(64, s.buffer) });
+  const feed = (async () => {
+    for await (const chunk of input) if (!z.write(chunk)) await once(z, 'drain');
+    await new Promise<void>((resolve) => z.flush(constants.Z_SYNC_FLUSH, () => resolve()));
+    z.end();
+  })();
+  feed.catch((e: Error) => z.destroy(e));
+  for await (const chunk of z) yield chunk as Buffer;
+  await feed;
+}
+
+/** Raw deflate of one piece, ended by a sync flush (non-final, byte-aligned). */
+export function deflatePiece(plain: Buffer, s: GzipSettings): Promise<Buffer> {
+  return deflateRawAsync(plain, { level: s.level, memLevel: s.memLevel, finishFlush: constants.Z_SYNC_FLUSH });
+}
+
+export function gunzipStage(input: Body): Body {
+  return through(input, createGunzip());
+}
+
+/**
+ * Bodies up to this size that are complete are gunzipped in one call on delivery: inflating
+ * 128 KB takes well under a millisecond, far less than a stream's per-request machinery costs.
+ */
+export const WHOLE_GUNZIP_MAX = 128 * 1024;
+
+/** gunzip of a small complete body in one call. */
+export async function* gunzipWholeStage(input: Body): AsyncGenerator<Buffer> {
+  const seen: Buffer[] = [];
+  for await (const chunk of input) seen.push(chunk);
+  yield gunzipSync(seen.length === 1 ? seen[0] : Buffer.concat(seen));
+}
+
+/** The bytes unchanged, fed to a gunzip on the side: invalid gzip fails the body at its end. */
+export async function* testGunzipStage(input: Body): AsyncGenerator<Buffer> {
+  const z = createGunzip();
+  const ended = finished(z);
+  ended.catch(() => {});
+  let failure: Error | null = null;
+  z.on('error', (e) => {
+    failure = e;
+  });
+  z.resume();
+  for await (const chunk of input) {
+    if (failure !== null) throw failure;
+    z.write(chunk);
+    yield chunk;
+  }
+  z.end();
+  await ended;
+  if (failure !== null) throw failure;
+}
+
+/** The uncompressed length a whole gzip body says it has (its trailer's ISIZE), or undefined. */
+export function gunzippedLength(chunks: readonly Buffer[], total: number): number | undefined {
+  if (total < 18) return undefined;
+  const tail = Buffer.alloc(4);
+  let need = 4;
+  for (let i = chunks.length - 1; i >= 0 && need > 0; i--) {
+    const c = chunks[i];
+    const n = Math.min(need, c.length);
+    c.copy(tail, need - n, c.length - n);
+    need -= n;
+  }
+  return tail.readUInt32LE(0);
+}

@@ -1,0 +1,26 @@
+// What the client side writes a response to: the HTTP/1 layer's response on a connection
+// (src/http1/response.ts), or, for an ESI include, the collector that hands what the include
+// delivers to its parent page (src/proxy/esi-include.ts). deliver.ts and the client state
+// machine use nothing else.
+
+export interface ClientResponse {
+  statusCode: number;
+  statusMessage: string;
+  readonly headersSent: boolean;
+  /** The response ended (end(), endAll() or destroy()). */
+  readonly finished: boolean;
+  readonly destroyed: boolean;
+  /** Close the connection after this response. */
+  close: boolean;
+  /** Sets the head: `raw` holds name, value, name, value, …; `unknownLength`: no Content-Length. */
+  writeHead(status: number, reason: string, raw: readonly string[], unknownLength?: boolean): void;
+  /** Writes body bytes; false when the reader's buffer is full (wait with drained()). */
+  write(chunk: Uint8Array | string): boolean;
+  end(chunk?: Uint8Array | string): void;
+  /** Ends the response with a body in pieces. */
+  endAll(chunks: readonly Uint8Array[]): void;
+  /** Cuts the response: what was sent must not look whole. */
+  destroy(): void;
+  /** Resolves when the reader takes more bytes, or is gone. */
+  drained(): Promise<void>;
+}

@@ -1,0 +1,87 @@
+// The proxy's side of the delivery filters: which ones an object needs for this request
+// (resp.filters, or Varnish's default list), and writing a body that goes through them. An
+// object that needs none is written by deliver.ts as before; the check costs two field reads.
+
+import type { CacheObject } from '../cache/index.ts';
+import { type DeliveryChain, defaultDeliveryFilters, openDeliveryFilters } from '../filters/delivery-filters.ts';
+import { acceptsGzip } from '../runtime/variables.ts';
+import type { ClientRequest } from './client.ts';
+import { includeRunner } from './esi-include.ts';
+
+/** resp.filters when VCL has not set it. */
+export function defaultRespFilters(cr: ClientRequest, obj: CacheObject): string {
+  const t = cr.task;
+  const req = t.req!;
+  const p = cr.srv.params.values;
+  return defaultDeliveryFilters({
+    info: obj.info,
+    esi: t.esi,
+    // An include's bytes are assembled plain into its parent's.
+    plainWanted: t.esiLevel > 0 || (t.gzipSupport && !acceptsGzip(req.get('Accept-Encoding'))),
+    rangeSupport: p.http_range_support,
+    status: t.resp?.status ?? obj.status,
+    hasRange: req.has('Range'),
+  });
+}
+
+/** The chain an object's body goes through for this request; null when the body goes as stored. */
+export function deliveryChain(cr: ClientRequest, obj: CacheObject): DeliveryChain | null | { error: string } {
+  const t = cr.task;
+  const info = obj.info;
+  const pieces = cr.esi?.sink.pieces ?? false;
+  if (t.respFilters === null && !info.gzip && !info.esiOpen && !pieces) return null;
+  const list = t.respFilters ?? defaultRespFilters(cr, obj);
+  return openDeliveryFilters(list, { obj, resp: t.resp!, counters: cr.srv.counters, includes: { run: includeRunner(cr), parallel: cr.srv.params.values.feature.has('esi_parallel_includes') }, pieces });
+}
+
+/** The stored body as it comes; throws when the fetch broke off, so the client sees it cut. */
+async function* storedBody(obj: CacheObject): AsyncGenerator<Buffer> {
+  yield* obj.read();
+  if (obj.state === 'failed') throw new Error('the backend body broke off');
+}
+
+/**
+ * Writes a body through its delivery chain, minding the client's pace: all of it, none (HEAD)
+ * or a range of what the chain makes.
+ */
+export async function writeFiltered(cr: ClientRequest, obj: CacheObject, chain: DeliveryChain, part: 'all' | 'none' | { start: number; end: number }): Promise<void> {
+  const res = cr.res;
+  const counters = cr.srv.counters;
+  if (part === 'none') {
+    res.end();
+    return;
+  }
+  try {
+    if (chain.kind === 'pieces') {
+      // An include of a gzip page: its pieces go to the page, not to a socket.
+      const sink = cr.esi!.sink;
+      for await (const p of chain.pieces(storedBody(obj))) sink.piece(p);
+      res.end();
+      return;
+    }
+    const body = chain.stage(storedBody(obj));
+    for await (const chunk of part === 'all' ? body : cut(body, part.start, part.end)) {
+      counters.s_resp_bodybytes += chunk.length;
+      if (!res.write(chunk)) {
+        await res.drained();
+        if (res.destroyed) return;
+      }
+    }
+    res.end();
+  } catch (e) {
+    cr.srv.logger.warn({ xid: cr.task.xid, error: (e as Error).message }, 'delivery filter failed');
+    cr.tx?.error((e as Error).message);
+    res.destroy();
+  }
+}
+
+/** Bytes [start, end) of a body as it passes. */
+async function* cut(body: AsyncIterable<Buffer>, start: number, end: number): AsyncGenerator<Buffer> {
+  let pos = 0;
+  for await (const chunk of body) {
+    const from = pos;
+    pos += chunk.length;
+    if (pos > start && from < end) yield chunk.subarray(Math.max(0, start - from), Math.min(chunk.length, end - from));
+    if (pos >= end) return;
+  }
+}

@@ -1,0 +1,143 @@
+// ESI includes as sub-requests: each runs through the client state machine as a request of
+// its own (req.esi_level one deeper, req_top and PRIV_TOP shared with the top request), on the
+// parent's connection, and what it delivers is collected by an IncludeSink in place of a
+// socket. The parent's ESI filter reads that body where the include stood.
+
+import type { IncludeRunner } from '../filters/esi-deliver.ts';
+import type { EsiInclude } from '../filters/esi-parse.ts';
+import { resolveInclude } from '../filters/esi-parse.ts';
+import { type Piece, storedPiece } from '../filters/gzip-pieces.ts';
+import { VclHttp } from '../runtime/http.ts';
+import { ClientRequest } from './client.ts';
+import type { ClientResponse } from './client-response.ts';
+import type { Shellac } from './server.ts';
+
+/**
+ * Stands in for the client's response: keeps the status and the body of an include, handed on
+ * to the reader as it comes. Only what deliver.ts calls on a response is here. In a gzip page
+ * (`pieces`), the include's delivery hands gzip pieces to piece(); bytes written plainly (a
+ * synthetic answer, a body without filters) become stored blocks.
+ */
+export class IncludeSink implements ClientResponse {
+  statusCode = 200;
+  statusMessage = '';
+  headersSent = false;
+  destroyed = false;
+  finished = false;
+  close = false;
+  readonly pieces: boolean;
+  readonly #srv: Shellac;
+  readonly #queue: (Buffer | Piece)[] = [];
+  #wake: (() => void) | null = null;
+
+  constructor(srv: Shellac, pieces: boolean) {
+    this.#srv = srv;
+    this.pieces = pieces;
+  }
+
+  writeHead(status: number, reason: string): void {
+    this.statusCode = status;
+    this.statusMessage = reason;
+    this.headersSent = true;
+  }
+
+  write(chunk: Uint8Array | string): boolean {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (bytes.length > 0) {
+      // deliver.ts counted these as sent to the client; they are the parent's, counted when
+      // the parent writes them.
+      this.#srv.counters.s_resp_bodybytes -= bytes.length;
+      this.#queue.push(this.pieces ? storedPiece(bytes) : bytes);
+    }
+    this.#poke();
+    return true;
+  }
+
+  /** A gzip piece of the include (only in a gzip page). */
+  piece(p: Piece): void {
+    this.#queue.push(p);
+    this.#poke();
+  }
+
+  end(chunk?: Uint8Array | string): void {
+    if (this.finished) return;
+    if (chunk !== undefined) this.write(chunk);
+    this.finished = true;
+    this.#poke();
+  }
+
+  endAll(chunks: readonly Uint8Array[]): void {
+    for (const c of chunks) this.write(c);
+    this.end();
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    this.finished = true;
+    this.#poke();
+  }
+
+  /** The parent reads the queue at its own pace: never full. */
+  drained(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  #poke(): void {
+    const w = this.#wake;
+    this.#wake = null;
+    w?.();
+  }
+
+  /** What the include delivers, as it comes; ends when its response ends (or breaks off). */
+  async *body(): AsyncGenerator<Buffer | Piece> {
+    for (;;) {
+      while (this.#queue.length > 0) yield this.#queue.shift()!;
+      if (this.finished || this.destroyed) return;
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+    }
+  }
+}
+
+/**
+ * The request an include starts as (Varnish's ved_include): the parent's as it started, aimed
+ * at the include's src, a GET without conditions or ranges, asking for gzip only when its
+ * bytes go into a gzip page.
+ */
+function includeRequest(parent: ClientRequest, inc: EsiInclude, gzip: boolean): VclHttp {
+  const from = parent.original;
+  const req = VclHttp.request('GET', resolveInclude(inc.src, parent.task.req?.url ?? from.url), 'HTTP/1.1');
+  for (let i = 0; i < from.count; i++) req.append(from.nameAt(i), from.valueAt(i));
+  if (inc.host !== null) req.set('Host', inc.host);
+  for (const h of ['If-Modified-Since', 'If-None-Match', 'Range']) req.unset(h);
+  if (gzip) req.set('Accept-Encoding', 'gzip');
+  else req.unset('Accept-Encoding');
+  return req;
+}
+
+/** Runs the includes of a page for one parent request (max_esi_depth, onerror). */
+export function includeRunner(parent: ClientRequest): IncludeRunner {
+  return (inc, pieces) => runInclude(parent, inc, pieces);
+}
+
+async function* runInclude(parent: ClientRequest, inc: EsiInclude, pieces: boolean): AsyncGenerator<Buffer | Piece> {
+  const srv = parent.srv;
+  const p = srv.params.values;
+  if (parent.task.esiLevel >= p.max_esi_depth) {
+    parent.tx?.log(`ESI depth limit reached (param max_esi_depth = ${p.max_esi_depth})`);
+    return;
+  }
+  const sink = new IncludeSink(srv, pieces);
+  const req = includeRequest(parent, inc, pieces);
+  const child = new ClientRequest(srv, srv.vcls.hold(parent.entry), parent.in, { parent, req, sink });
+  child.task.sessXid = parent.task.sessXid;
+  const running = child.run();
+  yield* sink.body();
+  await running;
+  const status = sink.statusCode;
+  if (p.feature.has('esi_include_onerror') && !inc.continueOnError && status !== 200 && status !== 204) {
+    // Without onerror="continue", a failed include ends the page (the client sees it cut).
+    throw new Error(`ESI include ${inc.src} failed with status ${status}`);
+  }
+}

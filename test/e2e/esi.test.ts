@@ -1,0 +1,173 @@
+// ESI end to end, as Varnish 7.1 does it: the body parsed once at fetch time, includes run as
+// sub-requests through the client state machine, gzip pages stitched from stored deflate data
+// (checked with node's own zlib), errors counted and limits kept.
+
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BACKEND, type Origin, type ProxyHandle, startOrigin, startProxy, stat } from '../helpers/proxy.ts';
+import { getBytes as fetchRaw } from '../helpers/bytes.ts';
+
+let origin: Origin | undefined;
+let proxy: ProxyHandle | undefined;
+afterEach(async () => {
+  await proxy?.close();
+  await origin?.close();
+  proxy = origin = undefined;
+});
+
+/** An origin serving a table of pages; a `gz:` prefix sends the rest gzipped. */
+function pages(table: Record<string, string>): Promise<Origin> {
+  return startOrigin((req, res) => {
+    const page = table[req.url ?? ''];
+    if (page === undefined) {
+      res.writeHead(404);
+      res.end('missing');
+      return;
+    }
+    if (page.startsWith('gz:')) {
+      res.writeHead(200, { 'Content-Encoding': 'gzip', 'Cache-Control': 'max-age=60' });
+      res.end(gzipSync(page.slice(3)));
+      return;
+    }
+    res.writeHead(200, { 'Cache-Control': 'max-age=60' });
+    res.end(page);
+  });
+}
+
+const ESI_VCL = `${BACKEND}
+sub vcl_recv { set req.http.x-level = req.esi_level; }
+sub vcl_backend_response { set beresp.do_esi = true; }
+sub vcl_deliver { set resp.http.x-can-esi = obj.can_esi; }`;
+
+describe('ESI', () => {
+  it('assembles includes, removes, comments and <!--esi, with includes as sub-requests', async () => {
+    origin = await pages({
+      '/dir/page': '<html><esi:include src="frag"/>|<esi:remove>gone</esi:remove><!--esi <esi:include src="/top"/> -->|<esi:comment text="x"/>end</html>',
+      '/dir/frag': 'FRAG',
+      '/top': 'TOP',
+    });
+    proxy = await startProxy(ESI_VCL, { origin });
+    const r = await fetchRaw(proxy.port, '/dir/page');
+    expect(r.body.toString()).toBe('<html>FRAG| TOP |end</html>');
+    expect(r.headers['content-length']).toBeUndefined();
+    expect(r.headers['x-can-esi']).toBe('true');
+    // The includes went through vcl_recv one level down.
+    const levels = origin.seen.map((s) => [s.url, s.headers['x-level']]);
+    expect(levels).toEqual([
+      ['/dir/page', '0'],
+      ['/dir/frag', '1'],
+      ['/top', '1'],
+    ]);
+    // Everything cached: a second page is made from the cache, parsed only at fetch time.
+    const again = await fetchRaw(proxy.port, '/dir/page');
+    expect(again.body.toString()).toBe(r.body.toString());
+    expect(origin.seen).toHaveLength(3);
+    expect(stat(proxy, 'esi_req')).toBe(4);
+    expect(stat(proxy, 's_req')).toBe(2);
+    expect(stat(proxy, 's_resp_bodybytes')).toBe(2 * r.body.length);
+    expect(stat(proxy, 'esi_errors')).toBe(0);
+  });
+
+  it('delivers a gzip page to a gzip client as one valid gzip stream, and plain bytes to others', async () => {
+    const frag = 'fragment text '.repeat(50);
+    origin = await pages({
+      '/g': `gz:<p>${'head '.repeat(40)}<esi:include src="/plainfrag"/><esi:include src="/gzfrag"/><esi:include src="/zipped"/></p>`,
+      '/plainfrag': frag,
+      '/gzfrag': `gz:${frag}`,
+    });
+    proxy = await startProxy(`${ESI_VCL}
+      sub vcl_backend_response { if (bereq.url == "/zipped") { set beresp.do_esi = false; set beresp.do_gzip = true; } }`, { origin });
+    // /zipped is a plain 404 page gzipped by Shellac (its body still stitches).
+    const expected = `<p>${'head '.repeat(40)}${frag}${frag}missing</p>`;
+    const zipped = await fetchRaw(proxy.port, '/g', { 'Accept-Encoding': 'gzip' });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(zipped.body).toString()).toBe(expected);
+    const plain = await fetchRaw(proxy.port, '/g');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.body.toString()).toBe(expected);
+    const zippedAgain = await fetchRaw(proxy.port, '/g', { 'Accept-Encoding': 'gzip' });
+    expect(zippedAgain.body.equals(zipped.body)).toBe(true);
+    // The fetches compressed what they stored (the page, /gzfrag parsed for ESI, /zipped);
+    // delivery compressed nothing.
+    expect(stat(proxy, 'n_gzip')).toBe(3);
+  });
+
+  it('counts XML errors, skips bodies that are not XML, and honours esi_disable_xml_check', async () => {
+    origin = await pages({
+      '/bad': '<a><esi:bogus/><esi:remove><esi:include src="/x"/></esi:remove></a>',
+      '/text': 'text first <esi:include src="/x"/>',
+      '/x': 'X',
+    });
+    proxy = await startProxy(ESI_VCL, { origin });
+    const bad = await fetchRaw(proxy.port, '/bad');
+    expect(bad.body.toString()).toBe('<a></a>');
+    expect(stat(proxy, 'esi_errors')).toBe(2);
+    const text = await fetchRaw(proxy.port, '/text');
+    expect(text.body.toString()).toBe('text first <esi:include src="/x"/>');
+    expect(text.headers['x-can-esi']).toBe('false');
+  });
+
+  it('parses a body that is not XML with feature esi_disable_xml_check', async () => {
+    origin = await pages({ '/text': 'text first <esi:include src="/x"/>', '/x': 'X' });
+    proxy = await startProxy(ESI_VCL, { origin, params: [['feature', '+esi_disable_xml_check']] });
+    const text = await fetchRaw(proxy.port, '/text');
+    expect(text.body.toString()).toBe('text first X');
+  });
+
+  it('stops at max_esi_depth and lets resp.do_esi switch processing off', async () => {
+    origin = await pages({ '/loop': '<l><esi:include src="/loop"/></l>', '/raw': '<r><esi:include src="/loop"/></r>' });
+    proxy = await startProxy(`${ESI_VCL}
+      sub vcl_deliver { if (req.url == "/raw") { set resp.do_esi = false; } }`, { origin, params: [['max_esi_depth', '3']] });
+    const r = await fetchRaw(proxy.port, '/loop');
+    expect(r.body.toString()).toBe('<l><l><l><l></l></l></l></l>');
+    const raw = await fetchRaw(proxy.port, '/raw');
+    expect(raw.body.toString()).toBe('<r><esi:include src="/loop"/></r>');
+  });
+
+  it('sets Host from an http:// include and keeps the page going after a failed include', async () => {
+    origin = await pages({ '/p': '<p><esi:include src="http://other.example/h"/>|<esi:include src="/nothere"/>|</p>', '/h': 'H' });
+    proxy = await startProxy(`${ESI_VCL}
+      sub vcl_deliver { if (req.esi_level > 0) { set resp.http.x = "1"; } }`, { origin });
+    const r = await fetchRaw(proxy.port, '/p');
+    expect(r.body.toString()).toBe('<p>H|missing|</p>');
+    expect(origin.seen.find((s) => s.url === '/h')?.headers.host).toBe('other.example');
+  });
+
+  it('ends the page at a failed include with feature esi_include_onerror, unless onerror="continue"', async () => {
+    origin = await pages({
+      '/stop': '<p>a<esi:include src="/nothere"/>b</p>',
+      '/go': '<p>a<esi:include src="/nothere" onerror="continue"/>b</p>',
+    });
+    proxy = await startProxy(ESI_VCL, { origin, params: [['feature', '+esi_include_onerror']] });
+    const go = await fetchRaw(proxy.port, '/go');
+    expect(go.body.toString()).toBe('<p>amissingb</p>');
+    await expect(fetchRaw(proxy.port, '/stop')).rejects.toThrow();
+  });
+
+  it('starts the includes of a page together with feature esi_parallel_includes, delivered in order', async () => {
+    // The origin answers the fragments only once all five are asked for (or after 3 s): run one
+    // after another, they could not all be in flight at once.
+    const waiting: (() => void)[] = [];
+    let inFlight = 0;
+    let most = 0;
+    origin = await startOrigin((req, res) => {
+      if (req.url === '/page') {
+        res.end(`<p>${[1, 2, 3, 4, 5].map((n) => `<esi:include src="/f${n}"/>`).join('')}</p>`);
+        return;
+      }
+      inFlight++;
+      most = Math.max(most, inFlight);
+      const answer = (): void => {
+        inFlight--;
+        res.end(`[${req.url}]`);
+      };
+      waiting.push(answer);
+      if (waiting.length === 5) for (const w of waiting.splice(0)) w();
+      else setTimeout(() => waiting.includes(answer) && waiting.splice(waiting.indexOf(answer), 1) && answer(), 3000);
+    });
+    proxy = await startProxy(ESI_VCL, { origin, params: [['feature', '+esi_parallel_includes']] });
+    const r = await fetchRaw(proxy.port, '/page');
+    expect(r.body.toString()).toBe('<p>[/f1][/f2][/f3][/f4][/f5]</p>');
+    expect(most).toBe(5);
+  });
+});
