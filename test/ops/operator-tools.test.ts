@@ -208,7 +208,12 @@ describe('GET /metrics', () => {
   beforeAll(async () => {
     for (let round = 0; round < 3; round++) await traffic(100 + round);
     expect((await get(served.port, '/pipe', { headers: { connection: 'close' } })).status).toBe(200);
-    const r = await get(served.metricsPort ?? 0, '/metrics');
+    // A pipe's request ends when its tunnel closes, a moment after the client has its answer.
+    let r = await get(served.metricsPort ?? 0, '/metrics');
+    for (let i = 0; i < 100 && !r.body.includes('handling="pipe"'); i++) {
+      await new Promise((done) => setTimeout(done, 50));
+      r = await get(served.metricsPort ?? 0, '/metrics');
+    }
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toContain('text/plain; version=0.0.4');
     families = parsePromText(r.body);
