@@ -210,7 +210,8 @@ describe('GET /metrics', () => {
     expect((await get(served.port, '/pipe', { headers: { connection: 'close' } })).status).toBe(200);
     // A pipe's request ends when its tunnel closes, a moment after the client has its answer.
     let r = await get(served.metricsPort ?? 0, '/metrics');
-    for (let i = 0; i < 100 && !r.body.includes('handling="pipe"'); i++) {
+    const piped = /^shellac_request_duration_seconds_count\{handling="pipe"\} [1-9]/m;
+    for (let i = 0; i < 100 && !piped.test(r.body); i++) {
       await new Promise((done) => setTimeout(done, 50));
       r = await get(served.metricsPort ?? 0, '/metrics');
     }
