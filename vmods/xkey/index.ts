@@ -5,7 +5,7 @@
 
 import type { CacheObjects, PrivHolder, VclEvent, VmodContext, VmodEventContext } from '../../src/vmod/api.ts';
 import * as self from './index.ts';
-import type { VmodXkey } from './interface.ts';
+import type { VmodXkey, VmodXkeyCounters, VmodXkeyParams } from './interface.ts';
 import { KeyIndex } from './key-index.ts';
 
 interface Shared {
@@ -42,13 +42,14 @@ export function softpurge(ctx: VmodContext, keys: string | null): number {
 }
 
 /** PRIV_VCL holds whether this VCL counted itself as a user, so discard undoes only that. */
-export function on_event(ctx: VmodEventContext, vcl: PrivHolder<CacheObjects>, event: VclEvent): number {
+export function on_event(ctx: VmodEventContext<VmodXkeyCounters, VmodXkeyParams>, vcl: PrivHolder<CacheObjects>, event: VclEvent): number {
   const cache = ctx.objects;
   if (cache === undefined) return 0;
   if (event === 'load') {
     let s = shared.get(cache);
     if (s === undefined) {
-      const index = new KeyIndex();
+      // The index keeps xkey's gauges (process-wide, as the counters are).
+      const index = new KeyIndex(ctx.counters);
       s = { index, unsubscribe: cache.subscribe(index), users: 0 };
       shared.set(cache, s);
     }

@@ -4,10 +4,31 @@
 //   import * as self from './index.ts';
 //   self satisfies VmodXkey;
 
-import type { PrivHolder, VclEvent, VmodContext, VmodEventContext } from '../../src/vmod/api.ts';
+import type { PrivHolder, VclEvent, VmodContext, VmodEventContext, VmodHousekeeping } from '../../src/vmod/api.ts';
 
 /** A VMOD function may return a promise when it is declared `async`: the VCL then awaits it. */
 type Awaitable<T> = T | Promise<T>;
+
+/** The $Counters of xkey, as `handle.counters` holds them (one integer add per bump). */
+export interface VmodXkeyCounters {
+  /** gauge: Surrogate keys in use: one more when an object brings a key no other object has, one less when the last object carrying a key leaves the cache (purged, expired or evicted). */
+  g_keys: number;
+  /** gauge: Bytes held for the keys themselves (each key's text and its index entry), as Shellac estimates them: they grow with the number of keys. */
+  g_hashhead_bytes: number;
+  /** gauge: Bytes held for the links between keys and objects, as Shellac estimates them: one more link for each key an object carries. */
+  g_ochead_bytes: number;
+  /** gauge: Bytes held for the objects that carry keys, as Shellac estimates them. */
+  g_oc_bytes: number;
+  /** gauge: All the bytes the index holds: the sum of the three above. */
+  g_bytes: number;
+}
+
+/** The $Params of xkey, as `handle.own(name)` reads them (durations in seconds, sizes in bytes). */
+export interface VmodXkeyParams {
+}
+
+/** What `ctx.vmod<VmodXkeyHandle>('xkey')` gives, and what commands, jobs and events get. */
+export type VmodXkeyHandle = VmodHousekeeping<VmodXkeyCounters, VmodXkeyParams>;
 
 /**
  * The state this VMOD keeps in each kind of PRIV_* holder. The implementation names its own
@@ -24,5 +45,9 @@ export interface VmodXkey<P extends VmodXkeyPrivs = VmodXkeyPrivs> {
   /** INT xkey.softpurge(STRING keys) */
   softpurge: (ctx: VmodContext, keys: string | null) => Awaitable<number>;
   /** $Event on_event: 0 for success; non-zero fails a 'load'. */
-  on_event: (ctx: VmodEventContext, vcl: PrivHolder<P['vcl']>, event: VclEvent) => number;
+  on_event: (
+    ctx: VmodEventContext<VmodXkeyCounters, VmodXkeyParams>,
+    vcl: PrivHolder<P['vcl']>,
+    event: VclEvent,
+  ) => number;
 }

@@ -21,9 +21,30 @@ export function splitKeys(text: string): string[] {
 
 type Members = CachedObjectRef | Set<CachedObjectRef>;
 
+/** The gauges the index keeps up to date (xkey's $Counters, named as upstream's). */
+export interface IndexGauges {
+  g_keys: number;
+  g_hashhead_bytes: number;
+  g_ochead_bytes: number;
+  g_oc_bytes: number;
+  g_bytes: number;
+}
+
+// Estimates of the JS memory behind each part, from bench/xkey.ts (about 84 heap bytes per
+// object with one key of its own and one shared: some 42 per key-object link).
+const KEY_BYTES = 48;
+const LINK_BYTES = 42;
+const OBJECT_BYTES = 8;
+
 export class KeyIndex {
   readonly #objects = new Map<string, Members>();
   #indexed = 0;
+  readonly #gauges: IndexGauges;
+
+  /** `gauges`: where to keep the counts (the VMOD's counters); a private set by default. */
+  constructor(gauges?: IndexGauges) {
+    this.#gauges = gauges ?? { g_keys: 0, g_hashhead_bytes: 0, g_ochead_bytes: 0, g_oc_bytes: 0, g_bytes: 0 };
+  }
 
   /** Keys in use (xkey's g_keys). */
   get keys(): number {
@@ -38,20 +59,41 @@ export class KeyIndex {
   inserted(obj: CachedObjectRef): void {
     const keys = keysOf(obj);
     if (keys.size === 0) return;
+    const g = this.#gauges;
     this.#indexed++;
+    g.g_oc_bytes += OBJECT_BYTES;
     for (const key of keys) {
       const members = this.#objects.get(key);
-      if (members === undefined) this.#objects.set(key, obj);
-      else if (members instanceof Set) members.add(obj);
-      else if (members !== obj) this.#objects.set(key, new Set([members, obj]));
+      if (members === undefined) {
+        this.#objects.set(key, obj);
+        g.g_keys++;
+        g.g_hashhead_bytes += KEY_BYTES + key.length;
+      } else if (members instanceof Set) {
+        if (members.has(obj)) continue;
+        members.add(obj);
+      } else if (members !== obj) {
+        this.#objects.set(key, new Set([members, obj]));
+      } else {
+        continue;
+      }
+      g.g_ochead_bytes += LINK_BYTES;
     }
+    this.#total();
   }
 
   /** Objects inserted before the index subscribed are in no entry: nothing to forget. */
   removed(obj: CachedObjectRef): void {
     let found = false;
     for (const key of keysOf(obj)) found = this.#forget(key, obj) || found;
-    if (found) this.#indexed--;
+    if (!found) return;
+    this.#indexed--;
+    this.#gauges.g_oc_bytes -= OBJECT_BYTES;
+    this.#total();
+  }
+
+  #total(): void {
+    const g = this.#gauges;
+    g.g_bytes = g.g_hashhead_bytes + g.g_ochead_bytes + g.g_oc_bytes;
   }
 
   /** The objects carrying each of `keys`, one list per key (an object may be in several). */
@@ -84,11 +126,16 @@ export class KeyIndex {
   /** Takes obj out of key's entry; whether it was there. */
   #forget(key: string, obj: CachedObjectRef): boolean {
     const members = this.#objects.get(key);
+    const g = this.#gauges;
     if (members === obj) {
       this.#objects.delete(key);
+      g.g_keys--;
+      g.g_hashhead_bytes -= KEY_BYTES + key.length;
+      g.g_ochead_bytes -= LINK_BYTES;
       return true;
     }
     if (!(members instanceof Set) || !members.delete(obj)) return false;
+    g.g_ochead_bytes -= LINK_BYTES;
     if (members.size === 1) this.#objects.set(key, members.values().next().value as CachedObjectRef);
     return true;
   }

@@ -119,3 +119,21 @@ describe('xkey through the proxy', () => {
     expect((await get(proxy.port, '/p/1')).body).toBe('/p/1#1');
   });
 });
+
+describe('xkey counters', () => {
+  it('XKEY.g_keys and the byte gauges follow the keys in the cache, and fall back after a purge', async () => {
+    origin = await taggingOrigin();
+    proxy = await startProxy(VCL, { origin });
+    const xkey = () => proxy!.srv.platform.counterSections().find((s) => s.section === 'XKEY' && s.ident === '')?.source ?? {};
+    for (const url of ['/p/1', '/p/2', '/list']) await get(proxy.port, url);
+    // p1, p2, list: three keys; links p1-/p/1, p2-/p/2, p1-/list, p2-/list, list-/list.
+    expect(xkey().g_keys).toBe(3);
+    const before = xkey();
+    expect(before.g_bytes).toBe(before.g_hashhead_bytes + before.g_ochead_bytes + before.g_oc_bytes);
+    expect(before.g_ochead_bytes).toBeGreaterThan(0);
+    expect((await get(proxy.port, '/', { method: 'PURGE', headers: { xkey: 'list' } })).reason).toBe('Invalidated 1 objects');
+    expect(xkey().g_keys).toBe(2);
+    expect((await get(proxy.port, '/', { method: 'PURGE', headers: { xkey: 'p1 p2' } })).reason).toBe('Invalidated 2 objects');
+    expect(xkey()).toMatchObject({ g_keys: 0, g_bytes: 0, g_hashhead_bytes: 0, g_ochead_bytes: 0, g_oc_bytes: 0 });
+  });
+});
