@@ -1,9 +1,9 @@
 // One name a dynamic director was asked for (upstream's "domain"): a director over one backend
 // per address the name resolves to, chosen in turn among the healthy ones, and refreshed every
-// ttl by a timer that runs while the VCL is warm. A failed lookup leaves the backends as they
+// ttl by a platform job that runs while the VCL is warm. A failed lookup leaves the backends as they
 // are, as upstream's does.
 
-import type { Director, VmodContext } from '../../src/vmod/api.ts';
+import type { Director, JobHandle, VmodContext } from '../../src/vmod/api.ts';
 import { lookupWithin } from './lookup.ts';
 
 /** What a domain needs from its director: backends by address, shared as `share` says. */
@@ -18,6 +18,8 @@ export interface BackendPool {
   /** Drops the domain when it went unused for domain_usage_timeout; true when it did. */
   dropIfUnused(domain: Domain, now: number): boolean;
   log(message: string): void;
+  /** Runs `fn` every `seconds` as a platform job (cancelled with the VCL going cold). */
+  every(seconds: number, fn: () => void): JobHandle;
 }
 
 export class Domain implements Director {
@@ -29,7 +31,7 @@ export class Domain implements Director {
   /** Backends by address, in the order of the last answer. */
   #backends = new Map<string, Director>();
   #next = 0;
-  #timer: NodeJS.Timeout | null = null;
+  #job: JobHandle | null = null;
   /** The first lookup, which the first requests wait for. */
   readonly ready: Promise<void>;
   lastUsed: number;
@@ -94,18 +96,17 @@ export class Domain implements Director {
     this.#backends = fresh;
   }
 
-  /** Starts the refresh timer (the VCL is warm). */
+  /** Starts the refresh job (the VCL is warm). */
   start(): void {
-    if (this.#timer !== null) return;
-    this.#timer = setInterval(() => {
+    if (this.#job !== null && !this.#job.cancelled) return;
+    this.#job = this.#pool.every(Math.max(this.#pool.ttl, 0.01), () => {
       if (!this.#pool.dropIfUnused(this, Date.now() / 1000)) void this.refresh();
-    }, Math.max(this.#pool.ttl, 0.01) * 1000);
-    this.#timer.unref();
+    });
   }
 
   stop(): void {
-    if (this.#timer !== null) clearInterval(this.#timer);
-    this.#timer = null;
+    this.#job?.cancel();
+    this.#job = null;
   }
 
   /** Stops and gives every backend back. */

@@ -4,7 +4,7 @@
 // domain uses them. PRIV_VCL lists the directors, so the event function can start the lookups
 // when the VCL goes warm and stop them when it goes cold.
 
-import type { AclRef, Director, PrivHolder, ProbeRef, VclEvent, VmodContext, VmodEventContext } from '../../src/vmod/api.ts';
+import type { AclRef, Director, JobHandle, PrivHolder, ProbeRef, VclEvent, VmodContext, VmodEventContext } from '../../src/vmod/api.ts';
 import { parseIp } from '../../src/vmod/api.ts';
 import { type BackendPool, Domain } from './domain.ts';
 import * as self from './index.ts';
@@ -160,6 +160,13 @@ class DynamicDirector implements BackendPool {
 
   log(message: string): void {
     if (this.#debug) this.#owner.log(message);
+  }
+
+  every(seconds: number, fn: () => void): JobHandle {
+    // The platform's jobs run while the VCL is warm and are cancelled when it goes cold.
+    const handle = this.#owner.vmod('dynamic');
+    if (handle === null) throw new Error('dynamic: no platform handle');
+    return handle.every(seconds, fn);
   }
 
   /** Drops a name nobody asked for in domain_usage_timeout, with its backends. */
