@@ -60,6 +60,17 @@ export class Http1Response {
     this.#conn.counters.s_resp_hdrbytes += head.length;
   }
 
+  /**
+   * Sends the head now, before any body byte (a body whose first bytes may be slow to come: an
+   * ESI page waiting for an include's fetch).
+   */
+  flushHead(): void {
+    const head = this.#head;
+    if (head === null || this.#sock.destroyed) return;
+    this.#head = null;
+    this.#sock.write(head, 'latin1');
+  }
+
   /** Writes body bytes; false when the socket's buffer is full (wait with drained()). */
   write(chunk: Uint8Array | string): boolean {
     const sock = this.#sock;

@@ -14,6 +14,8 @@ export interface ClientResponse {
   close: boolean;
   /** Sets the head: `raw` holds name, value, name, value, …; `unknownLength`: no Content-Length. */
   writeHead(status: number, reason: string, raw: readonly string[], unknownLength?: boolean): void;
+  /** Sends the head now, before the body's first bytes (which may be slow to come). */
+  flushHead(): void;
   /** Writes body bytes; false when the reader's buffer is full (wait with drained()). */
   write(chunk: Uint8Array | string): boolean;
   end(chunk?: Uint8Array | string): void;

@@ -51,6 +51,8 @@ export async function writeFiltered(cr: ClientRequest, obj: CacheObject, chain: 
     res.end();
     return;
   }
+  // The head goes now: an ESI page's first bytes may wait on an include's fetch.
+  res.flushHead();
   try {
     if (chain.kind === 'pieces') {
       // An include of a gzip page: its pieces go to the page, not to a socket.

@@ -41,6 +41,9 @@ export class IncludeSink implements ClientResponse {
     this.headersSent = true;
   }
 
+  /** An include's head goes nowhere: its parent's head is the client's. */
+  flushHead(): void {}
+
   write(chunk: Uint8Array | string): boolean {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (bytes.length > 0) {
