@@ -25,9 +25,42 @@ export const HDR = {
 
 const { PASS_REQ: P, FETCH_REQ: F, INSERT: I, PASS_OBJ: S, CONN: K } = HDR;
 
-/** Headers with at least one flag; any other header goes everywhere. */
+/** Every header Varnish 7.1 knows, with its flags (0: it goes everywhere). */
 export const HEADER_TABLE: Readonly<Record<string, number>> = {
+  accept: 0,
+  'accept-charset': 0,
+  'accept-encoding': 0,
+  'accept-language': 0,
   'accept-ranges': P | F | I,
+  allow: 0,
+  authorization: 0,
+  'content-encoding': 0,
+  'content-language': 0,
+  'content-length': 0,
+  'content-location': 0,
+  'content-md5': 0,
+  'content-type': 0,
+  cookie: 0,
+  date: 0,
+  etag: 0,
+  expect: 0,
+  expires: 0,
+  from: 0,
+  host: 0,
+  'last-modified': 0,
+  location: 0,
+  'max-forwards': 0,
+  pragma: 0,
+  referer: 0,
+  'retry-after': 0,
+  server: 0,
+  'set-cookie': 0,
+  'user-agent': 0,
+  vary: 0,
+  via: 0,
+  warning: 0,
+  'www-authenticate': 0,
+  'x-forwarded-for': 0,
   age: I | S,
   'cache-control': F,
   connection: P | F | I | S | K,
@@ -61,6 +94,12 @@ export const NOT_STORED: ReadonlySet<string> = headersWith(I);
 export const NOT_STORED_ON_PASS: ReadonlySet<string> = headersWith(S);
 /** Headers of one connection: the writer of a response sets these itself, never copies them. */
 export const CONNECTION_SPECIFIC: ReadonlySet<string> = headersWith(K);
+/**
+ * Known headers a Connection header may not name: those a pass forwards. Naming one (Connection:
+ * Host, Connection: Content-Length) is refused, as varnishd does, so a hop-by-hop declaration
+ * cannot strip a header the framing or the cache depends on.
+ */
+export const NOT_DROPPABLE: ReadonlySet<string> = new Set(Object.keys(HEADER_TABLE).filter((name) => (HEADER_TABLE[name] & P) === 0));
 /** A pipe drops only the Connection header and what it names (the backend is told to close). */
 export const NOT_PIPED: ReadonlySet<string> = new Set(['connection']);
 
@@ -84,8 +123,7 @@ export function markConnectionNamed(http: VclHttp): ConnectionMarks | 'refused' 
     for (const token of v.split(',')) {
       const name = token.trim().toLowerCase();
       if (name === '' || name === 'close' || name === 'keep-alive') continue;
-      const flags = HEADER_TABLE[name];
-      if (flags !== undefined && (flags & P) === 0) return 'refused';
+      if (NOT_DROPPABLE.has(name)) return 'refused';
       for (let i = 0; i < http.count; i++) {
         if (http.nameAt(i).toLowerCase() !== name) continue;
         marks ??= [];

@@ -13,7 +13,7 @@
 // into Host, the path kept as the URL.
 
 import type { ParsedHead } from './head.ts';
-import { NOT_DROPPABLE } from './well-known.ts';
+import { NOT_DROPPABLE } from '../common/http-headers.ts';
 
 export type BodyFraming = { readonly kind: 'none' } | { readonly kind: 'length'; readonly length: number } | { readonly kind: 'chunked' };
 

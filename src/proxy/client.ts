@@ -11,7 +11,7 @@
 // A cache hit stays synchronous up to the write unless a sub awaits a VMOD.
 
 import type { Socket } from 'node:net';
-import type { Http1Request, Http1Response, RequestHead } from '../http1/index.ts';
+import type { Http1Request, RequestHead } from '../http1/index.ts';
 import type { BusySlot, CacheObject } from '../cache/index.ts';
 import type { VclAction } from '../runtime/actions.ts';
 import { type ConnectionMarks, markConnectionNamed } from '../common/http-headers.ts';
