@@ -51,7 +51,9 @@ export function deliverObject(cr: ClientRequest, obj: CacheObject): Promise<void
 
   let length: number | undefined = chain !== null ? chain.length : obj.state === 'done' ? obj.bodyBytes : declaredLength(resp);
   const ranges = status === 200 && cr.srv.params.values.http_range_support;
-  const range = ranges && ifRangeAllows(req, resp) ? req.get('Range') : null;
+  // If-Range is read only when there is a Range: a hit without one costs no more.
+  let range = ranges ? req.get('Range') : null;
+  if (range !== null && !ifRangeAllows(req, resp)) range = null;
   if (range !== null && length !== undefined) {
     const r = parseRange(range, length);
     if (r === 'unsatisfiable') {
