@@ -50,6 +50,11 @@ function exchange(): never {
     end(chunk?: Buffer) {
       written += chunk?.length ?? 0;
     },
+    endAll(chunks: Buffer[]) {
+      for (const c of chunks) written += c.length;
+    },
+    flushHead: () => {},
+    drained: () => Promise.resolve(),
     destroy: () => {},
   };
   const req = {
@@ -66,8 +71,11 @@ function exchange(): never {
     },
     res,
     socket,
+    listener: null,
     want100: false,
     hasBody: false,
+    bodyState: 'done',
+    discardBody: () => undefined,
     done: () => {},
     closeAfter: () => {},
   };

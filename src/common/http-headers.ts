@@ -118,6 +118,8 @@ export type ConnectionMarks = readonly (readonly [string, string])[];
  * nothing is named.
  */
 export function markConnectionNamed(http: VclHttp): ConnectionMarks | 'refused' | null {
+  // Most requests have no Connection header, or one that names nothing: no allocation then.
+  if (!http.has('Connection')) return null;
   let marks: [string, string][] | null = null;
   for (const v of http.getAll('Connection')) {
     for (const token of v.split(',')) {

@@ -81,7 +81,12 @@ export class ClientRequest {
   /** The object delivered comes from a pass (private: no ranges offered). */
   passed = false;
   /** The request body, read at most once (a pass streams it, std.cache_req_body keeps it). */
-  readonly body: RequestBody;
+  get body(): RequestBody {
+    // Made on first use: a hit never asks, and costs no allocation for it.
+    this.#body ??= this.esi === null ? requestBodyOf(this.in) : NO_BODY;
+    return this.#body;
+  }
+  #body: RequestBody | null = null;
   /** The lines the request's Connection header named on arrival; 'refused' answers 400. */
   readonly marks: ConnectionMarks | 'refused' | null;
   /** Close the connection after the response (VCL failure, Connection: close). */
@@ -105,7 +110,6 @@ export class ClientRequest {
     this.in = inReq;
     this.res = esi === null ? inReq.res : esi.sink;
     this.esi = esi;
-    this.body = esi === null ? requestBodyOf(inReq) : NO_BODY;
     this.entry = entry;
     this.vcl = entry.vcl;
     const task = new VclTask('client', srv.clientServices, esi?.parent.task.top ?? undefined);

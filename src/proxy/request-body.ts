@@ -21,15 +21,27 @@ interface BodySource {
 
 /** The request body of a request read by the HTTP/1 layer. */
 export function requestBodyOf(req: BodySource): RequestBody {
-  return {
-    get present() {
-      return req.hasBody;
-    },
-    get taken() {
-      return req.hasBody && req.bodyState !== 'unread';
-    },
-    take: () => req.body(),
-  };
+  return new Http1Body(req);
+}
+
+class Http1Body implements RequestBody {
+  readonly #req: BodySource;
+
+  constructor(req: BodySource) {
+    this.#req = req;
+  }
+
+  get present(): boolean {
+    return this.#req.hasBody;
+  }
+
+  get taken(): boolean {
+    return this.#req.hasBody && this.#req.bodyState !== 'unread';
+  }
+
+  take(): AsyncIterable<Buffer> {
+    return this.#req.body();
+  }
 }
 
 /** No body at all (an ESI include's request). */
