@@ -39,9 +39,12 @@ export function platformTypes(m: VmodManifest): string {
   const t = platformTypeNames(m);
   const counters = m.counters.map((c) => `  /** ${c.type}: ${firstLine(c.doc) || c.name} */\n  ${c.name}: number;\n`).join('');
   const params = m.params.map((p) => `  /** ${m.name}.${p.name}${p.readonly ? ' (readonly)' : ''}: ${firstLine(p.doc) || p.type} */\n  ${p.name}: ${paramTs(p)};\n`).join('');
+  // An empty interface is `{}` (anything but null), so a VMOD without counters or params gets a
+  // type that has no keys at all.
+  const decl = (name: string, body: string) => (body ? `export interface ${name} {\n${body}}\n` : `export type ${name} = Record<never, never>;\n`);
   return [
-    `/** The $Counters of ${m.name}, as \`handle.counters\` holds them (one integer add per bump). */\nexport interface ${t.counters} {\n${counters}}\n`,
-    `/** The $Params of ${m.name}, as \`handle.own(name)\` reads them (durations in seconds, sizes in bytes). */\nexport interface ${t.params} {\n${params}}\n`,
+    `/** The $Counters of ${m.name}, as \`handle.counters\` holds them (one integer add per bump). */\n${decl(t.counters, counters)}`,
+    `/** The $Params of ${m.name}, as \`handle.own(name)\` reads them (durations in seconds, sizes in bytes). */\n${decl(t.params, params)}`,
     `/** What \`ctx.vmod<${t.handle}>('${m.name}')\` gives, and what commands, jobs and events get. */\nexport type ${t.handle} = VmodHousekeeping<${t.counters}, ${t.params}>;\n`,
   ].join('\n');
 }

@@ -24,8 +24,7 @@ export interface VmodXkeyCounters {
 }
 
 /** The $Params of xkey, as `handle.own(name)` reads them (durations in seconds, sizes in bytes). */
-export interface VmodXkeyParams {
-}
+export type VmodXkeyParams = Record<never, never>;
 
 /** What `ctx.vmod<VmodXkeyHandle>('xkey')` gives, and what commands, jobs and events get. */
 export type VmodXkeyHandle = VmodHousekeeping<VmodXkeyCounters, VmodXkeyParams>;
