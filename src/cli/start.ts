@@ -3,7 +3,7 @@
 // demo origin), and says how to see the cache at work.
 
 import { fileURLToPath } from 'node:url';
-import { startDemoOrigin } from '../proxy/demo-origin.ts';
+import { startDemoOrigin } from './demo-origin.ts';
 import { untilSignal } from './serve.ts';
 import { startFromConfig } from './serve-child.ts';
 import { parseServeArgs } from './serve-args.ts';

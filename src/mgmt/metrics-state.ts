@@ -2,7 +2,7 @@
 // VCL is in use, and whether each backend is healthy now (a probe's verdict, or the admin's
 // backend.set_health), read from the server when scraped.
 
-import { NoneBackend } from '../proxy/backend.ts';
+import { NoneBackend } from '../proxy/backend/backend.ts';
 import type { Shellac } from '../proxy/server.ts';
 import { LatencyMetrics } from './latency.ts';
 import { histogramFamily, type MetricFamily, type MetricSample } from './prometheus.ts';

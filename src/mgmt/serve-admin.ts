@@ -4,7 +4,7 @@
 // starts it beside the proxy.
 
 import type { Logger } from 'pino';
-import { NoneBackend } from '../proxy/backend.ts';
+import { NoneBackend } from '../proxy/backend/backend.ts';
 import type { Shellac } from '../proxy/server.ts';
 import { AdminServer } from './admin.ts';
 import { COUNTER_TABLE, type StorageCounterName, type StorageCounterSource } from './counter-table.ts';

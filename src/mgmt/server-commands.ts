@@ -3,7 +3,7 @@
 // layout so scripts written for varnishadm keep working. A VCL that does not compile is
 // refused with the compiler's message and changes nothing.
 
-import type { Backend } from '../proxy/backend.ts';
+import type { Backend } from '../proxy/backend/backend.ts';
 import type { Shellac } from '../proxy/server.ts';
 import { VclError, type VclWantedState } from '../proxy/vcls.ts';
 import { formatHttpDate } from '../runtime/httpdate.ts';

@@ -1,5 +1,5 @@
 // The client and fetch counters the proxy bumps, named as Varnish names them (MAIN.*). Backends
-// count their own MAIN.* ones (src/proxy/backend-counters.ts). The mgmt side reads the plain
+// count their own MAIN.* ones (src/proxy/backend/counters.ts). The mgmt side reads the plain
 // object; what each counter means is said once, in src/mgmt/counter-table.ts.
 
 export const PROXY_COUNTERS = [

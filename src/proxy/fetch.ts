@@ -24,7 +24,7 @@ import type { LoadedVcl } from '../runtime/loaded-vcl.ts';
 import { VclTask } from '../runtime/task.ts';
 import type { SubName } from '../vcl/spec.ts';
 import type { Director } from '../vmod/api.ts';
-import type { Backend, FetchResult } from './backend.ts';
+import type { Backend, FetchResult } from './backend/backend.ts';
 import type { RequestBody } from './request-body.ts';
 import { runSub } from './run-sub.ts';
 import type { Shellac } from './server.ts';

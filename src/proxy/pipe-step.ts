@@ -7,7 +7,7 @@
 import { copyHeaders, NOT_PIPED } from '../common/http-headers.ts';
 import { VclHttp } from '../runtime/http.ts';
 import type { Director } from '../vmod/api.ts';
-import type { Backend } from './backend.ts';
+import type { Backend } from './backend/backend.ts';
 import { type ClientRequest, connectionMarks } from './client.ts';
 import { pipe } from './pipe.ts';
 

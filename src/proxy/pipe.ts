@@ -6,10 +6,10 @@
 
 import type { Duplex } from 'node:stream';
 import type { VclHttp } from '../runtime/http.ts';
-import type { Backend } from './backend.ts';
-import type { BackendGlobalCounters } from './backend-counters.ts';
-import type { BackendFailure } from './backend-failure.ts';
-import type { ProxyAddresses } from './backend-proxy-header.ts';
+import type { Backend } from './backend/backend.ts';
+import type { BackendGlobalCounters } from './backend/counters.ts';
+import type { BackendFailure } from './backend/failure.ts';
+import type { ProxyAddresses } from './backend/proxy-header.ts';
 
 export interface PipeRequest {
   /**

@@ -4,7 +4,7 @@ import { counterFilter, formatStatLines, rowsFromStatJson, statJson } from '../.
 import { CounterRegistry } from '../../src/mgmt/counters.ts';
 import { type MetricsServer, parseMetricsListen, startMetricsServer } from '../../src/mgmt/metrics-http.ts';
 import { newCacheCounters } from '../../src/cache/counters.ts';
-import { newBackendCounters, newBackendGlobalCounters } from '../../src/proxy/backend-counters.ts';
+import { newBackendCounters, newBackendGlobalCounters } from '../../src/proxy/backend/counters.ts';
 import { newProxyCounters } from '../../src/proxy/counters.ts';
 import { COUNTERS_NAMED_IN_THE_ISSUE } from '../helpers/issue-counters.ts';
 

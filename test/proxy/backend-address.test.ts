@@ -2,7 +2,7 @@
 // conformance cases write `.host = "${bad_backend}"`, an `ip:port`).
 
 import { describe, expect, it } from 'vitest';
-import { literalAddress, resolveBackendAddress, splitHostPort } from '../../src/proxy/backend-address.ts';
+import { literalAddress, resolveBackendAddress, splitHostPort } from '../../src/proxy/backend/address.ts';
 
 describe('backend addresses', () => {
   it('splits a port off the host in each form Varnish reads', () => {

@@ -4,8 +4,8 @@
 // error, never as an exception out of fetch().
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { newBackendGlobalCounters } from '../../src/proxy/backend-counters.ts';
-import { BackendBodyError, type FetchResult } from '../../src/proxy/backend.ts';
+import { newBackendGlobalCounters } from '../../src/proxy/backend/counters.ts';
+import { BackendBodyError, type FetchResult } from '../../src/proxy/backend/backend.ts';
 import { backendFrom, blackholePort, cleanup, closedPort, httpOrigin, rawOrigin } from './backend-helpers.ts';
 
 afterEach(cleanup);

@@ -5,9 +5,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, createServer as createNetServer, connect, type Server as NetServer, type Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
-import { type Backend, type BackendOptions, createBackend } from '../../src/proxy/backend.ts';
-import { newBackendGlobalCounters } from '../../src/proxy/backend-counters.ts';
-import type { HealthLogger } from '../../src/proxy/probe.ts';
+import { type Backend, type BackendOptions, createBackend } from '../../src/proxy/backend/backend.ts';
+import { newBackendGlobalCounters } from '../../src/proxy/backend/counters.ts';
+import type { HealthLogger } from '../../src/proxy/backend/probe.ts';
 import { checkSource } from '../../src/vcl/compile.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -3,7 +3,7 @@
 
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { proxyPreamble } from '../../src/proxy/backend-proxy-header.ts';
+import { proxyPreamble } from '../../src/proxy/backend/proxy-header.ts';
 import { pipe } from '../../src/proxy/pipe.ts';
 import { VclHttp } from '../../src/runtime/http.ts';
 import { parseIp } from '../../src/runtime/ip.ts';

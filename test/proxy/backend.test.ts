@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { newBackendGlobalCounters } from '../../src/proxy/backend-counters.ts';
+import { newBackendGlobalCounters } from '../../src/proxy/backend/counters.ts';
 import {
   type Backend,
   BackendBodyError,
@@ -15,7 +15,7 @@ import {
   backendFactory,
   type FetchResult,
   NoneBackend,
-} from '../../src/proxy/backend.ts';
+} from '../../src/proxy/backend/backend.ts';
 import { VclHttp } from '../../src/runtime/http.ts';
 import { backendFrom, backendsFrom, cleanup, httpOrigin, rawOrigin, recordingLogger, until } from './backend-helpers.ts';
 

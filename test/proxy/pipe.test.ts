@@ -6,9 +6,9 @@
 import { createServer } from 'node:http';
 import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Backend } from '../../src/proxy/backend.ts';
-import { newBackendGlobalCounters } from '../../src/proxy/backend-counters.ts';
-import type { BackendFailure } from '../../src/proxy/backend-failure.ts';
+import type { Backend } from '../../src/proxy/backend/backend.ts';
+import { newBackendGlobalCounters } from '../../src/proxy/backend/counters.ts';
+import type { BackendFailure } from '../../src/proxy/backend/failure.ts';
 import { type PipeDone, pipe } from '../../src/proxy/pipe.ts';
 import { VclHttp } from '../../src/runtime/http.ts';
 import { backendFrom, cleanup, closedPort, rawOrigin, until } from './backend-helpers.ts';

@@ -3,7 +3,7 @@
 
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type DemoOrigin, startDemoOrigin } from '../../src/proxy/demo-origin.ts';
+import { type DemoOrigin, startDemoOrigin } from '../../src/cli/demo-origin.ts';
 
 let origin: DemoOrigin | null = null;
 afterEach(async () => {

@@ -3,7 +3,7 @@
 // caught up, so a slow reader slows the backend instead of filling memory. A stall of the
 // backend (not of the reader) longer than between_bytes_timeout ends it with an error.
 
-import { BackendBodyError } from './backend-failure.ts';
+import { BackendBodyError } from './failure.ts';
 
 const HIGH_WATER = 64 * 1024;
 

@@ -9,21 +9,21 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { Client, Pool } from 'undici';
-import type { Director, VmodContext } from '../vmod/api.ts';
-import type { TBackend, TProbe } from '../vcl/tir.ts';
-import type { BackendFactory, VclBackend } from '../runtime/backends.ts';
-import { type BackendAddress, addressText, literalAddress, originOf, resolveBackendAddress } from './backend-address.ts';
-import { type BackendCounters, type BackendGlobalCounters, newBackendCounters, newBackendGlobalCounters } from './backend-counters.ts';
-import { type BackendFailure, classifyError, errorCode, errorMessage } from './backend-failure.ts';
-import { type ConnectCallback, connectBackend } from './backend-connect.ts';
-import { dispatchFetch, type FetchResult } from './backend-fetch.ts';
-import { type ProxyAddresses, proxyPreamble } from './backend-proxy-header.ts';
-import { prepareHeaders, type RequestHeaders } from './backend-request.ts';
+import type { Director, VmodContext } from '../../vmod/api.ts';
+import type { TBackend, TProbe } from '../../vcl/tir.ts';
+import type { BackendFactory, VclBackend } from '../../runtime/backends.ts';
+import { type BackendAddress, addressText, literalAddress, originOf, resolveBackendAddress } from './address.ts';
+import { type BackendCounters, type BackendGlobalCounters, newBackendCounters, newBackendGlobalCounters } from './counters.ts';
+import { type BackendFailure, classifyError, errorCode, errorMessage } from './failure.ts';
+import { type ConnectCallback, connectBackend } from './connect.ts';
+import { dispatchFetch, type FetchResult } from './fetch.ts';
+import { type ProxyAddresses, proxyPreamble } from './proxy-header.ts';
+import { prepareHeaders, type RequestHeaders } from './request.ts';
 import { type HealthLogger, Probe, type ProbeStatus, probeSettings } from './probe.ts';
 
-export type { BackendResponse, FetchResult } from './backend-fetch.ts';
-export type { BackendFailure, BackendFailureKind } from './backend-failure.ts';
-export { BackendBodyError } from './backend-failure.ts';
+export type { BackendResponse, FetchResult } from './fetch.ts';
+export type { BackendFailure, BackendFailureKind } from './failure.ts';
+export { BackendBodyError } from './failure.ts';
 
 /** Defaults from the parameters, in seconds. */
 export interface BackendDefaults {

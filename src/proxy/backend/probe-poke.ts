@@ -4,7 +4,7 @@
 // (and Varnish's log letters) record each stage apart.
 
 import { connect, type Socket } from 'node:net';
-import type { BackendAddress } from './backend-address.ts';
+import type { BackendAddress } from './address.ts';
 
 export interface PokeResult {
   /** The connection was opened. */

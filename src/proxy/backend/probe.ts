@@ -4,9 +4,9 @@
 // (default threshold - 1, so a new backend turns healthy with its first good probe). Changes of
 // health are logged; a cold VCL's probes are stopped.
 
-import type { BackendAddress } from './backend-address.ts';
+import type { BackendAddress } from './address.ts';
 import { poke, type PokeResult, probeRequestText } from './probe-poke.ts';
-import type { TProbe } from '../vcl/tir.ts';
+import type { TProbe } from '../../vcl/tir.ts';
 
 /** The logger health changes go to: pino's signature, so a pino logger fits. */
 export interface HealthLogger {

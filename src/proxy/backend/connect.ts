@@ -3,7 +3,7 @@
 // and VCL asks for timeouts like 300ms.
 
 import { connect, type Socket } from 'node:net';
-import type { BackendAddress } from './backend-address.ts';
+import type { BackendAddress } from './address.ts';
 
 export type ConnectCallback = (err: Error | null, socket: Socket | null) => void;
 

@@ -13,8 +13,8 @@
 
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { BackendBody } from './backend-body.ts';
-import type { BackendCounters } from './backend-counters.ts';
+import { BackendBody } from './body.ts';
+import type { BackendCounters } from './counters.ts';
 import {
   BackendBodyError,
   type BackendFailure,
@@ -22,8 +22,8 @@ import {
   classifyError,
   errorCode,
   errorMessage,
-} from './backend-failure.ts';
-import { responseHeadBytes } from './backend-request.ts';
+} from './failure.ts';
+import { responseHeadBytes } from './request.ts';
 
 export interface BackendResponse {
   readonly ok: true;

@@ -3,7 +3,7 @@
 // headers undici writes itself (it refuses them rather than sending two). Also counts the
 // header bytes, for the bereq_hdrbytes counter.
 
-import type { VclHttp } from '../runtime/http.ts';
+import type { VclHttp } from '../../runtime/http.ts';
 
 export type RequestHeaders = VclHttp | readonly (readonly [string, string])[];
 
