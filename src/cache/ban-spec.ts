@@ -16,8 +16,9 @@
 // - ban.list shows durations in the largest unit that divides them ("7d" as "1w", "90s"),
 //   else with milliseconds ("1.500s", "100ms").
 
+import { DURATION_UNITS } from '../common/units.ts';
 import { parseDuration } from '../runtime/convert.ts';
-import { compileVclRegex, type VclRegex } from '../runtime/regex.ts';
+import { compileVclRegex, type VclRegex } from '../common/regex.ts';
 import type { CacheObject } from './object.ts';
 import type { RequestView } from './types.ts';
 
@@ -148,13 +149,8 @@ function makeSpec(tests: BanTest[]): BanSpec {
 }
 
 const TWO_64 = 1n << 64n;
-const UNITS: readonly [bigint, string][] = [
-  [31536000n, 'y'],
-  [604800n, 'w'],
-  [86400n, 'd'],
-  [3600n, 'h'],
-  [60n, 'm'],
-];
+/** The units ban.list prints ages in, largest first (whole seconds). */
+const UNITS: readonly [bigint, string][] = (['y', 'w', 'd', 'h', 'm'] as const).map((u) => [BigInt(DURATION_UNITS[u]), u]);
 
 /** Varnish does this arithmetic in unsigned 64 bits, so negative durations wrap as there. */
 function unsigned64(x: number): bigint {

@@ -1,6 +1,8 @@
-// The parameters the cache reads, with Varnish 7.1's defaults. The mgmt side owns the parameter
-// table (names, bounds, docs, `-p`); it hands the current values in, and may change them on a
+// The parameters the cache reads. Their names, defaults and bounds are the parameter table's
+// (src/common/param-table.ts); the server hands its live values in, and may change them on a
 // running cache: every read goes through this object.
+
+import { Params } from '../common/params.ts';
 
 export interface CacheParams {
   /** Seconds of ttl when the response says nothing (beresp.ttl). */
@@ -27,18 +29,7 @@ export interface CacheParams {
   fetch_chunksize: number;
 }
 
+/** The defaults of the parameter table (src/common/param-table.ts), for a cache made without a parameter set. */
 export function defaultCacheParams(): CacheParams {
-  return {
-    default_ttl: 120,
-    default_grace: 10,
-    default_keep: 0,
-    clock_skew: 10,
-    lru_interval: 2,
-    ban_lurker_age: 60,
-    ban_lurker_sleep: 0.01,
-    ban_lurker_batch: 1000,
-    ban_dups: true,
-    nuke_limit: 50,
-    fetch_chunksize: 16 * 1024,
-  };
+  return new Params().values;
 }

@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import type { AdminClient } from '../mgmt/admin-client.ts';
 import { parseTargetFlags, withAdminSession } from '../mgmt/admin-target.ts';
 import { joinCommand } from '../mgmt/cli-protocol.ts';
-import { UsageError } from './args.ts';
+import { UsageError } from '../common/args.ts';
 
 export const ADM_USAGE = 'usage: shellac adm [-T host:port] [-S secretfile] [-n workdir] [-t timeout] [COMMAND [ARG]...]';
 

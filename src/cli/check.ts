@@ -7,7 +7,7 @@ import { formatDiagnostics, type SourceFile } from '../vcl/diagnostics.ts';
 import type { CheckedVcl } from '../vcl/tir.ts';
 import type { BoundVmod } from '../vmod/bind.ts';
 import { checkSource } from '../vcl/compile.ts';
-import { parseArgs, UsageError } from './args.ts';
+import { parseArgs, UsageError } from '../common/args.ts';
 
 const FLAGS = {
   '-I': { value: true, repeat: true },

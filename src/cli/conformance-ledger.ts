@@ -5,7 +5,7 @@
 // edit, to say in words what the last update could only quote from a log.
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { UsageError } from './args.ts';
+import { UsageError } from '../common/args.ts';
 
 /** The passing list: its comment lines (what wrote it and when), then the paths. */
 export interface PassingList {

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { UsageError } from './args.ts';
+import { UsageError } from '../common/args.ts';
 import { type Cause, oneLine, type PassingList, readCauses, readPassingList, writeCauses, writePassingList } from './conformance-ledger.ts';
 import { renderConformancePage, type SuiteCases } from './conformance-page.ts';
 import type { CaseOutcome, ConformanceSuite } from './conformance-suites.ts';

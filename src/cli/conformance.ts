@@ -9,7 +9,7 @@
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, positiveNumber, UsageError } from './args.ts';
+import { parseArgs, positiveNumber, UsageError } from '../common/args.ts';
 import { checkRatchet, type LedgerFiles, updateRatchet, writePage } from './conformance-ratchet.ts';
 import { type CaseOutcome, type ConformanceSuite, SUITE_SOURCES } from './conformance-suites.ts';
 

@@ -1,7 +1,7 @@
 // The `shellac` command: one program, one subcommand per job, as varnishd, varnishadm and
 // varnishtest are for Varnish. Exit status: 0 fine, 1 the input was refused, 2 usage.
 
-import { UsageError } from './args.ts';
+import { UsageError } from '../common/args.ts';
 
 type Command = (argv: readonly string[]) => number | Promise<number>;
 interface CommandModule {

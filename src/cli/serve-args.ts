@@ -1,9 +1,9 @@
 // `shellac serve` flags, as varnishd takes them, turned into one plain configuration value.
 // Everything here is checked before any port is opened: a bad flag is a usage error (exit 2).
 
-import { isLogLevel, LOG_FLAGS, LOG_LEVELS, type LogLevel } from '../mgmt/log.ts';
-import { parseBytes } from '../mgmt/params.ts';
-import { parseArgs, UsageError } from './args.ts';
+import { isLogLevel, LOG_FLAGS, LOG_LEVELS, type LogLevel } from '../common/log.ts';
+import { parseBytes } from '../common/params.ts';
+import { parseArgs, UsageError } from '../common/args.ts';
 
 export interface ListenSpec {
   /** `a0`, `a1`... unless named (`-a name=:8080`). */

@@ -11,12 +11,12 @@ import { lstatSync, unlinkSync } from 'node:fs';
 import { flushCompileCache } from 'node:module';
 import { connect } from 'node:net';
 import type { Logger } from 'pino';
-import { openLogger, reopenOnUsr1 } from '../mgmt/log.ts';
-import { Params } from '../mgmt/params.ts';
+import { openLogger, reopenOnUsr1 } from '../common/log.ts';
+import { Params } from '../common/params.ts';
 import { type Ops, startOps } from '../mgmt/serve-admin.ts';
 import { installLastDefence } from '../proxy/last-defence.ts';
 import { type ListenAddress, Shellac } from '../proxy/server.ts';
-import { UsageError } from './args.ts';
+import { UsageError } from '../common/args.ts';
 import type { ServeConfig } from './serve-args.ts';
 
 /** What the manager hands a child, as JSON in SHELLAC_SERVE_CHILD. */

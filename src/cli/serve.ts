@@ -10,10 +10,10 @@ import { fileURLToPath } from 'node:url';
 import type pino from 'pino';
 import { AdminServer } from '../mgmt/admin.ts';
 import { registerBuiltins } from '../mgmt/admin-builtins.ts';
-import { reopenOnUsr1 } from '../mgmt/log.ts';
+import { reopenOnUsr1 } from '../common/log.ts';
 import { Manager, registerManagerCommands } from '../mgmt/manager.ts';
-import { ParamError, Params } from '../mgmt/params.ts';
-import { UsageError } from './args.ts';
+import { ParamError, Params } from '../common/params.ts';
+import { UsageError } from '../common/args.ts';
 import { parseServeArgs, SERVE_USAGE, type ServeConfig } from './serve-args.ts';
 import { openServeLogger } from './serve-child.ts';
 

@@ -7,7 +7,7 @@
 import type { AdminClient } from '../mgmt/admin-client.ts';
 import { countFlag, parseTargetFlags, refuseRest, withAdminSession } from '../mgmt/admin-target.ts';
 import { type CounterRow, counterFilter, formatStatLines, rowsFromStatJson, statJson } from '../mgmt/counter-format.ts';
-import { UsageError } from './args.ts';
+import { UsageError } from '../common/args.ts';
 
 export const STAT_USAGE = 'usage: shellac stat [-1] [-j] [-f glob]... [-w seconds] [-T host:port] [-S secretfile] [-n workdir]';
 

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { formatResultLine, formatSummary, runVtcFiles } from '../vtc/runner.ts';
 import { shellacDriver, varnishdDriver } from '../vtc/varnish-driver.ts';
-import { parseArgs, positiveNumber, UsageError } from './args.ts';
+import { parseArgs, positiveNumber, UsageError } from '../common/args.ts';
 
 const FLAGS = {
   '-j': { value: true },

@@ -10,7 +10,7 @@ import {
   staleFiles,
   writeFiles,
 } from '../vmod/vmodtool.ts';
-import { parseArgs, UsageError } from './args.ts';
+import { parseArgs, UsageError } from '../common/args.ts';
 
 const FLAGS = {
   '--new': { value: true },

@@ -13,7 +13,18 @@
 // wherever a flag drops headers (markConnectionNamed below).
 // A leaf: every part may import it; it imports nothing but the HTTP object's type.
 
-import type { VclHttp } from '../runtime/http.ts';
+/** What the functions below need of a header list (runtime's VclHttp is one). */
+export interface HeaderLines {
+  readonly count: number;
+  nameAt(i: number): string;
+  valueAt(i: number): string;
+  has(name: string): boolean;
+  getAll(name: string): readonly string[];
+  append(name: string, value: string): void;
+  unset(name: string): void;
+  clear(): void;
+  clone(): HeaderLines;
+}
 
 export const HDR = {
   PASS_REQ: 1 << 0,
@@ -117,7 +128,7 @@ export type ConnectionMarks = readonly (readonly [string, string])[];
  * refuses such a request with 400, and such a backend response fails the fetch. null when
  * nothing is named.
  */
-export function markConnectionNamed(http: VclHttp): ConnectionMarks | 'refused' | null {
+export function markConnectionNamed(http: HeaderLines): ConnectionMarks | 'refused' | null {
   // Most requests have no Connection header, or one that names nothing: no allocation then.
   if (!http.has('Connection')) return null;
   let marks: [string, string][] | null = null;
@@ -148,7 +159,7 @@ function takeMark(marks: [string, string][], lower: string, value: string): bool
 }
 
 /** Copies the headers of `from` into `to`, but those in `drop` and the marked lines. */
-export function copyHeaders(from: VclHttp, to: VclHttp, drop: ReadonlySet<string>, marks: ConnectionMarks | null = null): void {
+export function copyHeaders(from: HeaderLines, to: HeaderLines, drop: ReadonlySet<string>, marks: ConnectionMarks | null = null): void {
   const left = marks === null ? null : marks.map((m) => [m[0], m[1]] as [string, string]);
   for (let i = 0; i < from.count; i++) {
     const name = from.nameAt(i);
@@ -160,7 +171,7 @@ export function copyHeaders(from: VclHttp, to: VclHttp, drop: ReadonlySet<string
 }
 
 /** Removes from `http` the headers in `drop`, and the marked lines (a response becoming an object). */
-export function dropHeaders(http: VclHttp, drop: ReadonlySet<string>, marks: ConnectionMarks | null = null): void {
+export function dropHeaders(http: HeaderLines, drop: ReadonlySet<string>, marks: ConnectionMarks | null = null): void {
   for (const name of drop) http.unset(name);
   if (marks === null) return;
   const kept = http.clone();

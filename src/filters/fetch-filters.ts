@@ -8,7 +8,8 @@ import type { VclHttp } from '../runtime/http.ts';
 import type { BodyInfo } from './body-info.ts';
 import { esiGzipStage, esiParseStage } from './esi-stage.ts';
 import type { EsiFeatures, EsiReport } from './esi-parse.ts';
-import { isGzip, varyAcceptEncoding, weakenEtag } from './http-edits.ts';
+import { isGzip } from '../runtime/filter-defaults.ts';
+import { varyAcceptEncoding, weakenEtag } from './http-edits.ts';
 import { compose, filterNames, type Stage } from './stage.ts';
 import { type GzipSettings, gunzipStage, gzipStage, testGunzipStage } from './zlib-stages.ts';
 
@@ -86,32 +87,6 @@ const FETCH_FILTERS: Readonly<Record<string, FetchFilter>> = {
 
 /** The fetch filters a VCL may name. */
 export const FETCH_FILTER_NAMES: readonly string[] = Object.keys(FETCH_FILTERS);
-
-export interface FetchDecisions {
-  readonly doGzip: boolean;
-  readonly doGunzip: boolean;
-  readonly doEsi: boolean;
-  /** http_gzip_support. */
-  readonly gzipSupport: boolean;
-}
-
-/** beresp.filters when VCL has not set it (Varnish's vbf_default_filter_list). */
-export function defaultFetchFilters(d: FetchDecisions, beresp: VclHttp | null): string {
-  if (beresp === null) return '';
-  const isGz = d.gzipSupport && isGzip(beresp);
-  const isPlain = d.gzipSupport && !beresp.has('Content-Encoding');
-  const doGunzip = d.doGunzip && isGz;
-  const doGzip = d.doGzip && isPlain;
-  const out: string[] = [];
-  if (doGunzip || (isGz && d.doEsi)) out.push('gunzip');
-  if (d.doEsi && (doGzip || (isGz && !doGunzip))) out.push('esi_gzip');
-  else if (d.doEsi) out.push('esi');
-  else {
-    if (doGzip) out.push('gzip');
-    if (isGz && !doGunzip) out.push('testgunzip');
-  }
-  return out.join(' ');
-}
 
 /** Opens the named filters in order; a name that is not a filter is an error naming it. */
 export function openFetchFilters(list: string, c: FetchFilterContext): { ok: true; stage: Stage | null } | { ok: false; message: string } {

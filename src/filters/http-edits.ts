@@ -22,6 +22,3 @@ export function varyAcceptEncoding(h: VclHttp): void {
   h.set('Vary', `${vary}, Accept-Encoding`);
 }
 
-export function isGzip(h: VclHttp): boolean {
-  return h.get('Content-Encoding')?.trim().toLowerCase() === 'gzip';
-}

@@ -6,10 +6,10 @@
 import { type AdminServer, CLIS, type CommandSpec, fail, jsonReply, ok } from './admin.ts';
 import { counterFilter, formatStatLines, statJson } from './counter-format.ts';
 import type { CounterRegistry } from './counters.ts';
-import type { LogHub, TxRecord } from './log.ts';
-import { compileQuery, QueryError, type TxPredicate } from './log-query.ts';
+import type { LogHub, TxPredicate, TxRecord } from '../common/log.ts';
+import { compileQuery, QueryError } from './log-query.ts';
 import { paramJson, showLong, showShort } from './param-show.ts';
-import { ParamError } from './params.ts';
+import { ParamError } from '../common/params.ts';
 
 export interface BuiltinDeps {
   /** counters.show is registered when given. */

@@ -4,7 +4,7 @@
 // share around the flags: refusing stray words, --count, and a session whose connection or
 // protocol failure is reported on stderr with exit status 2.
 
-import { UsageError } from '../cli/args.ts';
+import { UsageError } from '../common/args.ts';
 import { AdminClient, AdminError, resolveTarget } from './admin-client.ts';
 
 export interface TargetFlags {

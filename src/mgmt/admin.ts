@@ -16,8 +16,8 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { type AdminInfo, answerMatches, authResponse, newChallenge, writeAdminInfo, writeRandomSecret } from './admin-auth.ts';
 import { CLIS, type CliReply, CommandReader, encodeReply, type IncomingCommand } from './cli-protocol.ts';
-import { silentLogger } from './log.ts';
-import type { Params } from './params.ts';
+import { silentLogger } from '../common/log.ts';
+import type { Params } from '../common/params.ts';
 import type { ServerEvents } from '../vmod/events.ts';
 
 export { CLIS, type CliReply } from './cli-protocol.ts';

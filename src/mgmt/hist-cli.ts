@@ -4,7 +4,7 @@
 //
 //   shellac hist [-1] [-P profile] [-p period] [-q query] [-T host:port] [-S secretfile] [-n workdir]
 
-import { UsageError } from '../cli/args.ts';
+import { UsageError } from '../common/args.ts';
 import { countFlag, parseTargetFlags, refuseRest } from './admin-target.ts';
 import { Histogram, histProfile, ProfileError } from './hist.ts';
 import { runLiveView } from './live-screen.ts';

@@ -8,7 +8,7 @@
 // column. The x axis has a `+` and a `|1eN` label at each decade; the y axis a label every 5
 // rows. A backend record has no hit: all of it is drawn with `#`.
 
-import type { TxRecord } from './log.ts';
+import type { TxRecord } from '../common/log.ts';
 
 export interface HistProfile {
   readonly side: 'client' | 'backend';

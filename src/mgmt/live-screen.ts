@@ -11,7 +11,7 @@
 // With `once` (-1), records are read for one interval (or until `limit` records), then one
 // screen is written as plain lines and the command ends, as varnishtop -1 and varnishhist -1.
 
-import type { TxRecord } from './log.ts';
+import type { TxRecord } from '../common/log.ts';
 import type { TargetFlags } from './admin-target.ts';
 import { streamRecords } from './log-cli.ts';
 

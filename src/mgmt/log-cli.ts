@@ -6,9 +6,9 @@
 //
 // They run until interrupted or until the instance goes away (exit 0), or for --count records.
 
-import { UsageError } from '../cli/args.ts';
+import { UsageError } from '../common/args.ts';
 import { countFlag, parseTargetFlags, refuseRest, type TargetFlags, withAdminSession } from './admin-target.ts';
-import type { TxRecord } from './log.ts';
+import type { TxRecord } from '../common/log.ts';
 import { compileQuery, QueryError } from './log-query.ts';
 import { formatTxText } from './log-text.ts';
 import { compileNcsa, NCSA_DEFAULT_FORMAT } from './ncsa.ts';

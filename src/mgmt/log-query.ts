@@ -10,9 +10,8 @@
 // with several values (headers, VCL calls, std.log lines) matches when any value does. Tests
 // combine with and/&&, or/||, not/! and parentheses; `and` binds tighter than `or`.
 
-import type { TxHttp, TxRecord } from './log.ts';
+import type { TxHttp, TxPredicate, TxRecord } from '../common/log.ts';
 
-export type TxPredicate = (r: TxRecord) => boolean;
 
 export class QueryError extends Error {
   override name = 'QueryError';

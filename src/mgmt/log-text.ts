@@ -6,7 +6,7 @@
 // lines; the VTC runner's logexpect matches against them. A record keeps fewer facts than
 // Varnish's log (no header changes as they happen, no Hit or Storage lines): those are absent.
 
-import type { TxHttp, TxRecord } from './log.ts';
+import type { TxHttp, TxRecord } from '../common/log.ts';
 
 /** One log line of a transaction: varnishlog's tag and the text after it. */
 export type VslLine = readonly [tag: string, data: string];

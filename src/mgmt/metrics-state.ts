@@ -4,7 +4,7 @@
 
 import { NoneBackend } from '../proxy/backend/backend.ts';
 import type { Shellac } from '../proxy/server.ts';
-import { LatencyMetrics } from './latency.ts';
+import { LatencyMetrics } from '../proxy/latency.ts';
 import { histogramFamily, type MetricFamily, type MetricSample } from './prometheus.ts';
 
 const VCL_INFO = {

@@ -3,7 +3,7 @@
 // %{Varnish:time_firstbyte|hitmiss|handling|side|vxid}x and %{VCL_Log:key}x. A backend record
 // is formatted from its bereq/beresp, as varnishncsa -b does.
 
-import type { TxHttp, TxRecord } from './log.ts';
+import type { TxHttp, TxRecord } from '../common/log.ts';
 
 export const NCSA_DEFAULT_FORMAT = '%h %l %u %t "%r" %s %b "%{Referer}i" "%{User-agent}i"';
 

@@ -2,8 +2,8 @@
 // name), its JSON (-j), and the Markdown of docs/parameters.md. Layouts follow varnishd so that
 // eyes and scripts used to it read them the same way.
 
-import { PARAM_TABLE, type ParamDecl } from './param-table.ts';
-import { formatParamValue, type Params, parseParamValue } from './params.ts';
+import { PARAM_TABLE, type ParamDecl } from '../common/param-table.ts';
+import { formatParamValue, type Params, parseParamValue } from '../common/params.ts';
 
 const NAME_WIDTH = 29;
 const DOC_INDENT = '        ';
@@ -112,7 +112,7 @@ export function renderParamDocs(): string {
   const out = [
     '# Parameters',
     '',
-    '<!-- Generated from src/mgmt/param-table.ts by `node src/mgmt/param-docs.ts > docs/parameters.md`. Do not edit. -->',
+    '<!-- Generated from src/common/param-table.ts by `node src/mgmt/param-docs.ts > docs/parameters.md`. Do not edit. -->',
     '',
     'Parameters tune a running Shellac. Set them at start with `shellac serve -p name=value` (repeatable), and',
     'while it runs with `shellac adm param.set name value`; `param.show [-l|-j] [name|changed]` shows them and',

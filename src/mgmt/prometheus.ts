@@ -16,7 +16,7 @@
 
 import type { CounterSample } from './counters.ts';
 import { COUNTER_TABLE, type CounterDecl, type CounterFormat, type CounterGroup } from './counter-table.ts';
-import { LATENCY_BUCKETS, type LatencyHistogram } from './latency.ts';
+import { LATENCY_BUCKETS, type LatencyHistogram } from '../proxy/latency.ts';
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';
 

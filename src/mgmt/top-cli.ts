@@ -4,7 +4,7 @@
 //   shellac top [-1] [-b] [-c] [-f] [-i tag[,tag...]]... [-I [tag:]regex]... [-q query]
 //               [-p period] [-w seconds] [-T host:port] [-S secretfile] [-n workdir]
 
-import { UsageError } from '../cli/args.ts';
+import { UsageError } from '../common/args.ts';
 import { countFlag, parseTargetFlags, refuseRest } from './admin-target.ts';
 import { checkQuery } from './log-cli.ts';
 import { TX_TAGS } from './log-text.ts';

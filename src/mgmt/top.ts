@@ -9,7 +9,7 @@
 // is dropped when it falls below a tenth of the last count on the screen, or ranks beyond ten
 // screens: the list stays bounded however many distinct values go by.
 
-import type { TxRecord } from './log.ts';
+import type { TxRecord } from '../common/log.ts';
 import { vslLines } from './log-text.ts';
 
 export interface TopSelection {

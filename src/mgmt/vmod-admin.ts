@@ -9,7 +9,7 @@ import type { Shellac } from '../proxy/server.ts';
 import type { PlatformCommand } from '../vmod/platform.ts';
 import { type AdminServer, CLIS, type CommandSpec, fail, jsonReply, ok } from './admin.ts';
 import type { CounterRegistry } from './counters.ts';
-import { formatBytes } from './params.ts';
+import { formatBytes } from '../common/params.ts';
 
 /** Connects the server's VMOD platform to the admin server and counters; returns the undo. */
 export function attachVmodPlatform(admin: AdminServer, counters: CounterRegistry, srv: Shellac): () => void {

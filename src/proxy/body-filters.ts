@@ -3,10 +3,11 @@
 
 import type { BodyInfo } from '../filters/body-info.ts';
 import type { EsiFeatures, EsiReport } from '../filters/esi-parse.ts';
-import { defaultFetchFilters, openFetchFilters } from '../filters/fetch-filters.ts';
+import { openFetchFilters } from '../filters/fetch-filters.ts';
+import { defaultFetchFilters } from '../runtime/filter-defaults.ts';
 import type { Stage } from '../filters/stage.ts';
 import type { GzipSettings } from '../filters/zlib-stages.ts';
-import type { TxLog } from '../mgmt/log.ts';
+import type { TxLog } from '../common/log.ts';
 import type { VclTask } from '../runtime/task.ts';
 import type { Shellac } from './server.ts';
 

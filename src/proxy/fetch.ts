@@ -17,7 +17,7 @@ import { type BodyInfo, newBodyInfo } from '../filters/body-info.ts';
 import { weakenEtag } from '../filters/http-edits.ts';
 import { openBodyFilters } from './body-filters.ts';
 import type { Stage } from '../filters/stage.ts';
-import type { TxLog } from '../mgmt/log.ts';
+import type { TxLog } from '../common/log.ts';
 import type { VclAction } from '../runtime/actions.ts';
 import { VclHttp } from '../runtime/http.ts';
 import type { LoadedVcl } from '../runtime/loaded-vcl.ts';

@@ -2,7 +2,7 @@
 // steps both come through here, so a transaction record notes every call and its action the
 // same way.
 
-import type { TxLog } from '../mgmt/log.ts';
+import type { TxLog } from '../common/log.ts';
 import type { VclAction } from '../runtime/actions.ts';
 import type { LoadedVcl } from '../runtime/loaded-vcl.ts';
 import type { VclTask } from '../runtime/task.ts';

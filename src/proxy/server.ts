@@ -8,9 +8,9 @@ import { createHttp1Server, type Http1Context, type Http1Request } from '../http
 import { Cache, digestKey, keyOfText, type StorageSpec } from '../cache/index.ts';
 import { formatHttpDate, setHttpDatePostel } from '../runtime/httpdate.ts';
 import type { TaskServices, VclTask } from '../runtime/task.ts';
-import type { LatencyMetrics } from '../mgmt/latency.ts';
-import type { LogHub, TxLog } from '../mgmt/log.ts';
-import type { Params } from '../mgmt/params.ts';
+import type { LatencyMetrics } from './latency.ts';
+import type { LogHub, TxLog } from '../common/log.ts';
+import type { Params } from '../common/params.ts';
 import { ServerEvents } from '../vmod/events.ts';
 import { VmodPlatform } from '../vmod/platform.ts';
 import { backendFactory } from './backend/backend.ts';

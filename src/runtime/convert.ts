@@ -6,10 +6,11 @@
 // - TIME prints as an HTTP date (httpdate.ts), BOOL as true/false, BACKEND as its name;
 // - the parsers are what std.integer/real/duration/bytes/time accept from a STRING.
 
+import { BYTE_UNITS, DURATION_UNITS } from '../common/units.ts';
 import { VclRuntimeError } from './errors.ts';
 import { formatHttpDate, parseHttpDate, trimBlanks } from './httpdate.ts';
 
-export { ipToString } from './ip.ts';
+export { ipToString } from '../common/ip.ts';
 export { formatHttpDate, parseHttpDate } from './httpdate.ts';
 
 /** The largest magnitude an INT (or BYTES) may have to be printed: 15 digits. */
@@ -181,16 +182,6 @@ export function parseReal(s: string): number | null {
   return v !== null && Math.abs(v) <= VCL_REAL_MAX ? v : null;
 }
 
-const DURATION_UNITS: Readonly<Record<string, number>> = {
-  ms: 0.001,
-  s: 1,
-  m: 60,
-  h: 3600,
-  d: 86400,
-  w: 604800,
-  y: 31536000,
-};
-
 /** std.duration(s): a number, blanks allowed, then a unit: ms, s, m, h, d, w or y (lower case). */
 export function parseDuration(s: string): number | null {
   if (!scanNumber(s, false)) return null;
@@ -201,14 +192,6 @@ export function parseDuration(s: string): number | null {
   i += unit.length;
   return atEnd(s, i) ? value * DURATION_UNITS[unit] : null;
 }
-
-const BYTE_MULTIPLIERS: Readonly<Record<string, number>> = {
-  k: 2 ** 10,
-  m: 2 ** 20,
-  g: 2 ** 30,
-  t: 2 ** 40,
-  p: 2 ** 50,
-};
 
 /** Results from 2^53 on are refused, as Varnish does. */
 const MAX_BYTES = 2 ** 53;
@@ -224,8 +207,8 @@ export function parseBytes(s: string): number | null {
   let i = skipBlanks(s, scan.end);
   const c = s[i]?.toLowerCase();
   let multiplier = 1;
-  if (c !== undefined && Object.hasOwn(BYTE_MULTIPLIERS, c)) {
-    multiplier = BYTE_MULTIPLIERS[c];
+  if (c !== undefined && Object.hasOwn(BYTE_UNITS, c)) {
+    multiplier = BYTE_UNITS[c];
     i++;
     if (s[i] === 'b' || s[i] === 'B') i++;
   } else if (c === 'b') {

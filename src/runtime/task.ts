@@ -8,11 +8,15 @@
 // them directly; what a field means is the VCL variable named beside it.
 
 import { hash } from 'node:crypto';
+import { Params } from '../common/params.ts';
 import type { BackendSpec, CacheObjects, Director, HeaderRef, HttpWhere, ParamReading, PeerCredentials, PrivHolder, PurgeOptions, VmodContext, VmodHousekeeping } from '../vmod/api.ts';
 import { readHeaderRef, VmodFailure, writeHeaderRef } from '../vmod/api.ts';
 import type { SubName } from '../vcl/spec.ts';
 import type { VclHttp } from './http.ts';
-import type { VclIp } from './ip.ts';
+import type { VclIp } from '../common/ip.ts';
+
+/** The parameter table's defaults, for a task made outside a server. */
+const PARAM_DEFAULTS = new Params().values;
 
 export type TaskSide = 'client' | 'backend' | 'housekeeping';
 
@@ -149,11 +153,11 @@ export class VclTask implements VmodContext {
   reqStorage: StorageInfo | null = null;
   reqTime = 0;
   transport = 'HTTP/1';
-  /** sess.* timeouts, seconds; the proxy fills them from its parameters. */
-  sendTimeout = 600;
-  idleSendTimeout = 60;
-  timeoutIdle = 5;
-  timeoutLinger = 0.05;
+  /** sess.* timeouts, seconds; the proxy fills them from its live parameters. */
+  sendTimeout = PARAM_DEFAULTS.send_timeout;
+  idleSendTimeout = PARAM_DEFAULTS.idle_send_timeout;
+  timeoutIdle = PARAM_DEFAULTS.timeout_idle;
+  timeoutLinger = PARAM_DEFAULTS.timeout_linger;
   /** The request body, once cached by std.cache_req_body. */
   reqBody: Uint8Array | null = null;
 

@@ -7,7 +7,7 @@
 // - negative ttl, grace and keep become 0; req.ttl and req.grace read -1 until set;
 // - req.can_gzip is true when Accept-Encoding lists gzip (or x-gzip) with a q above 0.
 
-import { defaultFetchFilters } from '../filters/fetch-filters.ts';
+import { defaultFetchFilters } from './filter-defaults.ts';
 import type { Director } from '../vmod/api.ts';
 import type { HttpObjectName } from '../vcl/spec.ts';
 import { VclRuntimeError } from './errors.ts';

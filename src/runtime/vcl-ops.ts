@@ -10,12 +10,12 @@
 // - a BLOB converts to STRING as a `:base64:` literal.
 
 import type { Director, VmodContext } from '../vmod/api.ts';
-import type { CompiledAcl } from './acl.ts';
+import type { CompiledAcl } from '../common/acl.ts';
 import { ACTION, errorAction, failAction, passAction, synthAction, type VclAction } from './actions.ts';
 import { intToString, realToString, timeToString } from './convert.ts';
 import { VclRuntimeError } from './errors.ts';
-import { ipEquals, type VclIp } from './ip.ts';
-import { regsub } from './regex.ts';
+import { ipEquals, type VclIp } from '../common/ip.ts';
+import { regsub } from '../common/regex.ts';
 
 /** `a == b` on strings; a non-null constant on one side needs only `===`. */
 export function strEq(a: string | null, b: string | null): boolean {

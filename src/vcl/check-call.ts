@@ -7,7 +7,8 @@ import type { Arg, Expr, Name, Pos } from './ast.ts';
 import type { CheckContext } from './check-context.ts';
 import { typeAs, typeExpr, typeName } from './check-expr.ts';
 import { lookupVariable, notFound, REPORTED, variableValue } from './check-name.ts';
-import { BUILTIN_FUNCTIONS, BYTES_UNITS, DURATION_UNITS, scopeText, type VclType } from './spec.ts';
+import { DURATION_UNITS, VCL_BYTES_UNITS } from '../common/units.ts';
+import { BUILTIN_FUNCTIONS, scopeText, type VclType } from './spec.ts';
 import { foldName } from './symbols.ts';
 import type { TArg, TExpr } from './tir.ts';
 import { isPrivKind, type VmodArg, type VmodFunction, type VmodObject } from '../vmod/manifest.ts';
@@ -225,7 +226,7 @@ function defaultValue(cx: CheckContext, p: VmodArg, pos: Pos, display: string): 
       const m = /^(-?\d+(?:\.\d+)?)\s*([A-Za-z]*)$/.exec(raw);
       if (!m) return bad();
       const unit = m[2];
-      const scale = unit === '' ? 1 : type === 'BYTES' ? BYTES_UNITS[unit] : type === 'DURATION' ? DURATION_UNITS[unit] : undefined;
+      const scale = unit === '' ? 1 : type === 'BYTES' ? VCL_BYTES_UNITS[unit] : type === 'DURATION' ? DURATION_UNITS[unit] : undefined;
       return scale === undefined ? bad() : { k: 'const', type, value: Number(m[1]) * scale, pos };
     }
     default:

@@ -4,7 +4,7 @@
 import type { AclDecl, BackendDecl, Expr, Field, InlineProbe, Pos, ProbeDecl } from './ast.ts';
 import type { CheckContext } from './check-context.ts';
 import { numberLiteralError } from './check-expr.ts';
-import { type AclEntry as RuntimeAclEntry, checkAclEntry, findAclConflicts } from '../runtime/acl.ts';
+import { type AclEntry as RuntimeAclEntry, checkAclEntry, findAclConflicts } from '../common/acl.ts';
 import { isHostName } from './ip-literal.ts';
 import { foldName } from './symbols.ts';
 import type { TAcl, TBackend, TProbe } from './tir.ts';

@@ -9,7 +9,7 @@ import { checkVcl } from './check.ts';
 import { Diagnostics, type SourceFile } from './diagnostics.ts';
 import { type ParseOptions, parseVcl, type VclInput } from './parse.ts';
 import type { CheckedVcl } from './tir.ts';
-import { compileVclRegex } from '../runtime/regex.ts';
+import { compileVclRegex } from '../common/regex.ts';
 import { DEFAULT_VMOD_PATH, loadManifest } from '../vmod/registry.ts';
 
 export interface CompileOptions extends ParseOptions {

@@ -6,7 +6,7 @@ import type { CstElement, CstNode } from 'chevrotain';
 import type * as A from './ast.ts';
 import type { Diagnostics } from './diagnostics.ts';
 import { stringValue, tokenPos, type VclToken } from './lexer.ts';
-import { DURATION_UNITS } from './spec.ts';
+import { DURATION_UNITS } from '../common/units.ts';
 
 type Kids = Record<string, CstElement[] | undefined>;
 

@@ -1,7 +1,7 @@
 // IP addresses written as strings in VCL (`client.ip == "192.0.2.1"`). Varnish resolves them
 // when compiling; Shellac checks their form here and resolves host names when the VCL loads.
 
-import { parseIpLiteral as parseAddress } from '../runtime/ip.ts';
+import { parseIpLiteral as parseAddress } from '../common/ip.ts';
 
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;
 

@@ -407,21 +407,3 @@ export const TYPE_METHODS: Readonly<Record<string, Readonly<Record<string, { ret
   BACKEND: { resolve: { ret: 'BACKEND' } },
 };
 
-/** Units of DURATION literals, in seconds, and of BYTES literals, in bytes. */
-export const DURATION_UNITS: Readonly<Record<string, number>> = {
-  ms: 0.001,
-  s: 1,
-  m: 60,
-  h: 3600,
-  d: 86400,
-  w: 604800,
-  y: 31536000,
-};
-
-export const BYTES_UNITS: Readonly<Record<string, number>> = {
-  B: 1,
-  KB: 1024,
-  MB: 1024 ** 2,
-  GB: 1024 ** 3,
-  TB: 1024 ** 4,
-};

@@ -1,6 +1,6 @@
 // The VMOD API: what an implementation in vmods/<name>/index.ts sees and must provide. This file
 // is the contract between VMODs and the rest of Shellac; VMODs import from here and from nothing
-// else in src/ (types from src/runtime/ip.ts and src/runtime/http.ts are re-exported below).
+// else in src/ (types from src/common/ip.ts and src/runtime/http.ts are re-exported below).
 //
 // Calling convention (bound from the manifest at load, never by name at run time):
 // - `$Function T f(A a, B b)`   → `export function f(ctx: VmodContext, a: A, b: B): T`
@@ -26,15 +26,15 @@
 // ACL → AclRef | null (a PROBE or ACL argument defaulting to 0 arrives as null); VOID → void.
 
 import type { VclHttp } from '../runtime/http.ts';
-import type { VclIp } from '../runtime/ip.ts';
-import type { VclRegex } from '../runtime/regex.ts';
+import type { VclIp } from '../common/ip.ts';
+import type { VclRegex } from '../common/regex.ts';
 import type { SubName } from '../vcl/spec.ts';
 
 export type { VclHttp, VclIp, VclRegex };
 /** An address from text, for VMODs that match resolved addresses against an ACL (dynamic). */
-export { parseIp } from '../runtime/ip.ts';
+export { parseIp } from '../common/ip.ts';
 /** VCL's regsub/regsuball, for VMODs that substitute as VCL does (header.regsub). */
-export { regsub } from '../runtime/regex.ts';
+export { regsub } from '../common/regex.ts';
 export * from './api-platform.ts';
 export type { EventPayload, ServerEventName } from './events.ts';
 import type { VmodHousekeeping } from './api-platform.ts';

@@ -11,7 +11,7 @@
 // Management reads counters through counterSections() and serves commands through the sink
 // it attaches; neither side reaches into the other.
 
-import { Params } from '../mgmt/params.ts';
+import { Params } from '../common/params.ts';
 import type { BackendSpec, Director } from './api.ts';
 import type { JobHandle, MemoryAccount, VmodCommandHandler, VmodHousekeeping, WorkerPool, WorkerPoolOptions } from './api-platform.ts';
 import type { BoundVmod } from './bind.ts';

@@ -5,7 +5,7 @@
 // binder and platform; only sockets are left out.
 
 import { resolve } from 'node:path';
-import { Params } from '../mgmt/params.ts';
+import { Params } from '../common/params.ts';
 import type { VclAction } from '../runtime/actions.ts';
 import { VclHttp } from '../runtime/http.ts';
 import { loadVcl } from '../runtime/load-vcl.ts';

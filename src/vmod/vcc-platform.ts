@@ -2,8 +2,8 @@
 // version form of `$ABI`. Each reads one stanza's text into a typed entry or says what is wrong
 // with it; vcc.ts files the entry, checks its name is new and gives it the prose that follows.
 
-import type { ParamDecl } from '../mgmt/param-table.ts';
-import { ParamError, parseParamValue } from '../mgmt/params.ts';
+import type { ParamDecl } from '../common/param-table.ts';
+import { ParamError, parseParamValue } from '../common/params.ts';
 import { VMOD_PARAM_TYPES, type VmodCommand, type VmodCounter, type VmodParam, type VmodParamType } from './manifest.ts';
 import { isIdentifier } from './vcc-signature.ts';
 

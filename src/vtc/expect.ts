@@ -4,7 +4,7 @@
 // -ge compare unsigned 64-bit integers read as C's strtoumax(s, NULL, 0) reads them
 // (0x hex, 0 octal, junk after the digits ignored, no digits is 0, negatives wrap).
 
-import { compileVclRegex } from '../runtime/regex.ts';
+import { compileVclRegex } from '../common/regex.ts';
 
 export type ExpectOutcome = { ok: true } | { ok: false } | { error: string };
 

@@ -11,7 +11,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { AdminClient } from '../mgmt/admin-client.ts';
-import type { TxRecord } from '../mgmt/log.ts';
+import type { TxRecord } from '../common/log.ts';
 import { type VslLine, vslLines } from '../mgmt/log-text.ts';
 import type { TestContext } from './context.ts';
 import type { VtcVarnish } from './varnish.ts';

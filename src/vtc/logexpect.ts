@@ -17,7 +17,7 @@
 // language over the lines: a field is a tag (`ReqURL ~ "^/a"`, `ReqHeader:Host eq x`) or vxid.
 
 import { compileQueryOver, QueryError } from '../mgmt/log-query.ts';
-import { compileVclRegex, regexMatch, type VclRegex } from '../runtime/regex.ts';
+import { compileVclRegex, regexMatch, type VclRegex } from '../common/regex.ts';
 import { BackgroundEntity } from './background.ts';
 import { abortable, type TestContext, VtcAborted } from './context.ts';
 import { lexSpec, VtcSyntaxError } from './lexer.ts';

@@ -3,7 +3,7 @@
 // (0 unless told otherwise) and output. The child is killed if the test stops first.
 
 import { spawn } from 'node:child_process';
-import { compileVclRegex } from '../runtime/regex.ts';
+import { compileVclRegex } from '../common/regex.ts';
 import { abortable } from './context.ts';
 import type { Env } from './spec.ts';
 

@@ -2,7 +2,7 @@
 // `-arg` must come before what launches the manager (-vcl, -start, -cli*), and `-syntax`
 // applies to the -vcl that follows on the same line.
 
-import { compileVclRegex } from '../runtime/regex.ts';
+import { compileVclRegex } from '../common/regex.ts';
 import { CLIS_OK } from './cli-client.ts';
 import { VtcAborted } from './context.ts';
 import { expectCounter, globToRegExp } from './counters.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/cli/args.ts';
+import { UsageError } from '../../src/common/args.ts';
 import { parseHostPort, parseServeArgs } from '../../src/cli/serve-args.ts';
 
 describe('shellac serve flags', () => {

@@ -11,7 +11,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { Params } from '../../src/mgmt/params.ts';
+import { Params } from '../../src/common/params.ts';
 import { Shellac } from '../../src/proxy/server.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BACKEND, get, type Origin, type ProxyHandle, startOrigin, startProxy, stat } from '../helpers/proxy.ts';

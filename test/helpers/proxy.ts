@@ -4,7 +4,7 @@ import type { StorageSpec } from '../../src/cache/index.ts';
 
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Params } from '../../src/mgmt/params.ts';
+import { Params } from '../../src/common/params.ts';
 import { Shellac } from '../../src/proxy/server.ts';
 
 export interface Origin {

@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { Params } from '../../src/mgmt/params.ts';
+import { Params } from '../../src/common/params.ts';
 import { Shellac } from '../../src/proxy/server.ts';
 import { type ProxyHandle, startProxy, stat } from '../helpers/proxy.ts';
 import { type RawOrigin, startRawOrigin } from '../helpers/raw-origin.ts';

@@ -3,7 +3,7 @@
 // without an answer and nothing is read as a request.
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Params } from '../../src/mgmt/params.ts';
+import { Params } from '../../src/common/params.ts';
 import { Shellac } from '../../src/proxy/server.ts';
 import { raw } from '../helpers/proxy.ts';
 

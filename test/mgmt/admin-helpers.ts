@@ -9,8 +9,8 @@ import { Writable } from 'node:stream';
 import { AdminServer, type AdminServerOptions } from '../../src/mgmt/admin.ts';
 import { registerBuiltins } from '../../src/mgmt/admin-builtins.ts';
 import { CounterRegistry } from '../../src/mgmt/counters.ts';
-import { createLogger, LogHub } from '../../src/mgmt/log.ts';
-import { Params } from '../../src/mgmt/params.ts';
+import { createLogger, LogHub } from '../../src/common/log.ts';
+import { Params } from '../../src/common/params.ts';
 
 export interface TestAdmin {
   readonly admin: AdminServer;

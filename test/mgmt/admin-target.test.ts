@@ -1,7 +1,7 @@
 // What shellac adm, stat, log and ncsa share around their flags (src/mgmt/admin-target.ts):
 // the target flags, stray words, --count, and a session that reports admin failures as status 2.
 import { afterEach, describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/cli/args.ts';
+import { UsageError } from '../../src/common/args.ts';
 import { AdminError } from '../../src/mgmt/admin-client.ts';
 import { countFlag, parseTargetFlags, refuseRest, withAdminSession } from '../../src/mgmt/admin-target.ts';
 import { startAdmin, type TestAdmin } from './admin-helpers.ts';

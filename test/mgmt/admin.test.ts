@@ -5,7 +5,7 @@ import { AdminServer, CLIS, fail, jsonReply, ok } from '../../src/mgmt/admin.ts'
 import { authResponse } from '../../src/mgmt/admin-auth.ts';
 import { AdminClient, AdminError, resolveTarget, vclInlineCommand } from '../../src/mgmt/admin-client.ts';
 import { registerBuiltins } from '../../src/mgmt/admin-builtins.ts';
-import { Params } from '../../src/mgmt/params.ts';
+import { Params } from '../../src/common/params.ts';
 import { RawCli, startAdmin, type TestAdmin, tempDir } from './admin-helpers.ts';
 
 const UNKNOWN = "Unknown request.\nType 'help' for more info.\n";

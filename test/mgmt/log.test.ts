@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, LogHub, type TxRecord } from '../../src/mgmt/log.ts';
+import { createLogger, LogHub, type TxRecord } from '../../src/common/log.ts';
 import { compileQuery, QueryError } from '../../src/mgmt/log-query.ts';
 import { formatTxText } from '../../src/mgmt/log-text.ts';
 import { compileNcsa, strftime } from '../../src/mgmt/ncsa.ts';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { PARAM_TABLE } from '../../src/mgmt/param-table.ts';
+import { PARAM_TABLE } from '../../src/common/param-table.ts';
 import { paramJson, renderParamDocs, showLong, showShort } from '../../src/mgmt/param-show.ts';
-import { formatBytes, ParamError, Params, paramNames, parseBytes, parseSeconds } from '../../src/mgmt/params.ts';
+import { formatBytes, ParamError, Params, paramNames, parseBytes, parseSeconds } from '../../src/common/params.ts';
 
 function setError(p: Params, name: string, value: string): string {
   try {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { CounterSample } from '../../src/mgmt/counters.ts';
 import { CounterRegistry } from '../../src/mgmt/counters.ts';
-import { LATENCY_BUCKETS, LatencyMetrics, MAX_SERIES } from '../../src/mgmt/latency.ts';
+import { LATENCY_BUCKETS, LatencyMetrics, MAX_SERIES } from '../../src/proxy/latency.ts';
 import { startMetricsServer } from '../../src/mgmt/metrics-http.ts';
 import { stateFamilyDocs } from '../../src/mgmt/metrics-state.ts';
 import { counterFamilies, histogramFamily, metricName, renderExposition, renderMetricDocs } from '../../src/mgmt/prometheus.ts';

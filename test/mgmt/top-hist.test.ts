@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { HIST_N, HIST_PROFILES, Histogram, histProfile, ProfileError } from '../../src/mgmt/hist.ts';
-import type { TxRecord } from '../../src/mgmt/log.ts';
+import type { TxRecord } from '../../src/common/log.ts';
 import { TX_TAGS } from '../../src/mgmt/log-text.ts';
 import { formatTopLine, type TopSelection, TopRanking, topLines } from '../../src/mgmt/top.ts';
 

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { AdminClient } from '../../src/mgmt/admin-client.ts';
 import type { CliReply } from '../../src/mgmt/cli-protocol.ts';
-import { Params } from '../../src/mgmt/params.ts';
+import { Params } from '../../src/common/params.ts';
 import { type Ops, startOps } from '../../src/mgmt/serve-admin.ts';
 import { Shellac } from '../../src/proxy/server.ts';
 

@@ -3,7 +3,7 @@
 // target is discarded; the VCL the request left is released.
 
 import { describe, expect, it } from 'vitest';
-import { Params } from '../../src/mgmt/params.ts';
+import { Params } from '../../src/common/params.ts';
 import { Shellac } from '../../src/proxy/server.ts';
 
 const VCL = 'vcl 4.1;\nbackend b none;\n';

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { proxyPreamble } from '../../src/proxy/backend/proxy-header.ts';
 import { pipe } from '../../src/proxy/pipe.ts';
 import { VclHttp } from '../../src/runtime/http.ts';
-import { parseIp } from '../../src/runtime/ip.ts';
+import { parseIp } from '../../src/common/ip.ts';
 import { backendFrom, cleanup, rawOrigin } from './backend-helpers.ts';
 
 afterEach(cleanup);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type AclEntry, type AclPrefix, checkAclEntry, compileAcl, findAclConflicts } from '../../src/runtime/acl.ts';
-import { parseIp } from '../../src/runtime/ip.ts';
+import { type AclEntry, type AclPrefix, checkAclEntry, compileAcl, findAclConflicts } from '../../src/common/acl.ts';
+import { parseIp } from '../../src/common/ip.ts';
 
 const allow = (address: string, mask?: number): AclEntry => ({ negated: false, address, mask });
 const deny = (address: string, mask?: number): AclEntry => ({ negated: true, address, mask });

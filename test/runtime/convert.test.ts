@@ -19,7 +19,7 @@ import {
   timeToString,
 } from '../../src/runtime/convert.ts';
 import { VclRuntimeError } from '../../src/runtime/errors.ts';
-import { parseIp } from '../../src/runtime/ip.ts';
+import { parseIp } from '../../src/common/ip.ts';
 
 describe('INT and BYTES to string', () => {
   it.each([

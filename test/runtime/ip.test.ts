@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ipEquals, ipFromSocket, ipToString, makeIp, parseIp, parseIpLiteral } from '../../src/runtime/ip.ts';
+import { ipEquals, ipFromSocket, ipToString, makeIp, parseIp, parseIpLiteral } from '../../src/common/ip.ts';
 
 /** text → [printed address, port] as Varnish 7.1's std.ip(text, "0.0.0.0") gave them. */
 const ACCEPTED: [string, string, number][] = [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PcreError, translatePcre } from '../../src/runtime/pcre.ts';
+import { PcreError, translatePcre } from '../../src/common/pcre.ts';
 
 describe('translatePcre', () => {
   it.each([

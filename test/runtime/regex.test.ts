@@ -3,7 +3,7 @@
 // and the refusals of what JS cannot express, which Varnish accepts.
 
 import { describe, expect, it } from 'vitest';
-import { compileVclRegex, regexMatch, regsub, type VclRegex } from '../../src/runtime/regex.ts';
+import { compileVclRegex, regexMatch, regsub, type VclRegex } from '../../src/common/regex.ts';
 
 function re(source: string): VclRegex {
   const compiled = compileVclRegex(source);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { VclHttp } from '../../src/runtime/http.ts';
-import { parseIp } from '../../src/runtime/ip.ts';
+import { parseIp } from '../../src/common/ip.ts';
 import { VclTask } from '../../src/runtime/task.ts';
 import { acceptsGzip, HEADER_OBJECTS, STORAGE_FIELDS, VARIABLE_ACCESSORS } from '../../src/runtime/variables.ts';
 import { HTTP_OBJECTS, VARIABLE_NAMES, VARIABLES } from '../../src/vcl/spec.ts';

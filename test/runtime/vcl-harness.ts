@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import type { VclAction } from '../../src/runtime/actions.ts';
 import { VclHttp } from '../../src/runtime/http.ts';
-import { parseIp } from '../../src/runtime/ip.ts';
+import { parseIp } from '../../src/common/ip.ts';
 import { type LoadVclOptions, loadVcl, type VclEnv } from '../../src/runtime/load-vcl.ts';
 import type { LoadedVcl } from '../../src/runtime/loaded-vcl.ts';
 import { type TaskServices, VclTask } from '../../src/runtime/task.ts';

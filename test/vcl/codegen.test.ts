@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { parseIp } from '../../src/runtime/ip.ts';
+import { parseIp } from '../../src/common/ip.ts';
 import { backendTask, clientTask, load, run, runSynth } from '../runtime/vcl-harness.ts';
 
 /** Runs vcl_recv of `body` and returns the request headers it set, by name. */

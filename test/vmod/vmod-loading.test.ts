@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Params } from '../../src/mgmt/params.ts';
+import { Params } from '../../src/common/params.ts';
 import { Shellac } from '../../src/proxy/server.ts';
 import { loadVcl } from '../../src/runtime/load-vcl.ts';
 import { VMOD_API_VERSION } from '../../src/vmod/api.ts';

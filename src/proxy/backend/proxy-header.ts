@@ -3,7 +3,7 @@
 // connected to, so the backend sees who the request came from. It names one client, so such
 // connections are never shared between requests.
 
-import type { VclIp } from '../../runtime/ip.ts';
+import type { VclIp } from '../../common/ip.ts';
 
 /** The addresses the preamble carries: client.ip and server.ip. */
 export interface ProxyAddresses {

@@ -5,6 +5,7 @@
 // Readers on hot paths keep `params.values` and read a property (`values.max_restarts`): the
 // object lives as long as the Params, and a set replaces the property's value in place.
 
+import { BYTE_UNITS, DURATION_UNITS } from './units.ts';
 import { PARAM_TABLE, type ParamDecl, type ParamType } from './param-table.ts';
 
 type Decl = (typeof PARAM_TABLE)[number];
@@ -46,30 +47,19 @@ export function isParamName(name: string): name is ParamName {
 
 // ---- reading values ----
 
-const DURATION_UNITS: Readonly<Record<string, number>> = {
-  '': 1,
-  ms: 0.001,
-  s: 1,
-  m: 60,
-  h: 3600,
-  d: 86400,
-  w: 7 * 86400,
-  y: 365 * 86400,
-};
-const BYTE_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50 };
 const TRUE_WORDS = new Set(['on', 'true', 'yes', 'enable']);
 const FALSE_WORDS = new Set(['off', 'false', 'no', 'disable']);
 
 /** `10`, `0.5`, `1e3`, `10s`, `500ms`, `2m`, `1h`, `1d`, `1w`, `1y` → seconds. */
 export function parseSeconds(text: string): number | undefined {
   const m = /^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*(ms|s|m|h|d|w|y)?\s*$/i.exec(text);
-  return m ? Number(m[1]) * DURATION_UNITS[(m[2] ?? '').toLowerCase()] : undefined;
+  return m ? Number(m[1]) * (m[2] === undefined ? 1 : DURATION_UNITS[m[2].toLowerCase()]) : undefined;
 }
 
 /** `512`, `512b`, `8k`, `0.25k`, `1M`, `2G`, `1kB` → bytes (whole). */
 export function parseBytes(text: string): number | undefined {
   const m = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*(?:([kmgtp])b?|b)?\s*$/i.exec(text);
-  return m ? Math.floor(Number(m[1]) * BYTE_UNITS[(m[2] ?? '').toLowerCase()]) : undefined;
+  return m ? Math.floor(Number(m[1]) * (m[2] === undefined ? 1 : BYTE_UNITS[m[2].toLowerCase()])) : undefined;
 }
 
 /** Bytes as varnishd prints them: the largest unit that keeps it exact, or two decimals of it. */

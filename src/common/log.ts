@@ -8,7 +8,6 @@
 // admin connection's log.stream), each with its own query filter and grouping.
 
 import { type DestinationStream, type Level, type Logger, pino } from 'pino';
-import type { TxPredicate } from './log-query.ts';
 
 // ---- the process logger ----
 
@@ -138,6 +137,9 @@ export interface TxRecord {
 }
 
 /** Anything with ordered headers: the runtime's VclHttp, or [name, value] pairs. */
+/** A transaction filter: what `-q` compiles to (src/mgmt/log-query.ts). */
+export type TxPredicate = (r: TxRecord) => boolean;
+
 export type HeaderList =
   | { readonly count: number; nameAt(i: number): string; valueAt(i: number): string }
   | readonly (readonly [string, string])[];
