@@ -11,8 +11,8 @@
 
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { LatencyMetrics } from '../src/mgmt/latency.ts';
-import { Params } from '../src/mgmt/params.ts';
+import { LatencyMetrics } from '../src/proxy/latency.ts';
+import { Params } from '../src/common/params.ts';
 import { ClientRequest } from '../src/proxy/client.ts';
 import { Shellac } from '../src/proxy/server.ts';
 
@@ -90,10 +90,8 @@ function one(): void {
 }
 
 // The first request is the miss that fills the cache (it goes async, through the backend).
-{
-  await new ClientRequest(srv, srv.vcls.enter()!, exchange()).run();
-  await new Promise((r) => setTimeout(r, 50));
-}
+await new ClientRequest(srv, srv.vcls.enter()!, exchange()).run();
+await new Promise((r) => setTimeout(r, 50));
 if (srv.counters.cache_miss !== 1) throw new Error('the first request did not miss');
 
 /** Median and best microseconds per hit over ROUNDS rounds of N, deliveries of events included. */

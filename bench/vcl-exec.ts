@@ -9,7 +9,7 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { VclHttp } from '../src/runtime/http.ts';
-import { parseIp } from '../src/runtime/ip.ts';
+import { parseIp } from '../src/common/ip.ts';
 import { loadVcl } from '../src/runtime/load-vcl.ts';
 import type { LoadedVcl } from '../src/runtime/loaded-vcl.ts';
 import { VclTask } from '../src/runtime/task.ts';

@@ -1,6 +1,6 @@
 // The cookie VMOD called directly; expectations observed in Varnish 7.1 with varnishtest.
 import { describe, expect, it } from 'vitest';
-import { compileVclRegex, type VclRegex } from '../../src/runtime/regex.ts';
+import { compileVclRegex, type VclRegex } from '../../src/common/regex.ts';
 import type { PrivHolder } from '../../src/vmod/api.ts';
 import { TestContext } from '../../test/helpers/vmod-context.ts';
 import * as cookie from './index.ts';

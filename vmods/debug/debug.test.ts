@@ -2,7 +2,7 @@
 // quoting a regex that holds `\E`, a REGEX and an unset ACL passing through, probe identity.
 
 import { describe, expect, it } from 'vitest';
-import { compileVclRegex } from '../../src/runtime/regex.ts';
+import { compileVclRegex } from '../../src/common/regex.ts';
 import { VmodFailure } from '../../src/vmod/api.ts';
 import { TestContext } from '../../test/helpers/vmod-context.ts';
 import { acl, just_return_regex, match_acl, null_acl, re_quote, test_probe } from './index.ts';

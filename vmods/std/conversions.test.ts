@@ -1,6 +1,6 @@
 // std's conversions called directly; every expectation was observed in Varnish 7.1.
 import { describe, expect, it } from 'vitest';
-import { parseIpLiteral } from '../../src/runtime/ip.ts';
+import { parseIpLiteral } from '../../src/common/ip.ts';
 import { VmodFailure } from '../../src/vmod/api.ts';
 import { TestContext } from '../../test/helpers/vmod-context.ts';
 import { bytes, duration, integer, ip, real, time } from './conversions.ts';

@@ -1,6 +1,6 @@
 // std.ip's string to address step. Varnish calls getaddrinfo, which may ask DNS and block the
 // worker; Shellac's VCL runs on the event loop and must not block, so only what can be answered
-// at once is answered: numeric addresses (all the forms src/runtime/ip.ts reads), and, when
+// at once is answered: numeric addresses (all the forms src/common/ip.ts reads), and, when
 // `resolve` is true, names from /etc/hosts (read once) plus "localhost". Any other name gives
 // the fallback, as an unresolvable name does in Varnish. Facts checked with varnishtest:
 // - the port comes from the string, else from `p` (digits, "http" or "https"; "" means port 0),
@@ -8,7 +8,7 @@
 // - with resolve=false, service names are refused as well (getaddrinfo's AI_NUMERICSERV).
 
 import { readFileSync } from 'node:fs';
-import { makeIp, parseIp, parseIpLiteral } from '../../src/runtime/ip.ts';
+import { makeIp, parseIp, parseIpLiteral } from '../../src/common/ip.ts';
 import type { VclIp } from '../../src/vmod/api.ts';
 
 const SERVICES: Readonly<Record<string, number>> = { http: 80, https: 443 };

@@ -1,7 +1,7 @@
 // std's task-level functions with a test context that records what they ask of the runtime.
 import { describe, expect, it } from 'vitest';
 import { VclHttp } from '../../src/runtime/http.ts';
-import { parseIp } from '../../src/runtime/ip.ts';
+import { parseIp } from '../../src/common/ip.ts';
 import { VmodFailure } from '../../src/vmod/api.ts';
 import { TestBackend, TestContext } from '../../test/helpers/vmod-context.ts';
 import {

@@ -4,7 +4,7 @@
 
 import { createConnection } from 'node:net';
 import { setTimeout as wait } from 'node:timers/promises';
-import { proxyPreamble } from '../../src/proxy/backend-proxy-header.ts';
+import { proxyPreamble } from '../../src/proxy/backend/proxy-header.ts';
 import type { Director, VclIp, VmodContext } from '../../src/vmod/api.ts';
 import * as self from './index.ts';
 import type { VmodVtc } from './interface.ts';
