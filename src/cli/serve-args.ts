@@ -1,6 +1,7 @@
 // `shellac serve` flags, as varnishd takes them, turned into one plain configuration value.
 // Everything here is checked before any port is opened: a bad flag is a usage error (exit 2).
 
+import { readFileSync } from 'node:fs';
 import { isLogLevel, LOG_FLAGS, LOG_LEVELS, type LogLevel } from '../common/log.ts';
 import { parseBytes } from '../common/params.ts';
 import { parseArgs, UsageError } from '../common/args.ts';
@@ -14,6 +15,10 @@ export interface ListenSpec {
   readonly path?: string;
   /** `-a :8080,PROXY`: connections start with a PROXY protocol header. */
   readonly proxy?: boolean;
+  /** `-a /path,mode=0660,user=U,group=G`: the socket file's mode and owner once it is bound. */
+  readonly mode?: number;
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
 export interface ServeConfig {
@@ -38,6 +43,8 @@ export interface ServeConfig {
   readonly secretFile?: string;
   /** `-M`: VMOD folders searched before vmods/. */
   readonly vmodPath: readonly string[];
+  /** `-r name[,name...]` (repeatable): parameters param.set and param.reset refuse. */
+  readonly readOnlyParams: readonly string[];
   /** `--log-level`: the process log's level (else SHELLAC_LOG_LEVEL, else warn). */
   readonly logLevel?: LogLevel;
   /** `--log-file`: where the process log goes (stderr by default); reopened on SIGUSR1. */
@@ -45,7 +52,7 @@ export interface ServeConfig {
 }
 
 export const SERVE_USAGE =
-  'usage: shellac serve [-a [name=][host]:port]... (-f FILE.vcl | -b host:port) [-s [name=]malloc,SIZE]... [-p name=value]... [-n workdir] [-I dir]... [-M dir]... [-T host:port] [-S secretfile] [-F] [--log-level LEVEL] [--log-file PATH]';
+  'usage: shellac serve [-a [name=][host]:port]... (-f FILE.vcl | -b host:port) [-s [name=]malloc,SIZE]... [-p name=value]... [-r param[,param...]] [-h hash] [-j jail] [-n workdir] [-I dir]... [-M dir]... [-T host:port] [-S secretfile] [-F] [--log-level LEVEL] [--log-file PATH]';
 
 const SPEC = {
   '-a': { value: true, repeat: true },
@@ -61,10 +68,13 @@ const SPEC = {
   '-F': { value: false },
   '-d': { value: false },
   '-t': { value: true },
-  // Accepted for compatibility, without effect here: waiter, shared memory sizes, jails.
+  '-r': { value: true, repeat: true },
+  // Checked as varnishd checks them, without effect here: hash, jail (see parseHash, parseJail).
+  '-h': { value: true },
+  '-j': { value: true },
+  // Accepted for compatibility, without effect here: waiter, shared memory sizes.
   '-W': { value: true },
   '-l': { value: true },
-  '-j': { value: true },
   '-P': { value: true },
   '-i': { value: true },
   ...LOG_FLAGS,
@@ -90,6 +100,10 @@ export function parseServeArgs(argv: readonly string[]): ServeConfig {
   const params = many('-p').map(parseParam);
   const t = one('-t');
   if (t !== undefined) params.unshift(['default_ttl', t]);
+  const h = one('-h');
+  if (h !== undefined) parseHash(h);
+  const j = one('-j');
+  if (j !== undefined) parseJail(j);
   const logLevel = one('--log-level');
   if (logLevel !== undefined && !isLogLevel(logLevel)) throw new UsageError(`--log-level ${logLevel}: one of ${LOG_LEVELS.join(', ')}`);
   return {
@@ -101,6 +115,7 @@ export function parseServeArgs(argv: readonly string[]): ServeConfig {
     storages: cacheStorage ? storages : [{ name: 's0', bytes: DEFAULT_STORAGE_BYTES }, ...storages],
     debug: flags.has('-d'),
     params,
+    readOnlyParams: many('-r').flatMap((r) => r.split(',').map((n) => n.trim()).filter((n) => n !== '')),
     workdir: one('-n') ?? '/tmp/shellac',
     vclPath: many('-I'),
     vmodPath: many('-M'),
@@ -111,20 +126,79 @@ export function parseServeArgs(argv: readonly string[]): ServeConfig {
   };
 }
 
+/**
+ * `-h critbit | simple_list | classic[,buckets]`: varnishd's hash methods. Shellac has one index
+ * (a Map over the hash digest) whatever is asked; the flag is checked so that a start-up script
+ * with a typo fails here as it would under varnishd.
+ */
+function parseHash(text: string): void {
+  const [method, ...args] = text.split(',');
+  if (method !== 'critbit' && method !== 'simple_list' && method !== 'classic') throw new UsageError(`Unknown hash method "${method}"`);
+  if (method !== 'classic' && args.length > 0) throw new UsageError(`Hash method "${method}" takes no arguments`);
+}
+
+/** `-j none | unix[,user=...,ccgroup=...,workuser=...]`: varnishd's jails on Linux. Shellac runs as it was started. */
+function parseJail(text: string): void {
+  const method = text.split(',')[0];
+  if (method !== 'none' && method !== 'unix') throw new UsageError(`Unknown jail method "${method}"`);
+}
+
+/**
+ * `-a [name=]host:port[,HTTP|,PROXY]` or `-a [name=]/path[,HTTP|,PROXY][,user=U][,group=G][,mode=OCTAL]`,
+ * with varnishd's messages for what it refuses.
+ */
 function parseListen(text: string, index: number): ListenSpec {
+  // `name=` only before the address: `mode=0600` further on is a sub-argument.
   const eq = text.indexOf('=');
-  const name = eq > 0 ? text.slice(0, eq) : `a${index}`;
-  const addr = eq > 0 ? text.slice(eq + 1) : text;
-  // `-a :8080,HTTP` or `,PROXY`: a protocol suffix (HTTP/1, or HTTP/1 behind a PROXY header).
-  const [hostPort, proto] = addr.split(',', 2);
-  const upper = proto?.toUpperCase();
-  if (upper !== undefined && upper !== 'HTTP' && upper !== 'PROXY') {
-    throw new UsageError(`-a ${text}: protocol '${proto}' is not supported (HTTP or PROXY)`);
+  const comma = text.indexOf(',');
+  const named = eq > 0 && (comma < 0 || eq < comma);
+  const name = named ? text.slice(0, eq) : `a${index}`;
+  const [hostPort, ...subs] = (named ? text.slice(eq + 1) : text).split(',');
+  const isPath = hostPort.startsWith('/');
+  let proxy = false;
+  const socket: { mode?: number; uid?: number; gid?: number } = {};
+  for (const sub of subs) {
+    const upper = sub.toUpperCase();
+    if (upper === 'HTTP' || upper === 'PROXY') {
+      proxy = upper === 'PROXY';
+      continue;
+    }
+    const m = /^(user|group|mode)=(.*)$/.exec(sub);
+    if (m === null) throw new UsageError(`-a ${text}: protocol '${sub}' is not supported (HTTP or PROXY)`);
+    if (!isPath) throw new UsageError(`Invalid sub-arg ${sub} for IP addresses in -a`);
+    if (m[1] === 'mode') {
+      if (!/^[0-7]{1,4}$/.test(m[2])) throw new UsageError(`Invalid mode sub-arg ${m[2]} in -a`);
+      socket.mode = Number.parseInt(m[2], 8);
+    } else if (m[1] === 'user') {
+      const id = systemId('/etc/passwd', m[2]);
+      if (id === undefined) throw new UsageError(`Unknown user ${m[2]} in -a`);
+      socket.uid = id;
+    } else {
+      const id = systemId('/etc/group', m[2]);
+      if (id === undefined) throw new UsageError(`Unknown group ${m[2]} in -a`);
+      socket.gid = id;
+    }
   }
-  const proxy = upper === 'PROXY' ? { proxy: true } : {};
-  if (hostPort.startsWith('/')) return { name, host: '', port: 0, path: hostPort, ...proxy };
+  const extra = { ...(proxy ? { proxy: true } : {}), ...socket };
+  if (isPath) return { name, host: '', port: 0, path: hostPort, ...extra };
   const hp = parseHostPort(hostPort, '-a', undefined);
-  return { name, ...hp, ...proxy };
+  return { name, ...hp, ...extra };
+}
+
+/** A user's or group's numeric id from /etc/passwd or /etc/group (a number is taken as it is). */
+function systemId(file: string, who: string): number | undefined {
+  if (/^\d+$/.test(who)) return Number(who);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f[0] === who && f.length > 2 && /^\d+$/.test(f[2])) return Number(f[2]);
+  }
+  return undefined;
 }
 
 /** `host:port`, `[v6]:port`, `:port`, or `host` when a default port is given. */

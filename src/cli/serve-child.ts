@@ -46,6 +46,7 @@ export async function startFromConfig(
 ): Promise<Shellac> {
   if (!config.debug && config.vclFile === undefined && config.backend === undefined) throw new UsageError('one of -b or -f is needed');
   const params = new Params(config.params);
+  params.protect(config.readOnlyParams);
   const logger = extra.logger ?? openServeLogger(config, extra.logLevel).logger;
   const srv = new Shellac({
     params,
@@ -111,7 +112,12 @@ export async function runChild(config: ServeConfig, info: ChildInfo): Promise<nu
   ops.counters.add('MAIN', defence.counters);
 
   // Serving is a state the CLI flips (start/stop), as varnishd's child is.
-  const listen = info.listen ?? config.listen;
+  // A restarted child takes back the addresses the first one bound (ports picked with :0), and
+  // keeps what only -a says of each listener (PROXY, a socket's mode and owner).
+  const listen = config.listen.map((a) => {
+    const b = info.listen?.find((x) => x.name === a.name);
+    return b === undefined ? a : { ...a, host: b.host, port: b.port };
+  });
   let running = false;
   ops.admin.setLifecycle({
     state: () => (running ? 'running' : 'stopped'),

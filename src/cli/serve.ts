@@ -36,6 +36,7 @@ async function runManager(config: ServeConfig, argv: readonly string[]): Promise
   let params: Params;
   try {
     params = new Params(config.params);
+    params.protect(config.readOnlyParams);
   } catch (e) {
     if (!(e instanceof ParamError)) throw e;
     process.stderr.write(`Error: ${e.message}\n`);

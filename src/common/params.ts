@@ -28,7 +28,12 @@ export type ParamValue = ParamValues[ParamName];
 /** A refused `-p` or param.set; the message reads as varnishd's. Status 106 on the admin CLI. */
 export class ParamError extends Error {
   override name = 'ParamError';
-  readonly status = 106;
+  readonly status: number = 106;
+}
+
+/** param.set or param.reset of a parameter protected by `-r`: status 107, as varnishd's. */
+export class ParamProtectedError extends ParamError {
+  override readonly status = 107;
 }
 
 const BY_NAME: ReadonlyMap<string, ParamDecl> = new Map(PARAM_TABLE.map((d) => [d.name, d]));
@@ -198,6 +203,8 @@ export class Params {
   readonly #listeners = new Set<ParamListener>();
   /** Parameters declared at run time by VMODs (`$Param`): `<module>.<name>`. */
   readonly #declared = new Map<string, ParamDecl>();
+  /** Parameters `-r` made read-only: param.set and param.reset refuse them. */
+  readonly #protected = new Set<string>();
   /** `-p module.name=value` given before the VMOD that declares it was loaded. */
   readonly #pending = new Map<string, string>();
 
@@ -214,6 +221,18 @@ export class Params {
       if (name.includes('.') && !this.has(name)) this.#pending.set(name, text);
       else this.set(name, text, { startup: true });
     }
+  }
+
+  /** `-r name,name`: these can no longer be changed at run time. An unknown name throws. */
+  protect(names: Iterable<string>): void {
+    for (const name of names) {
+      if (!this.has(name)) throw new ParamError(`Unknown parameter ${name}`);
+      this.#protected.add(name);
+    }
+  }
+
+  isProtected(name: string): boolean {
+    return this.#protected.has(name);
   }
 
   get<N extends ParamName>(name: N): ParamValues[N] {
@@ -266,6 +285,7 @@ export class Params {
   set(name: string, text: string, opts: { startup?: boolean } = {}): void {
     const decl = this.decl(name);
     if (!decl) throw new ParamError(`Unknown parameter "${name}".`);
+    if (this.#protected.has(name) && opts.startup !== true) throw new ParamProtectedError(`parameter "${name}" is protected.`);
     if (decl.flags?.includes('readonly') && opts.startup !== true) {
       throw new ParamError(`parameter "${name}" is read only: it is not tunable online, set it with -p at start`);
     }
@@ -285,6 +305,7 @@ export class Params {
   reset(name: string): void {
     const decl = this.decl(name);
     if (!decl) throw new ParamError(`Unknown parameter "${name}".`);
+    if (this.#protected.has(name)) throw new ParamProtectedError(`parameter "${name}" is protected.`);
     if (decl.flags?.includes('readonly')) throw new ParamError(`parameter "${name}" is read only: it is not tunable online`);
     this.#mutable[name] = parseParamValue(decl, decl.default);
     this.#notify(name as ParamName);

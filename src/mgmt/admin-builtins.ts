@@ -173,7 +173,7 @@ function paramCall(f: () => ReturnType<typeof ok>) {
   try {
     return f();
   } catch (e) {
-    if (e instanceof ParamError) return fail(CLIS.PARAM, e.message);
+    if (e instanceof ParamError) return fail(e.status, e.message);
     throw e;
   }
 }

@@ -2,6 +2,7 @@
 // services VCL tasks reach (bans, purges, request bodies, logs). Requests come in through
 // Shellac's own HTTP/1.1 layer (src/http1) and each runs as a ClientRequest (src/proxy/client.ts).
 
+import { chmod, chown } from 'node:fs/promises';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { createHttp1Server, type Http1Context, type Http1Request } from '../http1/index.ts';
@@ -29,6 +30,10 @@ export interface ListenAddress {
   readonly path?: string;
   /** `,PROXY`: each connection starts with a PROXY protocol header (v1 or v2). */
   readonly proxy?: boolean;
+  /** A Unix socket's mode and owner, set once it is bound (`-a /path,mode=0660,user=...`). */
+  readonly mode?: number;
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
 export interface ShellacOptions {
@@ -231,6 +236,8 @@ export class Shellac {
         this.logger.warn({ err, listener: a.name }, 'accepting a connection failed');
       });
       if (a.path) {
+        if (a.mode !== undefined) await chmod(a.path, a.mode);
+        if (a.uid !== undefined || a.gid !== undefined) await chown(a.path, a.uid ?? -1, a.gid ?? -1);
         this.#servers.push({ name: a.name, server, address: null, path: a.path });
         bound.push({ name: a.name, host: '', port: 0, path: a.path });
         continue;
