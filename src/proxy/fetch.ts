@@ -244,6 +244,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
       {
         firstByteTimeout: t.firstByteTimeout !== p.first_byte_timeout ? t.firstByteTimeout : undefined,
         betweenBytesTimeout: t.betweenBytesTimeout !== p.between_bytes_timeout ? t.betweenBytesTimeout : undefined,
+        headLimits: { lineBytes: p.http_resp_hdr_len, headBytes: p.http_resp_size },
       },
     );
     if (!r.ok) {

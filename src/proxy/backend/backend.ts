@@ -16,7 +16,7 @@ import { type BackendAddress, addressText, literalAddress, originOf, resolveBack
 import { type BackendCounters, type BackendGlobalCounters, newBackendCounters, newBackendGlobalCounters } from './counters.ts';
 import { type BackendFailure, classifyError, errorCode, errorMessage } from './failure.ts';
 import { type ConnectCallback, connectBackend } from './connect.ts';
-import { dispatchFetch, type FetchResult } from './fetch.ts';
+import { dispatchFetch, type FetchResult, type HeadLimits } from './fetch.ts';
 import { type ProxyAddresses, proxyPreamble } from './proxy-header.ts';
 import { prepareHeaders, type RequestHeaders } from './request.ts';
 import { type HealthLogger, Probe, type ProbeStatus, probeSettings } from './probe.ts';
@@ -70,6 +70,8 @@ export interface FetchOptions {
   readonly signal?: AbortSignal;
   /** client.ip and server.ip, for backends with .proxy_header. */
   readonly proxy?: ProxyAddresses;
+  /** http_resp_hdr_len and http_resp_size; none when not given. */
+  readonly headLimits?: HeadLimits;
 }
 
 /** backend.set_health: 'auto' follows the probe. */
@@ -332,6 +334,7 @@ export class Backend implements VclBackend {
       body,
       firstByteMs: (opts.firstByteTimeout ?? this.firstByteTimeout) * 1000,
       betweenBytesMs: (opts.betweenBytesTimeout ?? this.betweenBytesTimeout) * 1000,
+      headLimits: opts.headLimits,
       signal: opts.signal,
       counters: this.counters,
       onSent: () => {

@@ -49,10 +49,30 @@ export interface DispatchPlan {
   readonly betweenBytesMs: number;
   readonly signal: AbortSignal | undefined;
   readonly counters: BackendCounters;
+  /** http_resp_hdr_len and http_resp_size: the longest header line and head, in bytes. */
+  readonly headLimits?: HeadLimits;
   /** Called right before the request is written on a connection. */
   readonly onSent: () => void;
   /** Called once, when the exchange is over (completed, failed or aborted). */
   readonly onSettled: () => void;
+}
+
+export interface HeadLimits {
+  readonly lineBytes: number;
+  readonly headBytes: number;
+}
+
+/**
+ * What is wrong with a response head by Varnish's limits, or null. undici hands the lines over
+ * parsed (the blanks after a colon dropped), so a line counts as `name: value` and the head as
+ * the status line, those lines and their line ends: a few bytes under what came on the wire.
+ */
+function headTooBig(status: number, reason: string, raw: readonly Buffer[], limits: HeadLimits): string | null {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i].length + 2 + raw[i + 1].length > limits.lineBytes) return `Header line too long (http_resp_hdr_len ${limits.lineBytes}): ${raw[i].toString('latin1')}`;
+  }
+  const bytes = responseHeadBytes(status, reason, raw);
+  return bytes > limits.headBytes ? `Response head too big: ${bytes} bytes (http_resp_size ${limits.headBytes})` : null;
 }
 
 export function dispatchFetch(plan: DispatchPlan): Promise<FetchResult> {
@@ -125,6 +145,13 @@ class FetchHandler implements Dispatcher.DispatchHandler {
       return true;
     }
     const p = this.#plan;
+    const tooBig = p.headLimits === undefined ? null : headTooBig(status, reason, raw, p.headLimits);
+    if (tooBig !== null) {
+      // As Varnish: the fetch fails (503 from vcl_backend_error) and the connection is not reused.
+      this.#resolve({ ok: false, kind: 'garbage', message: `backend ${p.backendName}: ${tooBig}`, code: undefined });
+      this.#abort?.(new BackendBodyError('aborted', tooBig, undefined));
+      return false;
+    }
     p.counters.beresp_hdrbytes += responseHeadBytes(status, reason, raw);
     const headers: string[] = new Array(raw.length);
     for (let i = 0; i < raw.length; i++) headers[i] = raw[i].toString('latin1');
