@@ -145,12 +145,29 @@ export class Shellac {
     this.params.onChange((name) => {
       if (name === 'feature') postel();
     });
+    const pv = this.params.values;
     const factory = backendFactory({
+      // Getters: a backend reads them when its VCL is loaded (the holddowns at each failure), so
+      // param.set applies to the VCLs loaded after it, as in Varnish.
       defaults: {
-        connectTimeout: this.params.values.connect_timeout,
-        firstByteTimeout: this.params.values.first_byte_timeout,
-        betweenBytesTimeout: this.params.values.between_bytes_timeout,
-        idleTimeout: this.params.values.backend_idle_timeout,
+        get connectTimeout() {
+          return pv.connect_timeout;
+        },
+        get firstByteTimeout() {
+          return pv.first_byte_timeout;
+        },
+        get betweenBytesTimeout() {
+          return pv.between_bytes_timeout;
+        },
+        get idleTimeout() {
+          return pv.backend_idle_timeout;
+        },
+        get remoteErrorHolddown() {
+          return pv.backend_remote_error_holddown;
+        },
+        get localErrorHolddown() {
+          return pv.backend_local_error_holddown;
+        },
       },
       globalCounters: this.backendCounters,
       logger,

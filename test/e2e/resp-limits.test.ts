@@ -16,7 +16,7 @@ beforeAll(async () => {
     for (let i = 0; i < many; i++) res.setHeader(`x-h${String(i).padStart(3, '0')}`, 'v'.repeat(30));
     res.end('ok');
   });
-  proxy = await startProxy(BACKEND.replace('ORIGIN_PORT', String(origin.port)) + 'sub vcl_recv { return (pass); }\n', {
+  proxy = await startProxy(`${BACKEND.replace('ORIGIN_PORT', String(origin.port))}sub vcl_recv { return (pass); }\n`, {
     params: [
       ['http_resp_hdr_len', '64'],
       ['http_resp_size', '1k'],

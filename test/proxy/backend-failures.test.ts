@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { newBackendGlobalCounters } from '../../src/proxy/backend/counters.ts';
 import { BackendBodyError, type FetchResult } from '../../src/proxy/backend/backend.ts';
-import { backendFrom, blackholePort, cleanup, closedPort, httpOrigin, rawOrigin } from './backend-helpers.ts';
+import { backendFrom, blackholePort, cleanup, closedPort, httpOrigin, rawOrigin, sleep } from './backend-helpers.ts';
 
 afterEach(cleanup);
 
@@ -29,7 +29,7 @@ describe('connecting', () => {
   it('a refused connection is a failure value and a counted connect failure', async () => {
     const port = await closedPort();
     const global = newBackendGlobalCounters();
-    const be = await backendFrom(`.host = "127.0.0.1"; .port = "${port}";`, { globalCounters: global });
+    const be = await backendFrom(`.host = "127.0.0.1"; .port = "${port}";`, { globalCounters: global, defaults: { remoteErrorHolddown: 0 } });
     const r = await be.fetch({ method: 'GET', url: '/', headers: [] });
     expect(kindOf(r)).toBe('refused');
     if (!r.ok) {
@@ -42,6 +42,31 @@ describe('connecting', () => {
     expect(global.backend_conn).toBe(0);
     // The backend stays usable: the next fetch fails the same way, it does not hang.
     expect(kindOf(await be.fetch({ method: 'GET', url: '/', headers: [] }))).toBe('refused');
+  });
+
+  it('holds new connections down after a refused one (backend_remote_error_holddown), then tries again', async () => {
+    const port = await closedPort();
+    const global = newBackendGlobalCounters();
+    const live = { remoteErrorHolddown: 60 };
+    const be = await backendFrom(`.host = "127.0.0.1"; .port = "${port}";`, { globalCounters: global, defaults: live });
+    const fetch = () => be.fetch({ method: 'GET', url: '/', headers: [] });
+    expect(kindOf(await fetch())).toBe('refused');
+    const held = await fetch();
+    expect(kindOf(held)).toBe('connect_error');
+    if (!held.ok) expect(held.code).toBe('EHOLDDOWN');
+    expect(kindOf(await fetch())).toBe('connect_error');
+    expect(be.counters.fail_econnrefused).toBe(1);
+    expect(be.counters.helddown).toBe(2);
+    expect(be.counters.fail).toBe(3);
+    expect(global.backend_fail).toBe(3);
+    // The holddown is read at each failure: a short one ends, and the next fetch connects again.
+    live.remoteErrorHolddown = 0.05;
+    const other = await backendFrom(`.host = "127.0.0.1"; .port = "${port}";`, { defaults: live });
+    expect(kindOf(await other.fetch({ method: 'GET', url: '/', headers: [] }))).toBe('refused');
+    await sleep(80);
+    expect(kindOf(await other.fetch({ method: 'GET', url: '/', headers: [] }))).toBe('refused');
+    expect(other.counters.fail_econnrefused).toBe(2);
+    expect(other.counters.helddown).toBe(0);
   });
 
   it('a missing Unix socket is a connect error', async () => {

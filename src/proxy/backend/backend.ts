@@ -34,7 +34,20 @@ export interface BackendDefaults {
   readonly idleTimeout: number;
   /** http_resp_size: the largest response head accepted, in bytes. */
   readonly maxHeaderSize: number;
+  /** backend_remote_error_holddown: no new connection for this long after a refused or unreachable one. */
+  readonly remoteErrorHolddown: number;
+  /** backend_local_error_holddown: the same after a local failure (no free address, permission). */
+  readonly localErrorHolddown: number;
 }
+
+/** Which connect failures start which holddown, as Varnish's connection pools sort errno. */
+const HOLDDOWN: Readonly<Record<string, 'remoteErrorHolddown' | 'localErrorHolddown'>> = {
+  ECONNREFUSED: 'remoteErrorHolddown',
+  ENETUNREACH: 'remoteErrorHolddown',
+  EACCES: 'localErrorHolddown',
+  EPERM: 'localErrorHolddown',
+  EADDRNOTAVAIL: 'localErrorHolddown',
+};
 
 export const BACKEND_DEFAULTS: BackendDefaults = {
   connectTimeout: 3.5,
@@ -42,11 +55,14 @@ export const BACKEND_DEFAULTS: BackendDefaults = {
   betweenBytesTimeout: 60,
   idleTimeout: 60,
   maxHeaderSize: 32768,
+  remoteErrorHolddown: 0.25,
+  localErrorHolddown: 10,
 };
 
 export interface BackendOptions {
   /** The name of the VCL declaring it: backends are `vcl.name` to the operator. */
   readonly vclName: string;
+  /** Read when a backend is made, and the holddowns at each failure (getters may follow parameters). */
   readonly defaults?: Partial<BackendDefaults>;
   /** The process-wide counters it adds to (shared by all backends). */
   readonly globalCounters?: BackendGlobalCounters;
@@ -155,6 +171,9 @@ export class Backend implements VclBackend {
   readonly betweenBytesTimeout: number;
   readonly counters: BackendCounters = newBackendCounters();
   readonly #global: BackendGlobalCounters;
+  readonly #defaults: Partial<BackendDefaults> | undefined;
+  /** Until when (ms since the epoch) no new connection is tried, after a failure. */
+  #heldUntil = 0;
   readonly #pool: Pool;
   readonly #probe: Probe | null;
   readonly #onHealthChange: BackendOptions['onHealthChange'];
@@ -195,6 +214,7 @@ export class Backend implements VclBackend {
     this.firstByteTimeout = decl.firstByteTimeout ?? d.firstByteTimeout;
     this.betweenBytesTimeout = decl.betweenBytesTimeout ?? d.betweenBytesTimeout;
     this.#global = options.globalCounters ?? newBackendGlobalCounters();
+    this.#defaults = options.defaults;
     const idleMs = Math.max(1, d.idleTimeout * 1000);
     // The origin only names the pool: the connector below decides where connections go.
     this.#pool = new Pool(this.#address ? originOf(this.#address) : 'http://localhost', {
@@ -390,6 +410,18 @@ export class Backend implements VclBackend {
 
   /** Opens a connection, counting it (and a failure, by its cause) as Varnish does. */
   #connect(use: 'pool' | 'pipe', done: ConnectCallback): void {
+    // A holddown after a failed connection: fail at once, as Varnish's pools do (VBE.*.helddown).
+    // Only new connections wait it out; idle kept-alive ones still carry requests.
+    if (this.#heldUntil > 0) {
+      if (Date.now() < this.#heldUntil) {
+        this.counters.helddown++;
+        this.counters.fail++;
+        this.#global.backend_fail++;
+        done(Object.assign(new Error('no connection tried: holding down after a failed one'), { code: 'EHOLDDOWN' }), null);
+        return;
+      }
+      this.#heldUntil = 0;
+    }
     // A pipe passes half-closes on, so its socket must survive the backend's end of stream.
     if (this.#address === null) {
       const pending = this.#resolving;
@@ -476,6 +508,11 @@ export class Backend implements VclBackend {
     this.counters.fail++;
     this.#global.backend_fail++;
     const kind = classifyError(err);
+    const holddown = HOLDDOWN[errorCode(err) ?? ''];
+    if (holddown !== undefined) {
+      const seconds = this.#defaults?.[holddown] ?? BACKEND_DEFAULTS[holddown];
+      if (seconds > 0) this.#heldUntil = Date.now() + seconds * 1000;
+    }
     if (kind === 'refused') this.counters.fail_econnrefused++;
     else if (kind === 'connect_timeout') this.counters.fail_etimedout++;
     else this.counters.fail_other++;

@@ -29,6 +29,8 @@ export interface BackendCounters {
   fail_econnrefused: number;
   fail_etimedout: number;
   fail_other: number;
+  /** Connections not tried: a holddown after a failure was running. */
+  helddown: number;
 }
 
 /** The process-wide counters backends and pipes add to (a subset of Varnish's MAIN). */
@@ -73,6 +75,7 @@ export function newBackendCounters(): BackendCounters {
     fail_econnrefused: 0,
     fail_etimedout: 0,
     fail_other: 0,
+    helddown: 0,
   };
 }
 

@@ -48,7 +48,8 @@ export class BackendBodyError extends Error {
   }
 }
 
-const CONNECT_ERRORS = new Set(['ENOENT', 'EACCES', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTSOCK', 'ENOTFOUND', 'EAI_AGAIN']);
+// EHOLDDOWN is Shellac's: no connection was tried, a holddown after a failure was running.
+const CONNECT_ERRORS = new Set(['EHOLDDOWN', 'ENOENT', 'EACCES', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTSOCK', 'ENOTFOUND', 'EAI_AGAIN']);
 const RESET_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH']);
 
 /** Sorts an error from undici or a socket into a failure kind. */
