@@ -42,7 +42,7 @@ export interface AclEntryCheck {
  * declared `-pedantic`: then host bits set beyond the mask are an error, else they are cleared.
  */
 export function checkAclEntry(address: string, mask?: number, pedantic = true): AclEntryCheck {
-  const ip = parseIpLiteral(address);
+  const ip = parseIpLiteral(mask === undefined ? address : netNotation(address));
   if (ip === null) return { error: `Not an IP address: ${address}`, at: 'address' };
   const width = ip.family === 4 ? 32 : 128;
   const bits = mask ?? width;
@@ -58,6 +58,18 @@ export function checkAclEntry(address: string, mask?: number, pedantic = true): 
     return { error: `Non-zero bits in masked part, (maybe use ${normalized.text} ?)`, at: 'address' };
   }
   return { normalized };
+}
+
+/**
+ * `"10"/8`, `"172.16"/12`, `"192.168.1"/24`: with a mask, one to three decimal parts are a
+ * network's leading bytes, the rest zero (Varnish's network notation), not inet_aton's reading
+ * (where "127" is 0.0.0.127).
+ */
+function netNotation(address: string): string {
+  const parts = address.split('.');
+  if (parts.length > 3 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return address;
+  while (parts.length < 4) parts.push('0');
+  return parts.join('.');
 }
 
 /** Pairs of entries (indexes) naming the same prefix with opposite verdicts: a compile error. */

@@ -9,7 +9,7 @@
 //   crashes its worker on an INT division by zero; we fail the task instead;
 // - a BLOB converts to STRING as a `:base64:` literal.
 
-import type { Director, VmodContext } from '../vmod/api.ts';
+import type { AclRef, Director, VmodContext } from '../vmod/api.ts';
 import type { CompiledAcl } from '../common/acl.ts';
 import { ACTION, errorAction, failAction, passAction, synthAction, type VclAction } from './actions.ts';
 import { intToString, realToString, timeToString } from './convert.ts';
@@ -89,6 +89,13 @@ export function aclMatch(acl: CompiledAcl, name: string, ip: VclIp | null): bool
   return acl.match(ip);
 }
 
+/** `ip ~ vmod.acl()`: an ACL a VMOD returned; an unset one fails the task, as in Varnish. */
+export function aclRefMatch(acl: AclRef | null | undefined, ip: VclIp | null): boolean {
+  if (acl == null) throw new VclRuntimeError('ACL is not set');
+  if (ip === null) throw new VclRuntimeError(`ACL ${acl.name}: no IP address to match`);
+  return acl.match(ip);
+}
+
 /** Sets the position of what is evaluated next after its arguments are: `f(a, at(t, N, b))`. */
 export function at<T>(t: { at: number }, position: number, value: T): T {
   t.at = position;
@@ -126,6 +133,7 @@ export const VCL_OPS = {
   lower,
   resolve,
   aclMatch,
+  aclRefMatch,
   regsub,
   at,
 };

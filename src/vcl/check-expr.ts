@@ -69,10 +69,7 @@ export function typeExpr(cx: CheckContext, e: Expr, want?: VclType): TExpr | und
 
 /** Types an expression and converts it to `want`, as assignments and arguments do. */
 export function typeAs(cx: CheckContext, e: Expr, want: VclType): TExpr | undefined {
-  if (want === 'REGEX') {
-    const regex = regexOperand(cx, e);
-    return regex === undefined ? undefined : { k: 'regex', type: 'REGEX', regex, pos: e.pos };
-  }
+  if (want === 'REGEX') return regexOperand(cx, e);
   const t = typeExpr(cx, e, want);
   return t && coerce(cx, t, want);
 }
@@ -239,13 +236,19 @@ function typeMatch(cx: CheckContext, e: BinaryExpr): TExpr | undefined {
   const l = typeExpr(cx, e.left);
   if (!l) return undefined;
   if (l.type === 'IP') {
-    const acl = e.right.kind === 'name' ? cx.symbols.get(e.right.text) : undefined;
-    if (acl?.kind !== 'acl') {
+    const sym = e.right.kind === 'name' ? cx.symbols.get(e.right.text) : undefined;
+    if (sym?.kind === 'acl') {
+      sym.refs++;
+      return { k: 'aclmatch', type: 'BOOL', negate, l, acl: { k: 'acl', type: 'ACL', name: sym.name, pos: e.right.pos }, pos: e.pos };
+    }
+    // An ACL-typed expression: a VMOD function or method that returns one (Varnish 7.1 allows it).
+    const acl = e.right.kind === 'call' || e.right.kind === 'paren' ? typeExpr(cx, e.right, 'ACL') : undefined;
+    if (acl === undefined || acl.type !== 'ACL') {
+      if (acl === undefined && (e.right.kind === 'call' || e.right.kind === 'paren')) return undefined;
       const what = e.right.kind === 'name' ? `'${e.right.text}'` : 'this expression';
       return cx.error(e.right.pos, `Expected an ACL name after ${e.op}, got ${what}`);
     }
-    acl.refs++;
-    return { k: 'aclmatch', type: 'BOOL', negate, l, acl: acl.name, pos: e.pos };
+    return { k: 'aclmatch', type: 'BOOL', negate, l, acl, pos: e.pos };
   }
   if (!isStringy(l.type)) return cx.error(e.pos, `Operator ${e.op} not possible on ${typeName(l)}`);
   const regex = regexOperand(cx, e.right);
@@ -257,13 +260,16 @@ function typeMatch(cx: CheckContext, e: BinaryExpr): TExpr | undefined {
  * A regex must be known when the VCL is compiled: a string literal, or literals joined with
  * `+`. It is compiled once and referred to by index.
  */
-export function regexOperand(cx: CheckContext, e: Expr): number | undefined {
+export function regexOperand(cx: CheckContext, e: Expr): TExpr | undefined {
   const text = constantString(e);
-  if (text === undefined) {
-    const t = typeExpr(cx, e);
-    return t && cx.error(e.pos, `Expression has type ${typeName(t)}, expected REGEX`);
+  if (text !== undefined) {
+    const regex = cx.addRegex(text, e.pos);
+    return regex === undefined ? undefined : { k: 'regex', type: 'REGEX', regex, pos: e.pos };
   }
-  return cx.addRegex(text, e.pos);
+  // Otherwise a REGEX-typed expression: a VMOD function that returns one (Varnish 7.1 allows it).
+  const t = typeExpr(cx, e, 'REGEX');
+  if (t === undefined) return undefined;
+  return t.type === 'REGEX' ? t : cx.error(e.pos, `Expression has type ${typeName(t)}, expected REGEX`);
 }
 
 function constantString(e: Expr): string | undefined {

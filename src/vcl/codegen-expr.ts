@@ -67,15 +67,16 @@ export function genExpr(g: GenContext, e: TExpr): Js {
       return js(g.k({ kind: 'regex', index: e.regex }));
     case 'match': {
       const l = genExpr(g, e.l);
-      return js(`${e.negate ? '!' : ''}${g.k({ kind: 'regex', index: e.regex })}.test(${l.code})`, l.at);
+      const re = genExpr(g, e.regex);
+      return js(`${e.negate ? '!' : ''}${re.code}.test(${l.code})`, l.at || re.at);
     }
     case 'aclmatch': {
       const l = genExpr(g, e.l);
-      const call = positioned(g, e.pos, g.k({ kind: 'op', name: 'aclMatch' }), [
-        js(g.k({ kind: 'acl', name: e.acl })),
-        js(JSON.stringify(e.acl)),
-        l,
-      ]);
+      // A named ACL is matched directly; one a VMOD returned goes through its reference.
+      const call =
+        e.acl.k === 'acl'
+          ? positioned(g, e.pos, g.k({ kind: 'op', name: 'aclMatch' }), [js(g.k({ kind: 'acl', name: e.acl.name })), js(JSON.stringify(e.acl.name)), l])
+          : positioned(g, e.pos, g.k({ kind: 'op', name: 'aclRefMatch' }), [genExpr(g, e.acl), l]);
       return e.negate ? js(`!${call.code}`, true) : call;
     }
     case 'arith':
@@ -91,8 +92,9 @@ export function genExpr(g: GenContext, e: TExpr): Js {
     case 'regsub': {
       const subject = genExpr(g, e.subject);
       const replacement = genExpr(g, e.replacement);
-      const args = [subject.code, g.k({ kind: 'regex', index: e.regex }), orEmpty(e.replacement, replacement.code), String(e.all)];
-      return js(`${g.k({ kind: 'op', name: 'regsub' })}(${args.join(', ')})`, subject.at || replacement.at);
+      const re = genExpr(g, e.regex);
+      const args = [subject.code, re.code, orEmpty(e.replacement, replacement.code), String(e.all)];
+      return js(`${g.k({ kind: 'op', name: 'regsub' })}(${args.join(', ')})`, subject.at || re.at || replacement.at);
     }
     case 'vmod_call': {
       const fn = g.k({ kind: 'fn', module: e.module, name: e.fn.name });

@@ -135,14 +135,19 @@ export function forEachExpr(s: TStmt, fn: (e: TExpr) => void): void {
         visit(e.r);
         break;
       case 'match':
+        visit(e.l);
+        visit(e.regex);
+        break;
       case 'aclmatch':
         visit(e.l);
+        visit(e.acl);
         break;
       case 'concat':
         for (const p of e.parts) visit(p);
         break;
       case 'regsub':
         visit(e.subject);
+        visit(e.regex);
         visit(e.replacement);
         break;
       case 'vmod_call':

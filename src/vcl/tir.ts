@@ -43,11 +43,12 @@ export type TExpr =
       readonly r: TExpr;
       readonly pos: Pos;
     }
-  /** A regex given to a VMOD (a REGEX argument): `regex` indexes CheckedVcl.regexes. */
+  /** A regex literal (constant strings joined with `+`): `regex` indexes CheckedVcl.regexes. */
   | { readonly k: 'regex'; readonly type: 'REGEX'; readonly regex: number; readonly pos: Pos }
-  /** `x ~ "re"`: `regex` indexes CheckedVcl.regexes. */
-  | { readonly k: 'match'; readonly type: 'BOOL'; readonly negate: boolean; readonly l: TExpr; readonly regex: number; readonly pos: Pos }
-  | { readonly k: 'aclmatch'; readonly type: 'BOOL'; readonly negate: boolean; readonly l: TExpr; readonly acl: string; readonly pos: Pos }
+  /** `x ~ re`: `regex` is REGEX-typed, a literal or a VMOD call that returns a REGEX. */
+  | { readonly k: 'match'; readonly type: 'BOOL'; readonly negate: boolean; readonly l: TExpr; readonly regex: TExpr; readonly pos: Pos }
+  /** `ip ~ acl`: `acl` is ACL-typed, a named ACL or a VMOD call that returns one. */
+  | { readonly k: 'aclmatch'; readonly type: 'BOOL'; readonly negate: boolean; readonly l: TExpr; readonly acl: TExpr; readonly pos: Pos }
   | {
       readonly k: 'arith';
       readonly type: VclType;
@@ -67,7 +68,8 @@ export type TExpr =
       readonly type: 'STRING';
       readonly all: boolean;
       readonly subject: TExpr;
-      readonly regex: number;
+      /** REGEX-typed, as in `match`. */
+      readonly regex: TExpr;
       readonly replacement: TExpr;
       readonly pos: Pos;
     }

@@ -114,7 +114,7 @@ describe('values in the checked program', () => {
     const c = clean(vcl('sub vcl_recv { if (req.url ~ "^/a" || req.url !~ "^/b") { set req.url = regsub(req.url, "x", "y"); } }\n'), { noBuiltin: true });
     expect(c.regexes.map((r) => r.source)).toEqual(['^/a', '^/b', 'x']);
     const cond = (c.subs.get('vcl_recv')!.body[0] as Extract<TStmt, { k: 'if' }>).cond;
-    expect(cond).toMatchObject({ k: 'or', l: { k: 'match', negate: false, regex: 0 }, r: { k: 'match', negate: true, regex: 1 } });
+    expect(cond).toMatchObject({ k: 'or', l: { k: 'match', negate: false, regex: { k: 'regex', regex: 0 } }, r: { k: 'match', negate: true, regex: { k: 'regex', regex: 1 } } });
   });
 });
 
