@@ -18,6 +18,7 @@ export const CLOSE_REASONS = {
   resp_close: false,
   req_http20: true,
   vcl_failure: true,
+  pipe_overflow: true,
 } as const satisfies Record<string, boolean>;
 
 export type CloseReason = keyof typeof CLOSE_REASONS;

@@ -38,20 +38,36 @@ export async function runPipe(cr: ClientRequest): Promise<Step> {
     cr.synthReason = 'Backend fetch failed';
     return 'synth';
   }
-  cr.srv.counters.s_pipe++;
+  const counters = cr.srv.counters;
+  const max = cr.srv.params.values.pipe_sess_max;
+  if (max > 0 && counters.n_pipe >= max) {
+    // pipe_sess_max: as varnishd, a 503 and the connection closed after it.
+    counters.pipe_limited++;
+    cr.in.closeAfter('pipe_overflow');
+    cr.synthStatus = 503;
+    cr.synthReason = 'Service Unavailable';
+    return 'synth';
+  }
+  counters.s_pipe++;
+  counters.n_pipe++;
   cr.piped = true;
   const { socket, buffered } = cr.in.takeOver();
   // A body std.cache_req_body read already goes first, then the bytes not read yet.
   const cached = cr.task.reqBody;
   const head = cached !== null && cached.length > 0 ? Buffer.concat([cached, buffered]) : buffered;
-  const r = await pipe({
-    client: socket,
-    head,
-    backend: backend as Backend,
-    bereq: t.bereq!,
-    timeout: cr.srv.params.values.pipe_timeout,
-    counters: cr.srv.backendCounters,
-  });
+  let r: Awaited<ReturnType<typeof pipe>>;
+  try {
+    r = await pipe({
+      client: socket,
+      head,
+      backend: backend as Backend,
+      bereq: t.bereq!,
+      timeout: cr.srv.params.values.pipe_timeout,
+      counters: cr.srv.backendCounters,
+    });
+  } finally {
+    counters.n_pipe--;
+  }
   if (!r.ok) {
     // A backend that cannot be reached: varnishd closes the client connection without an answer.
     cr.in.closeAfter('tx_error');
