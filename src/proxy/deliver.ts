@@ -2,6 +2,7 @@
 // synthetic response, or a bare error. Conditional requests (304) and byte ranges (206/416) are
 // answered here from the object, as Varnish does in its deliver step.
 
+import { byteStringToBuffer } from '../common/byte-string.ts';
 import type { BodyState, CacheObject } from '../cache/index.ts';
 import type { VclHttp } from '../runtime/http.ts';
 import { statusReason } from '../runtime/status.ts';
@@ -81,7 +82,7 @@ export function deliverSynth(cr: ClientRequest): void {
   const t = cr.task;
   const resp = t.resp!;
   const status = resp.status % 1000;
-  const body = Buffer.from(t.body);
+  const body = typeof t.body === 'string' ? byteStringToBuffer(t.body) : Buffer.from(t.body);
   const noBody = cr.task.req?.method === 'HEAD' || !hasBody(status);
   writeHead(cr, status, resp.reason, resp, noBody && !hasBody(status) ? undefined : body.length);
   cr.srv.counters.s_resp_bodybytes += noBody ? 0 : body.length;

@@ -9,6 +9,7 @@
 // startFetch resolves as soon as the client can start delivering (the object's headers are in),
 // or with null when the fetch failed; the body goes on streaming into the object.
 
+import { byteStringToBuffer } from '../common/byte-string.ts';
 import { Readable } from 'node:stream';
 import type { BusySlot, CacheObject, ObjectKind } from '../cache/index.ts';
 import { buildVary, mergeNotModified, rfcTtl, validatorsOf } from '../cache/index.ts';
@@ -400,7 +401,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     const now = Date.now() / 1000;
     const synthetic = f.response === null;
     const body: Buffer[] | undefined = synthetic
-      ? [Buffer.from(t.body)]
+      ? [typeof t.body === 'string' ? byteStringToBuffer(t.body) : Buffer.from(t.body)]
       : f.wholeBody !== null
         ? f.wholeBody
         : t.was304 && f.stale !== null && f.stale.state === 'done'

@@ -7,6 +7,7 @@
 // Fields are public and plain so that the proxy's state machines and the generated code reach
 // them directly; what a field means is the VCL variable named beside it.
 
+import { byteStringToBuffer } from '../common/byte-string.ts';
 import { hash } from 'node:crypto';
 import { Params } from '../common/params.ts';
 import type { BackendSpec, CacheObjects, Director, HeaderRef, HttpWhere, ParamReading, PeerCredentials, PrivHolder, PurgeOptions, VmodContext, VmodHousekeeping } from '../vmod/api.ts';
@@ -419,7 +420,7 @@ export class VclTask implements VmodContext {
   synthetic(s: string | Uint8Array | null): void {
     if (s === null) return;
     const body = this.body;
-    this.body = typeof s === 'string' && typeof body === 'string' ? body + s : Buffer.concat([Buffer.from(body), Buffer.from(s)]);
+    this.body = typeof s === 'string' && typeof body === 'string' ? body + s : Buffer.concat([typeof body === 'string' ? byteStringToBuffer(body) : body, typeof s === 'string' ? byteStringToBuffer(s) : s]);
   }
 
   /** The builtin `ban(s)`: a refused ban is logged, and the task goes on. */

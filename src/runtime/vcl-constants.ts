@@ -3,6 +3,7 @@
 // VMOD functions and classes, PRIV holders. Whatever is missing here is a bug in the code
 // generator or the loader, reported as such.
 
+import { utf8ToByteString } from '../common/byte-string.ts';
 import type { ConstSpec } from '../vcl/codegen-context.ts';
 import type { CheckedVcl } from '../vcl/tir.ts';
 import type { AclRef, Director, PrivHolder } from '../vmod/api.ts';
@@ -57,7 +58,7 @@ function constantValue(spec: ConstSpec, src: ConstantSources, aclRefs: Map<strin
     case 'headerRef':
       return Object.freeze({ where: spec.obj, name: spec.name });
     case 'regex': {
-      const compiled = compileVclRegex(src.checked.regexes[spec.index].source);
+      const compiled = compileVclRegex(utf8ToByteString(src.checked.regexes[spec.index].source));
       if ('error' in compiled) throw new Error(`internal: regex #${spec.index} does not compile: ${compiled.error}`);
       return compiled.re;
     }

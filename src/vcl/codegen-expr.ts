@@ -9,6 +9,7 @@
 // expression sets `t.at` somewhere inside, which tells the statement around it to set its own
 // position again before its final step.
 
+import { utf8ToByteString } from '../common/byte-string.ts';
 import { assertNever } from './assert-never.ts';
 import type { GenContext } from './codegen-context.ts';
 import type { TArg, TExpr } from './tir.ts';
@@ -136,7 +137,8 @@ function constant(g: GenContext, e: Extract<TExpr, { k: 'const' }>): string {
   const v = e.value;
   if (e.type === 'IP') return g.k({ kind: 'ip', text: String(v), pos: e.pos });
   if (e.type === 'BLOB') return g.k({ kind: 'blob', base64: String(v) });
-  if (typeof v === 'string') return JSON.stringify(v);
+  // A literal's bytes as the source has them (r00545): VCL strings are byte strings.
+  if (typeof v === 'string') return JSON.stringify(e.type === 'STRING' ? utf8ToByteString(v) : v);
   if (typeof v === 'boolean') return String(v);
   if (!Number.isFinite(v)) throw new Error(`internal: constant ${v} is not finite`);
   return v < 0 || Object.is(v, -0) ? `(${v === 0 ? '-0' : String(v)})` : String(v);
