@@ -10,5 +10,5 @@ export function digestKey(digest: Uint8Array): string {
 
 /** The key of a digest taken over `text` (for tests and tools that do not run VCL). */
 export function keyOfText(text: string): string {
-  return createHash('sha256').update(text).digest('binary');
+  return createHash('sha256').update(text, 'latin1').digest('binary');
 }

@@ -92,7 +92,8 @@ const digests = new Map<string, string>();
 function digestOf(input: string): string {
   let key = digests.get(input);
   if (key === undefined) {
-    key = hash('sha256', input, 'binary');
+    // The input is a byte string: its bytes are hashed, as Varnish hashes them (req.hash).
+    key = hash('sha256', Buffer.from(input, 'latin1'), 'binary');
     if (digests.size >= MEMO_SIZE) digests.clear();
     digests.set(input, key);
   }

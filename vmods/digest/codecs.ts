@@ -48,7 +48,7 @@ export function decode(text: string, alphabet: Alphabet): string | null {
   }
   const bytes = Buffer.from(out);
   const nul = bytes.indexOf(0);
-  return (nul < 0 ? bytes : bytes.subarray(0, nul)).toString('utf8');
+  return (nul < 0 ? bytes : bytes.subarray(0, nul)).toString('latin1');
 }
 
 /** The bytes of a hex string with an optional 0x, or null when it is not hex. */

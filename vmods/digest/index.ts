@@ -9,23 +9,24 @@ import type { VmodDigest } from './interface.ts';
 
 const VERSION = 'shellac-1.0.2';
 
-const utf8 = (s: string | null): Buffer => Buffer.from(s ?? '', 'utf8');
+// VCL strings are byte strings (one character per byte): their bytes are what is hashed.
+const bytesOf = (s: string | null): Buffer => Buffer.from(s ?? '', 'latin1');
 
 function hmac(algorithm: string) {
   return (_ctx: VmodContext, key: string | null, message: string | null): string | null =>
-    key === null ? null : `0x${createHmac(algorithm, utf8(key)).update(utf8(message)).digest('hex')}`;
+    key === null ? null : `0x${createHmac(algorithm, bytesOf(key)).update(bytesOf(message)).digest('hex')}`;
 }
 
 function hash(algorithm: string) {
-  return (_ctx: VmodContext, message: string | null): string => createHash(algorithm).update(utf8(message)).digest('hex');
+  return (_ctx: VmodContext, message: string | null): string => createHash(algorithm).update(bytesOf(message)).digest('hex');
 }
 
 function checksum(f: (bytes: Uint8Array) => string) {
-  return (_ctx: VmodContext, message: string | null): string => f(utf8(message));
+  return (_ctx: VmodContext, message: string | null): string => f(bytesOf(message));
 }
 
 function encoder(alphabet: Alphabet) {
-  return (_ctx: VmodContext, text: string | null): string => encode(utf8(text), alphabet);
+  return (_ctx: VmodContext, text: string | null): string => encode(bytesOf(text), alphabet);
 }
 
 function hexEncoder(alphabet: Alphabet) {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 
 export function hashStrands32(strands: readonly (string | null)[]): number {
   const sha = createHash('sha256');
-  for (const s of strands) if (s !== null && s !== '') sha.update(s, 'utf8');
+  for (const s of strands) if (s !== null && s !== '') sha.update(s, 'latin1');
   return sha.digest().readUInt32LE(28);
 }
 

@@ -21,7 +21,7 @@ async function credentials(ctx: VmodContext): Promise<{ uid: number; gid: number
 async function nameOf(ctx: VmodContext, file: string, id: number): Promise<string | null> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readFile(file, 'latin1');
   } catch (e) {
     ctx.log(`vmod unix error: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     return null;
