@@ -162,6 +162,9 @@ export class Shellac {
         get idleTimeout() {
           return pv.backend_idle_timeout;
         },
+        get maxHeaderSize() {
+          return pv.http_resp_size;
+        },
         get remoteErrorHolddown() {
           return pv.backend_remote_error_holddown;
         },

@@ -6,6 +6,7 @@
 // else the parameter. max_connections is a hard limit, as in Varnish 7.1: a fetch that finds
 // them all in use fails at once ('busy') instead of queueing.
 
+import { Params } from '../../common/params.ts';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { Client, Pool } from 'undici';
@@ -49,15 +50,19 @@ const HOLDDOWN: Readonly<Record<string, 'remoteErrorHolddown' | 'localErrorHoldd
   EADDRNOTAVAIL: 'localErrorHolddown',
 };
 
-export const BACKEND_DEFAULTS: BackendDefaults = {
-  connectTimeout: 3.5,
-  firstByteTimeout: 60,
-  betweenBytesTimeout: 60,
-  idleTimeout: 60,
-  maxHeaderSize: 32768,
-  remoteErrorHolddown: 0.25,
-  localErrorHolddown: 10,
-};
+/** The parameter table's defaults, for a backend made without a server (tests, tools). */
+export const BACKEND_DEFAULTS: BackendDefaults = (() => {
+  const p = new Params().values;
+  return {
+    connectTimeout: p.connect_timeout,
+    firstByteTimeout: p.first_byte_timeout,
+    betweenBytesTimeout: p.between_bytes_timeout,
+    idleTimeout: p.backend_idle_timeout,
+    maxHeaderSize: p.http_resp_size,
+    remoteErrorHolddown: p.backend_remote_error_holddown,
+    localErrorHolddown: p.backend_local_error_holddown,
+  };
+})();
 
 export interface BackendOptions {
   /** The name of the VCL declaring it: backends are `vcl.name` to the operator. */
