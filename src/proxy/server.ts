@@ -14,7 +14,7 @@ import type { LogHub, TxLog } from '../common/log.ts';
 import type { Params } from '../common/params.ts';
 import { ServerEvents } from '../vmod/events.ts';
 import { VmodPlatform } from '../vmod/platform.ts';
-import { backendFactory } from './backend/backend.ts';
+import { backendFactory, liveBackendDefaults } from './backend/backend.ts';
 import { type BackendGlobalCounters, newBackendGlobalCounters } from './backend/counters.ts';
 import { defaultRespFilters } from './deliver-filters.ts';
 import { ClientRequest } from './client.ts';
@@ -147,31 +147,7 @@ export class Shellac {
     });
     const pv = this.params.values;
     const factory = backendFactory({
-      // Getters: a backend reads them when its VCL is loaded (the holddowns at each failure), so
-      // param.set applies to the VCLs loaded after it, as in Varnish.
-      defaults: {
-        get connectTimeout() {
-          return pv.connect_timeout;
-        },
-        get firstByteTimeout() {
-          return pv.first_byte_timeout;
-        },
-        get betweenBytesTimeout() {
-          return pv.between_bytes_timeout;
-        },
-        get idleTimeout() {
-          return pv.backend_idle_timeout;
-        },
-        get maxHeaderSize() {
-          return pv.http_resp_size;
-        },
-        get remoteErrorHolddown() {
-          return pv.backend_remote_error_holddown;
-        },
-        get localErrorHolddown() {
-          return pv.backend_local_error_holddown;
-        },
-      },
+      defaults: liveBackendDefaults(pv),
       globalCounters: this.backendCounters,
       logger,
       onHealthChange: (b, healthy) => {

@@ -6,7 +6,7 @@
 // else the parameter. max_connections is a hard limit, as in Varnish 7.1: a fetch that finds
 // them all in use fails at once ('busy') instead of queueing.
 
-import { Params } from '../../common/params.ts';
+import { type ParamValues, Params } from '../../common/params.ts';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { Client, Pool } from 'undici';
@@ -50,19 +50,30 @@ const HOLDDOWN: Readonly<Record<string, 'remoteErrorHolddown' | 'localErrorHoldd
   EADDRNOTAVAIL: 'localErrorHolddown',
 };
 
+/** The parameter each backend default comes from. */
+const BACKEND_PARAMS = {
+  connectTimeout: 'connect_timeout',
+  firstByteTimeout: 'first_byte_timeout',
+  betweenBytesTimeout: 'between_bytes_timeout',
+  idleTimeout: 'backend_idle_timeout',
+  maxHeaderSize: 'http_resp_size',
+  remoteErrorHolddown: 'backend_remote_error_holddown',
+  localErrorHolddown: 'backend_local_error_holddown',
+} as const satisfies Record<keyof BackendDefaults, keyof ParamValues>;
+
+/**
+ * Backend defaults that read the parameters each time (getters): a backend copies them when its
+ * VCL is loaded, so param.set applies to VCLs loaded after it, as in Varnish; the holddowns are
+ * read at each failure.
+ */
+export function liveBackendDefaults(values: ParamValues): BackendDefaults {
+  const out = {};
+  for (const [key, param] of Object.entries(BACKEND_PARAMS)) Object.defineProperty(out, key, { get: () => values[param], enumerable: true });
+  return out as BackendDefaults;
+}
+
 /** The parameter table's defaults, for a backend made without a server (tests, tools). */
-export const BACKEND_DEFAULTS: BackendDefaults = (() => {
-  const p = new Params().values;
-  return {
-    connectTimeout: p.connect_timeout,
-    firstByteTimeout: p.first_byte_timeout,
-    betweenBytesTimeout: p.between_bytes_timeout,
-    idleTimeout: p.backend_idle_timeout,
-    maxHeaderSize: p.http_resp_size,
-    remoteErrorHolddown: p.backend_remote_error_holddown,
-    localErrorHolddown: p.backend_local_error_holddown,
-  };
-})();
+export const BACKEND_DEFAULTS: BackendDefaults = { ...liveBackendDefaults(new Params().values) };
 
 export interface BackendOptions {
   /** The name of the VCL declaring it: backends are `vcl.name` to the operator. */
