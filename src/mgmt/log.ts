@@ -9,6 +9,7 @@
 
 import { type DestinationStream, type Level, type Logger, pino } from 'pino';
 import type { TxPredicate } from './log-query.ts';
+import type { StepTimes } from '../common/step-times.ts';
 
 // ---- the process logger ----
 
@@ -200,6 +201,12 @@ export class TxLog {
   /** Marks a step (`Req`, `Fetch`, `Process`, `Resp`, `Bereq`, `Beresp`, `BerespBody`...). */
   time(label: string): void {
     this.record.timings[label] = Math.round((performance.now() - this.#t0) * 1000) / 1e6;
+  }
+
+  /** Takes a task's step times as its timings (the client side keeps them in one StepTimes). */
+  steps(times: StepTimes): void {
+    this.record.start = times.start;
+    this.record.timings = times.sinceStart();
   }
 
   req(method: string, url: string, proto: string, headers?: HeaderList): void {

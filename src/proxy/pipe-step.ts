@@ -40,6 +40,7 @@ export async function runPipe(cr: ClientRequest): Promise<Step> {
   }
   cr.srv.counters.s_pipe++;
   cr.piped = true;
+  cr.times?.mark('Pipe');
   const { socket, buffered } = cr.in.takeOver();
   // A body std.cache_req_body read already goes first, then the bytes not read yet.
   const cached = cr.task.reqBody;
@@ -58,5 +59,6 @@ export async function runPipe(cr: ClientRequest): Promise<Step> {
     cr.srv.logger.warn({ xid: t.xid, error: r.message }, 'pipe: backend not reached');
   }
   socket.destroy();
+  cr.times?.mark('PipeSess');
   return 'done';
 }

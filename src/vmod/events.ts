@@ -15,6 +15,7 @@ export const EVENT_FIELDS = {
   request: [
     ['xid', 'vcl', 'method', 'url', 'host', 'status', 'handling', 'client', 'bytesIn', 'bytesOut', 'error'],
     ['timestamps', 'backend'],
+    ['steps'],
   ],
   fetch: [['xid', 'parentXid', 'vcl', 'method', 'url', 'backend', 'status', 'mode', 'bytesOut', 'error', 'timestamps']],
   cli: [['command', 'args', 'status', 'outcome', 'durationMs', 'peer']],
