@@ -114,6 +114,8 @@ export interface TxRecord {
   client?: { ip: string; port: number };
   /** Backend side: the backend used. */
   backend?: string;
+  /** Backend side: the connection the request went out on (BackendOpen). */
+  backendOpen?: { fd: number; remoteAddress: string; remotePort: number; localAddress: string; localPort: number; how: string };
   req?: TxHttp;
   resp?: TxHttp;
   bereq?: TxHttp;
@@ -226,7 +228,7 @@ export class TxLog {
   }
 
   /** Sets a plain field: vcl, client, backend, handling, restarts, parent (when known only later). */
-  set<K extends 'vcl' | 'client' | 'backend' | 'handling' | 'restarts' | 'parent'>(key: K, value: TxRecord[K]): void {
+  set<K extends 'vcl' | 'client' | 'backend' | 'backendOpen' | 'handling' | 'restarts' | 'parent'>(key: K, value: TxRecord[K]): void {
     this.record[key] = value;
   }
 

@@ -30,6 +30,7 @@ import { runSub } from './run-sub.ts';
 import type { Shellac } from './server.ts';
 import type { VclEntry } from './vcls.ts';
 import { emitFetchEvent } from './server-events.ts';
+import { watchConnection } from './fetch-connection.ts';
 
 export type FetchMode = 'miss' | 'pass' | 'bgfetch';
 
@@ -238,6 +239,8 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     }
     t.bereqTime = Date.now() / 1000;
     const p = f.srv.params.values;
+    const tx = f.tx;
+    const unwatch = tx === null ? undefined : watchConnection(t.xid, (c) => tx.set('backendOpen', c));
     const r = await backend.fetch(
       { method: bereq.method, url: bereq.url, headers: bereq, body },
       // bereq.*_timeout start as the parameters; only a value VCL changed overrides the backend's.
@@ -246,6 +249,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
         betweenBytesTimeout: t.betweenBytesTimeout !== p.between_bytes_timeout ? t.betweenBytesTimeout : undefined,
       },
     );
+    unwatch?.();
     if (!r.ok) {
       f.srv.logger.warn({ xid: t.xid, backend: backend.name, error: r.message }, 'backend fetch failed');
       return 'error';

@@ -85,6 +85,29 @@ describe('shellac top', () => {
   });
 });
 
+describe('shellac top -i, for every tag shellac log prints', () => {
+  it('-i BackendOpen ranks the backend connections fetches went out on, as varnishtop does', async () => {
+    const { code, out } = await runWithTraffic(['top', ...target, '-1', '-i', 'BackendOpen', '--count', '30']);
+    expect(code).toBe(0);
+    const lines = out.trimEnd().split('\n');
+    expect(lines.length).toBeGreaterThan(0);
+    // fd, backend, remote address and port, local address and port, connect or reuse.
+    const shape = new RegExp(`^ +\\d+\\.00 BackendOpen \\d+ default 127\\.0\\.0\\.1 ${origin.port} 127\\.0\\.0\\.1 \\d+ (connect|reuse)$`);
+    for (const l of lines) expect(l).toMatch(shape);
+    // The origin keeps connections alive: later fetches reuse them.
+    expect(out).toContain(' reuse');
+  });
+
+  it('takes every tag of shellac log at once, and ranks lines of each side', async () => {
+    const { TX_TAGS } = await import('../../src/mgmt/log-text.ts');
+    const { code, out } = await runWithTraffic(['top', ...target, '-1', '-i', TX_TAGS.join(','), '--count', '40']);
+    expect(code).toBe(0);
+    const seen = new Set(out.trimEnd().split('\n').map((l) => l.trim().split(/ +/)[1]));
+    for (const tag of ['ReqStart', 'VCL_use', 'ReqURL', 'RespStatus', 'VCL_call', 'Timestamp', 'ReqAcct', 'BereqURL', 'BerespStatus', 'BackendOpen', 'BereqAcct']) expect(seen).toContain(tag);
+    expect([...seen].filter((t) => !TX_TAGS.includes(t))).toEqual([]);
+  });
+});
+
 describe('shellac top, not on a terminal', () => {
   it('writes each refresh as plain lines, with no terminal codes', async () => {
     const { code, out } = await runWithTraffic(['top', ...target, '-i', 'ReqURL', '-w', '0.3', '--count', '60']);
