@@ -49,6 +49,22 @@ async function counters(c: AdminClient, glob: string): Promise<Record<string, nu
   return Object.fromEntries(Object.entries(json.counters).map(([k, v]) => [k, v.value]));
 }
 
+/** Requests `url` and returns the first request event the VMOD heard, as its command lists it. */
+async function firstRequestEvent(p: InProcess, url: string): Promise<Record<string, unknown>> {
+  const c = await p.admin();
+  try {
+    await get(p.port, url);
+    let events: Record<string, unknown>[] = [];
+    await until(async () => {
+      events = await jsonItems(c, ['tplat.events', '-j', 'request']);
+      return events.length > 0;
+    }, 3000);
+    return events[0];
+  } finally {
+    c.close();
+  }
+}
+
 /** Each step's three times agree: absolute = start + since start, since last = the difference. */
 function expectConsistentSteps(steps: readonly { label: string; time: number; sinceStart: number; sinceLast: number }[]): void {
   expect(steps[0]).toMatchObject({ label: 'Start', sinceStart: 0, sinceLast: 0 });
@@ -322,18 +338,11 @@ describe('$Requires and event versions', () => {
       const boot = order.filter((e) => e.endsWith(':boot'));
       expect(boot.slice(0, 4)).toEqual(['tbase:load:boot', 'tplat:load:boot', 'tbase:warm:boot', 'tplat:warm:boot']);
       // A version 1 subscriber gets version 1's fields only.
-      const c = await p.admin();
-      await get(p.port, '/v1');
-      let events: Record<string, unknown>[] = [];
-      await until(async () => {
-        events = await jsonItems(c, ['tplat.events', '-j', 'request']);
-        return events.length > 0;
-      }, 3000);
-      c.close();
-      expect(events[0]).toMatchObject({ version: 1, url: '/v1' });
-      expect(events[0]).not.toHaveProperty('timestamps');
-      expect(events[0]).not.toHaveProperty('backend');
-      expect(events[0]).not.toHaveProperty('steps');
+      const event = await firstRequestEvent(p, '/v1');
+      expect(event).toMatchObject({ version: 1, url: '/v1' });
+      expect(event).not.toHaveProperty('timestamps');
+      expect(event).not.toHaveProperty('backend');
+      expect(event).not.toHaveProperty('steps');
     } finally {
       await p.close();
     }
@@ -342,17 +351,10 @@ describe('$Requires and event versions', () => {
   it('gives a version 2 subscriber the shape of version 2, without the steps of version 3', async () => {
     const p = await inProcess(VCL(origin.port), [['tplat.event_version', '2']]);
     try {
-      const c = await p.admin();
-      await get(p.port, '/v2');
-      let events: Record<string, unknown>[] = [];
-      await until(async () => {
-        events = await jsonItems(c, ['tplat.events', '-j', 'request']);
-        return events.length > 0;
-      }, 3000);
-      c.close();
-      expect(events[0]).toMatchObject({ version: 2, url: '/v2', backend: 'b' });
-      expect(Object.keys(events[0].timestamps as object)).toEqual(['start', 'end']);
-      expect(events[0]).not.toHaveProperty('steps');
+      const event = await firstRequestEvent(p, '/v2');
+      expect(event).toMatchObject({ version: 2, url: '/v2', backend: 'b' });
+      expect(Object.keys(event.timestamps as object)).toEqual(['start', 'end']);
+      expect(event).not.toHaveProperty('steps');
     } finally {
       await p.close();
     }
