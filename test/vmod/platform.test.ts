@@ -32,6 +32,7 @@ sub vcl_recv {
   if (req.url == "/fail") { return (fail); }
   if (req.url == "/cached") { return (hash); }
   if (req.url == "/restart" && req.restarts == 0) { return (restart); }
+  if (req.url == "/pipe") { return (pipe); }
   if (req.url == "/ban") { ban("obj.http.x-gone == yes"); return (synth(200, "banned")); }
   return (pass);
 }
@@ -174,16 +175,17 @@ describe('a VMOD on the platform, in a running server', () => {
     expect(events.filter((e) => e.event === 'vcl' && e.vcl === 'other').map((e) => e.change)).toEqual(['loaded', 'warm']);
   });
 
-  it('names the steps of a miss, a hit, a restart and a synth in its request events (version 3)', async () => {
+  it('names the steps of a miss, a hit, a restart, a synth and a pipe in its request events (version 3)', async () => {
     await get(p.port, '/cached');
     await get(p.port, '/cached');
     await get(p.port, '/restart');
     await get(p.port, '/bump');
+    expect((await get(p.port, '/pipe')).body).toBe('from origin');
     let events: Record<string, unknown>[] = [];
     expect(
       await until(async () => {
         events = await jsonItems(c, ['tplat.events', '-j', 'request']);
-        return events.filter((e) => e.url === '/cached').length === 2 && events.some((e) => e.url === '/restart') && events.some((e) => e.url === '/bump');
+        return events.filter((e) => e.url === '/cached').length === 2 && ['/restart', '/bump', '/pipe'].every((u) => events.some((e) => e.url === u));
       }, 5000),
     ).toBe(true);
     type Steps = { label: string; time: number; sinceStart: number; sinceLast: number }[];
@@ -196,6 +198,7 @@ describe('a VMOD on the platform, in a running server', () => {
     const restarted = events.find((e) => e.url === '/restart')!;
     expect(labels(restarted)).toEqual(['Start', 'Req', 'Restart', 'Fetch', 'Process', 'Resp']);
     expect(labels(events.find((e) => e.url === '/bump')!)).toEqual(['Start', 'Req', 'Process', 'Resp']);
+    expect(labels(events.find((e) => e.url === '/pipe')!)).toEqual(['Start', 'Req', 'Pipe', 'PipeSess', 'Resp']);
     for (const e of [miss, hit, restarted]) expectConsistentSteps(e.steps as Steps);
   });
 
