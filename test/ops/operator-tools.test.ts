@@ -108,6 +108,34 @@ describe('shellac top -i, for every tag shellac log prints', () => {
   });
 });
 
+describe('shellac top and hist: -q, -f, -b and -n', () => {
+  it('top -q keeps the records a query selects, -f the first field, -b the backend side', async () => {
+    const q = await runWithTraffic(['top', ...target, '-1', '-c', '-f', '-i', 'ReqHeader', '-q', 'ReqURL eq "/pass"', '--count', '20']);
+    expect(q.code).toBe(0);
+    // Only /pass requests, each with one Host line: -f keeps the header's name.
+    expect(q.out).toMatch(/^ *\d+\.00 ReqHeader host:$/im);
+    expect(q.out.trim().split('\n').every((l) => / ReqHeader \S+:$/.test(l))).toBe(true);
+    const b = await runWithTraffic(['top', ...target, '-1', '-b', '-i', 'BereqURL,ReqURL', '--count', '20']);
+    expect(b.code).toBe(0);
+    const lines = b.out.trimEnd().split('\n');
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((l) => / BereqURL \//.test(l))).toBe(true);
+  });
+
+  it('hist -q draws only the records a query selects, found through the work dir (-n)', async () => {
+    // /hot's miss goes first, before the reader attaches: it then sees hits only.
+    await get(served.port, '/hot');
+    const { code, out } = await runWithTraffic(['hist', '-n', join(served.dir, 'work'), '-1', '-q', 'ReqURL eq "/hot"', '--count', '30']);
+    expect(code).toBe(0);
+    const lines = out.trimEnd().split('\n');
+    expect(Number(/n = (\d+)/.exec(lines[0])?.[1])).toBeGreaterThan(0);
+    // Hits only: no # column.
+    const bars = lines.slice(1, 22).join('\n');
+    expect(bars).toContain('|');
+    expect(bars).not.toContain('#');
+  });
+});
+
 describe('shellac top, not on a terminal', () => {
   it('writes each refresh as plain lines, with no terminal codes', async () => {
     const { code, out } = await runWithTraffic(['top', ...target, '-i', 'ReqURL', '-w', '0.3', '--count', '60']);
