@@ -2,7 +2,8 @@
 // (`shellac log`, `shellac top -i BackendOpen`): the descriptor, both ends and whether the
 // connection was opened for it or reused. undici keeps its sockets to itself, but announces
 // each request it writes on the diagnostics channel `undici:client:sendHeaders`, with the
-// socket and the head's text; the head carries the fetch's xid in X-Varnish. The channel is
+// socket and the head's text; the head carries the fetch's X-Varnish (unless VCL took it off:
+// then there is no BackendOpen line). The channel is
 // listened to only while a fetch whose record is kept waits for its connection, so a fetch
 // nobody logs costs nothing.
 
@@ -45,7 +46,7 @@ function onSendHeaders(message: unknown): void {
   });
 }
 
-/** Tells `onConnection` which connection the fetch `xid` is written on; returns the end of the watch. */
+/** Tells `onConnection` which connection the request with `X-Varnish: xid` is written on; returns the end of the watch. */
 export function watchConnection(xid: number, onConnection: (c: BackendConnection) => void): () => void {
   if (waiting.size === 0) subscribe(CHANNEL, onSendHeaders);
   waiting.set(xid, onConnection);

@@ -44,7 +44,7 @@ export function emitRequestEvent(cr: ClientRequest, times: StepTimes): void {
 }
 
 /** A backend fetch finished: the `fetch` event. */
-export function emitFetchEvent(f: Fetch): void {
+export function emitFetchEvent(f: Fetch, times: StepTimes): void {
   const t = f.task;
   const bereq = t.bereq;
   f.srv.events.emit('fetch', {
@@ -59,5 +59,6 @@ export function emitFetchEvent(f: Fetch): void {
     bytesOut: f.obj?.bodyBytes ?? 0,
     error: f.errored ? 'vcl_backend_error' : f.obj === null ? 'abandoned' : null,
     timestamps: { start: t.bereqTime || null, end: Date.now() / 1000 },
+    steps: times.list(),
   });
 }

@@ -17,7 +17,7 @@ export const EVENT_FIELDS = {
     ['timestamps', 'backend'],
     ['steps'],
   ],
-  fetch: [['xid', 'parentXid', 'vcl', 'method', 'url', 'backend', 'status', 'mode', 'bytesOut', 'error', 'timestamps']],
+  fetch: [['xid', 'parentXid', 'vcl', 'method', 'url', 'backend', 'status', 'mode', 'bytesOut', 'error', 'timestamps'], ['steps']],
   cli: [['command', 'args', 'status', 'outcome', 'durationMs', 'peer']],
   'backend.health': [['backend', 'vcl', 'healthy', 'previous']],
   vcl: [['vcl', 'change']],

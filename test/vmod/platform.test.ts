@@ -36,6 +36,10 @@ sub vcl_recv {
   if (req.url == "/ban") { ban("obj.http.x-gone == yes"); return (synth(200, "banned")); }
   return (pass);
 }
+sub vcl_backend_response {
+  if (bereq.url == "/retry" && bereq.retries == 0) { return (retry); }
+  if (bereq.url == "/berror") { return (error(503)); }
+}
 `;
 
 let origin: Origin;
@@ -168,7 +172,11 @@ describe('a VMOD on the platform, in a running server', () => {
     expect(steps.map((st) => st.label)).toEqual(['Start', 'Req', 'Fetch', 'Process', 'Resp']);
     expectConsistentSteps(steps);
     const fetch = events.find((e) => e.event === 'fetch' && e.url === '/via-origin')!;
-    expect(fetch).toMatchObject({ version: 1, status: 200, backend: 'b', mode: 'pass', parentXid: req.xid });
+    expect(fetch).toMatchObject({ version: 2, status: 200, backend: 'b', mode: 'pass', parentXid: req.xid });
+    // Version 2: the backend side's Timestamp records.
+    const fetchSteps = fetch.steps as { label: string; time: number; sinceStart: number; sinceLast: number }[];
+    expect(fetchSteps.map((st) => st.label)).toEqual(['Start', 'Bereq', 'Beresp', 'BerespBody']);
+    expectConsistentSteps(fetchSteps);
     const ping = events.find((e) => e.event === 'cli' && e.command === 'ping')!;
     expect(ping).toMatchObject({ status: 200, outcome: 'ok', args: [] });
     expect(events.find((e) => e.event === 'ban')).toMatchObject({ expression: 'obj.http.x-gone == yes', origin: 'vcl' });
@@ -200,6 +208,25 @@ describe('a VMOD on the platform, in a running server', () => {
     expect(labels(events.find((e) => e.url === '/bump')!)).toEqual(['Start', 'Req', 'Process', 'Resp']);
     expect(labels(events.find((e) => e.url === '/pipe')!)).toEqual(['Start', 'Req', 'Pipe', 'PipeSess', 'Resp']);
     for (const e of [miss, hit, restarted]) expectConsistentSteps(e.steps as Steps);
+  });
+
+  it('names the steps of a retried fetch and of one that ends in vcl_backend_error in its fetch events (version 2)', async () => {
+    await get(p.port, '/retry');
+    expect((await get(p.port, '/berror')).status).toBe(503);
+    let events: Record<string, unknown>[] = [];
+    expect(
+      await until(async () => {
+        events = await jsonItems(c, ['tplat.events', '-j', 'fetch']);
+        return ['/retry', '/berror'].every((u) => events.some((e) => e.url === u));
+      }, 5000),
+    ).toBe(true);
+    type Steps = { label: string; time: number; sinceStart: number; sinceLast: number }[];
+    const retried = events.find((e) => e.url === '/retry')!;
+    expect((retried.steps as Steps).map((st) => st.label)).toEqual(['Start', 'Bereq', 'Beresp', 'Retry', 'Bereq', 'Beresp', 'BerespBody']);
+    expectConsistentSteps(retried.steps as Steps);
+    const failed = events.find((e) => e.url === '/berror')!;
+    expect(failed).toMatchObject({ error: 'vcl_backend_error' });
+    expect((failed.steps as Steps).map((st) => st.label)).toEqual(['Start', 'Bereq', 'Beresp', 'Error']);
   });
 
   it('reports a denied command and a failed authentication as their own outcomes, never the secret', async () => {
