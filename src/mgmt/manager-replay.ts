@@ -29,6 +29,8 @@ const LOAD: ReplayRule = { phase: 1, supersedes: never, keep: always };
 const RULES: Readonly<Record<string, ReplayRule>> = {
   'param.set': PARAM,
   'param.reset': PARAM,
+  // What the manager itself sends a new child; an operator who types it gets it replayed too.
+  'param.replay': PARAM,
   'vcl.load': LOAD,
   'vcl.inline': LOAD,
   'vcl.label': { phase: 2, supersedes: sameCommandAndName, keep: always },
