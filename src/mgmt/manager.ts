@@ -7,9 +7,10 @@
 //
 // What the manager answers: auth, help, ping, quit, banner, status, start, stop, pid,
 // panic.show and panic.clear; every command its admin listener receives becomes a `cli` event
-// in the child (ManagerMessage), refused ones and failed authentications included. What it remembers: every command that changed the child's state
-// (manager-replay.ts), replayed into the next child before `start`; the addresses the first
-// child bound, so a new one takes the same ports back; and how the last child ended.
+// in the child (ManagerMessage), refused ones and failed authentications included. What it
+// remembers: every command that changed the child's state (manager-replay.ts), replayed into
+// the next child before `start`; the addresses the first child bound, so a new one takes the
+// same ports back; and how the last child ended.
 //
 // Counters (MGT): child_start, and how children ended: child_exit (status 0 while it should
 // have served), child_stop (an error status: a crash, node's out-of-memory abort is a signal),
