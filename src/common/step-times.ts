@@ -7,8 +7,10 @@
 // Labels (Varnish's, client side): Start (the request began: its head was read), Req (the
 // request was received whole, as far as Shellac reads before vcl_recv: at once after Start),
 // Waitinglist (off the waiting list of a busy object), Fetch (a miss's or pass's fetch gave an
-// object to deliver), Process (ready to write the response), Resp (the response was handed to
-// the connection), Restart, Pipe (the tunnel to the backend opens), PipeSess (it closed).
+// object to deliver), Process (ready to write the response, or vcl_pipe said pipe), Resp (the
+// response was handed to the connection), Restart, Pipe (the tunnel is open and the request sent
+// on), PipeSess (the tunnel closed; a pipe has no Resp). Backend side: Start, Bereq, Beresp,
+// Retry, Error, BerespBody.
 
 /** One Timestamp record: `Label: time sinceStart sinceLast`, in seconds. */
 export interface StepTime {

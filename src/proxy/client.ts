@@ -222,7 +222,8 @@ export class ClientRequest {
 
   #finished(): void {
     if (!this.srv.requests.has(this.task)) return; // abort() ended it already
-    this.times?.mark('Resp');
+    // A pipe has no response of ours: its steps end at PipeSess, as Varnish's.
+    if (this.times !== null && !this.piped) this.times.mark('Resp');
     if (this.tx !== null) this.#record(this.tx);
     // A pass's object gives its storage back now (a cached one stays for the next hit).
     this.obj?.readerDone();

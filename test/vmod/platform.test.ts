@@ -206,7 +206,7 @@ describe('a VMOD on the platform, in a running server', () => {
     const restarted = events.find((e) => e.url === '/restart')!;
     expect(labels(restarted)).toEqual(['Start', 'Req', 'Restart', 'Fetch', 'Process', 'Resp']);
     expect(labels(events.find((e) => e.url === '/bump')!)).toEqual(['Start', 'Req', 'Process', 'Resp']);
-    expect(labels(events.find((e) => e.url === '/pipe')!)).toEqual(['Start', 'Req', 'Pipe', 'PipeSess', 'Resp']);
+    expect(labels(events.find((e) => e.url === '/pipe')!)).toEqual(['Start', 'Req', 'Process', 'Pipe', 'PipeSess']);
     for (const e of [miss, hit, restarted]) expectConsistentSteps(e.steps as Steps);
   });
 
