@@ -9,8 +9,8 @@
 // Waitinglist (off the waiting list of a busy object), Fetch (a miss's or pass's fetch gave an
 // object to deliver), Process (ready to write the response, or vcl_pipe said pipe), Resp (the
 // response was handed to the connection), Restart, Pipe (the tunnel is open and the request sent
-// on), PipeSess (the tunnel closed; a pipe has no Resp). Backend side: Start, Bereq, Beresp,
-// Retry, Error, BerespBody.
+// on), PipeSess (the tunnel closed; a pipe has no Resp). Backend side: Start, Fetch, Connected,
+// Bereq, Beresp, Process, Retry, Error, BerespBody.
 
 /** One Timestamp record: `Label: time sinceStart sinceLast`, in seconds. */
 export interface StepTime {

@@ -209,6 +209,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     const a = await f.call('vcl_backend_fetch');
     switch (a.action) {
       case 'fetch':
+        f.times?.mark('Fetch');
         return 'send';
       case 'error':
         f.errorStatus = a.status;
@@ -252,6 +253,8 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
       times === null || !(sentXid > 0)
         ? undefined
         : watchConnection(sentXid, (c) => {
+            // undici has a connection and writes the head at once: both of Varnish's steps.
+            times.mark('Connected');
             times.mark('Bereq');
             f.tx?.set('backendOpen', c);
           });
@@ -319,6 +322,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
   async response(f) {
     const t = f.task;
     const a = await f.call('vcl_backend_response');
+    if (a.action === 'deliver' || a.action === 'pass') f.times?.mark('Process');
     switch (a.action) {
       case 'deliver':
         return 'commit';

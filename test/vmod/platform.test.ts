@@ -175,7 +175,7 @@ describe('a VMOD on the platform, in a running server', () => {
     expect(fetch).toMatchObject({ version: 2, status: 200, backend: 'b', mode: 'pass', parentXid: req.xid });
     // Version 2: the backend side's Timestamp records.
     const fetchSteps = fetch.steps as { label: string; time: number; sinceStart: number; sinceLast: number }[];
-    expect(fetchSteps.map((st) => st.label)).toEqual(['Start', 'Bereq', 'Beresp', 'BerespBody']);
+    expect(fetchSteps.map((st) => st.label)).toEqual(['Start', 'Fetch', 'Connected', 'Bereq', 'Beresp', 'Process', 'BerespBody']);
     expectConsistentSteps(fetchSteps);
     const ping = events.find((e) => e.event === 'cli' && e.command === 'ping')!;
     expect(ping).toMatchObject({ status: 200, outcome: 'ok', args: [] });
@@ -222,11 +222,11 @@ describe('a VMOD on the platform, in a running server', () => {
     ).toBe(true);
     type Steps = { label: string; time: number; sinceStart: number; sinceLast: number }[];
     const retried = events.find((e) => e.url === '/retry')!;
-    expect((retried.steps as Steps).map((st) => st.label)).toEqual(['Start', 'Bereq', 'Beresp', 'Retry', 'Bereq', 'Beresp', 'BerespBody']);
+    expect((retried.steps as Steps).map((st) => st.label)).toEqual(['Start', 'Fetch', 'Connected', 'Bereq', 'Beresp', 'Retry', 'Fetch', 'Connected', 'Bereq', 'Beresp', 'Process', 'BerespBody']);
     expectConsistentSteps(retried.steps as Steps);
     const failed = events.find((e) => e.url === '/berror')!;
     expect(failed).toMatchObject({ error: 'vcl_backend_error' });
-    expect((failed.steps as Steps).map((st) => st.label)).toEqual(['Start', 'Bereq', 'Beresp', 'Error']);
+    expect((failed.steps as Steps).map((st) => st.label)).toEqual(['Start', 'Fetch', 'Connected', 'Bereq', 'Beresp', 'Error']);
   });
 
   it('reports a denied command and a failed authentication as their own outcomes, never the secret', async () => {
