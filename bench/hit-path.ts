@@ -4,17 +4,20 @@
 // machine too busy for wrk to tell. bench/proxy.ts says what a hit costs with node:http around
 // it; this says how much of that is ours. Run: `node bench/hit-path.ts`.
 //
-// It runs three ways: plain (no server-event subscriber: a `request` event then costs one
-// boolean test), with the latency histograms of /metrics, and with one trivial `request`
-// subscriber (the payload is built and delivered after the work; each round waits for the
-// deliveries, so their cost is in the figure).
+// It runs three ways, taking turns round after round: plain (no server-event subscriber: a
+// `request` event then costs one boolean test), with the latency histograms of /metrics, and
+// with one trivial `request` subscriber (the payload is built and delivered after the work;
+// each round waits for the deliveries, so their cost is in the figure). The figure is CPU time
+// per hit, which a busy machine disturbs far less than wall time.
 
 import { createServer } from 'node:http';
+import { loadavg } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { LatencyMetrics } from '../src/proxy/latency.ts';
 import { Params } from '../src/common/params.ts';
 import { ClientRequest } from '../src/proxy/client.ts';
 import { Shellac } from '../src/proxy/server.ts';
+import { latestVersion } from '../src/vmod/events.ts';
 
 const N = 200_000;
 const ROUNDS = 7;
@@ -94,40 +97,75 @@ await new ClientRequest(srv, srv.vcls.enter()!, exchange()).run();
 await new Promise((r) => setTimeout(r, 50));
 if (srv.counters.cache_miss !== 1) throw new Error('the first request did not miss');
 
-/** Median and best microseconds per hit over ROUNDS rounds of N, deliveries of events included. */
-async function measure(): Promise<{ median: number; best: number }> {
-  const times: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const start = process.hrtime.bigint();
-    // With sockets, each request ends in its own turn of the event loop and its event goes out
-    // at the next; here a turn every BATCH hits keeps undelivered events from piling up.
-    for (let i = 0; i < N; i += BATCH) {
-      for (let j = 0; j < BATCH; j++) one();
-      await new Promise((r) => setImmediate(r));
-    }
-    times.push(Number(process.hrtime.bigint() - start) / N);
-    // Let timers and the GC breathe between rounds.
-    await new Promise((r) => setTimeout(r, 20));
+/** One round of N hits: microseconds per hit, of wall time and of this process's CPU time. */
+async function round(): Promise<{ wall: number; cpu: number }> {
+  const cpu0 = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  // With sockets, each request ends in its own turn of the event loop and its event goes out
+  // at the next; here a turn every BATCH hits keeps undelivered events from piling up.
+  for (let i = 0; i < N; i += BATCH) {
+    for (let j = 0; j < BATCH; j++) one();
+    await new Promise((r) => setImmediate(r));
   }
-  times.sort((a, b) => a - b);
-  return { median: times[ROUNDS >> 1] / 1000, best: times[0] / 1000 };
+  const wall = Number(process.hrtime.bigint() - start) / N / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { wall, cpu: (cpu.user + cpu.system) / N };
 }
 
-const quiet = await measure();
+// The three ways take turns, round after round, so that a machine whose load changes during the
+// run slows each of them alike; CPU time, unlike wall time, leaves out the time other processes
+// held the core.
 const latency = new LatencyMetrics();
-srv.latency = latency;
-const measured = await measure();
-srv.latency = null;
 let delivered = 0;
-const unsubscribe = srv.events.subscribe({ event: 'request', version: 2, handler: () => void delivered++, owner: 'bench' });
-const heard = await measure();
-unsubscribe();
+const MODES = {
+  plain: { on: () => {}, off: () => {} },
+  histograms: {
+    on: () => {
+      srv.latency = latency;
+    },
+    off: () => {
+      srv.latency = null;
+    },
+  },
+  subscriber: {
+    // The newest version: its payload carries the most (version 3: the steps' Timestamp records).
+    on: () => {
+      unsubscribe = srv.events.subscribe({ event: 'request', version: latestVersion('request'), handler: () => void delivered++, owner: 'bench' });
+    },
+    off: () => unsubscribe(),
+  },
+} as const;
+let unsubscribe = (): void => {};
+type Mode = keyof typeof MODES;
+const results: Record<Mode, { wall: number; cpu: number }[]> = { plain: [], histograms: [], subscriber: [] };
+for (let r = 0; r < ROUNDS; r++) {
+  for (const mode of Object.keys(MODES) as Mode[]) {
+    MODES[mode].on();
+    results[mode].push(await round());
+    MODES[mode].off();
+    // Let timers and the GC breathe between rounds.
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
 if (srv.counters.cache_hit !== N * ROUNDS * 3) throw new Error(`hits: ${srv.counters.cache_hit}`);
 if (latency.request.series.get('hit')?.count !== N * ROUNDS) throw new Error('the histogram missed hits');
 if (delivered !== N * ROUNDS) throw new Error(`delivered: ${delivered}`);
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const us = (n: number) => n.toFixed(2);
-console.log(`hit path (Shellac's part of a cache hit, no sockets): median ${us(quiet.median)} us, best ${us(quiet.best)} us per request (${written > 0 ? 'written' : '?'})`);
-console.log(`  with the /metrics latency histograms: median ${us(measured.median)} us (${(measured.median / quiet.median).toFixed(3)} of the plain median)`);
-console.log(`  with one trivial 'request' subscriber: median ${us(heard.median)} us, best ${us(heard.best)} us (+${us(heard.median - quiet.median)} us per request)`);
+const figures = (mode: Mode) => {
+  const cpu = results[mode].map((x) => x.cpu);
+  return { cpu: median(cpu), best: Math.min(...cpu), wall: median(results[mode].map((x) => x.wall)) };
+};
+/** The median over rounds of (this mode's CPU per hit - the plain one's in the same round). */
+const extra = (mode: Mode) => median(results[mode].map((x, i) => x.cpu - results.plain[i].cpu));
+const plain = figures('plain');
+const hist = figures('histograms');
+const sub = figures('subscriber');
+console.log(`hit path (Shellac's part of a cache hit, no sockets; ${ROUNDS} rounds of ${N} per way, taking turns; load ${loadavg()[0].toFixed(1)}) ${written > 0 ? '' : '?'}`);
+console.log(`  CPU us per hit, median (best) [wall median]`);
+console.log(`  plain, no subscriber:                  ${us(plain.cpu)} (${us(plain.best)}) [${us(plain.wall)}]`);
+console.log(`  with the /metrics latency histograms:  ${us(hist.cpu)} (${us(hist.best)}) [${us(hist.wall)}], ${(hist.cpu / plain.cpu).toFixed(3)} of plain, +${us(extra('histograms'))} us per round pair`);
+console.log(`  with one trivial 'request' subscriber (version ${latestVersion('request')}): ${us(sub.cpu)} (${us(sub.best)}) [${us(sub.wall)}], +${us(extra('subscriber'))} us per request`);
 await srv.close(0);
 origin.close();

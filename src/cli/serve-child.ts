@@ -13,6 +13,7 @@ import { connect } from 'node:net';
 import type { Logger } from 'pino';
 import { openLogger, reopenOnUsr1 } from '../common/log.ts';
 import { Params } from '../common/params.ts';
+import type { ManagerMessage } from '../mgmt/manager.ts';
 import { type Ops, startOps } from '../mgmt/serve-admin.ts';
 import { installLastDefence } from '../proxy/last-defence.ts';
 import { type ListenAddress, Shellac } from '../proxy/server.ts';
@@ -95,6 +96,11 @@ export async function runChild(config: ServeConfig, info: ChildInfo): Promise<nu
     return 2;
   }
   ops.counters.add('MGT', info.mgt);
+  // Only the manager talks to this admin listener: the operator's commands reach the VMODs as
+  // the manager's `cli` events, with the operator's peer, and the manager's own (replay, the
+  // commands it hands on) raise none.
+  ops.admin.events = null;
+  process.on('message', (m: unknown) => relayFromManager(srv, m));
   // From here on an error that escapes a request ends that request, not the cache.
   const defence = installLastDefence(
     {
@@ -160,6 +166,13 @@ export async function runChild(config: ServeConfig, info: ChildInfo): Promise<nu
   defence.uninstall();
   if (process.connected) process.disconnect();
   return 0;
+}
+
+/** A message from the manager: a `cli` event goes to the VMODs that listen. */
+function relayFromManager(srv: Shellac, m: unknown): void {
+  const msg = m as Partial<ManagerMessage> | null;
+  if (msg?.type !== 'cli' || typeof msg.payload !== 'object' || msg.payload === null) return;
+  if (srv.events.listening.cli) srv.events.emit('cli', msg.payload);
 }
 
 /**

@@ -8,6 +8,7 @@
 // admin connection's log.stream), each with its own query filter and grouping.
 
 import { type DestinationStream, type Level, type Logger, pino } from 'pino';
+import type { StepTimes } from './step-times.ts';
 
 // ---- the process logger ----
 
@@ -112,6 +113,8 @@ export interface TxRecord {
   client?: { ip: string; port: number };
   /** Backend side: the backend used. */
   backend?: string;
+  /** Backend side: the connection the request went out on (BackendOpen). */
+  backendOpen?: { fd: number; remoteAddress: string; remotePort: number; localAddress: string; localPort: number; how: string };
   req?: TxHttp;
   resp?: TxHttp;
   bereq?: TxHttp;
@@ -204,6 +207,12 @@ export class TxLog {
     this.record.timings[label] = Math.round((performance.now() - this.#t0) * 1000) / 1e6;
   }
 
+  /** Takes a task's step times as its timings (the client side keeps them in one StepTimes). */
+  steps(times: StepTimes): void {
+    this.record.start = times.start;
+    this.record.timings = times.sinceStart();
+  }
+
   req(method: string, url: string, proto: string, headers?: HeaderList): void {
     this.record.req = { method, url, proto, headers: copyHeaders(headers) };
   }
@@ -221,7 +230,7 @@ export class TxLog {
   }
 
   /** Sets a plain field: vcl, client, backend, handling, restarts, parent (when known only later). */
-  set<K extends 'vcl' | 'client' | 'backend' | 'handling' | 'restarts' | 'parent'>(key: K, value: TxRecord[K]): void {
+  set<K extends 'vcl' | 'client' | 'backend' | 'backendOpen' | 'handling' | 'restarts' | 'parent'>(key: K, value: TxRecord[K]): void {
     this.record[key] = value;
   }
 

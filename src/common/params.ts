@@ -302,6 +302,21 @@ export class Params {
     this.#notify(name as ParamName);
   }
 
+  /**
+   * What the manager replays into a new child (`param.replay`): a VMOD parameter whose VMOD is
+   * not loaded yet (its VCL comes later in the replay) is held as a `-p` value is, and set when
+   * the VMOD declares it; any other is set (`text`) or reset (`undefined`) at once.
+   */
+  replay(name: string, text: string | undefined): void {
+    if (name.includes('.') && !this.has(name)) {
+      if (text === undefined) this.#pending.delete(name);
+      else this.#pending.set(name, text);
+      return;
+    }
+    if (text === undefined) this.reset(name);
+    else this.set(name, text);
+  }
+
   reset(name: string): void {
     const decl = this.decl(name);
     if (!decl) throw new ParamError(`Unknown parameter "${name}".`);

@@ -143,6 +143,18 @@ export function registerBuiltins(admin: AdminServer, deps: BuiltinDeps = {}): vo
           return ok();
         }),
     },
+    'param.replay': {
+      syntax: 'param.replay <param> [<value>]',
+      help: "The manager's replay into a new child: param.set (or, without a value, param.reset), but a VMOD parameter whose VMOD is not loaded yet is held until it is.",
+      min: 1,
+      max: 2,
+      hidden: true,
+      run: (args) =>
+        paramCall(() => {
+          admin.params.replay(args[0], args[1]);
+          return ok();
+        }),
+    },
   };
   if (deps.counters) cmds['counters.show'] = countersShow(deps.counters);
   if (deps.logHub) cmds['log.stream'] = logStream(deps.logHub);

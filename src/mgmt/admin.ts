@@ -18,7 +18,7 @@ import { type AdminInfo, answerMatches, authResponse, newChallenge, writeAdminIn
 import { CLIS, type CliReply, CommandReader, encodeReply, type IncomingCommand } from './cli-protocol.ts';
 import { silentLogger } from '../common/log.ts';
 import type { Params } from '../common/params.ts';
-import type { ServerEvents } from '../vmod/events.ts';
+import type { EventPayload } from '../vmod/events.ts';
 
 export { CLIS, type CliReply } from './cli-protocol.ts';
 
@@ -63,6 +63,15 @@ export interface CommandSpec {
   /** Left out of help's list (still served). */
   readonly hidden?: boolean;
   run(args: readonly string[], ctx: CommandContext): CliReply | Promise<CliReply>;
+}
+
+/**
+ * Where an admin server's `cli` events go: the server's events (a VMOD may listen), or, in the
+ * manager, the channel to the child, whose VMODs hear them (src/mgmt/manager.ts).
+ */
+export interface CliEventSink {
+  readonly listening: { readonly cli: boolean };
+  emit(name: 'cli', payload: EventPayload): void;
 }
 
 /**
@@ -138,8 +147,8 @@ export class AdminServer {
   #fallback: CommandFallback | undefined;
   /** Connections still waiting to authenticate. */
   unauthed = 0;
-  /** Where `cli` server events go (the server's), when VMODs may listen. */
-  events: ServerEvents | null = null;
+  /** Where `cli` server events go, when VMODs may listen. */
+  events: CliEventSink | null = null;
 
   constructor(opts: AdminServerOptions) {
     this.#opts = opts;
@@ -395,12 +404,14 @@ class Connection {
   }
 
   /** The `cli` event: a failed auth and a command refused before auth are outcomes of their own. */
-  #emitCli(events: ServerEvents, cmd: IncomingCommand, reply: CliReply, wasAuthed: boolean, ms: number): void {
+  #emitCli(events: CliEventSink, cmd: IncomingCommand, reply: CliReply, wasAuthed: boolean, ms: number): void {
     const argv = 'argv' in cmd ? cmd.argv : [];
     const command = argv[0] ?? '';
     let outcome = reply.status === CLIS.OK ? 'ok' : 'error';
     if (command === 'auth' && !wasAuthed) outcome = reply.status === CLIS.OK ? 'ok' : 'auth_failed';
-    else if (!wasAuthed && reply.status === CLIS.UNKNOWN && this.#admin.command(command) !== undefined) outcome = 'denied';
+    // Before auth only a few commands are served; any other is refused whatever its name (the
+    // manager cannot tell which ones its child knows).
+    else if (!wasAuthed && this.#admin.command(command)?.preAuth !== true) outcome = 'denied';
     // The response to a challenge is as good as the secret: never handed on.
     const args = command === 'auth' ? [] : argv.slice(1);
     events.emit('cli', { command, args, status: reply.status, outcome, durationMs: Math.round(ms * 1000) / 1000, peer: this.#peer });

@@ -26,6 +26,7 @@ export const TX_TAGS: readonly string[] = [
   'Link',
   'FetchError',
   'Backend',
+  'BackendOpen',
   'Handling',
   'Timestamp',
   'ReqAcct',
@@ -99,6 +100,8 @@ function backendLines(r: TxRecord): VslLine[] {
   // vcl_backend_fetch, then the fetch (its errors, the response), then the rest.
   lines.push(...callLines(r, 0, 1));
   if (r.backend) lines.push(['Backend', r.backend]);
+  const o = r.backendOpen;
+  if (o) lines.push(['BackendOpen', `${o.fd} ${r.backend ?? ''} ${o.remoteAddress} ${o.remotePort} ${o.localAddress} ${o.localPort} ${o.how}`]);
   for (const e of r.errors) lines.push(['FetchError', e]);
   lines.push(...httpLines('Beresp', r.beresp));
   lines.push(...callLines(r, 1, r.calls.length));

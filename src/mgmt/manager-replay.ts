@@ -29,6 +29,8 @@ const LOAD: ReplayRule = { phase: 1, supersedes: never, keep: always };
 const RULES: Readonly<Record<string, ReplayRule>> = {
   'param.set': PARAM,
   'param.reset': PARAM,
+  // What the manager itself sends a new child; an operator who types it gets it replayed too.
+  'param.replay': PARAM,
   'vcl.load': LOAD,
   'vcl.inline': LOAD,
   'vcl.label': { phase: 2, supersedes: sameCommandAndName, keep: always },
@@ -64,6 +66,15 @@ export class ReplayLog {
   /** The commands to send a new child, in replay order. */
   entries(): ReplayEntry[] {
     return this.#entries.map((e, i) => ({ e, i })).sort((a, b) => RULES[a.e[0]].phase - RULES[b.e[0]].phase || a.i - b.i).map((x) => x.e);
+  }
+
+  /**
+   * The commands to send a new child, in replay order, as the child must take them: parameters
+   * go as `param.replay`, which holds a VMOD's parameter until a replayed VCL loads the VMOD
+   * (parameters replay before VCLs, and a VMOD declares its own when it loads).
+   */
+  forChild(): ReplayEntry[] {
+    return this.entries().map((e) => (e[0] === 'param.set' || e[0] === 'param.reset' ? ['param.replay', ...e.slice(1)] : e));
   }
 
   /** The VCL (or label) vcl.use made active last, if any. */

@@ -6,9 +6,11 @@
 // not answer itself, over one authenticated connection.
 //
 // What the manager answers: auth, help, ping, quit, banner, status, start, stop, pid,
-// panic.show and panic.clear. What it remembers: every command that changed the child's state
-// (manager-replay.ts), replayed into the next child before `start`; the addresses the first
-// child bound, so a new one takes the same ports back; and how the last child ended.
+// panic.show and panic.clear; every command its admin listener receives becomes a `cli` event
+// in the child (ManagerMessage), refused ones and failed authentications included. What it
+// remembers: every command that changed the child's state (manager-replay.ts), replayed into
+// the next child before `start`; the addresses the first child bound, so a new one takes the
+// same ports back; and how the last child ended.
 //
 // Counters (MGT): child_start, and how children ended: child_exit (status 0 while it should
 // have served), child_stop (an error status: a crash, node's out-of-memory abort is a signal),
@@ -19,7 +21,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { type AdminServer, CLIS, type CliReply, type CommandContext, fail, jsonReply, ok } from './admin.ts';
+import { type AdminServer, CLIS, type CliEventSink, type CliReply, type CommandContext, fail, jsonReply, ok } from './admin.ts';
 import { writeRandomSecret } from './admin-auth.ts';
 import { AdminClient } from './admin-client.ts';
 import { ReplayLog } from './manager-replay.ts';
@@ -42,6 +44,13 @@ export interface ManagerOptions {
   /** How long a forwarded command waits for a child being (re)started. */
   readonly waitChildMs?: number;
 }
+
+/**
+ * What the manager tells a child over the IPC channel: a `cli` event of a command the manager's
+ * admin listener received (answered by the manager, refused before auth, or handed on), for the
+ * child's VMODs. The child's own admin listener, which only the manager uses, raises none.
+ */
+export type ManagerMessage = { readonly type: 'cli'; readonly payload: Readonly<Record<string, unknown>> };
 
 /** MGT counters, as the manager counts them (the child reports them: ChildInfo.mgt). */
 export interface MgtCounters {
@@ -80,6 +89,22 @@ export class Manager {
   #stopping = false;
   #restartTimer: NodeJS.Timeout | undefined;
   readonly #startedAt = Date.now();
+
+  /**
+   * The `cli` events of the manager's admin server: sent to the child, which hands them to its
+   * VMODs when one listens. A command costs one IPC message; while no child runs, it is lost.
+   */
+  readonly cliEvents: CliEventSink = {
+    listening: { cli: true },
+    emit: (_name, payload) => {
+      const proc = this.#child?.proc;
+      if (proc?.connected !== true) return;
+      const message: ManagerMessage = { type: 'cli', payload };
+      proc.send(message, (e: Error | null) => {
+        if (e) this.#opts.logger.debug({ err: e }, 'cli event not sent to the child');
+      });
+    },
+  };
 
   constructor(opts: ManagerOptions) {
     this.#opts = opts;
@@ -233,7 +258,7 @@ export class Manager {
   /** Connects to a new child, replays the state, opens its listeners if they should be. */
   async #bringUp(child: Child): Promise<void> {
     const client = await AdminClient.connect({ host: '127.0.0.1', port: child.adminPort, secretFile: this.#secretFile, timeoutMs: 60_000 });
-    for (const argv of this.replay.entries()) {
+    for (const argv of this.replay.forChild()) {
       const r = await client.command(argv);
       if (r.status !== CLIS.OK) this.#opts.logger.warn({ command: argv[0], status: r.status }, `replaying into the new child: ${argv.slice(0, 2).join(' ')}: ${r.body.trim()}`);
     }
@@ -307,6 +332,7 @@ export class Manager {
  */
 export function registerManagerCommands(admin: AdminServer, mgr: Manager): void {
   for (const name of ['param.show', 'param.set', 'param.reset', 'pid', 'help']) admin.unregister(name);
+  admin.events = mgr.cliEvents;
   admin.setFallback((argv, ctx) => (argv[0] === 'log.stream' ? mgr.forwardStream(argv, ctx) : mgr.forward(argv)));
   admin.setLifecycle({ state: () => (mgr.wantRunning ? 'running' : 'stopped'), start: () => mgr.start(), stop: () => mgr.stop() });
   admin.register('pid', {

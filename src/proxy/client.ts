@@ -20,6 +20,7 @@ import { ipFromSocket, UNIX_SOCKET_IP, type VclIp } from '../common/ip.ts';
 import { statusReason } from '../runtime/status.ts';
 import type { RequestHandling } from './latency.ts';
 import type { TxLog } from '../common/log.ts';
+import { StepTimes } from '../common/step-times.ts';
 import type { LoadedVcl } from '../runtime/loaded-vcl.ts';
 import { VclTask } from '../runtime/task.ts';
 import type { SubName } from '../vcl/spec.ts';
@@ -93,6 +94,8 @@ export class ClientRequest {
   close = false;
   /** Its transaction record, when somebody reads them (shellac log); null costs nothing. */
   readonly tx: TxLog | null;
+  /** The times of its steps (Timestamp records), when its record or a `request` subscriber wants them. */
+  readonly times: StepTimes | null;
   /** The connection became a tunnel to a backend. */
   piped = false;
   /** performance.now() at the start, when latency is measured (/metrics); 0 otherwise. */
@@ -139,6 +142,10 @@ export class ClientRequest {
     srv.requests.set(task, this);
     const tx = srv.txLog?.begin('client', task.xid, esi?.parent.task.xid) ?? null;
     this.tx = tx;
+    const times = tx !== null || srv.events.listening.request ? new StepTimes() : null;
+    // The head was read before the request was made: Req follows Start at once, as in Varnish.
+    times?.mark('Req');
+    this.times = times;
     if (tx !== null) {
       srv.txOf.set(task, tx);
       const req = task.req;
@@ -219,11 +226,13 @@ export class ClientRequest {
 
   #finished(): void {
     if (!this.srv.requests.has(this.task)) return; // abort() ended it already
+    // A pipe has no response of ours: its steps end at PipeSess, as Varnish's.
+    if (this.times !== null && !this.piped) this.times.mark('Resp');
     if (this.tx !== null) this.#record(this.tx);
     // A pass's object gives its storage back now (a cached one stays for the next hit).
     this.obj?.readerDone();
     this.srv.latency?.request.observe(HANDLING[this.handling], (performance.now() - this.startedAt) / 1000);
-    if (this.srv.events.listening.request) emitRequestEvent(this);
+    if (this.times !== null && this.srv.events.listening.request) emitRequestEvent(this, this.times);
     this.srv.requests.delete(this.task);
     this.task.end();
     this.srv.vcls.leave(this.entry);
@@ -241,7 +250,7 @@ export class ClientRequest {
     if (t.sessXid !== 0) tx.set('parent', t.sessXid);
     const bodyBytes = t.req?.method === 'HEAD' ? 0 : this.obj !== null ? this.obj.bodyBytes : Buffer.byteLength(t.body);
     tx.bytes(0, 0, 0, bodyBytes);
-    tx.time('Resp');
+    if (this.times !== null) tx.steps(this.times);
     tx.end();
   }
 
@@ -354,7 +363,10 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
         t.isHitpass = true;
         return 'pass';
       case 'busy':
-        return r.wait.then(() => 'lookup' as const);
+        return r.wait.then(() => {
+          cr.times?.mark('Waitinglist');
+          return 'lookup' as const;
+        });
     }
   },
 
@@ -458,6 +470,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
     t.objInfo = null;
     t.resp = null;
     t.restarts++;
+    cr.times?.mark('Restart');
     if (t.restarts > cr.srv.params.values.max_restarts) {
       // Varnish: a 503 with the status's own reason, req.restarts one past the limit, same xid.
       cr.srv.logger.info({ xid: t.xid }, 'Too many restarts');
@@ -550,6 +563,7 @@ function afterHit(cr: ClientRequest, a: VclAction): StepResult {
 function afterDeliver(cr: ClientRequest, a: VclAction): StepResult {
   if (a.action === 'deliver') {
     // A body nobody read goes first (Varnish's VRB_Ignore); a hit without one stays synchronous.
+    cr.times?.mark('Process');
     const discarding = cr.esi === null ? cr.in.discardBody() : undefined;
     return discarding === undefined ? writeObject(cr) : discarding.then(() => writeObject(cr));
   }
@@ -564,6 +578,7 @@ function writeObject(cr: ClientRequest): StepResult {
 }
 
 function writeSynth(cr: ClientRequest): Step {
+  cr.times?.mark('Process');
   deliverSynth(cr);
   return 'done';
 }
@@ -584,6 +599,7 @@ async function fetchAndDeliver(cr: ClientRequest, mode: FetchMode): Promise<Step
     cr.synthReason = 'Service Unavailable';
     return 'synth';
   }
+  cr.times?.mark('Fetch');
   cr.obj = result;
   return 'deliver';
 }

@@ -31,6 +31,8 @@ import { runSub } from './run-sub.ts';
 import type { Shellac } from './server.ts';
 import type { VclEntry } from './vcls.ts';
 import { emitFetchEvent } from './server-events.ts';
+import { watchConnection } from './fetch-connection.ts';
+import { StepTimes } from '../common/step-times.ts';
 
 export type FetchMode = 'miss' | 'pass' | 'bgfetch';
 
@@ -91,6 +93,8 @@ export class Fetch {
   readonly req0: VclHttp;
   /** Its transaction record, when somebody reads them. */
   readonly tx: TxLog | null;
+  /** The times of its steps (Timestamp records), when its record or a `fetch` subscriber wants them. */
+  readonly times: StepTimes | null;
   /** The xid of the client request that started it. */
   readonly clientXid: number;
   /** The response lines its Connection header named on arrival: the object keeps none. */
@@ -135,6 +139,7 @@ export class Fetch {
     this.clientXid = client.xid;
     const tx = srv.txLog?.begin('backend', t.xid, client.xid) ?? null;
     this.tx = tx;
+    this.times = tx !== null || srv.events.listening.fetch ? new StepTimes() : null;
     if (tx !== null) {
       srv.txOf.set(t, tx);
       tx.set('vcl', this.vcl.name);
@@ -168,6 +173,7 @@ async function run(f: Fetch): Promise<void> {
     fail(f);
   } finally {
     f.srv.vcls.leave(f.entry);
+    if (f.obj !== null && !f.errored) f.times?.mark('BerespBody');
     const tx = f.tx;
     if (tx !== null) {
       const t = f.task;
@@ -177,12 +183,12 @@ async function run(f: Fetch): Promise<void> {
       if (beresp) tx.beresp(beresp.status, beresp.reason, beresp.proto, beresp);
       if (t.berespBackend) tx.set('backend', t.berespBackend.name);
       tx.set('handling', f.errored ? 'error' : f.obj !== null ? 'fetch' : 'abandon');
-      tx.time('BerespBody');
+      if (f.times !== null) tx.steps(f.times);
       tx.end();
     }
     const backend = f.task.berespBackend;
     if (backend) f.srv.latency?.fetch.observe(backend.name, (performance.now() - f.startedAt) / 1000);
-    if (f.srv.events.listening.fetch) emitFetchEvent(f);
+    if (f.times !== null && f.srv.events.listening.fetch) emitFetchEvent(f, f.times);
     f.task.end();
   }
 }
@@ -204,6 +210,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     const a = await f.call('vcl_backend_fetch');
     switch (a.action) {
       case 'fetch':
+        f.times?.mark('Fetch');
         return 'send';
       case 'error':
         f.errorStatus = a.status;
@@ -239,6 +246,19 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     }
     t.bereqTime = Date.now() / 1000;
     const p = f.srv.params.values;
+    // Bereq (the request is written) and the connection it went on are seen as undici writes
+    // it, found by the X-Varnish it carries (a retry sends the first one's, as VCL left bereq).
+    const times = f.times;
+    const sentXid = Number(bereq.get('x-varnish'));
+    const unwatch =
+      times === null || !(sentXid > 0)
+        ? undefined
+        : watchConnection(sentXid, (c) => {
+            // undici has a connection and writes the head at once: both of Varnish's steps.
+            times.mark('Connected');
+            times.mark('Bereq');
+            f.tx?.set('backendOpen', c);
+          });
     const r = await backend.fetch(
       { method: bereq.method, url: bereq.url, headers: bereq, body },
       // bereq.*_timeout start as the parameters; only a value VCL changed overrides the backend's.
@@ -248,12 +268,13 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
         headLimits: { lineBytes: p.http_resp_hdr_len, headBytes: p.http_resp_size },
       },
     );
+    unwatch?.();
     if (!r.ok) {
       f.srv.logger.warn({ xid: t.xid, backend: backend.name, error: r.message }, 'backend fetch failed');
       return 'error';
     }
     f.response = r;
-    f.tx?.time('Beresp');
+    f.times?.mark('Beresp');
     f.srv.latency?.firstByte.observe(backend.name, (performance.now() - f.startedAt) / 1000);
     const now = Date.now() / 1000;
     t.berespTime = now;
@@ -303,6 +324,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
   async response(f) {
     const t = f.task;
     const a = await f.call('vcl_backend_response');
+    if (a.action === 'deliver' || a.action === 'pass') f.times?.mark('Process');
     switch (a.action) {
       case 'deliver':
         return 'commit';
@@ -329,6 +351,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
   async error(f) {
     const t = f.task;
     f.errored = true;
+    f.times?.mark('Error');
     // A failure counts; VCL's own return (error) does not, as in Varnish.
     if (!f.vclError) f.srv.counters.fetch_failed++;
     f.vclError = false;
@@ -494,6 +517,7 @@ function retry(f: Fetch, from: 'response' | 'error'): Step {
     return from === 'error' ? 'fail' : 'error';
   }
   // A retry is a new transaction (a new xid) with the same bereq, as VCL left it.
+  f.times?.mark('Retry');
   t.xid = f.srv.nextXid();
   t.was304 = false;
   f.wholeBody = null;

@@ -51,6 +51,10 @@ export async function runPipe(cr: ClientRequest): Promise<Step> {
   counters.s_pipe++;
   counters.n_pipe++;
   cr.piped = true;
+  // As Varnish: Process once vcl_pipe said pipe, Pipe once the request went on, PipeSess at the
+  // end, and no Resp (there is no response of ours).
+  const times = cr.times;
+  times?.mark('Process');
   const { socket, buffered } = cr.in.takeOver();
   // A body std.cache_req_body read already goes first, then the bytes not read yet.
   const cached = cr.task.reqBody;
@@ -64,6 +68,7 @@ export async function runPipe(cr: ClientRequest): Promise<Step> {
       bereq: t.bereq!,
       timeout: cr.srv.params.values.pipe_timeout,
       counters: cr.srv.backendCounters,
+      onOpen: times === null ? undefined : () => times.mark('Pipe'),
     });
   } finally {
     counters.n_pipe--;
@@ -74,5 +79,6 @@ export async function runPipe(cr: ClientRequest): Promise<Step> {
     cr.srv.logger.warn({ xid: t.xid, error: r.message }, 'pipe: backend not reached');
   }
   socket.destroy();
+  times?.mark('PipeSess');
   return 'done';
 }

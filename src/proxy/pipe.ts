@@ -27,6 +27,8 @@ export interface PipeRequest {
   readonly counters?: Pick<BackendGlobalCounters, 's_pipe_hdrbytes' | 's_pipe_in' | 's_pipe_out'>;
   /** client.ip and server.ip, for backends with .proxy_header. */
   readonly proxy?: ProxyAddresses;
+  /** Called once the tunnel is open and the request sent on (Varnish's Pipe timestamp). */
+  readonly onOpen?: () => void;
 }
 
 export type PipeEnd = 'client' | 'backend' | 'timeout' | 'error';
@@ -71,6 +73,7 @@ export async function pipe(req: PipeRequest): Promise<PipeDone | BackendFailure>
     countIn(req.head.length);
     backend.write(req.head);
   }
+  req.onOpen?.();
 
   return new Promise((resolve) => {
     let endedBy: PipeEnd | null = null;

@@ -2,6 +2,7 @@
 // docs/writing-a-vmod.md for every field). Each is built only when somebody listens: the
 // callers test `srv.events.listening.<name>` first, so with no subscriber these cost nothing.
 
+import type { StepTimes } from '../common/step-times.ts';
 import type { ClientRequest } from './client.ts';
 import type { Fetch } from './fetch.ts';
 
@@ -18,7 +19,7 @@ export function handlingOf(cr: ClientRequest): string {
 }
 
 /** A client request finished (its response is written): the `request` event. */
-export function emitRequestEvent(cr: ClientRequest): void {
+export function emitRequestEvent(cr: ClientRequest, times: StepTimes): void {
   const t = cr.task;
   const req = t.req;
   const backend = t.backendHint?.name ?? null;
@@ -38,11 +39,12 @@ export function emitRequestEvent(cr: ClientRequest): void {
     error: cr.close && cr.synthReason === 'VCL failed' ? 'VCL failed' : null,
     timestamps: { start: t.reqTime, end: Date.now() / 1000 },
     backend: cr.passed || cr.obj !== null ? backend : null,
+    steps: times.list(),
   });
 }
 
 /** A backend fetch finished: the `fetch` event. */
-export function emitFetchEvent(f: Fetch): void {
+export function emitFetchEvent(f: Fetch, times: StepTimes): void {
   const t = f.task;
   const bereq = t.bereq;
   f.srv.events.emit('fetch', {
@@ -57,5 +59,6 @@ export function emitFetchEvent(f: Fetch): void {
     bytesOut: f.obj?.bodyBytes ?? 0,
     error: f.errored ? 'vcl_backend_error' : f.obj === null ? 'abandoned' : null,
     timestamps: { start: t.bereqTime || null, end: Date.now() / 1000 },
+    steps: times.list(),
   });
 }

@@ -15,8 +15,9 @@ export const EVENT_FIELDS = {
   request: [
     ['xid', 'vcl', 'method', 'url', 'host', 'status', 'handling', 'client', 'bytesIn', 'bytesOut', 'error'],
     ['timestamps', 'backend'],
+    ['steps'],
   ],
-  fetch: [['xid', 'parentXid', 'vcl', 'method', 'url', 'backend', 'status', 'mode', 'bytesOut', 'error', 'timestamps']],
+  fetch: [['xid', 'parentXid', 'vcl', 'method', 'url', 'backend', 'status', 'mode', 'bytesOut', 'error', 'timestamps'], ['steps']],
   cli: [['command', 'args', 'status', 'outcome', 'durationMs', 'peer']],
   'backend.health': [['backend', 'vcl', 'healthy', 'previous']],
   vcl: [['vcl', 'change']],

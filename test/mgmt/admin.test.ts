@@ -359,7 +359,7 @@ describe('registering commands (what the server does for vcl.*, ban, backend.*)'
   it('can be served without a listener, on any stream', () => {
     const admin = new AdminServer({ params: new Params(), secretFile: 'none' });
     registerBuiltins(admin);
-    expect(admin.commandNames()).toEqual(['auth', 'banner', 'help', 'param.reset', 'param.set', 'param.show', 'pid', 'ping', 'quit', 'start', 'status', 'stop']);
+    expect(admin.commandNames()).toEqual(['auth', 'banner', 'help', 'param.replay', 'param.reset', 'param.set', 'param.show', 'pid', 'ping', 'quit', 'start', 'status', 'stop']);
   });
 });
 

@@ -25,6 +25,14 @@ describe('the replay log', () => {
     expect(log.lastUsed()).toBe('b');
   });
 
+  it('sends parameters to the child as param.replay, which holds a VMOD parameter until its VMOD loads', () => {
+    const log = logOf(['vcl.load', 'v1', '/x/v1.vcl'], ['param.set', 'tplat.mode', 'slow'], ['param.reset', 'default_ttl']);
+    expect(log.forChild()).toEqual([['param.replay', 'tplat.mode', 'slow'], ['param.replay', 'default_ttl'], ['vcl.load', 'v1', '/x/v1.vcl']]);
+    // Typed by an operator, it is recorded as a parameter change of its own, replacing the last.
+    log.record(['param.replay', 'tplat.mode', 'fast']);
+    expect(log.forChild().filter((e) => e[1] === 'tplat.mode')).toEqual([['param.replay', 'tplat.mode', 'fast']]);
+  });
+
   it('replays parameters, loads, labels, states, the active VCL, then discards, whatever the order typed', () => {
     const log = logOf(
       ['vcl.load', 'v1', '/x/v1.vcl'],

@@ -40,10 +40,11 @@ describe('top: the lines it counts', () => {
     expect(lines.some(([t]) => t === 'Begin' || t === 'End')).toBe(false);
     // Every tag a record writes is one -i accepts.
     const full = record({ client: { ip: '192.0.2.1', port: 5 }, vcl: 'boot', errors: ['oops'], backend: 'b' });
-    const fetch = record({ side: 'backend', bereq: { method: 'GET', url: '/', headers: [['A', 'b']] }, beresp: { status: 200, reason: 'OK', headers: [] }, errors: ['bad'] });
+    const fetch = record({ side: 'backend', bereq: { method: 'GET', url: '/', headers: [['A', 'b']] }, beresp: { status: 200, reason: 'OK', headers: [] }, errors: ['bad'], backend: 'b', backendOpen: { fd: 24, remoteAddress: '192.0.2.9', remotePort: 8080, localAddress: '192.0.2.1', localPort: 5000, how: 'reuse' } });
     const tags = [...topLines(full, ALL), ...topLines(fetch, ALL)].map(([t]) => t);
     expect(tags.filter((t) => !TX_TAGS.includes(t))).toEqual([]);
     expect(new Set(tags).size).toBeGreaterThan(20);
+    expect(topLines(fetch, { ...ALL, tags: new Set(['BackendOpen']) })).toEqual([['BackendOpen', '24 b 192.0.2.9 8080 192.0.2.1 5000 reuse']]);
     expect(topLines(record(), { ...ALL, tags: new Set(['ReqURL', 'RespStatus']) })).toEqual([
       ['ReqURL', '/a'],
       ['RespStatus', '200'],

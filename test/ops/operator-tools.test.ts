@@ -85,6 +85,57 @@ describe('shellac top', () => {
   });
 });
 
+describe('shellac top -i, for every tag shellac log prints', () => {
+  it('-i BackendOpen ranks the backend connections fetches went out on, as varnishtop does', async () => {
+    const { code, out } = await runWithTraffic(['top', ...target, '-1', '-i', 'BackendOpen', '--count', '30']);
+    expect(code).toBe(0);
+    const lines = out.trimEnd().split('\n');
+    expect(lines.length).toBeGreaterThan(0);
+    // fd, backend, remote address and port, local address and port, connect or reuse.
+    const shape = new RegExp(`^ +\\d+\\.00 BackendOpen \\d+ default 127\\.0\\.0\\.1 ${origin.port} 127\\.0\\.0\\.1 \\d+ (connect|reuse)$`);
+    for (const l of lines) expect(l).toMatch(shape);
+    // The origin keeps connections alive: later fetches reuse them.
+    expect(out).toContain(' reuse');
+  });
+
+  it('takes every tag of shellac log at once, and ranks lines of each side', async () => {
+    const { TX_TAGS } = await import('../../src/mgmt/log-text.ts');
+    const { code, out } = await runWithTraffic(['top', ...target, '-1', '-i', TX_TAGS.join(','), '--count', '40']);
+    expect(code).toBe(0);
+    const seen = new Set(out.trimEnd().split('\n').map((l) => l.trim().split(/ +/)[1]));
+    for (const tag of ['ReqStart', 'VCL_use', 'ReqURL', 'RespStatus', 'VCL_call', 'Timestamp', 'ReqAcct', 'BereqURL', 'BerespStatus', 'BackendOpen', 'BereqAcct']) expect(seen).toContain(tag);
+    expect([...seen].filter((t) => !TX_TAGS.includes(t))).toEqual([]);
+  });
+});
+
+describe('shellac top and hist: -q, -f, -b and -n', () => {
+  it('top -q keeps the records a query selects, -f the first field, -b the backend side', async () => {
+    const q = await runWithTraffic(['top', ...target, '-1', '-c', '-f', '-i', 'ReqHeader', '-q', 'ReqURL eq "/pass"', '--count', '20']);
+    expect(q.code).toBe(0);
+    // Only /pass requests, each with one Host line: -f keeps the header's name.
+    expect(q.out).toMatch(/^ *\d+\.00 ReqHeader host:$/im);
+    expect(q.out.trim().split('\n').every((l) => / ReqHeader \S+:$/.test(l))).toBe(true);
+    const b = await runWithTraffic(['top', ...target, '-1', '-b', '-i', 'BereqURL,ReqURL', '--count', '20']);
+    expect(b.code).toBe(0);
+    const lines = b.out.trimEnd().split('\n');
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((l) => / BereqURL \//.test(l))).toBe(true);
+  });
+
+  it('hist -q draws only the records a query selects, found through the work dir (-n)', async () => {
+    // /hot's miss goes first, before the reader attaches: it then sees hits only.
+    await get(served.port, '/hot');
+    const { code, out } = await runWithTraffic(['hist', '-n', join(served.dir, 'work'), '-1', '-q', 'ReqURL eq "/hot"', '--count', '30']);
+    expect(code).toBe(0);
+    const lines = out.trimEnd().split('\n');
+    expect(Number(/n = (\d+)/.exec(lines[0])?.[1])).toBeGreaterThan(0);
+    // Hits only: no # column.
+    const bars = lines.slice(1, 22).join('\n');
+    expect(bars).toContain('|');
+    expect(bars).not.toContain('#');
+  });
+});
+
 describe('shellac top, not on a terminal', () => {
   it('writes each refresh as plain lines, with no terminal codes', async () => {
     const { code, out } = await runWithTraffic(['top', ...target, '-i', 'ReqURL', '-w', '0.3', '--count', '60']);

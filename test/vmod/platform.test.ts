@@ -31,8 +31,14 @@ sub vcl_recv {
   if (req.url == "/not-noted") { return (synth(200, t1.noted())); }
   if (req.url == "/fail") { return (fail); }
   if (req.url == "/cached") { return (hash); }
+  if (req.url == "/restart" && req.restarts == 0) { return (restart); }
+  if (req.url == "/pipe") { return (pipe); }
   if (req.url == "/ban") { ban("obj.http.x-gone == yes"); return (synth(200, "banned")); }
   return (pass);
+}
+sub vcl_backend_response {
+  if (bereq.url == "/retry" && bereq.retries == 0) { return (retry); }
+  if (bereq.url == "/berror") { return (error(503)); }
 }
 `;
 
@@ -46,6 +52,34 @@ afterAll(() => origin.close());
 async function counters(c: AdminClient, glob: string): Promise<Record<string, number>> {
   const json = JSON.parse(await okBody(c, ['counters.show', '-j', glob])) as { counters: Record<string, { value: number }> };
   return Object.fromEntries(Object.entries(json.counters).map(([k, v]) => [k, v.value]));
+}
+
+/** Requests `url` and returns the first request event the VMOD heard, as its command lists it. */
+async function firstRequestEvent(p: InProcess, url: string): Promise<Record<string, unknown>> {
+  const c = await p.admin();
+  try {
+    await get(p.port, url);
+    let events: Record<string, unknown>[] = [];
+    await until(async () => {
+      events = await jsonItems(c, ['tplat.events', '-j', 'request']);
+      return events.length > 0;
+    }, 3000);
+    return events[0];
+  } finally {
+    c.close();
+  }
+}
+
+/** Each step's three times agree: absolute = start + since start, since last = the difference. */
+function expectConsistentSteps(steps: readonly { label: string; time: number; sinceStart: number; sinceLast: number }[]): void {
+  expect(steps[0]).toMatchObject({ label: 'Start', sinceStart: 0, sinceLast: 0 });
+  for (const [i, st] of steps.entries()) {
+    expect(st.time).toBeCloseTo(steps[0].time + st.sinceStart, 5);
+    if (i > 0) {
+      expect(st.sinceStart).toBeGreaterThanOrEqual(steps[i - 1].sinceStart);
+      expect(st.sinceLast).toBeCloseTo(st.sinceStart - steps[i - 1].sinceStart, 5);
+    }
+  }
 }
 
 /** The items of a -j reply after varnishd's envelope (version, argv, time). */
@@ -131,14 +165,68 @@ describe('a VMOD on the platform, in a running server', () => {
       }, 5000),
     ).toBe(true);
     const req = events.find((e) => e.event === 'request' && e.url === '/via-origin')!;
-    expect(req).toMatchObject({ version: 2, method: 'GET', host: 'example.test', status: 200, handling: 'pass', bytesOut: 11, backend: 'b', vcl: 'boot', error: null });
+    expect(req).toMatchObject({ version: 3, method: 'GET', host: 'example.test', status: 200, handling: 'pass', bytesOut: 11, backend: 'b', vcl: 'boot', error: null });
     expect((req.timestamps as { start: number; end: number }).end).toBeGreaterThanOrEqual((req.timestamps as { start: number }).start);
+    // Version 3: Varnish's Timestamp records of the steps, in order, each consistent with the last.
+    const steps = req.steps as { label: string; time: number; sinceStart: number; sinceLast: number }[];
+    expect(steps.map((st) => st.label)).toEqual(['Start', 'Req', 'Fetch', 'Process', 'Resp']);
+    expectConsistentSteps(steps);
     const fetch = events.find((e) => e.event === 'fetch' && e.url === '/via-origin')!;
-    expect(fetch).toMatchObject({ version: 1, status: 200, backend: 'b', mode: 'pass', parentXid: req.xid });
+    expect(fetch).toMatchObject({ version: 2, status: 200, backend: 'b', mode: 'pass', parentXid: req.xid });
+    // Version 2: the backend side's Timestamp records.
+    const fetchSteps = fetch.steps as { label: string; time: number; sinceStart: number; sinceLast: number }[];
+    expect(fetchSteps.map((st) => st.label)).toEqual(['Start', 'Fetch', 'Connected', 'Bereq', 'Beresp', 'Process', 'BerespBody']);
+    expectConsistentSteps(fetchSteps);
     const ping = events.find((e) => e.event === 'cli' && e.command === 'ping')!;
     expect(ping).toMatchObject({ status: 200, outcome: 'ok', args: [] });
     expect(events.find((e) => e.event === 'ban')).toMatchObject({ expression: 'obj.http.x-gone == yes', origin: 'vcl' });
     expect(events.filter((e) => e.event === 'vcl' && e.vcl === 'other').map((e) => e.change)).toEqual(['loaded', 'warm']);
+  });
+
+  it('names the steps of a miss, a hit, a restart, a synth and a pipe in its request events (version 3)', async () => {
+    await get(p.port, '/cached');
+    await get(p.port, '/cached');
+    await get(p.port, '/restart');
+    await get(p.port, '/bump');
+    expect((await get(p.port, '/pipe')).body).toBe('from origin');
+    let events: Record<string, unknown>[] = [];
+    expect(
+      await until(async () => {
+        events = await jsonItems(c, ['tplat.events', '-j', 'request']);
+        return events.filter((e) => e.url === '/cached').length === 2 && ['/restart', '/bump', '/pipe'].every((u) => events.some((e) => e.url === u));
+      }, 5000),
+    ).toBe(true);
+    type Steps = { label: string; time: number; sinceStart: number; sinceLast: number }[];
+    const labels = (e: Record<string, unknown>) => (e.steps as Steps).map((st) => st.label);
+    const [miss, hit] = events.filter((e) => e.url === '/cached');
+    expect(miss.handling).toBe('miss');
+    expect(labels(miss)).toEqual(['Start', 'Req', 'Fetch', 'Process', 'Resp']);
+    expect(hit.handling).toBe('hit');
+    expect(labels(hit)).toEqual(['Start', 'Req', 'Process', 'Resp']);
+    const restarted = events.find((e) => e.url === '/restart')!;
+    expect(labels(restarted)).toEqual(['Start', 'Req', 'Restart', 'Fetch', 'Process', 'Resp']);
+    expect(labels(events.find((e) => e.url === '/bump')!)).toEqual(['Start', 'Req', 'Process', 'Resp']);
+    expect(labels(events.find((e) => e.url === '/pipe')!)).toEqual(['Start', 'Req', 'Process', 'Pipe', 'PipeSess']);
+    for (const e of [miss, hit, restarted]) expectConsistentSteps(e.steps as Steps);
+  });
+
+  it('names the steps of a retried fetch and of one that ends in vcl_backend_error in its fetch events (version 2)', async () => {
+    await get(p.port, '/retry');
+    expect((await get(p.port, '/berror')).status).toBe(503);
+    let events: Record<string, unknown>[] = [];
+    expect(
+      await until(async () => {
+        events = await jsonItems(c, ['tplat.events', '-j', 'fetch']);
+        return ['/retry', '/berror'].every((u) => events.some((e) => e.url === u));
+      }, 5000),
+    ).toBe(true);
+    type Steps = { label: string; time: number; sinceStart: number; sinceLast: number }[];
+    const retried = events.find((e) => e.url === '/retry')!;
+    expect((retried.steps as Steps).map((st) => st.label)).toEqual(['Start', 'Fetch', 'Connected', 'Bereq', 'Beresp', 'Retry', 'Fetch', 'Connected', 'Bereq', 'Beresp', 'Process', 'BerespBody']);
+    expectConsistentSteps(retried.steps as Steps);
+    const failed = events.find((e) => e.url === '/berror')!;
+    expect(failed).toMatchObject({ error: 'vcl_backend_error' });
+    expect((failed.steps as Steps).map((st) => st.label)).toEqual(['Start', 'Fetch', 'Connected', 'Bereq', 'Beresp', 'Error']);
   });
 
   it('reports a denied command and a failed authentication as their own outcomes, never the secret', async () => {
@@ -280,23 +368,29 @@ describe('$Requires and event versions', () => {
       const boot = order.filter((e) => e.endsWith(':boot'));
       expect(boot.slice(0, 4)).toEqual(['tbase:load:boot', 'tplat:load:boot', 'tbase:warm:boot', 'tplat:warm:boot']);
       // A version 1 subscriber gets version 1's fields only.
-      const c = await p.admin();
-      await get(p.port, '/v1');
-      let events: Record<string, unknown>[] = [];
-      await until(async () => {
-        events = await jsonItems(c, ['tplat.events', '-j', 'request']);
-        return events.length > 0;
-      }, 3000);
-      c.close();
-      expect(events[0]).toMatchObject({ version: 1, url: '/v1' });
-      expect(events[0]).not.toHaveProperty('timestamps');
-      expect(events[0]).not.toHaveProperty('backend');
+      const event = await firstRequestEvent(p, '/v1');
+      expect(event).toMatchObject({ version: 1, url: '/v1' });
+      expect(event).not.toHaveProperty('timestamps');
+      expect(event).not.toHaveProperty('backend');
+      expect(event).not.toHaveProperty('steps');
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('gives a version 2 subscriber the shape of version 2, without the steps of version 3', async () => {
+    const p = await inProcess(VCL(origin.port), [['tplat.event_version', '2']]);
+    try {
+      const event = await firstRequestEvent(p, '/v2');
+      expect(event).toMatchObject({ version: 2, url: '/v2', backend: 'b' });
+      expect(Object.keys(event.timestamps as object)).toEqual(['start', 'end']);
+      expect(event).not.toHaveProperty('steps');
     } finally {
       await p.close();
     }
   });
 
   it('refuses a -p value the VMOD parameter does not accept, at load', async () => {
-    await expect(inProcess(VCL(origin.port), [['tplat.event_version', '3']])).rejects.toThrow(/tplat\.event_version: Must be no more than 2/);
+    await expect(inProcess(VCL(origin.port), [['tplat.event_version', '4']])).rejects.toThrow(/tplat\.event_version: Must be no more than 3/);
   });
 });
