@@ -10,6 +10,7 @@ import { esiGzipStage, esiParseStage } from './esi-stage.ts';
 import type { EsiFeatures, EsiReport } from './esi-parse.ts';
 import { isGzip, varyAcceptEncoding, weakenEtag } from './http-edits.ts';
 import { compose, filterNames, type Stage } from './stage.ts';
+import { openVmodFilter, type VmodFilterLookup } from './vmod-filters.ts';
 import { type GzipSettings, gunzipStage, gzipStage, testGunzipStage } from './zlib-stages.ts';
 
 export interface FilterCounters {
@@ -29,6 +30,10 @@ export interface FetchFilterContext {
   readonly report: EsiReport;
   /** What the stored object will know of its body; filters fill it as they open and end. */
   readonly info: BodyInfo;
+  /** Filters the VCL's VMODs added, by name. */
+  readonly vmodFilter: VmodFilterLookup;
+  /** A log record in the fetch's transaction (for VMOD filters). */
+  readonly log: (message: string) => void;
 }
 
 type FetchFilter = (c: FetchFilterContext) => Stage | null;
@@ -116,10 +121,19 @@ export function defaultFetchFilters(d: FetchDecisions, beresp: VclHttp | null): 
 /** Opens the named filters in order; a name that is not a filter is an error naming it. */
 export function openFetchFilters(list: string, c: FetchFilterContext): { ok: true; stage: Stage | null } | { ok: false; message: string } {
   const names = filterNames(list);
-  for (const n of names) if (!Object.hasOwn(FETCH_FILTERS, n)) return { ok: false, message: `Filter '${n}' not found` };
-  const stages: Stage[] = [];
+  const opens: ((c: FetchFilterContext) => Stage | null)[] = [];
   for (const n of names) {
-    const s = FETCH_FILTERS[n](c);
+    if (Object.hasOwn(FETCH_FILTERS, n)) {
+      opens.push(FETCH_FILTERS[n]);
+      continue;
+    }
+    const f = c.vmodFilter(n);
+    if (f?.fetch === undefined) return { ok: false, message: `Filter '${n}' not found` };
+    opens.push((c) => openVmodFilter(f, 'fetch', c.beresp, c.log));
+  }
+  const stages: Stage[] = [];
+  for (const open of opens) {
+    const s = open(c);
     if (s !== null) stages.push(s);
   }
   return { ok: true, stage: stages.length === 0 ? null : compose(stages) };

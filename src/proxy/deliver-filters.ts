@@ -31,7 +31,15 @@ export function deliveryChain(cr: ClientRequest, obj: CacheObject): DeliveryChai
   const pieces = cr.esi?.sink.pieces ?? false;
   if (t.respFilters === null && !info.gzip && !info.esiOpen && !pieces) return null;
   const list = t.respFilters ?? defaultRespFilters(cr, obj);
-  return openDeliveryFilters(list, { obj, resp: t.resp!, counters: cr.srv.counters, includes: { run: includeRunner(cr), parallel: cr.srv.params.values.feature.has('esi_parallel_includes') }, pieces });
+  return openDeliveryFilters(list, {
+    obj,
+    resp: t.resp!,
+    counters: cr.srv.counters,
+    includes: { run: includeRunner(cr), parallel: cr.srv.params.values.feature.has('esi_parallel_includes') },
+    pieces,
+    vmodFilter: (name) => t.vcl?.filter?.(name),
+    log: (m) => cr.tx?.log(m),
+  });
 }
 
 /** The stored body as it comes; throws when the fetch broke off, so the client sees it cut. */

@@ -8,7 +8,7 @@
 // them directly; what a field means is the VCL variable named beside it.
 
 import { hash } from 'node:crypto';
-import type { BackendSpec, CacheObjects, Director, HeaderRef, HttpWhere, ParamReading, PeerCredentials, PrivHolder, PurgeOptions, VmodContext, VmodHousekeeping } from '../vmod/api.ts';
+import type { BackendSpec, CacheObjects, Director, HeaderRef, HttpWhere, ParamReading, PeerCredentials, PrivHolder, PurgeOptions, VmodContext, VmodFilter, VmodHousekeeping } from '../vmod/api.ts';
 import { readHeaderRef, VmodFailure, writeHeaderRef } from '../vmod/api.ts';
 import type { SubName } from '../vcl/spec.ts';
 import type { VclHttp } from './http.ts';
@@ -73,6 +73,8 @@ export interface TaskVcl {
   deleteBackend?(backend: Director): void;
   /** The platform handle of an imported VMOD (see VmodContext.vmod). */
   vmodHandle?(name: string): VmodHousekeeping | null;
+  /** A body filter a VMOD added to this VCL (beresp.filters, resp.filters name it). */
+  filter?(name: string): VmodFilter | undefined;
 }
 
 const NO_SERVICES: TaskServices = {};
