@@ -21,10 +21,6 @@ const BLOCKED: Readonly<Record<string, string>> = {
   // A non-pedantic ACL entry with bits set under its mask ("127"/24), then ACL-typed
   // expressions (VMOD calls) after ~ and !~.
   'core/m00023.vtc#1': 'Non-zero bits in masked part',
-  // Refused as Varnish refuses it, with another message than Varnish's
-  // "Not available in subroutine 'vcl_backend_fetch'" / "... 'vcl_init'".
-  'esi/v00043.vtc#1': 'debug.test_priv_top() is not available in vcl_backend_fetch',
-  'esi/v00043.vtc#2': 'debug.test_priv_top() is not available in vcl_init',
 };
 
 interface CaseVcl {

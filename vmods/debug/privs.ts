@@ -43,7 +43,7 @@ export function test_priv_task(ctx: VmodContext, task: PrivHolder<string>, s: st
   return task.priv ?? null;
 }
 
-/** PRIV_TOP is null on the backend side; $Restrict client keeps VCL from calling it there. */
+/** PRIV_TOP is null on the backend side; the compiler keeps a PRIV_TOP function off it. */
 export function test_priv_top(ctx: VmodContext, top: PrivHolder<string> | null, s: string | null): string | null {
   if (top === null) ctx.fail('debug.test_priv_top(): no PRIV_TOP outside a client request');
   top.priv ??= s ?? '';
