@@ -144,30 +144,55 @@ describe('ESI', () => {
     await expect(fetchRaw(proxy.port, '/stop')).rejects.toThrow();
   });
 
-  it('starts the includes of a page together with feature esi_parallel_includes, delivered in order', async () => {
-    // The origin answers the fragments only once all five are asked for (or after 3 s): run one
-    // after another, they could not all be in flight at once.
-    const waiting: (() => void)[] = [];
+  it('starts the includes of a page together by default, delivered in page order', async () => {
+    // The origin answers no fragment until it has been asked for all ten: fetched one after
+    // another, the first would wait for the last. (A fallback answers all after 10 s so that
+    // such a failure shows in `most` instead of a hang.)
+    const held: (() => void)[] = [];
+    let released = false;
     let inFlight = 0;
     let most = 0;
+    const urls = Array.from({ length: 10 }, (_, i) => `/f${i}`);
     origin = await startOrigin((req, res) => {
       if (req.url === '/page') {
-        res.end(`<p>${[1, 2, 3, 4, 5].map((n) => `<esi:include src="/f${n}"/>`).join('')}</p>`);
+        res.end(`<p>${urls.map((u) => `<esi:include src="${u}"/>`).join('')}</p>`);
         return;
       }
       inFlight++;
       most = Math.max(most, inFlight);
-      const answer = (): void => {
+      held.push(() => {
         inFlight--;
         res.end(`[${req.url}]`);
-      };
-      waiting.push(answer);
-      if (waiting.length === 5) for (const w of waiting.splice(0)) w();
-      else setTimeout(() => waiting.includes(answer) && waiting.splice(waiting.indexOf(answer), 1) && answer(), 3000);
+      });
+      if (released || held.length === urls.length) for (const answer of held.splice(0)) answer();
     });
-    proxy = await startProxy(ESI_VCL, { origin, params: [['feature', '+esi_parallel_includes']] });
+    const fallback = setTimeout(() => {
+      released = true;
+      for (const answer of held.splice(0)) answer();
+    }, 10_000);
+    try {
+      proxy = await startProxy(ESI_VCL, { origin });
+      const r = await fetchRaw(proxy.port, '/page');
+      expect(r.body.toString()).toBe(`<p>${urls.map((u) => `[${u}]`).join('')}</p>`);
+      expect(most).toBe(10);
+    } finally {
+      clearTimeout(fallback);
+    }
+  });
+
+  it('shares PRIV_TOP and req_top with includes started together, nested ones too', async () => {
+    origin = await startOrigin((req, res) => {
+      if (req.url === '/page') res.end('<p><esi:include src="/a"/><esi:include src="/b"/></p>');
+      else if (req.url === '/a') res.end('<a><esi:include src="/c"/></a>');
+      else res.end(`[${req.url} top=${req.headers['x-top']} req_top=${req.headers['x-req-top']}]`);
+    });
+    proxy = await startProxy(
+      `${BACKEND.replace('vcl 4.1;', 'vcl 4.1;\nimport debug;')}
+sub vcl_recv { set req.http.x-top = debug.test_priv_top(req.url); set req.http.x-req-top = req_top.url; }
+sub vcl_backend_response { set beresp.do_esi = true; }`,
+      { origin },
+    );
     const r = await fetchRaw(proxy.port, '/page');
-    expect(r.body.toString()).toBe('<p>[/f1][/f2][/f3][/f4][/f5]</p>');
-    expect(most).toBe(5);
+    expect(r.body.toString()).toBe('<p><a>[/c top=/page req_top=/page]</a>[/b top=/page req_top=/page]</p>');
   });
 });
