@@ -104,7 +104,11 @@ describe('ESI', () => {
     expect(stat(proxy, 'esi_errors')).toBe(2);
     const text = await fetchRaw(proxy.port, '/text');
     expect(text.body.toString()).toBe('text first <esi:include src="/x"/>');
-    expect(text.headers['x-can-esi']).toBe('false');
+    // The fetch streams the page to its first client, maybe before its first byte is parsed;
+    // once parsed, obj.can_esi says it is not XML.
+    const again = await fetchRaw(proxy.port, '/text');
+    expect(again.body.toString()).toBe('text first <esi:include src="/x"/>');
+    expect(again.headers['x-can-esi']).toBe('false');
   });
 
   it('parses a body that is not XML with feature esi_disable_xml_check', async () => {
