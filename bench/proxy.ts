@@ -14,12 +14,14 @@
 // into the histograms: prints its ratio to the plain hits, whose target is within 3%).
 // Two filter loads run beside the plain ones: a hit of a 20 KB gzipped HTML object for a client
 // that does not take gzip (gunzip on delivery), and an ESI page of ten cached 1 KB fragments.
-// Both servers run the same VCL (the builtin, plus do_esi for the ESI page).
+// Both servers run the same VCL (the builtin, plus do_esi for the ESI page). --load TEXT (any
+// number) keeps only the loads whose name has one of the texts (`--load gunzip --load esi`).
+// The machine's load average is printed before and after: the figures mean little without it.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -38,6 +40,7 @@ const { values: opts } = parseArgs({
     idle: { type: 'string' },
     'log-reader': { type: 'boolean', default: false },
     metrics: { type: 'boolean', default: false },
+    load: { type: 'string', multiple: true },
   },
 });
 const DURATION = Number(opts.duration);
@@ -374,6 +377,12 @@ async function main(): Promise<void> {
     loads.push(...sizeLoads('varnish', port, pids));
   }
 
+  if (opts.load !== undefined) {
+    const keep = opts.load;
+    loads.splice(0, loads.length, ...loads.filter((l) => keep.some((k) => l.name.includes(k))));
+  }
+  console.log(`load average before: ${loadavg().map((n) => n.toFixed(2)).join(' ')} (${cpus().length} cores)`);
+
   // Idle keep-alive connections, opened once per server and kept through the loads.
   const idleNotes: string[] = [];
   if (IDLE > 0) {
@@ -401,6 +410,7 @@ async function main(): Promise<void> {
   // A profile is written when the process exits of itself.
   if (shellac) await stop(shellac);
   print(loads.map((l) => ({ name: l.name, f: best.get(l.name)! })));
+  console.log(`load average after: ${loadavg().map((n) => n.toFixed(2)).join(' ')}`);
   for (const n of idleNotes) console.log(n);
   for (const l of loads) {
     if (l.bytes !== undefined) console.log(`${l.name}: ${((best.get(l.name)!.rps * l.bytes) / 1e6).toFixed(0)} MB/s of bodies`);

@@ -6,16 +6,10 @@
 
 import { request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
-import { BACKEND, type Origin, type ProxyHandle, startOrigin, startProxy } from '../helpers/proxy.ts';
+import { describe, expect, it } from 'vitest';
+import { BACKEND, closedAfterEach, startOrigin, startProxy } from '../helpers/proxy.ts';
 
-let origin: Origin | undefined;
-let proxy: ProxyHandle | undefined;
-afterEach(async () => {
-  await proxy?.close();
-  await origin?.close();
-  proxy = origin = undefined;
-});
+const started = closedAfterEach();
 
 const ESI_VCL = `${BACKEND}
 sub vcl_backend_response { set beresp.do_esi = true; set beresp.do_gzip = beresp.http.x-gzip == "yes"; }`;
@@ -60,7 +54,7 @@ describe('ESI streaming', () => {
     ['gzip', true],
   ])('sends a %s page’s first bytes while the page is still being fetched', async (_name, gzip) => {
     const rest = hold();
-    origin = await startOrigin((req, res) => {
+    const origin = started.origin(await startOrigin((req, res) => {
       if (req.url === '/f') {
         res.end('FRAG');
         return;
@@ -68,8 +62,8 @@ describe('ESI streaming', () => {
       res.writeHead(200, { 'x-gzip': gzip ? 'yes' : 'no' });
       res.write('<html>before ');
       void rest.wait.then(() => res.end('<esi:include src="/f"/> after</html>'));
-    });
-    proxy = await startProxy(ESI_VCL, { origin });
+    }));
+    const proxy = started.proxy(await startProxy(ESI_VCL, { origin }));
     const headers: Record<string, string> = gzip ? { 'Accept-Encoding': 'gzip' } : {};
     const body = await getStreaming(proxy.port, '/page', headers, (b) => {
       // A gzip stream is read as far as it goes (its end has not come yet).
@@ -82,11 +76,11 @@ describe('ESI streaming', () => {
 
   it('sends the bytes before an include while the include is still being fetched', async () => {
     const frag = hold();
-    origin = await startOrigin((req, res) => {
+    const origin = started.origin(await startOrigin((req, res) => {
       if (req.url === '/slow') void frag.wait.then(() => res.end('SLOW'));
       else res.end('<html>head <esi:include src="/slow"/> tail</html>');
-    });
-    proxy = await startProxy(ESI_VCL, { origin });
+    }));
+    const proxy = started.proxy(await startProxy(ESI_VCL, { origin }));
     const body = await getStreaming(proxy.port, '/page', {}, (b) => {
       if (b.toString().includes('<html>head ')) frag.release(true);
     });

@@ -3,17 +3,11 @@
 // built-in ones, over real sockets.
 
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getBytes } from '../helpers/bytes.ts';
-import { BACKEND, type Origin, type ProxyHandle, startOrigin, startProxy } from '../helpers/proxy.ts';
+import { BACKEND, closedAfterEach, type Origin, startOrigin, startProxy } from '../helpers/proxy.ts';
 
-let origin: Origin | undefined;
-let proxy: ProxyHandle | undefined;
-afterEach(async () => {
-  await proxy?.close();
-  await origin?.close();
-  proxy = origin = undefined;
-});
+const started = closedAfterEach();
 
 const TEXT = 'Ponto Facto, Caesar Transit!';
 const ROT = 'Cbagb Snpgb, Pnrfne Genafvg!';
@@ -34,8 +28,8 @@ const vcl = (subs: string): string => `${BACKEND.replace('vcl 4.1;', 'vcl 4.1;\n
 
 describe('VMOD filters', () => {
   it('runs a VMOD fetch filter named in beresp.filters: the stored body is filtered once', async () => {
-    origin = await pages({ '/': TEXT });
-    proxy = await startProxy(vcl('sub vcl_backend_response { set beresp.filters = "rot13"; }'), { origin });
+    const origin = started.origin(await pages({ '/': TEXT }));
+    const proxy = started.proxy(await startProxy(vcl('sub vcl_backend_response { set beresp.filters = "rot13"; }'), { origin }));
     for (let i = 0; i < 2; i++) {
       const r = await getBytes(proxy.port, '/');
       expect(r.body.toString()).toBe(ROT);
@@ -44,8 +38,8 @@ describe('VMOD filters', () => {
   });
 
   it('runs a VMOD delivery filter after the built-in ones, and debug.pedantic passes bytes on', async () => {
-    origin = await pages({ '/plain': TEXT, '/gz': `gz:${TEXT}` });
-    proxy = await startProxy(vcl('sub vcl_deliver { set resp.filters += " rot13 debug.pedantic"; }'), { origin });
+    const origin = started.origin(await pages({ '/plain': TEXT, '/gz': `gz:${TEXT}` }));
+    const proxy = started.proxy(await startProxy(vcl('sub vcl_deliver { set resp.filters += " rot13 debug.pedantic"; }'), { origin }));
     const plain = await getBytes(proxy.port, '/plain');
     expect(plain.body.toString()).toBe(ROT);
     // gunzip (the default list for a client without gzip) runs first, then rot13 on plain bytes.
@@ -55,24 +49,24 @@ describe('VMOD filters', () => {
   });
 
   it('refuses a name no filter has, and a VMOD filter named on the chain it has no side on', async () => {
-    origin = await pages({ '/': TEXT });
-    proxy = await startProxy(
+    const origin = started.origin(await pages({ '/': TEXT }));
+    const proxy = started.proxy(await startProxy(
       vcl(`sub vcl_backend_response { if (bereq.url == "/fetch") { set beresp.filters = "debug.pedantic"; } }
 sub vcl_deliver { if (req.url == "/nope") { set resp.filters = "rot14"; } }`),
       { origin },
-    );
+    ));
     expect((await getBytes(proxy.port, '/fetch')).status).toBe(503);
     expect((await getBytes(proxy.port, '/nope')).status).toBe(503);
     expect((await getBytes(proxy.port, '/')).body.toString()).toBe(TEXT);
   });
 
   it('filters an include of a gzip ESI page as plain bytes, stitched into one valid gzip stream', async () => {
-    origin = await pages({ '/page': 'gz:<p><esi:include src="/frag"/></p>', '/frag': TEXT });
-    proxy = await startProxy(
+    const origin = started.origin(await pages({ '/page': 'gz:<p><esi:include src="/frag"/></p>', '/frag': TEXT }));
+    const proxy = started.proxy(await startProxy(
       vcl(`sub vcl_backend_response { set beresp.do_esi = true; }
 sub vcl_deliver { if (req.esi_level > 0) { set resp.filters += " rot13"; } }`),
       { origin },
-    );
+    ));
     const r = await getBytes(proxy.port, '/page', { 'Accept-Encoding': 'gzip' });
     expect(r.headers['content-encoding']).toBe('gzip');
     expect(gunzipSync(r.body).toString()).toBe(`<p>${ROT}</p>`);
