@@ -15,7 +15,8 @@
 // Two filter loads run beside the plain ones: a hit of a 20 KB gzipped HTML object for a client
 // that does not take gzip (gunzip on delivery), and an ESI page of ten cached 1 KB fragments.
 // Both servers run the same VCL (the builtin, plus do_esi for the ESI page). --load TEXT (any
-// number) keeps only the loads whose name has one of the texts (`--load gunzip --load esi`).
+// number) keeps only the loads whose name has one of the texts (`--load gunzip --load esi`);
+// --param NAME=VALUE (any number) sets a parameter of the main Shellac.
 // The machine's load average is printed before and after: the figures mean little without it.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -41,6 +42,7 @@ const { values: opts } = parseArgs({
     'log-reader': { type: 'boolean', default: false },
     metrics: { type: 'boolean', default: false },
     load: { type: 'string', multiple: true },
+    param: { type: 'string', multiple: true },
   },
 });
 const DURATION = Number(opts.duration);
@@ -49,6 +51,8 @@ const ROUNDS = Math.max(1, Number(opts.rounds));
 const IDLE = opts.idle === undefined ? 0 : Number(opts.idle);
 /** With idle connections, both servers must keep them: timeout_idle well past the run. */
 const IDLE_PARAMS = IDLE > 0 ? ['-p', 'timeout_idle=3600'] : [];
+/** --param NAME=VALUE (any number): parameters for the main Shellac (`-p`), to compare settings. */
+const SHELLAC_PARAMS = (opts.param ?? []).flatMap((p) => ['-p', p]);
 const SERVER_CORE = '0';
 /** The VCL both servers run: the builtin behaviour, plus ESI for the ESI page. */
 const BENCH_VCL = (originPort: number): string => `vcl 4.1;
@@ -318,7 +322,7 @@ async function main(): Promise<void> {
     const port = await freePort();
     const nodeArgs = opts['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`] : [];
     ({ child: shellac } = await start(
-      pinned(SERVER_CORE, NODE, [...nodeArgs, 'src/cli/main.ts', 'serve', '-a', `127.0.0.1:${port}`, '-f', vclFile, '-s', 'malloc,64m', ...IDLE_PARAMS]),
+      pinned(SERVER_CORE, NODE, [...nodeArgs, 'src/cli/main.ts', 'serve', '-a', `127.0.0.1:${port}`, '-f', vclFile, '-s', 'malloc,64m', ...IDLE_PARAMS, ...SHELLAC_PARAMS]),
       /Listening on/,
       { SHELLAC_LOG_LEVEL: 'error' },
     ));

@@ -14,7 +14,7 @@ import type { BodyInfo } from './body-info.ts';
 import { esiPieces, esiPlain, type Includes, piecesOf } from './esi-deliver.ts';
 import { assembleGzip, type Piece, storedPiece } from './gzip-pieces.ts';
 import { weakenEtag } from './http-edits.ts';
-import { type Body, compose, filterNames, type Stage } from './stage.ts';
+import { type Body, coalesce, compose, filterNames, type Stage } from './stage.ts';
 import { openVmodFilter, type VmodFilterLookup } from './vmod-filters.ts';
 import { gunzippedLength, gunzipStage, gunzipWholeStage, WHOLE_GUNZIP_MAX } from './zlib-stages.ts';
 
@@ -124,6 +124,8 @@ export function openDeliveryFilters(list: string, c: DeliveryContext): DeliveryC
     // range: the proxy cuts ranges of a body it writes itself; a transformed body is whole.
   }
   if (stages.length === 0) return null;
+  // An ESI page's many small parts go out in as few writes as they came in turns.
+  if (names.includes('esi') && info.esiOpen) stages.push(coalesce);
   return { kind: 'bytes', stage: compose(stages), length };
 }
 

@@ -83,17 +83,26 @@ function buffered<T>(source: AsyncIterable<T>): AsyncIterable<T> {
       poke();
     }
   })();
-  return (async function* () {
-    let i = 0;
-    for (;;) {
-      while (i < items.length) yield items[i++];
-      if (failure !== null) throw (failure as { error: unknown }).error;
-      if (done) return;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-    }
-  })();
+  const waitMore = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+  // A plain iterator, not a generator: one less layer for each part of each include.
+  return {
+    [Symbol.asyncIterator]: () => {
+      let i = 0;
+      return {
+        async next(): Promise<IteratorResult<T>> {
+          for (;;) {
+            if (i < items.length) return { value: items[i++], done: false };
+            if (failure !== null) throw failure.error;
+            if (done) return { value: undefined, done: true };
+            await waitMore();
+          }
+        },
+      };
+    },
+  };
 }
 
 /**
@@ -139,17 +148,43 @@ async function* range(w: BodyWindow, start: number, end: number): AsyncGenerator
 }
 
 const isPiece = (x: Buffer | Piece): x is Piece => !Buffer.isBuffer(x);
+const plainOnly = (x: Buffer | Piece): Buffer | null => (isPiece(x) ? null : x);
+const asPiece = (x: Buffer | Piece): Piece => (isPiece(x) ? x : storedPiece(x));
 
 /**
  * An ESI page over its plain body, as the body and its instructions arrive: verbatim bytes as
- * they come, each include's output (bytes, or pieces in a gzip page) in its place.
+ * they come, each include's output (bytes, or pieces in a gzip page) in its place, each part
+ * shaped by `shape` (null drops it). A range whose bytes are all there goes as one part.
  */
-async function* walkPlain(w: BodyWindow, info: BodyInfo, starts: IncludeStarts): AsyncGenerator<Buffer | Piece> {
+async function* walkPlain<T>(w: BodyWindow, info: BodyInfo, starts: IncludeStarts, shape: (part: Buffer | Piece) => T | null): AsyncGenerator<T> {
   try {
-    for await (const ins of settled(w, info, starts)) {
-      if (ins === null) yield* range(w, 0, Infinity);
-      else if (ins.kind === 'verbatim') yield* range(w, ins.start, ins.end);
-      else yield* starts.body(ins);
+    let i = 0;
+    for (;;) {
+      const list = info.esi;
+      starts.catchUp(list);
+      if (list === null) {
+        // Not XML: the body as it is (nothing was sent of it yet).
+        for await (const b of range(w, 0, Infinity)) yield shape(b)!;
+        return;
+      }
+      if (i >= list.length) {
+        // Once the body has ended, the list is whole.
+        if (w.ended) return;
+        await w.more();
+        continue;
+      }
+      const ins = list[i++];
+      if (ins.kind === 'include') {
+        for await (const part of starts.body(ins)) {
+          const x = shape(part);
+          if (x !== null) yield x;
+        }
+      } else if (w.received >= ins.end) {
+        yield shape(w.slice(ins.start, ins.end))!;
+        w.drop(ins.end);
+      } else {
+        for await (const b of range(w, ins.start, ins.end)) yield shape(b)!;
+      }
     }
   } finally {
     await w.close();
@@ -157,18 +192,17 @@ async function* walkPlain(w: BodyWindow, info: BodyInfo, starts: IncludeStarts):
 }
 
 /** An ESI page as plain bytes. */
-export async function* esiPlain(input: Body, info: BodyInfo, gzipped: boolean, inc: Includes): AsyncGenerator<Buffer> {
+export function esiPlain(input: Body, info: BodyInfo, gzipped: boolean, inc: Includes): AsyncGenerator<Buffer> {
   const w = new BodyWindow(gzipped ? gunzipStage(input) : input);
   // Asked for plain bytes, an include gives nothing else.
-  for await (const part of walkPlain(w, info, new IncludeStarts(inc, false))) if (!isPiece(part)) yield part;
+  return walkPlain(w, info, new IncludeStarts(inc, false), plainOnly);
 }
 
 /** An ESI page as gzip pieces: the stored deflate bytes of its ranges where esi_gzip stored them. */
 export async function* esiPieces(input: Body, info: BodyInfo, gzipped: boolean, inc: Includes): AsyncGenerator<Piece> {
   const starts = new IncludeStarts(inc, true);
   if (!gzipped || !info.esiGzip) {
-    const w = new BodyWindow(gzipped ? gunzipStage(input) : input);
-    for await (const part of walkPlain(w, info, starts)) yield isPiece(part) ? part : storedPiece(part);
+    yield* walkPlain(new BodyWindow(gzipped ? gunzipStage(input) : input), info, starts, asPiece);
     return;
   }
   const w = new BodyWindow(input);
@@ -179,7 +213,7 @@ export async function* esiPieces(input: Body, info: BodyInfo, gzipped: boolean, 
         await w.until(Infinity);
         yield await bodyPiece(w.slice(0, w.received), true);
       } else if (ins.kind === 'include') {
-        for await (const part of starts.body(ins)) yield isPiece(part) ? part : storedPiece(part);
+        for await (const part of starts.body(ins)) yield asPiece(part);
       } else {
         const gz = ins.gz!;
         if (!(await w.until(gz.end))) throw new Error('the ESI body ended before its instructions did');

@@ -59,8 +59,12 @@ export async function writeFiltered(cr: ClientRequest, obj: CacheObject, chain: 
     res.end();
     return;
   }
-  // The head goes now: an ESI page's first bytes may wait on an include's fetch.
-  res.flushHead();
+  // The head goes with the first bytes, or alone when they are not there by the next turn of
+  // the event loop (an ESI page's first bytes may wait on an include's fetch).
+  let early: NodeJS.Immediate | undefined = setImmediate(() => {
+    early = undefined;
+    res.flushHead();
+  });
   try {
     if (chain.kind === 'pieces') {
       // An include of a gzip page: its pieces go to the page, not to a socket.
@@ -71,6 +75,10 @@ export async function writeFiltered(cr: ClientRequest, obj: CacheObject, chain: 
     }
     const body = chain.stage(storedBody(obj));
     for await (const chunk of part === 'all' ? body : cut(body, part.start, part.end)) {
+      if (early !== undefined) {
+        clearImmediate(early);
+        early = undefined;
+      }
       counters.s_resp_bodybytes += chunk.length;
       if (!res.write(chunk)) {
         await res.drained();
@@ -79,6 +87,7 @@ export async function writeFiltered(cr: ClientRequest, obj: CacheObject, chain: 
     }
     res.end();
   } catch (e) {
+    if (early !== undefined) clearImmediate(early);
     cr.srv.logger.warn({ xid: cr.task.xid, error: (e as Error).message }, 'delivery filter failed');
     cr.tx?.error((e as Error).message);
     res.destroy();
