@@ -27,7 +27,23 @@ export type IncludeRunner = (inc: EsiInclude, pieces: boolean) => AsyncIterable<
 export interface Includes {
   readonly run: IncludeRunner;
   readonly parallel: boolean;
+  /** Shared by a top request and all its includes, at every depth. */
+  readonly budget: IncludeBudget;
 }
+
+/**
+ * How many includes of one top request may run ahead of delivery at once. A page whose
+ * includes include themselves (up to max_esi_depth) would otherwise start a number of requests
+ * exponential in the depth, each buffering its body; past the bound, an include waits until
+ * one finishes or until delivery reaches it, as with Varnish.
+ */
+export interface IncludeBudget {
+  inFlight: number;
+  readonly max: number;
+}
+
+/** Includes started ahead of delivery, per top request. */
+export const INCLUDES_AHEAD_MAX = 64;
 
 /**
  * The includes of a page: each started when delivery reaches it, or, in parallel, each started
@@ -45,12 +61,18 @@ class IncludeStarts {
     this.#pieces = pieces;
   }
 
-  /** Starts the includes the list gained since the last call (when parallel). */
+  /** Starts the includes the list gained since the last call (when parallel), within the budget. */
   catchUp(list: readonly EsiInstruction[] | null): void {
-    if (!this.#inc.parallel || list === null) return;
+    const inc = this.#inc;
+    if (!inc.parallel || list === null) return;
+    const budget = inc.budget;
     for (; this.#seen < list.length; this.#seen++) {
       const ins = list[this.#seen];
-      if (ins.kind === 'include') this.#started.set(ins, buffered(this.#inc.run(ins, this.#pieces)));
+      if (ins.kind !== 'include') continue;
+      // Full: this one and the rest are tried again at the next step of delivery.
+      if (budget.inFlight >= budget.max) return;
+      budget.inFlight++;
+      this.#started.set(ins, buffered(inc.run(ins, this.#pieces), () => budget.inFlight--));
     }
   }
 
@@ -59,8 +81,11 @@ class IncludeStarts {
   }
 }
 
-/** Reads a source to its end now, whatever the reader's pace; the reader gets it all in order. */
-function buffered<T>(source: AsyncIterable<T>): AsyncIterable<T> {
+/**
+ * Reads a source to its end now, whatever the reader's pace; the reader gets it all in order.
+ * `ended` is called once the source is read out (or failed).
+ */
+function buffered<T>(source: AsyncIterable<T>, ended: () => void): AsyncIterable<T> {
   const items: T[] = [];
   let done = false;
   let failure: { error: unknown } | null = null;
@@ -80,6 +105,7 @@ function buffered<T>(source: AsyncIterable<T>): AsyncIterable<T> {
       failure = { error };
     } finally {
       done = true;
+      ended();
       poke();
     }
   })();

@@ -4,6 +4,7 @@
 
 import type { CacheObject } from '../cache/index.ts';
 import { type DeliveryChain, defaultDeliveryFilters, openDeliveryFilters } from '../filters/delivery-filters.ts';
+import { INCLUDES_AHEAD_MAX, type IncludeBudget } from '../filters/esi-deliver.ts';
 import { acceptsGzip } from '../runtime/variables.ts';
 import type { ClientRequest } from './client.ts';
 import { includeRunner } from './esi-include.ts';
@@ -35,11 +36,25 @@ export function deliveryChain(cr: ClientRequest, obj: CacheObject): DeliveryChai
     obj,
     resp: t.resp!,
     counters: cr.srv.counters,
-    includes: { run: includeRunner(cr), parallel: cr.srv.params.values.feature.has('esi_parallel_includes') },
+    includes: { run: includeRunner(cr), parallel: cr.srv.params.values.feature.has('esi_parallel_includes'), budget: includeBudget(cr) },
     pieces,
     vmodFilter: (name) => t.vcl?.filter?.(name),
     log: (m) => cr.tx?.log(m),
   });
+}
+
+/** The budget of includes run ahead of delivery, one per top request (kept while it lives). */
+const budgets = new WeakMap<ClientRequest, IncludeBudget>();
+
+function includeBudget(cr: ClientRequest): IncludeBudget {
+  let top = cr;
+  while (top.esi !== null) top = top.esi.parent;
+  let b = budgets.get(top);
+  if (b === undefined) {
+    b = { inFlight: 0, max: INCLUDES_AHEAD_MAX };
+    budgets.set(top, b);
+  }
+  return b;
 }
 
 /** The stored body as it comes; throws when the fetch broke off, so the client sees it cut. */

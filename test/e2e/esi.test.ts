@@ -184,6 +184,33 @@ describe('ESI', () => {
     }
   });
 
+  it('runs at most 64 includes of one top request ahead of delivery', async () => {
+    // A hundred fragments: the origin holds each until 64 are in flight, notes how many include
+    // sub-requests had started by then (all hundred, were there no bound), and answers them all
+    // and the rest as they come.
+    const held: (() => void)[] = [];
+    let released = false;
+    let startedAt64 = -1;
+    const urls = Array.from({ length: 100 }, (_, i) => `/f${i}`);
+    origin = await startOrigin((req, res) => {
+      if (req.url === '/page') {
+        res.end(urls.map((u) => `<esi:include src="${u}"/>`).join(''));
+        return;
+      }
+      held.push(() => res.end('.'));
+      if (!released && held.length === 64 && proxy !== undefined) startedAt64 = stat(proxy, 'esi_req');
+      if (released || held.length === 64) {
+        released = true;
+        for (const answer of held.splice(0)) answer();
+      }
+    });
+    proxy = await startProxy(ESI_VCL, { origin });
+    const r = await fetchRaw(proxy.port, '/page');
+    expect(r.body.toString()).toBe('.'.repeat(100));
+    expect(startedAt64).toBe(64);
+    expect(stat(proxy, 'esi_req')).toBe(100);
+  });
+
   it('shares PRIV_TOP and req_top with includes started together, nested ones too', async () => {
     origin = await startOrigin((req, res) => {
       if (req.url === '/page') res.end('<p><esi:include src="/a"/><esi:include src="/b"/></p>');
