@@ -3,17 +3,11 @@
 // (checked with node's own zlib), errors counted and limits kept.
 
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
-import { BACKEND, type Origin, type ProxyHandle, startOrigin, startProxy, stat } from '../helpers/proxy.ts';
+import { describe, expect, it } from 'vitest';
+import { BACKEND, closedAfterEach, type Origin, startOrigin, startProxy, stat } from '../helpers/proxy.ts';
 import { getBytes as fetchRaw } from '../helpers/bytes.ts';
 
-let origin: Origin | undefined;
-let proxy: ProxyHandle | undefined;
-afterEach(async () => {
-  await proxy?.close();
-  await origin?.close();
-  proxy = origin = undefined;
-});
+const started = closedAfterEach();
 
 /** An origin serving a table of pages; a `gz:` prefix sends the rest gzipped. */
 function pages(table: Record<string, string>): Promise<Origin> {
@@ -41,12 +35,12 @@ sub vcl_deliver { set resp.http.x-can-esi = obj.can_esi; }`;
 
 describe('ESI', () => {
   it('assembles includes, removes, comments and <!--esi, with includes as sub-requests', async () => {
-    origin = await pages({
+    const origin = started.origin(await pages({
       '/dir/page': '<html><esi:include src="frag"/>|<esi:remove>gone</esi:remove><!--esi <esi:include src="/top"/> -->|<esi:comment text="x"/>end</html>',
       '/dir/frag': 'FRAG',
       '/top': 'TOP',
-    });
-    proxy = await startProxy(ESI_VCL, { origin });
+    }));
+    const proxy = started.proxy(await startProxy(ESI_VCL, { origin }));
     const r = await fetchRaw(proxy.port, '/dir/page');
     expect(r.body.toString()).toBe('<html>FRAG| TOP |end</html>');
     expect(r.headers['content-length']).toBeUndefined();
@@ -70,13 +64,13 @@ describe('ESI', () => {
 
   it('delivers a gzip page to a gzip client as one valid gzip stream, and plain bytes to others', async () => {
     const frag = 'fragment text '.repeat(50);
-    origin = await pages({
+    const origin = started.origin(await pages({
       '/g': `gz:<p>${'head '.repeat(40)}<esi:include src="/plainfrag"/><esi:include src="/gzfrag"/><esi:include src="/zipped"/></p>`,
       '/plainfrag': frag,
       '/gzfrag': `gz:${frag}`,
-    });
-    proxy = await startProxy(`${ESI_VCL}
-      sub vcl_backend_response { if (bereq.url == "/zipped") { set beresp.do_esi = false; set beresp.do_gzip = true; } }`, { origin });
+    }));
+    const proxy = started.proxy(await startProxy(`${ESI_VCL}
+      sub vcl_backend_response { if (bereq.url == "/zipped") { set beresp.do_esi = false; set beresp.do_gzip = true; } }`, { origin }));
     // /zipped is a plain 404 page gzipped by Shellac (its body still stitches).
     const expected = `<p>${'head '.repeat(40)}${frag}${frag}missing</p>`;
     const zipped = await fetchRaw(proxy.port, '/g', { 'Accept-Encoding': 'gzip' });
@@ -93,12 +87,12 @@ describe('ESI', () => {
   });
 
   it('counts XML errors, skips bodies that are not XML, and honours esi_disable_xml_check', async () => {
-    origin = await pages({
+    const origin = started.origin(await pages({
       '/bad': '<a><esi:bogus/><esi:remove><esi:include src="/x"/></esi:remove></a>',
       '/text': 'text first <esi:include src="/x"/>',
       '/x': 'X',
-    });
-    proxy = await startProxy(ESI_VCL, { origin });
+    }));
+    const proxy = started.proxy(await startProxy(ESI_VCL, { origin }));
     const bad = await fetchRaw(proxy.port, '/bad');
     expect(bad.body.toString()).toBe('<a></a>');
     expect(stat(proxy, 'esi_errors')).toBe(2);
@@ -112,16 +106,16 @@ describe('ESI', () => {
   });
 
   it('parses a body that is not XML with feature esi_disable_xml_check', async () => {
-    origin = await pages({ '/text': 'text first <esi:include src="/x"/>', '/x': 'X' });
-    proxy = await startProxy(ESI_VCL, { origin, params: [['feature', '+esi_disable_xml_check']] });
+    const origin = started.origin(await pages({ '/text': 'text first <esi:include src="/x"/>', '/x': 'X' }));
+    const proxy = started.proxy(await startProxy(ESI_VCL, { origin, params: [['feature', '+esi_disable_xml_check']] }));
     const text = await fetchRaw(proxy.port, '/text');
     expect(text.body.toString()).toBe('text first X');
   });
 
   it('stops at max_esi_depth and lets resp.do_esi switch processing off', async () => {
-    origin = await pages({ '/loop': '<l><esi:include src="/loop"/></l>', '/raw': '<r><esi:include src="/loop"/></r>' });
-    proxy = await startProxy(`${ESI_VCL}
-      sub vcl_deliver { if (req.url == "/raw") { set resp.do_esi = false; } }`, { origin, params: [['max_esi_depth', '3']] });
+    const origin = started.origin(await pages({ '/loop': '<l><esi:include src="/loop"/></l>', '/raw': '<r><esi:include src="/loop"/></r>' }));
+    const proxy = started.proxy(await startProxy(`${ESI_VCL}
+      sub vcl_deliver { if (req.url == "/raw") { set resp.do_esi = false; } }`, { origin, params: [['max_esi_depth', '3']] }));
     const r = await fetchRaw(proxy.port, '/loop');
     expect(r.body.toString()).toBe('<l><l><l><l></l></l></l></l>');
     const raw = await fetchRaw(proxy.port, '/raw');
@@ -129,20 +123,20 @@ describe('ESI', () => {
   });
 
   it('sets Host from an http:// include and keeps the page going after a failed include', async () => {
-    origin = await pages({ '/p': '<p><esi:include src="http://other.example/h"/>|<esi:include src="/nothere"/>|</p>', '/h': 'H' });
-    proxy = await startProxy(`${ESI_VCL}
-      sub vcl_deliver { if (req.esi_level > 0) { set resp.http.x = "1"; } }`, { origin });
+    const origin = started.origin(await pages({ '/p': '<p><esi:include src="http://other.example/h"/>|<esi:include src="/nothere"/>|</p>', '/h': 'H' }));
+    const proxy = started.proxy(await startProxy(`${ESI_VCL}
+      sub vcl_deliver { if (req.esi_level > 0) { set resp.http.x = "1"; } }`, { origin }));
     const r = await fetchRaw(proxy.port, '/p');
     expect(r.body.toString()).toBe('<p>H|missing|</p>');
     expect(origin.seen.find((s) => s.url === '/h')?.headers.host).toBe('other.example');
   });
 
   it('ends the page at a failed include with feature esi_include_onerror, unless onerror="continue"', async () => {
-    origin = await pages({
+    const origin = started.origin(await pages({
       '/stop': '<p>a<esi:include src="/nothere"/>b</p>',
       '/go': '<p>a<esi:include src="/nothere" onerror="continue"/>b</p>',
-    });
-    proxy = await startProxy(ESI_VCL, { origin, params: [['feature', '+esi_include_onerror']] });
+    }));
+    const proxy = started.proxy(await startProxy(ESI_VCL, { origin, params: [['feature', '+esi_include_onerror']] }));
     const go = await fetchRaw(proxy.port, '/go');
     expect(go.body.toString()).toBe('<p>amissingb</p>');
     await expect(fetchRaw(proxy.port, '/stop')).rejects.toThrow();
@@ -157,7 +151,7 @@ describe('ESI', () => {
     let inFlight = 0;
     let most = 0;
     const urls = Array.from({ length: 10 }, (_, i) => `/f${i}`);
-    origin = await startOrigin((req, res) => {
+    const origin = started.origin(await startOrigin((req, res) => {
       if (req.url === '/page') {
         res.end(`<p>${urls.map((u) => `<esi:include src="${u}"/>`).join('')}</p>`);
         return;
@@ -169,13 +163,13 @@ describe('ESI', () => {
         res.end(`[${req.url}]`);
       });
       if (released || held.length === urls.length) for (const answer of held.splice(0)) answer();
-    });
+    }));
     const fallback = setTimeout(() => {
       released = true;
       for (const answer of held.splice(0)) answer();
     }, 10_000);
     try {
-      proxy = await startProxy(ESI_VCL, { origin });
+      const proxy = started.proxy(await startProxy(ESI_VCL, { origin }));
       const r = await fetchRaw(proxy.port, '/page');
       expect(r.body.toString()).toBe(`<p>${urls.map((u) => `[${u}]`).join('')}</p>`);
       expect(most).toBe(10);
@@ -192,19 +186,19 @@ describe('ESI', () => {
     let released = false;
     let startedAt64 = -1;
     const urls = Array.from({ length: 100 }, (_, i) => `/f${i}`);
-    origin = await startOrigin((req, res) => {
+    const origin = started.origin(await startOrigin((req, res) => {
       if (req.url === '/page') {
         res.end(urls.map((u) => `<esi:include src="${u}"/>`).join(''));
         return;
       }
       held.push(() => res.end('.'));
-      if (!released && held.length === 64 && proxy !== undefined) startedAt64 = stat(proxy, 'esi_req');
+      if (!released && held.length === 64 && proxy) startedAt64 = stat(proxy, 'esi_req');
       if (released || held.length === 64) {
         released = true;
         for (const answer of held.splice(0)) answer();
       }
-    });
-    proxy = await startProxy(ESI_VCL, { origin });
+    }));
+    const proxy = started.proxy(await startProxy(ESI_VCL, { origin }));
     const r = await fetchRaw(proxy.port, '/page');
     expect(r.body.toString()).toBe('.'.repeat(100));
     expect(startedAt64).toBe(64);
@@ -212,17 +206,17 @@ describe('ESI', () => {
   });
 
   it('shares PRIV_TOP and req_top with includes started together, nested ones too', async () => {
-    origin = await startOrigin((req, res) => {
+    const origin = started.origin(await startOrigin((req, res) => {
       if (req.url === '/page') res.end('<p><esi:include src="/a"/><esi:include src="/b"/></p>');
       else if (req.url === '/a') res.end('<a><esi:include src="/c"/></a>');
       else res.end(`[${req.url} top=${req.headers['x-top']} req_top=${req.headers['x-req-top']}]`);
-    });
-    proxy = await startProxy(
+    }));
+    const proxy = started.proxy(await startProxy(
       `${BACKEND.replace('vcl 4.1;', 'vcl 4.1;\nimport debug;')}
 sub vcl_recv { set req.http.x-top = debug.test_priv_top(req.url); set req.http.x-req-top = req_top.url; }
 sub vcl_backend_response { set beresp.do_esi = true; }`,
       { origin },
-    );
+    ));
     const r = await fetchRaw(proxy.port, '/page');
     expect(r.body.toString()).toBe('<p><a>[/c top=/page req_top=/page]</a>[/b top=/page req_top=/page]</p>');
   });
