@@ -14,12 +14,15 @@
 // into the histograms: prints its ratio to the plain hits, whose target is within 3%).
 // Two filter loads run beside the plain ones: a hit of a 20 KB gzipped HTML object for a client
 // that does not take gzip (gunzip on delivery), and an ESI page of ten cached 1 KB fragments.
-// Both servers run the same VCL (the builtin, plus do_esi for the ESI page).
+// Both servers run the same VCL (the builtin, plus do_esi for the ESI page). --load TEXT (any
+// number) keeps only the loads whose name has one of the texts (`--load gunzip --load esi`);
+// --param NAME=VALUE (any number) sets a parameter of the main Shellac.
+// The machine's load average is printed before and after: the figures mean little without it.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -38,6 +41,8 @@ const { values: opts } = parseArgs({
     idle: { type: 'string' },
     'log-reader': { type: 'boolean', default: false },
     metrics: { type: 'boolean', default: false },
+    load: { type: 'string', multiple: true },
+    param: { type: 'string', multiple: true },
   },
 });
 const DURATION = Number(opts.duration);
@@ -46,6 +51,8 @@ const ROUNDS = Math.max(1, Number(opts.rounds));
 const IDLE = opts.idle === undefined ? 0 : Number(opts.idle);
 /** With idle connections, both servers must keep them: timeout_idle well past the run. */
 const IDLE_PARAMS = IDLE > 0 ? ['-p', 'timeout_idle=3600'] : [];
+/** --param NAME=VALUE (any number): parameters for the main Shellac (`-p`), to compare settings. */
+const SHELLAC_PARAMS = (opts.param ?? []).flatMap((p) => ['-p', p]);
 const SERVER_CORE = '0';
 /** The VCL both servers run: the builtin behaviour, plus ESI for the ESI page. */
 const BENCH_VCL = (originPort: number): string => `vcl 4.1;
@@ -315,7 +322,7 @@ async function main(): Promise<void> {
     const port = await freePort();
     const nodeArgs = opts['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`] : [];
     ({ child: shellac } = await start(
-      pinned(SERVER_CORE, NODE, [...nodeArgs, 'src/cli/main.ts', 'serve', '-a', `127.0.0.1:${port}`, '-f', vclFile, '-s', 'malloc,64m', ...IDLE_PARAMS]),
+      pinned(SERVER_CORE, NODE, [...nodeArgs, 'src/cli/main.ts', 'serve', '-a', `127.0.0.1:${port}`, '-f', vclFile, '-s', 'malloc,64m', ...IDLE_PARAMS, ...SHELLAC_PARAMS]),
       /Listening on/,
       { SHELLAC_LOG_LEVEL: 'error' },
     ));
@@ -374,6 +381,12 @@ async function main(): Promise<void> {
     loads.push(...sizeLoads('varnish', port, pids));
   }
 
+  if (opts.load !== undefined) {
+    const keep = opts.load;
+    loads.splice(0, loads.length, ...loads.filter((l) => keep.some((k) => l.name.includes(k))));
+  }
+  console.log(`load average before: ${loadavg().map((n) => n.toFixed(2)).join(' ')} (${cpus().length} cores)`);
+
   // Idle keep-alive connections, opened once per server and kept through the loads.
   const idleNotes: string[] = [];
   if (IDLE > 0) {
@@ -401,6 +414,7 @@ async function main(): Promise<void> {
   // A profile is written when the process exits of itself.
   if (shellac) await stop(shellac);
   print(loads.map((l) => ({ name: l.name, f: best.get(l.name)! })));
+  console.log(`load average after: ${loadavg().map((n) => n.toFixed(2)).join(' ')}`);
   for (const n of idleNotes) console.log(n);
   for (const l of loads) {
     if (l.bytes !== undefined) console.log(`${l.name}: ${((best.get(l.name)!.rps * l.bytes) / 1e6).toFixed(0)} MB/s of bodies`);

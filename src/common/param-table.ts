@@ -271,7 +271,7 @@ export const PARAM_TABLE = [
     name: 'feature',
     type: 'bits',
     unit: '',
-    default: '+validate_headers',
+    default: '+esi_parallel_includes,+validate_headers',
     bits: {
       http2: 'Speak HTTP/2 (not supported by Shellac yet)',
       short_panic: 'Short panic messages (no effect in Shellac)',
@@ -283,7 +283,7 @@ export const PARAM_TABLE = [
       esi_ignore_other_elements: 'Ignore XML errors in ESI bodies',
       esi_remove_bom: 'Skip a UTF-8 byte order mark in ESI bodies',
       esi_include_onerror: 'Honour the onerror attribute of esi:include',
-      esi_parallel_includes: 'Start the includes of an ESI page all at once, delivered in order (Shellac only; Varnish runs them one after another)',
+      esi_parallel_includes: 'Stream an ESI page while it is fetched and start its includes together, delivered in page order (on by default; off, as in Varnish: the page is fetched whole first, its includes run one after another)',
       wait_silo: 'Wait for persistent storage to load (no effect in Shellac)',
       validate_headers: 'Refuse header values with characters HTTP forbids when VCL sets them',
       busy_stats_rate: 'Statistics rate limits for busy workers (no effect in Shellac)',

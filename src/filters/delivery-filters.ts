@@ -8,12 +8,15 @@
 // An include inside a gzip ESI page is delivered as gzip pieces instead (gzip-pieces.ts): the
 // page is one gzip stream made of its parts' stored deflate data.
 
+import { DELIVERY_FILTER_NAMES } from '../runtime/filter-defaults.ts';
 import type { VclHttp } from '../runtime/http.ts';
+import type { VmodFilter } from '../vmod/api.ts';
 import type { BodyInfo } from './body-info.ts';
 import { esiPieces, esiPlain, type Includes, piecesOf } from './esi-deliver.ts';
-import { assembleGzip, type Piece } from './gzip-pieces.ts';
+import { assembleGzip, type Piece, storedPiece } from './gzip-pieces.ts';
 import { weakenEtag } from './http-edits.ts';
-import { type Body, compose, filterNames, type Stage } from './stage.ts';
+import { type Body, coalesce, compose, filterNames, type Stage } from './stage.ts';
+import { openVmodFilter, type VmodFilterLookup } from './vmod-filters.ts';
 import { gunzippedLength, gunzipStage, gunzipWholeStage, WHOLE_GUNZIP_MAX } from './zlib-stages.ts';
 
 /** What a delivery needs to know of the stored object. */
@@ -51,6 +54,10 @@ export interface DeliveryContext {
   readonly includes: Includes;
   /** This is an include of a gzip page: deliver pieces of gzip, whatever the list says. */
   readonly pieces: boolean;
+  /** Filters the VCL's VMODs added, by name. */
+  readonly vmodFilter: VmodFilterLookup;
+  /** A log record in the request's transaction (for VMOD filters). */
+  readonly log: (message: string) => void;
 }
 
 /** A body transformed for delivery: bytes (with their length when known), or gzip pieces. */
@@ -58,7 +65,6 @@ export type DeliveryChain =
   | { readonly kind: 'bytes'; readonly stage: Stage; readonly length: number | undefined }
   | { readonly kind: 'pieces'; readonly pieces: (input: Body) => AsyncIterable<Piece> };
 
-export const DELIVERY_FILTER_NAMES: readonly string[] = ['esi', 'gunzip', 'range'];
 
 /**
  * Opens the named filters over an object. null when none changes the body (the proxy writes it
@@ -66,10 +72,16 @@ export const DELIVERY_FILTER_NAMES: readonly string[] = ['esi', 'gunzip', 'range
  */
 export function openDeliveryFilters(list: string, c: DeliveryContext): DeliveryChain | null | { error: string } {
   const names = filterNames(list);
-  for (const n of names) if (!DELIVERY_FILTER_NAMES.includes(n)) return { error: `Filter '${n}' not found` };
+  const vmods = new Map<string, VmodFilter>();
+  for (const n of names) {
+    if ((DELIVERY_FILTER_NAMES as readonly string[]).includes(n)) continue;
+    const f = c.vmodFilter(n);
+    if (f?.delivery === undefined) return { error: `Filter '${n}' not found` };
+    vmods.set(n, f);
+  }
   const obj = c.obj;
   const info = obj.info;
-  if (c.pieces) return { kind: 'pieces', pieces: (input) => piecesOf(input, info, info.gzip, names.includes('esi'), c.includes) };
+  if (c.pieces) return piecesChain(names, vmods, c);
   let gzipped = info.gzip;
   let length: number | undefined = obj.state === 'done' ? obj.bodyBytes : undefined;
   const stages: Stage[] = [];
@@ -101,9 +113,42 @@ export function openDeliveryFilters(list: string, c: DeliveryContext): DeliveryC
       weakenEtag(c.resp);
       stages.push(obj.state === 'done' && obj.bodyBytes <= WHOLE_GUNZIP_MAX ? gunzipWholeStage : gunzipStage);
       length = length === undefined ? undefined : gunzippedLength(obj.chunks, obj.bodyBytes);
+    } else if (vmods.has(n)) {
+      // A VMOD's filter gets the bytes as the filters before it left them, gzip or not.
+      const stage = openVmodFilter(vmods.get(n)!, 'delivery', c.resp, c.log);
+      if (stage === null) continue;
+      stages.push(stage);
+      c.resp.unset('Content-Length');
+      length = undefined;
     }
     // range: the proxy cuts ranges of a body it writes itself; a transformed body is whole.
   }
   if (stages.length === 0) return null;
+  // An ESI page's many small parts go out in as few writes as they came in turns.
+  if (names.includes('esi') && info.esiOpen) stages.push(coalesce);
   return { kind: 'bytes', stage: compose(stages), length };
+}
+
+/**
+ * An include of a gzip page: its body as gzip pieces. Its VMOD filters, when it has any that
+ * open, get it as plain bytes (ESI assembled, gzip inflated), which go into the page as stored
+ * blocks: a filter cannot be handed deflate data it would have to understand.
+ */
+function piecesChain(names: readonly string[], vmods: ReadonlyMap<string, VmodFilter>, c: DeliveryContext): DeliveryChain {
+  const info = c.obj.info;
+  const esi = names.includes('esi') && info.esiOpen;
+  const stages: Stage[] = [];
+  for (const n of names) {
+    const f = vmods.get(n);
+    const stage = f === undefined ? null : openVmodFilter(f, 'delivery', c.resp, c.log);
+    if (stage !== null) stages.push(stage);
+  }
+  if (stages.length === 0) return { kind: 'pieces', pieces: (input) => piecesOf(input, info, info.gzip, esi, c.includes) };
+  const plain: Stage = esi ? (input) => esiPlain(input, info, info.gzip, c.includes) : info.gzip ? gunzipStage : (input) => input;
+  const filtered = compose([plain, ...stages]);
+  return { kind: 'pieces', pieces: (input) => asStoredPieces(filtered(input)) };
+}
+
+async function* asStoredPieces(body: Body): AsyncGenerator<Piece> {
+  for await (const chunk of body) yield storedPiece(chunk);
 }

@@ -1,15 +1,19 @@
-// ESI assembly on delivery: walks the instruction list the fetch stored, sending the verbatim
-// ranges of the stored body and, in their place, each include's body. Includes run as
-// sub-requests through the client state machine (the proxy's IncludeRunner). A page goes out
-// in one of two forms: plain bytes, or gzip pieces (gzip-pieces.ts) that the top request lays
-// out as one gzip stream, its stored deflate bytes untouched.
+// ESI assembly on delivery: walks the instruction list the fetch stores, sending the verbatim
+// ranges of the stored body and, in their place, each include's body. The walk streams: a page
+// still being fetched is walked as its bytes and instructions arrive (body-window.ts), and each
+// range goes out as soon as its bytes are there. Includes run as sub-requests through the
+// client state machine (the proxy's IncludeRunner). A page goes out in one of two forms: plain
+// bytes, or gzip pieces (gzip-pieces.ts) that the top request lays out as one gzip stream, its
+// stored deflate bytes untouched.
 
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { BodyInfo } from './body-info.ts';
 import type { EsiInclude, EsiInstruction } from './esi-parse.ts';
 import { type Piece, stitchable, storedPiece } from './gzip-pieces.ts';
+import { BodyWindow } from './body-window.ts';
 import type { Body } from './stage.ts';
+import { gunzipStage } from './zlib-stages.ts';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -23,22 +27,65 @@ export type IncludeRunner = (inc: EsiInclude, pieces: boolean) => AsyncIterable<
 export interface Includes {
   readonly run: IncludeRunner;
   readonly parallel: boolean;
+  /** Shared by a top request and all its includes, at every depth. */
+  readonly budget: IncludeBudget;
 }
 
 /**
- * The includes of a page, each started when delivery reaches it; or, in parallel, all started
- * now and read into buffers as they come, so a page of slow fragments takes as long as the
- * slowest, and still delivered in page order.
+ * How many includes of one top request may run ahead of delivery at once. A page whose
+ * includes include themselves (up to max_esi_depth) would otherwise start a number of requests
+ * exponential in the depth, each buffering its body; past the bound, an include waits until
+ * one finishes or until delivery reaches it, as with Varnish.
  */
-function includesOf(list: readonly EsiInstruction[], inc: Includes, pieces: boolean): (ins: EsiInclude) => AsyncIterable<Buffer | Piece> {
-  if (!inc.parallel) return (ins) => inc.run(ins, pieces);
-  const started = new Map<EsiInclude, AsyncIterable<Buffer | Piece>>();
-  for (const ins of list) if (ins.kind === 'include') started.set(ins, buffered(inc.run(ins, pieces)));
-  return (ins) => started.get(ins)!;
+export interface IncludeBudget {
+  inFlight: number;
+  readonly max: number;
 }
 
-/** Reads a source to its end now, whatever the reader's pace; the reader gets it all in order. */
-function buffered<T>(source: AsyncIterable<T>): AsyncIterable<T> {
+/** Includes started ahead of delivery, per top request. */
+export const INCLUDES_AHEAD_MAX = 64;
+
+/**
+ * The includes of a page: each started when delivery reaches it, or, in parallel, each started
+ * as soon as the page's list names it, read into a buffer as it comes, so a page of slow
+ * fragments takes as long as the slowest, and still delivered in page order.
+ */
+class IncludeStarts {
+  readonly #inc: Includes;
+  readonly #pieces: boolean;
+  readonly #started = new Map<EsiInclude, AsyncIterable<Buffer | Piece>>();
+  #seen = 0;
+
+  constructor(inc: Includes, pieces: boolean) {
+    this.#inc = inc;
+    this.#pieces = pieces;
+  }
+
+  /** Starts the includes the list gained since the last call (when parallel), within the budget. */
+  catchUp(list: readonly EsiInstruction[] | null): void {
+    const inc = this.#inc;
+    if (!inc.parallel || list === null) return;
+    const budget = inc.budget;
+    for (; this.#seen < list.length; this.#seen++) {
+      const ins = list[this.#seen];
+      if (ins.kind !== 'include') continue;
+      // Full: this one and the rest are tried again at the next step of delivery.
+      if (budget.inFlight >= budget.max) return;
+      budget.inFlight++;
+      this.#started.set(ins, buffered(inc.run(ins, this.#pieces), () => budget.inFlight--));
+    }
+  }
+
+  body(ins: EsiInclude): AsyncIterable<Buffer | Piece> {
+    return this.#started.get(ins) ?? this.#inc.run(ins, this.#pieces);
+  }
+}
+
+/**
+ * Reads a source to its end now, whatever the reader's pace; the reader gets it all in order.
+ * `ended` is called once the source is read out (or failed).
+ */
+function buffered<T>(source: AsyncIterable<T>, ended: () => void): AsyncIterable<T> {
   const items: T[] = [];
   let done = false;
   let failure: { error: unknown } | null = null;
@@ -58,72 +105,150 @@ function buffered<T>(source: AsyncIterable<T>): AsyncIterable<T> {
       failure = { error };
     } finally {
       done = true;
+      ended();
       poke();
     }
   })();
-  return (async function* () {
-    let i = 0;
-    for (;;) {
-      while (i < items.length) yield items[i++];
-      if (failure !== null) throw (failure as { error: unknown }).error;
-      if (done) return;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-    }
-  })();
+  const waitMore = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+  // A plain iterator, not a generator: one less layer for each part of each include.
+  return {
+    [Symbol.asyncIterator]: () => {
+      let i = 0;
+      return {
+        async next(): Promise<IteratorResult<T>> {
+          for (;;) {
+            if (i < items.length) return { value: items[i++], done: false };
+            if (failure !== null) throw failure.error;
+            if (done) return { value: undefined, done: true };
+            await waitMore();
+          }
+        },
+      };
+    },
+  };
 }
 
-async function whole(input: Body): Promise<Buffer> {
-  const seen: Buffer[] = [];
-  for await (const chunk of input) seen.push(chunk);
-  return seen.length === 1 ? seen[0] : Buffer.concat(seen);
+/**
+ * The page's instructions as they settle, reading the body as far as it takes (the fetch adds
+ * an instruction before the bytes it names are stored); null, once, when the body turns out not
+ * to be XML: then the whole body goes as it is.
+ */
+async function* settled(w: BodyWindow, info: BodyInfo, starts: IncludeStarts): AsyncGenerator<EsiInstruction | null> {
+  let i = 0;
+  for (;;) {
+    const list = info.esi;
+    starts.catchUp(list);
+    if (list === null) {
+      yield null;
+      return;
+    }
+    if (i < list.length) {
+      yield list[i++];
+      continue;
+    }
+    // Once the body has ended, the list is whole.
+    if (w.ended) return;
+    await w.more();
+  }
+}
+
+/** Bytes [start, end) of the body as they arrive. */
+async function* range(w: BodyWindow, start: number, end: number): AsyncGenerator<Buffer> {
+  let from = start;
+  for (;;) {
+    const to = Math.min(w.received, end);
+    if (to > from) {
+      yield* w.views(from, to);
+      from = to;
+    }
+    if (from >= end) break;
+    if (!(await w.more())) {
+      if (end === Infinity) break;
+      throw new Error('the ESI body ended before its instructions did');
+    }
+  }
+  w.drop(from);
 }
 
 const isPiece = (x: Buffer | Piece): x is Piece => !Buffer.isBuffer(x);
+const plainOnly = (x: Buffer | Piece): Buffer | null => (isPiece(x) ? null : x);
+const asPiece = (x: Buffer | Piece): Piece => (isPiece(x) ? x : storedPiece(x));
 
-/** An ESI page as plain bytes. */
-export async function* esiPlain(input: Body, info: BodyInfo, gzipped: boolean, inc: Includes): AsyncGenerator<Buffer> {
-  let body = await whole(input);
-  if (gzipped) body = await gunzipAsync(body);
-  const list = info.esi;
-  if (list === null) {
-    yield body;
-    return;
-  }
-  const includes = includesOf(list, inc, false);
-  for (const ins of list) {
-    if (ins.kind === 'verbatim') {
-      if (ins.end > ins.start) yield body.subarray(ins.start, ins.end);
-      continue;
+/**
+ * An ESI page over its plain body, as the body and its instructions arrive: verbatim bytes as
+ * they come, each include's output (bytes, or pieces in a gzip page) in its place, each part
+ * shaped by `shape` (null drops it). A range whose bytes are all there goes as one part.
+ */
+async function* walkPlain<T>(w: BodyWindow, info: BodyInfo, starts: IncludeStarts, shape: (part: Buffer | Piece) => T | null): AsyncGenerator<T> {
+  try {
+    let i = 0;
+    for (;;) {
+      const list = info.esi;
+      starts.catchUp(list);
+      if (list === null) {
+        // Not XML: the body as it is (nothing was sent of it yet).
+        for await (const b of range(w, 0, Infinity)) yield shape(b)!;
+        return;
+      }
+      if (i >= list.length) {
+        // Once the body has ended, the list is whole.
+        if (w.ended) return;
+        await w.more();
+        continue;
+      }
+      const ins = list[i++];
+      if (ins.kind === 'include') {
+        for await (const part of starts.body(ins)) {
+          const x = shape(part);
+          if (x !== null) yield x;
+        }
+      } else if (w.received >= ins.end) {
+        yield shape(w.slice(ins.start, ins.end))!;
+        w.drop(ins.end);
+      } else {
+        for await (const b of range(w, ins.start, ins.end)) yield shape(b)!;
+      }
     }
-    // Asked for plain bytes, an include gives nothing else.
-    for await (const part of includes(ins)) if (!isPiece(part)) yield part;
+  } finally {
+    await w.close();
   }
 }
 
-/** An ESI page as gzip pieces: stored deflate ranges where the body has them. */
+/** An ESI page as plain bytes. */
+export function esiPlain(input: Body, info: BodyInfo, gzipped: boolean, inc: Includes): AsyncGenerator<Buffer> {
+  const w = new BodyWindow(gzipped ? gunzipStage(input) : input);
+  // Asked for plain bytes, an include gives nothing else.
+  return walkPlain(w, info, new IncludeStarts(inc, false), plainOnly);
+}
+
+/** An ESI page as gzip pieces: the stored deflate bytes of its ranges where esi_gzip stored them. */
 export async function* esiPieces(input: Body, info: BodyInfo, gzipped: boolean, inc: Includes): AsyncGenerator<Piece> {
-  const body = await whole(input);
-  const list = info.esi;
-  if (list === null) {
-    yield await bodyPiece(body, gzipped);
+  const starts = new IncludeStarts(inc, true);
+  if (!gzipped || !info.esiGzip) {
+    yield* walkPlain(new BodyWindow(gzipped ? gunzipStage(input) : input), info, starts, asPiece);
     return;
   }
-  let plain: Buffer | null = gzipped ? null : body;
-  const includes = includesOf(list, inc, true);
-  for (const ins of list) {
-    if (ins.kind === 'verbatim') {
-      if (ins.end <= ins.start) continue;
-      if (gzipped && ins.gz !== undefined) {
-        yield { bytes: body.subarray(ins.gz.start, ins.gz.end), crc: ins.gz.crc, len: ins.end - ins.start };
-        continue;
+  const w = new BodyWindow(input);
+  try {
+    for await (const ins of settled(w, info, starts)) {
+      if (ins === null) {
+        // Not XML: the body as one piece.
+        await w.until(Infinity);
+        yield await bodyPiece(w.slice(0, w.received), true);
+      } else if (ins.kind === 'include') {
+        for await (const part of starts.body(ins)) yield asPiece(part);
+      } else {
+        const gz = ins.gz!;
+        if (!(await w.until(gz.end))) throw new Error('the ESI body ended before its instructions did');
+        yield { bytes: w.slice(gz.start, gz.end), crc: gz.crc, len: ins.end - ins.start };
+        w.drop(gz.end);
       }
-      plain ??= await gunzipAsync(body);
-      yield storedPiece(plain.subarray(ins.start, ins.end));
-      continue;
     }
-    for await (const part of includes(ins)) yield isPiece(part) ? part : storedPiece(part);
+  } finally {
+    await w.close();
   }
 }
 
@@ -139,5 +264,7 @@ export async function* piecesOf(input: Body, info: BodyInfo, gzipped: boolean, e
     yield* esiPieces(input, info, gzipped, includes);
     return;
   }
-  yield await bodyPiece(await whole(input), gzipped);
+  const seen: Buffer[] = [];
+  for await (const chunk of input) seen.push(chunk);
+  yield await bodyPiece(Buffer.concat(seen), gzipped);
 }

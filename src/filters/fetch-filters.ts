@@ -8,9 +8,10 @@ import type { VclHttp } from '../runtime/http.ts';
 import type { BodyInfo } from './body-info.ts';
 import { esiGzipStage, esiParseStage } from './esi-stage.ts';
 import type { EsiFeatures, EsiReport } from './esi-parse.ts';
-import { isGzip } from '../runtime/filter-defaults.ts';
+import { FETCH_FILTER_NAMES, isGzip } from '../runtime/filter-defaults.ts';
 import { varyAcceptEncoding, weakenEtag } from './http-edits.ts';
 import { compose, filterNames, type Stage } from './stage.ts';
+import { openVmodFilter, type VmodFilterLookup } from './vmod-filters.ts';
 import { type GzipSettings, gunzipStage, gzipStage, testGunzipStage } from './zlib-stages.ts';
 
 export interface FilterCounters {
@@ -30,6 +31,10 @@ export interface FetchFilterContext {
   readonly report: EsiReport;
   /** What the stored object will know of its body; filters fill it as they open and end. */
   readonly info: BodyInfo;
+  /** Filters the VCL's VMODs added, by name. */
+  readonly vmodFilter: VmodFilterLookup;
+  /** A log record in the fetch's transaction (for VMOD filters). */
+  readonly log: (message: string) => void;
 }
 
 type FetchFilter = (c: FetchFilterContext) => Stage | null;
@@ -52,7 +57,8 @@ function gzipHeaders(c: FetchFilterContext): void {
   varyAcceptEncoding(h);
 }
 
-const FETCH_FILTERS: Readonly<Record<string, FetchFilter>> = {
+// Every built-in name (runtime/filter-defaults.ts) has a filter here, and no other name.
+const FETCH_FILTERS = {
   gzip(c) {
     return c.beresp.has('Content-Encoding') ? null : gzipOpen(c);
   },
@@ -83,18 +89,25 @@ const FETCH_FILTERS: Readonly<Record<string, FetchFilter>> = {
     gzipHeaders(c);
     return esiGzipStage(c);
   },
-};
+} satisfies Record<(typeof FETCH_FILTER_NAMES)[number], FetchFilter>;
 
-/** The fetch filters a VCL may name. */
-export const FETCH_FILTER_NAMES: readonly string[] = Object.keys(FETCH_FILTERS);
 
 /** Opens the named filters in order; a name that is not a filter is an error naming it. */
 export function openFetchFilters(list: string, c: FetchFilterContext): { ok: true; stage: Stage | null } | { ok: false; message: string } {
   const names = filterNames(list);
-  for (const n of names) if (!Object.hasOwn(FETCH_FILTERS, n)) return { ok: false, message: `Filter '${n}' not found` };
-  const stages: Stage[] = [];
+  const opens: ((c: FetchFilterContext) => Stage | null)[] = [];
   for (const n of names) {
-    const s = FETCH_FILTERS[n](c);
+    if (Object.hasOwn(FETCH_FILTERS, n)) {
+      opens.push(FETCH_FILTERS[n as keyof typeof FETCH_FILTERS]);
+      continue;
+    }
+    const f = c.vmodFilter(n);
+    if (f?.fetch === undefined) return { ok: false, message: `Filter '${n}' not found` };
+    opens.push((c) => openVmodFilter(f, 'fetch', c.beresp, c.log));
+  }
+  const stages: Stage[] = [];
+  for (const open of opens) {
+    const s = open(c);
     if (s !== null) stages.push(s);
   }
   return { ok: true, stage: stages.length === 0 ? null : compose(stages) };

@@ -54,7 +54,11 @@ export const WHOLE_GUNZIP_MAX = 128 * 1024;
 export async function* gunzipWholeStage(input: Body): AsyncGenerator<Buffer> {
   const seen: Buffer[] = [];
   for await (const chunk of input) seen.push(chunk);
-  yield gunzipSync(seen.length === 1 ? seen[0] : Buffer.concat(seen));
+  const body = seen.length === 1 ? seen[0] : Buffer.concat(seen);
+  // One output buffer the size the trailer announces (capped: the trailer is the backend's
+  // word), so zlib does not gather 16 KB pieces and join them.
+  const size = body.length >= 18 ? body.readUInt32LE(body.length - 4) : 0;
+  yield gunzipSync(body, { chunkSize: Math.min(Math.max(size + 64, 1024), 4 * WHOLE_GUNZIP_MAX) });
 }
 
 /** The bytes unchanged, fed to a gunzip on the side: invalid gzip fails the body at its end. */

@@ -51,5 +51,7 @@ export function openBodyFilters(srv: Shellac, t: VclTask, info: BodyInfo, tx: Tx
     counters: srv.counters,
     report: esiReport(tx),
     info,
+    vmodFilter: (name) => t.vcl?.filter?.(name),
+    log: (m) => tx?.log(m),
   });
 }

@@ -4,6 +4,7 @@
 
 import type { CacheObject } from '../cache/index.ts';
 import { type DeliveryChain, defaultDeliveryFilters, openDeliveryFilters } from '../filters/delivery-filters.ts';
+import { INCLUDES_AHEAD_MAX, type IncludeBudget } from '../filters/esi-deliver.ts';
 import { acceptsGzip } from '../runtime/variables.ts';
 import type { ClientRequest } from './client.ts';
 import { includeRunner } from './esi-include.ts';
@@ -31,7 +32,29 @@ export function deliveryChain(cr: ClientRequest, obj: CacheObject): DeliveryChai
   const pieces = cr.esi?.sink.pieces ?? false;
   if (t.respFilters === null && !info.gzip && !info.esiOpen && !pieces) return null;
   const list = t.respFilters ?? defaultRespFilters(cr, obj);
-  return openDeliveryFilters(list, { obj, resp: t.resp!, counters: cr.srv.counters, includes: { run: includeRunner(cr), parallel: cr.srv.params.values.feature.has('esi_parallel_includes') }, pieces });
+  return openDeliveryFilters(list, {
+    obj,
+    resp: t.resp!,
+    counters: cr.srv.counters,
+    includes: { run: includeRunner(cr), parallel: cr.srv.params.values.feature.has('esi_parallel_includes'), budget: includeBudget(cr) },
+    pieces,
+    vmodFilter: (name) => t.vcl?.filter?.(name),
+    log: (m) => cr.tx?.log(m),
+  });
+}
+
+/** The budget of includes run ahead of delivery, one per top request (kept while it lives). */
+const budgets = new WeakMap<ClientRequest, IncludeBudget>();
+
+function includeBudget(cr: ClientRequest): IncludeBudget {
+  let top = cr;
+  while (top.esi !== null) top = top.esi.parent;
+  let b = budgets.get(top);
+  if (b === undefined) {
+    b = { inFlight: 0, max: INCLUDES_AHEAD_MAX };
+    budgets.set(top, b);
+  }
+  return b;
 }
 
 /** The stored body as it comes; throws when the fetch broke off, so the client sees it cut. */
@@ -51,8 +74,12 @@ export async function writeFiltered(cr: ClientRequest, obj: CacheObject, chain: 
     res.end();
     return;
   }
-  // The head goes now: an ESI page's first bytes may wait on an include's fetch.
-  res.flushHead();
+  // The head goes with the first bytes, or alone when they are not there by the next turn of
+  // the event loop (an ESI page's first bytes may wait on an include's fetch).
+  let early: NodeJS.Immediate | undefined = setImmediate(() => {
+    early = undefined;
+    res.flushHead();
+  });
   try {
     if (chain.kind === 'pieces') {
       // An include of a gzip page: its pieces go to the page, not to a socket.
@@ -63,6 +90,10 @@ export async function writeFiltered(cr: ClientRequest, obj: CacheObject, chain: 
     }
     const body = chain.stage(storedBody(obj));
     for await (const chunk of part === 'all' ? body : cut(body, part.start, part.end)) {
+      if (early !== undefined) {
+        clearImmediate(early);
+        early = undefined;
+      }
       counters.s_resp_bodybytes += chunk.length;
       if (!res.write(chunk)) {
         await res.drained();
@@ -71,6 +102,7 @@ export async function writeFiltered(cr: ClientRequest, obj: CacheObject, chain: 
     }
     res.end();
   } catch (e) {
+    if (early !== undefined) clearImmediate(early);
     cr.srv.logger.warn({ xid: cr.task.xid, error: (e as Error).message }, 'delivery filter failed');
     cr.tx?.error((e as Error).message);
     res.destroy();

@@ -399,11 +399,12 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     }
     const vary = buildVary(beresp.get('Vary'), f.req0, t.gzipSupport);
     // A body known to be empty is read before the object is made (Varnish turns do_stream off
-    // for it), so its backend connection is free again before the client goes on.
-    // An ESI body is parsed whole before it is delivered anyway: it is read whole too, so a
-    // body that breaks off (or is not the gzip it claims) fails the fetch before any client
-    // has its headers.
-    if (f.response !== null && (!t.doStream || f.info.esiOpen || emptyBody(f.response, beresp)) && f.wholeBody === null && !t.was304) {
+    // for it), so its backend connection is free again before the client goes on. An ESI
+    // body streams like any other, its instructions parsed as it comes; with feature
+    // esi_parallel_includes off it is read whole first, as Varnish does (so its includes find
+    // the backend connection it came on free).
+    const esiWhole = f.info.esiOpen && !f.srv.params.values.feature.has('esi_parallel_includes');
+    if (f.response !== null && (!t.doStream || esiWhole || emptyBody(f.response, beresp)) && f.wholeBody === null && !t.was304) {
       // Requests for other variants need not wait while the whole body comes (predictive Vary).
       if (f.slot !== null && 'spec' in vary) f.srv.cache.setBusyVary(f.slot, vary.spec);
       // Without do_stream the body comes whole before the object is made; one that breaks off

@@ -20,7 +20,9 @@ import {
   type VclEvent,
   type VmodEventContext,
   VmodFailure,
+  type VmodFilter,
 } from '../vmod/api.ts';
+import { isBuiltinFilter } from './filter-defaults.ts';
 import type { BoundVmod } from '../vmod/bind.ts';
 import type { VclPlatform, VmodHandle, VmodPlatform } from '../vmod/platform.ts';
 import { failAction, type VclAction } from './actions.ts';
@@ -87,6 +89,8 @@ export class LoadedVcl implements TaskVcl {
   readonly #dynamic = new Set<VclBackend>();
   /** What this VCL's VMODs made on the platform: handles, subscriptions, jobs, commands. */
   readonly #scope: VclPlatform;
+  /** Body filters this VCL's VMODs added (VRT_AddFilter): named in beresp.filters, resp.filters. */
+  readonly #filters = new Map<string, VmodFilter>();
 
   constructor(parts: LoadedVclParts) {
     this.#p = parts;
@@ -113,6 +117,19 @@ export class LoadedVcl implements TaskVcl {
   /** The platform handle of an imported VMOD (VmodContext.vmod). */
   vmodHandle(name: string): VmodHandle | null {
     return this.#scope.handle(name);
+  }
+
+  /** A body filter a VMOD of this VCL added, by name. */
+  filter(name: string): VmodFilter | undefined {
+    return this.#filters.get(name);
+  }
+
+  /** VRT_AddFilter: a name is one filter's, built in or a VMOD's; a filter has a side at least. */
+  #addFilter(f: VmodFilter): string | null {
+    if (f.fetch === undefined && f.delivery === undefined) return `filter '${f.name}' has neither a fetch nor a delivery side`;
+    if (isBuiltinFilter(f.name) || this.#filters.has(f.name)) return `filter '${f.name}' already exists`;
+    this.#filters.set(f.name, f);
+    return null;
   }
 
   /** Tells VMOD subscribers of a change in this VCL's life (the `vcl` server event). */
@@ -382,6 +399,7 @@ export class LoadedVcl implements TaskVcl {
         failMessage = message;
       },
       objects: this.#p.services.objects,
+      addFilter: (f: VmodFilter) => this.#addFilter(f),
     });
     const holder = this.#p.privVcl.get(vmod.name) as PrivHolder;
     let rc: unknown;

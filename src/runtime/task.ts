@@ -10,7 +10,7 @@
 import { byteStringToBuffer } from '../common/byte-string.ts';
 import { hash } from 'node:crypto';
 import { Params } from '../common/params.ts';
-import type { BackendSpec, CacheObjects, Director, HeaderRef, HttpWhere, ParamReading, PeerCredentials, PrivHolder, PurgeOptions, VmodContext, VmodHousekeeping } from '../vmod/api.ts';
+import type { BackendSpec, CacheObjects, Director, HeaderRef, HttpWhere, ParamReading, PeerCredentials, PrivHolder, PurgeOptions, VmodContext, VmodFilter, VmodHousekeeping } from '../vmod/api.ts';
 import { readHeaderRef, VmodFailure, writeHeaderRef } from '../vmod/api.ts';
 import type { SubName } from '../vcl/spec.ts';
 import type { VclHttp } from './http.ts';
@@ -78,6 +78,8 @@ export interface TaskVcl {
   deleteBackend?(backend: Director): void;
   /** The platform handle of an imported VMOD (see VmodContext.vmod). */
   vmodHandle?(name: string): VmodHousekeeping | null;
+  /** A body filter a VMOD added to this VCL (beresp.filters, resp.filters name it). */
+  filter?(name: string): VmodFilter | undefined;
 }
 
 const NO_SERVICES: TaskServices = {};

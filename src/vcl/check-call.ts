@@ -8,7 +8,7 @@ import type { CheckContext } from './check-context.ts';
 import { typeAs, typeExpr, typeName } from './check-expr.ts';
 import { lookupVariable, notFound, REPORTED, variableValue } from './check-name.ts';
 import { DURATION_UNITS, VCL_BYTES_UNITS } from '../common/units.ts';
-import { BUILTIN_FUNCTIONS, scopeText, type VclType } from './spec.ts';
+import { ALL, BUILTIN_FUNCTIONS, CLIENT, scopeText, type VclType } from './spec.ts';
 import { foldName } from './symbols.ts';
 import type { TArg, TExpr } from './tir.ts';
 import { isPrivKind, type VmodArg, type VmodFunction, type VmodObject } from '../vmod/manifest.ts';
@@ -95,9 +95,10 @@ export function bindCall(
   const display = target.k === 'vmod_fn' ? `${target.module}.${target.fn.name}()` : `${target.instance}.${target.fn.name}()`;
   const bound = bindArgs(cx, target.fn.args, args, pos, display);
   if (!bound) return undefined;
-  const restrict = target.fn.restrict;
+  const restrict = callScope(target);
   if (restrict !== undefined) {
-    cx.use(pos, restrict, (sub) => `${display} is not available in ${sub}; it can be called in ${scopeText(restrict)}`);
+    // Varnish's words first ("Not available in subroutine 'vcl_init'"), then which subs may.
+    cx.use(pos, restrict, (sub) => `Not available in subroutine '${sub}': ${display} can be called in ${scopeText(restrict)}`);
   }
   if (target.k === 'vmod_fn') return { k: 'vmod_call', type: target.fn.ret, module: target.module, fn: target.fn, args: bound, pos };
   return {
@@ -232,4 +233,15 @@ function defaultValue(cx: CheckContext, p: VmodArg, pos: Pos, display: string): 
     default:
       return raw === '0' || raw === 'NULL' ? { k: 'null', type, pos } : bad();
   }
+}
+
+/**
+ * The subs a VMOD call may stand in: its $Restrict, narrowed to the client side for a function
+ * that takes PRIV_TOP (there is no top request elsewhere), as varnishd's compiler narrows it. A
+ * method keeps its own $Restrict only: varnishd compiles one with PRIV_TOP anywhere.
+ */
+function callScope(target: { readonly k: 'vmod_fn' | 'method'; readonly fn: VmodFunction }): number | undefined {
+  const own = target.fn.restrict;
+  if (target.k !== 'vmod_fn' || !target.fn.args.some((a) => a.type === 'PRIV_TOP')) return own;
+  return (own ?? ALL) & CLIENT;
 }

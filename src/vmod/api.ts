@@ -212,6 +212,36 @@ export interface VmodContext {
   privTop(key: object): PrivHolder | null;
 }
 
+/**
+ * A body as a filter sees it: chunks in order. A filter's transform reads its input at its own
+ * pace (back-pressure reaches the backend or the stored object) and yields what it makes.
+ */
+export type BodyTransform = (body: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>;
+
+/**
+ * What a filter's open function gets: the headers of the body it is opened on (beresp on the
+ * fetch side, resp on delivery), as the filters before it in the list left them. A filter that
+ * changes the body's length or encoding says so here (unset Content-Length, set
+ * Content-Encoding).
+ */
+export interface FilterOpenContext {
+  readonly http: VclHttp;
+  /** A log record in the task's transaction. */
+  log(message: string): void;
+}
+
+/**
+ * A body filter a VMOD adds to its VCL (Varnish's VRT_AddFilter), named in `beresp.filters`
+ * (the fetch side: what the backend sends becomes what is stored) or `resp.filters` (delivery:
+ * what is stored becomes what the client gets). Each side is optional; open runs once per
+ * fetch or delivery and returns the transform, or null to leave the body alone this time.
+ */
+export interface VmodFilter {
+  readonly name: string;
+  readonly fetch?: (c: FilterOpenContext) => BodyTransform | null;
+  readonly delivery?: (c: FilterOpenContext) => BodyTransform | null;
+}
+
 /** What an event function gets: no task, but the VMOD's platform handle and a way to fail. */
 export interface VmodEventContext<C extends object = Record<string, number>, P extends object = Record<string, unknown>>
   extends VmodHousekeeping<C, P> {
@@ -224,6 +254,11 @@ export interface VmodEventContext<C extends object = Record<string, number>, P e
   hold(holder: string): () => void;
   /** The cache's objects (xkey's index), where the VCL runs against a cache. */
   readonly objects?: CacheObjects | undefined;
+  /**
+   * Adds a body filter to this VCL (on 'load'; it goes with the VCL). Returns null, or why it
+   * was refused: a name a built-in filter or another VMOD's filter already has, or no side.
+   */
+  addFilter(filter: VmodFilter): string | null;
 }
 
 /** Thrown by ctx.fail(): the runtime ends the task, reporting the VCL position of the call. */

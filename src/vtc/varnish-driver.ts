@@ -145,6 +145,10 @@ export function shellacDriver(o: ShellacDriverOptions = {}): VarnishDriver {
       if (l.jail) parts.push(l.jail);
       if (!l.hasListenArg) parts.push(`-a '127.0.0.1:0${l.proto ? `,${l.proto}` : ''}'`);
       parts.push(`-T '${l.cliHost}:${l.cliPort}'`, '-S', shq(l.secretFile));
+      // Varnish's cases script their origins as Varnish fetches: an ESI page's includes one
+      // after another, often on one connection. Shellac starts them together by default; off
+      // here, as varnishtest sets its own parameters on varnishd (vtc_mode and the rest).
+      parts.push('-p feature=-esi_parallel_includes');
       for (const dir of o.vmodPath ?? []) parts.push('-M', shq(dir));
       return `${parts.join(' ')} ${l.args}`;
     },

@@ -3,17 +3,11 @@
 // (checked with node's own zlib), errors counted and limits kept.
 
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
-import { BACKEND, type Origin, type ProxyHandle, startOrigin, startProxy, stat } from '../helpers/proxy.ts';
+import { describe, expect, it } from 'vitest';
+import { BACKEND, closedAfterEach, type Origin, startOrigin, startProxy, stat } from '../helpers/proxy.ts';
 import { getBytes as fetchRaw } from '../helpers/bytes.ts';
 
-let origin: Origin | undefined;
-let proxy: ProxyHandle | undefined;
-afterEach(async () => {
-  await proxy?.close();
-  await origin?.close();
-  proxy = origin = undefined;
-});
+const started = closedAfterEach();
 
 /** An origin serving a table of pages; a `gz:` prefix sends the rest gzipped. */
 function pages(table: Record<string, string>): Promise<Origin> {
@@ -41,12 +35,12 @@ sub vcl_deliver { set resp.http.x-can-esi = obj.can_esi; }`;
 
 describe('ESI', () => {
   it('assembles includes, removes, comments and <!--esi, with includes as sub-requests', async () => {
-    origin = await pages({
+    const origin = started.origin(await pages({
       '/dir/page': '<html><esi:include src="frag"/>|<esi:remove>gone</esi:remove><!--esi <esi:include src="/top"/> -->|<esi:comment text="x"/>end</html>',
       '/dir/frag': 'FRAG',
       '/top': 'TOP',
-    });
-    proxy = await startProxy(ESI_VCL, { origin });
+    }));
+    const proxy = started.proxy(await startProxy(ESI_VCL, { origin }));
     const r = await fetchRaw(proxy.port, '/dir/page');
     expect(r.body.toString()).toBe('<html>FRAG| TOP |end</html>');
     expect(r.headers['content-length']).toBeUndefined();
@@ -70,13 +64,13 @@ describe('ESI', () => {
 
   it('delivers a gzip page to a gzip client as one valid gzip stream, and plain bytes to others', async () => {
     const frag = 'fragment text '.repeat(50);
-    origin = await pages({
+    const origin = started.origin(await pages({
       '/g': `gz:<p>${'head '.repeat(40)}<esi:include src="/plainfrag"/><esi:include src="/gzfrag"/><esi:include src="/zipped"/></p>`,
       '/plainfrag': frag,
       '/gzfrag': `gz:${frag}`,
-    });
-    proxy = await startProxy(`${ESI_VCL}
-      sub vcl_backend_response { if (bereq.url == "/zipped") { set beresp.do_esi = false; set beresp.do_gzip = true; } }`, { origin });
+    }));
+    const proxy = started.proxy(await startProxy(`${ESI_VCL}
+      sub vcl_backend_response { if (bereq.url == "/zipped") { set beresp.do_esi = false; set beresp.do_gzip = true; } }`, { origin }));
     // /zipped is a plain 404 page gzipped by Shellac (its body still stitches).
     const expected = `<p>${'head '.repeat(40)}${frag}${frag}missing</p>`;
     const zipped = await fetchRaw(proxy.port, '/g', { 'Accept-Encoding': 'gzip' });
@@ -93,31 +87,35 @@ describe('ESI', () => {
   });
 
   it('counts XML errors, skips bodies that are not XML, and honours esi_disable_xml_check', async () => {
-    origin = await pages({
+    const origin = started.origin(await pages({
       '/bad': '<a><esi:bogus/><esi:remove><esi:include src="/x"/></esi:remove></a>',
       '/text': 'text first <esi:include src="/x"/>',
       '/x': 'X',
-    });
-    proxy = await startProxy(ESI_VCL, { origin });
+    }));
+    const proxy = started.proxy(await startProxy(ESI_VCL, { origin }));
     const bad = await fetchRaw(proxy.port, '/bad');
     expect(bad.body.toString()).toBe('<a></a>');
     expect(stat(proxy, 'esi_errors')).toBe(2);
     const text = await fetchRaw(proxy.port, '/text');
     expect(text.body.toString()).toBe('text first <esi:include src="/x"/>');
-    expect(text.headers['x-can-esi']).toBe('false');
+    // The fetch streams the page to its first client, maybe before its first byte is parsed;
+    // once parsed, obj.can_esi says it is not XML.
+    const again = await fetchRaw(proxy.port, '/text');
+    expect(again.body.toString()).toBe('text first <esi:include src="/x"/>');
+    expect(again.headers['x-can-esi']).toBe('false');
   });
 
   it('parses a body that is not XML with feature esi_disable_xml_check', async () => {
-    origin = await pages({ '/text': 'text first <esi:include src="/x"/>', '/x': 'X' });
-    proxy = await startProxy(ESI_VCL, { origin, params: [['feature', '+esi_disable_xml_check']] });
+    const origin = started.origin(await pages({ '/text': 'text first <esi:include src="/x"/>', '/x': 'X' }));
+    const proxy = started.proxy(await startProxy(ESI_VCL, { origin, params: [['feature', '+esi_disable_xml_check']] }));
     const text = await fetchRaw(proxy.port, '/text');
     expect(text.body.toString()).toBe('text first X');
   });
 
   it('stops at max_esi_depth and lets resp.do_esi switch processing off', async () => {
-    origin = await pages({ '/loop': '<l><esi:include src="/loop"/></l>', '/raw': '<r><esi:include src="/loop"/></r>' });
-    proxy = await startProxy(`${ESI_VCL}
-      sub vcl_deliver { if (req.url == "/raw") { set resp.do_esi = false; } }`, { origin, params: [['max_esi_depth', '3']] });
+    const origin = started.origin(await pages({ '/loop': '<l><esi:include src="/loop"/></l>', '/raw': '<r><esi:include src="/loop"/></r>' }));
+    const proxy = started.proxy(await startProxy(`${ESI_VCL}
+      sub vcl_deliver { if (req.url == "/raw") { set resp.do_esi = false; } }`, { origin, params: [['max_esi_depth', '3']] }));
     const r = await fetchRaw(proxy.port, '/loop');
     expect(r.body.toString()).toBe('<l><l><l><l></l></l></l></l>');
     const raw = await fetchRaw(proxy.port, '/raw');
@@ -125,49 +123,101 @@ describe('ESI', () => {
   });
 
   it('sets Host from an http:// include and keeps the page going after a failed include', async () => {
-    origin = await pages({ '/p': '<p><esi:include src="http://other.example/h"/>|<esi:include src="/nothere"/>|</p>', '/h': 'H' });
-    proxy = await startProxy(`${ESI_VCL}
-      sub vcl_deliver { if (req.esi_level > 0) { set resp.http.x = "1"; } }`, { origin });
+    const origin = started.origin(await pages({ '/p': '<p><esi:include src="http://other.example/h"/>|<esi:include src="/nothere"/>|</p>', '/h': 'H' }));
+    const proxy = started.proxy(await startProxy(`${ESI_VCL}
+      sub vcl_deliver { if (req.esi_level > 0) { set resp.http.x = "1"; } }`, { origin }));
     const r = await fetchRaw(proxy.port, '/p');
     expect(r.body.toString()).toBe('<p>H|missing|</p>');
     expect(origin.seen.find((s) => s.url === '/h')?.headers.host).toBe('other.example');
   });
 
   it('ends the page at a failed include with feature esi_include_onerror, unless onerror="continue"', async () => {
-    origin = await pages({
+    const origin = started.origin(await pages({
       '/stop': '<p>a<esi:include src="/nothere"/>b</p>',
       '/go': '<p>a<esi:include src="/nothere" onerror="continue"/>b</p>',
-    });
-    proxy = await startProxy(ESI_VCL, { origin, params: [['feature', '+esi_include_onerror']] });
+    }));
+    const proxy = started.proxy(await startProxy(ESI_VCL, { origin, params: [['feature', '+esi_include_onerror']] }));
     const go = await fetchRaw(proxy.port, '/go');
     expect(go.body.toString()).toBe('<p>amissingb</p>');
     await expect(fetchRaw(proxy.port, '/stop')).rejects.toThrow();
   });
 
-  it('starts the includes of a page together with feature esi_parallel_includes, delivered in order', async () => {
-    // The origin answers the fragments only once all five are asked for (or after 3 s): run one
-    // after another, they could not all be in flight at once.
-    const waiting: (() => void)[] = [];
+  it('starts the includes of a page together by default, delivered in page order', async () => {
+    // The origin answers no fragment until it has been asked for all ten: fetched one after
+    // another, the first would wait for the last. (A fallback answers all after 10 s so that
+    // such a failure shows in `most` instead of a hang.)
+    const held: (() => void)[] = [];
+    let released = false;
     let inFlight = 0;
     let most = 0;
-    origin = await startOrigin((req, res) => {
+    const urls = Array.from({ length: 10 }, (_, i) => `/f${i}`);
+    const origin = started.origin(await startOrigin((req, res) => {
       if (req.url === '/page') {
-        res.end(`<p>${[1, 2, 3, 4, 5].map((n) => `<esi:include src="/f${n}"/>`).join('')}</p>`);
+        res.end(`<p>${urls.map((u) => `<esi:include src="${u}"/>`).join('')}</p>`);
         return;
       }
       inFlight++;
       most = Math.max(most, inFlight);
-      const answer = (): void => {
+      held.push(() => {
         inFlight--;
         res.end(`[${req.url}]`);
-      };
-      waiting.push(answer);
-      if (waiting.length === 5) for (const w of waiting.splice(0)) w();
-      else setTimeout(() => waiting.includes(answer) && waiting.splice(waiting.indexOf(answer), 1) && answer(), 3000);
-    });
-    proxy = await startProxy(ESI_VCL, { origin, params: [['feature', '+esi_parallel_includes']] });
+      });
+      if (released || held.length === urls.length) for (const answer of held.splice(0)) answer();
+    }));
+    const fallback = setTimeout(() => {
+      released = true;
+      for (const answer of held.splice(0)) answer();
+    }, 10_000);
+    try {
+      const proxy = started.proxy(await startProxy(ESI_VCL, { origin }));
+      const r = await fetchRaw(proxy.port, '/page');
+      expect(r.body.toString()).toBe(`<p>${urls.map((u) => `[${u}]`).join('')}</p>`);
+      expect(most).toBe(10);
+    } finally {
+      clearTimeout(fallback);
+    }
+  });
+
+  it('runs at most 64 includes of one top request ahead of delivery', async () => {
+    // A hundred fragments: the origin holds each until 64 are in flight, notes how many include
+    // sub-requests had started by then (all hundred, were there no bound), and answers them all
+    // and the rest as they come.
+    const held: (() => void)[] = [];
+    let released = false;
+    let startedAt64 = -1;
+    const urls = Array.from({ length: 100 }, (_, i) => `/f${i}`);
+    const origin = started.origin(await startOrigin((req, res) => {
+      if (req.url === '/page') {
+        res.end(urls.map((u) => `<esi:include src="${u}"/>`).join(''));
+        return;
+      }
+      held.push(() => res.end('.'));
+      if (!released && held.length === 64 && proxy) startedAt64 = stat(proxy, 'esi_req');
+      if (released || held.length === 64) {
+        released = true;
+        for (const answer of held.splice(0)) answer();
+      }
+    }));
+    const proxy = started.proxy(await startProxy(ESI_VCL, { origin }));
     const r = await fetchRaw(proxy.port, '/page');
-    expect(r.body.toString()).toBe('<p>[/f1][/f2][/f3][/f4][/f5]</p>');
-    expect(most).toBe(5);
+    expect(r.body.toString()).toBe('.'.repeat(100));
+    expect(startedAt64).toBe(64);
+    expect(stat(proxy, 'esi_req')).toBe(100);
+  });
+
+  it('shares PRIV_TOP and req_top with includes started together, nested ones too', async () => {
+    const origin = started.origin(await startOrigin((req, res) => {
+      if (req.url === '/page') res.end('<p><esi:include src="/a"/><esi:include src="/b"/></p>');
+      else if (req.url === '/a') res.end('<a><esi:include src="/c"/></a>');
+      else res.end(`[${req.url} top=${req.headers['x-top']} req_top=${req.headers['x-req-top']}]`);
+    }));
+    const proxy = started.proxy(await startProxy(
+      `${BACKEND.replace('vcl 4.1;', 'vcl 4.1;\nimport debug;')}
+sub vcl_recv { set req.http.x-top = debug.test_priv_top(req.url); set req.http.x-req-top = req_top.url; }
+sub vcl_backend_response { set beresp.do_esi = true; }`,
+      { origin },
+    ));
+    const r = await fetchRaw(proxy.port, '/page');
+    expect(r.body.toString()).toBe('<p><a>[/c top=/page req_top=/page]</a>[/b top=/page req_top=/page]</p>');
   });
 });

@@ -3,28 +3,22 @@
 // client that does not take gzip. Every gzip body is checked with node's own zlib.
 
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
-import { BACKEND, type Origin, type ProxyHandle, startOrigin, startProxy, stat } from '../helpers/proxy.ts';
+import { describe, expect, it } from 'vitest';
+import { BACKEND, closedAfterEach, startOrigin, startProxy, stat } from '../helpers/proxy.ts';
 import { getBytes as fetchRaw } from '../helpers/bytes.ts';
 
-let origin: Origin | undefined;
-let proxy: ProxyHandle | undefined;
-afterEach(async () => {
-  await proxy?.close();
-  await origin?.close();
-  proxy = origin = undefined;
-});
+const started = closedAfterEach();
 
 const TEXT = 'Shellac gzip test line.\n'.repeat(200);
 const GZ = { 'Accept-Encoding': 'gzip' };
 
 describe('gzip on fetch, gunzip on delivery', () => {
   it('do_gzip stores gzip once; a gzip client gets it, another gets it unzipped from the same object', async () => {
-    origin = await startOrigin((_req, res) => {
+    const origin = started.origin(await startOrigin((_req, res) => {
       res.writeHead(200, { 'Content-Type': 'text/html', ETag: '"v1"', 'Content-Length': String(TEXT.length) });
       res.end(TEXT);
-    });
-    proxy = await startProxy(`${BACKEND}sub vcl_backend_response { set beresp.do_gzip = true; }`, { origin });
+    }));
+    const proxy = started.proxy(await startProxy(`${BACKEND}sub vcl_backend_response { set beresp.do_gzip = true; }`, { origin }));
     const zipped = await fetchRaw(proxy.port, '/p', GZ);
     expect(zipped.status).toBe(200);
     expect(zipped.headers['content-encoding']).toBe('gzip');
@@ -56,12 +50,12 @@ describe('gzip on fetch, gunzip on delivery', () => {
   });
 
   it('do_gunzip stores a gzipped backend body plain; testgunzip checks one stored as it came', async () => {
-    origin = await startOrigin((req, res) => {
+    const origin = started.origin(await startOrigin((req, res) => {
       res.writeHead(200, { 'Content-Encoding': 'gzip', 'Cache-Control': 'max-age=60' });
       res.end(gzipSync(`body of ${req.url}`));
-    });
-    proxy = await startProxy(`${BACKEND}sub vcl_backend_response { if (bereq.url == "/plain") { set beresp.do_gunzip = true; } }
-      sub vcl_deliver { set resp.http.filters = resp.filters; set resp.http.can-gzip = req.can_gzip; }`, { origin });
+    }));
+    const proxy = started.proxy(await startProxy(`${BACKEND}sub vcl_backend_response { if (bereq.url == "/plain") { set beresp.do_gunzip = true; } }
+      sub vcl_deliver { set resp.http.filters = resp.filters; set resp.http.can-gzip = req.can_gzip; }`, { origin }));
     const plain = await fetchRaw(proxy.port, '/plain', GZ);
     expect(plain.headers['content-encoding']).toBeUndefined();
     expect(plain.body.toString()).toBe('body of /plain');
@@ -77,11 +71,11 @@ describe('gzip on fetch, gunzip on delivery', () => {
   });
 
   it('fails a fetch whose body claims gzip but is not', async () => {
-    origin = await startOrigin((_req, res) => {
+    const origin = started.origin(await startOrigin((_req, res) => {
       res.writeHead(200, { 'Content-Encoding': 'gzip' });
       res.end('this is not gzip at all');
-    });
-    proxy = await startProxy(`${BACKEND}sub vcl_backend_response { set beresp.do_stream = false; }`, { origin });
+    }));
+    const proxy = started.proxy(await startProxy(`${BACKEND}sub vcl_backend_response { set beresp.do_stream = false; }`, { origin }));
     const r = await fetchRaw(proxy.port, '/bad', GZ);
     expect(r.status).toBe(503);
     expect(stat(proxy, 'n_test_gunzip')).toBe(1);
@@ -89,16 +83,16 @@ describe('gzip on fetch, gunzip on delivery', () => {
   });
 
   it('names an unknown filter in beresp.filters and fails the fetch', async () => {
-    origin = await startOrigin((_req, res) => res.end('x'));
-    proxy = await startProxy(`${BACKEND}sub vcl_backend_response { set beresp.filters = "gzip nosuch"; }`, { origin });
+    const origin = started.origin(await startOrigin((_req, res) => res.end('x')));
+    const proxy = started.proxy(await startProxy(`${BACKEND}sub vcl_backend_response { set beresp.filters = "gzip nosuch"; }`, { origin }));
     const r = await fetchRaw(proxy.port, '/f');
     expect(r.status).toBe(503);
   });
 
   it('reduces Accept-Encoding after vcl_recv for the cache, and leaves a pass alone', async () => {
-    origin = await startOrigin((_req, res) => res.end('ok'));
-    proxy = await startProxy(`${BACKEND}sub vcl_recv { set req.http.x-ae-recv = req.http.Accept-Encoding; if (req.url == "/pass") { return (pass); } }
-      sub vcl_deliver { set resp.http.x-ae-recv = req.http.x-ae-recv; set resp.http.x-ae = req.http.Accept-Encoding; }`, { origin });
+    const origin = started.origin(await startOrigin((_req, res) => res.end('ok')));
+    const proxy = started.proxy(await startProxy(`${BACKEND}sub vcl_recv { set req.http.x-ae-recv = req.http.Accept-Encoding; if (req.url == "/pass") { return (pass); } }
+      sub vcl_deliver { set resp.http.x-ae-recv = req.http.x-ae-recv; set resp.http.x-ae = req.http.Accept-Encoding; }`, { origin }));
     const r = await fetchRaw(proxy.port, '/c', { 'Accept-Encoding': 'br, gzip' });
     expect(r.headers['x-ae-recv']).toBe('br, gzip');
     expect(r.headers['x-ae']).toBe('gzip');
@@ -111,11 +105,11 @@ describe('gzip on fetch, gunzip on delivery', () => {
   });
 
   it('cuts a range from the gunzipped body for a client without gzip, from the stored bytes for one with it', async () => {
-    origin = await startOrigin((_req, res) => {
+    const origin = started.origin(await startOrigin((_req, res) => {
       res.writeHead(200, { 'Content-Encoding': 'gzip', 'Cache-Control': 'max-age=60' });
       res.end(gzipSync('0123456789abcdefghij'));
-    });
-    proxy = await startProxy(BACKEND, { origin });
+    }));
+    const proxy = started.proxy(await startProxy(BACKEND, { origin }));
     const whole = await fetchRaw(proxy.port, '/r', GZ);
     const plainRange = await fetchRaw(proxy.port, '/r', { Range: 'bytes=2-5' });
     expect(plainRange.status).toBe(206);
@@ -128,12 +122,12 @@ describe('gzip on fetch, gunzip on delivery', () => {
   });
 
   it('fails a fetch read whole whose gzipped body does not fit the storage at all (r01036)', async () => {
-    origin = await startOrigin((_req, res) => res.end(Buffer.alloc(300_000, 'a')));
-    proxy = await startProxy(`${BACKEND}sub vcl_backend_response { set beresp.do_stream = false; set beresp.do_gzip = true; }`, {
+    const origin = started.origin(await startOrigin((_req, res) => res.end(Buffer.alloc(300_000, 'a'))));
+    const proxy = started.proxy(await startProxy(`${BACKEND}sub vcl_backend_response { set beresp.do_stream = false; set beresp.do_gzip = true; }`, {
       origin,
       storageBytes: 100_000,
       params: [['gzip_level', '0']],
-    });
+    }));
     const r = await fetchRaw(proxy.port, '/big');
     expect(r.status).toBe(503);
     expect(stat(proxy, 'n_gzip')).toBe(1);

@@ -2,6 +2,7 @@
 // 127.0.0.1 with ports the kernel picks, and a small HTTP client that returns everything.
 import type { StorageSpec } from '../../src/cache/index.ts';
 
+import { afterEach } from 'vitest';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Params } from '../../src/common/params.ts';
@@ -119,4 +120,22 @@ export async function raw(port: number, bytes: string | Buffer, waitMs = 2000): 
       resolve({ text, closed: true });
     });
   });
+}
+
+/**
+ * What a test starts, closed after each test (call once per file): wrap each start in
+ * `started.origin(...)` or `started.proxy(...)`, which hand it back.
+ */
+export function closedAfterEach(): { origin(o: Origin): Origin; proxy(p: ProxyHandle): ProxyHandle } {
+  let origin: Origin | undefined;
+  let proxy: ProxyHandle | undefined;
+  afterEach(async () => {
+    await proxy?.close();
+    await origin?.close();
+    proxy = origin = undefined;
+  });
+  return {
+    origin: (o) => (origin = o),
+    proxy: (p) => (proxy = p),
+  };
 }

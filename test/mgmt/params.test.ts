@@ -43,7 +43,7 @@ describe('the parameter table', () => {
     expect(p.values.vmod_path).toEqual([]);
     expect(p.values.gzip_level).toBe(6);
     expect(p.values.ban_dups).toBe(true);
-    expect([...p.values.feature]).toEqual(['validate_headers']);
+    expect([...p.values.feature].sort()).toEqual(['esi_parallel_includes', 'validate_headers']);
     expect(p.values.debug.size).toBe(0);
   });
 
@@ -132,7 +132,7 @@ describe('param.set validation', () => {
     p.set('http_req_size', '64k');
     p.set('ban_dups', 'off');
     p.set('vcl_path', '/a:/b');
-    p.set('feature', '+http2,-validate_headers');
+    p.set('feature', '+http2,-validate_headers,-esi_parallel_includes');
     p.set('debug', '+syncvsl');
     p.set('debug', '+waitinglist');
     expect(p.values.default_ttl).toBe(120);
@@ -174,7 +174,7 @@ describe('param.set validation', () => {
       ['feature', '+http2'],
     ]);
     expect(p.values.default_ttl).toBe(20);
-    expect(p.text('feature')).toBe('+http2,+validate_headers');
+    expect(p.text('feature')).toBe('+http2,+esi_parallel_includes,+validate_headers');
     expect(() => new Params([['first_byte_timeout', 'soon']])).toThrow(ParamError);
   });
 

@@ -4,15 +4,15 @@
 // Varnish 7.1 compiles unless the test expects an error. Files are read where they are.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { checkSource } from '../../src/vcl/compile.ts';
 import { formatDiagnostics } from '../../src/vcl/diagnostics.ts';
 
 const EXAMPLES = fileURLToPath(new URL('../../vcl-examples/', import.meta.url));
-const CONFORMANCE = '/work/shared/conformance/vcl';
-const VTC = '/work/shared/conformance/vtc';
+const CONFORMANCE = resolve(import.meta.dirname, '../../../shared/conformance/vcl');
+const VTC = resolve(import.meta.dirname, '../../../shared/conformance/vtc');
 
 const errorsOf = (r: ReturnType<typeof checkSource>) =>
   formatDiagnostics(r.diagnostics.sorted().filter((d) => d.severity === 'error'), r.sources);

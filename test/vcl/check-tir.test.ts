@@ -153,7 +153,9 @@ describe('VMOD functions restricted to some subs', () => {
   mkdirSync(join(dir, 'rx'));
   writeFileSync(
     join(dir, 'rx', 'vmod.vcc'),
-    '$Module rx 3 "a VMOD for this test"\n$ABI strict\n\n$Function VOID only_recv()\n$Restrict vcl_recv\n\nUsable in vcl_recv only.\n',
+    '$Module rx 3 "a VMOD for this test"\n$ABI strict\n\n$Function VOID only_recv()\n$Restrict vcl_recv\n\nUsable in vcl_recv only.\n\n' +
+      '$Function VOID top(PRIV_TOP)\n\nNo $Restrict: PRIV_TOP alone keeps it on the client side.\n\n' +
+      '$Object o()\n\n$Method VOID .top(PRIV_TOP)\n\nA method with PRIV_TOP: varnishd compiles it anywhere.\n',
   );
   const opts = { vmodPath: [dir] };
 
@@ -170,10 +172,19 @@ describe('VMOD functions restricted to some subs', () => {
 
   it('refuses it elsewhere, also through a custom sub', () => {
     expect(errors(vcl('import rx;\nsub vcl_deliver { rx.only_recv(); }\n'), opts)).toEqual([
-      '4:19 rx.only_recv() is not available in vcl_deliver; it can be called in vcl_recv',
+      "4:19 Not available in subroutine 'vcl_deliver': rx.only_recv() can be called in vcl_recv",
     ]);
     expect(errors(vcl('import rx;\nsub vcl_recv { call f; }\nsub vcl_hash { call f; }\nsub f { rx.only_recv(); }\n'), opts)).toEqual([
-      '6:9 rx.only_recv() is not available in vcl_hash; it can be called in vcl_recv (sub f is called from vcl_hash)',
+      "6:9 Not available in subroutine 'vcl_hash': rx.only_recv() can be called in vcl_recv (sub f is called from vcl_hash)",
     ]);
+  });
+
+  it('keeps a function taking PRIV_TOP on the client side, as varnishd does (esi/v00043)', () => {
+    clean(vcl('import rx;\nsub vcl_recv { rx.top(); }\nsub vcl_deliver { rx.top(); }\n'), opts);
+    expect(errors(vcl('import rx;\nsub vcl_backend_fetch { rx.top(); }\nsub vcl_init { rx.top(); }\n'), opts)).toEqual([
+      "4:25 Not available in subroutine 'vcl_backend_fetch': rx.top() can be called in client",
+      "5:16 Not available in subroutine 'vcl_init': rx.top() can be called in client",
+    ]);
+    clean(vcl('import rx;\nsub vcl_init { new x = rx.o(); }\nsub vcl_backend_fetch { x.top(); }\n'), opts);
   });
 });

@@ -4,13 +4,13 @@
 // they belong to their projects and are not copied into this repository.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatDiagnostics } from '../../src/vcl/diagnostics.ts';
 import { parseVcl } from '../../src/vcl/parse.ts';
 
-const ROOT = '/work/shared/conformance/vcl';
-const VTC_ROOT = '/work/shared/conformance/vtc';
+const ROOT = resolve(import.meta.dirname, '../../../shared/conformance/vcl');
+const VTC_ROOT = resolve(import.meta.dirname, '../../../shared/conformance/vtc');
 
 function cases(kind: 'accept' | 'reject'): string[] {
   const dir = join(ROOT, kind);

@@ -3,13 +3,13 @@
 // exists and pass a number of arguments (and argument names) that its signature admits.
 
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { VmodArg, VmodManifest } from '../../src/vmod/manifest.ts';
 import { isPrivKind } from '../../src/vmod/manifest.ts';
 import { loadManifest } from '../../src/vmod/registry.ts';
 
-const ACCEPT_DIR = '/work/shared/conformance/vcl/accept';
+const ACCEPT_DIR = resolve(import.meta.dirname, '../../../shared/conformance/vcl/accept');
 
 /** The VCL with comments removed and every string literal replaced by `""`. */
 function stripCommentsAndStrings(vcl: string): string {

@@ -228,8 +228,8 @@ sub vcl_recv {
   });
 
   it('PRIV_TOP functions are refused outside client subs when compiling', async () => {
-    await expect(load('sub vcl_backend_fetch { debug.test_priv_top("x"); }')).rejects.toThrow(/test_priv_top\(\) is not available in vcl_backend_fetch/);
-    await expect(load('sub vcl_init { debug.test_priv_top("x"); }')).rejects.toThrow(/not available in vcl_init/);
+    await expect(load('sub vcl_backend_fetch { debug.test_priv_top("x"); }')).rejects.toThrow("Not available in subroutine 'vcl_backend_fetch': debug.test_priv_top()");
+    await expect(load('sub vcl_init { debug.test_priv_top("x"); }')).rejects.toThrow("Not available in subroutine 'vcl_init'");
   });
 
   it('PRIV_CALL is per call site and PRIV_VCL holds what the event function set at load', async () => {

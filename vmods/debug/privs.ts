@@ -1,9 +1,11 @@
 // The debug VMOD's PRIV_* functions and its event function: what each scope keeps and how long,
 // as Varnish's test cases probe them (PRIV_TASK appends per task, PRIV_TOP keeps the first value
 // of the top request, PRIV_CALL and PRIV_VCL hold what was put there), and the event function
-// that fills PRIV_VCL, logs temperature changes and fails on cue.
+// that fills PRIV_VCL, adds the body filters (filters.ts), logs temperature changes and fails on
+// cue.
 
 import type { PrivHolder, VclEvent, VmodContext, VmodEventContext } from '../../src/vmod/api.ts';
+import { addFilters } from './filters.ts';
 
 /** What the event function keeps in PRIV_VCL. */
 export interface VclState {
@@ -41,7 +43,7 @@ export function test_priv_task(ctx: VmodContext, task: PrivHolder<string>, s: st
   return task.priv ?? null;
 }
 
-/** PRIV_TOP is null on the backend side; $Restrict client keeps VCL from calling it there. */
+/** PRIV_TOP is null on the backend side; the compiler keeps a PRIV_TOP function off it. */
 export function test_priv_top(ctx: VmodContext, top: PrivHolder<string> | null, s: string | null): string | null {
   if (top === null) ctx.fail('debug.test_priv_top(): no PRIV_TOP outside a client request');
   top.priv ??= s ?? '';
@@ -78,6 +80,13 @@ export function event_function(ctx: VmodEventContext, vcl: PrivHolder<VclState>,
         return -1;
       }
       vcl.priv = { marker: 'FOO', hold: (holder) => ctx.hold(holder) };
+      {
+        const refused = addFilters(ctx);
+        if (refused !== null) {
+          ctx.fail(refused);
+          return -1;
+        }
+      }
       return 0;
     case 'warm':
       ctx.log(`${ctx.vclName}: VCL_EVENT_WARM`);
