@@ -8,7 +8,7 @@ import type { VclHttp } from '../runtime/http.ts';
 import type { BodyInfo } from './body-info.ts';
 import { esiGzipStage, esiParseStage } from './esi-stage.ts';
 import type { EsiFeatures, EsiReport } from './esi-parse.ts';
-import { FETCH_FILTER_NAMES, isGzip } from '../runtime/filter-defaults.ts';
+import { type FETCH_FILTER_NAMES, isGzip } from '../runtime/filter-defaults.ts';
 import { varyAcceptEncoding, weakenEtag } from './http-edits.ts';
 import { compose, filterNames, type Stage } from './stage.ts';
 import { openVmodFilter, type VmodFilterLookup } from './vmod-filters.ts';
