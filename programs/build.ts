@@ -1,9 +1,9 @@
 // Builds the example programs: each AssemblyScript file here becomes build/NAME.wasm with the
-// flags the compute program interface needs (docs/compute.md); JS programs are used as they
-// are. An output newer than its source and the SDK is kept, so `npm install` and test set-ups
+// flags the compute program interface needs (docs/compute.md); a JS program becomes
+// build/NAME.js, the JS SDK followed by the program. Files in test/ are built as test-NAME.wasm. An output newer than its source and the SDK is kept, so `npm install` and test set-ups
 // that call this pay only for what changed. Run: `node programs/build.ts` (npm run build:programs).
 
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const HERE = import.meta.dirname;
@@ -25,9 +25,13 @@ export async function buildPrograms(): Promise<string[]> {
   mkdirSync(BUILD_DIR, { recursive: true });
   const sdk = mtime(join(HERE, 'sdk/shellac.ts'));
   const built: string[] = [];
-  const sources = readdirSync(HERE).filter((f) => f.endsWith('.ts') && f !== 'build.ts');
+  // The examples, and the misbehaving programs compute's tests use (test/, built as test-NAME).
+  const sources = [
+    ...readdirSync(HERE).filter((f) => f.endsWith('.ts') && f !== 'build.ts'),
+    ...readdirSync(join(HERE, 'test')).filter((f) => f.endsWith('.ts')).map((f) => `test/${f}`),
+  ];
   for (const file of sources) {
-    const name = file.slice(0, -3);
+    const name = file.slice(0, -3).replace('/', '-');
     const out = join(BUILD_DIR, `${name}.wasm`);
     if (mtime(out) > Math.max(sdk, mtime(join(HERE, file)))) continue;
     const asc = (await import('assemblyscript/asc')).default;
@@ -37,6 +41,19 @@ export async function buildPrograms(): Promise<string[]> {
       stdout: { write: () => true } as never,
     });
     if (r.error) throw new Error(`programs/${file}: ${r.error.message}\n${errors}`);
+    built.push(name);
+  }
+  // A JS program is the JS SDK followed by the program.
+  const jsSdk = join(HERE, 'sdk/shellac.js');
+  const scripts = [
+    ...readdirSync(HERE).filter((f) => f.endsWith('.js')),
+    ...readdirSync(join(HERE, 'test')).filter((f) => f.endsWith('.js')).map((f) => `test/${f}`),
+  ];
+  for (const file of scripts) {
+    const name = file.slice(0, -3).replace('/', '-');
+    const out = join(BUILD_DIR, `${name}.js`);
+    if (mtime(out) > Math.max(mtime(jsSdk), mtime(join(HERE, file)))) continue;
+    writeFileSync(out, `${readFileSync(jsSdk, 'utf8')}\n${readFileSync(join(HERE, file), 'utf8')}`);
     built.push(name);
   }
   return built;

@@ -16,11 +16,29 @@ const MIN_HEAP_MB = 8;
 // behind them are set in each context (they do nothing during the snapshot's initialisation,
 // which runs without a host). handle() may return a body as a string or a Uint8Array.
 const PRELUDE = `
-var __shellac_host_log = function () {};
-var __shellac_host_self = function () { throw new Error('self-requests are not available during initialisation'); };
+if (typeof TextDecoder === 'undefined') {
+  // A bare V8 context has no encoding API: UTF-8 by escape/unescape (Annex B), enough for bodies.
+  globalThis.TextDecoder = function () {};
+  TextDecoder.prototype.decode = function (bytes) {
+    if (!bytes) return '';
+    var s = '';
+    for (var i = 0; i < bytes.length; i += 8192) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192));
+    try { return decodeURIComponent(escape(s)); } catch (e) { return s; }
+  };
+  globalThis.TextEncoder = function () {};
+  TextEncoder.prototype.encode = function (text) {
+    var s = unescape(encodeURIComponent(String(text)));
+    var out = new Uint8Array(s.length);
+    for (var i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+    return out;
+  };
+}
 globalThis.shellac = {
-  log: function (m) { __shellac_host_log(String(m)); },
+  log: function (m) {
+    if (typeof __shellac_host_log === 'function') __shellac_host_log(String(m));
+  },
   selfRequest: function (url) {
+    if (typeof __shellac_host_self !== 'function') throw new Error('self-requests are not available during initialisation');
     var r = __shellac_host_self(String(url));
     return { status: r[0], body: r[1], text: function () { return new TextDecoder().decode(r[1]); } };
   },

@@ -24,6 +24,8 @@ export class Program {
   #image: ProgramImage | null = null;
   #loading: Promise<ProgramImage> | null = null;
   #pool: WorkerPool | null = null;
+  /** Requests handed to the pool and not answered: running and waiting. */
+  #inFlight = 0;
   readonly #handle: VmodComputeHandle;
   readonly #counters: VmodComputeCounters;
   /** Whether the program was ever asked to load: configure() no longer applies. */
@@ -97,24 +99,31 @@ export class Program {
     } catch (e) {
       return this.#failed({ ok: false, kind: 'load', error: `${this.name} did not load: ${(e as Error).message}`, timing: NO_TIMING });
     }
+    // The bound is kept here, counting requests handed over and not answered, so that it does
+    // not depend on when the pool's threads become ready.
+    if (this.#inFlight >= this.def.concurrency + this.def.max_queue) {
+      c.queue_full++;
+      this.#counters.queue_full++;
+      this.stats.queueFull++;
+      return this.#failed({ ok: false, kind: 'trap', error: `${this.name}: queue full (${this.def.max_queue} waiting)`, timing: NO_TIMING });
+    }
+    if (this.#inFlight >= this.def.concurrency) this.stats.queueWaits++;
     const pool = this.#poolOf();
-    if (pool.running >= this.def.concurrency) this.stats.queueWaits++;
     let result: RunResult;
+    this.#inFlight++;
     try {
       result = await pool.run<RunResult>(WORKER, 'run', { image, request }, { timeoutMs: this.#timeoutMs() });
     } catch (e) {
       const message = (e as Error).message;
-      if (/queue full/.test(message)) {
-        c.queue_full++;
-        this.#counters.queue_full++;
-        this.stats.queueFull++;
-      } else if (/timed out/.test(message)) {
+      if (/timed out/.test(message)) {
         c.timeouts++;
         this.#counters.timeouts++;
         this.stats.timeouts++;
         this.stats.forgetThreads();
       }
       return this.#failed({ ok: false, kind: 'trap', error: `${this.name}: ${message}`, timing: NO_TIMING });
+    } finally {
+      this.#inFlight--;
     }
     this.stats.record(result.timing);
     return result.ok ? result : this.#failed(result);
@@ -162,7 +171,7 @@ export class Program {
   }
 
   #poolOf(): WorkerPool {
-    this.#pool ??= this.#handle.pool(`compute ${this.vclName}/${this.name}`, { concurrency: this.def.concurrency, queue: this.def.max_queue });
+    this.#pool ??= this.#handle.pool(`compute ${this.vclName}/${this.name}`, { concurrency: this.def.concurrency, queue: this.def.max_queue + this.def.concurrency + 4 });
     return this.#pool;
   }
 

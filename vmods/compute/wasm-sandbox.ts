@@ -49,7 +49,9 @@ export class WasmSandbox {
   #exports!: Exports;
   #memory!: WebAssembly.Memory;
   #snapshot: Uint8Array = new Uint8Array(0);
-  #globals: [WebAssembly.Global, unknown][] = [];
+  /** The exported globals of the current instance, and their values in the snapshot. */
+  #globals: WebAssembly.Global[] = [];
+  #globalValues: unknown[] = [];
   /** The host call of the request running now: imports reach it. */
   #call: HostCall | null = null;
   dirty = false;
@@ -110,7 +112,7 @@ export class WasmSandbox {
   reset(): void {
     if (this.#memory.buffer.byteLength !== this.#snapshot.length) this.#instantiate(this.#snapshot.length / PAGE);
     new Uint8Array(this.#memory.buffer).set(this.#snapshot);
-    for (const [g, v] of this.#globals) g.value = v;
+    for (let i = 0; i < this.#globals.length; i++) this.#globals[i].value = this.#globalValues[i];
     this.dirty = false;
   }
 
@@ -126,14 +128,15 @@ export class WasmSandbox {
     if (!(this.#memory instanceof WebAssembly.Memory)) throw new Error('the module has no memory');
     const have = this.#memory.buffer.byteLength / PAGE;
     if (have < pages) this.#memory.grow(pages - have);
+    // Export order is the module's, the same for every instance: values line up by index.
     this.#globals = Object.entries(this.#exports)
       .filter(([name]) => name.startsWith(GLOBAL_PREFIX))
-      .map(([, g]) => [g as WebAssembly.Global, (g as WebAssembly.Global).value]);
+      .map(([, g]) => g as WebAssembly.Global);
   }
 
   #takeSnapshot(): void {
     this.#snapshot = new Uint8Array(this.#memory.buffer).slice();
-    for (const entry of this.#globals) entry[1] = entry[0].value;
+    this.#globalValues = this.#globals.map((g) => g.value);
   }
 
   #checkMemory(): void {

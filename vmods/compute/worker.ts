@@ -57,7 +57,7 @@ export function run(task: { image: ProgramImage; request: ProgramRequest }): Run
   let resetMs = 0;
   try {
     sandbox = sandboxFor(image);
-    resetMs = resetIfDirty(sandbox);
+    if (image.ephemeral) resetMs = resetIfDirty(sandbox);
   } catch (e) {
     return { ok: false, kind: 'load', error: (e as Error).message, timing: timing(0, 0, call, null) };
   }
@@ -96,7 +96,7 @@ export async function prepare(image: ProgramImage): Promise<{ code: Uint8Array; 
 export function saveState(image: ProgramImage): Uint8Array | null {
   const call = new HostCall(image);
   const sandbox = sandboxFor(image);
-  resetIfDirty(sandbox);
+  if (image.ephemeral) resetIfDirty(sandbox);
   sandbox.saveState(call);
   return call.state;
 }

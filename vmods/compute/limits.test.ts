@@ -1,0 +1,105 @@
+// Sandboxes and their limits, for both kinds of program (WebAssembly and JS), over loopback:
+// a request cannot see what the previous one left (ephemeral), a request past max_request_time
+// fails and the next one runs in a new sandbox, memory past max_memory fails the request and
+// not the process, a trap or exception fails only its request, and requests beyond
+// concurrency wait in a bounded queue whose overflow fails at once.
+
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { get, type Origin, type ProxyHandle, startOrigin } from '../../test/helpers/proxy.ts';
+import { BUILD_DIR, built, computeVcl, serveVcl, tempDir, write } from './test-setup.ts';
+
+let p: ProxyHandle;
+let origin: Origin;
+
+const KINDS = [
+  { kind: 'wasm', file: 'test-limits.wasm', fail: 'trap' },
+  { kind: 'js', file: 'test-limits.js', fail: 'throw' },
+] as const;
+
+beforeAll(async () => {
+  await built();
+  // What self-requests reach here: a page that takes its time, to keep a sandbox busy.
+  origin = await startOrigin((_req, res) => {
+    setTimeout(() => res.end('slow'), 800);
+  });
+  const dir = tempDir();
+  const programs: Record<string, unknown> = {};
+  for (const k of KINDS) {
+    const filename = join(BUILD_DIR, k.file);
+    programs[`${k.kind}`] = { filename, max_request_time: 1, max_memory: 32, concurrency: 2 };
+    programs[`${k.kind}-kept`] = { filename, ephemeral: false, concurrency: 1 };
+    programs[`${k.kind}-narrow`] = { filename, concurrency: 1, max_queue: 1 };
+  }
+  const lib = write(dir, 'lib.json', JSON.stringify(programs));
+  p = await serveVcl(
+    computeVcl(`
+sub vcl_init {
+  compute.library("${lib}");
+  compute.init_self_requests("", "http://127.0.0.1:${origin.port}");
+  compute.start("wasm-narrow", async = false);
+  compute.start("js-narrow", async = false);
+}
+sub vcl_recv {
+  return (pass);
+}
+sub vcl_backend_fetch {
+  set bereq.backend = compute.program(bereq.http.x-program, bereq.http.x-arg);
+}`),
+  );
+}, 60_000);
+afterAll(async () => {
+  await p?.close();
+  await origin?.close();
+});
+
+function call(program: string, arg: string, url = '/') {
+  return get(p.port, url, { headers: { 'x-program': program, 'x-arg': arg } });
+}
+
+describe.each(KINDS)('$kind programs', ({ kind, fail }) => {
+  it('start each request from the post-init state: nothing a request left is seen by the next', async () => {
+    for (const url of ['/secret-1', '/secret-2', '/secret-3']) {
+      const r = await call(kind, 'leak', url);
+      expect(r.body).toBe('left: ');
+    }
+  });
+
+  it('keep state between requests when not ephemeral (what the reset prevents)', async () => {
+    await call(`${kind}-kept`, 'leak', '/first');
+    expect((await call(`${kind}-kept`, 'leak', '/second')).body).toBe('left: /first');
+  });
+
+  it('fail a request past max_request_time, and serve the next one from a new sandbox', async () => {
+    const started = Date.now();
+    const r = await call(kind, 'loop');
+    expect(r.status).toBe(503);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect((await call(kind, 'hi')).body).toBe(`limits${kind === 'js' ? '-js' : ''} v1 hi`);
+  });
+
+  it('fail a request that needs more than max_memory, not the process', async () => {
+    expect((await call(kind, 'alloc:64')).status).toBe(503);
+    const small = await call(kind, 'alloc:1');
+    expect(small.status).toBe(200);
+  });
+
+  it(`fail only the request that ${fail}s`, async () => {
+    expect((await call(kind, fail)).status).toBe(503);
+    expect((await call(kind, 'after')).status).toBe(200);
+  });
+
+  it('queue requests beyond concurrency, and refuse at once past the queue', async () => {
+    // One runs (waiting on a slow self-request), one waits, the third finds the queue full.
+    const running = call(`${kind}-narrow`, 'self:/slow', '/a');
+    await new Promise((r) => setTimeout(r, 200));
+    const waiting = call(`${kind}-narrow`, 'quick', '/b');
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    const refused = await call(`${kind}-narrow`, 'quick', '/c');
+    expect(refused.status).toBe(503);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect((await running).body).toBe('200 slow');
+    expect((await waiting).status).toBe(200);
+  });
+});
