@@ -17,7 +17,7 @@ const DATA = { name: 'shellac', tags: ['cache', 'vcl'], nested: { deep: true } }
 
 beforeAll(async () => {
   await built();
-  origin = await startOrigin((req, res) => {
+  origin = await startOrigin((_req, res) => {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify(DATA, null, 2));
   });

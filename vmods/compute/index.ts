@@ -233,7 +233,6 @@ export async function live_update_file(ctx: VmodContext, vcl: PrivHolder<Compute
   const counters = computeOf(ctx, vcl).handle.counters;
   try {
     await p.replace(new Uint8Array(await readFile(filename ?? '')));
-    counters.live_updates++;
     return true;
   } catch (e) {
     counters.live_update_refused++;

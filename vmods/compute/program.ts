@@ -142,6 +142,7 @@ export class Program {
     await this.#load(code, state);
     this.stats.liveUpdates++;
     this.#counters.live_updates++;
+    this.#handle.counters.live_updates++;
   }
 
   /** The running version's state, from its state_save callback, or null. */
