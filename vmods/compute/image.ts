@@ -48,7 +48,8 @@ export type RunResult =
   | ({ readonly ok: true; readonly timing: RunTiming } & ProgramResponse)
   | { readonly ok: false; readonly kind: FailureKind; readonly error: string; readonly timing: RunTiming };
 
-export type FailureKind = 'trap' | 'memory' | 'response' | 'load';
+/** `image`: the thread has no sandbox of that version, send the image (not a failure). */
+export type FailureKind = 'trap' | 'memory' | 'response' | 'load' | 'image';
 
 export interface RunTiming {
   /** Time in the program, ms. */

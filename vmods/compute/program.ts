@@ -112,7 +112,10 @@ export class Program {
     let result: RunResult;
     this.#inFlight++;
     try {
-      result = await pool.run<RunResult>(WORKER, 'run', { image, request }, { timeoutMs: this.#timeoutMs() });
+      const timeoutMs = this.#timeoutMs();
+      const ref = { id: image.id, version: image.version };
+      result = await pool.run<RunResult>(WORKER, 'run', { image: ref, request }, { timeoutMs });
+      if (!result.ok && result.kind === 'image') result = await pool.run<RunResult>(WORKER, 'run', { image, request }, { timeoutMs });
     } catch (e) {
       const message = (e as Error).message;
       if (/timed out/.test(message)) {

@@ -12,15 +12,28 @@ import { MemoryLimitError, prepareWasm, WasmSandbox } from './wasm-sandbox.ts';
 
 type Sandbox = WasmSandbox | JsSandbox;
 
-const sandboxes = new Map<string, { version: number; sandbox: Sandbox }>();
+const sandboxes = new Map<string, { version: number; sandbox: Sandbox; image: ProgramImage }>();
 let resetsSinceReport = 0;
 
 function sandboxFor(image: ProgramImage): Sandbox {
   const have = sandboxes.get(image.id);
   if (have !== undefined && have.version === image.version) return have.sandbox;
   const sandbox = image.kind === 'wasm' ? new WasmSandbox(image, new HostCall(image)) : new JsSandbox(image);
-  sandboxes.set(image.id, { version: image.version, sandbox });
+  sandboxes.set(image.id, { version: image.version, sandbox, image });
   return sandbox;
+}
+
+/**
+ * What a request names its program by: the whole image, or (the usual case, so that a request
+ * does not carry the image across threads) only its id and version, which a thread that has no
+ * sandbox of that version answers with `image` for the main thread to send the image.
+ */
+export type ImageRef = ProgramImage | { readonly id: string; readonly version: number };
+
+function imageOf(ref: ImageRef): ProgramImage | null {
+  if ('code' in ref) return ref;
+  const have = sandboxes.get(ref.id);
+  return have !== undefined && have.version === ref.version ? have.image : null;
 }
 
 function resetIfDirty(sandbox: Sandbox): number {
@@ -36,10 +49,10 @@ function encodeHead(req: ProgramRequest): Uint8Array {
   return new TextEncoder().encode([req.method, req.url, req.argument, req.config, ...req.headers, ''].join('\0'));
 }
 
-function timing(execMs: number, resetMs: number, call: HostCall, sandbox: Sandbox | null): RunTiming {
+function timing(execMs: number, resetMs: number, call: HostCall | null, sandbox: Sandbox | null): RunTiming {
   const resets = resetsSinceReport;
   resetsSinceReport = 0;
-  return { execMs, resetMs, memoryBytes: sandbox?.memoryBytes ?? 0, resets, thread: threadId, logs: call.logs };
+  return { execMs, resetMs, memoryBytes: sandbox?.memoryBytes ?? 0, resets, thread: threadId, logs: call?.logs ?? [] };
 }
 
 function failureKind(e: unknown, sandbox: Sandbox | null): FailureKind {
@@ -50,8 +63,10 @@ function failureKind(e: unknown, sandbox: Sandbox | null): FailureKind {
 }
 
 /** One request to a program. Never throws: a failure is a result the main thread counts. */
-export function run(task: { image: ProgramImage; request: ProgramRequest }): RunResult {
-  const { image, request } = task;
+export function run(task: { image: ImageRef; request: ProgramRequest }): RunResult {
+  const { request } = task;
+  const image = imageOf(task.image);
+  if (image === null) return { ok: false, kind: 'image', error: 'no sandbox of this version here', timing: timing(0, 0, null, null) };
   const call = new HostCall(image);
   let sandbox: Sandbox | null = null;
   let resetMs = 0;
