@@ -7,28 +7,17 @@
 
 import type { HostCall } from './host.ts';
 import type { ProgramImage, ProgramRequest } from './image.ts';
+import { exportGlobals, GLOBAL_PREFIX } from './wasm-globals.ts';
 
 const PAGE = 65536;
-/** Exported names of the globals the prepare step exposes. */
-const GLOBAL_PREFIX = '__shellac_global_';
 
-/** Exports every internal mutable global of a module; also reports its memory's initial pages. */
+/** Checks a module and exports its globals for snapshots (wasm-globals.ts). */
 export async function prepareWasm(code: Uint8Array): Promise<{ code: Uint8Array; memoryPages: number }> {
-  // Refuse what is not WebAssembly before handing it to binaryen, whose errors are terse.
+  // Refuse what is not WebAssembly with the engine's message before editing it.
   await WebAssembly.compile(code);
-  const binaryen = (await import('binaryen')).default;
-  const mod = binaryen.readBinary(code);
-  try {
-    for (let i = 0; i < mod.getNumGlobals(); i++) {
-      const g = binaryen.getGlobalInfo(mod.getGlobalByIndex(i));
-      if (!g.mutable || g.module !== '' || g.type === binaryen.v128) continue;
-      mod.addGlobalExport(g.name, `${GLOBAL_PREFIX}${i}`);
-    }
-    const memoryPages = mod.hasMemory() ? mod.getMemoryInfo().initial : 0;
-    return { code: mod.emitBinary(), memoryPages };
-  } finally {
-    mod.dispose();
-  }
+  const prepared = exportGlobals(code);
+  await WebAssembly.compile(prepared.code);
+  return prepared;
 }
 
 interface Exports {
