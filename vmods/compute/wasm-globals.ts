@@ -107,12 +107,23 @@ export function exportGlobals(code: Uint8Array): { code: Uint8Array; memoryPages
         sr.name();
         sr.name();
         const kind = sr.byte();
-        if (kind === 0) sr.leb();
-        else if (kind === 1) (sr.valtype(), sr.limits());
-        else if (kind === 2) memoryPages = sr.limits();
-        else if (kind === 3) (sr.valtype(), sr.byte(), importedGlobals++);
-        else if (kind === 4) (sr.byte(), sr.leb());
-        else throw new Error(`unknown import kind ${kind}`);
+        if (kind === 0) {
+          sr.leb();
+        } else if (kind === 1) {
+          sr.valtype();
+          sr.limits();
+        } else if (kind === 2) {
+          memoryPages = sr.limits();
+        } else if (kind === 3) {
+          sr.valtype();
+          sr.byte();
+          importedGlobals++;
+        } else if (kind === 4) {
+          sr.byte();
+          sr.leb();
+        } else {
+          throw new Error(`unknown import kind ${kind}`);
+        }
       }
     } else if (s.id === 5) {
       if (sr.leb() > 0) memoryPages = sr.limits();
