@@ -6,7 +6,8 @@
 //  3. the reset cost against the memory a request dirtied (1, 16, 64 MB), for WebAssembly,
 //     and the JS reset (a new context from the isolate's snapshot).
 // Targets (issue 16): overhead p50 under 50 µs; the program backend at or above the pass rate.
-// Run: `npm run bench:compute` (options: --requests N, --duration S, --connections N).
+// Run: `npm run bench:compute` (options: --requests N, --duration S, --connections N,
+// --concurrency N: the hello program's sandboxes in the throughput run).
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -29,6 +30,7 @@ const { values: opts } = parseArgs({
     requests: { type: 'string', default: '3000' },
     duration: { type: 'string', default: '3' },
     connections: { type: 'string', default: '16' },
+    concurrency: { type: 'string', default: '4' },
   },
 });
 const REQUESTS = Number(opts.requests);
@@ -96,7 +98,7 @@ async function throughput(): Promise<void> {
 import compute;
 backend origin { .host = "127.0.0.1"; .port = "${originPort}"; }
 sub vcl_init {
-  compute.configure("hello", {"{"filename": "${join(BUILD_DIR, 'hello.wasm')}", "concurrency": 2, "max_queue": 1000}"});
+  compute.configure("hello", {"{"filename": "${join(BUILD_DIR, 'hello.wasm')}", "concurrency": ${opts.concurrency}, "max_queue": 1000}"});
   compute.start("hello", async = false);
 }
 sub vcl_recv { return (pass); }
@@ -116,7 +118,7 @@ sub vcl_backend_fetch {
   }
   const pass = runs.pass.sort((x, y) => y.rps - x.rps)[0];
   const program = runs.program.sort((x, y) => y.rps - x.rps)[0];
-  console.log(`\n2. throughput through Shellac (wrk, ${opts.connections} connections, ${opts.duration} s, best of 2)`);
+  console.log(`\n2. throughput through Shellac (wrk, ${opts.connections} connections, ${opts.duration} s, best of 2; hello concurrency ${opts.concurrency})`);
   console.log(`   pass to a node:http origin:   ${pass.rps.toFixed(0)} req/s  p50 ${pass.p50}  p99 ${pass.p99}`);
   console.log(`   compute.program("hello"):     ${program.rps.toFixed(0)} req/s  p50 ${program.p50}  p99 ${program.p99}`);
   console.log(`   program / pass: ${(program.rps / pass.rps).toFixed(2)}   target >= 1`);
