@@ -1,7 +1,9 @@
 // Builds the example programs: each AssemblyScript file here becomes build/NAME.wasm with the
-// flags the compute program interface needs (docs/compute.md); a JS program becomes
-// build/NAME.js, the JS SDK followed by the program. Files in test/ are built as test-NAME.wasm. An output newer than its source and the SDK is kept, so `npm install` and test set-ups
-// that call this pay only for what changed. Run: `node programs/build.ts` (npm run build:programs).
+// flags the compute program interface needs (docs/compute.md), and each JS program becomes
+// build/NAME.js, the JS SDK followed by the program. Files in test/ (the misbehaving programs
+// compute's tests use) are built as test-NAME. An output newer than its source and the SDK is
+// kept, so `npm install` (the prepare script) and the tests' set-up pay only for what changed.
+// Run: `node programs/build.ts` (npm run build:programs).
 
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

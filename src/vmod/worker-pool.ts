@@ -28,6 +28,7 @@ export class PoolClass implements WorkerPool {
       concurrentTasksPerWorker: 1,
       idleTimeout: 30_000,
       ...(opts.maxMemoryMb !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: opts.maxMemoryMb } } : {}),
+      ...(opts.idleEventLoop === true ? { atomics: 'async' as const } : {}),
     });
   }
 

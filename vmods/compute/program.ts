@@ -175,7 +175,12 @@ export class Program {
   }
 
   #poolOf(): WorkerPool {
-    this.#pool ??= this.#handle.pool(`compute ${this.vclName}/${this.name}`, { concurrency: this.def.concurrency, queue: this.def.max_queue + this.def.concurrency + 4 });
+    this.#pool ??= this.#handle.pool(`compute ${this.vclName}/${this.name}`, {
+      concurrency: this.def.concurrency,
+      queue: this.def.max_queue + this.def.concurrency + 4,
+      // The reset after each answer runs on the thread's event loop, between two requests.
+      idleEventLoop: true,
+    });
     return this.#pool;
   }
 
