@@ -65,6 +65,13 @@ describe.each(KINDS)('$kind programs', ({ kind, fail }) => {
     }
   });
 
+  it('get a POST body and the method, and answer with what they make of it', async () => {
+    const r = await get(p.port, '/upload', { method: 'POST', headers: { 'x-program': kind, 'x-arg': 'echo' }, body: 'posted bytes' });
+    expect(r.status).toBe(200);
+    expect(r.body).toBe('posted bytes');
+    expect(r.headers['x-method']).toBe('POST');
+  });
+
   it('keep state between requests when not ephemeral (what the reset prevents)', async () => {
     await call(`${kind}-kept`, 'leak', '/first');
     expect((await call(`${kind}-kept`, 'leak', '/second')).body).toBe('left: /first');
