@@ -48,7 +48,7 @@ async function image(file: string, kind: 'wasm' | 'js', id: string): Promise<Pro
   return { ...base, ...(await prepareWasm(code)), prepared: true };
 }
 
-const request = (argument: string) => ({ method: 'GET', url: '/bench', argument, config: '', headers: ['host', 'bench'], body: new Uint8Array(0) });
+const request = (argument: string) => ({ method: 'GET', url: '/bench', argument, config: '', headers: ['host', 'bench'], body: new Uint8Array(0), stream: 0 });
 
 async function overhead(): Promise<void> {
   const pool = new PoolClass('bench', { concurrency: 1, queue: 4, idleEventLoop: true });

@@ -7,8 +7,11 @@
 //   function restoreState(text) { ... }         // optional: live update, new version
 //
 // req: { method, url, argument, config, headers (lower-case names), body (Uint8Array) }.
-// The host gives `shellac.log(text)`, `shellac.selfRequest(url)` -> { status, body, text() }
-// and `shellac.env` (the environment as an object).
+// The host gives `shellac.log(text)`, `shellac.selfRequest(url)` -> { status, body, text() },
+// `shellac.env` (the environment as an object), and `shellac.beginResponse(status,
+// contentType, headers)` with `shellac.sendChunk(text or bytes)` for a response sent in pieces
+// (streamed to the client when the program is the last of program()'s chain; handle() then
+// returns nothing).
 
 /** A response object as handle() returns it. */
 function respond(status, contentType, body, headers) {

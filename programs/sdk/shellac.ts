@@ -11,6 +11,10 @@
 
 @external('shellac', 'response')
 declare function host_response(status: i32, ct: usize, ctLen: i32, body: usize, bodyLen: i32): void;
+@external('shellac', 'begin_response')
+declare function host_begin_response(status: i32, ct: usize, ctLen: i32): void;
+@external('shellac', 'send_chunk')
+declare function host_send_chunk(data: usize, len: i32): void;
 @external('shellac', 'header')
 declare function host_header(line: usize, len: i32): void;
 @external('shellac', 'log')
@@ -88,7 +92,25 @@ export function respondBytes(status: i32, contentType: string, body: Uint8Array)
   host_response(status, changetype<usize>(ct), ct.byteLength, body.dataStart, body.byteLength);
 }
 
-/** Adds a response header; call before respond(). */
+/**
+ * Starts a response sent in pieces with sendChunk(): when the program is the last of
+ * program()'s chain, each piece goes to the client as it is made (else they are joined).
+ */
+export function beginResponse(status: i32, contentType: string): void {
+  const ct = String.UTF8.encode(contentType);
+  host_begin_response(status, changetype<usize>(ct), ct.byteLength);
+}
+
+export function sendChunk(text: string): void {
+  const b = String.UTF8.encode(text);
+  host_send_chunk(changetype<usize>(b), b.byteLength);
+}
+
+export function sendChunkBytes(bytes: Uint8Array): void {
+  host_send_chunk(bytes.dataStart, bytes.byteLength);
+}
+
+/** Adds a response header; call before respond() or beginResponse(). */
 export function setHeader(name: string, value: string): void {
   const line = String.UTF8.encode(name + ': ' + value);
   host_header(changetype<usize>(line), line.byteLength);

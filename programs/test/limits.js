@@ -29,6 +29,13 @@ function handle(req) {
     const r = shellac.selfRequest(arg.slice(5));
     return respond(200, 'text/plain', r.status + ' ' + r.text());
   }
+  if (arg.startsWith('stream:')) {
+    shellac.beginResponse(200, 'text/plain', { 'X-Streamed': 'yes' });
+    shellac.sendChunk('first\n');
+    const r = shellac.selfRequest(arg.slice(7));
+    shellac.sendChunk('then ' + r.status + '\n');
+    return;
+  }
   if (arg === 'count') {
     counter++;
     shellac.log('counter is ' + counter);

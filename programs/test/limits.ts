@@ -1,6 +1,6 @@
 // A program that misbehaves on request, for compute's tests: the `arg` of program() picks what
 // it does. Not an example to follow.
-import { Request, onRequest, respond, selfRequest, onStateSave, onStateRestore, log, setHeader } from '../sdk/shellac';
+import { Request, onRequest, respond, selfRequest, onStateSave, onStateRestore, log, setHeader, beginResponse, sendChunk } from '../sdk/shellac';
 export { alloc, handle_request, state_save, state_restore } from '../sdk/shellac';
 
 /** What the previous request left behind, if the sandbox was not reset. */
@@ -51,6 +51,14 @@ onRequest((req: Request): void => {
   } else if (arg == 'echo') {
     setHeader('X-Method', req.method);
     respond(200, 'application/octet-stream', req.bodyText());
+  } else if (arg.startsWith('stream:')) {
+    // A first piece, then a slow self-request, then the rest: streamed, the client has the
+    // first piece long before the end.
+    setHeader('X-Streamed', 'yes');
+    beginResponse(200, 'text/plain');
+    sendChunk('first\n');
+    const r = selfRequest(arg.substring(7));
+    sendChunk('then ' + r.status.toString() + '\n');
   } else if (arg == 'status') {
     respond(418, 'text/plain', 'teapot');
   } else {

@@ -8,6 +8,7 @@ import { STATUS_CODES } from 'node:http';
 import type { BackendFetchResponse, BackendFetchFailure, FetchingBackend, BackendFetchRequest, VmodContext } from '../../src/vmod/api.ts';
 import type { ProgramRequest, RunResult } from './image.ts';
 import type { Program } from './program.ts';
+import { openStream } from './streams.ts';
 
 /** One step of a chain: a program and what it is called with. */
 export interface ChainLink {
@@ -26,12 +27,19 @@ const BODY_MAX = 64 * 1024 * 1024;
  * the first failure, or at a status at or above a link's threshold. Each run is logged on the
  * task (the transaction record names the program and its timing).
  */
-export async function runChain(ctx: VmodContext, links: readonly ChainLink[], base: Omit<ProgramRequest, 'argument' | 'config'>): Promise<RunResult> {
+export async function runChain(
+  ctx: VmodContext,
+  links: readonly ChainLink[],
+  base: Omit<ProgramRequest, 'argument' | 'config' | 'stream'>,
+  stream = 0,
+): Promise<RunResult> {
   let body = base.body;
   let result: RunResult | null = null;
-  for (const link of links) {
+  for (const [i, link] of links.entries()) {
     const started = performance.now();
-    result = await link.program.run({ ...base, body, argument: link.arg, config: link.config });
+    // Only the last program may stream: the others' bodies feed the next one whole.
+    const request = { ...base, body, argument: link.arg, config: link.config, stream: i === links.length - 1 ? stream : 0 };
+    result = await link.program.run(request);
     const wall = (performance.now() - started).toFixed(3);
     for (const line of result.timing.logs) ctx.log(`compute: ${link.program.name}: ${line}`);
     if (!result.ok) {
@@ -119,9 +127,25 @@ export class ProgramBackend extends OwnFetchBackend {
   async fetch(req: BackendFetchRequest): Promise<BackendFetchResponse | BackendFetchFailure> {
     const body = await readBody(req.body, BODY_MAX);
     if (body === null) return failure(`${this.name}: request body over ${BODY_MAX} bytes`);
-    const r = await runChain(this.#ctx, this.#links, { method: req.method, url: req.url, headers: flatHeaders(req.headers), body });
-    if (!r.ok) return failure(`${this.name}: ${r.error}`);
-    return response(r.status, r.contentType, r.headers, r.body);
+    const sink = openStream();
+    const running = runChain(this.#ctx, this.#links, { method: req.method, url: req.url, headers: flatHeaders(req.headers), body }, sink.id);
+    // A streamed head comes before the run ends; the result of a buffered run comes alone.
+    const first = await Promise.race([sink.head, running]);
+    if ('ok' in first && (!first.ok || first.streamed < 0)) {
+      sink.close();
+      if (!first.ok) return failure(`${this.name}: ${first.error}`);
+      return response(first.status, first.contentType, first.headers, first.body);
+    }
+    // Streaming: the body follows the chunks until the result says how many there were.
+    running.then((r) => (r.ok ? sink.finish(r.streamed) : sink.fail(`${this.name}: ${r.error}`)));
+    const head = await sink.head;
+    return {
+      ok: true,
+      status: head.status,
+      reason: STATUS_CODES[head.status] ?? 'Unknown',
+      headers: ['Content-Type', head.contentType, ...head.headers],
+      body: sink,
+    };
   }
 }
 

@@ -5,7 +5,7 @@
 // written into a shared buffer. Only the worker blocks; the proxy's event loop does the fetch.
 
 import { BroadcastChannel, threadId } from 'node:worker_threads';
-import { LOG_LINES, type ProgramImage, type ProgramResponse, SELF_CHANNEL, SELF_RESPONSE_MAX } from './image.ts';
+import { LOG_LINES, type ProgramImage, type ProgramResponse, SELF_CHANNEL, SELF_RESPONSE_MAX, STREAM_CHANNEL, type StreamMessage } from './image.ts';
 
 /** Header layout of the shared answer buffer: state, status, body length (Int32 each). */
 const HEAD = 12;
@@ -23,16 +23,48 @@ export class HostCall {
   /** What the program's state_save callback handed over. */
   state: Uint8Array | null = null;
   readonly #image: ProgramImage;
+  /** The request's stream id (0: buffer), and the chunks sent on it. */
+  readonly #stream: number;
+  #streamed = 0;
+  #begun = false;
+  readonly #chunks: Uint8Array[] = [];
 
-  constructor(image: ProgramImage) {
+  constructor(image: ProgramImage, stream = 0) {
     this.#image = image;
+    this.#stream = stream;
   }
 
   respond(status: number, contentType: string, body: Uint8Array): void {
+    if (this.#begun) throw new Error('respond() after beginResponse()');
     this.status = status;
     this.contentType = contentType;
     this.body = body;
     this.responded = true;
+  }
+
+  get begun(): boolean {
+    return this.#begun;
+  }
+
+  /** Starts a response sent in chunks: streamed when the request allows, else buffered. */
+  begin(status: number, contentType: string): void {
+    if (this.#begun || this.responded) throw new Error('a response was already begun');
+    this.status = status;
+    this.contentType = contentType;
+    this.#begun = true;
+    this.responded = true;
+    if (this.#stream !== 0) post({ id: this.#stream, head: { status, contentType, headers: this.headers } });
+  }
+
+  chunk(bytes: Uint8Array): void {
+    if (!this.#begun) throw new Error('sendChunk() before beginResponse()');
+    if (bytes.length === 0) return;
+    if (this.#stream === 0) {
+      this.#chunks.push(bytes);
+      return;
+    }
+    post({ id: this.#stream, chunk: bytes });
+    this.#streamed++;
   }
 
   /** A `Name: value` line; a line without a colon is dropped. */
@@ -61,8 +93,17 @@ export class HostCall {
   response(): ProgramResponse {
     if (!this.responded) throw new Error('the program produced no response');
     if (!Number.isInteger(this.status) || this.status < 100 || this.status > 999) throw new Error(`the program answered a bad status ${this.status}`);
-    return { status: this.status, contentType: this.contentType, headers: this.headers, body: this.body };
+    if (this.#begun && this.#stream === 0) this.body = Buffer.concat(this.#chunks);
+    return { status: this.status, contentType: this.contentType, headers: this.headers, body: this.body, streamed: this.#begun && this.#stream !== 0 ? this.#streamed : -1 };
   }
+}
+
+let streams: BroadcastChannel | null = null;
+
+function post(message: StreamMessage): void {
+  streams ??= new BroadcastChannel(STREAM_CHANNEL);
+  (streams as unknown as { unref?: () => void }).unref?.();
+  streams.postMessage(message);
 }
 
 let channel: BroadcastChannel | null = null;

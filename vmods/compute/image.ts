@@ -33,7 +33,17 @@ export interface ProgramRequest {
   /** Flat: name, value, name, value... */
   readonly headers: readonly string[];
   readonly body: Uint8Array;
+  /**
+   * Non-zero: the response may be streamed, its head and chunks posted on STREAM_CHANNEL under
+   * this id as the program makes them (the last program of program()'s chain). 0: buffered.
+   */
+  readonly stream: number;
 }
+
+/** What a streaming program posts on STREAM_CHANNEL. */
+export type StreamMessage =
+  | { readonly id: number; readonly head: { status: number; contentType: string; headers: string[] } }
+  | { readonly id: number; readonly chunk: Uint8Array };
 
 export interface ProgramResponse {
   readonly status: number;
@@ -41,6 +51,8 @@ export interface ProgramResponse {
   /** Flat: name, value, name, value... */
   readonly headers: string[];
   readonly body: Uint8Array;
+  /** Chunks posted on STREAM_CHANNEL when the response was streamed, else -1. */
+  readonly streamed: number;
 }
 
 /** How a program request ended, as the worker reports it. */
@@ -74,3 +86,6 @@ export const SELF_RESPONSE_MAX = 8 * 1024 * 1024;
 
 /** The name of the channel self-requests go through (worker to main thread). */
 export const SELF_CHANNEL = 'shellac-compute-self-requests';
+
+/** The name of the channel streamed responses go through (worker to main thread). */
+export const STREAM_CHANNEL = 'shellac-compute-streams';

@@ -186,7 +186,7 @@ export function program(ctx: VmodContext, vcl: PrivHolder<ComputeVcl>, program: 
 /** The request a program called from VCL (not as a backend) gets: the task's request, as GET. */
 function vclRequest(ctx: VmodContext, url: string | null) {
   const http = ctx.http('bereq') ?? ctx.http('req');
-  return { method: 'GET', url: url || http?.url || '/', headers: http ? flatHeaders(http) : [], body: new Uint8Array(0) };
+  return { method: 'GET', url: url || http?.url || '/', headers: http ? flatHeaders(http) : [], body: new Uint8Array(0), stream: 0 };
 }
 
 export async function to_string(

@@ -37,6 +37,15 @@ globalThis.shellac = {
   log: function (m) {
     if (typeof __shellac_host_log === 'function') __shellac_host_log(String(m));
   },
+  beginResponse: function (status, contentType, headers) {
+    if (typeof __shellac_host_begin !== 'function') throw new Error('no response during initialisation');
+    var flat = [];
+    for (var k in headers || {}) flat.push(String(k), String(headers[k]));
+    __shellac_host_begin(Number(status), String(contentType), flat);
+  },
+  sendChunk: function (chunk) {
+    __shellac_host_chunk(typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk);
+  },
   selfRequest: function (url) {
     if (typeof __shellac_host_self !== 'function') throw new Error('self-requests are not available during initialisation');
     var r = __shellac_host_self(String(url));
@@ -47,6 +56,7 @@ globalThis.shellac = {
 
 const CALL = `
 const r = handle($0);
+if (__shellac_begun()) return null;
 if (r === null || typeof r !== 'object') throw new Error('handle() must return an object');
 let body = r.body === undefined || r.body === null ? '' : r.body;
 if (typeof body === 'string') body = new TextEncoder().encode(body);
@@ -95,9 +105,12 @@ export class JsSandbox {
         CALL,
         [{ method: req.method, url: req.url, argument: req.argument, config: req.config, headers: pairs(req.headers), body: req.body }],
         { arguments: { copy: true }, result: { copy: true } },
-      ) as { status: number; contentType: string; headers: string[]; body: Uint8Array };
-      for (let i = 0; i + 1 < r.headers.length; i += 2) call.headers.push(r.headers[i], r.headers[i + 1]);
-      call.respond(r.status, r.contentType, r.body);
+      ) as { status: number; contentType: string; headers: string[]; body: Uint8Array } | null;
+      // null: the program streamed its response with shellac.beginResponse and sendChunk.
+      if (r !== null) {
+        for (let i = 0; i + 1 < r.headers.length; i += 2) call.headers.push(r.headers[i], r.headers[i + 1]);
+        call.respond(r.status, r.contentType, r.body);
+      }
     } catch (e) {
       if (this.#isolate.isDisposed) {
         this.#newIsolate();
@@ -132,6 +145,16 @@ export class JsSandbox {
     const context = this.#isolate.createContextSync();
     const g = context.global;
     g.setSync('__shellac_host_log', new ivm.Callback((m: string) => this.#host().log(m)));
+    g.setSync(
+      '__shellac_host_begin',
+      new ivm.Callback((status: number, contentType: string, headers: string[]) => {
+        const host = this.#host();
+        for (let i = 0; i + 1 < headers.length; i += 2) host.headers.push(headers[i], headers[i + 1]);
+        host.begin(status, contentType);
+      }),
+    );
+    g.setSync('__shellac_host_chunk', new ivm.Callback((chunk: Uint8Array) => this.#host().chunk(new Uint8Array(chunk))));
+    g.setSync('__shellac_begun', new ivm.Callback(() => this.#host().begun));
     g.setSync(
       '__shellac_host_self',
       new ivm.Callback((url: string) => {

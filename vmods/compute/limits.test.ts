@@ -4,6 +4,7 @@
 // not the process, a trap or exception fails only its request, and requests beyond
 // concurrency wait in a bounded queue whose overflow fails at once.
 
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { get, type Origin, type ProxyHandle, startOrigin } from '../../test/helpers/proxy.ts';
@@ -20,8 +21,8 @@ const KINDS = [
 beforeAll(async () => {
   await built();
   // What self-requests reach here: a page that takes its time, to keep a sandbox busy.
-  origin = await startOrigin((_req, res) => {
-    setTimeout(() => res.end('slow'), 800);
+  origin = await startOrigin((req, res) => {
+    setTimeout(() => res.end('slow'), req.url === '/slower' ? 2500 : 800);
   });
   const dir = tempDir();
   const programs: Record<string, unknown> = {};
@@ -70,6 +71,44 @@ describe.each(KINDS)('$kind programs', ({ kind, fail }) => {
     expect(r.status).toBe(200);
     expect(r.body).toBe('posted bytes');
     expect(r.headers['x-method']).toBe('POST');
+  });
+
+  it('stream a response begun in pieces: the client has the first piece before the program ends', async () => {
+    const arrivals: { at: number; text: string }[] = [];
+    const started = Date.now();
+    const { status, headers } = await new Promise<{ status: number; headers: Record<string, unknown> }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: p.port, path: '/streamed', headers: { 'x-program': kind, 'x-arg': 'stream:/slow' } }, (res) => {
+        res.on('data', (d: Buffer) => arrivals.push({ at: Date.now() - started, text: d.toString() }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(200);
+    expect(headers['x-streamed']).toBe('yes');
+    expect(arrivals.map((a) => a.text).join('')).toBe('first\nthen 200\n');
+    // The slow self-request (800 ms) sits between the two pieces.
+    expect(arrivals[0].text).toBe('first\n');
+    expect(arrivals[arrivals.length - 1].at - arrivals[0].at).toBeGreaterThanOrEqual(500);
+  });
+
+  it('break off a streamed response whose program runs past max_request_time', async () => {
+    // The self-request takes longer than the program may (1 s): the first piece has gone, the
+    // rest never comes, and the response ends incomplete.
+    const { text, complete } = await new Promise<{ text: string; complete: boolean }>((resolve) => {
+      let text = '';
+      const req = request({ host: '127.0.0.1', port: p.port, path: '/cut', headers: { 'x-program': kind, 'x-arg': 'stream:/slower' } }, (res) => {
+        res.on('data', (d: Buffer) => {
+          text += d.toString();
+        });
+        res.on('error', () => {});
+        res.on('close', () => resolve({ text, complete: res.complete }));
+      });
+      req.on('error', () => resolve({ text, complete: false }));
+      req.end();
+    });
+    expect(text).toBe('first\n');
+    expect(complete).toBe(false);
   });
 
   it('keep state between requests when not ephemeral (what the reset prevents)', async () => {

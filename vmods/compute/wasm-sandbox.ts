@@ -168,6 +168,8 @@ export class WasmSandbox {
         response: (status: number, ct: number, ctLen: number, body: number, bodyLen: number) =>
           this.#host().respond(status, this.#text(ct, ctLen), this.#bytes(body, bodyLen)),
         header: (line: number, len: number) => this.#host().header(this.#text(line, len)),
+        begin_response: (status: number, ct: number, ctLen: number) => this.#host().begin(status, this.#text(ct, ctLen)),
+        send_chunk: (data: number, len: number) => this.#host().chunk(this.#bytes(data, len)),
         log: (msg: number, len: number) => this.#host().log(this.#text(msg, len)),
         init_data: (which: number, dst: number) => {
           const data = this.#host().initData(which);

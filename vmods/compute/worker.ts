@@ -67,7 +67,7 @@ export function run(task: { image: ImageRef; request: ProgramRequest }): RunResu
   const { request } = task;
   const image = imageOf(task.image);
   if (image === null) return { ok: false, kind: 'image', error: 'no sandbox of this version here', timing: timing(0, 0, null, null) };
-  const call = new HostCall(image);
+  const call = new HostCall(image, request.stream);
   let sandbox: Sandbox | null = null;
   let resetMs = 0;
   try {
