@@ -132,7 +132,7 @@ export interface VmodCompute<P extends VmodComputePrivs = VmodComputePrivs> {
     url: string | null,
     arg: string | null,
   ) => Awaitable<number>;
-  /** BACKEND compute.live_update(STRING program, STRING key, BYTES max_size=52428800) */
+  /** BACKEND compute.live_update(STRING program, STRING key, BYTES max_size=50MB) */
   live_update: (
     ctx: VmodContext,
     priv_vcl: PrivHolder<P['vcl']>,
