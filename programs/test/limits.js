@@ -36,6 +36,7 @@ function handle(req) {
     shellac.sendChunk('then ' + r.status + '\n');
     return;
   }
+  if (arg === 'headers') return respond(200, 'text/plain', 'headers', { 'X-Ok': 'yes', 'X-Bad': 'a\r\nInjected: 1', 'Bad Name': 'x' });
   if (arg === 'count') {
     counter++;
     shellac.log('counter is ' + counter);

@@ -59,6 +59,11 @@ onRequest((req: Request): void => {
     sendChunk('first\n');
     const r = selfRequest(arg.substring(7));
     sendChunk('then ' + r.status.toString() + '\n');
+  } else if (arg == 'headers') {
+    setHeader('X-Ok', 'yes');
+    setHeader('X-Bad', 'a\r\nInjected: 1');
+    setHeader('Bad Name', 'x');
+    respond(200, 'text/plain', 'headers');
   } else if (arg == 'status') {
     respond(418, 'text/plain', 'teapot');
   } else {

@@ -7,6 +7,8 @@
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { LOG_LINES, type ProgramImage, type ProgramResponse, SELF_CHANNEL, SELF_RESPONSE_MAX, STREAM_CHANNEL, type StreamMessage } from './image.ts';
 
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
 /** Header layout of the shared answer buffer: state, status, body length (Int32 each). */
 const HEAD = 12;
 
@@ -51,6 +53,7 @@ export class HostCall {
     if (this.#begun || this.responded) throw new Error('a response was already begun');
     this.status = status;
     this.contentType = contentType;
+    if (/[\r\n\0]/.test(contentType)) throw new Error('a content type with a line break');
     this.#begun = true;
     this.responded = true;
     if (this.#stream !== 0) post({ id: this.#stream, head: { status, contentType, headers: this.headers } });
@@ -70,8 +73,19 @@ export class HostCall {
   /** A `Name: value` line; a line without a colon is dropped. */
   header(line: string): void {
     const colon = line.indexOf(':');
-    if (colon <= 0) return;
-    this.headers.push(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+    if (colon > 0) this.addHeader(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+  }
+
+  /**
+   * A response header, dropped (and logged) when it could not be written as one: a name that is
+   * not an HTTP token, or a value with a line break or NUL that would split the response.
+   */
+  addHeader(name: string, value: string): void {
+    if (!TOKEN.test(name) || /[\r\n\0]/.test(value)) {
+      this.log(`header dropped: not a valid header line (${JSON.stringify(name).slice(0, 64)})`);
+      return;
+    }
+    this.headers.push(name, value);
   }
 
   log(line: string): void {
@@ -92,6 +106,7 @@ export class HostCall {
 
   response(): ProgramResponse {
     if (!this.responded) throw new Error('the program produced no response');
+    if (/[\r\n\0]/.test(this.contentType)) throw new Error('the program answered a content type with a line break');
     if (!Number.isInteger(this.status) || this.status < 100 || this.status > 999) throw new Error(`the program answered a bad status ${this.status}`);
     if (this.#begun && this.#stream === 0) this.body = Buffer.concat(this.#chunks);
     return { status: this.status, contentType: this.contentType, headers: this.headers, body: this.body, streamed: this.#begun && this.#stream !== 0 ? this.#streamed : -1 };

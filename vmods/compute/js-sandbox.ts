@@ -108,7 +108,7 @@ export class JsSandbox {
       ) as { status: number; contentType: string; headers: string[]; body: Uint8Array } | null;
       // null: the program streamed its response with shellac.beginResponse and sendChunk.
       if (r !== null) {
-        for (let i = 0; i + 1 < r.headers.length; i += 2) call.headers.push(r.headers[i], r.headers[i + 1]);
+        for (let i = 0; i + 1 < r.headers.length; i += 2) call.addHeader(r.headers[i], r.headers[i + 1]);
         call.respond(r.status, r.contentType, r.body);
       }
     } catch (e) {
@@ -149,7 +149,7 @@ export class JsSandbox {
       '__shellac_host_begin',
       new ivm.Callback((status: number, contentType: string, headers: string[]) => {
         const host = this.#host();
-        for (let i = 0; i + 1 < headers.length; i += 2) host.headers.push(headers[i], headers[i + 1]);
+        for (let i = 0; i + 1 < headers.length; i += 2) host.addHeader(headers[i], headers[i + 1]);
         host.begin(status, contentType);
       }),
     );

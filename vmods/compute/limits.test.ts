@@ -111,6 +111,14 @@ describe.each(KINDS)('$kind programs', ({ kind, fail }) => {
     expect(complete).toBe(false);
   });
 
+  it('drop response headers that would split the response', async () => {
+    const r = await call(kind, 'headers');
+    expect(r.status).toBe(200);
+    expect(r.headers['x-ok']).toBe('yes');
+    expect(r.headers['x-bad']).toBeUndefined();
+    expect(r.headers.injected).toBeUndefined();
+  });
+
   it('keep state between requests when not ephemeral (what the reset prevents)', async () => {
     await call(`${kind}-kept`, 'leak', '/first');
     expect((await call(`${kind}-kept`, 'leak', '/second')).body).toBe('left: /first');
