@@ -140,7 +140,7 @@ export async function start(ctx: VmodContext, vcl: PrivHolder<ComputeVcl>, progr
   if (debug) ctx.log(`compute.start(): debug is not available: a program's worker thread cannot take the Node inspector on its own`);
   const loading = p.ready();
   if (async) {
-    loading.catch((e: Error) => p.started && computeOf(ctx, vcl).handle.log(`compute: ${p.name} did not start: ${e.message}`));
+    loading.catch((e: Error) => computeOf(ctx, vcl).handle.log(`compute: ${p.name} did not start: ${e.message}`));
     return true;
   }
   return orFail(ctx, 'start', async () => {
