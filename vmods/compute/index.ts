@@ -267,7 +267,9 @@ export const commands: VmodCompute['commands'] = {
     return rows.map((r) => `${r.name} ${r.type} ${r.loaded ? 'loaded' : 'unloaded'} concurrency=${r.concurrency} requests=${r.requests}`).join('\n');
   },
   stats(ctx, args) {
-    return commandVcl(ctx).statsJson(args[0] ?? '', ctx.json ? -1 : 2);
+    const text = commandVcl(ctx).statsJson(args[0] ?? '', 2);
+    // With -j, the value goes inside the command's JSON envelope.
+    return ctx.json ? JSON.parse(text) : text;
   },
   async invalidate(ctx, args) {
     const n = await commandVcl(ctx).invalidate(args[0] ?? '');

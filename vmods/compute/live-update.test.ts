@@ -152,6 +152,8 @@ describe('operations', () => {
     const stats = JSON.parse(await okBody(admin, ['compute.stats', '^counter']));
     expect(Object.keys(stats).sort()).toEqual(['counter', 'counter-js']);
     expect(stats.counter.live_updates).toBe(1);
+    const envelope = JSON.parse(await okBody(admin, ['compute.stats', '-j', '^counter$']));
+    expect(JSON.stringify(envelope)).toContain('"live_updates":1');
     expect((await okBody(admin, ['compute.invalidate', '^counter-js$'])).trim()).toBe('1 programs invalidated');
     expect(await okBody(admin, ['compute.list'])).toContain('counter-js js unloaded');
   });
