@@ -109,7 +109,15 @@ abstract class OwnFetchBackend implements FetchingBackend {
   resolve(): this {
     return this;
   }
-  abstract fetch(req: BackendFetchRequest): Promise<BackendFetchResponse | BackendFetchFailure>;
+  /** What the fetch calls; a throw (a request body that breaks off) is a failed fetch. */
+  async fetch(req: BackendFetchRequest): Promise<BackendFetchResponse | BackendFetchFailure> {
+    try {
+      return await this.answer(req);
+    } catch (e) {
+      return failure(`${this.name}: ${(e as Error).message}`);
+    }
+  }
+  protected abstract answer(req: BackendFetchRequest): Promise<BackendFetchResponse | BackendFetchFailure>;
 }
 
 export class ProgramBackend extends OwnFetchBackend {
@@ -124,7 +132,7 @@ export class ProgramBackend extends OwnFetchBackend {
     this.name = `compute.${links[links.length - 1].program.name}`;
   }
 
-  async fetch(req: BackendFetchRequest): Promise<BackendFetchResponse | BackendFetchFailure> {
+  protected async answer(req: BackendFetchRequest): Promise<BackendFetchResponse | BackendFetchFailure> {
     const body = await readBody(req.body, BODY_MAX);
     if (body === null) return failure(`${this.name}: request body over ${BODY_MAX} bytes`);
     const sink = openStream();
@@ -137,7 +145,10 @@ export class ProgramBackend extends OwnFetchBackend {
       return response(first.status, first.contentType, first.headers, first.body);
     }
     // Streaming: the body follows the chunks until the result says how many there were.
-    running.then((r) => (r.ok ? sink.finish(r.streamed) : sink.fail(`${this.name}: ${r.error}`)));
+    running.then(
+      (r) => (r.ok ? sink.finish(r.streamed) : sink.fail(`${this.name}: ${r.error}`)),
+      (e: Error) => sink.fail(`${this.name}: ${e.message}`),
+    );
     const head = await sink.head;
     return {
       ok: true,
@@ -166,7 +177,7 @@ export class LiveUpdateBackend extends OwnFetchBackend {
     this.#onRefused = onRefused;
   }
 
-  async fetch(req: BackendFetchRequest): Promise<BackendFetchResponse | BackendFetchFailure> {
+  protected async answer(req: BackendFetchRequest): Promise<BackendFetchResponse | BackendFetchFailure> {
     const text = (status: number, message: string) => {
       if (status !== 200) this.#onRefused();
       return response(status, 'text/plain', [], new TextEncoder().encode(`${message}\n`));
