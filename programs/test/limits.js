@@ -29,6 +29,11 @@ function handle(req) {
     const r = shellac.selfRequest(arg.slice(5));
     return respond(200, 'text/plain', r.status + ' ' + r.text());
   }
+  if (arg === 'badchunk') {
+    shellac.beginResponse(200, 'text/plain');
+    shellac.sendChunk(1e9);
+    return;
+  }
   if (arg.startsWith('stream:')) {
     shellac.beginResponse(200, 'text/plain', { 'X-Streamed': 'yes' });
     shellac.sendChunk('first\n');

@@ -9,6 +9,9 @@ import { LOG_LINES, type ProgramImage, type ProgramResponse, SELF_CHANNEL, SELF_
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+/** The largest response body a program may make, bytes. */
+export const RESPONSE_MAX = 256 * 1024 * 1024;
+
 /** Header layout of the shared answer buffer: state, status, body length (Int32 each). */
 const HEAD = 12;
 
@@ -29,6 +32,8 @@ export class HostCall {
   readonly #stream: number;
   #streamed = 0;
   #begun = false;
+  /** Bytes of response body so far. */
+  #bytes = 0;
   readonly #chunks: Uint8Array[] = [];
 
   constructor(image: ProgramImage, stream = 0) {
@@ -38,10 +43,17 @@ export class HostCall {
 
   respond(status: number, contentType: string, body: Uint8Array): void {
     if (this.#begun) throw new Error('respond() after beginResponse()');
+    this.#count(body.length);
     this.status = status;
     this.contentType = contentType;
     this.body = body;
     this.responded = true;
+  }
+
+  /** A response is bounded: a program that sends without end fails instead of filling memory. */
+  #count(n: number): void {
+    this.#bytes += n;
+    if (this.#bytes > RESPONSE_MAX) throw new Error(`the response is over ${RESPONSE_MAX} bytes`);
   }
 
   get begun(): boolean {
@@ -61,7 +73,9 @@ export class HostCall {
 
   chunk(bytes: Uint8Array): void {
     if (!this.#begun) throw new Error('sendChunk() before beginResponse()');
+    if (!(bytes instanceof Uint8Array)) throw new Error('a chunk must be bytes or a string');
     if (bytes.length === 0) return;
+    this.#count(bytes.length);
     if (this.#stream === 0) {
       this.#chunks.push(bytes);
       return;

@@ -153,7 +153,11 @@ export class JsSandbox {
         host.begin(status, contentType);
       }),
     );
-    g.setSync('__shellac_host_chunk', new ivm.Callback((chunk: Uint8Array) => this.#host().chunk(new Uint8Array(chunk))));
+    // Only bytes cross: anything else the program hands over is refused, never allocated.
+    g.setSync(
+      '__shellac_host_chunk',
+      new ivm.Callback((chunk: unknown) => this.#host().chunk(ArrayBuffer.isView(chunk) ? new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength) : (null as never))),
+    );
     g.setSync('__shellac_begun', new ivm.Callback(() => this.#host().begun));
     g.setSync(
       '__shellac_host_self',

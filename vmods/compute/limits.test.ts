@@ -79,6 +79,14 @@ function call(program: string, arg: string, url = '/') {
   return get(p.port, url, { headers: { 'x-program': program, 'x-arg': arg } });
 }
 
+describe('JS programs handing the host what is not bytes', () => {
+  it('fail the request without the host allocating it, and the next one is served', async () => {
+    const r = await call('js', 'badchunk').catch(() => null);
+    expect(r === null || r.body === '').toBe(true);
+    expect((await call('js', 'after')).status).toBe(200);
+  });
+});
+
 describe.each(KINDS)('$kind programs', ({ kind, fail }) => {
   it('start each request from the post-init state: nothing a request left is seen by the next', async () => {
     for (const url of ['/secret-1', '/secret-2', '/secret-3']) {
