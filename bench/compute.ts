@@ -46,9 +46,9 @@ const us = (ms: number) => `${(ms * 1000).toFixed(1)} µs`;
 
 async function image(file: string, kind: 'wasm' | 'js', id: string): Promise<ProgramImage> {
   const code = new Uint8Array(readFileSync(join(BUILD_DIR, file)));
-  const base = { id, version: 1, kind, code, maxMemoryMb: 256, ephemeral: true, arguments: [], environment: {}, state: null, memoryPages: 0, prepared: false };
+  const base = { id, version: 1, kind, code, maxMemoryMb: 256, ephemeral: true, arguments: [], environment: {}, state: null, memoryPages: 0 };
   if (kind === 'js') return base;
-  return { ...base, ...(await prepareWasm(code)), prepared: true };
+  return { ...base, ...(await prepareWasm(code)) };
 }
 
 const request = (argument: string) => ({ method: 'GET', url: '/bench', argument, config: '', headers: ['host', 'bench'], body: new Uint8Array(0), stream: 0 });

@@ -21,8 +21,6 @@ export interface ProgramImage {
   readonly state: Uint8Array | null;
   /** Pages of linear memory an imported memory must start with (wasm). */
   readonly memoryPages: number;
-  /** Whether `code` went through the snapshot transform (wasm). */
-  readonly prepared: boolean;
 }
 
 export interface ProgramRequest {
@@ -61,7 +59,7 @@ export type RunResult =
   | { readonly ok: false; readonly kind: FailureKind; readonly error: string; readonly timing: RunTiming };
 
 /** `image`: the thread has no sandbox of that version, send the image (not a failure). */
-export type FailureKind = 'trap' | 'memory' | 'response' | 'load' | 'image';
+export type FailureKind = 'trap' | 'memory' | 'load' | 'image';
 
 export interface RunTiming {
   /** Time in the program, ms. */

@@ -58,9 +58,9 @@ export class Program {
   }
 
   /** Loads `code` (or the definition's file) as the next version; the current one stays on failure. */
-  async #load(code: Uint8Array | null, state: Uint8Array | null): Promise<ProgramImage> {
+  async #load(given: Uint8Array | null, state: Uint8Array | null): Promise<ProgramImage> {
     checkComplete(this.name, this.def);
-    const bytes = code ?? (this.def.filename !== '' ? new Uint8Array(await readFile(this.def.filename)) : await fetchBytes(this.def.uri));
+    const bytes = given ?? (this.def.filename !== '' ? new Uint8Array(await readFile(this.def.filename)) : await fetchBytes(this.def.uri));
     // Shared, so that handing the image to a worker per request copies no code.
     const shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
     shared.set(bytes);
@@ -75,13 +75,12 @@ export class Program {
       environment: Object.fromEntries(this.def.environment.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
       state,
       memoryPages: 0,
-      prepared: false,
     };
     // Loading may compile and transform a big module: it gets its own, longer bound.
     const prepared = await this.#poolOf().run<{ code: Uint8Array; memoryPages: number }>(WORKER, 'prepare', draft, { timeoutMs: LOAD_TIMEOUT_MS });
-    const code2 = new Uint8Array(new SharedArrayBuffer(prepared.code.length));
-    code2.set(prepared.code);
-    const image = { ...draft, code: code2, memoryPages: prepared.memoryPages, prepared: true };
+    const code = new Uint8Array(new SharedArrayBuffer(prepared.code.length));
+    code.set(prepared.code);
+    const image = { ...draft, code, memoryPages: prepared.memoryPages };
     if (this.#image === null) this.#handle.counters.programs++;
     this.#image = image;
     return image;

@@ -102,7 +102,7 @@ export function run(task: { image: ImageRef; request: ProgramRequest }): RunResu
 export async function prepare(image: ProgramImage): Promise<{ code: Uint8Array; memoryPages: number }> {
   let prepared = { code: image.code, memoryPages: 0 };
   if (image.kind === 'wasm') prepared = await prepareWasm(image.code);
-  const ready = { ...image, ...prepared, prepared: true };
+  const ready = { ...image, ...prepared };
   sandboxFor(ready);
   return prepared;
 }
