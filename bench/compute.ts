@@ -18,9 +18,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Params } from '../src/mgmt/params.ts';
-import { Shellac } from '../src/proxy/server.ts';
 import { PoolClass } from '../src/vmod/worker-pool.ts';
+import { startProxy } from '../test/helpers/proxy.ts';
 import { BUILD_DIR, buildPrograms } from '../programs/build.ts';
 import { HostCall } from '../vmods/compute/host.ts';
 import type { ProgramImage, RunResult } from '../vmods/compute/image.ts';
@@ -96,9 +95,7 @@ async function throughput(): Promise<void> {
   // The origin runs in a child process: the main thread's CPU is then Shellac's alone.
   const origin = fork(fileURLToPath(import.meta.url), ['--origin']);
   const originPort = await new Promise<number>((resolve) => origin.once('message', (m: { port: number }) => resolve(m.port)));
-  const srv = new Shellac({ params: new Params([]), storageBytes: 16 * 1024 * 1024 });
-  await srv.vcls.load('boot', {
-    source: `vcl 4.1;
+  const a = await startProxy(`vcl 4.1;
 import compute;
 backend origin { .host = "127.0.0.1"; .port = "${originPort}"; }
 sub vcl_init {
@@ -109,9 +106,7 @@ sub vcl_recv { return (pass); }
 sub vcl_backend_fetch {
   if (bereq.url ~ "^/program") { set bereq.backend = compute.program("hello"); }
   else { set bereq.backend = origin; }
-}`,
-  });
-  const [a] = await srv.listen([{ name: 'a0', host: '127.0.0.1', port: 0 }]);
+}`);
   // Warm both paths, then measure each twice, interleaved; the best of each counts.
   await wrk(a.port, '/pass');
   await wrk(a.port, '/program');
@@ -126,7 +121,7 @@ sub vcl_backend_fetch {
   console.log(`   pass to a node:http origin:   ${pass.rps.toFixed(0)} req/s  p50 ${pass.p50}  p99 ${pass.p99}  main thread ${pass.cpuUs.toFixed(1)} µs CPU/request`);
   console.log(`   compute.program("hello"):     ${program.rps.toFixed(0)} req/s  p50 ${program.p50}  p99 ${program.p99}  main thread ${program.cpuUs.toFixed(1)} µs CPU/request`);
   console.log(`   program / pass: ${(program.rps / pass.rps).toFixed(2)}   target >= 1`);
-  await srv.close(500);
+  await a.close();
   origin.kill();
 }
 

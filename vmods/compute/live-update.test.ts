@@ -136,6 +136,21 @@ describe('invalidation', () => {
 });
 
 describe('operations', () => {
+  it('names the program and its timing in the fetch\'s transaction record', async () => {
+    const records: { side: string; backend?: string; logs: string[] }[] = [];
+    const hub = s.srv.txLog;
+    if (hub === null) throw new Error('the admin side has no log hub');
+    const detach = hub.attach({ write: (group) => records.push(...group) });
+    try {
+      await call('counter', 'logged');
+    } finally {
+      detach();
+    }
+    const fetch = records.find((r) => r.side === 'backend');
+    expect(fetch?.backend).toBe('compute.counter');
+    expect(fetch?.logs.find((l) => l.startsWith('compute: counter 200'))).toMatch(/^compute: counter 200 exec \d+\.\d{3} ms, wall \d+\.\d{3} ms$/);
+  });
+
   it('counts requests, failures and live updates', async () => {
     const c = await counters();
     expect(c.requests).toBeGreaterThanOrEqual(10);

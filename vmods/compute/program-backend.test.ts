@@ -4,7 +4,6 @@
 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LogHub, type TxRecord } from '../../src/mgmt/log.ts';
 import { get, type ProxyHandle } from '../../test/helpers/proxy.ts';
 import { BUILD_DIR, built, computeVcl, serveVcl, tempDir, write } from './test-setup.ts';
 
@@ -67,21 +66,6 @@ describe('compute.program()', () => {
       const r = await get(p.port, `/pass/${i}`);
       expect(r.headers['x-seen']).toBe('1');
     }
-  });
-
-  it('names the program and its timing in the fetch\'s transaction record', async () => {
-    const records: TxRecord[] = [];
-    p.srv.txLog = new LogHub();
-    const detach = p.srv.txLog.attach({ write: (group) => records.push(...group) });
-    try {
-      await get(p.port, '/pass/logged');
-      await new Promise((r) => setTimeout(r, 50));
-    } finally {
-      detach();
-    }
-    const fetch = records.find((r) => r.side === 'backend');
-    expect(fetch?.backend).toBe('compute.hello');
-    expect(fetch?.logs.find((l) => l.startsWith('compute: hello 200'))).toMatch(/^compute: hello 200 exec \d+\.\d{3} ms, wall \d+\.\d{3} ms$/);
   });
 
   it('is a 503 when the program cannot load', async () => {

@@ -5,8 +5,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUILD_DIR, buildPrograms } from '../../programs/build.ts';
-import { Params } from '../../src/mgmt/params.ts';
-import { Shellac } from '../../src/proxy/server.ts';
 import { type ProxyHandle, startProxy } from '../../test/helpers/proxy.ts';
 
 export const PROGRAMS = join(import.meta.dirname, '../../programs');
@@ -41,11 +39,7 @@ export async function serveVcl(vcl: string, opts: Parameters<typeof startProxy>[
  */
 export async function serveWithSocket(vcl: string, dir: string): Promise<ProxyHandle & { socket: string }> {
   const socket = join(dir, 'self.sock');
-  const srv = new Shellac({ params: new Params([]), storageBytes: 16 * 1024 * 1024 });
-  await srv.vcls.load('boot', { source: vcl.replaceAll('SOCKET', socket) });
-  const [a] = await srv.listen([
-    { name: 'a0', host: '127.0.0.1', port: 0 },
-    { name: 'a1', host: '', port: 0, path: socket },
-  ]);
-  return { srv, port: a.port, socket, close: () => srv.close(500) };
+  const p = await startProxy(vcl.replaceAll('SOCKET', socket));
+  await p.srv.listen([{ name: 'a1', host: '', port: 0, path: socket }]);
+  return { ...p, socket };
 }
