@@ -14,13 +14,14 @@ onStateRestore((s: string): void => {
   counter = I32.parseInt(s);
 });
 
-function spin(): i32 {
-  let x = 0;
+/** Counts until an i64 overflows: longer than any max_request_time. */
+let spins: i64 = 0;
+function spin(): i64 {
   while (true) {
-    x++;
-    if (x == -1) break;
+    spins++;
+    if (spins < 0) break;
   }
-  return x;
+  return spins;
 }
 
 onRequest((req: Request): void => {
