@@ -615,6 +615,8 @@ async function* countBody(body: AsyncIterable<Buffer>, counters: { s_req_bodybyt
   }
 }
 
+// A VMOD's backend that answers by itself (FetchingBackend in src/vmod/api.ts: compute's
+// programs) passes too: its fetch() answers as Backend's does, and the steps use no more of it.
 function isFetchable(d: Director): d is Backend {
   return typeof (d as Partial<Backend>).fetch === 'function';
 }

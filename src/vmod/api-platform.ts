@@ -28,6 +28,12 @@ export interface WorkerPoolOptions {
   readonly queue: number;
   /** The V8 heap of each worker thread, in MB: a run that needs more fails, not the process. */
   readonly maxMemoryMb?: number;
+  /**
+   * Lets a thread's event loop run between two runs (timers, setImmediate: work a run leaves
+   * for after its answer, as compute's sandbox reset). By default an idle thread blocks until
+   * the next run, which answers a little sooner.
+   */
+  readonly idleEventLoop?: boolean;
 }
 
 export interface WorkerRunOptions {

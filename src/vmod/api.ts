@@ -73,6 +73,42 @@ export interface Director {
   readonly changed?: number;
 }
 
+/**
+ * A backend a VMOD implements itself, answering without a connection (compute's programs): the
+ * fetch calls its fetch() as it calls an HTTP backend's, and treats the answer the same way
+ * (vcl_backend_response, streaming into the cache; a failure leads to vcl_backend_error).
+ */
+export interface FetchingBackend extends Director {
+  fetch(req: BackendFetchRequest): Promise<BackendFetchResponse | BackendFetchFailure>;
+}
+
+/** What the fetch hands a FetchingBackend: bereq as it is after vcl_backend_fetch. */
+export interface BackendFetchRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Iterable<readonly [string, string]>;
+  /** The request body: whole, streamed, or none. */
+  readonly body?: Uint8Array | AsyncIterable<Buffer> | null;
+}
+
+export interface BackendFetchResponse {
+  readonly ok: true;
+  readonly status: number;
+  readonly reason: string;
+  /** Flat: name, value, name, value... */
+  readonly headers: string[];
+  /** Read to its end, or abort() it. */
+  readonly body: AsyncIterable<Buffer> & { abort(): void };
+}
+
+export interface BackendFetchFailure {
+  readonly ok: false;
+  readonly kind: 'other';
+  /** For logs, naming the backend. */
+  readonly message: string;
+  readonly code: undefined;
+}
+
 export interface SubRef {
   readonly name: string;
 }
@@ -167,6 +203,8 @@ export interface VmodContext {
   hashDigest?(): Uint8Array;
   /** beresp.backend: the backend that answered this fetch, on the backend side. */
   readonly berespBackend?: Director | null;
+  /** Appends to the synthetic body (resp.body in vcl_synth, beresp.body in vcl_backend_error). */
+  synthetic?(body: string | Uint8Array | null): void;
   /** Feeds the request hash as hash_data() does, without its separator (vcl_hash only). */
   hashPart?(s: string | null): void;
   /** The task's request body when cached with std.cache_req_body, else null. */

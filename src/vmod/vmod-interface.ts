@@ -56,7 +56,7 @@ const RESERVED = new Set(
   (
     'break case catch class const continue debugger default delete do else enum export extends false finally ' +
     'for function if import in instanceof new null return super switch this throw true try typeof var void ' +
-    'while with implements interface let package private protected public static yield await ctx'
+    'while with implements interface let package private protected public static yield await ctx arguments eval'
   ).split(' '),
 );
 

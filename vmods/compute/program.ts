@@ -1,0 +1,213 @@
+// One program of one VCL on the main thread: its definition, the version its sandboxes run,
+// its worker pool (one thread per concurrency slot, a bounded queue, max_request_time as the
+// run's timeout: piscina ends a thread that overruns and starts another), its statistics and
+// counters. Loading (first use, start(), live update, a reload after invalidation) prepares
+// the new version in a worker first: one that fails to load never replaces a working one.
+
+import { readFile } from 'node:fs/promises';
+import type { WorkerPool } from '../../src/vmod/api.ts';
+import { checkComplete, type Definition, fetchBytes, kindOf } from './definitions.ts';
+import type { ProgramImage, ProgramRequest, RunResult } from './image.ts';
+import type { VmodComputeCounters, VmodComputeHandle } from './interface.ts';
+import { ProgramStats } from './stats.ts';
+
+const WORKER = new URL('./worker.ts', import.meta.url);
+
+/** Every version of every program gets a new number: a worker rebuilds when it differs. */
+let versions = 0;
+
+export class Program {
+  readonly name: string;
+  readonly vclName: string;
+  def: Definition;
+  readonly stats = new ProgramStats();
+  #image: ProgramImage | null = null;
+  #loading: Promise<ProgramImage> | null = null;
+  #pool: WorkerPool | null = null;
+  /** Requests handed to the pool and not answered: running and waiting. */
+  #inFlight = 0;
+  /** A thread was ended for running late: the next request may wait for its replacement. */
+  #replacing = false;
+  readonly #handle: VmodComputeHandle;
+  readonly #counters: VmodComputeCounters;
+  /** Whether the program was ever asked to load: configure() no longer applies. */
+  started = false;
+
+  constructor(name: string, def: Definition, handle: VmodComputeHandle) {
+    this.name = name;
+    this.def = def;
+    this.vclName = handle.vclName;
+    this.#handle = handle;
+    this.#counters = handle.instanceCounters(name);
+  }
+
+  get loaded(): boolean {
+    return this.#image !== null;
+  }
+
+  get kind(): string {
+    return kindOf(this.def);
+  }
+
+  /** The running version, loading it first if needed (concurrent callers share the load). */
+  ready(): Promise<ProgramImage> {
+    if (this.#image !== null) return Promise.resolve(this.#image);
+    this.started = true;
+    this.#loading ??= this.#load(null, null).finally(() => {
+      this.#loading = null;
+    });
+    return this.#loading;
+  }
+
+  /** Loads `code` (or the definition's file) as the next version; the current one stays on failure. */
+  async #load(given: Uint8Array | null, state: Uint8Array | null): Promise<ProgramImage> {
+    checkComplete(this.name, this.def);
+    const bytes = given ?? (this.def.filename !== '' ? new Uint8Array(await readFile(this.def.filename)) : await fetchBytes(this.def.uri));
+    // Shared, so that handing the image to a worker per request copies no code.
+    const shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
+    shared.set(bytes);
+    const draft: ProgramImage = {
+      id: `${this.vclName}/${this.name}`,
+      version: ++versions,
+      kind: kindOf(this.def),
+      code: shared,
+      maxMemoryMb: this.def.max_memory,
+      ephemeral: this.def.ephemeral,
+      arguments: this.def.arguments,
+      environment: Object.fromEntries(this.def.environment.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+      state,
+      memoryPages: 0,
+    };
+    // Loading may compile and transform a big module: it gets its own, longer bound.
+    const prepared = await this.#poolOf().run<{ code: Uint8Array; memoryPages: number }>(WORKER, 'prepare', draft, { timeoutMs: LOAD_TIMEOUT_MS });
+    const code = new Uint8Array(new SharedArrayBuffer(prepared.code.length));
+    code.set(prepared.code);
+    const image = { ...draft, code, memoryPages: prepared.memoryPages };
+    if (this.#image === null) this.#handle.counters.programs++;
+    this.#image = image;
+    return image;
+  }
+
+  /** Runs one request; never throws. */
+  async run(request: ProgramRequest): Promise<RunResult> {
+    const c = this.#handle.counters;
+    c.requests++;
+    this.#counters.requests++;
+    this.stats.requests++;
+    let image: ProgramImage;
+    try {
+      image = await this.ready();
+    } catch (e) {
+      return this.#failed({ ok: false, kind: 'load', error: `${this.name} did not load: ${(e as Error).message}`, timing: NO_TIMING });
+    }
+    // The bound is kept here, counting requests handed over and not answered, so that it does
+    // not depend on when the pool's threads become ready.
+    if (this.#inFlight >= this.def.concurrency + this.def.max_queue) {
+      c.queue_full++;
+      this.#counters.queue_full++;
+      this.stats.queueFull++;
+      return this.#failed({ ok: false, kind: 'trap', error: `${this.name}: queue full (${this.def.max_queue} waiting)`, timing: NO_TIMING });
+    }
+    if (this.#inFlight >= this.def.concurrency) this.stats.queueWaits++;
+    const pool = this.#poolOf();
+    let result: RunResult;
+    this.#inFlight++;
+    try {
+      // The request after a timeout may land on the replacement thread, which starts and builds
+      // its sandbox first: that is not the program's time, so it gets the load's allowance too.
+      const timeoutMs = this.#timeoutMs() + (this.#replacing ? REPLACEMENT_MS : 0);
+      this.#replacing = false;
+      const ref = { id: image.id, version: image.version };
+      result = await pool.run<RunResult>(WORKER, 'run', { image: ref, request }, { timeoutMs });
+      if (!result.ok && result.kind === 'image') result = await pool.run<RunResult>(WORKER, 'run', { image, request }, { timeoutMs });
+    } catch (e) {
+      const message = (e as Error).message;
+      if (/timed out/.test(message)) {
+        c.timeouts++;
+        this.#counters.timeouts++;
+        this.stats.timeouts++;
+        this.stats.forgetThreads();
+        this.#replacing = true;
+      }
+      return this.#failed({ ok: false, kind: 'trap', error: `${this.name}: ${message}`, timing: NO_TIMING });
+    } finally {
+      this.#inFlight--;
+    }
+    this.stats.record(result.timing);
+    return result.ok ? result : this.#failed(result);
+  }
+
+  #failed(r: RunResult & { ok: false }): RunResult {
+    this.#handle.counters.failures++;
+    this.#counters.failures++;
+    this.stats.failures++;
+    return r;
+  }
+
+  /** Swaps in new code (live update), carrying state over; throws, keeping the old, when it does not load. */
+  async replace(code: Uint8Array | null): Promise<void> {
+    const state = await this.#savedState();
+    await this.#load(code, state);
+    this.stats.liveUpdates++;
+    this.#counters.live_updates++;
+    this.#handle.counters.live_updates++;
+  }
+
+  /** The running version's state, from its state_save callback, or null. */
+  async #savedState(): Promise<Uint8Array | null> {
+    if (this.#image === null) return null;
+    try {
+      return await this.#poolOf().run<Uint8Array | null>(WORKER, 'saveState', this.#image, { timeoutMs: this.#timeoutMs() });
+    } catch (e) {
+      this.#handle.log(`compute: ${this.name}: state not saved: ${(e as Error).message}`);
+      return null;
+    }
+  }
+
+  /**
+   * Unloads the program: the next request loads it again. One with state callbacks is
+   * reloaded now instead, its state carried over.
+   */
+  async invalidate(): Promise<void> {
+    if (this.#image === null) return;
+    const state = await this.#savedState();
+    if (state !== null) {
+      await this.#load(null, state);
+      return;
+    }
+    this.#image = null;
+    this.#handle.counters.programs--;
+  }
+
+  #poolOf(): WorkerPool {
+    this.#pool ??= this.#handle.pool(`compute ${this.vclName}/${this.name}`, {
+      concurrency: this.def.concurrency,
+      queue: this.def.max_queue + this.def.concurrency + 4,
+      // The reset after each answer runs on the thread's event loop, between two requests.
+      idleEventLoop: true,
+    });
+    return this.#pool;
+  }
+
+  #timeoutMs(): number {
+    return Math.round(this.def.max_request_time * 1000);
+  }
+
+  /** For compute.list and stats(). */
+  describe(): { name: string; type: string; loaded: boolean; concurrency: number; ephemeral: boolean } {
+    return { name: this.name, type: this.kind, loaded: this.loaded, concurrency: this.def.concurrency, ephemeral: this.def.ephemeral };
+  }
+
+  discard(): void {
+    if (this.#image !== null) this.#handle.counters.programs--;
+    this.#image = null;
+  }
+}
+
+/** How long loading a version may take in its worker. */
+const LOAD_TIMEOUT_MS = 60_000;
+
+/** What the request after a timeout may take on top of max_request_time (see run()). */
+const REPLACEMENT_MS = 10_000;
+
+const NO_TIMING = { execMs: 0, resetMs: 0, memoryBytes: 0, resets: 0, thread: -1, logs: [] };
