@@ -11,13 +11,27 @@
 //
 // Transient is a stevedore like the others, unbounded unless `-s Transient=malloc,SIZE` bounds
 // it (as in varnishd); pass objects, hit-for-pass/-miss markers and short-lived objects live in it.
+//
+// Two halves: the accounting above (what `-s` promises, as varnishd counts it: the charge of
+// each allocation) and the placement (where the bytes go). A bounded storage places every header
+// block and body piece in its arena (arena.ts) over its space (space.ts: memory slabs, or a
+// file for `-s file`), so what it holds is its size in a few large allocations, whatever the
+// number of objects. A range that cannot be placed (the space is fragmented though the charge
+// fits) evicts like a charge that does not fit. An unbounded storage keeps the Buffers as they
+// came (no space to size), counted all the same.
 
+import { Arena } from './arena.ts';
 import type { CacheObject, ObjectStorage } from './object.ts';
+import { FileSpace, MemorySpace, SLAB_BYTES, type Space } from './space.ts';
 
 export interface StorageSpec {
   readonly name: string;
   /** The byte bound; Infinity for an unbounded storage (Transient by default). */
   readonly bytes: number;
+  /** `-s malloc` (the default) or `-s file,PATH,SIZE`. */
+  readonly kind?: 'malloc' | 'file';
+  /** The file of a file storage. */
+  readonly path?: string;
 }
 
 /** Why an allocation was refused: it could never fit, or nuke_limit evictions were not enough. */
@@ -26,6 +40,10 @@ export type AllocFailure = 'too_big' | 'nuke_limited' | 'no_victim';
 export class Stevedore implements ObjectStorage {
   readonly name: string;
   readonly maxBytes: number;
+  readonly kind: 'malloc' | 'file';
+  /** Where bytes are placed; null for an unbounded storage (they stay in their Buffers). */
+  readonly arena: Arena | null;
+  readonly space: Space | null;
   c_req = 0;
   c_fail = 0;
   c_bytes = 0;
@@ -40,6 +58,47 @@ export class Stevedore implements ObjectStorage {
   constructor(spec: StorageSpec) {
     this.name = spec.name;
     this.maxBytes = spec.bytes;
+    this.kind = spec.kind ?? 'malloc';
+    if (this.kind === 'file' && (spec.path === undefined || !Number.isFinite(spec.bytes))) throw new Error(`storage ${spec.name}: a file storage needs a path and a size`);
+    if (Number.isFinite(spec.bytes) && spec.bytes > 0) {
+      this.arena = new Arena(spec.bytes, SLAB_BYTES);
+      this.space = this.kind === 'file' ? new FileSpace(spec.path!, this.arena.capacity) : new MemorySpace(this.arena.capacity, this.arena.slabBytes);
+    } else {
+      this.arena = null;
+      this.space = null;
+    }
+  }
+
+  /** Gives back a range of the space (an object's piece, by its offset and length). */
+  readonly release = (at: number, bytes: number): void => {
+    this.arena!.release(at, bytes);
+  };
+
+  /**
+   * Places `src` in the space, evicting with `nuke` the oldest objects but obj while no free
+   * range is large enough, at most `nukeLimit` of them. The offset, or -1 (counted in c_fail).
+   */
+  place(obj: CacheObject, src: Uint8Array, nukeLimit: number, nuke: (victim: CacheObject) => void): number {
+    const arena = this.arena!;
+    for (let nuked = 0; ; nuked++) {
+      const at = arena.alloc(src.length);
+      if (at >= 0) {
+        this.space!.write(at, src);
+        return at;
+      }
+      let victim = this.#oldest;
+      if (victim === obj) victim = obj.lruPrev;
+      if (victim === null || nuked >= nukeLimit) {
+        this.c_fail++;
+        return -1;
+      }
+      nuke(victim);
+    }
+  }
+
+  /** The file of a file storage is closed (the server stops). */
+  close(): void {
+    this.space?.close();
   }
 
   /** Bytes left; 0 for an unbounded storage, as varnishstat shows Transient's. */

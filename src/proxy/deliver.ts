@@ -134,13 +134,14 @@ function writeBody(cr: ClientRequest, obj: CacheObject, body: 'all' | 'none' | {
     return;
   }
   if (obj.state === 'done') {
-    const chunks = obj.chunks;
+    // chunk() hands out the stored bytes as the socket's own (a copy of a storage's range).
     counters.s_resp_bodybytes += obj.bodyBytes;
-    if (chunks.length === 1) res.end(chunks[0]);
-    else res.endAll(chunks);
+    if (obj.chunkCount === 1) res.end(obj.chunk(0));
+    else res.endAll(obj.chunks);
     return;
   }
-  return streamBody(cr, obj, body);
+  obj.pin();
+  return streamBody(cr, obj, body).finally(() => obj.unpin());
 }
 
 /**
@@ -155,8 +156,8 @@ async function streamBody(cr: ClientRequest, obj: CacheObject, body: 'all' | { s
   let pos = 0;
   let i = 0;
   for (;;) {
-    while (i < obj.chunks.length) {
-      let chunk = obj.chunks[i++];
+    while (i < obj.chunkCount) {
+      let chunk = obj.chunk(i++);
       const from = pos;
       pos += chunk.length;
       if (pos <= start || from >= end) {

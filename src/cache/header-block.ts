@@ -1,0 +1,71 @@
+// The stored header block of an object: its status line and headers as they go on the wire
+// ("HTTP/1.1 200 OK\r\nName: value\r\n..."), UTF-8, the bytes a storage keeps. VCL's obj.http
+// is decoded from it only when asked for, and a bounded ring of decoded heads (DecodedHeads)
+// keeps the recently used ones: a hot object is decoded once, a million cold ones cost no JS
+// object each.
+
+import { VclHttp } from '../runtime/http.ts';
+
+/** The block for `http`: the status line, then one line per header. */
+export function encodeHeaderBlock(http: VclHttp): Buffer {
+  let text = `${http.proto} ${http.status} ${http.reason}\r\n`;
+  for (let i = 0; i < http.count; i++) text += `${http.nameAt(i)}: ${http.valueAt(i)}\r\n`;
+  return Buffer.from(text, 'utf8');
+}
+
+/**
+ * The VclHttp a block holds. Values were checked when they were set (no CR or LF), names are
+ * tokens (no colon), so a line splits at its first ": ". A proto with a space in it (VCL may set
+ * one) reads back cut at the space: nothing else is lost.
+ */
+export function decodeHeaderBlock(block: Uint8Array): VclHttp {
+  const text = Buffer.from(block.buffer, block.byteOffset, block.byteLength).toString('utf8');
+  let eol = text.indexOf('\r\n');
+  if (eol < 0) eol = text.length;
+  const sp1 = text.indexOf(' ');
+  const sp2 = sp1 < 0 ? -1 : text.indexOf(' ', sp1 + 1);
+  const proto = sp1 < 0 || sp1 > eol ? text.slice(0, eol) : text.slice(0, sp1);
+  const status = sp1 < 0 || sp1 > eol ? 0 : Number(text.slice(sp1 + 1, sp2 < 0 || sp2 > eol ? eol : sp2));
+  const reason = sp2 < 0 || sp2 > eol ? '' : text.slice(sp2 + 1, eol);
+  const http = VclHttp.response(Number.isFinite(status) ? status : 0, reason, proto);
+  for (let at = eol + 2; at < text.length; ) {
+    let end = text.indexOf('\r\n', at);
+    if (end < 0) end = text.length;
+    const colon = text.indexOf(': ', at);
+    if (colon > at && colon < end) {
+      const name = text.slice(at, colon);
+      http.appendTrusted(name, name.toLowerCase(), text.slice(colon + 2, end));
+    }
+    at = end + 2;
+  }
+  return http;
+}
+
+/** What a ring slot points back to: an object that keeps its decoded head until told to drop it. */
+export interface DecodedHolder {
+  dropDecoded(): void;
+}
+
+/**
+ * The objects whose decoded head is kept, oldest first out: taking a slot tells the object that
+ * held it to let go. A fixed array: remembering one costs no allocation.
+ */
+export class DecodedHeads {
+  readonly #slots: (DecodedHolder | null)[];
+  #next = 0;
+
+  constructor(size: number) {
+    this.#slots = new Array<DecodedHolder | null>(size).fill(null);
+  }
+
+  remember(holder: DecodedHolder): void {
+    const slots = this.#slots;
+    const old = slots[this.#next];
+    if (old !== null && old !== holder) old.dropDecoded();
+    slots[this.#next] = holder;
+    this.#next = (this.#next + 1) % slots.length;
+  }
+}
+
+/** The heads of the 4096 objects most recently decoded or stored stay decoded (a few MB at most). */
+export const decodedHeads = new DecodedHeads(4096);
