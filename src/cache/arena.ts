@@ -65,6 +65,14 @@ export class Arena {
     return this.#byStart.size;
   }
 
+  /** Free ranges smaller than `bytes` (a multiple of a power of two above 128 B). */
+  freeRangesBelow(bytes: number): number {
+    let n = 0;
+    const top = Math.min(classOf(Math.ceil(bytes / GRANULE)), this.#classes.length);
+    for (let c = 0; c < top; c++) n += this.#classes[c].size;
+    return n;
+  }
+
   /** What `bytes` takes once rounded. */
   static rounded(bytes: number): number {
     return Math.ceil(bytes / GRANULE) * GRANULE;

@@ -105,11 +105,17 @@ const EMPTY = Buffer.alloc(0);
 const ON_HEAP = -1;
 
 const DONE = Promise.resolve();
-let nextId = 1;
+
+/** What only a private object needs: where its reader is, and the fetch waiting for room. */
+interface PrivateState {
+  /** Chunks below this index are given back (the reader is past them). */
+  released: number;
+  /** The reader left: the fetch stops. */
+  abandoned: boolean;
+  room: PromiseWithResolvers<void> | null;
+}
 
 export class CacheObject {
-  /** Unique in this process; the LRU key. */
-  readonly id = nextId++;
   readonly xid: number;
   readonly kind: ObjectKind;
   readonly vary: VarySpec | null;
@@ -176,17 +182,15 @@ export class CacheObject {
   lruPrev: CacheObject | null = null;
   lruNext: CacheObject | null = null;
   onLru = false;
-  /** A private object: chunks below this index are given back (the reader is past them). */
-  #released = 0;
-  /** A private object whose reader left: the fetch stops. */
-  abandoned = false;
-  #room: PromiseWithResolvers<void> | null = null;
+  /** A private object's reader and fetch; null for the others (a million cached objects). */
+  #private: PrivateState | null = null;
   #hit: { readonly kind: 'hit'; readonly obj: CacheObject } | null = null;
 
   constructor(init: ObjectInit) {
     this.xid = init.xid;
     this.#http = init.http;
     this.kind = init.kind ?? 'normal';
+    if (this.kind === 'private') this.#private = { released: 0, abandoned: false, room: null };
     this.vary = init.vary ?? null;
     this.origin = init.origin;
     this.ttl = init.ttl;
@@ -201,6 +205,16 @@ export class CacheObject {
       for (const chunk of init.body) this.keepChunk(chunk);
       this.state = 'done';
     }
+  }
+
+  /**
+   * A complete body keeps what it needs and no more: its list of pieces at its length (a
+   * growing array keeps spare room), and the shared PLAIN_BODY when the filters left nothing.
+   */
+  compact(): void {
+    this.#pieces = this.#pieces.slice();
+    const info = this.info;
+    if (info !== PLAIN_BODY && !info.gzip && !info.changedEncoding && !info.esiOpen && info.esi === null) this.info = PLAIN_BODY;
   }
 
   /** obj.http: the stored headers, decoded (read-only by contract: VCL cannot set obj.http). */
@@ -391,6 +405,7 @@ export class CacheObject {
   finish(): void {
     if (this.state !== 'streaming') return;
     this.state = 'done';
+    this.compact();
     this.owner?.finished(this);
     this.#wake();
   }
@@ -429,7 +444,7 @@ export class CacheObject {
    * already so. Every waiting reader shares one promise.
    */
   whenMore(have: number): Promise<void> {
-    if (this.kind === 'private' && have > this.#released) this.#release(have);
+    if (this.#private !== null && have > this.#private.released) this.#release(have);
     if (this.chunkCount > have || this.state !== 'streaming') return DONE;
     this.#more ??= Promise.withResolvers<void>();
     return this.#more.promise;
@@ -440,8 +455,9 @@ export class CacheObject {
    * still holds is given back and a fetch still filling it stops. Nothing for a cached object.
    */
   readerDone(): void {
-    if (this.kind !== 'private' || this.abandoned) return;
-    this.abandoned = true;
+    const own = this.#private;
+    if (own === null || own.abandoned) return;
+    own.abandoned = true;
     this.#release(this.chunkCount);
     this.owner?.left?.(this);
     this.#wakeRoom();
@@ -449,21 +465,28 @@ export class CacheObject {
 
   /** Whether a fetch filling a private object should wait for its reader before going on. */
   get full(): boolean {
-    return this.kind === 'private' && !this.abandoned && this.storedBytes > PRIVATE_BUFFER_BYTES;
+    return this.#private !== null && !this.#private.abandoned && this.storedBytes > PRIVATE_BUFFER_BYTES;
+  }
+
+  /** A private object whose reader left: the fetch stops. */
+  get abandoned(): boolean {
+    return this.#private?.abandoned ?? false;
   }
 
   /** Resolves when the reader of a private object has taken some of it, or left. */
   whenRoom(): Promise<void> {
     if (!this.full) return DONE;
-    this.#room ??= Promise.withResolvers<void>();
-    return this.#room.promise;
+    const own = this.#private!;
+    own.room ??= Promise.withResolvers<void>();
+    return own.room.promise;
   }
 
   #release(upTo: number): void {
     let bytes = 0;
     let n = 0;
     const pieces = this.#pieces;
-    for (let i = this.#released; i < upTo; i++) {
+    const own = this.#private!;
+    for (let i = own.released; i < upTo; i++) {
       const at = pieces[2 * i];
       const length = pieces[2 * i + 1];
       bytes += length;
@@ -472,15 +495,16 @@ export class CacheObject {
       pieces[2 * i + 1] = 0;
       n++;
     }
-    this.#released = upTo;
+    own.released = upTo;
     this.owner?.released?.(this, bytes, n);
     this.#wakeRoom();
   }
 
   #wakeRoom(): void {
-    const room = this.#room;
+    const own = this.#private!;
+    const room = own.room;
     if (room !== null && !this.full) {
-      this.#room = null;
+      own.room = null;
       room.resolve();
     }
   }

@@ -32,17 +32,29 @@ export class BusySlot {
   }
 }
 
+const NO_BUSY: readonly BusySlot[] = Object.freeze([]);
+
 export class ObjectHead {
   readonly key: string;
   /** Committed objects, newest first. */
   readonly objects: CacheObject[] = [];
-  readonly busy: BusySlot[] = [];
+  /** Fetches in progress; a shared empty list while there are none (most heads, most of the time). */
+  busy: readonly BusySlot[] = NO_BUSY;
   /** Requests on the waiting list. */
   waiting = 0;
   #rush: PromiseWithResolvers<void> | null = null;
 
   constructor(key: string) {
     this.key = key;
+  }
+
+  addBusy(fetch: BusySlot): void {
+    this.busy = this.busy === NO_BUSY ? [fetch] : [...this.busy, fetch];
+  }
+
+  removeBusy(fetch: BusySlot): void {
+    const rest = this.busy.filter((b) => b !== fetch);
+    this.busy = rest.length === 0 ? NO_BUSY : rest;
   }
 
   /** Puts one request on the waiting list. */

@@ -19,10 +19,30 @@
 // number of objects. A range that cannot be placed (the space is fragmented though the charge
 // fits) evicts like a charge that does not fit. An unbounded storage keeps the Buffers as they
 // came (no space to size), counted all the same.
+//
+// The objects' own bookkeeping lives on the JS heap (a CacheObject, its head and index entries:
+// OBJECT_INDEX_BYTES each, measured with the heap's growth around them), and a storage pays for
+// it from its size too, beyond the first INDEX_ALLOWANCE objects: placing a range also asks
+// that the space used plus the index of its objects stay within the size. g_bytes still counts
+// as varnishd's does (a 128-byte charge per object); what this adds is the room a storage of
+// many small objects leaves unused, so that the process, not only the counter, keeps `-s`.
 
 import { Arena } from './arena.ts';
 import type { CacheObject, ObjectStorage } from './object.ts';
 import { FileSpace, MemorySpace, SLAB_BYTES, type Space } from './space.ts';
+
+/**
+ * What one stored object costs the process besides its bytes: its CacheObject (about 340 B),
+ * its head, Map, LRU, expiry and ban entries, and the heap's room to collect (measured:
+ * test/cache/object-memory.test.ts keeps the figure true).
+ */
+export const OBJECT_INDEX_BYTES = 1024;
+
+/** Free ranges below this are fragments (SMF g_smf_frag). */
+const SMALL_RANGE = 16 * 1024;
+
+/** Objects a storage holds before their index counts against its size (a fixed overhead). */
+export const INDEX_ALLOWANCE = 1000;
 
 export interface StorageSpec {
   readonly name: string;
@@ -80,8 +100,9 @@ export class Stevedore implements ObjectStorage {
    */
   place(obj: CacheObject, src: Uint8Array, nukeLimit: number, nuke: (victim: CacheObject) => void): number {
     const arena = this.arena!;
+    const need = Arena.rounded(src.length);
     for (let nuked = 0; ; nuked++) {
-      const at = arena.alloc(src.length);
+      const at = arena.used + need + this.indexBytes <= arena.capacity ? arena.alloc(src.length) : -1;
       if (at >= 0) {
         this.space!.write(at, src);
         return at;
@@ -94,6 +115,24 @@ export class Stevedore implements ObjectStorage {
       }
       nuke(victim);
     }
+  }
+
+  // SMF.<name>.*: a file storage's ranges, as varnishd counts its smf structs.
+  get g_smf(): number {
+    return this.arena === null ? 0 : this.arena.allocations + this.arena.freeRanges;
+  }
+
+  get g_smf_frag(): number {
+    return this.arena?.freeRangesBelow(SMALL_RANGE) ?? 0;
+  }
+
+  get g_smf_large(): number {
+    return this.arena === null ? 0 : this.arena.freeRanges - this.g_smf_frag;
+  }
+
+  /** What the index of this storage's objects takes from its size (with one more object). */
+  get indexBytes(): number {
+    return Math.max(0, this.lruLength + 1 - INDEX_ALLOWANCE) * OBJECT_INDEX_BYTES;
   }
 
   /** The file of a file storage is closed (the server stops). */

@@ -179,6 +179,12 @@ export class Cache implements ObjectOwner {
     this.lurker.stop();
   }
 
+  /** The server is gone: file storages close their files (memory goes with the cache). */
+  close(): void {
+    this.stop();
+    for (const st of this.stevedores) if (st.kind === 'file') st.close();
+  }
+
   // ------------------------------------------------------------------------------------------
   // Lookup
 
@@ -481,7 +487,7 @@ export class Cache implements ObjectOwner {
   #newFetch(head: ObjectHead, stale: CacheObject | null): BusySlot {
     const fetch = new BusySlot(head, stale);
     this.counters.n_objectcore++;
-    head.busy.push(fetch);
+    head.addBusy(fetch);
     this.#keepHead(head);
     return fetch;
   }
@@ -489,8 +495,7 @@ export class Cache implements ObjectOwner {
   #endFetch(fetch: BusySlot, state: 'committed' | 'released'): void {
     if (fetch.state !== 'busy') throw new Error(`fetch already ${fetch.state}`);
     fetch.state = state;
-    const busy = fetch.head.busy;
-    busy.splice(busy.indexOf(fetch), 1);
+    fetch.head.removeBusy(fetch);
   }
 
   #touch(obj: CacheObject, now: number): void {
@@ -516,6 +521,7 @@ export class Cache implements ObjectOwner {
     if (!this.#charge(st, obj, body, Math.ceil(body / this.params.fetch_chunksize))) return false;
     if (st.arena === null) return true;
     for (const chunk of obj.takeBody()) if (!this.#placeChunk(st, obj, chunk)) return false;
+    obj.compact();
     return true;
   }
 

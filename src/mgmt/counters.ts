@@ -58,6 +58,7 @@ const DECLS: Readonly<Record<CounterGroup, ReadonlyMap<string, CounterDecl>>> = 
   MGT: new Map(COUNTER_TABLE.MGT.map((d) => [d.name, d])),
   MAIN: new Map(COUNTER_TABLE.MAIN.map((d) => [d.name, d])),
   SMA: new Map(COUNTER_TABLE.SMA.map((d) => [d.name, d])),
+  SMF: new Map(COUNTER_TABLE.SMF.map((d) => [d.name, d])),
   VBE: new Map(COUNTER_TABLE.VBE.map((d) => [d.name, d])),
 };
 
@@ -85,7 +86,7 @@ export class CounterRegistry {
    */
   add(group: 'MAIN', source: MainCounterSource): () => void;
   add(group: 'MGT', source: Source): () => void;
-  add(group: 'SMA', source: StorageCounterSource, storage: string): () => void;
+  add(group: 'SMA' | 'SMF', source: StorageCounterSource, storage: string): () => void;
   add(group: 'VBE', source: BackendCounterSource, vclDotBackend: string): () => void;
   add(group: CounterGroup, source: object, ident = ''): () => void {
     const decls = DECLS[group];
