@@ -205,6 +205,7 @@ export class Cache implements ObjectOwner {
 
     const reqTtl = options.reqTtl ?? -1;
     const bans = this.bans;
+    // A snapshot: removing an object gives the head a new list and leaves this one whole.
     const objects = head.objects;
     let found: CacheObject | null = null;
     let expired: CacheObject | null = null;
@@ -215,12 +216,10 @@ export class Cache implements ObjectOwner {
       if (obj.endOfLife <= now) {
         this.counters.n_expired++;
         this.#remove(obj);
-        i--;
         continue;
       }
       if (obj.ban !== bans.head && bans.check(obj, req)) {
         this.#remove(obj);
-        i--;
         continue;
       }
       if (obj.vary !== null && !ignoreVary && !varyMatches(obj.vary, req)) {
@@ -241,18 +240,18 @@ export class Cache implements ObjectOwner {
         return { kind: 'hit_for_pass', obj: found };
       }
       if (found.kind === 'hit_for_miss') {
-        found.lentAt = now;
+        found.lentAt = Math.floor(now);
         // The new fetch replaces this object when it completes, so they do not pile up.
         this.counters.cache_hitmiss++;
         return { kind: 'hit_for_miss', obj: found, fetch: this.#newFetch(head, found) };
       }
       found.hits++;
-      found.lentAt = now;
+      found.lentAt = Math.floor(now);
       this.#touch(found, now);
       return found.hitResult;
     }
 
-    if (expired !== null) expired.lentAt = now;
+    if (expired !== null) expired.lentAt = Math.floor(now);
     if (expired !== null && expired.kind !== 'normal') {
       this.counters.cache_hitmiss++;
       return { kind: 'hit_for_miss', obj: expired, fetch: this.#newFetch(head, null) };
@@ -299,9 +298,9 @@ export class Cache implements ObjectOwner {
     const st = (storage ? this.storageNamed(storage.name) : undefined) ?? this.nextStorage();
     obj.storage = st;
     obj.lruTouched = now;
-    obj.lentAt = now;
+    obj.lentAt = Math.floor(now);
     obj.supersedes = fetch.stale;
-    head.objects.unshift(obj);
+    head.addObject(obj);
     this.#keepHead(head);
     this.bans.attach(obj);
     this.#heap.push(obj);
@@ -594,9 +593,7 @@ export class Cache implements ObjectOwner {
     const head = obj.head;
     if (head !== null) {
       obj.head = null;
-      const objects = head.objects;
-      const i = objects.indexOf(obj);
-      if (i >= 0) objects.splice(i, 1);
+      head.removeObject(obj);
       this.#dropIfIdle(head);
     }
     this.#heap.remove(obj);
