@@ -46,6 +46,9 @@ export interface DecodedHolder {
   dropDecoded(): void;
 }
 
+/** No slot: an object that is not in the ring. */
+export const NO_SLOT = -1;
+
 /**
  * The objects whose decoded head is kept, oldest first out: taking a slot tells the object that
  * held it to let go. A fixed array: remembering one costs no allocation.
@@ -58,14 +61,22 @@ export class DecodedHeads {
     this.#slots = new Array<DecodedHolder | null>(size).fill(null);
   }
 
-  remember(holder: DecodedHolder): void {
+  /** Keeps `holder` decoded until its slot is wanted again; returns the slot. */
+  remember(holder: DecodedHolder): number {
     const slots = this.#slots;
-    const old = slots[this.#next];
+    const slot = this.#next;
+    const old = slots[slot];
     if (old !== null && old !== holder) old.dropDecoded();
-    slots[this.#next] = holder;
-    this.#next = (this.#next + 1) % slots.length;
+    slots[slot] = holder;
+    this.#next = (slot + 1) % slots.length;
+    return slot;
+  }
+
+  /** An object leaving the cache lets go of its slot at once (the ring keeps no dead object). */
+  forget(holder: DecodedHolder, slot: number): void {
+    if (slot !== NO_SLOT && this.#slots[slot] === holder) this.#slots[slot] = null;
   }
 }
 
-/** The heads of the 4096 objects most recently decoded or stored stay decoded (a few MB at most). */
-export const decodedHeads = new DecodedHeads(4096);
+/** The heads of the 1024 objects most recently decoded or stored stay decoded (1-2 MB). */
+export const decodedHeads = new DecodedHeads(1024);

@@ -31,7 +31,7 @@ import { type BodyInfo, PLAIN_BODY } from '../filters/body-info.ts';
 import type { VclHttp } from '../runtime/http.ts';
 import { parseHttpDate } from '../runtime/httpdate.ts';
 import type { Ban } from './ban-list.ts';
-import { decodedHeads, decodeHeaderBlock, encodeHeaderBlock } from './header-block.ts';
+import { decodedHeads, decodeHeaderBlock, encodeHeaderBlock, NO_SLOT } from './header-block.ts';
 import type { ObjectHead } from './objhead.ts';
 import type { Stevedore } from './stevedore.ts';
 import type { VarySpec } from './vary.ts';
@@ -137,6 +137,8 @@ export class CacheObject {
   readonly headerBytes: number;
   /** The decoded headers, or null until asked for again. */
   #http: VclHttp | null;
+  /** Its slot in decodedHeads while it holds one. */
+  #slot = NO_SLOT;
   /** The header block: its offset in the storage's space (-1: not stored there, `#block` is). */
   #headAt = -1;
   #block: Buffer | null = null;
@@ -221,13 +223,14 @@ export class CacheObject {
   get http(): VclHttp {
     if (this.#http === null) {
       this.#http = decodeHeaderBlock(this.headerBlock());
-      decodedHeads.remember(this);
+      this.#slot = decodedHeads.remember(this);
     }
     return this.#http;
   }
 
   /** DecodedHeads: another object took this one's slot. */
   dropDecoded(): void {
+    this.#slot = NO_SLOT;
     if (this.#headAt >= 0 || this.#block !== null) this.#http = null;
   }
 
@@ -278,7 +281,7 @@ export class CacheObject {
   storedHead(at: number): void {
     this.#headAt = at;
     this.#block = null;
-    decodedHeads.remember(this);
+    this.#slot = decodedHeads.remember(this);
   }
 
   /** The body given at construction, to be placed in storage: taken from the object. */
@@ -301,6 +304,8 @@ export class CacheObject {
       this.#unstoreLater = true;
       return;
     }
+    decodedHeads.forget(this, this.#slot);
+    this.#slot = NO_SLOT;
     const keep = now - this.lentAt < LENT_SECONDS;
     if (this.#headAt >= 0) {
       if (keep) this.#block = this.headerBlock();

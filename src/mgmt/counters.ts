@@ -91,7 +91,7 @@ export class CounterRegistry {
   add(group: CounterGroup, source: object, ident = ''): () => void {
     const decls = DECLS[group];
     if (!decls) throw new Error(`unknown counter group ${group}`);
-    if ((group === 'SMA' || group === 'VBE') === (ident === '')) {
+    if ((group === 'SMA' || group === 'SMF' || group === 'VBE') === (ident === '')) {
       throw new Error(`counter group ${group} ${ident ? 'takes no' : 'needs an'} identity`);
     }
     for (const key of Object.keys(source)) {
@@ -137,7 +137,7 @@ export class CounterRegistry {
       if (group === 'MGT') sums.set('child_start', Math.max(1, sums.get('child_start') ?? 0));
       for (const d of COUNTER_TABLE[group]) out.push(sample(group, '', d, sums.get(d.name) ?? 0));
     }
-    for (const group of ['SMA', 'VBE'] as const) {
+    for (const group of ['SMA', 'SMF', 'VBE'] as const) {
       const byIdent = new Map<string, Map<string, number>>();
       for (const e of this.#entries) {
         if (e.group !== group) continue;
