@@ -101,6 +101,8 @@ export const PRIVATE_BUFFER_BYTES = 256 * 1024;
 export const LENT_SECONDS = 120;
 
 const EMPTY = Buffer.alloc(0);
+/** A body this small, one piece, is kept as a copy while its object's head is decoded. */
+const HOT_BYTES = 4096;
 /** A piece whose bytes are a Buffer of `#bufs`: its offset is -1 - index. */
 const ON_HEAP = -1;
 
@@ -139,6 +141,11 @@ export class CacheObject {
   #http: VclHttp | null;
   /** Its slot in decodedHeads while it holds one. */
   #slot = NO_SLOT;
+  /**
+   * While it has a slot: a copy of a small one-piece body, made at the first read, so that a hot
+   * object's hits hand out the same Buffer (no allocation, as before storage had slabs).
+   */
+  #hot: Buffer | null = null;
   /** The header block: its offset in the storage's space (-1: not stored there, `#block` is). */
   #headAt = -1;
   #block: Buffer | null = null;
@@ -231,6 +238,7 @@ export class CacheObject {
   /** DecodedHeads: another object took this one's slot. */
   dropDecoded(): void {
     this.#slot = NO_SLOT;
+    this.#hot = null;
     if (this.#headAt >= 0 || this.#block !== null) this.#http = null;
   }
 
@@ -252,8 +260,12 @@ export class CacheObject {
   chunk(i: number): Buffer {
     const at = this.#pieces[2 * i];
     if (at < 0) return this.#bufs![ON_HEAP - at];
+    if (this.#hot !== null) return this.#hot;
     const length = this.#pieces[2 * i + 1];
-    return length === 0 ? EMPTY : this.storage!.space!.read(at, length);
+    if (length === 0) return EMPTY;
+    const copy = this.storage!.space!.read(at, length);
+    if (this.#slot !== NO_SLOT && length <= HOT_BYTES && this.#pieces.length === 2 && this.state === 'done') this.#hot = copy;
+    return copy;
   }
 
   /** Every body piece so far (copies of stored ones): for the readers that want a list. */
