@@ -79,8 +79,12 @@ export class FileSpace implements Space {
   /** Opens (or creates) `path` and sizes it to `capacity` bytes; throws when it cannot. */
   constructor(path: string, capacity: number) {
     this.path = path;
-    this.#fd = openSync(path, 'w+', 0o600);
-    ftruncateSync(this.#fd, capacity);
+    try {
+      this.#fd = openSync(path, 'w+', 0o600);
+      ftruncateSync(this.#fd, capacity);
+    } catch (e) {
+      throw new Error(`file storage ${path}: ${(e as Error).message}`);
+    }
   }
 
   write(offset: number, src: Uint8Array): void {

@@ -171,6 +171,42 @@ describe('what the process holds', () => {
   }, 60_000);
 });
 
+describe('an object evicted while a client still reads it', () => {
+  it('keeps its ranges until that reader is done: the client gets its own bytes', async () => {
+    origin = await sizedOrigin();
+    proxy = await start(BACKEND, [{ name: 's0', bytes: 16 * MB }]);
+    const url = `/${12 * MB}/big`;
+    // A client that asks for 12 MB and does not read: more than the socket buffers hold.
+    const sock = connect(proxy.port, '127.0.0.1');
+    await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
+    sock.pause();
+    sock.write(`GET ${url} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const st = sma(proxy, 's0');
+    for (let i = 0; i < 400 && st.g_bytes < 12 * MB; i++) await sleep(25);
+    expect(st.g_bytes).toBeGreaterThan(12 * MB);
+    // Other objects take the storage: the big one is evicted while its reader is stuck.
+    for (let i = 0; i < 4; i++) expect((await get(proxy.port, `/${2 * MB}/other${i}`)).body.length).toBe(2 * MB);
+    expect(stat(proxy, 'n_lru_nuked')).toBeGreaterThanOrEqual(1);
+    // Its ranges are still held (beyond what the storage counts), for the reader.
+    expect(st.arena!.used).toBeGreaterThan(st.g_bytes + 8 * MB);
+    const received: Buffer[] = [];
+    sock.on('data', (c: Buffer) => received.push(c));
+    const ended = new Promise<void>((resolve) => sock.once('end', () => resolve()));
+    sock.resume();
+    const want = Buffer.from(bodyOf(url, 12 * MB));
+    for (let i = 0; i < 400 && Buffer.concat(received).length < want.length; i++) await sleep(25);
+    sock.end();
+    await Promise.race([ended, sleep(2000)]);
+    const text = Buffer.concat(received);
+    const body = text.subarray(text.indexOf('\r\n\r\n') + 4);
+    expect(body.length).toBe(want.length);
+    expect(body.equals(want)).toBe(true);
+    // Once it is done, the ranges go back.
+    for (let i = 0; i < 100 && st.arena!.used > st.g_bytes; i++) await sleep(25);
+    expect(st.arena!.used).toBeLessThanOrEqual(st.g_bytes);
+  }, 60_000);
+});
+
 describe('-s file', () => {
   it('keeps bodies in a file of its size, serves them back byte for byte while evicting, counts as SMF', async () => {
     scratch = mkdtempSync(join(tmpdir(), 'shellac-file-storage-'));
