@@ -268,6 +268,12 @@ export class CacheObject {
     return copy;
   }
 
+  /** The length of body piece i, without reading it. */
+  chunkLength(i: number): number {
+    const at = this.#pieces[2 * i];
+    return at < 0 ? this.#bufs![ON_HEAP - at].length : this.#pieces[2 * i + 1];
+  }
+
   /** Every body piece so far (copies of stored ones): for the readers that want a list. */
   get chunks(): Buffer[] {
     const out: Buffer[] = new Array(this.chunkCount);

@@ -128,7 +128,7 @@ function writeBody(cr: ClientRequest, obj: CacheObject, body: 'all' | 'none' | {
     return;
   }
   if (body !== 'all' && obj.state === 'done') {
-    const slice = sliceBody(obj.chunks, body.start, body.end);
+    const slice = sliceBody(obj, body.start, body.end);
     counters.s_resp_bodybytes += slice.length;
     res.end(slice);
     return;
@@ -157,13 +157,14 @@ async function streamBody(cr: ClientRequest, obj: CacheObject, body: 'all' | { s
   let i = 0;
   for (;;) {
     while (i < obj.chunkCount) {
-      let chunk = obj.chunk(i++);
       const from = pos;
-      pos += chunk.length;
+      pos += obj.chunkLength(i);
       if (pos <= start || from >= end) {
+        i++;
         if (from >= end) break;
         continue;
       }
+      let chunk = obj.chunk(i++);
       if (from < start || pos > end) chunk = chunk.subarray(Math.max(0, start - from), Math.min(chunk.length, end - from));
       counters.s_resp_bodybytes += chunk.length;
       if (!res.write(chunk)) {
@@ -215,14 +216,18 @@ function parseRange(h: string, length: number): { start: number; end: number } |
   return { start, end };
 }
 
-function sliceBody(chunks: readonly Buffer[], start: number, end: number): Buffer {
+/** Bytes start to end of a complete body; only the pieces that hold them are read. */
+function sliceBody(obj: CacheObject, start: number, end: number): Buffer {
   const out: Buffer[] = [];
   let pos = 0;
-  for (const c of chunks) {
-    const cEnd = pos + c.length;
-    if (cEnd > start && pos < end) out.push(c.subarray(Math.max(0, start - pos), Math.min(c.length, end - pos)));
+  for (let i = 0; i < obj.chunkCount && pos < end; i++) {
+    const length = obj.chunkLength(i);
+    const cEnd = pos + length;
+    if (cEnd > start) {
+      const c = obj.chunk(i);
+      out.push(c.subarray(Math.max(0, start - pos), Math.min(length, end - pos)));
+    }
     pos = cEnd;
-    if (pos >= end) break;
   }
   return Buffer.concat(out);
 }
