@@ -4,11 +4,16 @@
 // n_object, the fill's rate (objects per second, evictions included), RSS beyond the bound, and
 // Shellac's GC pauses during the fill (from --trace-gc: the longest, and how many passed 50 ms).
 // Counts are scaled by --scale (1 = the issue's: 1,000,000 × 200 B, 100,000 × 10 KB, 300 × 1 MB,
-// a mix of 100,000) and each fill stops at --max-seconds. Run: `node bench/cache-memory.ts
-// [--size 256m] [--scale 0.1] [--concurrency 32] [--only shellac|varnish]`.
+// a mix of 100,000) and each fill stops at --max-seconds. While each fill runs, one client asks
+// for 100 hot URLs (cached before the fill) in a loop: their p50/p99 is the hit latency while
+// the cache evicts. RSS is the cache process's (the manager's child for both servers).
+// `--soak SECONDS` then runs the issue's soak on each server in turn (wrk -c20, 10,000 URLs of
+// 1 KB plus 20% unique ones) and prints RSS every 10 s, req/s and p99.
+// Run: `node bench/cache-memory.ts [--size 256m] [--scale 0.1] [--concurrency 32]
+// [--only shellac|varnish] [--soak 120] [--no-fill] [--storage malloc|file]`.
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,8 +29,13 @@ const { values: opts } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     'max-seconds': { type: 'string', default: '120' },
     only: { type: 'string', multiple: true },
+    soak: { type: 'string', default: '0' },
+    'no-fill': { type: 'boolean', default: false },
+    storage: { type: 'string', default: 'malloc' },
   },
 });
+const SOAK_SECONDS = Number(opts.soak);
+const STORAGE_DIR = mkdtempSync(join(tmpdir(), 'cache-memory-storage-'));
 const SCALE = Number(opts.scale);
 const CONCURRENCY = Number(opts.concurrency);
 const MAX_MS = Number(opts['max-seconds']) * 1000;
@@ -45,7 +55,13 @@ const cleanups: (() => void)[] = [];
 process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
   for (const f of cleanups) f();
+  rmSync(STORAGE_DIR, { recursive: true, force: true });
 });
+
+/** `-s` for both servers: malloc, or a file of the same size in a scratch directory. */
+function storageFlag(): string {
+  return opts.storage === 'file' ? `file,${STORAGE_DIR},${opts.size}` : `malloc,${opts.size}`;
+}
 
 async function startOrigin(): Promise<number> {
   const server = createServer((req, res) => {
@@ -82,7 +98,7 @@ const GC_LINE = /: (?:Scavenge|Mark-Compact|Minor Mark-Sweep|Mark-Sweep)\b.*?MB,
 async function startShellac(originPort: number): Promise<Target> {
   const port = await freePort();
   const metricsPort = await freePort();
-  const child = spawn(process.execPath, ['--trace-gc', 'src/cli/main.ts', 'serve', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${originPort}`, '-s', `malloc,${opts.size}`, '-p', `metrics_listen=127.0.0.1:${metricsPort}`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, ['--trace-gc', 'src/cli/main.ts', 'serve', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${originPort}`, '-s', storageFlag(), '-p', `metrics_listen=127.0.0.1:${metricsPort}`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
   children.push(child);
   let pauses: number[] = [];
   let partial = '';
@@ -95,6 +111,7 @@ async function startShellac(originPort: number): Promise<Target> {
     }
   });
   await waitUp(port);
+  const group = opts.storage === 'file' ? 'smf' : 'sma';
   return {
     name: 'shellac',
     takeGcPauses() {
@@ -103,11 +120,13 @@ async function startShellac(originPort: number): Promise<Target> {
       return taken;
     },
     port,
-    pid: child.pid!,
+    get pid() {
+      return cacheProcess(child.pid!);
+    },
     async counters() {
       const text = await fetchText(metricsPort, '/metrics');
       const pick = (re: RegExp) => Number(re.exec(text)?.[1] ?? Number.NaN);
-      return { gBytes: pick(/^shellac_sma_g_bytes\{storage="s0"\} (\S+)/m), nObject: pick(/^shellac_main_n_object (\S+)/m) };
+      return { gBytes: pick(new RegExp(`^shellac_${group}_g_bytes(?:_bytes)?\\{storage="s0"\\} (\\S+)`, 'm')), nObject: pick(/^shellac_main_n_object (\S+)/m) };
     },
   };
 }
@@ -119,29 +138,25 @@ async function startVarnish(originPort: number): Promise<Target | null> {
   const workdir = mkdtempSync(join(tmpdir(), 'cache-memory-varnish-'));
   rmSync(workdir, { recursive: true });
   cleanups.push(() => rmSync(workdir, { recursive: true, force: true }));
-  const child = spawn(varnishd, ['-F', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${originPort}`, '-n', workdir, '-s', `malloc,${opts.size}`], { stdio: 'ignore' });
+  const child = spawn(varnishd, ['-F', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${originPort}`, '-n', workdir, '-s', storageFlag()], { stdio: 'ignore' });
   children.push(child);
   await waitUp(port);
   const stat = (): Record<string, { value: number }> => {
-    const out = execFileSync('varnishstat', ['-n', workdir, '-1', '-j', '-f', 'SMA.s0.g_bytes', '-f', 'MAIN.n_object'], { encoding: 'utf8' });
+    const out = execFileSync('varnishstat', ['-n', workdir, '-1', '-j', '-f', `${group}.s0.g_bytes`, '-f', 'MAIN.n_object'], { encoding: 'utf8' });
     const j = JSON.parse(out) as { counters?: Record<string, { value: number }> } & Record<string, { value: number }>;
     return j.counters ?? j;
   };
-  // RSS of the cache process: the child of the manager.
-  const workerPid = (): number => {
-    const kids = execFileSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).trim().split('\n');
-    return Number(kids[0]);
-  };
+  const group = opts.storage === 'file' ? 'SMF' : 'SMA';
   return {
     name: 'varnishd',
     takeGcPauses: () => null,
     port,
     get pid() {
-      return workerPid();
+      return cacheProcess(child.pid!);
     },
     async counters() {
       const s = stat();
-      return { gBytes: s['SMA.s0.g_bytes']?.value ?? Number.NaN, nObject: s['MAIN.n_object']?.value ?? Number.NaN };
+      return { gBytes: s[`${group}.s0.g_bytes`]?.value ?? Number.NaN, nObject: s['MAIN.n_object']?.value ?? Number.NaN };
     },
   };
 }
@@ -173,6 +188,16 @@ function fetchText(port: number, path: string): Promise<string> {
   });
 }
 
+/** The cache process: the manager's child (varnishd's and Shellac's both fork one), else itself. */
+function cacheProcess(pid: number): number {
+  try {
+    const kids = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim().split('\n');
+    return Number(kids[0]) || pid;
+  } catch {
+    return pid;
+  }
+}
+
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : Number.NaN;
@@ -194,6 +219,69 @@ async function fill(t: Target, load: (typeof LOADS)[number], tag: number): Promi
   return { done: next, ms: performance.now() - started, errors };
 }
 
+/** The hot URLs a hit loop asks for during each fill; fetched once before it. */
+const HOT = Array.from({ length: 100 }, (_, i) => `/1024/hot/${i}`);
+
+/** Asks for the hot URLs one after another until `stop()`; returns each request's milliseconds. */
+function hitLoop(t: Target): { stop: () => Promise<number[]> } {
+  const times: number[] = [];
+  let running = true;
+  const loop = (async () => {
+    for (let i = 0; running; i++) {
+      const t0 = performance.now();
+      await fetchText(t.port, HOT[i % HOT.length]).catch(() => {});
+      times.push(performance.now() - t0);
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return times;
+    },
+  };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+function latencySummary(times: number[]): string {
+  const sorted = times.slice().sort((a, b) => a - b);
+  return `${percentile(sorted, 0.5).toFixed(2)} / ${percentile(sorted, 0.99).toFixed(2)} ms (${sorted.length})`;
+}
+
+/**
+ * The issue's soak: wrk -c20 for SOAK_SECONDS over 10,000 URLs of 1 KB, one request in five to a
+ * URL never asked before; RSS every 10 s. Returns the lines to print.
+ */
+async function soak(t: Target, tag: string): Promise<string[]> {
+  const script = join(STORAGE_DIR, `soak-${tag}.lua`);
+  writeFileSync(
+    script,
+    `local n = 0
+local thread_id = 0
+setup = function(thread) thread:set("id", thread_id); thread_id = thread_id + 1 end
+init = function() math.randomseed(os.time() + id * 7919) end
+request = function()
+  n = n + 1
+  if math.random(5) == 1 then return wrk.format("GET", "/1024/${tag}u/" .. id .. "/" .. n) end
+  return wrk.format("GET", "/1024/${tag}k/" .. math.random(10000))
+end
+`,
+  );
+  const rss: string[] = [];
+  const sampler = setInterval(() => rss.push(rssMb(t.pid).toFixed(0)), 10_000);
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile('wrk', ['-t2', '-c20', `-d${SOAK_SECONDS}s`, '--latency', '-s', script, `http://127.0.0.1:${t.port}/`], { timeout: (SOAK_SECONDS + 30) * 1000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+  );
+  clearInterval(sampler);
+  const rate = /Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? '?';
+  const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? '?';
+  const c = await t.counters();
+  return [`| ${t.name} | ${Number(rate).toFixed(0)} | ${p99} | ${rss.join(', ')} | ${(c.gBytes / 1024 ** 2).toFixed(1)} | ${c.nObject} | ${gcSummary(t.takeGcPauses())} |`];
+}
+
 function gcSummary(pauses: number[] | null): string {
   if (pauses === null) return 'no GC';
   if (pauses.length === 0) return 'none';
@@ -203,7 +291,7 @@ function gcSummary(pauses: number[] | null): string {
 async function main(): Promise<void> {
   const origin = await startOrigin();
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  console.log(`cache-memory: -s malloc,${opts.size}, scale ${SCALE}, concurrency ${CONCURRENCY}, load average ${load}`);
+  console.log(`cache-memory: -s ${storageFlag()}, scale ${SCALE}, concurrency ${CONCURRENCY}, load average ${load}`);
   const targets: Target[] = [];
   if (want('shellac')) targets.push(await startShellac(origin));
   if (want('varnish')) {
@@ -211,18 +299,34 @@ async function main(): Promise<void> {
     if (v !== null) targets.push(v);
   }
   const bound = SIZE_BYTES / 1024 ** 2;
-  console.log('| server | after | objects fetched | errors | fill rate (obj/s) | RSS MB | RSS − bound MB | g_bytes MB | n_object | RSS per object beyond g_bytes | GC pauses: max, > 50 ms |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-  for (const t of targets) {
-    const c0 = await t.counters();
-    t.takeGcPauses();
-    console.log(`| ${t.name} | start | 0 | | | ${rssMb(t.pid).toFixed(0)} | ${(rssMb(t.pid) - bound).toFixed(0)} | ${(c0.gBytes / 1024 ** 2).toFixed(1)} | ${c0.nObject} | | |`);
-    for (const [k, l] of LOADS.entries()) {
-      const { done, ms, errors } = await fill(t, l, k);
-      const c = await t.counters();
-      const rss = rssMb(t.pid);
-      const perObject = c.nObject > 0 ? `${(((rss * 1024 ** 2) - c.gBytes) / c.nObject).toFixed(0)} B` : '';
-      console.log(`| ${t.name} | ${l.name} | ${done} | ${errors} | ${(done / (ms / 1000)).toFixed(0)} | ${rss.toFixed(0)} | ${(rss - bound).toFixed(0)} | ${(c.gBytes / 1024 ** 2).toFixed(1)} | ${c.nObject} | ${perObject} | ${gcSummary(t.takeGcPauses())} |`);
+  if (!opts['no-fill']) {
+    console.log('| server | after | objects fetched | errors | fill rate (obj/s) | hits during the fill: p50 / p99 | RSS MB | RSS − bound MB | g_bytes MB | n_object | RSS per object beyond g_bytes | GC pauses: max, > 50 ms |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const t of targets) {
+      const c0 = await t.counters();
+      t.takeGcPauses();
+      console.log(`| ${t.name} | start | 0 | | | | ${rssMb(t.pid).toFixed(0)} | ${(rssMb(t.pid) - bound).toFixed(0)} | ${(c0.gBytes / 1024 ** 2).toFixed(1)} | ${c0.nObject} | | |`);
+      for (const [k, l] of LOADS.entries()) {
+        for (const url of HOT) await fetchText(t.port, url);
+        const hits = hitLoop(t);
+        const { done, ms, errors } = await fill(t, l, k);
+        const times = await hits.stop();
+        const c = await t.counters();
+        const rss = rssMb(t.pid);
+        const perObject = c.nObject > 0 ? `${((rss * 1024 ** 2 - c.gBytes) / c.nObject).toFixed(0)} B` : '';
+        console.log(
+          `| ${t.name} | ${l.name} | ${done} | ${errors} | ${(done / (ms / 1000)).toFixed(0)} | ${latencySummary(times)} | ${rss.toFixed(0)} | ${(rss - bound).toFixed(0)} | ${(c.gBytes / 1024 ** 2).toFixed(1)} | ${c.nObject} | ${perObject} | ${gcSummary(t.takeGcPauses())} |`,
+        );
+      }
+    }
+  }
+  if (SOAK_SECONDS > 0) {
+    console.log(`\nsoak: wrk -c20 ${SOAK_SECONDS} s, 10,000 URLs of 1 KB + 20% unique; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+    console.log('| server | req/s | p99 | RSS MB every 10 s | g_bytes MB | n_object | GC pauses: max, > 50 ms |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- |');
+    for (const [i, t] of targets.entries()) {
+      t.takeGcPauses();
+      for (const line of await soak(t, `s${i}`)) console.log(line);
     }
   }
   agent.destroy();

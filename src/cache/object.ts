@@ -1,11 +1,22 @@
 // A cached response (Varnish's objcore + object): the stored status line and headers, the body
-// as the Buffer chunks it arrived in, the expiry fields, and the bookkeeping the cache keeps on
-// it. The body may still be arriving: a committed object is findable at once, and any number of
-// readers stream it while the fetch appends (one shared promise wakes them all per chunk).
+// as the pieces it arrived in, the expiry fields, and the bookkeeping the cache keeps on it. The
+// body may still be arriving: a committed object is findable at once, and any number of readers
+// stream it while the fetch appends (one shared promise wakes them all per chunk).
 //
-// Headers: `http` is the VclHttp the fetch produced (beresp after vcl_backend_response), kept
-// as is and never changed afterwards (obj.http is read-only in VCL). To deliver, the proxy
-// clones it into resp (vcl_deliver may change resp), then writes resp.toRaw().
+// Where the bytes are: in a bounded storage (one with an arena, stevedore.ts), the header block
+// and every body piece are ranges of the storage's space (memory slabs or a file), and the
+// object keeps only their offsets (`#pieces`: offset, length pairs); elsewhere (an unbounded
+// Transient, an object no cache made) a piece is the Buffer it arrived in. Readers get copies of
+// stored pieces (`chunk(i)`), theirs to keep however long a socket holds them.
+//
+// Headers: `http` is the VclHttp of the stored header block (header-block.ts), decoded when VCL
+// or the delivery asks and kept while the object is among the recently decoded (DecodedHeads);
+// never changed (obj.http is read-only in VCL). To deliver, the proxy clones it into resp
+// (vcl_deliver may change resp). `headerBlock()` gives the block's bytes as stored.
+//
+// A stored object leaving the cache gives its ranges back at once unless someone may still read
+// it: a reader streaming it (`pin`), or a request that had it from a lookup or commit in the
+// last LENT_SECONDS (`lentAt`), for whom the body is first copied to the heap (`unstore`).
 //
 // Expiry follows Varnish: `origin` is t_origin (fetch time minus Age), `ttl`, `grace` and
 // `keep` are seconds counted from it. Fresh while now < origin + ttl; in grace until
@@ -20,6 +31,7 @@ import { type BodyInfo, PLAIN_BODY } from '../filters/body-info.ts';
 import type { VclHttp } from '../runtime/http.ts';
 import { parseHttpDate } from '../runtime/httpdate.ts';
 import type { Ban } from './ban-list.ts';
+import { decodedHeads, decodeHeaderBlock, encodeHeaderBlock, NO_SLOT } from './header-block.ts';
 import type { ObjectHead } from './objhead.ts';
 import type { Stevedore } from './stevedore.ts';
 import type { VarySpec } from './vary.ts';
@@ -61,7 +73,8 @@ export interface ObjectInit {
 
 /** Who hears of body progress: the cache, for a committed object and for a private one. */
 export interface ObjectOwner {
-  grew(obj: CacheObject): void;
+  /** A chunk arrived: the owner charges and keeps it (keepChunk / keepStored), or fails obj. */
+  grew(obj: CacheObject, chunk: Buffer): void;
   finished(obj: CacheObject): void;
   failed(obj: CacheObject): void;
   /** A private object's reader is past `chunks` chunks of `bytes` bytes: they are given back. */
@@ -80,16 +93,32 @@ export const OBJECT_OVERHEAD = 128;
 /** A pass's body buffered ahead of its one reader at most this long; the fetch then waits. */
 export const PRIVATE_BUFFER_BYTES = 256 * 1024;
 
+/**
+ * How long after a lookup or commit handed an object out its bytes are kept readable once it
+ * leaves the cache (copied to the heap): longer than a request takes from lookup to its last
+ * synchronous read, or a revalidating fetch to its response headers.
+ */
+export const LENT_SECONDS = 120;
+
 const EMPTY = Buffer.alloc(0);
+/** A body this small, one piece, is kept as a copy while its object's head is decoded. */
+const HOT_BYTES = 4096;
+/** A piece whose bytes are a Buffer of `#bufs`: its offset is -1 - index. */
+const ON_HEAP = -1;
 
 const DONE = Promise.resolve();
-let nextId = 1;
+
+/** What only a private object needs: where its reader is, and the fetch waiting for room. */
+interface PrivateState {
+  /** Chunks below this index are given back (the reader is past them). */
+  released: number;
+  /** The reader left: the fetch stops. */
+  abandoned: boolean;
+  room: PromiseWithResolvers<void> | null;
+}
 
 export class CacheObject {
-  /** Unique in this process; the LRU key. */
-  readonly id = nextId++;
   readonly xid: number;
-  readonly http: VclHttp;
   readonly kind: ObjectKind;
   readonly vary: VarySpec | null;
   /**
@@ -106,15 +135,35 @@ export class CacheObject {
   hits = 0;
   /** Last-Modified as a time; when absent, the fetch time (Varnish's OA_LASTMODIFIED). */
   readonly lastModified: number;
-  /** Bytes the status line and headers take. */
+  /** Bytes the status line and headers take (the stored header block). */
   readonly headerBytes: number;
+  /** The decoded headers, or null until asked for again. */
+  #http: VclHttp | null;
+  /** Its slot in decodedHeads while it holds one. */
+  #slot = NO_SLOT;
+  /**
+   * While it has a slot: a copy of a small one-piece body, made at the first read, so that a hot
+   * object's hits hand out the same Buffer (no allocation, as before storage had slabs).
+   */
+  #hot: Buffer | null = null;
+  /** The header block: its offset in the storage's space (-1: not stored there, `#block` is). */
+  #headAt = -1;
+  #block: Buffer | null = null;
+  /** Body pieces: offset and length pairs; an offset below 0 is a Buffer of #bufs. */
+  #pieces: number[] = [];
+  #bufs: Buffer[] | null = null;
+  /** Readers streaming the body (pin/unpin); the ranges of a removed object wait for them. */
+  #readers = 0;
+  /** The ranges of a removed object are given back when its last reader leaves. */
+  #unstoreLater = false;
+  /** When a lookup or commit last handed it out (seconds). */
+  lentAt = 0;
   /**
    * Whether a refetch may revalidate this object with If-Modified-Since / If-None-Match
    * (Varnish's OF_IMSCAND): a normal 200 with Last-Modified or ETag.
    */
   readonly revalidatable: boolean;
 
-  readonly chunks: Buffer[] = [];
   bodyBytes = 0;
   state: BodyState = 'streaming';
   #more: PromiseWithResolvers<void> | null = null;
@@ -142,17 +191,15 @@ export class CacheObject {
   lruPrev: CacheObject | null = null;
   lruNext: CacheObject | null = null;
   onLru = false;
-  /** A private object: chunks below this index are given back (the reader is past them). */
-  #released = 0;
-  /** A private object whose reader left: the fetch stops. */
-  abandoned = false;
-  #room: PromiseWithResolvers<void> | null = null;
+  /** A private object's reader and fetch; null for the others (a million cached objects). */
+  #private: PrivateState | null = null;
   #hit: { readonly kind: 'hit'; readonly obj: CacheObject } | null = null;
 
   constructor(init: ObjectInit) {
     this.xid = init.xid;
-    this.http = init.http;
+    this.#http = init.http;
     this.kind = init.kind ?? 'normal';
+    if (this.kind === 'private') this.#private = { released: 0, abandoned: false, room: null };
     this.vary = init.vary ?? null;
     this.origin = init.origin;
     this.ttl = init.ttl;
@@ -160,11 +207,160 @@ export class CacheObject {
     this.keep = init.keep;
     const lm = init.http.get('Last-Modified');
     this.lastModified = lm === null ? Math.floor(init.fetchedAt ?? init.origin) : (parseHttpDate(lm) ?? 0);
-    this.headerBytes = headerBytes(init.http);
+    this.#block = encodeHeaderBlock(init.http);
+    this.headerBytes = this.#block.length;
     this.revalidatable = this.kind === 'normal' && init.http.status === 200 && (lm !== null || init.http.has('ETag'));
     if (init.body !== undefined) {
-      for (const chunk of init.body) this.#push(chunk);
+      for (const chunk of init.body) this.keepChunk(chunk);
       this.state = 'done';
+    }
+  }
+
+  /**
+   * A complete body keeps what it needs and no more: its list of pieces at its length (a
+   * growing array keeps spare room), and the shared PLAIN_BODY when the filters left nothing.
+   */
+  compact(): void {
+    this.#pieces = this.#pieces.slice();
+    const info = this.info;
+    if (info !== PLAIN_BODY && !info.gzip && !info.changedEncoding && !info.esiOpen && info.esi === null) this.info = PLAIN_BODY;
+  }
+
+  /** obj.http: the stored headers, decoded (read-only by contract: VCL cannot set obj.http). */
+  get http(): VclHttp {
+    if (this.#http === null) {
+      this.#http = decodeHeaderBlock(this.headerBlock());
+      this.#slot = decodedHeads.remember(this);
+    }
+    return this.#http;
+  }
+
+  /** DecodedHeads: another object took this one's slot. */
+  dropDecoded(): void {
+    this.#slot = NO_SLOT;
+    this.#hot = null;
+    if (this.#headAt >= 0 || this.#block !== null) this.#http = null;
+  }
+
+  /** The stored header block: status line and header lines, as written (a copy when stored). */
+  headerBlock(): Buffer {
+    if (this.#headAt >= 0) return this.storage!.space!.read(this.#headAt, this.headerBytes);
+    return this.#block ?? EMPTY;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Where the bytes are (the cache's side: stevedore placement)
+
+  /** Body pieces so far. */
+  get chunkCount(): number {
+    return this.#pieces.length >> 1;
+  }
+
+  /** Body piece i: the Buffer it arrived in, or a copy of the stored range (the caller's). */
+  chunk(i: number): Buffer {
+    const at = this.#pieces[2 * i];
+    if (at < 0) return this.#bufs![ON_HEAP - at];
+    if (this.#hot !== null) return this.#hot;
+    const length = this.#pieces[2 * i + 1];
+    if (length === 0) return EMPTY;
+    const copy = this.storage!.space!.read(at, length);
+    if (this.#slot !== NO_SLOT && length <= HOT_BYTES && this.#pieces.length === 2 && this.state === 'done') this.#hot = copy;
+    return copy;
+  }
+
+  /** The length of body piece i, without reading it. */
+  chunkLength(i: number): number {
+    const at = this.#pieces[2 * i];
+    return at < 0 ? this.#bufs![ON_HEAP - at].length : this.#pieces[2 * i + 1];
+  }
+
+  /** Every body piece so far (copies of stored ones): for the readers that want a list. */
+  get chunks(): Buffer[] {
+    const out: Buffer[] = new Array(this.chunkCount);
+    for (let i = 0; i < out.length; i++) out[i] = this.chunk(i);
+    return out;
+  }
+
+  /** Keeps a chunk as the Buffer it is (no storage space). */
+  keepChunk(chunk: Buffer): void {
+    this.#bufs ??= [];
+    this.#pieces.push(ON_HEAP - this.#bufs.length, chunk.length);
+    this.#bufs.push(chunk);
+    this.bodyBytes += chunk.length;
+  }
+
+  /** Records a body piece of `length` bytes the storage placed at `at` (its bytes written). */
+  keepStored(at: number, length: number): void {
+    this.#pieces.push(at, length);
+    this.bodyBytes += length;
+  }
+
+  /** The header block was placed at `at` in the storage's space (and written there). */
+  storedHead(at: number): void {
+    this.#headAt = at;
+    this.#block = null;
+    this.#slot = decodedHeads.remember(this);
+  }
+
+  /** The body given at construction, to be placed in storage: taken from the object. */
+  takeBody(): Buffer[] {
+    const bufs = this.#bufs ?? [];
+    this.#bufs = null;
+    this.#pieces = [];
+    this.bodyBytes = 0;
+    return bufs;
+  }
+
+  /**
+   * The object left the cache (or a private one its reader): its ranges go back through
+   * `release`. A reader streaming it keeps them until it leaves (unpin); for one lent it in the
+   * last LENT_SECONDS the bytes are first copied to the heap. Anyone else who still holds the
+   * object finds its body failed, never another object's bytes.
+   */
+  unstore(now: number, release: (at: number, bytes: number) => void): void {
+    if (this.#readers > 0) {
+      this.#unstoreLater = true;
+      return;
+    }
+    decodedHeads.forget(this, this.#slot);
+    this.#slot = NO_SLOT;
+    const keep = now - this.lentAt < LENT_SECONDS;
+    if (this.#headAt >= 0) {
+      if (keep) this.#block = this.headerBlock();
+      release(this.#headAt, this.headerBytes);
+      this.#headAt = -1;
+    }
+    const pieces = this.#pieces;
+    let stored = false;
+    for (let i = 0; i < pieces.length; i += 2) {
+      const at = pieces[i];
+      const length = pieces[i + 1];
+      if (at < 0) continue;
+      stored = true;
+      if (keep) {
+        this.#bufs ??= [];
+        pieces[i] = ON_HEAP - this.#bufs.length;
+        this.#bufs.push(length === 0 ? EMPTY : this.storage!.space!.read(at, length));
+      }
+      if (length > 0) release(at, length);
+    }
+    if (stored && !keep) {
+      this.#pieces = [];
+      this.state = 'failed';
+      this.#wake();
+    }
+  }
+
+  /** A reader streams the body across turns: removal keeps its ranges until unpin(). */
+  pin(): void {
+    this.#readers++;
+  }
+
+  unpin(): void {
+    if (--this.#readers === 0 && this.#unstoreLater) {
+      this.#unstoreLater = false;
+      const st = this.storage;
+      if (st !== null) this.unstore(Date.now() / 1000, st.release);
     }
   }
 
@@ -223,8 +419,8 @@ export class CacheObject {
   append(chunk: Buffer): void {
     if (this.state !== 'streaming') throw new Error(`append to a ${this.state} object`);
     if (chunk.length === 0) return;
-    this.#push(chunk);
-    this.owner?.grew(this);
+    if (this.owner !== null) this.owner.grew(this, chunk);
+    else this.keepChunk(chunk);
     this.#wake();
   }
 
@@ -232,6 +428,7 @@ export class CacheObject {
   finish(): void {
     if (this.state !== 'streaming') return;
     this.state = 'done';
+    this.compact();
     this.owner?.finished(this);
     this.#wake();
   }
@@ -254,11 +451,6 @@ export class CacheObject {
     this.#wake();
   }
 
-  #push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.bodyBytes += chunk.length;
-  }
-
   #wake(): void {
     const more = this.#more;
     if (more !== null) {
@@ -275,8 +467,8 @@ export class CacheObject {
    * already so. Every waiting reader shares one promise.
    */
   whenMore(have: number): Promise<void> {
-    if (this.kind === 'private' && have > this.#released) this.#release(have);
-    if (this.chunks.length > have || this.state !== 'streaming') return DONE;
+    if (this.#private !== null && have > this.#private.released) this.#release(have);
+    if (this.chunkCount > have || this.state !== 'streaming') return DONE;
     this.#more ??= Promise.withResolvers<void>();
     return this.#more.promise;
   }
@@ -286,42 +478,56 @@ export class CacheObject {
    * still holds is given back and a fetch still filling it stops. Nothing for a cached object.
    */
   readerDone(): void {
-    if (this.kind !== 'private' || this.abandoned) return;
-    this.abandoned = true;
-    this.#release(this.chunks.length);
+    const own = this.#private;
+    if (own === null || own.abandoned) return;
+    own.abandoned = true;
+    this.#release(this.chunkCount);
     this.owner?.left?.(this);
     this.#wakeRoom();
   }
 
   /** Whether a fetch filling a private object should wait for its reader before going on. */
   get full(): boolean {
-    return this.kind === 'private' && !this.abandoned && this.storedBytes > PRIVATE_BUFFER_BYTES;
+    return this.#private !== null && !this.#private.abandoned && this.storedBytes > PRIVATE_BUFFER_BYTES;
+  }
+
+  /** A private object whose reader left: the fetch stops. */
+  get abandoned(): boolean {
+    return this.#private?.abandoned ?? false;
   }
 
   /** Resolves when the reader of a private object has taken some of it, or left. */
   whenRoom(): Promise<void> {
     if (!this.full) return DONE;
-    this.#room ??= Promise.withResolvers<void>();
-    return this.#room.promise;
+    const own = this.#private!;
+    own.room ??= Promise.withResolvers<void>();
+    return own.room.promise;
   }
 
   #release(upTo: number): void {
     let bytes = 0;
     let n = 0;
-    for (let i = this.#released; i < upTo; i++) {
-      bytes += this.chunks[i].length;
-      this.chunks[i] = EMPTY;
+    const pieces = this.#pieces;
+    const own = this.#private!;
+    for (let i = own.released; i < upTo; i++) {
+      const at = pieces[2 * i];
+      const length = pieces[2 * i + 1];
+      bytes += length;
+      if (at < 0) this.#bufs![ON_HEAP - at] = EMPTY;
+      else if (length > 0) this.storage?.release(at, length);
+      pieces[2 * i + 1] = 0;
       n++;
     }
-    this.#released = upTo;
+    own.released = upTo;
     this.owner?.released?.(this, bytes, n);
     this.#wakeRoom();
   }
 
   #wakeRoom(): void {
-    const room = this.#room;
+    const own = this.#private!;
+    const room = own.room;
     if (room !== null && !this.full) {
-      this.#room = null;
+      own.room = null;
       room.resolve();
     }
   }
@@ -329,17 +535,15 @@ export class CacheObject {
   /** The body chunk by chunk, waiting for the ones still to come; stops early if the fetch fails. */
   async *read(): AsyncGenerator<Buffer, void, undefined> {
     let i = 0;
-    for (;;) {
-      while (i < this.chunks.length) yield this.chunks[i++];
-      if (this.state !== 'streaming') return;
-      await this.whenMore(i);
+    this.pin();
+    try {
+      for (;;) {
+        while (i < this.chunkCount) yield this.chunk(i++);
+        if (this.state !== 'streaming') return;
+        await this.whenMore(i);
+      }
+    } finally {
+      this.unpin();
     }
   }
-}
-
-function headerBytes(http: VclHttp): number {
-  // "HTTP/1.1 200 OK\r\n" and "name: value\r\n" per header.
-  let n = http.proto.length + http.reason.length + 7;
-  for (let i = 0; i < http.count; i++) n += http.nameAt(i).length + http.valueAt(i).length + 4;
-  return n;
 }

@@ -32,17 +32,44 @@ export class BusySlot {
   }
 }
 
+const NO_BUSY: readonly BusySlot[] = Object.freeze([]);
+const NO_OBJECTS: readonly CacheObject[] = Object.freeze([]);
+
 export class ObjectHead {
   readonly key: string;
-  /** Committed objects, newest first. */
-  readonly objects: CacheObject[] = [];
-  readonly busy: BusySlot[] = [];
+  /**
+   * Committed objects, newest first. Replaced, not grown, when one comes or goes: an array made
+   * at its length has no spare room, and most heads hold one object for their whole life.
+   */
+  objects: readonly CacheObject[] = NO_OBJECTS;
+  /** Fetches in progress; a shared empty list while there are none (most heads, most of the time). */
+  busy: readonly BusySlot[] = NO_BUSY;
   /** Requests on the waiting list. */
   waiting = 0;
   #rush: PromiseWithResolvers<void> | null = null;
 
   constructor(key: string) {
     this.key = key;
+  }
+
+  /** obj becomes the newest variant. */
+  addObject(obj: CacheObject): void {
+    this.objects = this.objects.length === 0 ? [obj] : [obj, ...this.objects];
+  }
+
+  removeObject(obj: CacheObject): void {
+    if (!this.objects.includes(obj)) return;
+    const rest = this.objects.filter((o) => o !== obj);
+    this.objects = rest.length === 0 ? NO_OBJECTS : rest;
+  }
+
+  addBusy(fetch: BusySlot): void {
+    this.busy = this.busy === NO_BUSY ? [fetch] : [...this.busy, fetch];
+  }
+
+  removeBusy(fetch: BusySlot): void {
+    const rest = this.busy.filter((b) => b !== fetch);
+    this.busy = rest.length === 0 ? NO_BUSY : rest;
   }
 
   /** Puts one request on the waiting list. */

@@ -11,13 +11,47 @@
 //
 // Transient is a stevedore like the others, unbounded unless `-s Transient=malloc,SIZE` bounds
 // it (as in varnishd); pass objects, hit-for-pass/-miss markers and short-lived objects live in it.
+//
+// Two halves: the accounting above (what `-s` promises, as varnishd counts it: the charge of
+// each allocation) and the placement (where the bytes go). A bounded storage places every header
+// block and body piece in its arena (arena.ts) over its space (space.ts: memory slabs, or a
+// file for `-s file`), so what it holds is its size in a few large allocations, whatever the
+// number of objects. A range that cannot be placed (the space is fragmented though the charge
+// fits) evicts like a charge that does not fit. An unbounded storage keeps the Buffers as they
+// came (no space to size), counted all the same.
+//
+// The objects' own bookkeeping lives on the JS heap (a CacheObject, its head and index entries:
+// OBJECT_INDEX_BYTES each, measured with the heap's growth around them), and a storage pays for
+// it from its size too, beyond the first INDEX_ALLOWANCE objects: placing a range also asks
+// that the space used plus the index of its objects stay within the size. g_bytes still counts
+// as varnishd's does (a 128-byte charge per object); what this adds is the room a storage of
+// many small objects leaves unused, so that the process, not only the counter, keeps `-s`.
 
+import { Arena } from './arena.ts';
 import type { CacheObject, ObjectStorage } from './object.ts';
+import { FileSpace, MemorySpace, SLAB_BYTES, type Space } from './space.ts';
+
+/**
+ * What one stored object costs the process besides its bytes: its CacheObject (about 340 B),
+ * its head, Map, LRU, expiry and ban entries, and the heap's room to collect (measured:
+ * test/cache/object-memory.test.ts keeps the figure true).
+ */
+export const OBJECT_INDEX_BYTES = 1024;
+
+/** Free ranges below this are fragments (SMF g_smf_frag). */
+const SMALL_RANGE = 16 * 1024;
+
+/** Objects a storage holds before their index counts against its size (a fixed overhead). */
+export const INDEX_ALLOWANCE = 1000;
 
 export interface StorageSpec {
   readonly name: string;
   /** The byte bound; Infinity for an unbounded storage (Transient by default). */
   readonly bytes: number;
+  /** `-s malloc` (the default) or `-s file,PATH,SIZE`. */
+  readonly kind?: 'malloc' | 'file';
+  /** The file of a file storage. */
+  readonly path?: string;
 }
 
 /** Why an allocation was refused: it could never fit, or nuke_limit evictions were not enough. */
@@ -26,6 +60,10 @@ export type AllocFailure = 'too_big' | 'nuke_limited' | 'no_victim';
 export class Stevedore implements ObjectStorage {
   readonly name: string;
   readonly maxBytes: number;
+  readonly kind: 'malloc' | 'file';
+  /** Where bytes are placed; null for an unbounded storage (they stay in their Buffers). */
+  readonly arena: Arena | null;
+  readonly space: Space | null;
   c_req = 0;
   c_fail = 0;
   c_bytes = 0;
@@ -40,6 +78,66 @@ export class Stevedore implements ObjectStorage {
   constructor(spec: StorageSpec) {
     this.name = spec.name;
     this.maxBytes = spec.bytes;
+    this.kind = spec.kind ?? 'malloc';
+    if (this.kind === 'file' && (spec.path === undefined || !Number.isFinite(spec.bytes))) throw new Error(`storage ${spec.name}: a file storage needs a path and a size`);
+    if (Number.isFinite(spec.bytes) && spec.bytes > 0) {
+      this.arena = new Arena(spec.bytes, SLAB_BYTES);
+      this.space = this.kind === 'file' ? new FileSpace(spec.path!, this.arena.capacity) : new MemorySpace(this.arena.capacity, this.arena.slabBytes);
+    } else {
+      this.arena = null;
+      this.space = null;
+    }
+  }
+
+  /** Gives back a range of the space (an object's piece, by its offset and length). */
+  readonly release = (at: number, bytes: number): void => {
+    this.arena!.release(at, bytes);
+  };
+
+  /**
+   * Places `src` in the space, evicting with `nuke` the oldest objects but obj while no free
+   * range is large enough, at most `nukeLimit` of them. The offset, or -1 (counted in c_fail).
+   */
+  place(obj: CacheObject, src: Uint8Array, nukeLimit: number, nuke: (victim: CacheObject) => void): number {
+    const arena = this.arena!;
+    const need = Arena.rounded(src.length);
+    for (let nuked = 0; ; nuked++) {
+      const at = arena.used + need + this.indexBytes <= arena.capacity ? arena.alloc(src.length) : -1;
+      if (at >= 0) {
+        this.space!.write(at, src);
+        return at;
+      }
+      let victim = this.#oldest;
+      if (victim === obj) victim = obj.lruPrev;
+      if (victim === null || nuked >= nukeLimit) {
+        this.c_fail++;
+        return -1;
+      }
+      nuke(victim);
+    }
+  }
+
+  // SMF.<name>.*: a file storage's ranges, as varnishd counts its smf structs.
+  get g_smf(): number {
+    return this.arena === null ? 0 : this.arena.allocations + this.arena.freeRanges;
+  }
+
+  get g_smf_frag(): number {
+    return this.arena?.freeRangesBelow(SMALL_RANGE) ?? 0;
+  }
+
+  get g_smf_large(): number {
+    return this.arena === null ? 0 : this.arena.freeRanges - this.g_smf_frag;
+  }
+
+  /** What the index of this storage's objects takes from its size (with one more object). */
+  get indexBytes(): number {
+    return Math.max(0, this.lruLength + 1 - INDEX_ALLOWANCE) * OBJECT_INDEX_BYTES;
+  }
+
+  /** The file of a file storage is closed (the server stops). */
+  close(): void {
+    this.space?.close();
   }
 
   /** Bytes left; 0 for an unbounded storage, as varnishstat shows Transient's. */

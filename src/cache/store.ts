@@ -179,6 +179,12 @@ export class Cache implements ObjectOwner {
     this.lurker.stop();
   }
 
+  /** The server is gone: file storages close their files (memory goes with the cache). */
+  close(): void {
+    this.stop();
+    for (const st of this.stevedores) if (st.kind === 'file') st.close();
+  }
+
   // ------------------------------------------------------------------------------------------
   // Lookup
 
@@ -199,6 +205,7 @@ export class Cache implements ObjectOwner {
 
     const reqTtl = options.reqTtl ?? -1;
     const bans = this.bans;
+    // A snapshot: removing an object gives the head a new list and leaves this one whole.
     const objects = head.objects;
     let found: CacheObject | null = null;
     let expired: CacheObject | null = null;
@@ -209,12 +216,10 @@ export class Cache implements ObjectOwner {
       if (obj.endOfLife <= now) {
         this.counters.n_expired++;
         this.#remove(obj);
-        i--;
         continue;
       }
       if (obj.ban !== bans.head && bans.check(obj, req)) {
         this.#remove(obj);
-        i--;
         continue;
       }
       if (obj.vary !== null && !ignoreVary && !varyMatches(obj.vary, req)) {
@@ -235,15 +240,18 @@ export class Cache implements ObjectOwner {
         return { kind: 'hit_for_pass', obj: found };
       }
       if (found.kind === 'hit_for_miss') {
+        found.lentAt = Math.floor(now);
         // The new fetch replaces this object when it completes, so they do not pile up.
         this.counters.cache_hitmiss++;
         return { kind: 'hit_for_miss', obj: found, fetch: this.#newFetch(head, found) };
       }
       found.hits++;
+      found.lentAt = Math.floor(now);
       this.#touch(found, now);
       return found.hitResult;
     }
 
+    if (expired !== null) expired.lentAt = Math.floor(now);
     if (expired !== null && expired.kind !== 'normal') {
       this.counters.cache_hitmiss++;
       return { kind: 'hit_for_miss', obj: expired, fetch: this.#newFetch(head, null) };
@@ -290,8 +298,9 @@ export class Cache implements ObjectOwner {
     const st = (storage ? this.storageNamed(storage.name) : undefined) ?? this.nextStorage();
     obj.storage = st;
     obj.lruTouched = now;
+    obj.lentAt = Math.floor(now);
     obj.supersedes = fetch.stale;
-    head.objects.unshift(obj);
+    head.addObject(obj);
     this.#keepHead(head);
     this.bans.attach(obj);
     this.#heap.push(obj);
@@ -325,8 +334,8 @@ export class Cache implements ObjectOwner {
 
   // ObjectOwner: body progress of committed objects.
 
-  grew(obj: CacheObject): void {
-    if (obj.dying || this.#chargeChunk(obj.storage!, obj, lastChunkBytes(obj))) return;
+  grew(obj: CacheObject, chunk: Buffer): void {
+    if (this.#chargeChunk(obj.storage!, obj, chunk)) return;
     this.#remove(obj);
     obj.fail();
   }
@@ -387,19 +396,22 @@ export class Cache implements ObjectOwner {
   newPrivate(init: ObjectInit): CacheObject {
     const obj = new CacheObject(init);
     obj.storage = this.transient;
-    if (!this.#chargeAll(this.transient, obj)) obj.storageFailed();
-    else obj.owner = this.#privateOwner;
+    if (!this.#chargeAll(this.transient, obj)) {
+      this.#giveBack(this.transient, obj);
+      obj.storageFailed();
+    } else obj.owner = this.#privateOwner;
     return obj;
   }
 
   readonly #privateOwner: ObjectOwner = {
-    grew: (obj) => {
-      if (!obj.abandoned && !this.#chargeChunk(this.transient, obj, lastChunkBytes(obj))) obj.fail();
+    grew: (obj, chunk) => {
+      if (obj.abandoned) obj.keepChunk(chunk);
+      else if (!this.#chargeChunk(this.transient, obj, chunk)) obj.fail();
     },
     finished: () => {},
-    failed: (obj) => this.transient.free(obj),
+    failed: (obj) => this.#giveBack(this.transient, obj),
     released: (obj, bytes, chunks) => this.transient.freePart(obj, bytes, chunks),
-    left: (obj) => this.transient.free(obj),
+    left: (obj) => this.#giveBack(this.transient, obj),
   };
 
   /** Takes one object out of the cache (readers already streaming it finish). */
@@ -474,7 +486,7 @@ export class Cache implements ObjectOwner {
   #newFetch(head: ObjectHead, stale: CacheObject | null): BusySlot {
     const fetch = new BusySlot(head, stale);
     this.counters.n_objectcore++;
-    head.busy.push(fetch);
+    head.addBusy(fetch);
     this.#keepHead(head);
     return fetch;
   }
@@ -482,8 +494,7 @@ export class Cache implements ObjectOwner {
   #endFetch(fetch: BusySlot, state: 'committed' | 'released'): void {
     if (fetch.state !== 'busy') throw new Error(`fetch already ${fetch.state}`);
     fetch.state = state;
-    const busy = fetch.head.busy;
-    busy.splice(busy.indexOf(fetch), 1);
+    fetch.head.removeBusy(fetch);
   }
 
   #touch(obj: CacheObject, now: number): void {
@@ -499,19 +510,57 @@ export class Cache implements ObjectOwner {
    */
   #chargeAll(st: Stevedore, obj: CacheObject): boolean {
     if (!this.#charge(st, obj, OBJECT_OVERHEAD + obj.headerBytes, 1)) return false;
+    if (st.arena !== null) {
+      const at = st.place(obj, obj.headerBlock(), this.params.nuke_limit, this.#nuke);
+      if (at < 0) return false;
+      obj.storedHead(at);
+    }
     const body = obj.bodyBytes;
-    return body === 0 || this.#charge(st, obj, body, Math.ceil(body / this.params.fetch_chunksize));
+    if (body === 0) return true;
+    if (!this.#charge(st, obj, body, Math.ceil(body / this.params.fetch_chunksize))) return false;
+    if (st.arena === null) return true;
+    for (const chunk of obj.takeBody()) if (!this.#placeChunk(st, obj, chunk)) return false;
+    obj.compact();
+    return true;
   }
 
   /**
    * Charges a chunk that arrived, in pieces of fetch_chunksize, each an allocation with its own
    * nuke_limit as varnishd's storage segments (so a chunk evicts as many small objects as
-   * varnishd's 16 KB segments would, no more).
+   * varnishd's 16 KB segments would, no more), and keeps each piece.
    */
-  #chargeChunk(st: Stevedore, obj: CacheObject, bytes: number): boolean {
+  #chargeChunk(st: Stevedore, obj: CacheObject, chunk: Buffer): boolean {
+    if (obj.dying) {
+      // Out of the cache already, still streaming to its readers: kept as it came, uncharged.
+      obj.keepChunk(chunk);
+      return true;
+    }
     const piece = this.params.fetch_chunksize;
-    for (let left = bytes; left > 0; left -= piece) if (!this.#charge(st, obj, Math.min(piece, left), 1)) return false;
+    for (let from = 0; from < chunk.length; from += piece) {
+      const part = chunk.length <= piece ? chunk : chunk.subarray(from, from + piece);
+      if (!this.#charge(st, obj, part.length, 1)) return false;
+      if (st.arena === null) obj.keepChunk(part);
+      else if (!this.#placeChunk(st, obj, part)) return false;
+    }
     return true;
+  }
+
+  /** Places a chunk (already charged) in the storage's space, in pieces of fetch_chunksize. */
+  #placeChunk(st: Stevedore, obj: CacheObject, chunk: Buffer): boolean {
+    const piece = Math.min(this.params.fetch_chunksize, st.arena!.slabBytes);
+    for (let from = 0; from < chunk.length; from += piece) {
+      const part = chunk.subarray(from, Math.min(from + piece, chunk.length));
+      const at = st.place(obj, part, this.params.nuke_limit, this.#nuke);
+      if (at < 0) return false;
+      obj.keepStored(at, part.length);
+    }
+    return true;
+  }
+
+  /** All an object holds in a storage goes back: its charge, and the ranges of its bytes. */
+  #giveBack(st: Stevedore, obj: CacheObject): void {
+    st.free(obj);
+    if (st.arena !== null) obj.unstore(this.#clock(), st.release);
   }
 
   /** One allocation (counted as `allocs`); on failure all obj held is given back (the caller drops it). */
@@ -544,16 +593,14 @@ export class Cache implements ObjectOwner {
     const head = obj.head;
     if (head !== null) {
       obj.head = null;
-      const objects = head.objects;
-      const i = objects.indexOf(obj);
-      if (i >= 0) objects.splice(i, 1);
+      head.removeObject(obj);
       this.#dropIfIdle(head);
     }
     this.#heap.remove(obj);
     const st = obj.storage;
     if (st !== null) {
       st.lruRemove(obj);
-      st.free(obj);
+      this.#giveBack(st, obj);
     }
     this.bans.detach(obj);
     this.counters.n_object--;
@@ -568,9 +615,4 @@ function graceEnd(obj: CacheObject, options: LookupOptions): number {
   const ttl = reqTtl >= 0 && reqTtl < obj.ttl ? reqTtl : obj.ttl;
   const grace = reqGrace >= 0 && reqGrace < obj.grace ? reqGrace : obj.grace;
   return obj.origin + ttl + grace;
-}
-
-/** What append() just added (grew() follows each append of a non-empty chunk). */
-function lastChunkBytes(obj: CacheObject): number {
-  return obj.chunks[obj.chunks.length - 1].length;
 }

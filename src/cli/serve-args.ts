@@ -1,7 +1,9 @@
 // `shellac serve` flags, as varnishd takes them, turned into one plain configuration value.
 // Everything here is checked before any port is opened: a bad flag is a usage error (exit 2).
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StorageSpec } from '../cache/index.ts';
 import { isLogLevel, LOG_FLAGS, LOG_LEVELS, type LogLevel } from '../common/log.ts';
 import { parseBytes } from '../common/params.ts';
 import { parseArgs, UsageError } from '../common/args.ts';
@@ -31,7 +33,7 @@ export interface ServeConfig {
   /** Every storage named with -s, the cache's first (VCL may name them: storage.NAME). */
   readonly storageNames: readonly string[];
   /** Every -s, in order (Transient among them when given; its bytes Infinity when unbounded). */
-  readonly storages: readonly { readonly name: string; readonly bytes: number }[];
+  readonly storages: readonly StorageSpec[];
   /** `-d`: start with the listeners closed until the CLI says `start`; end when stdin closes. */
   readonly debug: boolean;
   /** `-p name=value`, in order; validated against the parameter table by the server. */
@@ -52,7 +54,7 @@ export interface ServeConfig {
 }
 
 export const SERVE_USAGE =
-  'usage: shellac serve [-a [name=][host]:port]... (-f FILE.vcl | -b host:port) [-s [name=]malloc,SIZE]... [-p name=value]... [-r param[,param...]] [-h hash] [-j jail] [-n workdir] [-I dir]... [-M dir]... [-T host:port] [-S secretfile] [-F] [--log-level LEVEL] [--log-file PATH]';
+  'usage: shellac serve [-a [name=][host]:port]... (-f FILE.vcl | -b host:port) [-s [name=]malloc,SIZE | -s [name=]file,PATH,SIZE]... [-p name=value]... [-r param[,param...]] [-h hash] [-j jail] [-n workdir] [-I dir]... [-M dir]... [-T host:port] [-S secretfile] [-F] [--log-level LEVEL] [--log-file PATH]';
 
 const SPEC = {
   '-a': { value: true, repeat: true },
@@ -226,22 +228,44 @@ export function parseHostPort(text: string, flag: string, defaultPort?: number):
 }
 
 /**
- * `-s [name=]malloc[,SIZE]`; unnamed storages are s0, s1... in order, as in varnishd. Without a
- * size Transient is unbounded, as in varnishd; any other storage gets 256 MB (varnishd's malloc
- * would be unbounded, which a cache box should not be).
+ * `-s [name=]malloc[,SIZE]` or `-s [name=]file,PATH,SIZE`; unnamed storages are s0, s1... in
+ * order, as in varnishd. Without a size Transient is unbounded, as in varnishd; any other malloc
+ * storage gets 256 MB (varnishd's malloc would be unbounded, which a cache box should not be).
+ * A file storage needs its size, as varnishd's; a PATH that is a directory gets a file of the
+ * storage's name in it.
  */
-function parseStorage(text: string, nextName: () => string): { name: string; bytes: number } {
+function parseStorage(text: string, nextName: () => string): StorageSpec {
   const eq = text.indexOf('=');
   const name = eq > 0 ? text.slice(0, eq) : nextName();
   if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`-s ${text}: bad storage name '${name}'`);
-  const [kind, size] = (eq > 0 ? text.slice(eq + 1) : text).split(',', 2);
+  const [kind, ...args] = (eq > 0 ? text.slice(eq + 1) : text).split(',');
+  if (kind === 'file') {
+    const [path, size] = args;
+    if (path === undefined || path === '') throw new UsageError(`-s ${text}: a file storage needs a path (file,PATH,SIZE)`);
+    if (size === undefined) throw new UsageError(`-s ${text}: no size specified (file,PATH,SIZE)`);
+    if (name === 'Transient') throw new UsageError(`-s ${text}: Transient must be malloc`);
+    return { name, kind: 'file', path: isDirectory(path) ? join(path, `shellac_storage.${name}`) : path, bytes: storageSize(text, size) };
+  }
   // `default` is malloc, as in varnishd.
-  if (kind !== 'malloc' && kind !== 'default') throw new UsageError(`-s ${text}: unknown storage method "${kind}" (only malloc)`);
+  if (kind !== 'malloc' && kind !== 'default') throw new UsageError(`-s ${text}: unknown storage method "${kind}" (malloc or file)`);
+  const size = args[0];
   if (size === undefined) return { name, bytes: name === 'Transient' ? Number.POSITIVE_INFINITY : DEFAULT_STORAGE_BYTES };
+  return { name, bytes: storageSize(text, size) };
+}
+
+function storageSize(text: string, size: string): number {
   const bytes = parseBytes(size);
   if (bytes === undefined) throw new UsageError(`-s ${text}: bad size '${size}' (e.g. 256m, 1g)`);
   if (bytes < 1024 * 1024) throw new UsageError(`-s ${text}: size must be at least 1m`);
-  return { name, bytes };
+  return bytes;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function parseParam(text: string): [string, string] {

@@ -17,7 +17,7 @@ export interface CounterDecl {
   readonly docs: string;
 }
 
-export type CounterGroup = 'MGT' | 'MAIN' | 'SMA' | 'VBE';
+export type CounterGroup = 'MGT' | 'MAIN' | 'SMA' | 'SMF' | 'VBE';
 
 const MGT = [
   { name: 'uptime', type: 'counter', format: 'duration', docs: 'Seconds since the process started' },
@@ -153,6 +153,14 @@ const SMA = [
   { name: 'g_space', type: 'gauge', format: 'bytes', docs: 'Bytes still free' },
 ] as const satisfies readonly CounterDecl[];
 
+/** A file storage (`-s file`) counts as a malloc one, and its ranges as varnishd's smf structs. */
+const SMF = [
+  ...SMA,
+  { name: 'g_smf', type: 'gauge', docs: 'Ranges of the file, held and free' },
+  { name: 'g_smf_frag', type: 'gauge', docs: 'Free ranges smaller than 16 KB' },
+  { name: 'g_smf_large', type: 'gauge', docs: 'Free ranges of 16 KB or more' },
+] as const satisfies readonly CounterDecl[];
+
 const VBE = [
   { name: 'happy', type: 'bitmap', docs: 'Recent health probe results, newest in the lowest bit' },
   { name: 'bereq_hdrbytes', type: 'counter', format: 'bytes', docs: 'Bytes of request heads sent' },
@@ -176,11 +184,11 @@ const VBE = [
   { name: 'helddown', type: 'counter', docs: 'Connections not attempted during a holddown after failures' },
 ] as const satisfies readonly CounterDecl[];
 
-export const COUNTER_TABLE = { MGT, MAIN, SMA, VBE } as const;
+export const COUNTER_TABLE = { MGT, MAIN, SMA, SMF, VBE } as const;
 
 export type MainCounterName = (typeof MAIN)[number]['name'];
 export type BackendCounterName = (typeof VBE)[number]['name'];
-export type StorageCounterName = (typeof SMA)[number]['name'];
+export type StorageCounterName = (typeof SMF)[number]['name'];
 
 /** What a part hands the registry for MAIN: any subset of the names, as numbers. */
 export type MainCounterSource = Readonly<Partial<Record<MainCounterName, number>>>;

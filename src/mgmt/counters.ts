@@ -58,6 +58,7 @@ const DECLS: Readonly<Record<CounterGroup, ReadonlyMap<string, CounterDecl>>> = 
   MGT: new Map(COUNTER_TABLE.MGT.map((d) => [d.name, d])),
   MAIN: new Map(COUNTER_TABLE.MAIN.map((d) => [d.name, d])),
   SMA: new Map(COUNTER_TABLE.SMA.map((d) => [d.name, d])),
+  SMF: new Map(COUNTER_TABLE.SMF.map((d) => [d.name, d])),
   VBE: new Map(COUNTER_TABLE.VBE.map((d) => [d.name, d])),
 };
 
@@ -85,12 +86,12 @@ export class CounterRegistry {
    */
   add(group: 'MAIN', source: MainCounterSource): () => void;
   add(group: 'MGT', source: Source): () => void;
-  add(group: 'SMA', source: StorageCounterSource, storage: string): () => void;
+  add(group: 'SMA' | 'SMF', source: StorageCounterSource, storage: string): () => void;
   add(group: 'VBE', source: BackendCounterSource, vclDotBackend: string): () => void;
   add(group: CounterGroup, source: object, ident = ''): () => void {
     const decls = DECLS[group];
     if (!decls) throw new Error(`unknown counter group ${group}`);
-    if ((group === 'SMA' || group === 'VBE') === (ident === '')) {
+    if ((group === 'SMA' || group === 'SMF' || group === 'VBE') === (ident === '')) {
       throw new Error(`counter group ${group} ${ident ? 'takes no' : 'needs an'} identity`);
     }
     for (const key of Object.keys(source)) {
@@ -136,7 +137,7 @@ export class CounterRegistry {
       if (group === 'MGT') sums.set('child_start', Math.max(1, sums.get('child_start') ?? 0));
       for (const d of COUNTER_TABLE[group]) out.push(sample(group, '', d, sums.get(d.name) ?? 0));
     }
-    for (const group of ['SMA', 'VBE'] as const) {
+    for (const group of ['SMA', 'SMF', 'VBE'] as const) {
       const byIdent = new Map<string, Map<string, number>>();
       for (const e of this.#entries) {
         if (e.group !== group) continue;

@@ -66,8 +66,12 @@ export async function startOps(srv: Shellac, opts: OpsOptions): Promise<Ops> {
       return vcls.retiring().length;
     },
   });
-  // SMA.<name>.*: each storage counts in its own fields, named as varnishstat names them.
-  for (const st of srv.cache.stevedores) counters.add('SMA', storageView(st), st.name);
+  // SMA.<name>.* (SMF for a file storage): each storage counts in its own fields, named as
+  // varnishstat names them.
+  for (const st of srv.cache.stevedores) {
+    const group = st.kind === 'file' ? 'SMF' : 'SMA';
+    counters.add(group, storageView(st, group), st.name);
+  }
   // VBE.<vcl>.<backend>.* follow the VCLs, whoever loads them (the CLI, SIGHUP, a test).
   const removers = new Map<string, (() => void)[]>();
   for (const e of srv.vcls.entries()) if (e.target === null) removers.set(e.name, trackBackends(counters, srv, e.name));
@@ -114,8 +118,8 @@ export async function startOps(srv: Shellac, opts: OpsOptions): Promise<Ops> {
 }
 
 /** The SMA counters of a storage, and nothing else of it: the registry reads every own key. */
-function storageView(st: StorageCounterSource): StorageCounterSource {
+function storageView(st: StorageCounterSource, group: 'SMA' | 'SMF'): StorageCounterSource {
   const view: Partial<Record<StorageCounterName, number>> = {};
-  for (const { name } of COUNTER_TABLE.SMA) Object.defineProperty(view, name, { get: () => st[name], enumerable: true });
+  for (const { name } of COUNTER_TABLE[group]) Object.defineProperty(view, name, { get: () => st[name], enumerable: true });
   return view;
 }

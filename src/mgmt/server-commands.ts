@@ -209,9 +209,9 @@ export function registerServerCommands(admin: AdminServer, srv: Shellac): void {
       max: 0,
       json: true,
       run: (_a, ctx) => {
-        const names = srv.cache.stevedores.map((st) => st.name);
-        if (ctx.json) return jsonReply(ctx.argv, ...names.map((name) => ({ name: `storage.${name}`, type: 'malloc' })));
-        return ok(`Storage devices:\n${names.map((name) => `\tstorage.${name} = malloc\n`).join('')}`);
+        const sts = srv.cache.stevedores;
+        if (ctx.json) return jsonReply(ctx.argv, ...sts.map((st) => ({ name: `storage.${st.name}`, type: st.kind })));
+        return ok(`Storage devices:\n${sts.map((st) => `\tstorage.${st.name} = ${st.kind}\n`).join('')}`);
       },
     },
   };

@@ -129,19 +129,20 @@ function writeBody(cr: ClientRequest, obj: CacheObject, body: 'all' | 'none' | {
     return;
   }
   if (body !== 'all' && obj.state === 'done') {
-    const slice = sliceBody(obj.chunks, body.start, body.end);
+    const slice = sliceBody(obj, body.start, body.end);
     counters.s_resp_bodybytes += slice.length;
     res.end(slice);
     return;
   }
   if (obj.state === 'done') {
-    const chunks = obj.chunks;
+    // chunk() hands out the stored bytes as the socket's own (a copy of a storage's range).
     counters.s_resp_bodybytes += obj.bodyBytes;
-    if (chunks.length === 1) res.end(chunks[0]);
-    else res.endAll(chunks);
+    if (obj.chunkCount === 1) res.end(obj.chunk(0));
+    else res.endAll(obj.chunks);
     return;
   }
-  return streamBody(cr, obj, body);
+  obj.pin();
+  return streamBody(cr, obj, body).finally(() => obj.unpin());
 }
 
 /**
@@ -156,14 +157,15 @@ async function streamBody(cr: ClientRequest, obj: CacheObject, body: 'all' | { s
   let pos = 0;
   let i = 0;
   for (;;) {
-    while (i < obj.chunks.length) {
-      let chunk = obj.chunks[i++];
+    while (i < obj.chunkCount) {
       const from = pos;
-      pos += chunk.length;
+      pos += obj.chunkLength(i);
       if (pos <= start || from >= end) {
+        i++;
         if (from >= end) break;
         continue;
       }
+      let chunk = obj.chunk(i++);
       if (from < start || pos > end) chunk = chunk.subarray(Math.max(0, start - from), Math.min(chunk.length, end - from));
       counters.s_resp_bodybytes += chunk.length;
       if (!res.write(chunk)) {
@@ -215,14 +217,18 @@ function parseRange(h: string, length: number): { start: number; end: number } |
   return { start, end };
 }
 
-function sliceBody(chunks: readonly Buffer[], start: number, end: number): Buffer {
+/** Bytes start to end of a complete body; only the pieces that hold them are read. */
+function sliceBody(obj: CacheObject, start: number, end: number): Buffer {
   const out: Buffer[] = [];
   let pos = 0;
-  for (const c of chunks) {
-    const cEnd = pos + c.length;
-    if (cEnd > start && pos < end) out.push(c.subarray(Math.max(0, start - pos), Math.min(c.length, end - pos)));
+  for (let i = 0; i < obj.chunkCount && pos < end; i++) {
+    const length = obj.chunkLength(i);
+    const cEnd = pos + length;
+    if (cEnd > start) {
+      const c = obj.chunk(i);
+      out.push(c.subarray(Math.max(0, start - pos), Math.min(length, end - pos)));
+    }
     pos = cEnd;
-    if (pos >= end) break;
   }
   return Buffer.concat(out);
 }

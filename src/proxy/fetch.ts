@@ -578,7 +578,7 @@ function noBodyStatus(status: number): boolean {
 
 /** Resolves when an object's body has ended, whole or failed. */
 async function whenEnded(obj: CacheObject): Promise<void> {
-  while (obj.state === 'streaming') await obj.whenMore(obj.chunks.length);
+  while (obj.state === 'streaming') await obj.whenMore(obj.chunkCount);
 }
 
 /** Copies the backend body into the object, chunk by chunk, as it arrives. */

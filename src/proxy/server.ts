@@ -258,7 +258,7 @@ export class Shellac {
   async close(graceMs = 5000): Promise<void> {
     this.#closing = true;
     await this.unlisten(graceMs);
-    this.cache.stop();
+    this.cache.close();
     this.vcls.close();
     await this.platform.close(graceMs);
   }

@@ -37,6 +37,14 @@ describe('shellac serve flags', () => {
     expect(() => parseServeArgs(['-b', 'x:80', '-s', 'a=malloc,1m', '-s', 'a=malloc,2m'])).toThrow("storage name 'a' given twice");
   });
 
+  it('reads file storages: a path and a size, a directory getting a file of the storage name', () => {
+    const c = parseServeArgs(['-b', 'x:80', '-s', 'file,/var/tmp/cache.bin,2g', '-s', 'disk=file,/tmp,64m']);
+    expect(c.storages).toEqual([
+      { name: 's0', kind: 'file', path: '/var/tmp/cache.bin', bytes: 2 * 1024 ** 3 },
+      { name: 'disk', kind: 'file', path: '/tmp/shellac_storage.disk', bytes: 64 * 1024 ** 2 },
+    ]);
+  });
+
   it('reads several listeners, named or not, and IPv6 ones', () => {
     const c = parseServeArgs(['-a', '127.0.0.1:8080', '-a', 'admin=[::1]:8081', '-a', ':0,HTTP', '-b', 'localhost:9000']);
     expect(c.listen).toEqual([
@@ -63,7 +71,10 @@ describe('shellac serve flags', () => {
     [['-a', 'nope'], '-a nope: a port is needed (host:port)'],
     [['-a', ':99999'], "-a :99999: bad port '99999'"],
     [['-a', ':80,HTTP2'], "-a :80,HTTP2: protocol 'HTTP2' is not supported (HTTP or PROXY)"],
-    [['-d', '-s', 'file,/tmp/x'], '-s file,/tmp/x: unknown storage method "file" (only malloc)'],
+    [['-d', '-s', 'file,/tmp/x'], '-s file,/tmp/x: no size specified (file,PATH,SIZE)'],
+    [['-d', '-s', 'file'], '-s file: a file storage needs a path (file,PATH,SIZE)'],
+    [['-d', '-s', 'Transient=file,/tmp/x,1m'], '-s Transient=file,/tmp/x,1m: Transient must be malloc'],
+    [['-d', '-s', 'umem,1m'], '-s umem,1m: unknown storage method "umem" (malloc or file)'],
     [['-s', 'malloc,lots'], "-s malloc,lots: bad size 'lots' (e.g. 256m, 1g)"],
     [['-p', 'novalue'], '-p novalue: expected name=value'],
     [['-x'], 'unknown option -x'],
