@@ -4,7 +4,7 @@
 
 import type { AddressInfo, Server, Socket } from 'node:net';
 import pino, { type Logger } from 'pino';
-import { createHttp1Server, type Http1Context, type Http1Request } from '../http1/index.ts';
+import { createHttp1Server, type Http1Context, type Http1Request, proxyTlv } from '../http1/index.ts';
 import { Cache, digestKey, keyOfText, type StorageSpec } from '../cache/index.ts';
 import { formatHttpDate, setHttpDatePostel } from '../runtime/httpdate.ts';
 import type { TaskServices, VclTask } from '../runtime/task.ts';
@@ -126,6 +126,7 @@ export class Shellac {
       },
       setIpTos: () => false,
       peerCredentials: (task) => peerCredentials(this.requests.get(task)?.in.socket),
+      proxyTlv: (task, type) => proxyTlv(this.requests.get(task)?.in.proxied ?? null, type),
       respFilters: (task) => {
         const cr = this.requests.get(task);
         return cr?.obj ? defaultRespFilters(cr, cr.obj) : '';
