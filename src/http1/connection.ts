@@ -3,7 +3,8 @@
 // pipelined request, even half of one) wait in the buffer: MAIN.sess_readahead counts the
 // requests that find bytes there. A refused head gets its 400 (or 417) and the connection is
 // closed: nothing after it is ever read as a request. timeout_idle bounds the wait for a
-// complete head; a client that half-closes still gets its answers.
+// complete head (the first timeout_linger of it counted as Varnish counts its linger); a
+// client that half-closes still gets its answers.
 
 import type { Socket } from 'node:net';
 import type { ByteSource } from './body.ts';
@@ -21,6 +22,7 @@ export interface Http1Settings {
   readonly http_req_hdr_len: number;
   readonly http_max_hdr: number;
   readonly timeout_idle: number;
+  readonly timeout_linger: number;
   readonly send_timeout: number;
   readonly idle_send_timeout: number;
 }
@@ -63,6 +65,8 @@ export class Http1Connection implements ByteSource {
   #wake: ((more: boolean) => void) | null = null;
   #idle: NodeJS.Timeout | null = null;
   #idleMs = 0;
+  /** The idle timer runs timeout_linger's part of the wait (see #armIdle). */
+  #lingering = false;
   #pumping = false;
   #counted = false;
   #sendStarted = 0;
@@ -377,8 +381,24 @@ export class Http1Connection implements ByteSource {
     setTimeout(() => sock.destroy(), LINGER_MS).unref();
   }
 
+  /**
+   * Starts the wait for a head: timeout_linger first, then the rest of timeout_idle. Varnish's
+   * worker thread lingers that long on the connection before it hands it to the waiter
+   * (MAIN.sess_herd); Shellac has no thread to give back, so the end of the linger is only
+   * counted as Varnish counts it, and the whole wait stays timeout_idle. While requests come
+   * within the linger (a busy keep-alive connection), re-arming is one refresh of one timer.
+   */
   #armIdle(): void {
-    const ms = Math.max(1, this.#ctx.settings.timeout_idle * 1000);
+    const s = this.#ctx.settings;
+    const idle = Math.max(1, s.timeout_idle * 1000);
+    const linger = s.timeout_linger * 1000;
+    this.#lingering = linger > 0 && linger < idle;
+    // No linger at all: the connection is handed over at once unless bytes are waiting.
+    if (linger <= 0 && this.#in.size === 0) this.counters.sess_herd++;
+    this.#setTimer(this.#lingering ? linger : idle);
+  }
+
+  #setTimer(ms: number): void {
     if (this.#idle !== null && ms === this.#idleMs) {
       this.#idle.refresh();
       return;
@@ -401,6 +421,14 @@ export class Http1Connection implements ByteSource {
     if (this.#state === 'busy') return;
     this.#idle = null;
     if (this.#state !== 'head' && this.#state !== 'proxy') return;
+    if (this.#lingering) {
+      // The linger is over: with no byte of a next request, Varnish would herd it now.
+      this.#lingering = false;
+      if (this.#in.size === 0) this.counters.sess_herd++;
+      const s = this.#ctx.settings;
+      this.#setTimer(Math.max(1, (s.timeout_idle - s.timeout_linger) * 1000));
+      return;
+    }
     // Bytes of a head that never completed, or nothing at all since the last request.
     this.#finish(this.#in.size > 0 ? 'rx_timeout' : 'rx_close_idle');
     this.socket.destroy();

@@ -101,6 +101,32 @@ it('fails a body that stops for timeout_idle: 503, closed, nothing complete at t
   expect(stat(proxy!, 'sc_rx_body')).toBe(1);
 });
 
+it('counts a keep-alive connection idle past timeout_linger (sess_herd), and keeps it open up to timeout_idle', async () => {
+  await setup(PASS, [
+    ['timeout_linger', '0.5'],
+    ['timeout_idle', '1.5'],
+  ]);
+  const c = client(proxy!.port);
+  // Pipelined: each next head is there when the response before it ends, so nothing lingers.
+  c.sock.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n');
+  await c.until('ok', 2);
+  expect(stat(proxy!, 'sess_herd')).toBe(0);
+  // Nothing more: once the linger is over the connection is counted, but stays open.
+  const deadline = Date.now() + 5000;
+  while (stat(proxy!, 'sess_herd') === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  expect(stat(proxy!, 'sess_herd')).toBe(1);
+  c.sock.write('GET /c HTTP/1.1\r\nHost: x\r\n\r\n');
+  await c.until('ok', 3);
+  expect(stat(proxy!, 'sess_conn')).toBe(1);
+  // The idle wait is timeout_idle in all, the linger included.
+  const answered = Date.now();
+  await c.closed;
+  expect(Date.now() - answered).toBeGreaterThanOrEqual(1400);
+  expect(stat(proxy!, 'sess_herd')).toBe(2);
+  expect(stat(proxy!, 'sc_rx_close_idle')).toBe(1);
+  expect(origin!.requests.map((r) => r.url)).toEqual(['/a', '/b', '/c']);
+});
+
 it('answers a request sent one byte at a time', async () => {
   await setup();
   const c = client(proxy!.port);
