@@ -4,7 +4,7 @@
 
 import type { AddressInfo, Server, Socket } from 'node:net';
 import pino, { type Logger } from 'pino';
-import { createHttp1Server, type Http1Context, type Http1Request, proxyTlv } from '../http1/index.ts';
+import { createHttp1Server, Http1Connection, type Http1Context, type Http1Request, proxyTlv } from '../http1/index.ts';
 import { Cache, digestKey, keyOfText, type StorageSpec } from '../cache/index.ts';
 import { formatHttpDate, setHttpDatePostel } from '../runtime/httpdate.ts';
 import type { TaskServices, VclTask } from '../runtime/task.ts';
@@ -277,16 +277,27 @@ export class Shellac {
   }
 
   #makeServer(proxy: boolean, listener: { readonly name: string; endpoint: string }): Server {
-    return createHttp1Server({ ...this.#http1, proxy, listener }, (sock) => {
-      // A session takes an xid of its own, as in Varnish: a second connection's first request
-      // is 1004 after 1000 (session), 1001 (request), 1002 (fetch).
-      this.#sessXids.set(sock, this.nextXid());
-      this.#sockets.add(sock);
-      sock.once('close', () => {
-        this.#sockets.delete(sock);
-        this.#busy.delete(sock);
-      });
+    return createHttp1Server({ ...this.#http1, proxy, listener }, (sock) => this.#track(sock));
+  }
+
+  #track(sock: Socket): void {
+    // A session takes an xid of its own, as in Varnish: a second connection's first request
+    // is 1004 after 1000 (session), 1001 (request), 1002 (fetch).
+    this.#sessXids.set(sock, this.nextXid());
+    this.#sockets.add(sock);
+    sock.once('close', () => {
+      this.#sockets.delete(sock);
+      this.#busy.delete(sock);
     });
+  }
+
+  /**
+   * Serves a connection accepted elsewhere as a listener named `listener` would: what
+   * bench/hit-path drives its stand-in socket through (bytes in, bytes out, no syscalls).
+   */
+  serveConnection(sock: Socket, listener: { readonly name: string; endpoint: string } = { name: 'a0', endpoint: '' }): void {
+    this.#track(sock);
+    new Http1Connection(sock, { ...this.#http1, listener });
   }
 
   #onRequest(req: Http1Request): void {
