@@ -1,11 +1,12 @@
 // Proxy throughput: wrk against a loopback origin through Shellac, and against the ceiling (a
-// bare node:http server serving the same 1 KB buffer), and against varnishd when installed.
+// bare node:http server serving the same 1 KB buffer), the node:net probe (bench/proxy-net-probe.ts:
+// a prebuilt response on node:net, this design's ceiling), and varnishd when installed.
 // The server under test runs pinned to one core (SERVER_CORE), wrk and the origin to the other
 // (LOAD_CORE), so the load generator never steals the server's CPU. Each load runs a short
 // warm-up, then DURATION seconds measured. Prints req/s, p50 and p99 latency, and each rate's
 // ratio to the ceiling (and to Varnish's); each figure is the best of a few interleaved rounds,
 // as a shared machine's noise only ever slows a run down. Run: `npm run bench:proxy` (options:
-// --duration N, --rounds N, --connections N, --only shellac|varnish|ceiling, --hit-only,
+// --duration N, --rounds N, --connections N, --only shellac|varnish|ceiling|probe, --hit-only,
 // --sizes to add hits of 100 KB and 1 MB objects (with their bytes/s), --idle N to keep N idle
 // keep-alive connections open on each server during the loads (and print the memory each costs),
 // --cpu-prof DIR to profile Shellac, --log-reader to add hits on a second Shellac with a
@@ -68,6 +69,8 @@ interface Figures {
 interface Row {
   readonly name: string;
   readonly f: Figures;
+  /** Body bytes per response of a throughput load (100 KB, 1 MB). */
+  readonly bytes?: number;
 }
 
 const children: ChildProcess[] = [];
@@ -310,6 +313,11 @@ async function main(): Promise<void> {
     const { child } = await start(pinned(SERVER_CORE, NODE, ['bench/proxy-origin.ts', String(port)]), /ready (\d+)/);
     loads.push({ name: 'ceiling: node:http, 1 KB buffer', port, path: '/hit', pids: [child.pid!] });
   }
+  if (want('ceiling') || want('probe')) {
+    const port = await freePort();
+    const { child } = await start(pinned(SERVER_CORE, NODE, ['bench/proxy-net-probe.ts', String(port)]), /ready (\d+)/);
+    loads.push({ name: 'probe: node:net, prebuilt 1 KB', port, path: '/hit', pids: [child.pid!] });
+  }
   let shellac: ChildProcess | undefined;
   if (want('shellac')) {
     const port = await freePort();
@@ -400,7 +408,7 @@ async function main(): Promise<void> {
   }
   // A profile is written when the process exits of itself.
   if (shellac) await stop(shellac);
-  print(loads.map((l) => ({ name: l.name, f: best.get(l.name)! })));
+  print(loads.map((l) => ({ name: l.name, f: best.get(l.name)!, bytes: l.bytes })));
   for (const n of idleNotes) console.log(n);
   for (const l of loads) {
     if (l.bytes !== undefined) console.log(`${l.name}: ${((best.get(l.name)!.rps * l.bytes) / 1e6).toFixed(0)} MB/s of bodies`);
@@ -410,11 +418,14 @@ async function main(): Promise<void> {
 function print(rows: readonly Row[]): void {
   const find = (name: string): Figures | undefined => rows.find((r) => r.name === name)?.f;
   const ceiling = rows.find((r) => r.name.startsWith('ceiling'))?.f;
+  const probe = rows.find((r) => r.name.startsWith('probe'))?.f;
   console.log('');
   console.log('req/s and latency: the best round; cpu us: the least CPU time the server spent per request in a round.');
-  console.log('Ratios: req/s over the ceiling\'s or Varnish\'s (and, in brackets, the same from CPU time per request).');
   console.log(
-    `${'load'.padEnd(34)}${'req/s'.padStart(9)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'cpu us'.padStart(8)}${'/ceiling'.padStart(16)}${'/varnish'.padStart(16)}${'errors'.padStart(7)}`,
+    "Ratios: req/s over the node:http ceiling's, the node:net probe's (this design's ceiling, hits only) or Varnish's (and, in brackets, the same from CPU time per request).",
+  );
+  console.log(
+    `${'load'.padEnd(34)}${'req/s'.padStart(9)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'cpu us'.padStart(8)}${'/ceiling'.padStart(16)}${'/probe'.padStart(16)}${'/varnish'.padStart(16)}${'errors'.padStart(7)}`,
   );
   for (const r of rows) {
     const kind = r.name.includes('pass') ? 'pass' : 'hit';
@@ -423,7 +434,7 @@ function print(rows: readonly Row[]): void {
     const ratio = (base: Figures | undefined): string =>
       base === undefined ? '' : `${(r.f.rps / base.rps).toFixed(2)} (${(base.cpuUs / r.f.cpuUs).toFixed(2)})`;
     console.log(
-      `${r.name.padEnd(34)}${r.f.rps.toFixed(0).padStart(9)}${r.f.p50.toFixed(2).padStart(8)}${r.f.p99.toFixed(2).padStart(8)}${r.f.cpuUs.toFixed(1).padStart(8)}${ratio(ceiling).padStart(16)}${ratio(v).padStart(16)}${String(r.f.errors).padStart(7)}`,
+      `${r.name.padEnd(34)}${r.f.rps.toFixed(0).padStart(9)}${r.f.p50.toFixed(2).padStart(8)}${r.f.p99.toFixed(2).padStart(8)}${r.f.cpuUs.toFixed(1).padStart(8)}${ratio(ceiling).padStart(16)}${(kind === 'hit' && r.bytes === undefined ? ratio(probe) : '').padStart(16)}${ratio(v).padStart(16)}${String(r.f.errors).padStart(7)}`,
     );
   }
   const plain = find('shellac: hit, 1 KB');
