@@ -69,8 +69,6 @@ interface Figures {
 interface Row {
   readonly name: string;
   readonly f: Figures;
-  /** Body bytes per response of a throughput load (100 KB, 1 MB). */
-  readonly bytes?: number;
 }
 
 const children: ChildProcess[] = [];
@@ -408,7 +406,7 @@ async function main(): Promise<void> {
   }
   // A profile is written when the process exits of itself.
   if (shellac) await stop(shellac);
-  print(loads.map((l) => ({ name: l.name, f: best.get(l.name)!, bytes: l.bytes })));
+  print(loads.map((l) => ({ name: l.name, f: best.get(l.name)! })));
   for (const n of idleNotes) console.log(n);
   for (const l of loads) {
     if (l.bytes !== undefined) console.log(`${l.name}: ${((best.get(l.name)!.rps * l.bytes) / 1e6).toFixed(0)} MB/s of bodies`);
@@ -434,7 +432,7 @@ function print(rows: readonly Row[]): void {
     const ratio = (base: Figures | undefined): string =>
       base === undefined ? '' : `${(r.f.rps / base.rps).toFixed(2)} (${(base.cpuUs / r.f.cpuUs).toFixed(2)})`;
     console.log(
-      `${r.name.padEnd(34)}${r.f.rps.toFixed(0).padStart(9)}${r.f.p50.toFixed(2).padStart(8)}${r.f.p99.toFixed(2).padStart(8)}${r.f.cpuUs.toFixed(1).padStart(8)}${ratio(ceiling).padStart(16)}${(kind === 'hit' && r.bytes === undefined ? ratio(probe) : '').padStart(16)}${ratio(v).padStart(16)}${String(r.f.errors).padStart(7)}`,
+      `${r.name.padEnd(34)}${r.f.rps.toFixed(0).padStart(9)}${r.f.p50.toFixed(2).padStart(8)}${r.f.p99.toFixed(2).padStart(8)}${r.f.cpuUs.toFixed(1).padStart(8)}${ratio(ceiling).padStart(16)}${(/: hit, 1 KB/.test(r.name) ? ratio(probe) : '').padStart(16)}${ratio(v).padStart(16)}${String(r.f.errors).padStart(7)}`,
     );
   }
   const plain = find('shellac: hit, 1 KB');

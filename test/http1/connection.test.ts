@@ -79,6 +79,21 @@ it('reads pipelined requests in order, a head read ahead in pieces (sess_readahe
   c.sock.destroy();
 });
 
+it('answers a long pipeline sent in one write, all in order, in runs with turns for the other connections', async () => {
+  await setup('vcl 4.1;\nbackend default none;\nsub vcl_recv { return (synth(200)); }\nsub vcl_synth { set resp.http.x-url = req.url; }\n');
+  const c = client(proxy!.port);
+  const other = client(proxy!.port);
+  const n = 300;
+  c.sock.write(Array.from({ length: n }, (_, i) => `GET /${i} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
+  other.sock.write('GET /other HTTP/1.1\r\nHost: x\r\n\r\n');
+  await c.until(/x-url: /, n);
+  await other.until('x-url: /other');
+  expect([...c.text().matchAll(/x-url: (\S+)/g)].map((m) => m[1])).toEqual(Array.from({ length: n }, (_, i) => `/${i}`));
+  expect(stat(proxy!, 'sess_readahead')).toBe(n - 1);
+  c.sock.destroy();
+  other.sock.destroy();
+});
+
 it('closes a head left unfinished for timeout_idle without a word (sc_rx_timeout)', async () => {
   await setup(PASS, [['timeout_idle', '0.3']]);
   const c = client(proxy!.port);
