@@ -9,6 +9,7 @@
 // --duration N, --rounds N, --connections N, --only shellac|varnish|ceiling|probe, --hit-only,
 // --sizes to add hits of 100 KB and 1 MB objects (with their bytes/s), --idle N to keep N idle
 // keep-alive connections open on each server during the loads (and print the memory each costs),
+// --pipeline N to add 1 KB hits sent N requests to a write (HTTP pipelining, a wrk Lua script),
 // --cpu-prof DIR to profile Shellac, --log-reader to add hits on a second Shellac with a
 // `shellac log` reader attached: what transaction records cost when somebody reads them,
 // --metrics to add hits on a Shellac serving /metrics, which measures every request's latency
@@ -38,6 +39,7 @@ const { values: opts } = parseArgs({
     sizes: { type: 'boolean', default: false },
     idle: { type: 'string' },
     'log-reader': { type: 'boolean', default: false },
+    pipeline: { type: 'string' },
     metrics: { type: 'boolean', default: false },
   },
 });
@@ -45,6 +47,8 @@ const DURATION = Number(opts.duration);
 const CONNECTIONS = Number(opts.connections);
 const ROUNDS = Math.max(1, Number(opts.rounds));
 const IDLE = opts.idle === undefined ? 0 : Number(opts.idle);
+/** With --pipeline N: 1 KB hits sent N to a write (wrk with a Lua script), beside the plain ones. */
+const PIPELINE = opts.pipeline === undefined ? 0 : Number(opts.pipeline);
 /** With idle connections, both servers must keep them: timeout_idle well past the run. */
 const IDLE_PARAMS = IDLE > 0 ? ['-p', 'timeout_idle=3600'] : [];
 const SERVER_CORE = '0';
@@ -153,9 +157,10 @@ async function waitForPort(port: number, path: string): Promise<void> {
   throw new Error(`nothing answers on port ${port}`);
 }
 
-function wrk(url: string, seconds: number, headers: readonly string[]): Figures {
+function wrk(url: string, seconds: number, headers: readonly string[], script?: string): Figures {
   const hdr = headers.flatMap((h) => ['-H', h]);
-  const args = pinned(LOAD_CORE, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', ...hdr, url]);
+  const lua = script === undefined ? [] : ['-s', script];
+  const args = pinned(LOAD_CORE, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', ...lua, ...hdr, url]);
   const out = execFileSync(args[0], args.slice(1), { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN);
   const lat = (p: string): number => {
@@ -249,12 +254,17 @@ function readStat(pid: number): { ppid: number; cpu: number } | null {
 }
 
 /** A warm-up second, then the measured run, with the server's CPU time per request. */
-function load(port: number, path: string, headers: readonly string[], pids: readonly number[]): Figures {
-  wrk(`http://127.0.0.1:${port}${path}`, 1, headers);
+function load(port: number, path: string, headers: readonly string[], pids: readonly number[], script?: string): Figures {
+  wrk(`http://127.0.0.1:${port}${path}`, 1, headers, script);
   const before = cpuSeconds(pids);
-  const f = wrk(`http://127.0.0.1:${port}${path}`, DURATION, headers);
+  const f = wrk(`http://127.0.0.1:${port}${path}`, DURATION, headers, script);
   const used = cpuSeconds(pids) - before;
   return { ...f, cpuUs: (used / f.requests) * 1e6 };
+}
+
+/** A wrk script that sends `n` requests per write on each connection (HTTP pipelining). */
+function pipelineScript(n: number): string {
+  return `init = function(args)\n  local r = {}\n  for i = 1, ${n} do r[i] = wrk.format(nil) end\n  req = table.concat(r)\nend\nrequest = function() return req end\n`;
 }
 
 // A pass in the builtin VCL, for Shellac and Varnish alike: a request with credentials.
@@ -276,6 +286,8 @@ interface Load {
   readonly port: number;
   readonly path: string;
   readonly headers?: readonly string[];
+  /** A wrk Lua script (--pipeline's). */
+  readonly script?: string;
   /** The server's processes, for its CPU time. */
   readonly pids: readonly number[];
 }
@@ -380,6 +392,13 @@ async function main(): Promise<void> {
     loads.push(...sizeLoads('varnish', port, pids));
   }
 
+  if (PIPELINE > 1) {
+    const script = join(tmpdir(), `shellac-bench-pipeline-${process.pid}.lua`);
+    writeFileSync(script, pipelineScript(PIPELINE));
+    cleanups.push(() => rmSync(script, { force: true }));
+    for (const l of loads.filter((x) => /: (hit, 1 KB|node:net, prebuilt 1 KB)$/.test(x.name))) loads.push({ ...l, name: `${l.name}, pipelined x${PIPELINE}`, script });
+  }
+
   // Idle keep-alive connections, opened once per server and kept through the loads.
   const idleNotes: string[] = [];
   if (IDLE > 0) {
@@ -398,7 +417,7 @@ async function main(): Promise<void> {
   const best = new Map<string, Figures>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const l of loads) {
-      const f = load(l.port, l.path, l.headers ?? [], l.pids);
+      const f = load(l.port, l.path, l.headers ?? [], l.pids, l.script);
       const b = best.get(l.name);
       if (b === undefined) best.set(l.name, f);
       else best.set(l.name, { ...(f.rps > b.rps ? f : b), cpuUs: Math.min(f.cpuUs, b.cpuUs) });
@@ -423,16 +442,17 @@ function print(rows: readonly Row[]): void {
     "Ratios: req/s over the node:http ceiling's, the node:net probe's (this design's ceiling, hits only) or Varnish's (and, in brackets, the same from CPU time per request).",
   );
   console.log(
-    `${'load'.padEnd(34)}${'req/s'.padStart(9)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'cpu us'.padStart(8)}${'/ceiling'.padStart(16)}${'/probe'.padStart(16)}${'/varnish'.padStart(16)}${'errors'.padStart(7)}`,
+    `${'load'.padEnd(46)}${'req/s'.padStart(9)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'cpu us'.padStart(8)}${'/ceiling'.padStart(16)}${'/probe'.padStart(16)}${'/varnish'.padStart(16)}${'errors'.padStart(7)}`,
   );
   for (const r of rows) {
     const kind = r.name.includes('pass') ? 'pass' : 'hit';
     // Each Shellac load against Varnish's of the same name (the variants against its plain hit).
     const v = r.name.startsWith('shellac') ? (find(r.name.replace(/^shellac:/, 'varnish:')) ?? find(`varnish: ${kind}, 1 KB`)) : undefined;
+    const p = r.name.includes('pipelined') ? find(`probe: node:net, prebuilt 1 KB${r.name.slice(r.name.indexOf(', pipelined'))}`) : probe;
     const ratio = (base: Figures | undefined): string =>
       base === undefined ? '' : `${(r.f.rps / base.rps).toFixed(2)} (${(base.cpuUs / r.f.cpuUs).toFixed(2)})`;
     console.log(
-      `${r.name.padEnd(34)}${r.f.rps.toFixed(0).padStart(9)}${r.f.p50.toFixed(2).padStart(8)}${r.f.p99.toFixed(2).padStart(8)}${r.f.cpuUs.toFixed(1).padStart(8)}${ratio(ceiling).padStart(16)}${(/: hit, 1 KB/.test(r.name) ? ratio(probe) : '').padStart(16)}${ratio(v).padStart(16)}${String(r.f.errors).padStart(7)}`,
+      `${r.name.padEnd(46)}${r.f.rps.toFixed(0).padStart(9)}${r.f.p50.toFixed(2).padStart(8)}${r.f.p99.toFixed(2).padStart(8)}${r.f.cpuUs.toFixed(1).padStart(8)}${ratio(ceiling).padStart(16)}${(/: hit, 1 KB/.test(r.name) ? ratio(p) : '').padStart(16)}${ratio(v).padStart(16)}${String(r.f.errors).padStart(7)}`,
     );
   }
   const plain = find('shellac: hit, 1 KB');
