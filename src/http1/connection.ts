@@ -155,7 +155,14 @@ export class Http1Connection implements ByteSource {
     // A body still being read (a backend answered before taking it all) or broken cannot be
     // told apart from the next request: the connection ends here.
     if (req.bodyState !== 'done') this.#finish('rx_body');
-    else this.#next();
+    else if (this.socket.writableNeedDrain) {
+      // The client is not reading what it was sent: its next request waits until it does (or
+      // until send_timeout / idle_send_timeout cut it), so that a client pipelining requests
+      // it never reads cannot make the answers pile up in memory.
+      void this.drained().then(() => {
+        if (this.#state === 'busy' && !this.socket.destroyed) this.#next();
+      });
+    } else this.#next();
   }
 
   /** Takes the socket away from request reading (pipe); returns the bytes read ahead. */

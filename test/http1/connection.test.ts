@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { Params } from '../../src/mgmt/params.ts';
 import { Shellac } from '../../src/proxy/server.ts';
-import { type ProxyHandle, startProxy, stat } from '../helpers/proxy.ts';
+import { type ProxyHandle, startOrigin, startProxy, stat } from '../helpers/proxy.ts';
 import { type RawOrigin, startRawOrigin } from '../helpers/raw-origin.ts';
 
 const PASS = 'vcl 4.1;\nbackend default { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }\nsub vcl_recv { return (pass); }\n';
@@ -92,6 +92,44 @@ it('answers a long pipeline sent in one write, all in order, in runs with turns 
   expect(stat(proxy!, 'sess_readahead')).toBe(n - 1);
   c.sock.destroy();
   other.sock.destroy();
+});
+
+it('reads no next request while the client leaves its answers unread (pipelined hits stay bounded)', async () => {
+  const big = Buffer.alloc(1 << 20, 'x');
+  const o = await startOrigin((_req, res) => {
+    res.writeHead(200, { 'Cache-Control': 'max-age=60', 'Content-Length': String(big.length) });
+    res.end(big);
+  });
+  try {
+    proxy = await startProxy('vcl 4.1;\nbackend default { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }\n', { origin: o });
+    const n = 50;
+    const sock = connect(proxy.port, '127.0.0.1');
+    sock.on('error', () => {});
+    // Not read: the kernel's buffers fill, then the server's socket stops draining.
+    sock.pause();
+    sock.write(Array.from({ length: n }, () => 'GET /big HTTP/1.1\r\nHost: x\r\n\r\n').join(''));
+    let seen = -1;
+    for (let i = 0; i < 100 && stat(proxy, 'client_req') !== seen; i++) {
+      seen = stat(proxy, 'client_req');
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    // A few megabytes fit in the loopback's buffers; 50 answers (50 MB) would not.
+    expect(stat(proxy, 'client_req')).toBeGreaterThan(0);
+    expect(stat(proxy, 'client_req')).toBeLessThan(25);
+    let bytes = 0;
+    const all = new Promise<void>((resolve) => {
+      sock.on('data', (d: Buffer) => {
+        bytes += d.length;
+        if (bytes >= n * big.length) resolve();
+      });
+    });
+    sock.resume();
+    await all;
+    expect(stat(proxy, 'client_req')).toBe(n);
+    sock.destroy();
+  } finally {
+    await o.close();
+  }
 });
 
 it('closes a head left unfinished for timeout_idle without a word (sc_rx_timeout)', async () => {
