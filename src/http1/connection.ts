@@ -47,6 +47,8 @@ export interface Http1Context {
 
 /** Bytes buffered ahead of a busy request past which the socket stops reading. */
 const READ_AHEAD_LIMIT = 256 * 1024;
+/** Bytes of answers waiting for a client to read past which its next request waits (see #afterBody). */
+const SEND_AHEAD_LIMIT = 256 * 1024;
 /** Pipelined requests served in one go before the others' turn (see #pump). */
 const PIPELINE_RUN = 32;
 /** How long a closing connection waits for the client to close its side (see #finish). */
@@ -155,7 +157,7 @@ export class Http1Connection implements ByteSource {
     // A body still being read (a backend answered before taking it all) or broken cannot be
     // told apart from the next request: the connection ends here.
     if (req.bodyState !== 'done') this.#finish('rx_body');
-    else if (this.socket.writableNeedDrain) {
+    else if (this.socket.writableLength > SEND_AHEAD_LIMIT) {
       // The client is not reading what it was sent: its next request waits until it does (or
       // until send_timeout / idle_send_timeout cut it), so that a client pipelining requests
       // it never reads cannot make the answers pile up in memory.
