@@ -356,7 +356,7 @@ export class Http1Connection implements ByteSource {
       this.#finish('req_http20');
       return false;
     }
-    const parsed = parseHead(buf, start, end, { reqSize: s.http_req_size, hdrLen: s.http_req_hdr_len, maxHdr: s.http_max_hdr });
+    const parsed = parseHead(buf, start, end, s);
     const framed: Framed = parsed.ok ? frameRequest(parsed.head, this.#ctx.httpsScheme()) : { ok: false, status: 400, reason: parsed.reason, close: 'rx_junk' };
     if (!framed.ok) {
       this.refuse(framed);

@@ -15,13 +15,11 @@
 
 import { BYTE_CLASS, CTL, crlfAt, LF, CR, LWS, SP, TCHAR } from './bytes.ts';
 
+/** The parameters a head is read with, named as the parameters are (the live values pass as they are). */
 export interface HeadLimits {
-  /** http_req_size: the most bytes a head may take. */
-  readonly reqSize: number;
-  /** http_req_hdr_len: the longest header line. */
-  readonly hdrLen: number;
-  /** http_max_hdr. */
-  readonly maxHdr: number;
+  /** The longest header line. */
+  readonly http_req_hdr_len: number;
+  readonly http_max_hdr: number;
 }
 
 export interface ParsedHead {
@@ -102,7 +100,7 @@ export function parseHead(buf: Buffer, start: number, end: number, limits: HeadL
   p += eol;
   const names: string[] = [];
   const values: string[] = [];
-  const maxHeaders = limits.maxHdr - 5;
+  const maxHeaders = limits.http_max_hdr - 5;
   for (;;) {
     if (crlfAt(buf, p, end) !== 0) break;
     const lineStart = p;
@@ -123,7 +121,7 @@ export function parseHead(buf: Buffer, start: number, end: number, limits: HeadL
       // obs-fold: the line goes on; its line break reads as spaces.
       folded = true;
     }
-    if (lineEnd - lineStart > limits.hdrLen) return bad('header line longer than http_req_hdr_len');
+    if (lineEnd - lineStart > limits.http_req_hdr_len) return bad('header line longer than http_req_hdr_len');
     const first = buf[lineStart];
     if ((BYTE_CLASS[first] & LWS) !== 0) return bad('header line starting with white space');
     if (first === 0x3a) return bad('header without a name');
