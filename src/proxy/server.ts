@@ -18,6 +18,7 @@ import { type BackendGlobalCounters, newBackendGlobalCounters } from './backend-
 import { defaultRespFilters } from './deliver-filters.ts';
 import { ClientRequest } from './client.ts';
 import { newProxyCounters, type ProxyCounters } from './counters.ts';
+import { InFlight } from './in-flight.ts';
 import { peerCredentials } from './peer-credentials.ts';
 import { VclRegistry } from './vcls.ts';
 
@@ -59,7 +60,7 @@ export class Shellac {
   readonly clientServices: TaskServices;
   readonly backendServices: TaskServices;
   /** Client requests in flight, by task: how services find the request of a task. */
-  readonly requests = new Map<VclTask, ClientRequest>();
+  readonly requests = new InFlight<VclTask, ClientRequest>();
   /** Transaction records (shellac log, ncsa, pino at debug): set by the operations side. */
   txLog: LogHub | null = null;
   /** Latency histograms (/metrics): set by the operations side when metrics are served. */
@@ -75,7 +76,7 @@ export class Shellac {
   readonly #servers: { name: string; server: Server; address: AddressInfo | null; path?: string }[] = [];
   readonly #sockets = new Set<Socket>();
   /** Connections with a request being served (the others are closed at once by unlisten). */
-  readonly #busy = new Set<Socket>();
+  readonly #busy = new InFlight<Socket, true>();
   /** Per connection, the xid its session took (sess.xid). */
   readonly #sessXids = new WeakMap<Socket, number>();
   readonly #http1: Http1Context;
@@ -326,7 +327,8 @@ export class Shellac {
       return;
     }
     this.counters.client_req++;
-    this.#busy.add(sock);
+    // (At most one request per connection is served at a time; has() guards a stale entry.)
+    if (!this.#busy.has(sock)) this.#busy.add(sock, true);
     cr.task.sessXid = this.#sessXids.get(sock) ?? 0;
     void cr.run();
   }
