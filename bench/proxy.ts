@@ -1,13 +1,15 @@
 // Proxy throughput: wrk against a loopback origin through Shellac, and against the ceiling (a
-// bare node:http server serving the same 1 KB buffer), and against varnishd when installed.
+// bare node:http server serving the same 1 KB buffer), the node:net probe (bench/proxy-net-probe.ts:
+// a prebuilt response on node:net, this design's ceiling), and varnishd when installed.
 // The server under test runs pinned to one core (SERVER_CORE), wrk and the origin to the other
 // (LOAD_CORE), so the load generator never steals the server's CPU. Each load runs a short
 // warm-up, then DURATION seconds measured. Prints req/s, p50 and p99 latency, and each rate's
 // ratio to the ceiling (and to Varnish's); each figure is the best of a few interleaved rounds,
 // as a shared machine's noise only ever slows a run down. Run: `npm run bench:proxy` (options:
-// --duration N, --rounds N, --connections N, --only shellac|varnish|ceiling, --hit-only,
+// --duration N, --rounds N, --connections N, --only shellac|varnish|ceiling|probe, --hit-only,
 // --sizes to add hits of 100 KB and 1 MB objects (with their bytes/s), --idle N to keep N idle
 // keep-alive connections open on each server during the loads (and print the memory each costs),
+// --pipeline N to add 1 KB hits sent N requests to a write (HTTP pipelining, a wrk Lua script),
 // --cpu-prof DIR to profile Shellac, --log-reader to add hits on a second Shellac with a
 // `shellac log` reader attached: what transaction records cost when somebody reads them,
 // --metrics to add hits on a Shellac serving /metrics, which measures every request's latency
@@ -40,6 +42,7 @@ const { values: opts } = parseArgs({
     sizes: { type: 'boolean', default: false },
     idle: { type: 'string' },
     'log-reader': { type: 'boolean', default: false },
+    pipeline: { type: 'string' },
     metrics: { type: 'boolean', default: false },
     load: { type: 'string', multiple: true },
     param: { type: 'string', multiple: true },
@@ -49,6 +52,8 @@ const DURATION = Number(opts.duration);
 const CONNECTIONS = Number(opts.connections);
 const ROUNDS = Math.max(1, Number(opts.rounds));
 const IDLE = opts.idle === undefined ? 0 : Number(opts.idle);
+/** With --pipeline N: 1 KB hits sent N to a write (wrk with a Lua script), beside the plain ones. */
+const PIPELINE = opts.pipeline === undefined ? 0 : Number(opts.pipeline);
 /** With idle connections, both servers must keep them: timeout_idle well past the run. */
 const IDLE_PARAMS = IDLE > 0 ? ['-p', 'timeout_idle=3600'] : [];
 /** --param NAME=VALUE (any number): parameters for the main Shellac (`-p`), to compare settings. */
@@ -159,9 +164,10 @@ async function waitForPort(port: number, path: string): Promise<void> {
   throw new Error(`nothing answers on port ${port}`);
 }
 
-function wrk(url: string, seconds: number, headers: readonly string[]): Figures {
+function wrk(url: string, seconds: number, headers: readonly string[], script?: string): Figures {
   const hdr = headers.flatMap((h) => ['-H', h]);
-  const args = pinned(LOAD_CORE, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', ...hdr, url]);
+  const lua = script === undefined ? [] : ['-s', script];
+  const args = pinned(LOAD_CORE, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', ...lua, ...hdr, url]);
   const out = execFileSync(args[0], args.slice(1), { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN);
   const lat = (p: string): number => {
@@ -255,12 +261,17 @@ function readStat(pid: number): { ppid: number; cpu: number } | null {
 }
 
 /** A warm-up second, then the measured run, with the server's CPU time per request. */
-function load(port: number, path: string, headers: readonly string[], pids: readonly number[]): Figures {
-  wrk(`http://127.0.0.1:${port}${path}`, 1, headers);
+function load(port: number, path: string, headers: readonly string[], pids: readonly number[], script?: string): Figures {
+  wrk(`http://127.0.0.1:${port}${path}`, 1, headers, script);
   const before = cpuSeconds(pids);
-  const f = wrk(`http://127.0.0.1:${port}${path}`, DURATION, headers);
+  const f = wrk(`http://127.0.0.1:${port}${path}`, DURATION, headers, script);
   const used = cpuSeconds(pids) - before;
   return { ...f, cpuUs: (used / f.requests) * 1e6 };
+}
+
+/** A wrk script that sends `n` requests per write on each connection (HTTP pipelining). */
+function pipelineScript(n: number): string {
+  return `init = function(args)\n  local r = {}\n  for i = 1, ${n} do r[i] = wrk.format(nil) end\n  req = table.concat(r)\nend\nrequest = function() return req end\n`;
 }
 
 // A pass in the builtin VCL, for Shellac and Varnish alike: a request with credentials.
@@ -282,6 +293,8 @@ interface Load {
   readonly port: number;
   readonly path: string;
   readonly headers?: readonly string[];
+  /** A wrk Lua script (--pipeline's). */
+  readonly script?: string;
   /** The server's processes, for its CPU time. */
   readonly pids: readonly number[];
 }
@@ -316,6 +329,11 @@ async function main(): Promise<void> {
     const port = await freePort();
     const { child } = await start(pinned(SERVER_CORE, NODE, ['bench/proxy-origin.ts', String(port)]), /ready (\d+)/);
     loads.push({ name: 'ceiling: node:http, 1 KB buffer', port, path: '/hit', pids: [child.pid!] });
+  }
+  if (want('ceiling') || want('probe')) {
+    const port = await freePort();
+    const { child } = await start(pinned(SERVER_CORE, NODE, ['bench/proxy-net-probe.ts', String(port)]), /ready (\d+)/);
+    loads.push({ name: 'probe: node:net, prebuilt 1 KB', port, path: '/hit', pids: [child.pid!] });
   }
   let shellac: ChildProcess | undefined;
   if (want('shellac')) {
@@ -381,6 +399,12 @@ async function main(): Promise<void> {
     loads.push(...sizeLoads('varnish', port, pids));
   }
 
+  if (PIPELINE > 1) {
+    const script = join(tmpdir(), `shellac-bench-pipeline-${process.pid}.lua`);
+    writeFileSync(script, pipelineScript(PIPELINE));
+    cleanups.push(() => rmSync(script, { force: true }));
+    for (const l of loads.filter((x) => /: (hit, 1 KB|node:net, prebuilt 1 KB)$/.test(x.name))) loads.push({ ...l, name: `${l.name}, pipelined x${PIPELINE}`, script });
+  }
   if (opts.load !== undefined) {
     const keep = opts.load;
     loads.splice(0, loads.length, ...loads.filter((l) => keep.some((k) => l.name.includes(k))));
@@ -405,7 +429,7 @@ async function main(): Promise<void> {
   const best = new Map<string, Figures>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const l of loads) {
-      const f = load(l.port, l.path, l.headers ?? [], l.pids);
+      const f = load(l.port, l.path, l.headers ?? [], l.pids, l.script);
       const b = best.get(l.name);
       if (b === undefined) best.set(l.name, f);
       else best.set(l.name, { ...(f.rps > b.rps ? f : b), cpuUs: Math.min(f.cpuUs, b.cpuUs) });
@@ -424,20 +448,24 @@ async function main(): Promise<void> {
 function print(rows: readonly Row[]): void {
   const find = (name: string): Figures | undefined => rows.find((r) => r.name === name)?.f;
   const ceiling = rows.find((r) => r.name.startsWith('ceiling'))?.f;
+  const probe = rows.find((r) => r.name.startsWith('probe'))?.f;
   console.log('');
   console.log('req/s and latency: the best round; cpu us: the least CPU time the server spent per request in a round.');
-  console.log('Ratios: req/s over the ceiling\'s or Varnish\'s (and, in brackets, the same from CPU time per request).');
   console.log(
-    `${'load'.padEnd(34)}${'req/s'.padStart(9)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'cpu us'.padStart(8)}${'/ceiling'.padStart(16)}${'/varnish'.padStart(16)}${'errors'.padStart(7)}`,
+    "Ratios: req/s over the node:http ceiling's, the node:net probe's (this design's ceiling, hits only) or Varnish's (and, in brackets, the same from CPU time per request).",
+  );
+  console.log(
+    `${'load'.padEnd(46)}${'req/s'.padStart(9)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'cpu us'.padStart(8)}${'/ceiling'.padStart(16)}${'/probe'.padStart(16)}${'/varnish'.padStart(16)}${'errors'.padStart(7)}`,
   );
   for (const r of rows) {
     const kind = r.name.includes('pass') ? 'pass' : 'hit';
     // Each Shellac load against Varnish's of the same name (the variants against its plain hit).
     const v = r.name.startsWith('shellac') ? (find(r.name.replace(/^shellac:/, 'varnish:')) ?? find(`varnish: ${kind}, 1 KB`)) : undefined;
+    const p = r.name.includes('pipelined') ? find(`probe: node:net, prebuilt 1 KB${r.name.slice(r.name.indexOf(', pipelined'))}`) : probe;
     const ratio = (base: Figures | undefined): string =>
       base === undefined ? '' : `${(r.f.rps / base.rps).toFixed(2)} (${(base.cpuUs / r.f.cpuUs).toFixed(2)})`;
     console.log(
-      `${r.name.padEnd(34)}${r.f.rps.toFixed(0).padStart(9)}${r.f.p50.toFixed(2).padStart(8)}${r.f.p99.toFixed(2).padStart(8)}${r.f.cpuUs.toFixed(1).padStart(8)}${ratio(ceiling).padStart(16)}${ratio(v).padStart(16)}${String(r.f.errors).padStart(7)}`,
+      `${r.name.padEnd(46)}${r.f.rps.toFixed(0).padStart(9)}${r.f.p50.toFixed(2).padStart(8)}${r.f.p99.toFixed(2).padStart(8)}${r.f.cpuUs.toFixed(1).padStart(8)}${ratio(ceiling).padStart(16)}${(/: hit, 1 KB/.test(r.name) ? ratio(p) : '').padStart(16)}${ratio(v).padStart(16)}${String(r.f.errors).padStart(7)}`,
     );
   }
   const plain = find('shellac: hit, 1 KB');

@@ -671,8 +671,7 @@ export const PARAM_TABLE = [
     unit: 'seconds',
     default: '0.050',
     min: '0',
-    flags: INERT,
-    docs: 'Varnish keeps a worker thread on an idle connection this long; Shellac has no worker threads. Accepted for compatibility.',
+    docs: 'The first part of timeout_idle: a keep-alive connection with no byte of a next request this long after its last response (or its opening) is counted in MAIN.sess_herd, where Varnish hands it from its worker thread to the waiter. Shellac has no threads to free, so the connection waits on as before, up to timeout_idle in all.',
   },
   {
     name: 'vary_notice',

@@ -26,6 +26,6 @@ export type CloseCounterName = `sc_${CloseReason}`;
 
 /** The counters the HTTP/1 layer bumps; the proxy hands its MAIN counters in. */
 export type Http1Counters = Record<
-  CloseCounterName | 'sess_conn' | 's_sess' | 'sess_closed' | 'sess_closed_err' | 'sess_readahead' | 'client_req_400' | 'client_req_417' | 's_req_hdrbytes' | 's_resp_hdrbytes',
+  CloseCounterName | 'sess_conn' | 's_sess' | 'sess_closed' | 'sess_closed_err' | 'sess_readahead' | 'sess_herd' | 'client_req_400' | 'client_req_417' | 's_req_hdrbytes' | 's_resp_hdrbytes',
   number
 >;

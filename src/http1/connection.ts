@@ -3,7 +3,8 @@
 // pipelined request, even half of one) wait in the buffer: MAIN.sess_readahead counts the
 // requests that find bytes there. A refused head gets its 400 (or 417) and the connection is
 // closed: nothing after it is ever read as a request. timeout_idle bounds the wait for a
-// complete head; a client that half-closes still gets its answers.
+// complete head (the first timeout_linger of it counted as Varnish counts its linger); a
+// client that half-closes still gets its answers.
 
 import type { Socket } from 'node:net';
 import type { ByteSource } from './body.ts';
@@ -21,6 +22,7 @@ export interface Http1Settings {
   readonly http_req_hdr_len: number;
   readonly http_max_hdr: number;
   readonly timeout_idle: number;
+  readonly timeout_linger: number;
   readonly send_timeout: number;
   readonly idle_send_timeout: number;
 }
@@ -45,6 +47,10 @@ export interface Http1Context {
 
 /** Bytes buffered ahead of a busy request past which the socket stops reading. */
 const READ_AHEAD_LIMIT = 256 * 1024;
+/** Bytes of answers waiting for a client to read past which its next request waits (see #afterBody). */
+const SEND_AHEAD_LIMIT = 256 * 1024;
+/** Pipelined requests served in one go before the others' turn (see #pump). */
+const PIPELINE_RUN = 32;
 /** How long a closing connection waits for the client to close its side (see #finish). */
 const LINGER_MS = 2000;
 
@@ -63,6 +69,8 @@ export class Http1Connection implements ByteSource {
   #wake: ((more: boolean) => void) | null = null;
   #idle: NodeJS.Timeout | null = null;
   #idleMs = 0;
+  /** The idle timer runs timeout_linger's part of the wait (see #armIdle). */
+  #lingering = false;
   #pumping = false;
   #counted = false;
   #sendStarted = 0;
@@ -149,7 +157,14 @@ export class Http1Connection implements ByteSource {
     // A body still being read (a backend answered before taking it all) or broken cannot be
     // told apart from the next request: the connection ends here.
     if (req.bodyState !== 'done') this.#finish('rx_body');
-    else this.#next();
+    else if (this.socket.writableLength > SEND_AHEAD_LIMIT) {
+      // The client is not reading what it was sent: its next request waits until it does (or
+      // until send_timeout / idle_send_timeout cut it), so that a client pipelining requests
+      // it never reads cannot make the answers pile up in memory.
+      void this.drained().then(() => {
+        if (this.#state === 'busy' && !this.socket.destroyed) this.#next();
+      });
+    } else this.#next();
   }
 
   /** Takes the socket away from request reading (pipe); returns the bytes read ahead. */
@@ -256,18 +271,41 @@ export class Http1Connection implements ByteSource {
     if (!this.#pumping) this.#pump();
   }
 
-  /** Reads heads and hands requests over while requests finish at once (a run of hits). */
+  /**
+   * Reads heads and hands requests over while requests finish at once (a run of hits). When
+   * pipelined heads wait behind the first, the socket is corked until the run ends, so that
+   * their answers leave in one writev rather than one write each; after PIPELINE_RUN requests
+   * the rest waits for the next turn of the event loop, so that one client's long pipeline
+   * does not hold back every other connection's requests (their latency, p99).
+   */
   #pump(): void {
     this.#pumping = true;
+    let served = 0;
+    let corked = false;
     try {
       if (this.#state === 'proxy' && !this.#readProxy()) return;
       while (this.#state === 'head') {
         if (!this.#readHead()) break;
+        if (this.#in.size === 0) continue;
+        if (!corked && !this.socket.destroyed) {
+          this.socket.cork();
+          corked = true;
+        }
+        if (++served >= PIPELINE_RUN && this.#state === 'head') {
+          setImmediate(this.#resume);
+          break;
+        }
       }
     } finally {
       this.#pumping = false;
+      if (corked) this.socket.uncork();
     }
   }
+
+  /** The rest of a pipeline, a turn later (see #pump). */
+  readonly #resume = (): void => {
+    if (this.#state === 'head' && !this.#pumping) this.#pump();
+  };
 
   /** The PROXY header; false while it is incomplete, or when it was refused. */
   #readProxy(): boolean {
@@ -318,7 +356,7 @@ export class Http1Connection implements ByteSource {
       this.#finish('req_http20');
       return false;
     }
-    const parsed = parseHead(buf, start, end, { reqSize: s.http_req_size, hdrLen: s.http_req_hdr_len, maxHdr: s.http_max_hdr });
+    const parsed = parseHead(buf, start, end, s);
     const framed: Framed = parsed.ok ? frameRequest(parsed.head, this.#ctx.httpsScheme()) : { ok: false, status: 400, reason: parsed.reason, close: 'rx_junk' };
     if (!framed.ok) {
       this.refuse(framed);
@@ -377,8 +415,24 @@ export class Http1Connection implements ByteSource {
     setTimeout(() => sock.destroy(), LINGER_MS).unref();
   }
 
+  /**
+   * Starts the wait for a head: timeout_linger first, then the rest of timeout_idle. Varnish's
+   * worker thread lingers that long on the connection before it hands it to the waiter
+   * (MAIN.sess_herd); Shellac has no thread to give back, so the end of the linger is only
+   * counted as Varnish counts it, and the whole wait stays timeout_idle. While requests come
+   * within the linger (a busy keep-alive connection), re-arming is one refresh of one timer.
+   */
   #armIdle(): void {
-    const ms = Math.max(1, this.#ctx.settings.timeout_idle * 1000);
+    const s = this.#ctx.settings;
+    const idle = Math.max(1, s.timeout_idle * 1000);
+    const linger = s.timeout_linger * 1000;
+    this.#lingering = linger > 0 && linger < idle;
+    // No linger at all: the connection is handed over at once unless bytes are waiting.
+    if (linger <= 0 && this.#in.size === 0) this.counters.sess_herd++;
+    this.#setTimer(this.#lingering ? linger : idle);
+  }
+
+  #setTimer(ms: number): void {
     if (this.#idle !== null && ms === this.#idleMs) {
       this.#idle.refresh();
       return;
@@ -401,6 +455,14 @@ export class Http1Connection implements ByteSource {
     if (this.#state === 'busy') return;
     this.#idle = null;
     if (this.#state !== 'head' && this.#state !== 'proxy') return;
+    if (this.#lingering) {
+      // The linger is over: with no byte of a next request, Varnish would herd it now.
+      this.#lingering = false;
+      if (this.#in.size === 0) this.counters.sess_herd++;
+      const s = this.#ctx.settings;
+      this.#setTimer(Math.max(1, (s.timeout_idle - s.timeout_linger) * 1000));
+      return;
+    }
     // Bytes of a head that never completed, or nothing at all since the last request.
     this.#finish(this.#in.size > 0 ? 'rx_timeout' : 'rx_close_idle');
     this.socket.destroy();

@@ -146,6 +146,49 @@ export class Http1Response {
     this.end();
   }
 
+  /**
+   * Writes a whole response whose head is mostly a stored block (a cache hit): `block` (the
+   * status line and the stored header lines, encoded once per object), `tail` (the lines
+   * delivery adds, each ending in CR LF), the Connection line, then the body: one write when
+   * the body fits beside the head, else one corked run of writes (writev).
+   */
+  endStored(status: number, reason: string, block: Buffer, tail: string, body: readonly Uint8Array[]): void {
+    if (this.headersSent) return;
+    this.statusCode = status;
+    this.statusMessage = reason;
+    this.headersSent = true;
+    this.finished = true;
+    const last = this.close ? 'Connection: close\r\n\r\n' : 'Connection: keep-alive\r\n\r\n';
+    const headBytes = block.length + tail.length + last.length;
+    const conn = this.#conn;
+    conn.sending();
+    conn.counters.s_resp_hdrbytes += headBytes;
+    const sock = this.#sock;
+    if (!sock.destroyed) {
+      let size = 0;
+      for (let i = 0; i < body.length; i++) size += body[i].length;
+      if (size <= JOIN_LIMIT) {
+        const out = Buffer.allocUnsafe(headBytes + size);
+        block.copy(out, 0);
+        let at = block.length;
+        at += out.write(tail, at, 'latin1');
+        at += out.write(last, at, 'latin1');
+        for (let i = 0; i < body.length; i++) {
+          out.set(body[i], at);
+          at += body[i].length;
+        }
+        sock.write(out);
+      } else {
+        sock.cork();
+        sock.write(block);
+        sock.write(tail + last, 'latin1');
+        for (let i = 0; i < body.length; i++) sock.write(body[i]);
+        sock.uncork();
+      }
+    }
+    conn.responseEnded(this);
+  }
+
   /** Cuts the connection: a response that cannot be finished must not look whole. */
   destroy(): void {
     this.finished = true;

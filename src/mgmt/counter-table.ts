@@ -33,6 +33,7 @@ const MAIN = [
   { name: 'sess_fail', type: 'counter', docs: 'Client connections that failed while being accepted' },
   { name: 'sess_fail_other', type: 'counter', docs: 'Client connections that failed while being accepted, for any reason' },
   { name: 'sess_readahead', type: 'counter', docs: 'Requests read while an earlier one on their connection was still served (pipelining)' },
+  { name: 'sess_herd', type: 'counter', docs: 'Times a keep-alive connection waited timeout_linger without a byte and went on waiting as idle' },
   { name: 'client_req_400', type: 'counter', docs: 'Client requests refused as malformed (400)' },
   { name: 'client_req_417', type: 'counter', docs: 'Client requests refused for their Expect header (417)' },
   { name: 'client_req', type: 'counter', docs: 'Well-formed client requests received' },

@@ -21,6 +21,12 @@ export interface ClientResponse {
   end(chunk?: Uint8Array | string): void;
   /** Ends the response with a body in pieces. */
   endAll(chunks: readonly Uint8Array[]): void;
+  /**
+   * Writes a whole response whose head is a stored block (a cache hit, stored-head.ts): the
+   * block, `tail` (lines ending in CR LF), the Connection line, then the body. Only the HTTP/1
+   * layer's response has it; an ESI include's collector takes the general way.
+   */
+  endStored?(status: number, reason: string, block: Buffer, tail: string, body: readonly Uint8Array[]): void;
   /** Cuts the response: what was sent must not look whole. */
   destroy(): void;
   /** Resolves when the reader takes more bytes, or is gone. */

@@ -139,7 +139,7 @@ export class ClientRequest {
     if (esi !== null) task.esiLevel = esi.parent.task.esiLevel + 1;
     this.task = task;
     this.startedAt = srv.latency === null ? 0 : performance.now();
-    srv.requests.set(task, this);
+    srv.requests.add(task, this);
     const tx = srv.txLog?.begin('client', task.xid, esi?.parent.task.xid) ?? null;
     this.tx = tx;
     const times = tx !== null || srv.events.listening.request ? new StepTimes() : null;

@@ -10,6 +10,7 @@ export const PROXY_COUNTERS = [
   'sess_closed_err',
   's_sess',
   'sess_readahead',
+  'sess_herd',
   'client_req',
   'client_req_400',
   'client_req_417',

@@ -10,6 +10,7 @@ import type { ClientRequest } from './client.ts';
 import { ifRangeAllows, notModified } from './conditions.ts';
 import { CONNECTION_SPECIFIC } from '../common/http-headers.ts';
 import { deliveryChain, writeFiltered } from './deliver-filters.ts';
+import { storedHead } from './stored-head.ts';
 
 /** 1 at the lengths of the connection's own header names and of Content-Length (written by us). */
 const SUSPECT_LENGTH = new Uint8Array(32);
@@ -70,6 +71,8 @@ export function deliverObject(cr: ClientRequest, obj: CacheObject): Promise<void
       return chain === null ? writeBody(cr, obj, body) : writeFiltered(cr, obj, chain, body);
     }
   }
+  // A plain hit: the stored head as bytes, when vcl_deliver left the stored lines alone.
+  if (chain === null && body === 'all' && cr.isHit && writeStored(cr, obj, resp, ranges)) return;
   // Varnish offers ranges on what it delivers from the cache, not on a pass.
   if (ranges && !cr.passed && !resp.has('Accept-Ranges')) resp.set('Accept-Ranges', 'bytes');
   if (!hasBody(status)) length = undefined;
@@ -100,6 +103,48 @@ export function writeMinimal(cr: ClientRequest, status: number, reason: string):
   res.writeHead(status, reason, ['Content-Length', '0']);
   res.end();
 }
+
+/**
+ * Writes a whole hit from its stored head (stored-head.ts): the block, then resp's lines after
+ * the stored ones (what the deliver step and vcl_deliver added), Accept-Ranges, Content-Length.
+ * The same bytes writeHead would give; false, with nothing done, when resp's stored lines are
+ * not the object's any more (VCL changed or removed one) or a line needs writeHead's care.
+ */
+function writeStored(cr: ClientRequest, obj: CacheObject, resp: VclHttp, ranges: boolean): boolean {
+  const res = cr.res;
+  if (res.endStored === undefined || obj.state !== 'done') return false;
+  const stored = storedHead(obj);
+  if (stored.unfit || resp.status !== stored.status || resp.reason !== stored.reason) return false;
+  const names = stored.names;
+  const values = stored.values;
+  const k = names.length;
+  const n = resp.count;
+  if (n < k) return false;
+  // References, not contents: resp's stored lines are the object's strings (client.ts clones).
+  for (let i = 0; i < k; i++) if (resp.nameAt(i) !== names[i] || resp.valueAt(i) !== values[i]) return false;
+  let tail = '';
+  for (let i = k; i < n; i++) {
+    const name = resp.nameAt(i);
+    if (SUSPECT_LENGTH[name.length] === 1 || name.length === ACCEPT_RANGES.length) {
+      const lower = name.toLowerCase();
+      if (CONNECTION_SPECIFIC.has(lower) || lower === 'content-length' || lower === ACCEPT_RANGES) return false;
+    }
+    tail += `${name}: ${resp.valueAt(i)}\r\n`;
+  }
+  // Neither the stored lines nor the added ones have Accept-Ranges: no search needed.
+  if (ranges && !cr.passed && !stored.hasAcceptRanges) {
+    resp.appendTrusted('Accept-Ranges', ACCEPT_RANGES, 'bytes');
+    tail += 'Accept-Ranges: bytes\r\n';
+  }
+  tail += `Content-Length: ${obj.bodyBytes}\r\n`;
+  if (cr.close) res.close = true;
+  cr.srv.counters.s_resp_bodybytes += obj.bodyBytes;
+  const status = resp.status % 1000;
+  res.endStored(status, resp.reason || statusReason(status), stored.bytes, tail, obj.chunks);
+  return true;
+}
+
+const ACCEPT_RANGES = 'accept-ranges';
 
 function writeHead(cr: ClientRequest, status: number, reason: string, resp: VclHttp, length: number | undefined, drop?: readonly string[]): void {
   const res = cr.res;

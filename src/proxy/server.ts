@@ -5,7 +5,7 @@
 import { chmod, chown } from 'node:fs/promises';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import pino, { type Logger } from 'pino';
-import { createHttp1Server, type Http1Context, type Http1Request } from '../http1/index.ts';
+import { createHttp1Server, Http1Connection, type Http1Context, type Http1Request, proxyTlv } from '../http1/index.ts';
 import { Cache, digestKey, keyOfText, type StorageSpec } from '../cache/index.ts';
 import { formatHttpDate, setHttpDatePostel } from '../runtime/httpdate.ts';
 import type { TaskServices, VclTask } from '../runtime/task.ts';
@@ -19,6 +19,7 @@ import { type BackendGlobalCounters, newBackendGlobalCounters } from './backend/
 import { defaultRespFilters } from './deliver-filters.ts';
 import { ClientRequest } from './client.ts';
 import { newProxyCounters, type ProxyCounters } from './counters.ts';
+import { InFlight } from './in-flight.ts';
 import { peerCredentials } from './peer-credentials.ts';
 import { VclRegistry } from './vcls.ts';
 
@@ -64,7 +65,7 @@ export class Shellac {
   readonly clientServices: TaskServices;
   readonly backendServices: TaskServices;
   /** Client requests in flight, by task: how services find the request of a task. */
-  readonly requests = new Map<VclTask, ClientRequest>();
+  readonly requests = new InFlight<VclTask, ClientRequest>();
   /** Transaction records (shellac log, ncsa, pino at debug): set by the operations side. */
   txLog: LogHub | null = null;
   /** Latency histograms (/metrics): set by the operations side when metrics are served. */
@@ -80,7 +81,7 @@ export class Shellac {
   readonly #servers: { name: string; server: Server; address: AddressInfo | null; path?: string }[] = [];
   readonly #sockets = new Set<Socket>();
   /** Connections with a request being served (the others are closed at once by unlisten). */
-  readonly #busy = new Set<Socket>();
+  readonly #busy = new InFlight<Socket, true>();
   /** Per connection, the xid its session took (sess.xid). */
   readonly #sessXids = new WeakMap<Socket, number>();
   readonly #http1: Http1Context;
@@ -131,6 +132,7 @@ export class Shellac {
       },
       setIpTos: () => false,
       peerCredentials: (task) => peerCredentials(this.requests.get(task)?.in.socket),
+      proxyTlv: (task, type) => proxyTlv(this.requests.get(task)?.in.proxied ?? null, type),
       respFilters: (task) => {
         const cr = this.requests.get(task);
         return cr?.obj ? defaultRespFilters(cr, cr.obj) : '';
@@ -279,16 +281,27 @@ export class Shellac {
   }
 
   #makeServer(proxy: boolean, listener: { readonly name: string; endpoint: string }): Server {
-    return createHttp1Server({ ...this.#http1, proxy, listener }, (sock) => {
-      // A session takes an xid of its own, as in Varnish: a second connection's first request
-      // is 1004 after 1000 (session), 1001 (request), 1002 (fetch).
-      this.#sessXids.set(sock, this.nextXid());
-      this.#sockets.add(sock);
-      sock.once('close', () => {
-        this.#sockets.delete(sock);
-        this.#busy.delete(sock);
-      });
+    return createHttp1Server({ ...this.#http1, proxy, listener }, (sock) => this.#track(sock));
+  }
+
+  #track(sock: Socket): void {
+    // A session takes an xid of its own, as in Varnish: a second connection's first request
+    // is 1004 after 1000 (session), 1001 (request), 1002 (fetch).
+    this.#sessXids.set(sock, this.nextXid());
+    this.#sockets.add(sock);
+    sock.once('close', () => {
+      this.#sockets.delete(sock);
+      this.#busy.delete(sock);
     });
+  }
+
+  /**
+   * Serves a connection accepted elsewhere as a listener named `listener` would: what
+   * bench/hit-path drives its stand-in socket through (bytes in, bytes out, no syscalls).
+   */
+  serveConnection(sock: Socket, listener: { readonly name: string; endpoint: string } = { name: 'a0', endpoint: '' }): void {
+    this.#track(sock);
+    new Http1Connection(sock, { ...this.#http1, listener });
   }
 
   #onRequest(req: Http1Request): void {
@@ -317,7 +330,8 @@ export class Shellac {
       return;
     }
     this.counters.client_req++;
-    this.#busy.add(sock);
+    // (At most one request per connection is served at a time; has() guards a stale entry.)
+    if (!this.#busy.has(sock)) this.#busy.add(sock, true);
     cr.task.sessXid = this.#sessXids.get(sock) ?? 0;
     void cr.run();
   }

@@ -60,6 +60,8 @@ export interface TaskServices {
   readonly objects?: CacheObjects;
   /** The credentials of the client process on a Unix socket (the unix VMOD). */
   peerCredentials?(task: VclTask): PeerCredentials | Promise<PeerCredentials>;
+  /** A PROXY v2 TLV of the client connection (the proxy VMOD). */
+  proxyTlv?(task: VclTask, type: number): Uint8Array | null;
   /** resp.filters as the delivery would choose them (when VCL has not set the list). */
   respFilters?(task: VclTask): string;
   /** The live parameter values (Params.values), for VMODs that read one. */
@@ -387,6 +389,10 @@ export class VclTask implements VmodContext {
 
   peerCredentials(): PeerCredentials | Promise<PeerCredentials> {
     return this.services.peerCredentials?.(this) ?? { error: 'not a client connection' };
+  }
+
+  proxyTlv(type: number): Uint8Array | null {
+    return this.services.proxyTlv?.(this, type) ?? null;
   }
 
   backend(name: string): Director | null {

@@ -221,6 +221,12 @@ export interface VmodContext {
   setIpTos(tos: number): boolean;
   /** The credentials of the client's process, when it came over a Unix socket (vmod unix). */
   peerCredentials(): PeerCredentials | Promise<PeerCredentials>;
+  /**
+   * The value of the first PROXY v2 TLV of `type` the client connection's header carried (the
+   * SSL TLV's sub-TLVs included, as Varnish's VPX_tlv), or null: no such TLV, no PROXY v2
+   * header, or not a client task (vmod proxy).
+   */
+  proxyTlv(type: number): Uint8Array | null;
   /** A backend of this VCL by name (for VMODs that take backend names), or null. */
   backend(name: string): Director | null;
   /** The current value of a run-time parameter (`pcre2_match_limit`...), or undefined. */

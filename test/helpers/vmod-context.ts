@@ -34,6 +34,8 @@ export interface TestContextOptions {
   ipTos?: boolean;
   /** What ctx.peerCredentials answers; not a Unix socket by default. */
   peer?: PeerCredentials;
+  /** What ctx.proxyTlv answers, by TLV type; none by default. */
+  proxyTlvs?: Record<number, Uint8Array>;
   backends?: Record<string, Director>;
   /** What ctx.param answers, by parameter name. */
   params?: Record<string, ParamReading>;
@@ -86,6 +88,7 @@ export class TestContext implements VmodContext {
   readonly #body: Uint8Array | null;
   readonly #ipTos: boolean;
   readonly #peer: PeerCredentials;
+  readonly #proxyTlvs: Record<number, Uint8Array>;
   readonly #backends: Record<string, Director>;
   readonly #params: Record<string, ParamReading>;
 
@@ -100,6 +103,7 @@ export class TestContext implements VmodContext {
     this.#body = options.body ?? null;
     this.#ipTos = options.ipTos ?? true;
     this.#peer = options.peer ?? { error: 'not a Unix domain socket' };
+    this.#proxyTlvs = options.proxyTlvs ?? {};
     this.#backends = options.backends ?? {};
     this.#params = options.params ?? {};
   }
@@ -157,6 +161,10 @@ export class TestContext implements VmodContext {
 
   peerCredentials(): PeerCredentials {
     return this.#peer;
+  }
+
+  proxyTlv(type: number): Uint8Array | null {
+    return this.#proxyTlvs[type] ?? null;
   }
 
   param(name: string): ParamReading | undefined {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { Params } from '../../src/common/params.ts';
 import { Shellac } from '../../src/proxy/server.ts';
-import { type ProxyHandle, startProxy, stat } from '../helpers/proxy.ts';
+import { type ProxyHandle, startOrigin, startProxy, stat } from '../helpers/proxy.ts';
 import { type RawOrigin, startRawOrigin } from '../helpers/raw-origin.ts';
 
 const PASS = 'vcl 4.1;\nbackend default { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }\nsub vcl_recv { return (pass); }\n';
@@ -79,6 +79,59 @@ it('reads pipelined requests in order, a head read ahead in pieces (sess_readahe
   c.sock.destroy();
 });
 
+it('answers a long pipeline sent in one write, all in order, in runs with turns for the other connections', async () => {
+  await setup('vcl 4.1;\nbackend default none;\nsub vcl_recv { return (synth(200)); }\nsub vcl_synth { set resp.http.x-url = req.url; }\n');
+  const c = client(proxy!.port);
+  const other = client(proxy!.port);
+  const n = 300;
+  c.sock.write(Array.from({ length: n }, (_, i) => `GET /${i} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
+  other.sock.write('GET /other HTTP/1.1\r\nHost: x\r\n\r\n');
+  await c.until(/x-url: /, n);
+  await other.until('x-url: /other');
+  expect([...c.text().matchAll(/x-url: (\S+)/g)].map((m) => m[1])).toEqual(Array.from({ length: n }, (_, i) => `/${i}`));
+  expect(stat(proxy!, 'sess_readahead')).toBe(n - 1);
+  c.sock.destroy();
+  other.sock.destroy();
+});
+
+it('reads no next request while the client leaves its answers unread (pipelined hits stay bounded)', async () => {
+  const big = Buffer.alloc(1 << 20, 'x');
+  const o = await startOrigin((_req, res) => {
+    res.writeHead(200, { 'Cache-Control': 'max-age=60', 'Content-Length': String(big.length) });
+    res.end(big);
+  });
+  try {
+    proxy = await startProxy('vcl 4.1;\nbackend default { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }\n', { origin: o });
+    const n = 50;
+    const sock = connect(proxy.port, '127.0.0.1');
+    sock.on('error', () => {});
+    // Not read: the kernel's buffers fill, then the server's socket stops draining.
+    sock.pause();
+    sock.write(Array.from({ length: n }, () => 'GET /big HTTP/1.1\r\nHost: x\r\n\r\n').join(''));
+    let seen = -1;
+    for (let i = 0; i < 100 && stat(proxy, 'client_req') !== seen; i++) {
+      seen = stat(proxy, 'client_req');
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    // A few megabytes fit in the loopback's buffers; 50 answers (50 MB) would not.
+    expect(stat(proxy, 'client_req')).toBeGreaterThan(0);
+    expect(stat(proxy, 'client_req')).toBeLessThan(25);
+    let bytes = 0;
+    const all = new Promise<void>((resolve) => {
+      sock.on('data', (d: Buffer) => {
+        bytes += d.length;
+        if (bytes >= n * big.length) resolve();
+      });
+    });
+    sock.resume();
+    await all;
+    expect(stat(proxy, 'client_req')).toBe(n);
+    sock.destroy();
+  } finally {
+    await o.close();
+  }
+});
+
 it('closes a head left unfinished for timeout_idle without a word (sc_rx_timeout)', async () => {
   await setup(PASS, [['timeout_idle', '0.3']]);
   const c = client(proxy!.port);
@@ -99,6 +152,32 @@ it('fails a body that stops for timeout_idle: 503, closed, nothing complete at t
   expect(c.text()).toMatch(/Connection: close\r\n/);
   expect(origin!.requests).toHaveLength(0);
   expect(stat(proxy!, 'sc_rx_body')).toBe(1);
+});
+
+it('counts a keep-alive connection idle past timeout_linger (sess_herd), and keeps it open up to timeout_idle', async () => {
+  await setup(PASS, [
+    ['timeout_linger', '0.5'],
+    ['timeout_idle', '1.5'],
+  ]);
+  const c = client(proxy!.port);
+  // Pipelined: each next head is there when the response before it ends, so nothing lingers.
+  c.sock.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n');
+  await c.until('ok', 2);
+  expect(stat(proxy!, 'sess_herd')).toBe(0);
+  // Nothing more: once the linger is over the connection is counted, but stays open.
+  const deadline = Date.now() + 5000;
+  while (stat(proxy!, 'sess_herd') === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  expect(stat(proxy!, 'sess_herd')).toBe(1);
+  c.sock.write('GET /c HTTP/1.1\r\nHost: x\r\n\r\n');
+  await c.until('ok', 3);
+  expect(stat(proxy!, 'sess_conn')).toBe(1);
+  // The idle wait is timeout_idle in all, the linger included.
+  const answered = Date.now();
+  await c.closed;
+  expect(Date.now() - answered).toBeGreaterThanOrEqual(1400);
+  expect(stat(proxy!, 'sess_herd')).toBe(2);
+  expect(stat(proxy!, 'sc_rx_close_idle')).toBe(1);
+  expect(origin!.requests.map((r) => r.url)).toEqual(['/a', '/b', '/c']);
 });
 
 it('answers a request sent one byte at a time', async () => {

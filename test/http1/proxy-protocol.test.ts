@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Params } from '../../src/common/params.ts';
 import { Shellac } from '../../src/proxy/server.ts';
 import { raw } from '../helpers/proxy.ts';
+import { sslTlv, tlv, V4, v2, v2WithCrc } from '../helpers/proxy-v2.ts';
 
 const VCL = `vcl 4.1;
 backend default none;
@@ -37,13 +38,6 @@ afterAll(async () => {
 const REQ = 'GET /x HTTP/1.1\r\nHost: h\r\n\r\n';
 const header = (text: string, name: string): string | undefined => new RegExp(`\\r\\n${name}: ([^\\r]*)`, 'i').exec(text)?.[1];
 
-function v2(cmd: number, family: number, addresses: Buffer, tlvs: Buffer = Buffer.alloc(0)): Buffer {
-  const head = Buffer.from('\r\n\r\n\0\r\nQUIT\n', 'latin1');
-  const fixed = Buffer.from([0x20 | cmd, family, 0, 0]);
-  fixed.writeUInt16BE(addresses.length + tlvs.length, 2);
-  return Buffer.concat([head, fixed, addresses, tlvs]);
-}
-const V4 = Buffer.from([192, 0, 2, 1, 198, 51, 100, 2, 0x16, 0x2e, 0, 80]);
 
 it.each([
   ['v1 TCP4', Buffer.from(`PROXY TCP4 192.0.2.1 198.51.100.2 5678 80\r\n${REQ}`), '192.0.2.1', '198.51.100.2'],
@@ -52,6 +46,15 @@ it.each([
   ['v2 PROXY TCP4', Buffer.concat([v2(1, 0x11, V4), Buffer.from(REQ)]), '192.0.2.1', '198.51.100.2'],
   ['v2 PROXY TCP4 with an authority TLV', Buffer.concat([v2(1, 0x11, V4, Buffer.from([0x02, 0, 3, 0x61, 0x2e, 0x62])), Buffer.from(REQ)]), '192.0.2.1', '198.51.100.2'],
   ['v2 LOCAL', Buffer.concat([v2(0, 0x00, Buffer.alloc(0)), Buffer.from(REQ)]), '127.0.0.1', '127.0.0.1'],
+  // The cases below were checked against varnishd 7.1 with the same bytes.
+  ['v2 with a right CRC32C', Buffer.concat([v2WithCrc(tlv(0x01, 'h2')), Buffer.from(REQ)]), '192.0.2.1', '198.51.100.2'],
+  ['v2 with an SSL TLV and sub-TLVs', Buffer.concat([v2(1, 0x11, V4, sslTlv(7, 0, [tlv(0x21, 'TLSv1.3')])), Buffer.from(REQ)]), '192.0.2.1', '198.51.100.2'],
+  // varnishd takes these and keeps the socket's addresses, TLVs unread.
+  ['v2 LOCAL with a wrong CRC32C', Buffer.concat([Buffer.from([...v2WithCrc(Buffer.alloc(0), true)].map((b, i) => (i === 12 ? 0x20 : b))), Buffer.from(REQ)]), '127.0.0.1', '127.0.0.1'],
+  ['v2 PROXY over UDP', Buffer.concat([v2(1, 0x12, V4), Buffer.from(REQ)]), '127.0.0.1', '127.0.0.1'],
+  ['v2 PROXY over a Unix socket', Buffer.concat([v2(1, 0x31, Buffer.alloc(216)), Buffer.from(REQ)]), '127.0.0.1', '127.0.0.1'],
+  ['v2 PROXY with addresses cut short', Buffer.concat([v2(1, 0x11, V4.subarray(0, 8)), Buffer.from(REQ)]), '127.0.0.1', '127.0.0.1'],
+  ['v2 PROXY unspecified', Buffer.concat([v2(1, 0x00, Buffer.alloc(0)), Buffer.from(REQ)]), '127.0.0.1', '127.0.0.1'],
 ])('%s: client.ip and server.ip from the header, remote.ip and local.ip from the socket', async (_what, bytes, client, server) => {
   const r = await raw(port, bytes, 500);
   expect(r.text).toMatch(/^HTTP\/1\.1 200 /);
@@ -78,9 +81,13 @@ it.each([
   ['a v1 line past 107 bytes', Buffer.from(`PROXY TCP4 ${'1'.repeat(110)}\r\n${REQ}`)],
   ['a v1 line with a field missing', Buffer.from(`PROXY TCP4 192.0.2.1 198.51.100.2 1\r\n${REQ}`)],
   ['v2 with version 1', Buffer.concat([Buffer.from('\r\n\r\n\0\r\nQUIT\n', 'latin1'), Buffer.from([0x11, 0x11, 0, 12]), V4, Buffer.from(REQ)])],
-  ['v2 with addresses cut short', Buffer.concat([v2(1, 0x11, V4.subarray(0, 8)), Buffer.from(REQ)])],
   ['v2 with a TLV longer than the header', Buffer.concat([v2(1, 0x11, V4, Buffer.from([0x02, 0, 9, 0x61])), Buffer.from(REQ)])],
-  ['v2 over UDP', Buffer.concat([v2(1, 0x12, V4), Buffer.from(REQ)])],
+  ['v2 with a TLV cut short (2 bytes left)', Buffer.concat([v2(1, 0x11, V4, Buffer.from([0x02, 0])), Buffer.from(REQ)])],
+  ['v2 with a wrong CRC32C', Buffer.concat([v2WithCrc(tlv(0x01, 'h2'), true), Buffer.from(REQ)])],
+  ['v2 with a CRC32C TLV of 3 bytes', Buffer.concat([v2(1, 0x11, V4, tlv(0x03, Buffer.alloc(3))), Buffer.from(REQ)])],
+  ['v2 with an SSL TLV shorter than 5 bytes', Buffer.concat([v2(1, 0x11, V4, tlv(0x20, Buffer.from([1, 0]))), Buffer.from(REQ)])],
+  ['v2 with a broken SSL sub-TLV', Buffer.concat([v2(1, 0x11, V4, tlv(0x20, Buffer.from([1, 0, 0, 0, 0, 0x21, 0]))), Buffer.from(REQ)])],
+  ['v2 with command 2', Buffer.concat([v2(2, 0x11, V4), Buffer.from(REQ)])],
 ])('%s: closed without an answer', async (_what, bytes) => {
   const r = await raw(port, bytes, 2000);
   expect(r.closed).toBe(true);

@@ -1,0 +1,120 @@
+// A cache hit is written from the object's stored head (src/proxy/stored-head.ts) when
+// vcl_deliver left the stored lines alone, and by the general writer otherwise. Either way the
+// bytes must be the ones the general writer gives: each case compares a hit with the miss
+// that filled the cache (written the general way), X-Varnish and Age aside.
+
+import { connect } from 'node:net';
+import { afterEach, expect, it } from 'vitest';
+import { type Origin, type ProxyHandle, startOrigin, startProxy } from '../helpers/proxy.ts';
+
+let origin: Origin | undefined;
+let proxy: ProxyHandle | undefined;
+afterEach(async () => {
+  await proxy?.close();
+  await origin?.close();
+  proxy = origin = undefined;
+});
+
+const BACKEND = 'vcl 4.1;\nbackend default { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }\n';
+
+async function setup(deliver: string, body = 'hello'): Promise<void> {
+  origin = await startOrigin((_req, res) => {
+    // Names in odd cases, a repeated name, an Age and an X-Varnish the proxy replaces, a
+    // Content-Length it writes itself.
+    res.writeHead(200, 'Fine', [
+      ['date', 'Mon, 07 Dec 2026 10:00:00 GMT'],
+      ['Content-TYPE', 'text/plain'],
+      ['cache-control', 'max-age=600'],
+      ['X-Multi', 'one'],
+      ['Age', '5'],
+      ['X-Varnish', 'from-the-origin'],
+      ['x-multi', 'two'],
+      ['Content-Length', String(Buffer.byteLength(body))],
+    ].flat());
+    res.end(body);
+  });
+  proxy = await startProxy(`${BACKEND}sub vcl_deliver {\n${deliver}\n}\n`, { origin });
+}
+
+/** One response's bytes, read to the end of its body (Content-Length), on a new connection. */
+function fetchRaw(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1', () => sock.write(request));
+    let text = '';
+    sock.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const cl = /\r\nContent-Length: (\d+)\r\n/i.exec(text.slice(0, end + 2));
+      if (cl === null || text.length >= end + 4 + Number(cl[1])) {
+        sock.destroy();
+        resolve(text);
+      }
+    });
+    sock.on('error', reject);
+    setTimeout(() => reject(new Error(`no whole response: ${JSON.stringify(text.slice(0, 300))}`)), 5000).unref();
+  });
+}
+
+const GET = 'GET /x HTTP/1.1\r\nHost: h\r\n\r\n';
+const normal = (text: string): string => text.replace(/\r\nX-Varnish: [^\r]*/, '\r\nX-Varnish: *').replace(/\r\nAge: \d+/, '\r\nAge: *');
+
+it.each([
+  ['the builtin vcl_deliver', ''],
+  ['lines added in vcl_deliver', 'set resp.http.X-Cache = "HIT?"; set resp.http.x-other = "1";'],
+  ['a stored line removed', 'unset resp.http.X-Multi;'],
+  ['a stored line set again', 'set resp.http.Cache-Control = "private";'],
+  ['a stored line set to its own value', 'set resp.http.content-type = resp.http.content-type;'],
+  ['the reason changed', 'set resp.reason = "Other";'],
+  ['the status changed', 'set resp.status = 203;'],
+  ['Accept-Ranges set by VCL', 'set resp.http.Accept-Ranges = "none";'],
+  ['Connection: close asked by VCL', 'set resp.http.Connection = "close";'],
+])('a hit is written as the miss was, with %s', async (_what, deliver) => {
+  await setup(deliver);
+  const miss = await fetchRaw(proxy!.port, GET);
+  const hit = await fetchRaw(proxy!.port, GET);
+  expect(hit).toMatch(/\r\nX-Varnish: \d+ \d+\r\n/);
+  expect(miss).toMatch(/\r\nX-Varnish: \d+\r\n/);
+  expect(normal(hit)).toBe(normal(miss));
+});
+
+it('writes the stored lines in their order, then what delivery adds', async () => {
+  await setup('set resp.http.X-Cache = "yes";');
+  await fetchRaw(proxy!.port, GET);
+  const hit = await fetchRaw(proxy!.port, GET);
+  expect(normal(hit)).toBe(
+    [
+      'HTTP/1.1 200 Fine',
+      'date: Mon, 07 Dec 2026 10:00:00 GMT',
+      'Content-TYPE: text/plain',
+      'cache-control: max-age=600',
+      'X-Multi: one',
+      'x-multi: two',
+      'X-Varnish: *',
+      'Age: *',
+      `Via: ${proxy!.srv.via}`,
+      'X-Cache: yes',
+      'Accept-Ranges: bytes',
+      'Content-Length: 5',
+      'Connection: keep-alive',
+      '',
+      'hello',
+    ].join('\r\n'),
+  );
+});
+
+it('closes after a hit when the client asks', async () => {
+  await setup('');
+  await fetchRaw(proxy!.port, GET);
+  const hit = await fetchRaw(proxy!.port, 'GET /x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n');
+  expect(hit).toMatch(/\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello$/);
+});
+
+it('writes a body past the size joined to its head whole, after the head', async () => {
+  const big = 'abcdefghij'.repeat(20_000);
+  await setup('', big);
+  const miss = await fetchRaw(proxy!.port, GET);
+  const hit = await fetchRaw(proxy!.port, GET);
+  expect(hit.endsWith(`\r\n\r\n${big}`)).toBe(true);
+  expect(normal(hit)).toBe(normal(miss));
+});
