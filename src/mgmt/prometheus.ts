@@ -7,7 +7,7 @@
 //   `g_space` → `g_space_bytes`), one counted in seconds in `_seconds`;
 // - a counter (type counter) ends in `_total`; gauges and bitmaps are gauges;
 // - the identity becomes labels: `{storage}` for SMA, `{vcl, backend}` for VBE, `{instance}` for
-//   a VMOD object's counters;
+//   a VMOD object's counters, and `{vmod}` (the module) on every VMOD counter;
 // - `# HELP` is the counter table's description.
 // Whatever the registry holds is exported (VMOD counters included), so the mapping is a rule, not
 // a list; `metricName` applies it, and docs/metrics.md is generated from it.
@@ -36,6 +36,8 @@ export interface MetricFamily {
 
 /** Groups that are Shellac's own; any other group is a VMOD's (`RATELIMIT`). */
 const OWN_GROUPS: ReadonlySet<string> = new Set<CounterGroup>(['MGT', 'MAIN', 'SMA', 'SMF', 'VBE']);
+/** The VMOD platform's own counters (`VMOD.jobs_run`): `shellac_vmod_<field>`, no module label. */
+const PLATFORM_GROUP = 'VMOD';
 
 /** Characters a metric name cannot hold become `_`. */
 function clean(s: string): string {
@@ -55,12 +57,15 @@ function withUnit(field: string, format: CounterFormat): string {
 
 /** The family name of a counter of `group` declared as `d`. */
 export function metricName(group: string, d: Pick<CounterDecl, 'name' | 'type' | 'format'>): string {
-  const prefix = OWN_GROUPS.has(group) ? `shellac_${clean(group)}` : `shellac_vmod_${clean(group)}`;
+  const prefix = OWN_GROUPS.has(group) || group === PLATFORM_GROUP ? `shellac_${clean(group)}` : `shellac_vmod_${clean(group)}`;
   const base = `${prefix}_${clean(withUnit(d.name, d.format ?? 'count'))}`;
   return d.type === 'counter' ? `${base}_total` : base;
 }
 
 function counterLabels(s: CounterSample): Record<string, string> {
+  // A VMOD's counters carry the module as a label too, so that `{vmod="ratelimit"}` or
+  // `{vmod!=""}` selects them without knowing each name.
+  if (!OWN_GROUPS.has(s.group) && s.group !== PLATFORM_GROUP) return s.ident === '' ? { vmod: s.group.toLowerCase() } : { vmod: s.group.toLowerCase(), instance: s.ident };
   if (s.ident === '') return {};
   if (s.group === 'SMA' || s.group === 'SMF') return { storage: s.ident };
   if (s.group === 'VBE') {
@@ -135,7 +140,8 @@ export function renderMetricDocs(extra: readonly Pick<MetricFamily, 'name' | 'ty
   out += 'keeps its `shellac stat` name; its Prometheus name follows the rules in `src/mgmt/prometheus.ts`:\n';
   out += 'counters end in `_total`, bytes in `_bytes`, seconds in `_seconds`, identities are labels. A\n';
   out += "VMOD's counter `MODULE.name` (or `MODULE.instance.name`) becomes `shellac_vmod_<module>_<name>`,\n";
-  out += 'with `_total` for a counter and the label `instance` for an object\'s counters.\n\n';
+  out += 'with `_total` for a counter, the label `vmod` (the module) and the label `instance` for an\n';
+  out += "object's counters.\n\n";
   out += '## Beyond the counters\n\n| metric | type | description |\n| --- | --- | --- |\n';
   for (const f of extra) out += `| \`${f.name}\` | ${f.type} | ${f.help} |\n`;
   out += '\n## Counters\n\n| Varnish counter | metric | type | labels | description |\n| --- | --- | --- | --- | --- |\n';

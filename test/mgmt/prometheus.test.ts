@@ -61,10 +61,14 @@ describe('the exposition of the registry', () => {
     const families = parsePromText(renderExposition(counterFamilies(samples)));
     for (const f of families.values()) expect(conventionProblems(f)).toEqual([]);
     expect(families.get('shellac_vmod_ratelimit_denied_total')?.samples.map((s) => [s.labels, s.value])).toEqual([
-      [{}, 3],
-      [{ instance: 'api' }, 2],
+      [{ vmod: 'ratelimit' }, 3],
+      [{ vmod: 'ratelimit', instance: 'api' }, 2],
     ]);
     expect(families.get('shellac_vmod_ratelimit_buckets')?.type).toBe('gauge');
+    // The platform's own counters (VMOD.*) are Shellac's: no module label, no doubled prefix.
+    const platform = [{ ...base, name: 'VMOD.jobs_run', group: 'VMOD', field: 'jobs_run', value: 5 }] as unknown as CounterSample[];
+    const own = parsePromText(renderExposition(counterFamilies(platform)));
+    expect(own.get('shellac_vmod_jobs_run_total')?.samples.map((s) => [s.labels, s.value])).toEqual([[{}, 5]]);
   });
 });
 
