@@ -59,8 +59,8 @@ describe('ratelimit in a running server', () => {
     // module and counter names and the values are this VMOD's.
     const metrics = await get(s.metricsPort!, '/metrics');
     expect(metrics.body).toMatch(/^# TYPE shellac_\w*ratelimit_denied\w* counter$/m);
-    expect(metrics.body).toMatch(/^shellac_\w*ratelimit_denied\w* 2$/m);
-    expect(metrics.body).toMatch(/^shellac_\w*ratelimit_keys\w* 2$/m);
+    expect(metrics.body).toMatch(/^shellac_\w*ratelimit_denied\w*\{vmod="ratelimit"\} 2$/m);
+    expect(metrics.body).toMatch(/^shellac_\w*ratelimit_keys\w*\{vmod="ratelimit"\} 2$/m);
   });
 
   it('lists its parameters with their docs and refuses bad values as core parameters do', async () => {
