@@ -67,6 +67,8 @@ export interface ObjectInit {
   readonly vary?: VarySpec | null;
   /** A complete body. Leave it out to fill the object with append() and finish(). */
   readonly body?: readonly Buffer[];
+  /** What the fetch filters left about the body (gzip, the ESI list); plain when absent. */
+  readonly info?: BodyInfo;
   /** When the response headers arrived (seconds); Last-Modified falls back to it. Default: origin. */
   readonly fetchedAt?: number;
 }
@@ -210,6 +212,7 @@ export class CacheObject {
     this.#block = encodeHeaderBlock(init.http);
     this.headerBytes = this.#block.length;
     this.revalidatable = this.kind === 'normal' && init.http.status === 200 && (lm !== null || init.http.has('ETag'));
+    if (init.info !== undefined) this.info = init.info;
     if (init.body !== undefined) {
       for (const chunk of init.body) this.keepChunk(chunk);
       this.state = 'done';

@@ -168,7 +168,11 @@ export class Stevedore implements ObjectStorage {
     let failure: AllocFailure | null = null;
     let nuked = 0;
     if (bytes > this.maxBytes) failure = 'too_big';
+    // Every attempt that does not fit counts in c_fail, also one a nuke then makes room for, as
+    // varnishd's allocator counts its failed tries (esi/r01941).
+    if (failure !== null) this.c_fail++;
     while (failure === null && this.g_bytes + bytes > this.maxBytes) {
+      this.c_fail++;
       let victim = this.#oldest;
       if (victim === obj) victim = obj.lruPrev;
       if (victim === null) failure = 'no_victim';
@@ -178,10 +182,7 @@ export class Stevedore implements ObjectStorage {
         nuke(victim);
       }
     }
-    if (failure !== null) {
-      this.c_fail++;
-      return failure;
-    }
+    if (failure !== null) return failure;
     this.g_bytes += bytes;
     this.c_bytes += bytes;
     this.g_alloc += allocs;

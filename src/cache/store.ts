@@ -23,6 +23,7 @@
 // (beresp.storage) or round robin over the storages but Transient, as varnishd's STV_next;
 // a storage that is full evicts its own least recently used objects. Private objects (a pass's)
 // are charged to Transient and given back as their one reader goes past them.
+import type { EsiInstruction } from '../filters/esi-parse.ts';
 import { BanList } from './ban-list.ts';
 import { BanLurker } from './ban-lurker.ts';
 import { type CacheCounters, newCacheCounters } from './counters.ts';
@@ -343,6 +344,14 @@ export class Cache implements ObjectOwner {
   finished(obj: CacheObject): void {
     const stale = obj.supersedes;
     obj.supersedes = null;
+    // The ESI instruction list is stored with the object (Varnish's OA_ESIDATA): one more
+    // allocation, which may evict; an object it does not fit is dropped.
+    const esi = obj.info.esi;
+    const st = obj.storage;
+    if (esi !== null && esi.length > 0 && st !== null && !obj.dying && !this.#charge(st, obj, esiDataBytes(esi), 1)) {
+      this.#remove(obj);
+      return;
+    }
     if (stale !== null && !obj.dying) this.#remove(stale);
   }
 
@@ -615,4 +624,14 @@ function graceEnd(obj: CacheObject, options: LookupOptions): number {
   const ttl = reqTtl >= 0 && reqTtl < obj.ttl ? reqTtl : obj.ttl;
   const grace = reqGrace >= 0 && reqGrace < obj.grace ? reqGrace : obj.grace;
   return obj.origin + ttl + grace;
+}
+
+/**
+ * What an ESI instruction list takes in storage, as Varnish encodes its ESI data: a few bytes a
+ * verbatim range, and an include's src and host with their own few.
+ */
+function esiDataBytes(list: readonly EsiInstruction[]): number {
+  let bytes = 0;
+  for (const i of list) bytes += i.kind === 'verbatim' ? 8 : 8 + i.src.length + (i.host?.length ?? 0);
+  return bytes;
 }

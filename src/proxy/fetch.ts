@@ -450,6 +450,8 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
       vary: 'spec' in vary ? vary.spec : null,
       body,
       fetchedAt: now,
+      // What the filters know of the body travels with it; a 304 keeps the stale body's.
+      info: synthetic ? undefined : t.was304 && f.stale !== null ? f.stale.info : f.info,
     };
 
     // Where Varnish would allocate the object: Transient for the uncacheable and short-lived.
