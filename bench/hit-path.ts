@@ -70,6 +70,7 @@ function exchange(): never {
       proto: 'HTTP/1.1',
       protover: 11,
       names: ['Host', 'User-Agent', 'Accept'],
+      lower: ['host', 'user-agent', 'accept'],
       values: ['127.0.0.1:6081', 'wrk', '*/*'],
       body: { kind: 'none' },
       close: false,

@@ -35,34 +35,34 @@ export type Framed = { readonly ok: true; readonly head: RequestHead } | Refusal
 const NONE: BodyFraming = { kind: 'none' };
 
 export function frameRequest(head: ParsedHead, httpsScheme: boolean): Framed {
-  const { names, values } = head;
+  const { names, lower, values } = head;
   let host = -1;
   let length = -1;
   let te = -1;
   let expect = -1;
   let connection: string | null = null;
   for (let i = 0; i < names.length; i++) {
-    const n = names[i];
-    // Only the lengths of the names this looks at are worth a lower-casing.
+    const n = lower[i];
+    // Only the names of these lengths are worth comparing.
     switch (n.length) {
       case 4:
-        if (n.toLowerCase() !== 'host') break;
+        if (n !== 'host') break;
         if (host >= 0) return refuse(400, 'duplicate Host header', 'rx_bad');
         host = i;
         break;
       case 6:
-        if (expect < 0 && n.toLowerCase() === 'expect') expect = i;
+        if (expect < 0 && n === 'expect') expect = i;
         break;
       case 10:
-        if (n.toLowerCase() === 'connection') connection = connection === null ? values[i] : `${connection},${values[i]}`;
+        if (n === 'connection') connection = connection === null ? values[i] : `${connection},${values[i]}`;
         break;
       case 14:
-        if (n.toLowerCase() !== 'content-length') break;
+        if (n !== 'content-length') break;
         if (length >= 0) return refuse(400, 'duplicate Content-Length header', 'rx_bad');
         length = i;
         break;
       case 17:
-        if (te < 0 && n.toLowerCase() === 'transfer-encoding') te = i;
+        if (te < 0 && n === 'transfer-encoding') te = i;
         break;
     }
   }
@@ -98,33 +98,40 @@ export function frameRequest(head: ParsedHead, httpsScheme: boolean): Framed {
   }
   let { url } = head;
   let names2 = names;
+  let lower2 = lower;
   let values2 = values;
   const authority = absoluteAuthority(url, httpsScheme);
   if (authority !== null) {
     names2 = [];
+    lower2 = [];
     values2 = [];
     for (let i = 0; i < names.length; i++) {
       if (i === host) continue;
       names2.push(names[i]);
+      lower2.push(lower[i]);
       values2.push(values[i]);
     }
     names2.push('Host');
+    lower2.push('host');
     values2.push(url.slice(authority.start, authority.end));
     url = url.slice(authority.end);
   }
   if (expect100) {
     // Varnish takes Expect off before VCL sees the request.
     const keepN: string[] = [];
+    const keepL: string[] = [];
     const keepV: string[] = [];
     for (let i = 0; i < names2.length; i++) {
-      if (names2[i].length === 6 && names2[i].toLowerCase() === 'expect') continue;
+      if (lower2[i] === 'expect') continue;
       keepN.push(names2[i]);
+      keepL.push(lower2[i]);
       keepV.push(values2[i]);
     }
     names2 = keepN;
+    lower2 = keepL;
     values2 = keepV;
   }
-  return { ok: true, head: { method: head.method, url, proto: head.proto, protover: head.protover, names: names2, values: values2, body, close, expect100 } };
+  return { ok: true, head: { method: head.method, url, proto: head.proto, protover: head.protover, names: names2, lower: lower2, values: values2, body, close, expect100 } };
 }
 
 const refuse = (status: 400 | 417, reason: string, close: 'rx_junk' | 'rx_bad' = 'rx_junk'): Refusal => ({ ok: false, status, reason, close });

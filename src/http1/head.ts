@@ -28,8 +28,9 @@ export interface ParsedHead {
   readonly proto: string;
   /** 10 or 11. */
   readonly protover: number;
-  /** Header names as sent and their values, leading and trailing white space taken off. */
+  /** Header names as sent, the same in lower case, and their values, leading and trailing white space taken off. */
   readonly names: string[];
+  readonly lower: string[];
   readonly values: string[];
 }
 
@@ -99,6 +100,7 @@ export function parseHead(buf: Buffer, start: number, end: number, limits: HeadL
   const proto = protover === 11 ? 'HTTP/1.1' : 'HTTP/1.0';
   p += eol;
   const names: string[] = [];
+  const lower: string[] = [];
   const values: string[] = [];
   const maxHeaders = limits.http_max_hdr - 5;
   for (;;) {
@@ -136,11 +138,32 @@ export function parseHead(buf: Buffer, start: number, end: number, limits: HeadL
     let ve = lineEnd;
     while (vs < ve && (BYTE_CLASS[buf[vs]] & LWS) !== 0) vs++;
     while (ve > vs && (BYTE_CLASS[buf[ve - 1]] & LWS) !== 0) ve--;
-    names.push(text(buf, lineStart, colon));
+    const name = text(buf, lineStart, colon);
+    names.push(name);
+    lower.push(lowerName(name));
     values.push(folded ? unfold(buf.toString('latin1', vs, ve)) : text(buf, vs, ve));
     p = r;
   }
-  return { ok: true, head: { method, url, proto, protover, names, values } };
+  return { ok: true, head: { method, url, proto, protover, names, lower, values } };
+}
+
+/** Lower-case forms of recent header names: they repeat from request to request. */
+const LOWER = new Map<string, string>();
+const LOWER_MAX = 512;
+
+/**
+ * A header name in lower case. The names text() gives back are mostly the same string objects
+ * request after request, so a Map lookup (their hash kept in the string) costs less than a new
+ * lower-cased string each time, which the framing checks and VCL's header table both need.
+ */
+export function lowerName(name: string): string {
+  let l = LOWER.get(name);
+  if (l === undefined) {
+    l = name.toLowerCase();
+    if (LOWER.size >= LOWER_MAX) LOWER.clear();
+    LOWER.set(name, l);
+  }
+  return l;
 }
 
 /** Strings up to this long are looked up in RECENT before they are decoded. */

@@ -646,19 +646,31 @@ function addressesOf(req: Http1Request): Addresses {
  * without control bytes, so the headers go in without a second check.
  */
 function receivedRequest(head: RequestHead, clientText: string): VclHttp {
-  const req = VclHttp.request(head.method, head.url, head.proto);
-  const { names, values } = head;
+  const { names, lower, values } = head;
+  // The parser's arrays are copied: std.rollback makes req again from the same head.
+  const n2 = names.slice();
+  const l2 = lower.slice();
+  const v2 = values.slice();
   let xff: string | null = null;
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i];
-    const lower = name.toLowerCase();
-    if (lower === 'x-forwarded-for') {
-      // Repeated lines are joined, then the client's address goes last.
-      xff = xff === null ? values[i] : `${xff}, ${values[i]}`;
-      continue;
+  if (l2.includes('x-forwarded-for')) {
+    // Repeated lines are joined, then the client's address goes last.
+    let kept = 0;
+    for (let i = 0; i < l2.length; i++) {
+      if (l2[i] === 'x-forwarded-for') {
+        xff = xff === null ? v2[i] : `${xff}, ${v2[i]}`;
+        continue;
+      }
+      n2[kept] = n2[i];
+      l2[kept] = l2[i];
+      v2[kept] = v2[i];
+      kept++;
     }
-    req.appendTrusted(name, lower, values[i]);
+    n2.length = kept;
+    l2.length = kept;
+    v2.length = kept;
   }
-  req.appendTrusted('X-Forwarded-For', 'x-forwarded-for', xff === null ? clientText : `${xff}, ${clientText}`);
-  return req;
+  n2.push('X-Forwarded-For');
+  l2.push('x-forwarded-for');
+  v2.push(xff === null ? clientText : `${xff}, ${clientText}`);
+  return VclHttp.requestWithLines(head.method, head.url, head.proto, n2, l2, v2);
 }

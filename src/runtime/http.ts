@@ -36,6 +36,21 @@ export class VclHttp {
     return http;
   }
 
+  /**
+   * A request whose header lines are already known good (tokens for names, no CR, LF or NUL in
+   * values): the arrays become the object's own, so the caller must not keep them.
+   */
+  static requestWithLines(method: string, url: string, proto: string, names: string[], lower: string[], values: string[]): VclHttp {
+    const http = new VclHttp();
+    http.#method = method;
+    http.#url = url;
+    http.#proto = proto;
+    http.#names = names;
+    http.#lower = lower;
+    http.#values = values;
+    return http;
+  }
+
   /** A response object (beresp, resp, obj) with its first line. */
   static response(status: number, reason: string, proto = 'HTTP/1.1'): VclHttp {
     const http = new VclHttp();

@@ -8,7 +8,7 @@
 // them directly; what a field means is the VCL variable named beside it.
 
 import { byteStringToBuffer } from '../common/byte-string.ts';
-import { hash } from 'node:crypto';
+import { HashInput } from './hash-memo.ts';
 import { Params } from '../common/params.ts';
 import type { BackendSpec, CacheObjects, Director, HeaderRef, HttpWhere, ParamReading, PeerCredentials, PrivHolder, PurgeOptions, VmodContext, VmodFilter, VmodHousekeeping } from '../vmod/api.ts';
 import { readHeaderRef, VmodFailure, writeHeaderRef } from '../vmod/api.ts';
@@ -85,24 +85,6 @@ export interface TaskVcl {
 }
 
 const NO_SERVICES: TaskServices = {};
-
-/**
- * Digests of recent hash inputs: a hit on a popular URL skips SHA-256 for a Map lookup (the
- * proxy's hit path). Bounded: emptied when full, so it costs at most MEMO_SIZE short strings.
- */
-const MEMO_SIZE = 8192;
-const digests = new Map<string, string>();
-
-function digestOf(input: string): string {
-  let key = digests.get(input);
-  if (key === undefined) {
-    // The input is a byte string: its bytes are hashed, as Varnish hashes them (req.hash).
-    key = hash('sha256', Buffer.from(input, 'latin1'), 'binary');
-    if (digests.size >= MEMO_SIZE) digests.clear();
-    digests.set(input, key);
-  }
-  return key;
-}
 
 export class VclTask implements VmodContext {
   readonly side: TaskSide;
@@ -214,7 +196,7 @@ export class VclTask implements VmodContext {
    */
   body: string | Uint8Array = '';
 
-  #hashInput = '';
+  #hashInput: HashInput | null = null;
   #key: string | null = null;
   #digest: Uint8Array | null = null;
   #privTask: Map<object, PrivHolder> | null = null;
@@ -260,7 +242,7 @@ export class VclTask implements VmodContext {
 
   /** Starts a new hash (each run of vcl_hash). */
   resetHash(): void {
-    this.#hashInput = '';
+    this.#hashInput = null;
     this.#key = null;
     this.#digest = null;
   }
@@ -270,7 +252,8 @@ export class VclTask implements VmodContext {
    * ends each call with a null strand as a separator, as Varnish does (so its digests match).
    */
   hashPart(s: string | null): void {
-    this.#hashInput += s ?? '\0';
+    this.#hashInput ??= new HashInput();
+    this.#hashInput.add(s ?? '\0');
     this.#key = null;
     this.#digest = null;
   }
@@ -282,7 +265,7 @@ export class VclTask implements VmodContext {
   hashKey(): string {
     if (this.#key === null) {
       const d = this.#digest;
-      this.#key = d === null ? digestOf(this.#hashInput) : Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('latin1');
+      this.#key = d === null ? (this.#hashInput ??= new HashInput()).digest() : Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('latin1');
     }
     return this.#key;
   }
