@@ -265,7 +265,8 @@ export class VclTask implements VmodContext {
   hashKey(): string {
     if (this.#key === null) {
       const d = this.#digest;
-      this.#key = d === null ? (this.#hashInput ??= new HashInput()).digest() : Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('latin1');
+      // No hash_data() at all hashes the empty input.
+      this.#key = d === null ? (this.#hashInput ?? new HashInput()).digest() : Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('latin1');
     }
     return this.#key;
   }
