@@ -54,11 +54,18 @@ export const WHOLE_GUNZIP_MAX = 128 * 1024;
 export async function* gunzipWholeStage(input: Body): AsyncGenerator<Buffer> {
   const seen: Buffer[] = [];
   for await (const chunk of input) seen.push(chunk);
-  const body = seen.length === 1 ? seen[0] : Buffer.concat(seen);
-  // One output buffer the size the trailer announces (capped: the trailer is the backend's
-  // word), so zlib does not gather 16 KB pieces and join them.
+  yield gunzipWhole(seen);
+}
+
+/**
+ * A complete gzip body (up to WHOLE_GUNZIP_MAX) inflated in one synchronous call, into one
+ * output buffer the size its trailer announces (capped: the trailer is the backend's word), so
+ * zlib does not gather 16 KB pieces and join them. Throws on invalid gzip.
+ */
+export function gunzipWhole(chunks: readonly Buffer[]): Buffer {
+  const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
   const size = body.length >= 18 ? body.readUInt32LE(body.length - 4) : 0;
-  yield gunzipSync(body, { chunkSize: Math.min(Math.max(size + 64, 1024), 4 * WHOLE_GUNZIP_MAX) });
+  return gunzipSync(body, { chunkSize: Math.min(Math.max(size + 64, 1024), 4 * WHOLE_GUNZIP_MAX) });
 }
 
 /** The bytes unchanged, fed to a gunzip on the side: invalid gzip fails the body at its end. */
