@@ -124,6 +124,7 @@ export function openDeliveryFilters(list: string, c: DeliveryContext): DeliveryC
       // First to change the body of a small complete object: when no filter follows (any that
       // does makes the length unknown), the body is made whole when it is written.
       wholeFirst = small && stages.length === 0;
+      if (!small) c.kept?.streamed(obj);
       stages.push(small ? gunzipWholeStage : gunzipStage);
       length = length === undefined || wholeFirst ? undefined : gunzippedLength(obj.chunks, obj.bodyBytes);
     } else if (vmods.has(n)) {

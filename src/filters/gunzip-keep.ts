@@ -66,6 +66,11 @@ export class KeptGunzips<O extends GzipSource> {
     return body;
   }
 
+  /** obj is delivered gunzipped as a stream (it is still being fetched, or large). */
+  streamed(obj: O): void {
+    this.#seen.add(obj);
+  }
+
   /** obj left the cache: its kept body goes. */
   forget(obj: O): void {
     const body = this.#bodies.get(obj);

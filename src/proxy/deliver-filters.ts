@@ -38,7 +38,10 @@ export function deliveryChain(cr: ClientRequest, obj: CacheObject): DeliveryChai
     obj,
     resp: t.resp!,
     counters: cr.srv.counters,
-    includes: { run: includeRunner(cr), parallel: cr.srv.params.values.feature.has('esi_parallel_includes'), budget: includeBudget(cr) },
+    // Made only for a filter that runs includes: a gunzip hit pays nothing for them.
+    get includes() {
+      return { run: includeRunner(cr), parallel: cr.srv.params.values.feature.has('esi_parallel_includes'), budget: includeBudget(cr) };
+    },
     pieces,
     vmodFilter: (name) => t.vcl?.filter?.(name),
     log: (m) => cr.tx?.log(m),
