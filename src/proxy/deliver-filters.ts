@@ -109,7 +109,9 @@ export function writeFiltered(cr: ClientRequest, obj: CacheObject, chain: Delive
   }
   if (part !== 'all') body = body.subarray(part.start, part.end);
   cr.srv.counters.s_resp_bodybytes += body.length;
-  res.end(body);
+  // Head and body in one corked writev: measured against one write of the two copied together
+  // (bench/proxy's gunzip load, taking turns), it costs 30-40 us less CPU per 20 KB hit.
+  res.endAll([body]);
 }
 
 type Part = 'all' | 'none' | { start: number; end: number };
