@@ -208,6 +208,34 @@ describe('kept gunzipped bodies', () => {
     expect(stat(proxy, 'n_gunzip')).toBe(3);
   });
 
+  it('includes a gzipped fragment in a plain ESI page from its kept body, and in a gzip page as gzip', async () => {
+    const fragment = page(42, 20 * 1024);
+    const origin = started.origin(
+      await startOrigin((req, res) => {
+        if (req.url === '/frag') {
+          res.writeHead(200, { 'Content-Encoding': 'gzip', 'Cache-Control': 'max-age=3600' });
+          res.end(gzipSync(fragment));
+        } else {
+          res.writeHead(200, { 'Cache-Control': 'max-age=3600' });
+          res.end('<html><esi:include src="/frag"/></html>');
+        }
+      }),
+    );
+    const proxy = started.proxy(
+      await startProxy(`${BACKEND}sub vcl_backend_response { if (bereq.url == "/page" || bereq.url == "/gzpage") { set beresp.do_esi = true; } if (bereq.url == "/gzpage") { set beresp.do_gzip = true; } }`, { origin }),
+    );
+    const expected = Buffer.concat([Buffer.from('<html>'), fragment, Buffer.from('</html>')]);
+    for (let i = 0; i < 4; i++) {
+      const plain = await getBytes(proxy.port, '/page');
+      expect(plain.body.equals(expected)).toBe(true);
+      const zipped = await getBytes(proxy.port, '/gzpage', GZ);
+      expect(zipped.headers['content-encoding']).toBe('gzip');
+      expect(gunzipSync(zipped.body).equals(expected)).toBe(true);
+    }
+    expect(stat(proxy, 'gunzip_kept')).toBe(1);
+    expect(stat(proxy, 'gunzip_kept_hit')).toBeGreaterThanOrEqual(2);
+  });
+
   it('keeps nothing for a pass', async () => {
     const origin = await gzipOrigin({ n: 1 });
     const proxy = started.proxy(await startProxy(`${VCL}\nsub vcl_backend_response { set beresp.uncacheable = true; }`, { origin }));
