@@ -317,6 +317,14 @@ export const PARAM_TABLE = [
     docs: 'How long to wait, once a request is sent to a backend, for the first byte of its response. A backend definition or VCL (bereq.first_byte_timeout) can set its own.',
   },
   {
+    name: 'gunzip_keep_size',
+    type: 'bytes',
+    unit: 'bytes',
+    default: '16M',
+    min: '0',
+    docs: 'Shellac only. The bytes of inflated bodies kept for clients that do not take gzip: a complete gzipped object of up to 128 KB that is delivered gunzipped a second time keeps its inflated body here, and later such deliveries write it as a plain hit is written, with no inflate. Kept bodies are apart from the storage (they never push an object out); the least recently used go when this is full; an object that leaves the cache takes its kept body with it. 0 keeps none. Counted in MAIN.gunzip_kept, gunzip_kept_hit, gunzip_kept_evicted, n_gunzip_kept and gunzip_kept_bytes.',
+  },
+  {
     name: 'gzip_buffer',
     type: 'bytes',
     unit: 'bytes',

@@ -17,7 +17,8 @@ import { assembleGzip, type Piece, storedPiece } from './gzip-pieces.ts';
 import { weakenEtag } from './http-edits.ts';
 import { type Body, coalesce, compose, filterNames, type Stage } from './stage.ts';
 import { openVmodFilter, type VmodFilterLookup } from './vmod-filters.ts';
-import { gunzippedLength, gunzipStage, gunzipWholeStage, WHOLE_GUNZIP_MAX } from './zlib-stages.ts';
+import type { KeptGunzips } from './gunzip-keep.ts';
+import { gunzippedLength, gunzipStage, gunzipWhole, gunzipWholeStage, WHOLE_GUNZIP_MAX } from './zlib-stages.ts';
 
 /** What a delivery needs to know of the stored object. */
 export interface StoredBody {
@@ -58,11 +59,18 @@ export interface DeliveryContext {
   readonly vmodFilter: VmodFilterLookup;
   /** A log record in the request's transaction (for VMOD filters). */
   readonly log: (message: string) => void;
+  /** Where inflated bodies of this object may be kept (gunzip-keep.ts); null: never kept. */
+  readonly kept: KeptGunzips<StoredBody> | null;
 }
 
-/** A body transformed for delivery: bytes (with their length when known), or gzip pieces. */
+/**
+ * A body transformed for delivery: bytes (with their length when known), a whole body made in
+ * one synchronous call when it is written (a small complete gzip object gunzipped, or its kept
+ * inflated bytes), or gzip pieces.
+ */
 export type DeliveryChain =
   | { readonly kind: 'bytes'; readonly stage: Stage; readonly length: number | undefined }
+  | { readonly kind: 'whole'; readonly body: () => Buffer; readonly length: number }
   | { readonly kind: 'pieces'; readonly pieces: (input: Body) => AsyncIterable<Piece> };
 
 
@@ -85,6 +93,7 @@ export function openDeliveryFilters(list: string, c: DeliveryContext): DeliveryC
   let gzipped = info.gzip;
   let length: number | undefined = obj.state === 'done' ? obj.bodyBytes : undefined;
   const stages: Stage[] = [];
+  let wholeFirst = false;
   for (let i = 0; i < names.length; i++) {
     const n = names[i];
     if (n === 'esi') {
@@ -111,8 +120,13 @@ export function openDeliveryFilters(list: string, c: DeliveryContext): DeliveryC
       gzipped = false;
       c.resp.unset('Content-Encoding');
       weakenEtag(c.resp);
-      stages.push(obj.state === 'done' && obj.bodyBytes <= WHOLE_GUNZIP_MAX ? gunzipWholeStage : gunzipStage);
-      length = length === undefined ? undefined : gunzippedLength(obj.chunks, obj.bodyBytes);
+      const small = obj.state === 'done' && obj.bodyBytes <= WHOLE_GUNZIP_MAX;
+      // First to change the body of a small complete object: when no filter follows (any that
+      // does makes the length unknown), the body is made whole when it is written.
+      wholeFirst = small && stages.length === 0;
+      if (!small) c.kept?.streamed(obj);
+      stages.push(small ? gunzipWholeStage : gunzipStage);
+      length = length === undefined || wholeFirst ? undefined : gunzippedLength(obj.chunks, obj.bodyBytes);
     } else if (vmods.has(n)) {
       // A VMOD's filter gets the bytes as the filters before it left them, gzip or not.
       const stage = openVmodFilter(vmods.get(n)!, 'delivery', c.resp, c.log);
@@ -124,9 +138,18 @@ export function openDeliveryFilters(list: string, c: DeliveryContext): DeliveryC
     // range: the proxy cuts ranges of a body it writes itself; a transformed body is whole.
   }
   if (stages.length === 0) return null;
+  if (stages.length === 1 && wholeFirst) return wholeGunzip(obj, c.kept);
   // An ESI page's many small parts go out in as few writes as they came in turns.
   if (names.includes('esi') && info.esiOpen) stages.push(coalesce);
   return { kind: 'bytes', stage: compose(stages), length };
+}
+
+/** A complete small gzip object gunzipped in one call, or its kept inflated bytes. */
+function wholeGunzip(obj: StoredBody, kept: KeptGunzips<StoredBody> | null): Extract<DeliveryChain, { kind: 'whole' }> {
+  const body = kept?.get(obj);
+  if (body !== undefined) return { kind: 'whole', body: () => body, length: body.length };
+  const length = gunzippedLength(obj.chunks, obj.bodyBytes) ?? 0;
+  return { kind: 'whole', body: kept === null ? () => gunzipWhole(obj.chunks) : () => kept.inflate(obj), length };
 }
 
 /**

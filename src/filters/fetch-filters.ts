@@ -12,7 +12,7 @@ import { type FETCH_FILTER_NAMES, isGzip } from '../runtime/filter-defaults.ts';
 import { varyAcceptEncoding, weakenEtag } from './http-edits.ts';
 import { compose, filterNames, type Stage } from './stage.ts';
 import { openVmodFilter, type VmodFilterLookup } from './vmod-filters.ts';
-import { type GzipSettings, gunzipStage, gzipStage, testGunzipStage } from './zlib-stages.ts';
+import { type GzipSettings, gunzipFetchStage, gzipStage, testGunzipStage } from './zlib-stages.ts';
 
 export interface FilterCounters {
   n_gzip: number;
@@ -71,7 +71,7 @@ const FETCH_FILTERS = {
     h.unset('Content-Encoding');
     h.unset('Content-Length');
     weakenEtag(h);
-    return gunzipStage;
+    return gunzipFetchStage;
   },
   testgunzip(c) {
     if (!isGzip(c.beresp)) return null;

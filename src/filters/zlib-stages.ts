@@ -45,6 +45,48 @@ export function gunzipStage(input: Body): Body {
 }
 
 /**
+ * A backend's gzip body must be one member with nothing after it, as Varnish's inflate has it
+ * (FetchError "Junk after gzip data"). node's gunzip reads on past the first member (a second
+ * member, or zero bytes as padding), so the check is the trailer's: the last four bytes are the
+ * length of everything inflated (mod 2^32), which holds for one member and not for more.
+ * Without it a stored body's trailer would announce a Content-Length its inflated bytes do not
+ * have.
+ */
+class OneMember {
+  #tail: Buffer = Buffer.alloc(0);
+  #inflated = 0;
+
+  input(chunk: Buffer): void {
+    this.#tail = chunk.length >= 4 ? chunk.subarray(chunk.length - 4) : Buffer.concat([this.#tail, chunk]).subarray(-4);
+  }
+
+  output(bytes: number): void {
+    this.#inflated += bytes;
+  }
+
+  /** Throws when the body was not exactly one gzip member. */
+  check(): void {
+    if (this.#tail.length < 4 || this.#tail.readUInt32LE(0) !== this.#inflated % 2 ** 32) throw new Error('Junk after gzip data');
+  }
+}
+
+/** The fetch's gunzip (do_gunzip): a body of more than one gzip member fails the fetch. */
+export async function* gunzipFetchStage(input: Body): AsyncGenerator<Buffer> {
+  const member = new OneMember();
+  async function* watched(): AsyncGenerator<Buffer> {
+    for await (const chunk of input) {
+      member.input(chunk);
+      yield chunk;
+    }
+  }
+  for await (const chunk of through(watched(), createGunzip())) {
+    member.output(chunk.length);
+    yield chunk;
+  }
+  member.check();
+}
+
+/**
  * Bodies up to this size that are complete are gunzipped in one call on delivery: inflating
  * 128 KB takes well under a millisecond, far less than a stream's per-request machinery costs.
  */
@@ -54,31 +96,41 @@ export const WHOLE_GUNZIP_MAX = 128 * 1024;
 export async function* gunzipWholeStage(input: Body): AsyncGenerator<Buffer> {
   const seen: Buffer[] = [];
   for await (const chunk of input) seen.push(chunk);
-  const body = seen.length === 1 ? seen[0] : Buffer.concat(seen);
-  // One output buffer the size the trailer announces (capped: the trailer is the backend's
-  // word), so zlib does not gather 16 KB pieces and join them.
+  yield gunzipWhole(seen);
+}
+
+/**
+ * A complete gzip body (up to WHOLE_GUNZIP_MAX) inflated in one synchronous call, into one
+ * output buffer the size its trailer announces (capped: the trailer is the backend's word), so
+ * zlib does not gather 16 KB pieces and join them. Throws on invalid gzip.
+ */
+export function gunzipWhole(chunks: readonly Buffer[]): Buffer {
+  const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
   const size = body.length >= 18 ? body.readUInt32LE(body.length - 4) : 0;
-  yield gunzipSync(body, { chunkSize: Math.min(Math.max(size + 64, 1024), 4 * WHOLE_GUNZIP_MAX) });
+  return gunzipSync(body, { chunkSize: Math.min(Math.max(size + 64, 1024), 4 * WHOLE_GUNZIP_MAX) });
 }
 
 /** The bytes unchanged, fed to a gunzip on the side: invalid gzip fails the body at its end. */
 export async function* testGunzipStage(input: Body): AsyncGenerator<Buffer> {
   const z = createGunzip();
+  const member = new OneMember();
   const ended = finished(z);
   ended.catch(() => {});
   let failure: Error | null = null;
   z.on('error', (e) => {
     failure = e;
   });
-  z.resume();
+  z.on('data', (d: Buffer) => member.output(d.length));
   for await (const chunk of input) {
     if (failure !== null) throw failure;
+    member.input(chunk);
     z.write(chunk);
     yield chunk;
   }
   z.end();
   await ended;
   if (failure !== null) throw failure;
+  member.check();
 }
 
 /** The uncompressed length a whole gzip body says it has (its trailer's ISIZE), or undefined. */

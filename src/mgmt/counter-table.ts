@@ -142,6 +142,11 @@ const MAIN = [
   { name: 'n_gzip', type: 'counter', docs: 'Bodies compressed with gzip' },
   { name: 'n_gunzip', type: 'counter', docs: 'Bodies decompressed' },
   { name: 'n_test_gunzip', type: 'counter', docs: 'Gzipped backend bodies checked by decompressing them' },
+  { name: 'gunzip_kept', type: 'counter', docs: 'Inflated bodies of gzipped objects kept for clients without gzip (gunzip_keep_size)' },
+  { name: 'gunzip_kept_hit', type: 'counter', docs: 'Deliveries to clients without gzip answered from a kept inflated body' },
+  { name: 'gunzip_kept_evicted', type: 'counter', docs: 'Kept inflated bodies dropped to stay within gunzip_keep_size' },
+  { name: 'n_gunzip_kept', type: 'gauge', docs: 'Inflated bodies kept now' },
+  { name: 'gunzip_kept_bytes', type: 'gauge', format: 'bytes', docs: 'Bytes of inflated bodies kept now' },
 ] as const satisfies readonly CounterDecl[];
 
 const SMA = [

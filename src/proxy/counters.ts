@@ -60,6 +60,11 @@ export const PROXY_COUNTERS = [
   'n_gzip',
   'n_gunzip',
   'n_test_gunzip',
+  'gunzip_kept',
+  'gunzip_kept_hit',
+  'gunzip_kept_evicted',
+  'n_gunzip_kept',
+  'gunzip_kept_bytes',
 ] as const;
 
 export type ProxyCounterName = (typeof PROXY_COUNTERS)[number];

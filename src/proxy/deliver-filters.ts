@@ -5,9 +5,11 @@
 import type { CacheObject } from '../cache/index.ts';
 import { type DeliveryChain, defaultDeliveryFilters, openDeliveryFilters } from '../filters/delivery-filters.ts';
 import { INCLUDES_AHEAD_MAX, type IncludeBudget } from '../filters/esi-deliver.ts';
+import { KeptGunzips } from '../filters/gunzip-keep.ts';
 import { acceptsGzip } from '../runtime/variables.ts';
 import type { ClientRequest } from './client.ts';
 import { includeRunner } from './esi-include.ts';
+import type { Shellac } from './server.ts';
 
 /** resp.filters when VCL has not set it. */
 export function defaultRespFilters(cr: ClientRequest, obj: CacheObject): string {
@@ -36,11 +38,30 @@ export function deliveryChain(cr: ClientRequest, obj: CacheObject): DeliveryChai
     obj,
     resp: t.resp!,
     counters: cr.srv.counters,
-    includes: { run: includeRunner(cr), parallel: cr.srv.params.values.feature.has('esi_parallel_includes'), budget: includeBudget(cr) },
+    // Made only for a filter that runs includes: a gunzip hit pays nothing for them.
+    get includes() {
+      return { run: includeRunner(cr), parallel: cr.srv.params.values.feature.has('esi_parallel_includes'), budget: includeBudget(cr) };
+    },
     pieces,
     vmodFilter: (name) => t.vcl?.filter?.(name),
     log: (m) => cr.tx?.log(m),
+    // Only an object in the cache keeps an inflated body: the cache says when it leaves.
+    kept: obj.kind === 'normal' && obj.head !== null && !obj.dying ? keptGunzips(cr.srv) : null,
   });
+}
+
+/** Each server's kept gunzipped bodies, made (and hooked to its cache's removals) at first use. */
+const kept = new WeakMap<Shellac, KeptGunzips<CacheObject>>();
+
+function keptGunzips(srv: Shellac): KeptGunzips<CacheObject> {
+  let k = kept.get(srv);
+  if (k === undefined) {
+    const made = new KeptGunzips<CacheObject>(srv.counters, () => srv.params.values.gunzip_keep_size);
+    srv.cache.subscribe({ inserted: () => {}, removed: (obj) => made.forget(obj) });
+    kept.set(srv, made);
+    k = made;
+  }
+  return k;
 }
 
 /** The budget of includes run ahead of delivery, one per top request (kept while it lives). */
@@ -65,9 +86,43 @@ async function* storedBody(obj: CacheObject): AsyncGenerator<Buffer> {
 
 /**
  * Writes a body through its delivery chain, minding the client's pace: all of it, none (HEAD)
- * or a range of what the chain makes.
+ * or a range of what the chain makes. A whole body is written at once (undefined comes back).
  */
-export async function writeFiltered(cr: ClientRequest, obj: CacheObject, chain: DeliveryChain, part: 'all' | 'none' | { start: number; end: number }): Promise<void> {
+export function writeFiltered(cr: ClientRequest, obj: CacheObject, chain: DeliveryChain, part: Part): Promise<void> | undefined {
+  if (chain.kind !== 'whole') return writeStreamed(cr, obj, chain, part);
+  const res = cr.res;
+  if (part === 'none') {
+    res.end();
+    return;
+  }
+  let body: Buffer;
+  try {
+    body = chain.body();
+  } catch (e) {
+    failed(cr, e as Error);
+    return;
+  }
+  if (body.length !== chain.length) {
+    // The trailer's length went out in the head: a body of another length must not pass for it.
+    failed(cr, new Error(`gunzipped body is ${body.length} bytes, its trailer says ${chain.length}`));
+    return;
+  }
+  if (part !== 'all') body = body.subarray(part.start, part.end);
+  cr.srv.counters.s_resp_bodybytes += body.length;
+  // Head and body in one corked writev: measured against one write of the two copied together
+  // (bench/proxy's gunzip load, taking turns), it costs 30-40 us less CPU per 20 KB hit.
+  res.endAll([body]);
+}
+
+type Part = 'all' | 'none' | { start: number; end: number };
+
+function failed(cr: ClientRequest, e: Error): void {
+  cr.srv.logger.warn({ xid: cr.task.xid, error: e.message }, 'delivery filter failed');
+  cr.tx?.error(e.message);
+  cr.res.destroy();
+}
+
+async function writeStreamed(cr: ClientRequest, obj: CacheObject, chain: Exclude<DeliveryChain, { kind: 'whole' }>, part: Part): Promise<void> {
   const res = cr.res;
   const counters = cr.srv.counters;
   if (part === 'none') {
@@ -103,9 +158,7 @@ export async function writeFiltered(cr: ClientRequest, obj: CacheObject, chain: 
     res.end();
   } catch (e) {
     if (early !== undefined) clearImmediate(early);
-    cr.srv.logger.warn({ xid: cr.task.xid, error: (e as Error).message }, 'delivery filter failed');
-    cr.tx?.error((e as Error).message);
-    res.destroy();
+    failed(cr, e as Error);
   }
 }
 

@@ -82,6 +82,26 @@ describe('gzip on fetch, gunzip on delivery', () => {
     expect(stat(proxy, 'fetch_failed')).toBe(1);
   });
 
+  it('fails a fetch whose gzip body goes on after its first member, as varnishd does (Junk after gzip data)', async () => {
+    const bodies: Record<string, Buffer> = {
+      '/two': Buffer.concat([gzipSync('first part '), gzipSync('second part')]),
+      '/padded': Buffer.concat([gzipSync('padded'), Buffer.alloc(8)]),
+      '/one': gzipSync('one member'),
+    };
+    const origin = started.origin(await startOrigin((req, res) => {
+      res.writeHead(200, { 'Content-Encoding': 'gzip' });
+      res.end(bodies[req.url!.replace(/\?.*/, '')]);
+    }));
+    const proxy = started.proxy(await startProxy(`${BACKEND}sub vcl_backend_response { set beresp.do_stream = false; if (bereq.url ~ "gunzip") { set beresp.do_gunzip = true; } }`, { origin }));
+    for (const filter of ['testgunzip', 'gunzip']) {
+      for (const url of ['/two', '/padded']) expect((await fetchRaw(proxy.port, `${url}?${filter}`, GZ)).status).toBe(503);
+      const one = await fetchRaw(proxy.port, `/one?${filter}`);
+      expect(one.status).toBe(200);
+      expect(one.body.toString()).toBe('one member');
+    }
+    expect(stat(proxy, 'fetch_failed')).toBe(4);
+  });
+
   it('names an unknown filter in beresp.filters and fails the fetch', async () => {
     const origin = started.origin(await startOrigin((_req, res) => res.end('x')));
     const proxy = started.proxy(await startProxy(`${BACKEND}sub vcl_backend_response { set beresp.filters = "gzip nosuch"; }`, { origin }));
