@@ -1,0 +1,160 @@
+// The hand-over between the main thread and one sandbox thread: a SharedArrayBuffer both
+// read and write in turns, instead of a message port. A message (a request in, a result out)
+// is written in place in the slot's data area and the turn passes to the other side; one that
+// does not fit goes in frames, each handed over and acknowledged by passing the turn back.
+//
+//   main                                   worker (blocked in Atomics.wait between requests)
+//   write request frame, TURN = WORKER ──►  read it (ack with TURN = MAIN while MORE)
+//   Atomics.waitAsync until TURN = MAIN     run the program, write the result frame
+//   read the result                   ◄──  TURN = MAIN (wait for the ack while MORE), reset
+//
+// The worker thread blocks: it is its own thread and has nothing else to do. The main thread
+// never blocks: Atomics.waitAsync resolves a promise on its event loop when the worker passes
+// the turn, or at the deadline (max_request_time). A message port costs the main thread a
+// structured clone and a wake-up of the port's machinery per message (about 30 µs of its CPU
+// per request through piscina); this costs it two or three µs (docs/compute.md, Figures).
+
+/** The control words at the start of a slot, Int32 each, by index. */
+const TURN = 0;
+/** Bytes of the frame in the data area. */
+const LENGTH = 1;
+/** 1: the message goes on in the next frame. */
+const MORE = 2;
+/** 1: the thread is gone; the main thread sets it to wake its own waiter. */
+const ENDED = 3;
+const CONTROL_BYTES = 16;
+
+/** Whose turn it is to read or write the slot. */
+const MAIN = 0;
+const WORKER = 1;
+
+/** The data area of a slot: a hello request and its answer take a few hundred bytes. */
+export const SLOT_BYTES = 64 * 1024;
+
+export interface Slot {
+  readonly shared: SharedArrayBuffer;
+  readonly control: Int32Array;
+  readonly data: Buffer;
+}
+
+export function newSlot(dataBytes = SLOT_BYTES): SharedArrayBuffer {
+  return new SharedArrayBuffer(CONTROL_BYTES + dataBytes);
+}
+
+export function openSlot(shared: SharedArrayBuffer): Slot {
+  return { shared, control: new Int32Array(shared, 0, CONTROL_BYTES / 4), data: Buffer.from(shared, CONTROL_BYTES) };
+}
+
+function pass(slot: Slot, to: number): void {
+  Atomics.store(slot.control, TURN, to);
+  Atomics.notify(slot.control, TURN);
+}
+
+function putFrame(slot: Slot, message: Uint8Array, at: number, n: number, more: boolean): void {
+  slot.data.set(message.subarray(at, at + n), 0);
+  slot.control[LENGTH] = n;
+  slot.control[MORE] = more ? 1 : 0;
+}
+
+// ---- the main thread's side: never blocks ----
+
+/** How a wait of the main thread ended. */
+export type Waited = 'ok' | 'late' | 'ended';
+
+/** Resolves when it is the main thread's turn, at the deadline, or when the thread ended. */
+async function mainTurn(slot: Slot, deadline: number): Promise<Waited> {
+  const c = slot.control;
+  for (;;) {
+    if (Atomics.load(c, TURN) === MAIN) return c[ENDED] === 1 ? 'ended' : 'ok';
+    const left = deadline - performance.now();
+    if (left <= 0) return 'late';
+    const wait = Atomics.waitAsync(c, TURN, WORKER, left);
+    if (wait.async) await wait.value;
+  }
+}
+
+/**
+ * Hands `length` bytes of `message` to the worker. One frame is written at once (no promise);
+ * a bigger message is copied first, as `message` is the caller's scratch, and goes in frames.
+ */
+export function sendToWorker(slot: Slot, message: Uint8Array, length: number, deadline: number): Waited | Promise<Waited> {
+  if (slot.control[ENDED] === 1) return 'ended';
+  if (length <= slot.data.length) {
+    putFrame(slot, message, 0, length, false);
+    pass(slot, WORKER);
+    return 'ok';
+  }
+  return sendFrames(slot, message.slice(0, length), deadline);
+}
+
+async function sendFrames(slot: Slot, message: Uint8Array, deadline: number): Promise<Waited> {
+  for (let at = 0; at < message.length; ) {
+    const n = Math.min(slot.data.length, message.length - at);
+    at += n;
+    putFrame(slot, message, at - n, n, at < message.length);
+    pass(slot, WORKER);
+    if (at < message.length) {
+      const waited = await mainTurn(slot, deadline);
+      if (waited !== 'ok') return waited;
+    }
+  }
+  return 'ok';
+}
+
+/**
+ * The worker's answer: a view of the slot when it came in one frame (read it before the next
+ * hand-over on this slot), else the frames joined.
+ */
+export async function receiveFromWorker(slot: Slot, deadline: number): Promise<Buffer | Waited> {
+  let frames: Buffer[] | null = null;
+  for (;;) {
+    const waited = await mainTurn(slot, deadline);
+    if (waited !== 'ok') return waited;
+    const n = slot.control[LENGTH];
+    const more = slot.control[MORE] === 1;
+    if (!more && frames === null) return slot.data.subarray(0, n);
+    frames ??= [];
+    frames.push(Buffer.from(slot.data.subarray(0, n)));
+    if (!more) return Buffer.concat(frames);
+    pass(slot, WORKER);
+  }
+}
+
+/** The thread is gone: wakes the main thread's waiter, which then reads 'ended'. */
+export function markEnded(slot: Slot): void {
+  slot.control[ENDED] = 1;
+  pass(slot, MAIN);
+}
+
+// ---- the worker's side: blocks in Atomics.wait ----
+
+function workerTurn(slot: Slot): void {
+  while (Atomics.load(slot.control, TURN) !== WORKER) Atomics.wait(slot.control, TURN, MAIN);
+}
+
+/** The next message from the main thread (blocks until there is one); a view when in one frame. */
+export function receiveFromMain(slot: Slot): Buffer {
+  let frames: Buffer[] | null = null;
+  for (;;) {
+    workerTurn(slot);
+    const n = slot.control[LENGTH];
+    const more = slot.control[MORE] === 1;
+    if (!more && frames === null) return slot.data.subarray(0, n);
+    frames ??= [];
+    frames.push(Buffer.from(slot.data.subarray(0, n)));
+    if (!more) return Buffer.concat(frames);
+    pass(slot, MAIN);
+  }
+}
+
+/** Hands `length` bytes of `message` to the main thread, frame by frame, waiting for each ack. */
+export function sendToMain(slot: Slot, message: Uint8Array, length: number): void {
+  for (let at = 0; ; ) {
+    const n = Math.min(slot.data.length, length - at);
+    at += n;
+    putFrame(slot, message, at - n, n, at < length);
+    pass(slot, MAIN);
+    if (at >= length) return;
+    workerTurn(slot);
+  }
+}

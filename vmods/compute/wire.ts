@@ -1,0 +1,179 @@
+// What goes through a slot (slot.ts), as bytes: a request in, a result out. Numbers are
+// little-endian, strings UTF-8 after their byte length, lists after their count. Both sides
+// are this file, so the two cannot drift; what rarely crosses (a program's image, prepare and
+// saveState) goes as a structured clone on the thread's message port instead, and the slot
+// only carries the turn (CALL).
+
+import { FAILURE_KINDS, type ProgramRequest, type RunResult, type RunTiming } from './image.ts';
+
+/** What the main thread asks of a thread: the first number of a request. */
+export const RUN = 1;
+/** A call whose argument and answer go on the message port (prepare, saveState). */
+export const CALL = 2;
+
+/** Writes a message into a buffer it grows as needed; start() reuses it. */
+export class Writer {
+  buf = Buffer.allocUnsafeSlow(4096);
+  at = 0;
+
+  start(): this {
+    this.at = 0;
+    return this;
+  }
+
+  u32(n: number): void {
+    this.#room(4);
+    this.at = this.buf.writeUInt32LE(n >>> 0, this.at);
+  }
+
+  i32(n: number): void {
+    this.#room(4);
+    this.at = this.buf.writeInt32LE(n | 0, this.at);
+  }
+
+  f64(n: number): void {
+    this.#room(8);
+    this.at = this.buf.writeDoubleLE(n, this.at);
+  }
+
+  str(s: string): void {
+    // At most three bytes of UTF-8 per UTF-16 unit.
+    this.#room(4 + s.length * 3);
+    const n = this.buf.write(s, this.at + 4, 'utf8');
+    this.buf.writeUInt32LE(n, this.at);
+    this.at += 4 + n;
+  }
+
+  strs(list: readonly string[]): void {
+    this.u32(list.length);
+    for (const s of list) this.str(s);
+  }
+
+  bytes(b: Uint8Array): void {
+    this.#room(4 + b.length);
+    this.at = this.buf.writeUInt32LE(b.length, this.at);
+    this.buf.set(b, this.at);
+    this.at += b.length;
+  }
+
+  #room(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.at + n));
+    this.buf.copy(bigger, 0, 0, this.at);
+    this.buf = bigger;
+  }
+}
+
+/** Reads what a Writer wrote; bytes() copies, so nothing read keeps the slot. */
+export class Reader {
+  readonly #buf: Buffer;
+  #at = 0;
+
+  constructor(buf: Buffer) {
+    this.#buf = buf;
+  }
+
+  u32(): number {
+    const v = this.#buf.readUInt32LE(this.#at);
+    this.#at += 4;
+    return v;
+  }
+
+  i32(): number {
+    const v = this.#buf.readInt32LE(this.#at);
+    this.#at += 4;
+    return v;
+  }
+
+  f64(): number {
+    const v = this.#buf.readDoubleLE(this.#at);
+    this.#at += 8;
+    return v;
+  }
+
+  str(): string {
+    const n = this.u32();
+    const s = this.#buf.toString('utf8', this.#at, this.#at + n);
+    this.#at += n;
+    return s;
+  }
+
+  strs(): string[] {
+    const list: string[] = [];
+    for (let n = this.u32(); n > 0; n--) list.push(this.str());
+    return list;
+  }
+
+  bytes(): Buffer {
+    const n = this.u32();
+    if (this.#at + n > this.#buf.length) throw new RangeError('a message cut short');
+    const out = Buffer.allocUnsafe(n);
+    this.#buf.copy(out, 0, this.#at, this.#at + n);
+    this.#at += n;
+    return out;
+  }
+}
+
+/** A request to run: the program version, whether its image follows on the port, the request. */
+export function writeRun(w: Writer, version: number, withImage: boolean, req: ProgramRequest): void {
+  w.start();
+  w.u32(RUN);
+  w.u32(version);
+  w.u32(withImage ? 1 : 0);
+  w.u32(req.stream);
+  w.str(req.method);
+  w.str(req.url);
+  w.str(req.argument);
+  w.str(req.config);
+  w.strs(req.headers);
+  w.bytes(req.body);
+}
+
+/** After the op (RUN) was read. */
+export function readRun(r: Reader): { version: number; withImage: boolean; request: ProgramRequest } {
+  const version = r.u32();
+  const withImage = r.u32() === 1;
+  const stream = r.u32();
+  const request = { method: r.str(), url: r.str(), argument: r.str(), config: r.str(), headers: r.strs(), body: r.bytes(), stream };
+  return { version, withImage, request };
+}
+
+export function writeResult(w: Writer, result: RunResult): void {
+  w.start();
+  if (result.ok) {
+    w.u32(0);
+    w.u32(result.status);
+    w.i32(result.streamed);
+    w.str(result.contentType);
+    w.strs(result.headers);
+    w.bytes(result.body);
+  } else {
+    w.u32(1 + FAILURE_KINDS.indexOf(result.kind));
+    w.str(result.error);
+  }
+  const t = result.timing;
+  w.f64(t.execMs);
+  w.f64(t.resetMs);
+  w.f64(t.memoryBytes);
+  w.u32(t.resets);
+  w.u32(t.thread);
+  w.strs(t.logs);
+}
+
+export function readResult(r: Reader): RunResult {
+  const kind = r.u32();
+  if (kind === 0) {
+    const status = r.u32();
+    const streamed = r.i32();
+    const contentType = r.str();
+    const headers = r.strs();
+    const body = r.bytes();
+    return { ok: true, status, streamed, contentType, headers, body, timing: readTiming(r) };
+  }
+  const error = r.str();
+  return { ok: false, kind: FAILURE_KINDS[kind - 1] ?? 'trap', error, timing: readTiming(r) };
+}
+
+function readTiming(r: Reader): RunTiming {
+  return { execMs: r.f64(), resetMs: r.f64(), memoryBytes: r.f64(), resets: r.u32(), thread: r.u32(), logs: r.strs() };
+}
