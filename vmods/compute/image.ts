@@ -73,6 +73,9 @@ export interface RunTiming {
   readonly resets: number;
   /** The worker thread, for counting instances. */
   readonly thread: number;
+  /** When the thread took the request and when it handed the answer back (epoch ms, µs precision). */
+  readonly tookAt: number;
+  readonly answeredAt: number;
   /** Lines the program logged (at most LOG_LINES). */
   readonly logs: readonly string[];
 }

@@ -206,4 +206,4 @@ export class Program {
 /** How long loading a version may take in its worker. */
 const LOAD_TIMEOUT_MS = 60_000;
 
-const NO_TIMING = { execMs: 0, resetMs: 0, memoryBytes: 0, resets: 0, thread: -1, logs: [] };
+const NO_TIMING = { execMs: 0, resetMs: 0, memoryBytes: 0, resets: 0, thread: -1, tookAt: 0, answeredAt: 0, logs: [] };

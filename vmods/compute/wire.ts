@@ -157,6 +157,9 @@ export function writeResult(w: Writer, result: RunResult): void {
   w.f64(t.memoryBytes);
   w.u32(t.resets);
   w.u32(t.thread);
+  w.f64(t.tookAt);
+  // Stamped last: the rest of the result is written.
+  w.f64(performance.timeOrigin + performance.now());
   w.strs(t.logs);
 }
 
@@ -175,5 +178,5 @@ export function readResult(r: Reader): RunResult {
 }
 
 function readTiming(r: Reader): RunTiming {
-  return { execMs: r.f64(), resetMs: r.f64(), memoryBytes: r.f64(), resets: r.u32(), thread: r.u32(), logs: r.strs() };
+  return { execMs: r.f64(), resetMs: r.f64(), memoryBytes: r.f64(), resets: r.u32(), thread: r.u32(), tookAt: r.f64(), answeredAt: r.f64(), logs: r.strs() };
 }

@@ -19,6 +19,8 @@ let current: { image: ProgramImage; sandbox: Sandbox | null } | null = null;
 /** Resets since the last result, and their time: reported with the next result. */
 let resets = 0;
 let resetMs = 0;
+/** When this thread took the request it runs (epoch ms). */
+let tookAt = 0;
 
 function install(image: ProgramImage): void {
   if (current?.image.version !== image.version) current = { image, sandbox: null };
@@ -48,7 +50,8 @@ function encodeHead(req: ProgramRequest): Uint8Array {
 }
 
 function timing(execMs: number, call: HostCall | null, sandbox: Sandbox | null): RunTiming {
-  const t = { execMs, resetMs, memoryBytes: sandbox?.memoryBytes ?? 0, resets, thread: threadId, logs: call?.logs ?? [] };
+  // answeredAt is stamped as the result is written (wire.ts).
+  const t = { execMs, resetMs, memoryBytes: sandbox?.memoryBytes ?? 0, resets, thread: threadId, tookAt, answeredAt: 0, logs: call?.logs ?? [] };
   resets = 0;
   resetMs = 0;
   return t;
@@ -147,7 +150,9 @@ async function serve(slot: ReturnType<typeof openSlot>, port: MessagePort): Prom
   parentPort?.postMessage('ready');
   for (;;) {
     try {
-      await serveOne(new Reader(receiveFromMain(slot)), w, port);
+      const message = receiveFromMain(slot);
+      tookAt = performance.timeOrigin + performance.now();
+      await serveOne(new Reader(message), w, port);
     } catch (e) {
       writeResult(w, { ok: false, kind: 'trap', error: `sandbox thread: ${(e as Error).message}`, timing: timing(0, null, null) });
     }
