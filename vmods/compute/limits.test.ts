@@ -104,6 +104,19 @@ describe.each(KINDS)('$kind programs', ({ kind, fail }) => {
     expect(r.headers['x-method']).toBe('POST');
   });
 
+  it('get a POST body many times the hand-over slot, and answer one as big, whole and in order', async () => {
+    // 256 KB of slot each way: both the request and the answer go through it in frames.
+    const line = (i: number) => `${String(i).padStart(6, '0')} héllo wörld ${'x'.repeat(40)}\n`;
+    const body = Array.from({ length: 20_000 }, (_, i) => line(i)).join('');
+    expect(Buffer.byteLength(body)).toBeGreaterThan(1024 * 1024);
+    const r = await get(p.port, '/big', { method: 'POST', headers: { 'x-program': kind, 'x-arg': 'echo' }, body });
+    expect(r.status).toBe(200);
+    expect(r.body.length).toBe(body.length);
+    expect(r.body === body).toBe(true);
+    // The thread goes on serving small requests after the big ones.
+    expect((await call(kind, 'hi')).body).toBe(`limits${kind === 'js' ? '-js' : ''} v1 hi`);
+  });
+
   it('stream a response begun in pieces: the client has the first piece before the program ends', async () => {
     const arrivals: { at: number; text: string }[] = [];
     const started = Date.now();

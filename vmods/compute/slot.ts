@@ -28,8 +28,11 @@ const CONTROL_BYTES = 16;
 const MAIN = 0;
 const WORKER = 1;
 
-/** The data area of a slot: a hello request and its answer take a few hundred bytes. */
-export const SLOT_BYTES = 64 * 1024;
+/**
+ * The data area of a slot: a hello request and its answer take a few hundred bytes; a page of
+ * a few hundred KB goes in one frame; bigger ones in several.
+ */
+export const SLOT_BYTES = 256 * 1024;
 
 export interface Slot {
   readonly shared: SharedArrayBuffer;

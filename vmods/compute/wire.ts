@@ -11,13 +11,18 @@ export const RUN = 1;
 /** A call whose argument and answer go on the message port (prepare, saveState). */
 export const CALL = 2;
 
+/** A writer's buffer to begin with, and the most it keeps after a big message. */
+const START_BYTES = 4096;
+const KEEP_BYTES = 1024 * 1024;
+
 /** Writes a message into a buffer it grows as needed; start() reuses it. */
 export class Writer {
-  buf = Buffer.allocUnsafeSlow(4096);
+  buf = Buffer.allocUnsafeSlow(START_BYTES);
   at = 0;
 
   start(): this {
     this.at = 0;
+    if (this.buf.length > KEEP_BYTES) this.buf = Buffer.allocUnsafeSlow(START_BYTES);
     return this;
   }
 
