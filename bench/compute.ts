@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { startProxy } from '../test/helpers/proxy.ts';
 import { BUILD_DIR, buildPrograms } from '../programs/build.ts';
 import { HostCall } from '../vmods/compute/host.ts';
-import type { ProgramImage, RunResult } from '../vmods/compute/image.ts';
+import type { ProgramImage } from '../vmods/compute/image.ts';
 import { JsSandbox } from '../vmods/compute/js-sandbox.ts';
 import { SandboxThread } from '../vmods/compute/sandbox-thread.ts';
 import { prepareWasm, WasmSandbox } from '../vmods/compute/wasm-sandbox.ts';

@@ -116,10 +116,11 @@ function saveState(image: ProgramImage): Uint8Array | null {
 const CALLS = { prepare, saveState } as const;
 export type ThreadCall = keyof typeof CALLS;
 
-function image(port: MessagePort): ProgramImage {
+/** What the main thread posted on the port before handing the request over. */
+function fromPort<T>(port: MessagePort, what: string): T {
   const m = receiveMessageOnPort(port);
-  if (m === undefined) throw new Error('the program image did not come with the request');
-  return m.message as ProgramImage;
+  if (m === undefined) throw new Error(`the ${what} did not come with the request`);
+  return m.message as T;
 }
 
 /** One request off the slot; the answer goes back in place. Never throws. */
@@ -127,7 +128,7 @@ async function serveOne(r: Reader, w: Writer, port: MessagePort): Promise<void> 
   const op = r.u32();
   if (op === RUN) {
     const { version, withImage, request } = readRun(r);
-    if (withImage) install(image(port));
+    if (withImage) install(fromPort<ProgramImage>(port, 'program image'));
     const result =
       current?.image.version === version
         ? run(current.image, request)
@@ -136,7 +137,7 @@ async function serveOne(r: Reader, w: Writer, port: MessagePort): Promise<void> 
     return;
   }
   if (op !== CALL) throw new Error(`unknown operation ${op}`);
-  const { fn, arg } = receiveMessageOnPort(port)?.message as { fn: ThreadCall; arg: ProgramImage };
+  const { fn, arg } = fromPort<{ fn: ThreadCall; arg: ProgramImage }>(port, 'call');
   try {
     port.postMessage({ ok: true, value: await CALLS[fn](arg) });
   } catch (e) {
