@@ -9,7 +9,7 @@
 //     and the JS reset (a new context from the isolate's snapshot).
 // Targets (issue 16): overhead p50 under 50 µs; the program backend at or above the pass rate.
 // Run: `npm run bench:compute` (options: --requests N, --duration S, --connections N,
-// --concurrency N: the hello program's sandboxes in the throughput run).
+// --concurrency N: the hello program's sandboxes in the throughput run; --parts 1,2,3: which).
 
 import { execFile, fork } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -34,6 +34,7 @@ const { values: opts } = parseArgs({
     connections: { type: 'string', default: '16' },
     concurrency: { type: 'string', default: '4' },
     origin: { type: 'boolean', default: false },
+    parts: { type: 'string', default: '1,2,3' },
   },
 });
 const REQUESTS = Number(opts.requests);
@@ -196,7 +197,8 @@ if (process.argv.includes('--origin')) {
 
 await buildPrograms();
 console.log(`compute bench on ${process.version}, load average ${(await import('node:os')).loadavg()[0].toFixed(2)}`);
-await overhead();
-await throughput();
-await resets();
+const parts = opts.parts.split(',');
+if (parts.includes('1')) await overhead();
+if (parts.includes('2')) await throughput();
+if (parts.includes('3')) await resets();
 process.exit(0);

@@ -28,12 +28,11 @@ export class Writer {
 
   u32(n: number): void {
     this.#room(4);
-    this.at = this.buf.writeUInt32LE(n >>> 0, this.at);
+    this.#put32(n);
   }
 
   i32(n: number): void {
-    this.#room(4);
-    this.at = this.buf.writeInt32LE(n | 0, this.at);
+    this.u32(n);
   }
 
   f64(n: number): void {
@@ -44,9 +43,26 @@ export class Writer {
   str(s: string): void {
     // At most three bytes of UTF-8 per UTF-16 unit.
     this.#room(4 + s.length * 3);
-    const n = this.buf.write(s, this.at + 4, 'utf8');
-    this.buf.writeUInt32LE(n, this.at);
-    this.at += 4 + n;
+    const start = this.at;
+    this.at += 4;
+    // Short ASCII (methods, URLs, header names) by hand: Buffer.write's checks cost more.
+    if (s.length <= 64) {
+      const buf = this.buf;
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 127) break;
+        buf[this.at + i] = c;
+      }
+      if (i === s.length) {
+        this.at += i;
+        this.#patch32(start, i);
+        return;
+      }
+    }
+    const n = this.buf.write(s, this.at, 'utf8');
+    this.at += n;
+    this.#patch32(start, n);
   }
 
   strs(list: readonly string[]): void {
@@ -56,9 +72,23 @@ export class Writer {
 
   bytes(b: Uint8Array): void {
     this.#room(4 + b.length);
-    this.at = this.buf.writeUInt32LE(b.length, this.at);
+    this.#put32(b.length);
     this.buf.set(b, this.at);
     this.at += b.length;
+  }
+
+  /** Little-endian, by hand: writeUInt32LE's range checks cost more than the write. */
+  #put32(n: number): void {
+    this.#patch32(this.at, n);
+    this.at += 4;
+  }
+
+  #patch32(at: number, n: number): void {
+    const buf = this.buf;
+    buf[at] = n;
+    buf[at + 1] = n >>> 8;
+    buf[at + 2] = n >>> 16;
+    buf[at + 3] = n >>> 24;
   }
 
   #room(n: number): void {
