@@ -59,6 +59,18 @@ function putFrame(slot: Slot, message: Uint8Array, at: number, n: number, more: 
   slot.control[MORE] = more ? 1 : 0;
 }
 
+/**
+ * The frame in the slot, read by the side whose turn it is: the whole message when it is the
+ * last (a view of the slot when it is the only one), else null, a copy kept in `frames`.
+ */
+function takeFrame(slot: Slot, frames: Buffer[]): Buffer | null {
+  const n = slot.control[LENGTH];
+  const more = slot.control[MORE] === 1;
+  if (!more && frames.length === 0) return slot.data.subarray(0, n);
+  frames.push(Buffer.from(slot.data.subarray(0, n)));
+  return more ? null : Buffer.concat(frames);
+}
+
 // ---- the main thread's side: never blocks ----
 
 /** How a wait of the main thread ended. */
@@ -109,16 +121,12 @@ async function sendFrames(slot: Slot, message: Uint8Array, deadline: number): Pr
  * hand-over on this slot), else the frames joined.
  */
 export async function receiveFromWorker(slot: Slot, deadline: number): Promise<Buffer | Waited> {
-  let frames: Buffer[] | null = null;
+  const frames: Buffer[] = [];
   for (;;) {
     const waited = await mainTurn(slot, deadline);
     if (waited !== 'ok') return waited;
-    const n = slot.control[LENGTH];
-    const more = slot.control[MORE] === 1;
-    if (!more && frames === null) return slot.data.subarray(0, n);
-    frames ??= [];
-    frames.push(Buffer.from(slot.data.subarray(0, n)));
-    if (!more) return Buffer.concat(frames);
+    const message = takeFrame(slot, frames);
+    if (message !== null) return message;
     pass(slot, WORKER);
   }
 }
@@ -137,15 +145,11 @@ function workerTurn(slot: Slot): void {
 
 /** The next message from the main thread (blocks until there is one); a view when in one frame. */
 export function receiveFromMain(slot: Slot): Buffer {
-  let frames: Buffer[] | null = null;
+  const frames: Buffer[] = [];
   for (;;) {
     workerTurn(slot);
-    const n = slot.control[LENGTH];
-    const more = slot.control[MORE] === 1;
-    if (!more && frames === null) return slot.data.subarray(0, n);
-    frames ??= [];
-    frames.push(Buffer.from(slot.data.subarray(0, n)));
-    if (!more) return Buffer.concat(frames);
+    const message = takeFrame(slot, frames);
+    if (message !== null) return message;
     pass(slot, MAIN);
   }
 }
