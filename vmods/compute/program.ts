@@ -10,7 +10,7 @@ import type { ProgramImage, ProgramRequest, RunResult } from './image.ts';
 import type { VmodComputeCounters, VmodComputeHandle } from './interface.ts';
 import { SandboxPool, WaitedTooLong } from './sandbox-pool.ts';
 import type { SandboxThread } from './sandbox-thread.ts';
-import { TimedOut } from './sandbox-thread.ts';
+import { NotTaken, TimedOut } from './sandbox-thread.ts';
 import { ProgramStats } from './stats.ts';
 
 /** Every version of every program gets a new number: a worker rebuilds when it differs. */
@@ -168,16 +168,23 @@ export class Program {
     this.#handle.counters.programs--;
   }
 
-  /** Runs `fn` on a thread of the pool (waiting for one), and gives the thread back. */
+  /**
+   * Runs `fn` on a thread of the pool (waiting for one), and gives the thread back. A request
+   * that waited behind another on a thread that then ended never began: it goes to another.
+   */
   async #onThread<T>(fn: (t: SandboxThread, limitMs: number) => Promise<T>, limitMs: number): Promise<T> {
     this.#pool ??= new SandboxPool(this.def.concurrency);
     const pool = this.#pool;
-    const got = pool.acquire(limitMs);
-    const thread = got instanceof Promise ? await got : got;
-    try {
-      return await fn(thread, limitMs);
-    } finally {
-      pool.release(thread);
+    for (let tries = 1; ; tries++) {
+      const got = pool.acquire(limitMs);
+      const thread = got instanceof Promise ? await got : got;
+      try {
+        return await fn(thread, limitMs);
+      } catch (e) {
+        if (!(e instanceof NotTaken) || tries >= NOT_TAKEN_TRIES) throw e;
+      } finally {
+        pool.release(thread);
+      }
     }
   }
 
@@ -202,6 +209,9 @@ export class Program {
     this.#pool = null;
   }
 }
+
+/** How often a request that never began (its thread ended first) is handed to another. */
+const NOT_TAKEN_TRIES = 3;
 
 /** How long loading a version may take in its worker. */
 const LOAD_TIMEOUT_MS = 60_000;

@@ -1,12 +1,16 @@
-// The main thread's handle on one sandbox thread (worker.ts): the worker, its slot (slot.ts)
-// and a message port for what rarely crosses (the program's image, prepare, saveState). One
-// request at a time: the pool (sandbox-pool.ts) hands a thread to one request and takes it
-// back. A request past its time ends the thread (a WebAssembly loop cannot be interrupted any
-// other way); a thread that ends for any reason wakes the request waiting on it.
+// The main thread's handle on one sandbox thread (worker.ts): the worker, its two slots
+// (slot.ts) and a message port for what rarely crosses (the program's image, prepare,
+// saveState). The thread runs one request at a time; a second may wait in the other slot
+// (SEATS), so that the thread goes on to it as soon as it answers the first, without waiting
+// for the main thread to wake and hand it one: the pool (sandbox-pool.ts) hands a thread at
+// most that many. The thread serves its slots in turn, and requests are put in them in the
+// same turn. A request past its time ends the thread (a WebAssembly loop cannot be
+// interrupted any other way); a thread that ends for any reason wakes the requests waiting on
+// it, and one it had not begun is told so (NotTaken), to be run elsewhere.
 
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { ProgramImage, ProgramRequest, RunResult } from './image.ts';
-import { markEnded, newSlot, openSlot, receiveFromWorker, type Slot, sendToWorker } from './slot.ts';
+import { markEnded, newSlot, openSlot, receiveFromWorker, type Slot, sendToWorker, taken } from './slot.ts';
 import type { ThreadCall } from './worker.ts';
 import { CALL, Reader, readResult, Writer, writeRun } from './wire.ts';
 
@@ -17,29 +21,59 @@ export class TimedOut extends Error {
   override readonly name = 'TimedOut';
 }
 
+/** The thread ended before it began this request: it can run on another. */
+export class NotTaken extends Error {
+  override readonly name = 'NotTaken';
+}
+
+/** Requests a thread may hold at once: one running, one waiting in its other slot. */
+export const SEATS = 2;
+
 /** Every request is written here, then copied into its thread's slot before any await. */
 const scratch = new Writer();
 
+/** The running threads by thread id, for self-requests to say which one waits (selfRequesting). */
+const byThreadId = new Map<number, SandboxThread>();
+
+/**
+ * A thread's program waits on a self-request (on: true) or has its answer (false). No request
+ * waits in its other slot meanwhile: the self-request itself could be the one put there, and
+ * would wait for the program that waits for it.
+ */
+export function selfRequesting(threadId: number, on: boolean): void {
+  const thread = byThreadId.get(threadId);
+  if (thread !== undefined) thread.selfRequests += on ? 1 : -1;
+}
+
 export class SandboxThread {
   readonly #worker: Worker;
-  readonly #slot: Slot;
+  readonly #slots: Slot[];
+  /** The slot the next request goes in: the thread serves them in turn. */
+  #next = 0;
   readonly #port: MessagePort;
   /** Resolves once the thread waits on its slot; rejects if it never gets there. */
   readonly ready: Promise<void>;
-  /** The program version whose image the thread holds (-1: none). */
+  /** The program version the thread holds once it has run what it was given (-1: unknown). */
   #version = -1;
+  /** Requests given to the thread and not answered (the pool's to count). */
+  inFlight = 0;
+  /** Requests waiting on the slots: the worker is ref'd while there are any. */
+  #waiting = 0;
+  /** Self-requests its program waits on (selfRequesting). */
+  selfRequests = 0;
   #ended = false;
   /** Called once when the thread ends (ended by us or on its own). */
   onEnd: (() => void) | null = null;
 
   constructor() {
-    const shared = newSlot();
-    this.#slot = openSlot(shared);
+    const shared = Array.from({ length: SEATS }, () => newSlot());
+    this.#slots = shared.map(openSlot);
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
     // Only read with receiveMessageOnPort: it must not keep the process up.
     port1.unref();
-    this.#worker = new Worker(WORKER, { workerData: { computeSlot: shared, port: port2 }, transferList: [port2] });
+    this.#worker = new Worker(WORKER, { workerData: { computeSlots: shared, port: port2 }, transferList: [port2] });
+    byThreadId.set(this.#worker.threadId, this);
     // An idle thread keeps nothing up; a busy one is ref'd (run()), as Atomics.waitAsync alone
     // does not keep Node's event loop alive.
     this.#worker.unref();
@@ -60,18 +94,18 @@ export class SandboxThread {
     return this.#ended;
   }
 
-  /** One request; throws TimedOut past `limitMs`, or an Error when the thread ended. */
+  /**
+   * One request; throws TimedOut past `limitMs` of running, NotTaken when the thread ended
+   * before it began it, or an Error when it ended while running it.
+   */
   async run(image: ProgramImage, request: ProgramRequest, limitMs: number): Promise<RunResult> {
     const withImage = this.#version !== image.version;
     if (withImage) this.#port.postMessage(image);
     writeRun(scratch, image.version, withImage, request);
     this.#version = image.version;
     const result = readResult(await this.#exchange(limitMs));
-    // The thread had lost its copy (it should not): once more, with the image.
-    if (!result.ok && result.kind === 'image' && !withImage) {
-      this.#version = -1;
-      return this.run(image, request, limitMs);
-    }
+    // The thread did not hold the version (it should not happen): the next request sends it.
+    if (!result.ok && result.kind === 'image') this.#version = -1;
     return result;
   }
 
@@ -79,31 +113,32 @@ export class SandboxThread {
   async call<T>(fn: ThreadCall, image: ProgramImage, limitMs: number): Promise<T> {
     this.#port.postMessage({ fn, arg: image });
     scratch.start().u32(CALL);
-    await this.#exchange(limitMs);
-    const answer = receiveMessageOnPort(this.#port)?.message as { ok: true; value: T } | { ok: false; error: string } | undefined;
-    if (answer === undefined) throw new Error(`the sandbox thread did not answer ${fn}`);
-    if (!answer.ok) throw new Error(answer.error);
-    // prepare leaves the thread holding that version.
+    // prepare leaves the thread holding that version, and what is given after it runs after it.
     if (fn === 'prepare') this.#version = image.version;
-    return answer.value;
+    const answer = await this.#exchange(limitMs).then(() => receiveMessageOnPort(this.#port)?.message as { ok: true; value: T } | { ok: false; error: string } | undefined);
+    if (answer?.ok === true) return answer.value;
+    // A version that did not load leaves the thread on the one it had: unknown here.
+    if (fn === 'prepare') this.#version = -1;
+    throw new Error(answer === undefined ? `the sandbox thread did not answer ${fn}` : answer.error);
   }
 
-  /** Hands the scratch message over and waits for the answer, never blocking. */
+  /** Hands the scratch message over in the next slot and waits for the answer, never blocking. */
   async #exchange(limitMs: number): Promise<Reader> {
-    this.#worker.ref();
+    const slot = this.#slots[this.#next];
+    this.#next = (this.#next + 1) % SEATS;
+    if (this.#waiting++ === 0) this.#worker.ref();
     try {
-      const deadline = performance.now() + limitMs;
-      let sent = sendToWorker(this.#slot, scratch.buf, scratch.at, deadline);
+      let sent = sendToWorker(slot, scratch.buf, scratch.at, limitMs);
       if (typeof sent !== 'string') sent = await sent;
-      const got = sent === 'ok' ? await receiveFromWorker(this.#slot, deadline) : sent;
+      const got = sent === 'ok' ? await receiveFromWorker(slot, limitMs) : sent;
       if (got === 'late') {
         this.end();
         throw new TimedOut(`timed out after ${limitMs} ms`);
       }
-      if (got === 'ended') throw new Error('the sandbox thread ended');
+      if (got === 'ended') throw taken(slot) ? new Error('the sandbox thread ended') : new NotTaken('the sandbox thread ended first');
       return new Reader(got as Buffer);
     } finally {
-      this.#worker.unref();
+      if (--this.#waiting === 0) this.#worker.unref();
     }
   }
 
@@ -116,7 +151,8 @@ export class SandboxThread {
   #end(): void {
     if (this.#ended) return;
     this.#ended = true;
-    markEnded(this.#slot);
+    byThreadId.delete(this.#worker.threadId);
+    for (const slot of this.#slots) markEnded(slot);
     this.onEnd?.();
   }
 }

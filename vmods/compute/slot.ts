@@ -22,7 +22,10 @@ const LENGTH = 1;
 const MORE = 2;
 /** 1: the thread is gone; the main thread sets it to wake its own waiter. */
 const ENDED = 3;
-const CONTROL_BYTES = 16;
+/** 1 once the thread has the whole message and runs it; TAKEN_MS says when (epoch ms, mod 2^32). */
+const TAKEN = 4;
+const TAKEN_MS = 5;
+const CONTROL_BYTES = 32;
 
 /** Whose turn it is to read or write the slot. */
 const MAIN = 0;
@@ -76,40 +79,53 @@ function takeFrame(slot: Slot, frames: Buffer[]): Buffer | null {
 /** How a wait of the main thread ended. */
 export type Waited = 'ok' | 'late' | 'ended';
 
-/** Resolves when it is the main thread's turn, at the deadline, or when the thread ended. */
-async function mainTurn(slot: Slot, deadline: number): Promise<Waited> {
+/** Epoch milliseconds as an Int32 word holds them: differences are right for 24 days. */
+const epochMs = () => Math.floor(performance.timeOrigin + performance.now()) | 0;
+
+/**
+ * Resolves when it is the main thread's turn, when the thread ended, or `limitMs` after the
+ * thread took the message ('late'). A message behind another one on the same thread is not
+ * taken yet: its time has not begun (the one ahead has its own limit).
+ */
+async function mainTurn(slot: Slot, limitMs: number): Promise<Waited> {
   const c = slot.control;
   for (;;) {
     if (Atomics.load(c, TURN) === MAIN) return c[ENDED] === 1 ? 'ended' : 'ok';
-    const left = deadline - performance.now();
+    const left = Atomics.load(c, TAKEN) === 1 ? limitMs - ((epochMs() - c[TAKEN_MS]) | 0) : limitMs;
     if (left <= 0) return 'late';
     const wait = Atomics.waitAsync(c, TURN, WORKER, left);
     if (wait.async) await wait.value;
   }
 }
 
+/** Whether the thread took the message in this slot (false: it never ran). */
+export function taken(slot: Slot): boolean {
+  return Atomics.load(slot.control, TAKEN) === 1;
+}
+
 /**
  * Hands `length` bytes of `message` to the worker. One frame is written at once (no promise);
  * a bigger message is copied first, as `message` is the caller's scratch, and goes in frames.
  */
-export function sendToWorker(slot: Slot, message: Uint8Array, length: number, deadline: number): Waited | Promise<Waited> {
+export function sendToWorker(slot: Slot, message: Uint8Array, length: number, limitMs: number): Waited | Promise<Waited> {
   if (slot.control[ENDED] === 1) return 'ended';
+  Atomics.store(slot.control, TAKEN, 0);
   if (length <= slot.data.length) {
     putFrame(slot, message, 0, length, false);
     pass(slot, WORKER);
     return 'ok';
   }
-  return sendFrames(slot, message.slice(0, length), deadline);
+  return sendFrames(slot, message.slice(0, length), limitMs);
 }
 
-async function sendFrames(slot: Slot, message: Uint8Array, deadline: number): Promise<Waited> {
+async function sendFrames(slot: Slot, message: Uint8Array, limitMs: number): Promise<Waited> {
   for (let at = 0; at < message.length; ) {
     const n = Math.min(slot.data.length, message.length - at);
     at += n;
     putFrame(slot, message, at - n, n, at < message.length);
     pass(slot, WORKER);
     if (at < message.length) {
-      const waited = await mainTurn(slot, deadline);
+      const waited = await mainTurn(slot, limitMs);
       if (waited !== 'ok') return waited;
     }
   }
@@ -120,10 +136,10 @@ async function sendFrames(slot: Slot, message: Uint8Array, deadline: number): Pr
  * The worker's answer: a view of the slot when it came in one frame (read it before the next
  * hand-over on this slot), else the frames joined.
  */
-export async function receiveFromWorker(slot: Slot, deadline: number): Promise<Buffer | Waited> {
+export async function receiveFromWorker(slot: Slot, limitMs: number): Promise<Buffer | Waited> {
   const frames: Buffer[] = [];
   for (;;) {
-    const waited = await mainTurn(slot, deadline);
+    const waited = await mainTurn(slot, limitMs);
     if (waited !== 'ok') return waited;
     const message = takeFrame(slot, frames);
     if (message !== null) return message;
@@ -149,8 +165,14 @@ export function receiveFromMain(slot: Slot): Buffer {
   for (;;) {
     workerTurn(slot);
     const message = takeFrame(slot, frames);
-    if (message !== null) return message;
-    pass(slot, MAIN);
+    if (message === null) {
+      pass(slot, MAIN);
+      continue;
+    }
+    // Its time starts now (mainTurn).
+    slot.control[TAKEN_MS] = epochMs();
+    Atomics.store(slot.control, TAKEN, 1);
+    return message;
   }
 }
 

@@ -1,7 +1,7 @@
 // A sandbox thread: one per concurrency slot of a program (sandbox-thread.ts starts it). It
-// holds one sandbox of the program version it was last given, and loops: block in the slot
-// until a request comes (slot.ts), run it, write the result in place, then reset an ephemeral
-// sandbox while the main thread delivers the answer. A thread the main thread ends (a request
+// holds one sandbox of the program version it was last given, and loops over its slots in
+// turn: block in the slot until a request comes (slot.ts), run it, write the result in place,
+// then reset an ephemeral sandbox while the main thread delivers the answer. A thread the main thread ends (a request
 // past max_request_time) takes its sandbox with it: its replacement builds a fresh one.
 
 import { isMainThread, type MessagePort, parentPort, receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
@@ -146,10 +146,12 @@ async function serveOne(r: Reader, w: Writer, port: MessagePort): Promise<void> 
   w.start();
 }
 
-async function serve(slot: ReturnType<typeof openSlot>, port: MessagePort): Promise<void> {
+/** Serves the slots in turn, as the main thread fills them (sandbox-thread.ts). */
+async function serve(slots: ReturnType<typeof openSlot>[], port: MessagePort): Promise<void> {
   const w = new Writer();
   parentPort?.postMessage('ready');
-  for (;;) {
+  for (let next = 0; ; next = (next + 1) % slots.length) {
+    const slot = slots[next];
     try {
       const message = receiveFromMain(slot);
       tookAt = performance.timeOrigin + performance.now();
@@ -170,7 +172,7 @@ async function serve(slot: ReturnType<typeof openSlot>, port: MessagePort): Prom
   }
 }
 
-if (!isMainThread && workerData?.computeSlot instanceof SharedArrayBuffer) {
-  const { computeSlot, port } = workerData as { computeSlot: SharedArrayBuffer; port: MessagePort };
-  void serve(openSlot(computeSlot), port);
+if (!isMainThread && Array.isArray(workerData?.computeSlots)) {
+  const { computeSlots, port } = workerData as { computeSlots: SharedArrayBuffer[]; port: MessagePort };
+  void serve(computeSlots.map(openSlot), port);
 }
