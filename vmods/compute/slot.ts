@@ -10,9 +10,10 @@
 //
 // The worker thread blocks: it is its own thread and has nothing else to do. The main thread
 // never blocks: Atomics.waitAsync resolves a promise on its event loop when the worker passes
-// the turn, or at the deadline (max_request_time). A message port costs the main thread a
-// structured clone and a wake-up of the port's machinery per message (about 30 µs of its CPU
-// per request through piscina); this costs it two or three µs (docs/compute.md, Figures).
+// the turn, or max_request_time after the worker took the message (TAKEN). A message port
+// costs the main thread a structured clone and a wake-up of the port's machinery per message
+// (about 30 µs of its CPU per request through piscina); this costs it a few µs of its own
+// work, plus the wake-ups (docs/compute.md, Figures).
 
 /** The control words at the start of a slot, Int32 each, by index. */
 const TURN = 0;
