@@ -1,6 +1,6 @@
 // What crosses between the main thread and a sandbox's worker thread: a program's image (its
-// code and settings, shared rather than copied), one request and one response. Plain data:
-// piscina structured-clones them, and a SharedArrayBuffer inside is shared, not copied.
+// code and settings: a structured clone on the thread's port, the code a SharedArrayBuffer,
+// shared rather than copied), one request and one result (bytes in the thread's slot, wire.ts).
 
 export type ProgramKind = 'wasm' | 'js';
 
@@ -59,12 +59,13 @@ export type RunResult =
   | { readonly ok: false; readonly kind: FailureKind; readonly error: string; readonly timing: RunTiming };
 
 /** `image`: the thread has no sandbox of that version, send the image (not a failure). */
-export type FailureKind = 'trap' | 'memory' | 'load' | 'image';
+export const FAILURE_KINDS = ['trap', 'memory', 'load', 'image'] as const;
+export type FailureKind = (typeof FAILURE_KINDS)[number];
 
 export interface RunTiming {
   /** Time in the program, ms. */
   readonly execMs: number;
-  /** Time the reset before this request took, ms (0: none was pending). */
+  /** Time the resets counted in `resets` took, ms. */
   readonly resetMs: number;
   /** The sandbox's memory after the request, bytes. */
   readonly memoryBytes: number;
@@ -72,6 +73,9 @@ export interface RunTiming {
   readonly resets: number;
   /** The worker thread, for counting instances. */
   readonly thread: number;
+  /** When the thread took the request and when it handed the answer back (epoch ms, µs precision). */
+  readonly tookAt: number;
+  readonly answeredAt: number;
   /** Lines the program logged (at most LOG_LINES). */
   readonly logs: readonly string[];
 }

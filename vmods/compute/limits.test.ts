@@ -33,6 +33,7 @@ beforeAll(async () => {
     programs[`${k.kind}`] = { filename, max_request_time: 3, max_memory: 32, concurrency: 2 };
     programs[`${k.kind}-kept`] = { filename, ephemeral: false, concurrency: 1 };
     programs[`${k.kind}-narrow`] = { filename, concurrency: 1, max_queue: 1 };
+    programs[`${k.kind}-single`] = { filename, concurrency: 1, max_request_time: 2 };
   }
   const lib = write(dir, 'lib.json', JSON.stringify(programs));
   p = await serveVcl(
@@ -104,6 +105,19 @@ describe.each(KINDS)('$kind programs', ({ kind, fail }) => {
     expect(r.headers['x-method']).toBe('POST');
   });
 
+  it('get a POST body many times the hand-over slot, and answer one as big, whole and in order', async () => {
+    // 256 KB of slot each way: both the request and the answer go through it in frames.
+    const line = (i: number) => `${String(i).padStart(6, '0')} héllo wörld ${'x'.repeat(40)}\n`;
+    const body = Array.from({ length: 20_000 }, (_, i) => line(i)).join('');
+    expect(Buffer.byteLength(body)).toBeGreaterThan(1024 * 1024);
+    const r = await get(p.port, '/big', { method: 'POST', headers: { 'x-program': kind, 'x-arg': 'echo' }, body });
+    expect(r.status).toBe(200);
+    expect(r.body.length).toBe(body.length);
+    expect(r.body === body).toBe(true);
+    // The thread goes on serving small requests after the big ones.
+    expect((await call(kind, 'hi')).body).toBe(`limits${kind === 'js' ? '-js' : ''} v1 hi`);
+  });
+
   it('stream a response begun in pieces: the client has the first piece before the program ends', async () => {
     const arrivals: { at: number; text: string }[] = [];
     const started = Date.now();
@@ -172,6 +186,24 @@ describe.each(KINDS)('$kind programs', ({ kind, fail }) => {
   it(`fail only the request that ${fail}s`, async () => {
     expect((await call(kind, fail)).status).toBe(503);
     expect((await call(kind, 'after')).status).toBe(200);
+  });
+
+  it('run a request that waited behind one past max_request_time on a new thread: it never began', async () => {
+    const single = `${kind}-single`;
+    expect((await call(single, 'hi')).status).toBe(200);
+    const before = await statsOf(single);
+    const looping = call(single, 'loop', '/loop');
+    expect(await until(async () => (await statsOf(single)).requests === (before.requests as number) + 1)).toBe(true);
+    // The one thread runs the loop: this one waits in its other slot.
+    const behind = call(single, 'hi', '/behind');
+    expect((await looping).status).toBe(503);
+    const r = await behind;
+    expect(r.status).toBe(200);
+    expect(r.body).toBe(`limits${kind === 'js' ? '-js' : ''} v1 hi`);
+    const after = await statsOf(single);
+    expect(after.queue_waits).toBe((before.queue_waits as number) + 1);
+    expect(after.timeouts).toBe((before.timeouts as number) + 1);
+    expect(after.failures).toBe((before.failures as number) + 1);
   });
 
   it('queue requests beyond concurrency, and refuse at once past the queue', async () => {

@@ -1,17 +1,17 @@
 // One program of one VCL on the main thread: its definition, the version its sandboxes run,
-// its worker pool (one thread per concurrency slot, a bounded queue, max_request_time as the
-// run's timeout: piscina ends a thread that overruns and starts another), its statistics and
-// counters. Loading (first use, start(), live update, a reload after invalidation) prepares
+// its sandbox threads (sandbox-pool.ts: one per concurrency slot, a bounded queue,
+// max_request_time as the run's limit: a thread that overruns is ended and replaced), its
+// statistics and counters. Loading (first use, start(), live update, a reload after invalidation) prepares
 // the new version in a worker first: one that fails to load never replaces a working one.
 
 import { readFile } from 'node:fs/promises';
-import type { WorkerPool } from '../../src/vmod/api.ts';
 import { checkComplete, type Definition, fetchBytes, kindOf } from './definitions.ts';
 import type { ProgramImage, ProgramRequest, RunResult } from './image.ts';
 import type { VmodComputeCounters, VmodComputeHandle } from './interface.ts';
+import { SandboxPool, WaitedTooLong } from './sandbox-pool.ts';
+import type { SandboxThread } from './sandbox-thread.ts';
+import { NotTaken, TimedOut } from './sandbox-thread.ts';
 import { ProgramStats } from './stats.ts';
-
-const WORKER = new URL('./worker.ts', import.meta.url);
 
 /** Every version of every program gets a new number: a worker rebuilds when it differs. */
 let versions = 0;
@@ -23,11 +23,9 @@ export class Program {
   readonly stats = new ProgramStats();
   #image: ProgramImage | null = null;
   #loading: Promise<ProgramImage> | null = null;
-  #pool: WorkerPool | null = null;
+  #pool: SandboxPool | null = null;
   /** Requests handed to the pool and not answered: running and waiting. */
   #inFlight = 0;
-  /** A thread was ended for running late: the next request may wait for its replacement. */
-  #replacing = false;
   readonly #handle: VmodComputeHandle;
   readonly #counters: VmodComputeCounters;
   /** Whether the program was ever asked to load: configure() no longer applies. */
@@ -79,7 +77,7 @@ export class Program {
       memoryPages: 0,
     };
     // Loading may compile and transform a big module: it gets its own, longer bound.
-    const prepared = await this.#poolOf().run<{ code: Uint8Array; memoryPages: number }>(WORKER, 'prepare', draft, { timeoutMs: LOAD_TIMEOUT_MS });
+    const prepared = await this.#call<{ code: Uint8Array; memoryPages: number }>('prepare', draft, LOAD_TIMEOUT_MS);
     const code = new Uint8Array(new SharedArrayBuffer(prepared.code.length));
     code.set(prepared.code);
     const image = { ...draft, code, memoryPages: prepared.memoryPages };
@@ -109,27 +107,18 @@ export class Program {
       return this.#failed({ ok: false, kind: 'trap', error: `${this.name}: queue full (${this.def.max_queue} waiting)`, timing: NO_TIMING });
     }
     if (this.#inFlight >= this.def.concurrency) this.stats.queueWaits++;
-    const pool = this.#poolOf();
     let result: RunResult;
     this.#inFlight++;
     try {
-      // The request after a timeout may land on the replacement thread, which starts and builds
-      // its sandbox first: that is not the program's time, so it gets the load's allowance too.
-      const timeoutMs = this.#timeoutMs() + (this.#replacing ? REPLACEMENT_MS : 0);
-      this.#replacing = false;
-      const ref = { id: image.id, version: image.version };
-      result = await pool.run<RunResult>(WORKER, 'run', { image: ref, request }, { timeoutMs });
-      if (!result.ok && result.kind === 'image') result = await pool.run<RunResult>(WORKER, 'run', { image, request }, { timeoutMs });
+      result = await this.#onThread((t, limitMs) => t.run(image, request, limitMs), this.#timeoutMs());
     } catch (e) {
-      const message = (e as Error).message;
-      if (/timed out/.test(message)) {
+      if (e instanceof TimedOut || e instanceof WaitedTooLong) {
         c.timeouts++;
         this.#counters.timeouts++;
         this.stats.timeouts++;
-        this.stats.forgetThreads();
-        this.#replacing = true;
+        if (e instanceof TimedOut) this.stats.forgetThreads();
       }
-      return this.#failed({ ok: false, kind: 'trap', error: `${this.name}: ${message}`, timing: NO_TIMING });
+      return this.#failed({ ok: false, kind: 'trap', error: `${this.name}: ${(e as Error).message}`, timing: NO_TIMING });
     } finally {
       this.#inFlight--;
     }
@@ -157,7 +146,7 @@ export class Program {
   async #savedState(): Promise<Uint8Array | null> {
     if (this.#image === null) return null;
     try {
-      return await this.#poolOf().run<Uint8Array | null>(WORKER, 'saveState', this.#image, { timeoutMs: this.#timeoutMs() });
+      return await this.#call<Uint8Array | null>('saveState', this.#image, this.#timeoutMs());
     } catch (e) {
       this.#handle.log(`compute: ${this.name}: state not saved: ${(e as Error).message}`);
       return null;
@@ -179,14 +168,28 @@ export class Program {
     this.#handle.counters.programs--;
   }
 
-  #poolOf(): WorkerPool {
-    this.#pool ??= this.#handle.pool(`compute ${this.vclName}/${this.name}`, {
-      concurrency: this.def.concurrency,
-      queue: this.def.max_queue + this.def.concurrency + 4,
-      // The reset after each answer runs on the thread's event loop, between two requests.
-      idleEventLoop: true,
-    });
-    return this.#pool;
+  /**
+   * Runs `fn` on a thread of the pool (waiting for one), and gives the thread back. A request
+   * that waited behind another on a thread that then ended never began: it goes to another.
+   */
+  async #onThread<T>(fn: (t: SandboxThread, limitMs: number) => Promise<T>, limitMs: number): Promise<T> {
+    this.#pool ??= new SandboxPool(this.def.concurrency);
+    const pool = this.#pool;
+    for (let tries = 1; ; tries++) {
+      const got = pool.acquire(limitMs);
+      const thread = got instanceof Promise ? await got : got;
+      try {
+        return await fn(thread, limitMs);
+      } catch (e) {
+        if (!(e instanceof NotTaken) || tries >= NOT_TAKEN_TRIES) throw e;
+      } finally {
+        pool.release(thread);
+      }
+    }
+  }
+
+  #call<T>(fn: 'prepare' | 'saveState', image: ProgramImage, limitMs: number): Promise<T> {
+    return this.#onThread((t) => t.call<T>(fn, image, limitMs), limitMs);
   }
 
   #timeoutMs(): number {
@@ -198,16 +201,19 @@ export class Program {
     return { name: this.name, type: this.kind, loaded: this.loaded, concurrency: this.def.concurrency, ephemeral: this.def.ephemeral };
   }
 
+  /** The VCL is discarded: its threads end. */
   discard(): void {
     if (this.#image !== null) this.#handle.counters.programs--;
     this.#image = null;
+    this.#pool?.close();
+    this.#pool = null;
   }
 }
+
+/** How often a request that never began (its thread ended first) is handed to another. */
+const NOT_TAKEN_TRIES = 3;
 
 /** How long loading a version may take in its worker. */
 const LOAD_TIMEOUT_MS = 60_000;
 
-/** What the request after a timeout may take on top of max_request_time (see run()). */
-const REPLACEMENT_MS = 10_000;
-
-const NO_TIMING = { execMs: 0, resetMs: 0, memoryBytes: 0, resets: 0, thread: -1, logs: [] };
+const NO_TIMING = { execMs: 0, resetMs: 0, memoryBytes: 0, resets: 0, thread: -1, tookAt: 0, answeredAt: 0, logs: [] };

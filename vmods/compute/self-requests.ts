@@ -8,6 +8,7 @@ import { BroadcastChannel } from 'node:worker_threads';
 import { Agent, request } from 'undici';
 import { answerSelfRequest } from './host.ts';
 import { SELF_CHANNEL, SELF_RESPONSE_MAX } from './image.ts';
+import { selfRequesting } from './sandbox-thread.ts';
 import type { VmodComputeCounters } from './interface.ts';
 
 export interface SelfRequestTarget {
@@ -33,8 +34,8 @@ export function setSelfRequestTarget(vclName: string, unixSocket: string, prefix
   channel = new BroadcastChannel(SELF_CHANNEL);
   (channel as unknown as { unref(): void }).unref();
   channel.onmessage = (e: unknown) => {
-    const m = (e as { data: { program: string; url: string; buffer: SharedArrayBuffer } }).data;
-    void serve(m.program, m.url, m.buffer);
+    const m = (e as { data: { program: string; url: string; buffer: SharedArrayBuffer; thread: number } }).data;
+    void serve(m.program, m.url, m.buffer, m.thread);
   };
 }
 
@@ -43,7 +44,7 @@ export function dropSelfRequestTarget(vclName: string): void {
   targets.delete(vclName);
 }
 
-async function serve(program: string, url: string, buffer: SharedArrayBuffer): Promise<void> {
+async function serve(program: string, url: string, buffer: SharedArrayBuffer, thread: number): Promise<void> {
   const target = targets.get(program.slice(0, program.indexOf('/')));
   if (target === undefined) return answerSelfRequest(buffer, 0, new TextEncoder().encode('self-requests are not set up (init_self_requests)'));
   if (target.inFlight >= target.max) {
@@ -52,6 +53,7 @@ async function serve(program: string, url: string, buffer: SharedArrayBuffer): P
   }
   target.counters.self_requests++;
   target.inFlight++;
+  selfRequesting(thread, true);
   try {
     const path = url.startsWith('/') ? url : `/${url}`;
     const origin = target.unixSocket !== '' ? 'http://localhost' : target.prefix;
@@ -74,5 +76,6 @@ async function serve(program: string, url: string, buffer: SharedArrayBuffer): P
     answerSelfRequest(buffer, 0, new TextEncoder().encode((e as Error).message));
   } finally {
     target.inFlight--;
+    selfRequesting(thread, false);
   }
 }

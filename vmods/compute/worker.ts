@@ -1,47 +1,47 @@
-// The worker-thread side of compute: piscina runs these functions in the threads of a
-// program's pool (one thread per concurrency slot). Each thread keeps one sandbox per program
-// and version; an ephemeral one is reset after the answer is sent, or at the start of the next
-// request if that comes first. A thread piscina ends (a request past max_request_time) takes
-// its sandboxes with it: the next request builds a fresh one.
+// A sandbox thread: one per concurrency slot of a program (sandbox-thread.ts starts it). It
+// holds one sandbox of the program version it was last given, and loops over its slots in
+// turn: block in the slot until a request comes (slot.ts), run it, write the result in place,
+// then reset an ephemeral sandbox while the main thread delivers the answer. A thread the main thread ends (a request
+// past max_request_time) takes its sandbox with it: its replacement builds a fresh one.
 
-import { threadId } from 'node:worker_threads';
+import { isMainThread, type MessagePort, parentPort, receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
 import { HostCall } from './host.ts';
 import type { FailureKind, ProgramImage, ProgramRequest, RunResult, RunTiming } from './image.ts';
 import { JsMemoryError, JsSandbox } from './js-sandbox.ts';
+import { openSlot, receiveFromMain, sendToMain } from './slot.ts';
 import { MemoryLimitError, prepareWasm, WasmSandbox } from './wasm-sandbox.ts';
+import { CALL, Reader, readRun, RUN, Writer, writeResult } from './wire.ts';
 
 type Sandbox = WasmSandbox | JsSandbox;
 
-const sandboxes = new Map<string, { version: number; sandbox: Sandbox; image: ProgramImage }>();
-let resetsSinceReport = 0;
+/** The program version this thread serves, and its sandbox once built (null: build it first). */
+let current: { image: ProgramImage; sandbox: Sandbox | null } | null = null;
+/** Resets since the last result, and their time: reported with the next result. */
+let resets = 0;
+let resetMs = 0;
+/** When this thread took the request it runs (epoch ms). */
+let tookAt = 0;
 
-function sandboxFor(image: ProgramImage): Sandbox {
-  const have = sandboxes.get(image.id);
-  if (have !== undefined && have.version === image.version) return have.sandbox;
-  const sandbox = image.kind === 'wasm' ? new WasmSandbox(image, new HostCall(image)) : new JsSandbox(image);
-  sandboxes.set(image.id, { version: image.version, sandbox, image });
-  return sandbox;
+function install(image: ProgramImage): void {
+  if (current?.image.version !== image.version) current = { image, sandbox: null };
 }
 
-/**
- * What a request names its program by: the whole image, or (the usual case, so that a request
- * does not carry the image across threads) only its id and version, which a thread that has no
- * sandbox of that version answers with `image` for the main thread to send the image.
- */
-export type ImageRef = ProgramImage | { readonly id: string; readonly version: number };
-
-function imageOf(ref: ImageRef): ProgramImage | null {
-  if ('code' in ref) return ref;
-  const have = sandboxes.get(ref.id);
-  return have !== undefined && have.version === ref.version ? have.image : null;
+function build(image: ProgramImage): Sandbox {
+  return image.kind === 'wasm' ? new WasmSandbox(image, new HostCall(image)) : new JsSandbox(image);
 }
 
-function resetIfDirty(sandbox: Sandbox): number {
-  if (!sandbox.dirty) return 0;
+function sandboxOf(image: ProgramImage): Sandbox {
+  if (current === null || current.image !== image) throw new Error('no image installed');
+  current.sandbox ??= build(image);
+  return current.sandbox;
+}
+
+function resetIfDirty(sandbox: Sandbox): void {
+  if (!sandbox.dirty) return;
   const t = performance.now();
   sandbox.reset();
-  resetsSinceReport++;
-  return performance.now() - t;
+  resets++;
+  resetMs += performance.now() - t;
 }
 
 /** head: method, url, argument, config, header names and values, each ended by NUL. */
@@ -49,10 +49,12 @@ function encodeHead(req: ProgramRequest): Uint8Array {
   return new TextEncoder().encode([req.method, req.url, req.argument, req.config, ...req.headers, ''].join('\0'));
 }
 
-function timing(execMs: number, resetMs: number, call: HostCall | null, sandbox: Sandbox | null): RunTiming {
-  const resets = resetsSinceReport;
-  resetsSinceReport = 0;
-  return { execMs, resetMs, memoryBytes: sandbox?.memoryBytes ?? 0, resets, thread: threadId, logs: call?.logs ?? [] };
+function timing(execMs: number, call: HostCall | null, sandbox: Sandbox | null): RunTiming {
+  // answeredAt is stamped as the result is written (wire.ts).
+  const t = { execMs, resetMs, memoryBytes: sandbox?.memoryBytes ?? 0, resets, thread: threadId, tookAt, answeredAt: 0, logs: call?.logs ?? [] };
+  resets = 0;
+  resetMs = 0;
+  return t;
 }
 
 function failureKind(e: unknown, sandbox: Sandbox | null): FailureKind {
@@ -62,56 +64,115 @@ function failureKind(e: unknown, sandbox: Sandbox | null): FailureKind {
   return 'trap';
 }
 
-/** One request to a program. Never throws: a failure is a result the main thread counts. */
-export function run(task: { image: ImageRef; request: ProgramRequest }): RunResult {
-  const { request } = task;
-  const image = imageOf(task.image);
-  if (image === null) return { ok: false, kind: 'image', error: 'no sandbox of this version here', timing: timing(0, 0, null, null) };
+/** One request to the installed program. Never throws: a failure is a result the main thread counts. */
+export function run(image: ProgramImage, request: ProgramRequest): RunResult {
   const call = new HostCall(image, request.stream);
   let sandbox: Sandbox | null = null;
-  let resetMs = 0;
   try {
-    sandbox = sandboxFor(image);
-    if (image.ephemeral) resetMs = resetIfDirty(sandbox);
+    sandbox = sandboxOf(image);
+    // Reset after the previous answer as a rule (serve()); here only if that one failed to.
+    if (image.ephemeral) resetIfDirty(sandbox);
   } catch (e) {
-    return { ok: false, kind: 'load', error: (e as Error).message, timing: timing(0, 0, call, null) };
+    return { ok: false, kind: 'load', error: (e as Error).message, timing: timing(0, call, null) };
   }
   const started = performance.now();
   try {
     if (sandbox instanceof WasmSandbox) sandbox.run(request, encodeHead(request), call);
     else sandbox.run(request, call);
     const response = call.response();
-    return { ok: true, ...response, timing: timing(performance.now() - started, resetMs, call, sandbox) };
+    return { ok: true, ...response, timing: timing(performance.now() - started, call, sandbox) };
   } catch (e) {
     const kind = failureKind(e, sandbox);
     // A sandbox that failed is not trusted to reset: the next request builds a new one.
-    if (kind !== 'memory' || !image.ephemeral) sandboxes.delete(image.id);
-    return { ok: false, kind, error: (e as Error).message, timing: timing(performance.now() - started, resetMs, call, sandbox) };
-  } finally {
-    const s = sandbox;
-    // Reset now that the answer is on its way, unless the next request is already here.
-    if (image.ephemeral && s !== null) setImmediate(() => sandboxes.get(image.id)?.sandbox === s && resetIfDirty(s));
+    if ((kind !== 'memory' || !image.ephemeral) && current !== null) current.sandbox = null;
+    return { ok: false, kind, error: (e as Error).message, timing: timing(performance.now() - started, call, sandbox) };
   }
 }
 
 /**
  * Loads a program version once, in a worker, before any request uses it: a WebAssembly module
  * gets its globals exported for snapshots, and the initialisation runs, so a program that does
- * not load is refused here (a live update then keeps the old one).
+ * not load is refused here (a live update then keeps the old one, and this thread its sandbox).
+ * The thread keeps the new one.
  */
-export async function prepare(image: ProgramImage): Promise<{ code: Uint8Array; memoryPages: number }> {
+async function prepare(image: ProgramImage): Promise<{ code: Uint8Array; memoryPages: number }> {
   let prepared = { code: image.code, memoryPages: 0 };
   if (image.kind === 'wasm') prepared = await prepareWasm(image.code);
   const ready = { ...image, ...prepared };
-  sandboxFor(ready);
+  current = { image: ready, sandbox: build(ready) };
   return prepared;
 }
 
 /** The program's state for its next version (live update), or null without a callback. */
-export function saveState(image: ProgramImage): Uint8Array | null {
+function saveState(image: ProgramImage): Uint8Array | null {
+  install(image);
   const call = new HostCall(image);
-  const sandbox = sandboxFor(image);
+  const sandbox = sandboxOf(current!.image);
   if (image.ephemeral) resetIfDirty(sandbox);
   sandbox.saveState(call);
   return call.state;
+}
+
+const CALLS = { prepare, saveState } as const;
+export type ThreadCall = keyof typeof CALLS;
+
+/** What the main thread posted on the port before handing the request over. */
+function fromPort<T>(port: MessagePort, what: string): T {
+  const m = receiveMessageOnPort(port);
+  if (m === undefined) throw new Error(`the ${what} did not come with the request`);
+  return m.message as T;
+}
+
+/** One request off the slot; the answer goes back in place. Never throws. */
+async function serveOne(r: Reader, w: Writer, port: MessagePort): Promise<void> {
+  const op = r.u32();
+  if (op === RUN) {
+    const { version, withImage, request } = readRun(r);
+    if (withImage) install(fromPort<ProgramImage>(port, 'program image'));
+    const result =
+      current?.image.version === version
+        ? run(current.image, request)
+        : ({ ok: false, kind: 'image', error: 'no sandbox of this version here', timing: timing(0, null, null) } as const);
+    writeResult(w, result);
+    return;
+  }
+  if (op !== CALL) throw new Error(`unknown operation ${op}`);
+  const { fn, arg } = fromPort<{ fn: ThreadCall; arg: ProgramImage }>(port, 'call');
+  try {
+    port.postMessage({ ok: true, value: await CALLS[fn](arg) });
+  } catch (e) {
+    port.postMessage({ ok: false, error: (e as Error).message });
+  }
+  w.start();
+}
+
+/** Serves the slots in turn, as the main thread fills them (sandbox-thread.ts). */
+async function serve(slots: ReturnType<typeof openSlot>[], port: MessagePort): Promise<void> {
+  const w = new Writer();
+  parentPort?.postMessage('ready');
+  for (let next = 0; ; next = (next + 1) % slots.length) {
+    const slot = slots[next];
+    try {
+      const message = receiveFromMain(slot);
+      tookAt = performance.timeOrigin + performance.now();
+      await serveOne(new Reader(message), w, port);
+    } catch (e) {
+      writeResult(w, { ok: false, kind: 'trap', error: `sandbox thread: ${(e as Error).message}`, timing: timing(0, null, null) });
+    }
+    sendToMain(slot, w.buf, w.at);
+    // The answer is on its way: reset now, off the request's path.
+    const sandbox = current?.sandbox;
+    if (sandbox && current?.image.ephemeral) {
+      try {
+        resetIfDirty(sandbox);
+      } catch {
+        if (current !== null) current.sandbox = null;
+      }
+    }
+  }
+}
+
+if (!isMainThread && Array.isArray(workerData?.computeSlots)) {
+  const { computeSlots, port } = workerData as { computeSlots: SharedArrayBuffer[]; port: MessagePort };
+  void serve(computeSlots.map(openSlot), port);
 }

@@ -1,0 +1,137 @@
+// The sandbox threads of one program: at most `size` (its concurrency), started on demand and
+// kept (each holds a built sandbox), each running one request at a time. A request takes an
+// idle thread at once; when every thread is busy, it waits in the other slot of one (SEATS),
+// which then goes on to it without waiting for the main thread; past that it waits its turn
+// in order, at most its time limit (plus a thread's start, when one is starting for it), and
+// then fails. How many may wait is the program's bound (program.ts counts them and fails the
+// overflow at once).
+
+import { SandboxThread, SEATS } from './sandbox-thread.ts';
+
+/** What starting a thread may add to a wait: loading worker.ts and its modules, under load. */
+const THREAD_START_MS = 10_000;
+
+/** A request waited longer than its limit for a thread. */
+export class WaitedTooLong extends Error {
+  override readonly name = 'WaitedTooLong';
+}
+
+interface Waiter {
+  resolve(t: SandboxThread): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export class SandboxPool {
+  readonly #size: number;
+  readonly #threads = new Set<SandboxThread>();
+  /** Threads with nothing to do, and busy ones with a slot free. */
+  readonly #idle: SandboxThread[] = [];
+  readonly #open: SandboxThread[] = [];
+  readonly #waiting: Waiter[] = [];
+  #starting = 0;
+  #closed = false;
+
+  constructor(size: number) {
+    this.#size = Math.max(1, size);
+  }
+
+  /** A thread with a free slot now, or a promise of the next one; release() it after the request. */
+  acquire(limitMs: number): SandboxThread | Promise<SandboxThread> {
+    if (this.#closed) throw new Error('the program was unloaded');
+    const idle = this.#idle.pop();
+    if (idle !== undefined) return this.#take(idle);
+    if (this.#threads.size < this.#size) this.#start();
+    const open = this.#open.findLast((t) => t.selfRequests === 0);
+    if (open !== undefined) return this.#take(open);
+    const waitMs = limitMs + (this.#starting > 0 ? THREAD_START_MS : 0);
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.#waiting.splice(this.#waiting.indexOf(waiter), 1);
+          reject(new WaitedTooLong(`waited ${waitMs} ms for a sandbox`));
+        }, waitMs),
+      };
+      this.#waiting.push(waiter);
+    });
+  }
+
+  /** Back after a request: to the first waiter, else filed as idle or open. */
+  release(thread: SandboxThread): void {
+    thread.inFlight--;
+    if (thread.ended || this.#closed) return;
+    const waiter = this.#waiting.shift();
+    if (waiter !== undefined) {
+      clearTimeout(waiter.timer);
+      waiter.resolve(this.#take(thread));
+      return;
+    }
+    this.#file(thread);
+  }
+
+  #take(thread: SandboxThread): SandboxThread {
+    thread.inFlight++;
+    this.#file(thread);
+    return thread;
+  }
+
+  /** In the list its requests say (idle, open, or neither when its slots are full). */
+  #file(thread: SandboxThread): void {
+    drop(this.#idle, thread);
+    drop(this.#open, thread);
+    if (thread.ended) return;
+    if (thread.inFlight === 0) this.#idle.push(thread);
+    else if (thread.inFlight < SEATS) this.#open.push(thread);
+  }
+
+  #start(): void {
+    const thread = new SandboxThread();
+    this.#threads.add(thread);
+    this.#starting++;
+    let started = false;
+    thread.onEnd = () => {
+      this.#threads.delete(thread);
+      this.#file(thread);
+      // Its replacement, when requests are waiting for one (not for a thread that never started:
+      // the next would not either).
+      if (started && !this.#closed && this.#waiting.length > 0 && this.#threads.size < this.#size) this.#start();
+    };
+    thread.ready.then(
+      () => {
+        started = true;
+        this.#starting--;
+        // As if a request had just left it: to the first waiter, else idle.
+        thread.inFlight++;
+        this.release(thread);
+      },
+      (e: Error) => {
+        this.#starting--;
+        // No thread can start (worker.ts does not load): the waiters learn why now.
+        if (this.#threads.size > 0) return;
+        for (const w of this.#waiting.splice(0)) {
+          clearTimeout(w.timer);
+          w.reject(new Error(`no sandbox thread: ${e.message}`));
+        }
+      },
+    );
+  }
+
+  /** Ends every thread; requests waiting fail, requests running fail when their thread ends. */
+  close(): void {
+    this.#closed = true;
+    for (const w of this.#waiting.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new Error('the program was unloaded'));
+    }
+    for (const t of [...this.#threads]) t.end();
+    this.#idle.length = 0;
+    this.#open.length = 0;
+  }
+}
+
+function drop(list: SandboxThread[], thread: SandboxThread): void {
+  const at = list.indexOf(thread);
+  if (at >= 0) list.splice(at, 1);
+}

@@ -1,0 +1,158 @@
+// The main thread's handle on one sandbox thread (worker.ts): the worker, its two slots
+// (slot.ts) and a message port for what rarely crosses (the program's image, prepare,
+// saveState). The thread runs one request at a time; a second may wait in the other slot
+// (SEATS), so that the thread goes on to it as soon as it answers the first, without waiting
+// for the main thread to wake and hand it one: the pool (sandbox-pool.ts) hands a thread at
+// most that many. The thread serves its slots in turn, and requests are put in them in the
+// same turn. A request past its time ends the thread (a WebAssembly loop cannot be
+// interrupted any other way); a thread that ends for any reason wakes the requests waiting on
+// it, and one it had not begun is told so (NotTaken), to be run elsewhere.
+
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import type { ProgramImage, ProgramRequest, RunResult } from './image.ts';
+import { markEnded, newSlot, openSlot, receiveFromWorker, type Slot, sendToWorker, taken } from './slot.ts';
+import type { ThreadCall } from './worker.ts';
+import { CALL, Reader, readResult, Writer, writeRun } from './wire.ts';
+
+const WORKER = new URL('./worker.ts', import.meta.url);
+
+/** A request ran past its time: its thread was ended. */
+export class TimedOut extends Error {
+  override readonly name = 'TimedOut';
+}
+
+/** The thread ended before it began this request: it can run on another. */
+export class NotTaken extends Error {
+  override readonly name = 'NotTaken';
+}
+
+/** Requests a thread may hold at once: one running, one waiting in its other slot. */
+export const SEATS = 2;
+
+/** Every request is written here, then copied into its thread's slot before any await. */
+const scratch = new Writer();
+
+/** The running threads by thread id, for self-requests to say which one waits (selfRequesting). */
+const byThreadId = new Map<number, SandboxThread>();
+
+/**
+ * A thread's program waits on a self-request (on: true) or has its answer (false). No request
+ * waits in its other slot meanwhile: the self-request itself could be the one put there, and
+ * would wait for the program that waits for it.
+ */
+export function selfRequesting(threadId: number, on: boolean): void {
+  const thread = byThreadId.get(threadId);
+  if (thread !== undefined) thread.selfRequests += on ? 1 : -1;
+}
+
+export class SandboxThread {
+  readonly #worker: Worker;
+  readonly #slots: Slot[];
+  /** The slot the next request goes in: the thread serves them in turn. */
+  #next = 0;
+  readonly #port: MessagePort;
+  /** Resolves once the thread waits on its slot; rejects if it never gets there. */
+  readonly ready: Promise<void>;
+  /** The program version the thread holds once it has run what it was given (-1: unknown). */
+  #version = -1;
+  /** Requests given to the thread and not answered (the pool's to count). */
+  inFlight = 0;
+  /** Requests waiting on the slots: the worker is ref'd while there are any. */
+  #waiting = 0;
+  /** Self-requests its program waits on (selfRequesting). */
+  selfRequests = 0;
+  #ended = false;
+  /** Called once when the thread ends (ended by us or on its own). */
+  onEnd: (() => void) | null = null;
+
+  constructor() {
+    const shared = Array.from({ length: SEATS }, () => newSlot());
+    this.#slots = shared.map(openSlot);
+    const { port1, port2 } = new MessageChannel();
+    this.#port = port1;
+    // Only read with receiveMessageOnPort: it must not keep the process up.
+    port1.unref();
+    this.#worker = new Worker(WORKER, { workerData: { computeSlots: shared, port: port2 }, transferList: [port2] });
+    byThreadId.set(this.#worker.threadId, this);
+    // An idle thread keeps nothing up; a busy one is ref'd (run()), as Atomics.waitAsync alone
+    // does not keep Node's event loop alive.
+    this.#worker.unref();
+    this.ready = new Promise((resolve, reject) => {
+      this.#worker.once('message', () => resolve());
+      this.#worker.on('error', (e) => {
+        reject(e);
+        this.#end();
+      });
+      this.#worker.on('exit', (code) => {
+        reject(new Error(`the sandbox thread exited (${code})`));
+        this.#end();
+      });
+    });
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /**
+   * One request; throws TimedOut past `limitMs` of running, NotTaken when the thread ended
+   * before it began it, or an Error when it ended while running it.
+   */
+  async run(image: ProgramImage, request: ProgramRequest, limitMs: number): Promise<RunResult> {
+    const withImage = this.#version !== image.version;
+    if (withImage) this.#port.postMessage(image);
+    writeRun(scratch, image.version, withImage, request);
+    this.#version = image.version;
+    const result = readResult(await this.#exchange(limitMs));
+    // The thread did not hold the version (it should not happen): the next request sends it.
+    if (!result.ok && result.kind === 'image') this.#version = -1;
+    return result;
+  }
+
+  /** A call whose argument and answer are structured clones on the port. */
+  async call<T>(fn: ThreadCall, image: ProgramImage, limitMs: number): Promise<T> {
+    this.#port.postMessage({ fn, arg: image });
+    scratch.start().u32(CALL);
+    // prepare leaves the thread holding that version, and what is given after it runs after it.
+    if (fn === 'prepare') this.#version = image.version;
+    const answer = await this.#exchange(limitMs).then(() => receiveMessageOnPort(this.#port)?.message as { ok: true; value: T } | { ok: false; error: string } | undefined);
+    if (answer?.ok === true) return answer.value;
+    // A version that did not load leaves the thread on the one it had: unknown here.
+    if (fn === 'prepare') this.#version = -1;
+    throw new Error(answer === undefined ? `the sandbox thread did not answer ${fn}` : answer.error);
+  }
+
+  /** Hands the scratch message over in the next slot and waits for the answer, never blocking. */
+  async #exchange(limitMs: number): Promise<Reader> {
+    const slot = this.#slots[this.#next];
+    this.#next = (this.#next + 1) % SEATS;
+    if (this.#waiting++ === 0) this.#worker.ref();
+    try {
+      let sent = sendToWorker(slot, scratch.buf, scratch.at, limitMs);
+      if (typeof sent !== 'string') sent = await sent;
+      const got = sent === 'ok' ? await receiveFromWorker(slot, limitMs) : sent;
+      if (got === 'late') {
+        this.end();
+        throw new TimedOut(`timed out after ${limitMs} ms`);
+      }
+      if (got === 'ended') throw taken(slot) ? new Error('the sandbox thread ended') : new NotTaken('the sandbox thread ended first');
+      return new Reader(got as Buffer);
+    } finally {
+      if (--this.#waiting === 0) this.#worker.unref();
+    }
+  }
+
+  /** Ends the thread (its sandbox goes with it). */
+  end(): void {
+    this.#end();
+    void this.#worker.terminate();
+  }
+
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    byThreadId.delete(this.#worker.threadId);
+    for (const slot of this.#slots) markEnded(slot);
+    this.onEnd?.();
+  }
+}

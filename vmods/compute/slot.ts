@@ -1,0 +1,190 @@
+// The hand-over between the main thread and one sandbox thread: a SharedArrayBuffer both
+// read and write in turns, instead of a message port. A message (a request in, a result out)
+// is written in place in the slot's data area and the turn passes to the other side; one that
+// does not fit goes in frames, each handed over and acknowledged by passing the turn back.
+//
+//   main                                   worker (blocked in Atomics.wait between requests)
+//   write request frame, TURN = WORKER ──►  read it (ack with TURN = MAIN while MORE)
+//   Atomics.waitAsync until TURN = MAIN     run the program, write the result frame
+//   read the result                   ◄──  TURN = MAIN (wait for the ack while MORE), reset
+//
+// The worker thread blocks: it is its own thread and has nothing else to do. The main thread
+// never blocks: Atomics.waitAsync resolves a promise on its event loop when the worker passes
+// the turn, or max_request_time after the worker took the message (TAKEN). A message port
+// costs the main thread a structured clone and a wake-up of the port's machinery per message
+// (about 30 µs of its CPU per request through piscina); this costs it a few µs of its own
+// work, plus the wake-ups (docs/compute.md, Figures).
+
+/** The control words at the start of a slot, Int32 each, by index. */
+const TURN = 0;
+/** Bytes of the frame in the data area. */
+const LENGTH = 1;
+/** 1: the message goes on in the next frame. */
+const MORE = 2;
+/** 1: the thread is gone; the main thread sets it to wake its own waiter. */
+const ENDED = 3;
+/** 1 once the thread has the whole message and runs it; TAKEN_MS says when (epoch ms, mod 2^32). */
+const TAKEN = 4;
+const TAKEN_MS = 5;
+const CONTROL_BYTES = 32;
+
+/** Whose turn it is to read or write the slot. */
+const MAIN = 0;
+const WORKER = 1;
+
+/**
+ * The data area of a slot: a hello request and its answer take a few hundred bytes; a page of
+ * a few hundred KB goes in one frame; bigger ones in several.
+ */
+export const SLOT_BYTES = 256 * 1024;
+
+export interface Slot {
+  readonly shared: SharedArrayBuffer;
+  readonly control: Int32Array;
+  readonly data: Buffer;
+}
+
+export function newSlot(dataBytes = SLOT_BYTES): SharedArrayBuffer {
+  return new SharedArrayBuffer(CONTROL_BYTES + dataBytes);
+}
+
+export function openSlot(shared: SharedArrayBuffer): Slot {
+  return { shared, control: new Int32Array(shared, 0, CONTROL_BYTES / 4), data: Buffer.from(shared, CONTROL_BYTES) };
+}
+
+function pass(slot: Slot, to: number): void {
+  Atomics.store(slot.control, TURN, to);
+  Atomics.notify(slot.control, TURN);
+}
+
+function putFrame(slot: Slot, message: Uint8Array, at: number, n: number, more: boolean): void {
+  slot.data.set(message.subarray(at, at + n), 0);
+  slot.control[LENGTH] = n;
+  slot.control[MORE] = more ? 1 : 0;
+}
+
+/**
+ * The frame in the slot, read by the side whose turn it is: the whole message when it is the
+ * last (a view of the slot when it is the only one), else null, a copy kept in `frames`.
+ */
+function takeFrame(slot: Slot, frames: Buffer[]): Buffer | null {
+  const n = slot.control[LENGTH];
+  const more = slot.control[MORE] === 1;
+  if (!more && frames.length === 0) return slot.data.subarray(0, n);
+  frames.push(Buffer.from(slot.data.subarray(0, n)));
+  return more ? null : Buffer.concat(frames);
+}
+
+// ---- the main thread's side: never blocks ----
+
+/** How a wait of the main thread ended. */
+export type Waited = 'ok' | 'late' | 'ended';
+
+/** Epoch milliseconds as an Int32 word holds them: differences are right for 24 days. */
+const epochMs = () => Math.floor(performance.timeOrigin + performance.now()) | 0;
+
+/**
+ * Resolves when it is the main thread's turn, when the thread ended, or `limitMs` after the
+ * thread took the message ('late'). A message behind another one on the same thread is not
+ * taken yet: its time has not begun (the one ahead has its own limit).
+ */
+async function mainTurn(slot: Slot, limitMs: number): Promise<Waited> {
+  const c = slot.control;
+  for (;;) {
+    if (Atomics.load(c, TURN) === MAIN) return c[ENDED] === 1 ? 'ended' : 'ok';
+    const left = Atomics.load(c, TAKEN) === 1 ? limitMs - ((epochMs() - c[TAKEN_MS]) | 0) : limitMs;
+    if (left <= 0) return 'late';
+    const wait = Atomics.waitAsync(c, TURN, WORKER, left);
+    if (wait.async) await wait.value;
+  }
+}
+
+/** Whether the thread took the message in this slot (false: it never ran). */
+export function taken(slot: Slot): boolean {
+  return Atomics.load(slot.control, TAKEN) === 1;
+}
+
+/**
+ * Hands `length` bytes of `message` to the worker. One frame is written at once (no promise);
+ * a bigger message is copied first, as `message` is the caller's scratch, and goes in frames.
+ */
+export function sendToWorker(slot: Slot, message: Uint8Array, length: number, limitMs: number): Waited | Promise<Waited> {
+  if (slot.control[ENDED] === 1) return 'ended';
+  Atomics.store(slot.control, TAKEN, 0);
+  if (length <= slot.data.length) {
+    putFrame(slot, message, 0, length, false);
+    pass(slot, WORKER);
+    return 'ok';
+  }
+  return sendFrames(slot, message.slice(0, length), limitMs);
+}
+
+async function sendFrames(slot: Slot, message: Uint8Array, limitMs: number): Promise<Waited> {
+  for (let at = 0; at < message.length; ) {
+    const n = Math.min(slot.data.length, message.length - at);
+    at += n;
+    putFrame(slot, message, at - n, n, at < message.length);
+    pass(slot, WORKER);
+    if (at < message.length) {
+      const waited = await mainTurn(slot, limitMs);
+      if (waited !== 'ok') return waited;
+    }
+  }
+  return 'ok';
+}
+
+/**
+ * The worker's answer: a view of the slot when it came in one frame (read it before the next
+ * hand-over on this slot), else the frames joined.
+ */
+export async function receiveFromWorker(slot: Slot, limitMs: number): Promise<Buffer | Waited> {
+  const frames: Buffer[] = [];
+  for (;;) {
+    const waited = await mainTurn(slot, limitMs);
+    if (waited !== 'ok') return waited;
+    const message = takeFrame(slot, frames);
+    if (message !== null) return message;
+    pass(slot, WORKER);
+  }
+}
+
+/** The thread is gone: wakes the main thread's waiter, which then reads 'ended'. */
+export function markEnded(slot: Slot): void {
+  slot.control[ENDED] = 1;
+  pass(slot, MAIN);
+}
+
+// ---- the worker's side: blocks in Atomics.wait ----
+
+function workerTurn(slot: Slot): void {
+  while (Atomics.load(slot.control, TURN) !== WORKER) Atomics.wait(slot.control, TURN, MAIN);
+}
+
+/** The next message from the main thread (blocks until there is one); a view when in one frame. */
+export function receiveFromMain(slot: Slot): Buffer {
+  const frames: Buffer[] = [];
+  for (;;) {
+    workerTurn(slot);
+    const message = takeFrame(slot, frames);
+    if (message === null) {
+      pass(slot, MAIN);
+      continue;
+    }
+    // Its time starts now (mainTurn).
+    slot.control[TAKEN_MS] = epochMs();
+    Atomics.store(slot.control, TAKEN, 1);
+    return message;
+  }
+}
+
+/** Hands `length` bytes of `message` to the main thread, frame by frame, waiting for each ack. */
+export function sendToMain(slot: Slot, message: Uint8Array, length: number): void {
+  for (let at = 0; ; ) {
+    const n = Math.min(slot.data.length, length - at);
+    at += n;
+    putFrame(slot, message, at - n, n, at < length);
+    pass(slot, MAIN);
+    if (at >= length) return;
+    workerTurn(slot);
+  }
+}
