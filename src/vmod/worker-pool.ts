@@ -13,7 +13,8 @@ import type { WorkerPool, WorkerPoolOptions, WorkerRunOptions } from './api-plat
 /**
  * What aborts one run: piscina takes an EventEmitter-like `once('abort')` in place of an
  * AbortSignal. A DOM AbortController and its EventTarget listener cost the main thread 20 to 30
- * µs per run, more than a small run itself (compute's programs, issue 16).
+ * µs per run, more than a small run itself (measured with compute's programs, before they moved to
+ * shared-memory slots of their own: vmods/compute/slot.ts).
  */
 class RunAbort {
   aborted = false;
