@@ -92,9 +92,14 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, lineB
   }
   const framing = framingOf(status, isHead, te, length);
   if (typeof framing === 'string') return bad(framing);
-  const tokens = connection.toLowerCase().split(',').map((t) => t.trim());
-  const close = tokens.includes('close') || (protover < 11 && !tokens.includes('keep-alive')) || framing.kind === 'eof';
+  const close = framing.kind === 'eof' || (connection === '' ? protover < 11 : connectionCloses(connection, protover));
   return { ok: true, head: { status, reason, protover, headers, framing, close } };
+}
+
+/** What a Connection header says for the next request: close, or HTTP/1.0 without keep-alive. */
+function connectionCloses(value: string, protover: number): boolean {
+  const tokens = value.toLowerCase().split(',').map((t) => t.trim());
+  return tokens.includes('close') || (protover < 11 && !tokens.includes('keep-alive'));
 }
 
 /** How the body comes, or why it cannot be read. */
