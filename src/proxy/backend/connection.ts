@@ -32,8 +32,10 @@ export class BackendConnection implements ByteSource {
   /** What a wait that runs out is (first byte or between bytes) and how long it may take. */
   waitKind: 'first_byte_timeout' | 'between_bytes_timeout' = 'first_byte_timeout';
   waitMs = 0;
-  /** Bytes of response received, for the byte counters. */
+  /** Bytes received on it, all exchanges together (a request that got none may be retried). */
   received = 0;
+  /** When it was last parked in its pool (performance.now()). */
+  parkedAt = 0;
   #wake: ((more: boolean) => void) | null = null;
   #timer: NodeJS.Timeout | null = null;
   #idle: (() => void) | null = null;
