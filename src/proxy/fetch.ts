@@ -326,8 +326,11 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
   async response(f) {
     const t = f.task;
     const a = await f.call('vcl_backend_response');
-    // As Varnish: the connection is not reused when beresp says Connection: close as VCL left it.
-    f.response?.body.decideConnection(saysClose(t.beresp?.get('Connection')));
+    // As Varnish: the connection is not reused when beresp says Connection: close as VCL left
+    // it, nor after abandon, fail or error, nor after a retry that leaves a body unread.
+    const body = f.response?.body;
+    const unread = a.action === 'retry' && body !== undefined && (body.bytes > 0 || !body.complete);
+    body?.decideConnection(saysClose(t.beresp?.get('Connection')) || unread || (a.action !== 'deliver' && a.action !== 'pass' && a.action !== 'retry'));
     if (a.action === 'deliver' || a.action === 'pass') f.times?.mark('Process');
     switch (a.action) {
       case 'deliver':
