@@ -131,6 +131,22 @@ describe('reading responses as Varnish does', () => {
     expect((await r.body.readAll()).toString()).toBe('ok');
   });
 
+  it("gives a response without a reason the status's own, as varnishd does", async () => {
+    const origin = await scriptedOrigin((s, _req, n) => s.write(n === 0 ? 'HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n' : 'HTTP/1.1 404 \r\nContent-Length: 0\r\n\r\n'));
+    const be = await backendFrom(`.host = "127.0.0.1"; .port = "${origin.port}";`);
+    const first = ok(await be.fetch({ method: 'GET', url: '/', headers: [] }));
+    await first.body.readAll();
+    const second = ok(await be.fetch({ method: 'GET', url: '/', headers: [] }));
+    expect([first.reason, second.reason]).toEqual(['OK', 'Not Found']);
+  });
+
+  it('fails a chunked body with trailers after its last chunk, as varnishd does', async () => {
+    const origin = await scriptedOrigin((s) => s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Trailer: 1\r\n\r\n'));
+    const be = await backendFrom(`.host = "127.0.0.1"; .port = "${origin.port}";`);
+    const r = ok(await be.fetch({ method: 'GET', url: '/', headers: [] }));
+    await expect(r.body.readAll()).rejects.toMatchObject({ kind: 'garbage' });
+  });
+
   it('skips 1xx responses, reads chunked bodies with bare LFs, and reuses the connection', async () => {
     const origin = await scriptedOrigin((s, _req, n) => {
       if (n === 0) s.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc');

@@ -1,7 +1,8 @@
 // A backend response head, read as Varnish 7.1 reads one (HTTP1_DissectResponse,
 // http1_dissect_hdrs, http_DoConnection, and the body status of V1F_FetchRespHdr):
 // - the status line is PROTO SP+ STATUS [SP+ REASON]: the protocol HTTP/1.0 or HTTP/1.1 (any
-//   case), the status three digits, the first not 0; the reason runs to the line's end;
+//   case), the status three digits, the first not 0; the reason runs to the line's end (none:
+//   the status's own, `OK` for 200);
 // - lines end in CR LF or a bare LF; header lines follow the request side's rules
 //   (src/http1/head.ts), obs-fold included: the folded line's breaks read as spaces, and the
 //   whole folded line counts against http_resp_hdr_len;
@@ -14,6 +15,7 @@
 
 import { BYTE_CLASS, CTL, crlfAt, LWS, SP } from '../../http1/bytes.ts';
 import { parseHeaderLines, protocolVersion } from '../../http1/head.ts';
+import { statusReason } from '../../runtime/status.ts';
 
 export type ResponseFraming =
   | { readonly kind: 'none' }
@@ -69,7 +71,8 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, lineB
   }
   let reasonEnd = p;
   while (reasonEnd > reasonStart && (BYTE_CLASS[buf[reasonEnd - 1]] & SP) !== 0) reasonEnd--;
-  const reason = buf.toString('latin1', reasonStart, reasonEnd);
+  // A response without a reason gets the status's own, as varnishd gives it.
+  const reason = reasonEnd > reasonStart ? buf.toString('latin1', reasonStart, reasonEnd) : statusReason(status);
   p += crlfAt(buf, p, end);
   const names: string[] = [];
   const lower: string[] = [];
