@@ -140,13 +140,6 @@ describe('reading responses as Varnish does', () => {
     expect([first.reason, second.reason]).toEqual(['OK', 'Not Found']);
   });
 
-  it('fails a chunked body with trailers after its last chunk, as varnishd does', async () => {
-    const origin = await scriptedOrigin((s) => s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Trailer: 1\r\n\r\n'));
-    const be = await backendFrom(`.host = "127.0.0.1"; .port = "${origin.port}";`);
-    const r = ok(await be.fetch({ method: 'GET', url: '/', headers: [] }));
-    await expect(r.body.readAll()).rejects.toMatchObject({ kind: 'garbage' });
-  });
-
   it('skips 1xx responses, reads chunked bodies with bare LFs, and reuses the connection', async () => {
     const origin = await scriptedOrigin((s, _req, n) => {
       if (n === 0) s.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc');
@@ -201,8 +194,12 @@ describe('reading responses as Varnish does', () => {
     expect(origin.connections()).toBe(2);
   });
 
-  it('fails a chunked body that breaks its framing, as the body iterator error', async () => {
-    const origin = await scriptedOrigin((s) => s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n'));
+  it.each([
+    ['a chunk size that is not hex', '3\r\nabc\r\nzz\r\n'],
+    // varnishd reads one line end after the last chunk: a trailer is "chunked tail no NL".
+    ['trailers after the last chunk', '2\r\nok\r\n0\r\nX-Trailer: 1\r\n\r\n'],
+  ])('fails a chunked body with %s, as the body iterator error', async (_what, chunks) => {
+    const origin = await scriptedOrigin((s) => s.write(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}`));
     const be = await backendFrom(`.host = "127.0.0.1"; .port = "${origin.port}";`);
     const r = ok(await be.fetch({ method: 'GET', url: '/', headers: [] }));
     await expect(r.body.readAll()).rejects.toMatchObject({ kind: 'garbage' });
