@@ -102,7 +102,25 @@ export function parseHead(buf: Buffer, start: number, end: number, limits: HeadL
   const names: string[] = [];
   const lower: string[] = [];
   const values: string[] = [];
-  const maxHeaders = limits.http_max_hdr - 5;
+  const refused = parseHeaderLines(buf, p, end, limits.http_req_hdr_len, limits.http_max_hdr - 5, { names, lower, values });
+  if (refused !== null) return bad(refused);
+  return { ok: true, head: { method, url, proto, protover, names, lower, values } };
+}
+
+/** Where parseHeaderLines puts the headers it reads. */
+export interface HeaderLines {
+  readonly names: string[];
+  readonly lower: string[];
+  readonly values: string[];
+}
+
+/**
+ * Reads header lines from buf[p, end) up to the blank line, by Varnish's rules for both
+ * directions (http1_dissect_hdrs: the backend side reads responses with it too); returns why
+ * they are refused, or null. `maxLine` is http_req_hdr_len or http_resp_hdr_len.
+ */
+export function parseHeaderLines(buf: Buffer, p: number, end: number, maxLine: number, maxHeaders: number, out: HeaderLines): string | null {
+  const { names, lower, values } = out;
   for (;;) {
     if (crlfAt(buf, p, end) !== 0) break;
     const lineStart = p;
@@ -116,24 +134,24 @@ export function parseHead(buf: Buffer, start: number, end: number, limits: HeadL
         continue;
       }
       const n = crlfAt(buf, r, end);
-      if (n === 0) return bad(`control byte 0x${buf[r].toString(16).padStart(2, '0')} in a header`);
+      if (n === 0) return `control byte 0x${buf[r].toString(16).padStart(2, '0')} in a header`;
       lineEnd = r;
       r += n;
       if (r >= end || crlfAt(buf, r, end) !== 0 || (BYTE_CLASS[buf[r]] & SP) === 0) break;
       // obs-fold: the line goes on; its line break reads as spaces.
       folded = true;
     }
-    if (lineEnd - lineStart > limits.http_req_hdr_len) return bad('header line longer than http_req_hdr_len');
+    if (lineEnd - lineStart > maxLine) return 'header line longer than http_req_hdr_len';
     const first = buf[lineStart];
-    if ((BYTE_CLASS[first] & LWS) !== 0) return bad('header line starting with white space');
-    if (first === 0x3a) return bad('header without a name');
+    if ((BYTE_CLASS[first] & LWS) !== 0) return 'header line starting with white space';
+    if (first === 0x3a) return 'header without a name';
     let colon = lineStart;
     while (colon < lineEnd && buf[colon] !== 0x3a) {
-      if ((BYTE_CLASS[buf[colon]] & TCHAR) === 0) return bad('byte not allowed in a header name');
+      if ((BYTE_CLASS[buf[colon]] & TCHAR) === 0) return 'byte not allowed in a header name';
       colon++;
     }
-    if (colon === lineEnd) return bad("header without ':'");
-    if (names.length >= maxHeaders) return bad('more headers than http_max_hdr allows');
+    if (colon === lineEnd) return "header without ':'";
+    if (names.length >= maxHeaders) return 'more headers than http_max_hdr allows';
     let vs = colon + 1;
     let ve = lineEnd;
     while (vs < ve && (BYTE_CLASS[buf[vs]] & LWS) !== 0) vs++;
@@ -144,7 +162,7 @@ export function parseHead(buf: Buffer, start: number, end: number, limits: HeadL
     values.push(folded ? unfold(buf.toString('latin1', vs, ve)) : text(buf, vs, ve));
     p = r;
   }
-  return { ok: true, head: { method, url, proto, protover, names, lower, values } };
+  return null;
 }
 
 /** Lower-case forms of recent header names: they repeat from request to request. */
@@ -199,7 +217,7 @@ function unfold(value: string): string {
 }
 
 /** 10 × major + minor for `HTTP/d.d` (letters in any case); 0 for anything else. */
-function protocolVersion(buf: Uint8Array, from: number, to: number): number {
+export function protocolVersion(buf: Uint8Array, from: number, to: number): number {
   if (to - from !== 8) return 0;
   if ((buf[from] | 0x20) !== 0x68 || (buf[from + 1] | 0x20) !== 0x74 || (buf[from + 2] | 0x20) !== 0x74 || (buf[from + 3] | 0x20) !== 0x70) return 0;
   const major = buf[from + 5] - 0x30;

@@ -1,14 +1,15 @@
 // Which backend connection a fetch went out on, for its transaction record's BackendOpen line
 // (`shellac log`, `shellac top -i BackendOpen`): the descriptor, both ends and whether the
-// connection was opened for it or reused. undici keeps its sockets to itself, but announces
-// each request it writes on the diagnostics channel `undici:client:sendHeaders`, with the
-// socket and the head's text; the head carries the fetch's X-Varnish (unless VCL took it off:
-// then there is no BackendOpen line). The channel is
+// connection was opened for it or reused. The backend client announces each request it writes
+// on a diagnostics channel (SEND_HEADERS_CHANNEL), with the socket and the head's text; the
+// head carries the fetch's X-Varnish (unless VCL took it off: then there is no BackendOpen
+// line). The channel is
 // listened to only while a fetch whose record is kept waits for its connection, so a fetch
 // nobody logs costs nothing.
 
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
+import { SEND_HEADERS_CHANNEL } from './backend/fetch.ts';
 
 export interface BackendConnection {
   /** The socket's file descriptor (-1 when node does not tell). */
@@ -21,7 +22,7 @@ export interface BackendConnection {
   readonly how: 'connect' | 'reuse';
 }
 
-const CHANNEL = 'undici:client:sendHeaders';
+const CHANNEL = SEND_HEADERS_CHANNEL;
 const X_VARNISH = /(?:^|\r\n)x-varnish: *(\d+)\r\n/i;
 
 /** Fetches waiting for their connection, by xid. */

@@ -26,6 +26,7 @@ import { VclTask } from '../runtime/task.ts';
 import type { SubName } from '../vcl/spec.ts';
 import type { Director } from '../vmod/api.ts';
 import type { Backend, FetchResult } from './backend/backend.ts';
+import { saysClose } from './backend/request.ts';
 import type { RequestBody } from './request-body.ts';
 import { runSub } from './run-sub.ts';
 import type { Shellac } from './server.ts';
@@ -246,21 +247,22 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     }
     t.bereqTime = Date.now() / 1000;
     const p = f.srv.params.values;
-    // Bereq (the request is written) and the connection it went on are seen as undici writes
-    // it, found by the X-Varnish it carries (a retry sends the first one's, as VCL left bereq).
+    // Bereq (the request is written) and the connection it went on are seen as the backend
+    // client writes it, found by the X-Varnish it carries (a retry sends the first one's, as VCL
+    // left bereq).
     const times = f.times;
     const sentXid = Number(bereq.get('x-varnish'));
     const unwatch =
       times === null || !(sentXid > 0)
         ? undefined
         : watchConnection(sentXid, (c) => {
-            // undici has a connection and writes the head at once: both of Varnish's steps.
+            // The client has a connection and writes the head at once: both of Varnish's steps.
             times.mark('Connected');
             times.mark('Bereq');
             f.tx?.set('backendOpen', c);
           });
     const r = await backend.fetch(
-      { method: bereq.method, url: bereq.url, headers: bereq, body },
+      { method: bereq.method, url: bereq.url, proto: bereq.proto, headers: bereq, body },
       // bereq.*_timeout start as the parameters; only a value VCL changed overrides the backend's.
       {
         firstByteTimeout: t.firstByteTimeout !== p.first_byte_timeout ? t.firstByteTimeout : undefined,
@@ -324,6 +326,11 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
   async response(f) {
     const t = f.task;
     const a = await f.call('vcl_backend_response');
+    // As Varnish: the connection is not reused when beresp says Connection: close as VCL left
+    // it, nor after abandon, fail or error, nor after a retry that leaves a body unread.
+    const body = f.response?.body;
+    const unread = a.action === 'retry' && body !== undefined && (body.bytes > 0 || !body.complete);
+    body?.decideConnection(saysClose(t.beresp?.get('Connection')) || unread || (a.action !== 'deliver' && a.action !== 'pass' && a.action !== 'retry'));
     if (a.action === 'deliver' || a.action === 'pass') f.times?.mark('Process');
     switch (a.action) {
       case 'deliver':
@@ -549,8 +556,6 @@ async function readWhole(f: Fetch): Promise<boolean> {
     f.srv.logger.warn({ xid: f.task.xid, error: (e as Error).message }, 'backend body failed');
     return false;
   }
-  // As in pump: the connection goes back to the pool a turn after the body ends.
-  await new Promise((resolve) => setImmediate(resolve));
   f.wholeBody = chunks;
   return true;
 }
@@ -596,10 +601,9 @@ async function pump(f: Fetch, obj: CacheObject): Promise<Step> {
       // A pass holds a bounded buffer ahead of its reader: wait for the reader.
       if (obj.full) await obj.whenRoom();
     }
-    // The connection goes back to the pool a turn after the body ends (undici resumes a client
-    // in setImmediate); Varnish recycles it before the object is finished, so a pipelined
-    // request that follows reuses it instead of opening a second one.
-    await new Promise((resolve) => setImmediate(resolve));
+    // The backend client put the connection back in the pool before the body's end reached
+    // here, as Varnish recycles it before the object is finished: a pipelined request that
+    // follows reuses it instead of opening a second one.
     obj.finish();
   } catch (e) {
     f.srv.counters.fetch_failed++;

@@ -47,13 +47,6 @@ export function literalAddress(
   return { kind: 'tcp', ip: split.host, port: parsePort(name, split.port ?? spec.port), family: literal };
 }
 
-/** The origin undici's Pool is created for: scheme, address and port. */
-export function originOf(address: BackendAddress): string {
-  if (address.kind === 'unix') return 'http://localhost';
-  const host = address.family === 6 ? `[${address.ip}]` : address.ip;
-  return `http://${host}:${address.port}`;
-}
-
 /** How the address reads in logs: `127.0.0.1:8080`, `[::1]:80`, or the socket path. */
 export function addressText(address: BackendAddress): string {
   if (address.kind === 'unix') return address.path;

@@ -1,23 +1,25 @@
-// A backend: one origin server declared in VCL, with its undici Pool, its timeouts, its health
-// (a probe, overridden by backend.set_health) and its counters. It is a Director that resolves
-// to itself, so directors can hold backends and other directors alike.
+// A backend: one origin server declared in VCL, with its pool of kept-alive connections, its
+// timeouts, its health (a probe, overridden by backend.set_health) and its counters. It is a
+// Director that resolves to itself, so directors can hold backends and other directors alike.
 //
 // Timeouts, as Varnish picks them: the value set on bereq for this fetch, else the backend's,
 // else the parameter. max_connections is a hard limit, as in Varnish 7.1: a fetch that finds
-// them all in use fails at once ('busy') instead of queueing.
+// them all in use fails at once ('busy') instead of queueing. The HTTP/1 client is our own
+// (fetch.ts, connection.ts, pool.ts), as Varnish's backend side behaves: see docs/proxy.md.
 
 import { type ParamValues, Params } from '../../common/params.ts';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { Client, Pool } from 'undici';
 import type { Director, VmodContext } from '../../vmod/api.ts';
 import type { TBackend, TProbe } from '../../vcl/tir.ts';
 import type { BackendFactory, VclBackend } from '../../runtime/backends.ts';
-import { type BackendAddress, addressText, literalAddress, originOf, resolveBackendAddress } from './address.ts';
+import { type BackendAddress, addressText, literalAddress, resolveBackendAddress } from './address.ts';
 import { type BackendCounters, type BackendGlobalCounters, newBackendCounters, newBackendGlobalCounters } from './counters.ts';
 import { type BackendFailure, classifyError, errorCode, errorMessage } from './failure.ts';
 import { type ConnectCallback, connectBackend } from './connect.ts';
-import { dispatchFetch, type FetchResult, type HeadLimits } from './fetch.ts';
+import { BackendConnection } from './connection.ts';
+import { type ExchangeResult, type FetchResult, type HeadLimits, runExchange } from './fetch.ts';
+import { ConnectionPool } from './pool.ts';
 import { type ProxyAddresses, proxyPreamble } from './proxy-header.ts';
 import { prepareHeaders, type RequestHeaders } from './request.ts';
 import { type HealthLogger, Probe, type ProbeStatus, probeSettings } from './probe.ts';
@@ -91,6 +93,8 @@ export interface FetchRequest {
   readonly method: string;
   /** The request target: path and query. */
   readonly url: string;
+  /** bereq.proto; HTTP/1.1 when not given. */
+  readonly proto?: string;
   readonly headers: RequestHeaders;
   readonly body?: Readable | Uint8Array | null;
 }
@@ -102,7 +106,7 @@ export interface FetchOptions {
   readonly signal?: AbortSignal;
   /** client.ip and server.ip, for backends with .proxy_header. */
   readonly proxy?: ProxyAddresses;
-  /** http_resp_hdr_len and http_resp_size; none when not given. */
+  /** http_resp_hdr_len and http_resp_size; when not given, http_resp_size as the backend was made and no line limit. */
   readonly headLimits?: HeadLimits;
 }
 
@@ -190,17 +194,17 @@ export class Backend implements VclBackend {
   readonly #defaults: Partial<BackendDefaults> | undefined;
   /** Until when (ms since the epoch) no new connection is tried, after a failure. */
   #heldUntil = 0;
-  readonly #pool: Pool;
+  readonly #pool: ConnectionPool;
+  /** Connections carrying a request now (closed with the backend). */
+  readonly #busy = new Set<BackendConnection>();
+  /** Retired or closed: connections are not kept any more. */
+  #retired = false;
   readonly #probe: Probe | null;
   readonly #onHealthChange: BackendOptions['onHealthChange'];
   #admin: AdminHealth = 'auto';
   #changed = Date.now() / 1000;
   /** Fetches and pipes using a connection now, for max_connections. */
   #active = 0;
-  /** Requests written and connections opened, from which reuses are derived. */
-  #sent = 0;
-  #opened = 0;
-  #reuses = 0;
 
   #address: BackendAddress | null = null;
   readonly #maxHeaderSize: number;
@@ -231,25 +235,7 @@ export class Backend implements VclBackend {
     this.betweenBytesTimeout = decl.betweenBytesTimeout ?? d.betweenBytesTimeout;
     this.#global = options.globalCounters ?? newBackendGlobalCounters();
     this.#defaults = options.defaults;
-    const idleMs = Math.max(1, d.idleTimeout * 1000);
-    // The origin only names the pool: the connector below decides where connections go.
-    this.#pool = new Pool(this.#address ? originOf(this.#address) : 'http://localhost', {
-      connections: this.maxConnections ?? null,
-      pipelining: 1,
-      connect: (_opts, callback) => {
-        this.#connect('pool', (err, socket) => {
-          if (err) {
-            callback(err, null);
-            return;
-          }
-          if (this.preamble) socket!.write(this.preamble);
-          callback(null, socket!);
-        });
-      },
-      keepAliveTimeout: idleMs,
-      keepAliveMaxTimeout: idleMs,
-      maxHeaderSize: d.maxHeaderSize,
-    });
+    this.#pool = new ConnectionPool(d.idleTimeout * 1000);
     this.#maxHeaderSize = d.maxHeaderSize;
     this.#onHealthChange = options.onHealthChange;
     this.#probe = probe
@@ -337,13 +323,16 @@ export class Backend implements VclBackend {
    */
   retire(): void {
     this.stop();
-    this.#pool.close().catch(() => {});
+    this.#retired = true;
+    this.#pool.closeAll();
   }
 
   /** The VCL is discarded: probing stops and connections close. */
   async close(): Promise<void> {
     this.stop();
-    await this.#pool.destroy();
+    this.#retired = true;
+    this.#pool.closeAll();
+    for (const conn of this.#busy) conn.destroy();
   }
 
   /**
@@ -359,36 +348,65 @@ export class Backend implements VclBackend {
     this.#global.backend_req++;
     this.counters.bereq_hdrbytes += head.bytes;
     // A PROXY preamble names one client: such a connection carries this request only.
-    const single = this.proxyHeader ? this.#singleUse(proxyPreamble(this.proxyHeader, opts.proxy)) : null;
-    let reused = false;
-    const attempt = (): Promise<FetchResult> => dispatchFetch({
-      dispatcher: single ?? this.#pool,
+    const single = this.proxyHeader ? proxyPreamble(this.proxyHeader, opts.proxy) : null;
+    const plan = {
       backendName: this.fullName,
       method: req.method,
-      path: req.url,
+      url: req.url,
+      proto: req.proto ?? 'HTTP/1.1',
       headers: head.flat,
       body,
       firstByteMs: (opts.firstByteTimeout ?? this.firstByteTimeout) * 1000,
       betweenBytesMs: (opts.betweenBytesTimeout ?? this.betweenBytesTimeout) * 1000,
-      headLimits: opts.headLimits,
+      headLimits: opts.headLimits ?? { lineBytes: Number.POSITIVE_INFINITY, headBytes: this.#maxHeaderSize },
       signal: opts.signal,
       counters: this.counters,
-      onSent: () => {
-        reused = this.#noteSent();
-      },
-      onSettled: () => {
+      onDone: (conn: BackendConnection, reusable: boolean) => {
         this.#active--;
-        if (single) void single.destroy();
+        this.#busy.delete(conn);
+        if (!reusable || single !== null || this.#retired) {
+          conn.destroy();
+          return;
+        }
+        this.#global.backend_recycle++;
+        this.#pool.put(conn);
       },
-    });
+    };
+    const attempt = async (fresh: boolean): Promise<ExchangeResult> => {
+      const conn = (!fresh && single === null ? this.#pool.take() : null) ?? (await this.#open(single));
+      if (!(conn instanceof BackendConnection)) {
+        this.#active--;
+        const kind = classifyError(conn);
+        const what = kind === 'refused' ? 'connection refused' : kind === 'connect_timeout' ? 'connect timeout' : errorMessage(conn);
+        return { result: { ok: false, kind, message: `backend ${this.fullName}: ${what}`, code: errorCode(conn) }, retryable: false };
+      }
+      if (conn.requests > 0) this.#global.backend_reuse++;
+      this.#busy.add(conn);
+      return runExchange(plan, conn);
+    };
     // A kept-alive connection the backend closed before answering: Varnish tries once more on
     // a new one (backend_retry), when the request body can be sent again.
-    const retryable = single === null && (body === null || body instanceof Uint8Array);
-    return attempt().then((r) => {
-      if (r.ok || r.kind !== 'reset' || !reused || !retryable) return r;
+    const again = body === null || body instanceof Uint8Array;
+    return attempt(false).then((r) => {
+      if (!r.retryable || !again) return r.result;
       this.#global.backend_retry++;
       this.#active++;
-      return attempt();
+      return attempt(true).then((second) => second.result);
+    });
+  }
+
+  /** A new connection, its preambles written (a PROXY header first); the error when it cannot be had. */
+  #open(proxy: Buffer | null): Promise<BackendConnection | Error> {
+    return new Promise((resolve) => {
+      this.#connect((err, socket) => {
+        if (err) {
+          resolve(err);
+          return;
+        }
+        if (proxy !== null) socket!.write(proxy);
+        if (this.preamble) socket!.write(this.preamble);
+        resolve(new BackendConnection(socket!));
+      });
     });
   }
 
@@ -401,31 +419,29 @@ export class Backend implements VclBackend {
     if (refused) return Promise.resolve(refused);
     this.counters.req++;
     this.#global.backend_req++;
-    return new Promise((resolve) => {
-      this.#connect('pipe', (err, socket) => {
-        if (err) {
-          this.#active--;
-          const kind = classifyError(err);
-          const where = this.#address ? addressText(this.#address) : (this.hostHeader ?? '?');
-          const message = `backend ${this.fullName}: pipe connect to ${where} failed (${errorMessage(err)})`;
-          resolve({ ok: false, kind, message, code: errorCode(err) });
-          return;
-        }
-        let released = false;
-        const release = (): void => {
-          if (released) return;
-          released = true;
-          this.#active--;
-        };
-        if (this.proxyHeader) socket!.write(proxyPreamble(this.proxyHeader, proxy));
-        if (this.preamble) socket!.write(this.preamble);
-        resolve({ ok: true, socket: socket!, release });
-      });
+    // As Varnish: an idle kept-alive connection is taken first (it never goes back).
+    const pooled = this.proxyHeader ? null : this.#pool.take();
+    const opened = pooled !== null ? Promise.resolve(pooled) : this.#open(this.proxyHeader ? proxyPreamble(this.proxyHeader, proxy) : null);
+    return opened.then((conn) => {
+      if (!(conn instanceof BackendConnection)) {
+        this.#active--;
+        const where = this.#address ? addressText(this.#address) : (this.hostHeader ?? '?');
+        const message = `backend ${this.fullName}: pipe connect to ${where} failed (${errorMessage(conn)})`;
+        return { ok: false, kind: classifyError(conn), message, code: errorCode(conn) };
+      }
+      if (pooled !== null) this.#global.backend_reuse++;
+      let released = false;
+      const release = (): void => {
+        if (released) return;
+        released = true;
+        this.#active--;
+      };
+      return { ok: true, socket: conn.detach(), release };
     });
   }
 
   /** Opens a connection, counting it (and a failure, by its cause) as Varnish does. */
-  #connect(use: 'pool' | 'pipe', done: ConnectCallback): void {
+  #connect(done: ConnectCallback): void {
     // A holddown after a failed connection: fail at once, as Varnish's pools do (VBE.*.helddown).
     // Only new connections wait it out; idle kept-alive ones still carry requests.
     if (this.#heldUntil > 0) {
@@ -438,7 +454,6 @@ export class Backend implements VclBackend {
       }
       this.#heldUntil = 0;
     }
-    // A pipe passes half-closes on, so its socket must survive the backend's end of stream.
     if (this.#address === null) {
       const pending = this.#resolving;
       if (pending === null) {
@@ -446,7 +461,7 @@ export class Backend implements VclBackend {
         return;
       }
       pending.then(
-        () => this.#connect(use, done),
+        () => this.#connect(done),
         (err: unknown) => {
           this.#countConnectFailure(err);
           done(err instanceof Error ? err : new Error(String(err)), null);
@@ -454,38 +469,20 @@ export class Backend implements VclBackend {
       );
       return;
     }
-    connectBackend(this.#address, this.connectTimeout * 1000, use === 'pipe', (err, socket) => {
+    // Half-open allowed: a pipe (which may take a pooled connection) passes half-closes on, and
+    // the response reader ends a connection itself when the backend ends its side.
+    connectBackend(this.#address, this.connectTimeout * 1000, true, (err, socket) => {
       if (err) {
         this.#countConnectFailure(err);
         done(err, null);
         return;
       }
-      if (use === 'pool') this.#opened++;
       this.counters.conn++;
       this.#global.backend_conn++;
       socket!.once('close', () => {
         this.counters.conn--;
       });
       done(null, socket);
-    });
-  }
-
-  /** An undici Client for one request, whose connection starts with `preamble`. */
-  #singleUse(preamble: Buffer): Client {
-    return new Client(this.#address ? originOf(this.#address) : 'http://localhost', {
-      pipelining: 1,
-      maxHeaderSize: this.#maxHeaderSize,
-      connect: (_opts, callback) => {
-        this.#connect('pool', (err, socket) => {
-          if (err) {
-            callback(err, null);
-            return;
-          }
-          socket!.write(preamble);
-          if (this.preamble) socket!.write(this.preamble);
-          callback(null, socket!);
-        });
-      },
     });
   }
 
@@ -503,21 +500,6 @@ export class Backend implements VclBackend {
     }
     this.#active++;
     return null;
-  }
-
-  /**
-   * undici does not say which connection carries a request, but it opens connections only for
-   * requests waiting to go, so every request beyond the connections opened went on a reused one.
-   */
-  #noteSent(): boolean {
-    this.#sent++;
-    const reuses = this.#sent - this.#opened;
-    if (reuses > this.#reuses) {
-      this.#global.backend_reuse += reuses - this.#reuses;
-      this.#reuses = reuses;
-      return true;
-    }
-    return false;
   }
 
   #countConnectFailure(err: unknown): void {

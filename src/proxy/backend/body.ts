@@ -1,11 +1,25 @@
-// A backend response body as an async iterable of Buffers, fed by undici's data callbacks. It
-// holds at most about HIGH_WATER bytes: past that it pauses the connection until the reader has
-// caught up, so a slow reader slows the backend instead of filling memory. A stall of the
-// backend (not of the reader) longer than between_bytes_timeout ends it with an error.
+// A backend response body as an async iterable of Buffers, fed by the response reader. It holds
+// at most about HIGH_WATER bytes: past that the reader waits (room()) until the consumer has
+// caught up, and the socket, no longer read, slows the backend instead of filling memory.
+//
+// The connection's fate is decided by the fetch, as Varnish decides it after
+// vcl_backend_response: decideConnection(close) says whether the fetch wants it closed (beresp's
+// Connection as VCL left it). The connection goes back to the pool once the whole body is in
+// and either that decision came or the consumer read to the end (a caller with no VCL).
 
 import { BackendBodyError } from './failure.ts';
 
 const HIGH_WATER = 64 * 1024;
+
+/** The exchange behind a body: told what its consumer does. */
+export interface BodyOwner {
+  /** The consumer gave up before the end: the connection is closed. */
+  abort(err: BackendBodyError): void;
+  /** The consumer is done: it read to the end, or gave up on a body that had all come. */
+  readerDone(): void;
+  /** The fetch's decision on the connection (see the header). */
+  decide(close: boolean): void;
+}
 
 export class BackendBody implements AsyncIterable<Buffer> {
   #chunks: Buffer[] = [];
@@ -13,17 +27,15 @@ export class BackendBody implements AsyncIterable<Buffer> {
   #done = false;
   #error: BackendBodyError | null = null;
   #wake: (() => void) | null = null;
-  #paused = false;
+  #room: (() => void) | null = null;
   #iterated = false;
-  #resume: () => void;
-  #abort: (reason: Error) => void;
+  readonly #owner: BodyOwner;
 
   /** Bytes received so far. */
   bytes = 0;
 
-  constructor(resume: () => void, abort: (reason: Error) => void) {
-    this.#resume = resume;
-    this.#abort = abort;
+  constructor(owner: BodyOwner) {
+    this.#owner = owner;
   }
 
   /** Whether the whole body arrived. */
@@ -31,14 +43,26 @@ export class BackendBody implements AsyncIterable<Buffer> {
     return this.#done;
   }
 
-  /** The producer's side: returns false to ask the connection to pause. */
+  /** Whether the consumer stopped it (or it failed): nothing more is wanted. */
+  get stopped(): boolean {
+    return this.#error !== null;
+  }
+
+  /** The producer's side: returns false when the producer should wait for room(). */
   push(chunk: Buffer): boolean {
     this.#chunks.push(chunk);
     this.#queued += chunk.length;
     this.bytes += chunk.length;
     this.#notify();
-    if (this.#queued >= HIGH_WATER) this.#paused = true;
-    return !this.#paused;
+    return this.#queued < HIGH_WATER;
+  }
+
+  /** Resolves when the consumer has caught up (or stopped). */
+  room(): Promise<void> {
+    if (this.#queued < HIGH_WATER / 2 || this.#error !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#room = resolve;
+    });
   }
 
   end(): void {
@@ -50,17 +74,31 @@ export class BackendBody implements AsyncIterable<Buffer> {
     if (this.#done || this.#error) return;
     this.#error = err;
     this.#notify();
+    this.#freeRoom();
   }
 
-  /** Stops the fetch: the connection is closed, the reader sees the end. */
+  /**
+   * The fetch's verdict on the connection once vcl_backend_response has run: `close` when
+   * bereq or beresp said `Connection: close`.
+   */
+  decideConnection(close: boolean): void {
+    this.#owner.decide(close);
+  }
+
+  /** Stops the fetch: the connection is closed (unless the body had all come), the reader sees the end. */
   abort(): void {
-    if (this.#done || this.#error) return;
+    if (this.#error) return;
+    if (this.#done) {
+      this.#owner.readerDone();
+      return;
+    }
     const err = new BackendBodyError('aborted', 'backend response body aborted by its reader', undefined);
     this.#error = err;
     this.#chunks = [];
     this.#queued = 0;
-    this.#abort(err);
+    this.#owner.abort(err);
     this.#notify();
+    this.#freeRoom();
   }
 
   /** Reads the rest into one Buffer (for small bodies and tests). */
@@ -78,10 +116,7 @@ export class BackendBody implements AsyncIterable<Buffer> {
         const chunk = this.#chunks.shift();
         if (chunk !== undefined) {
           this.#queued -= chunk.length;
-          if (this.#paused && this.#queued < HIGH_WATER / 2) {
-            this.#paused = false;
-            this.#resume();
-          }
+          if (this.#queued < HIGH_WATER / 2) this.#freeRoom();
           yield chunk;
           continue;
         }
@@ -92,8 +127,17 @@ export class BackendBody implements AsyncIterable<Buffer> {
         });
       }
     } finally {
-      // A reader that stops early (break, throw) lets go of the connection.
-      if (!this.#done && !this.#error) this.abort();
+      // A reader that stops early (break, throw) lets go of the connection (which goes back
+      // to the pool if the body had all come: the owner hears readerDone once either way).
+      if (!this.#error) this.abort();
+    }
+  }
+
+  #freeRoom(): void {
+    const room = this.#room;
+    if (room) {
+      this.#room = null;
+      room();
     }
   }
 

@@ -1,6 +1,5 @@
-// Opening a connection to a backend, for undici's Pool (as its connector) and for pipes. It has
-// its own connect timeout on a native timer: undici's runs on a coarse clock (about a second),
-// and VCL asks for timeouts like 300ms.
+// Opening a connection to a backend, for fetches and pipes, with its connect timeout on a
+// native timer (VCL asks for timeouts like 300ms).
 
 import { connect, type Socket } from 'node:net';
 import type { BackendAddress } from './address.ts';
@@ -33,5 +32,5 @@ export function connectBackend(address: BackendAddress, timeoutMs: number, allow
 }
 
 function connectTimeoutError(ms: number): Error {
-  return Object.assign(new Error(`connect timeout after ${ms} ms`), { code: 'UND_ERR_CONNECT_TIMEOUT' });
+  return Object.assign(new Error(`connect timeout after ${ms} ms`), { code: 'ETIMEDOUT' });
 }

@@ -45,6 +45,8 @@ export interface BackendGlobalCounters {
   backend_fail: number;
   /** Requests sent on a connection that had carried one before. */
   backend_reuse: number;
+  /** Connections put back in the pool after a clean exchange, to carry another request. */
+  backend_recycle: number;
   /** Requests sent. */
   backend_req: number;
   /** Requests sent again on a new connection after a reused one closed without an answer. */
@@ -86,6 +88,7 @@ export function newBackendGlobalCounters(): BackendGlobalCounters {
     backend_busy: 0,
     backend_fail: 0,
     backend_reuse: 0,
+    backend_recycle: 0,
     backend_req: 0,
     backend_retry: 0,
     s_pipe_hdrbytes: 0,

@@ -1,6 +1,6 @@
 // Why a backend fetch failed, as a small closed set the backend state machine can switch on
-// (every one of them leads to vcl_backend_error), and the mapping from the errors undici and
-// the socket layer raise to that set.
+// (every one of them leads to vcl_backend_error), and the mapping from the errors the socket
+// layer raises to that set (the response reader makes its own kinds directly).
 
 export type BackendFailureKind =
   /** Not attempted: the backend is sick (by probe or by backend.set_health). */
@@ -31,7 +31,7 @@ export interface BackendFailure {
   readonly kind: BackendFailureKind;
   /** For logs: what went wrong, naming the backend. */
   readonly message: string;
-  /** The undici or system error code, when there was one. */
+  /** The system error code, when there was one. */
   readonly code: string | undefined;
 }
 
@@ -50,31 +50,22 @@ export class BackendBodyError extends Error {
 
 // EHOLDDOWN is Shellac's: no connection was tried, a holddown after a failure was running.
 const CONNECT_ERRORS = new Set(['EHOLDDOWN', 'ENOENT', 'EACCES', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTSOCK', 'ENOTFOUND', 'EAI_AGAIN']);
-const RESET_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH']);
+const RESET_ERRORS = new Set(['ECONNRESET', 'EPIPE']);
 
-/** Sorts an error from undici or a socket into a failure kind. */
+/** Sorts an error from a socket into a failure kind. */
 export function classifyError(err: unknown): BackendFailureKind {
-  const e = err as { code?: unknown; name?: unknown } | null;
+  const e = err as { code?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : '';
   switch (code) {
     case 'ECONNREFUSED':
       return 'refused';
-    case 'UND_ERR_CONNECT_TIMEOUT':
     case 'ETIMEDOUT':
       return 'connect_timeout';
-    case 'UND_ERR_HEADERS_TIMEOUT':
-      return 'first_byte_timeout';
-    case 'UND_ERR_BODY_TIMEOUT':
-      return 'between_bytes_timeout';
-    case 'UND_ERR_ABORTED':
     case 'ABORT_ERR':
       return 'aborted';
-    case 'UND_ERR_HEADERS_OVERFLOW':
-      return 'garbage';
   }
   if (CONNECT_ERRORS.has(code)) return 'connect_error';
   if (RESET_ERRORS.has(code)) return 'reset';
-  if (code.startsWith('HPE_') || e?.name === 'HTTPParserError') return 'garbage';
   return 'other';
 }
 
