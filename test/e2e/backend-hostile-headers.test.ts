@@ -2,7 +2,7 @@
 // the fetch (a 503 to the client), never the process; the test runs Shellac in this process,
 // so a throw that escaped would fail it. Each case gets a 503 from varnishd 7.1 too. Bytes
 // 0x80-0xff in a value are obs-text, which HTTP allows and Varnish passes on. (An obs-fold is
-// left out: varnishd joins the lines, undici refuses the response; RFC 9112 allows both.)
+// joined, as varnishd joins it: test/e2e/backend-client.test.ts.)
 
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -138,8 +138,9 @@ export const CASES: readonly FramingCase[] = [
   served('the protocol in lower case', `GET / http/1.1\r\n${H}\r\n`, [{ body: '' }]),
   served('method BAN', `BAN /x HTTP/1.1\r\n${H}\r\n`, [{ method: 'BAN', url: '/x', body: '' }]),
   served('method SWAP', `SWAP /x HTTP/1.1\r\n${H}\r\n`, [{ method: 'SWAP', body: '' }]),
-  // (varnishd also passes a method with non-token bytes, `G(T`, and the URL `*` to its backend;
-  // Shellac's parser takes both, but undici, on the backend side, refuses them: 503.)
+  // varnishd passes a method with non-token bytes and the URL `*` on to its backend, as they came.
+  served('a method with non-token bytes', `G(T /x HTTP/1.1\r\n${H}\r\n`, [{ method: 'G(T', url: '/x', body: '' }]),
+  served('the URL *', `OPTIONS * HTTP/1.1\r\n${H}\r\n`, [{ method: 'OPTIONS', url: '*', body: '' }]),
   served('method in lower case', `get /x HTTP/1.1\r\n${H}\r\n`, [{ method: 'get', body: '' }]),
   served('a non-ASCII byte in the URL', `GET /\xe9 HTTP/1.1\r\n${H}\r\n`, [{ url: '/\xe9', body: '' }]),
   served('an absolute URL moves its authority into Host', `GET http://y.example/p?q HTTP/1.1\r\n${H}\r\n`, [{ url: '/p?q', body: '', headers: { host: 'y.example' } }]),
