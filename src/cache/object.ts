@@ -33,6 +33,7 @@ import { parseHttpDate } from '../runtime/httpdate.ts';
 import type { Ban } from './ban-list.ts';
 import { decodedHeads, decodeHeaderBlock, encodeHeaderBlock, NO_SLOT } from './header-block.ts';
 import type { ObjectHead } from './objhead.ts';
+import { NONE, type ObjectTable, ROW, ROW_FIELDS } from './object-table.ts';
 import type { Stevedore } from './stevedore.ts';
 import type { VarySpec } from './vary.ts';
 
@@ -120,7 +121,6 @@ interface PrivateState {
 }
 
 export class CacheObject {
-  readonly xid: number;
   readonly kind: ObjectKind;
   readonly vary: VarySpec | null;
   /**
@@ -129,16 +129,14 @@ export class CacheObject {
    * list before finish().
    */
   info: BodyInfo = PLAIN_BODY;
-  origin: number;
-  ttl: number;
-  grace: number;
-  keep: number;
-  /** Lookups that found this object (obj.hits). */
-  hits = 0;
-  /** Last-Modified as a time; when absent, the fetch time (Varnish's OA_LASTMODIFIED). */
-  readonly lastModified: number;
-  /** Bytes the status line and headers take (the stored header block). */
-  readonly headerBytes: number;
+  /**
+   * Its numbers (object-table.ts): a row of the object table while it is in the cache (`id` >=
+   * 0), else an array of its own. `#row[#at + ROW.x]` is field x.
+   */
+  #row: Float64Array;
+  #at: number;
+  /** Its id in the object table; NONE outside the cache. */
+  id = NONE;
   /** The decoded headers, or null until asked for again. */
   #http: VclHttp | null;
   /** Its slot in decodedHeads while it holds one. */
@@ -148,8 +146,7 @@ export class CacheObject {
    * object's hits hand out the same Buffer (no allocation, as before storage had slabs).
    */
   #hot: Buffer | null = null;
-  /** The header block: its offset in the storage's space (-1: not stored there, `#block` is). */
-  #headAt = -1;
+  /** The header block when it is not in the storage's space (ROW.headAt is -1). */
   #block: Buffer | null = null;
   /** Body pieces: offset and length pairs; an offset below 0 is a Buffer of #bufs. */
   #pieces: number[] = [];
@@ -158,15 +155,12 @@ export class CacheObject {
   #readers = 0;
   /** The ranges of a removed object are given back when its last reader leaves. */
   #unstoreLater = false;
-  /** When a lookup or commit last handed it out (seconds). */
-  lentAt = 0;
   /**
    * Whether a refetch may revalidate this object with If-Modified-Since / If-None-Match
    * (Varnish's OF_IMSCAND): a normal 200 with Last-Modified or ETag.
    */
   readonly revalidatable: boolean;
 
-  bodyBytes = 0;
   state: BodyState = 'streaming';
   #more: PromiseWithResolvers<void> | null = null;
 
@@ -175,10 +169,6 @@ export class CacheObject {
   head: ObjectHead | null = null;
   /** The newest ban it has been checked against (BanList). */
   ban: Ban | null = null;
-  /** Position in the expiry heap, -1 when not in it. */
-  heapIndex = -1;
-  /** When a hit last moved it up the LRU list. */
-  lruTouched = 0;
   /** Set once the object leaves the cache; lookups never see it again. */
   dying = false;
   owner: ObjectOwner | null = null;
@@ -186,37 +176,171 @@ export class CacheObject {
   supersedes: CacheObject | null = null;
   /** Where it is charged (obj.storage in VCL); null for an object no cache made. */
   storage: Stevedore | null = null;
-  /** Bytes and allocations charged to its storage (stevedore.ts). */
-  storedBytes = 0;
-  storedAllocs = 0;
-  /** The LRU list of its storage: the newer and the older neighbour. */
-  lruPrev: CacheObject | null = null;
-  lruNext: CacheObject | null = null;
-  onLru = false;
   /** A private object's reader and fetch; null for the others (a million cached objects). */
   #private: PrivateState | null = null;
   #hit: { readonly kind: 'hit'; readonly obj: CacheObject } | null = null;
 
-  constructor(init: ObjectInit) {
-    this.xid = init.xid;
+  /** `table`: the object table it takes a row of (it enters the cache); none for a pass's. */
+  constructor(init: ObjectInit, table: ObjectTable | null = null) {
+    if (table !== null) {
+      this.id = table.alloc(this);
+      this.#row = table.page(this.id);
+      this.#at = table.offset(this.id);
+    } else {
+      this.#row = new Float64Array(ROW_FIELDS);
+      this.#at = 0;
+    }
+    const row = this.#row;
+    const at = this.#at;
+    row[at + ROW.xid] = init.xid;
     this.#http = init.http;
     this.kind = init.kind ?? 'normal';
     if (this.kind === 'private') this.#private = { released: 0, abandoned: false, room: null };
     this.vary = init.vary ?? null;
-    this.origin = init.origin;
-    this.ttl = init.ttl;
-    this.grace = init.grace;
-    this.keep = init.keep;
+    row[at + ROW.origin] = init.origin;
+    row[at + ROW.ttl] = init.ttl;
+    row[at + ROW.grace] = init.grace;
+    row[at + ROW.keep] = init.keep;
+    row[at + ROW.lruTouched] = 0;
+    row[at + ROW.lentAt] = 0;
+    row[at + ROW.hits] = 0;
+    row[at + ROW.bodyBytes] = 0;
+    row[at + ROW.storedBytes] = 0;
+    row[at + ROW.storedAllocs] = 0;
+    row[at + ROW.headAt] = -1;
     const lm = init.http.get('Last-Modified');
-    this.lastModified = lm === null ? Math.floor(init.fetchedAt ?? init.origin) : (parseHttpDate(lm) ?? 0);
+    row[at + ROW.lastModified] = lm === null ? Math.floor(init.fetchedAt ?? init.origin) : (parseHttpDate(lm) ?? 0);
     this.#block = encodeHeaderBlock(init.http);
-    this.headerBytes = this.#block.length;
+    row[at + ROW.headerBytes] = this.#block.length;
     this.revalidatable = this.kind === 'normal' && init.http.status === 200 && (lm !== null || init.http.has('ETag'));
     if (init.info !== undefined) this.info = init.info;
     if (init.body !== undefined) {
       for (const chunk of init.body) this.keepChunk(chunk);
       this.state = 'done';
     }
+  }
+
+  /**
+   * The object left the cache: its row goes back to the table, and the object keeps a copy of
+   * it (whoever still holds it reads the same values).
+   */
+  leaveTable(table: ObjectTable): void {
+    const id = this.id;
+    if (id === NONE) return;
+    this.#row = this.#row.slice(this.#at, this.#at + ROW_FIELDS);
+    this.#at = 0;
+    this.id = NONE;
+    table.free(id);
+  }
+
+  // The numbers, in the row (object-table.ts).
+
+  /** The xid of the fetch that made the object (X-Varnish's second number on a hit). */
+  get xid(): number {
+    return this.#row[this.#at + ROW.xid];
+  }
+
+  get origin(): number {
+    return this.#row[this.#at + ROW.origin];
+  }
+
+  set origin(v: number) {
+    this.#row[this.#at + ROW.origin] = v;
+  }
+
+  get ttl(): number {
+    return this.#row[this.#at + ROW.ttl];
+  }
+
+  set ttl(v: number) {
+    this.#row[this.#at + ROW.ttl] = v;
+  }
+
+  get grace(): number {
+    return this.#row[this.#at + ROW.grace];
+  }
+
+  set grace(v: number) {
+    this.#row[this.#at + ROW.grace] = v;
+  }
+
+  get keep(): number {
+    return this.#row[this.#at + ROW.keep];
+  }
+
+  set keep(v: number) {
+    this.#row[this.#at + ROW.keep] = v;
+  }
+
+  /** Lookups that found this object (obj.hits). */
+  get hits(): number {
+    return this.#row[this.#at + ROW.hits];
+  }
+
+  set hits(v: number) {
+    this.#row[this.#at + ROW.hits] = v;
+  }
+
+  /** When a lookup or commit last handed it out (seconds). */
+  get lentAt(): number {
+    return this.#row[this.#at + ROW.lentAt];
+  }
+
+  set lentAt(v: number) {
+    this.#row[this.#at + ROW.lentAt] = v;
+  }
+
+  /** When a hit last moved it up the LRU list. */
+  get lruTouched(): number {
+    return this.#row[this.#at + ROW.lruTouched];
+  }
+
+  set lruTouched(v: number) {
+    this.#row[this.#at + ROW.lruTouched] = v;
+  }
+
+  /** Last-Modified as a time; when absent, the fetch time (Varnish's OA_LASTMODIFIED). */
+  get lastModified(): number {
+    return this.#row[this.#at + ROW.lastModified];
+  }
+
+  /** Bytes the status line and headers take (the stored header block). */
+  get headerBytes(): number {
+    return this.#row[this.#at + ROW.headerBytes];
+  }
+
+  get bodyBytes(): number {
+    return this.#row[this.#at + ROW.bodyBytes];
+  }
+
+  /** Bytes and allocations charged to its storage (stevedore.ts). */
+  get storedBytes(): number {
+    return this.#row[this.#at + ROW.storedBytes];
+  }
+
+  set storedBytes(v: number) {
+    this.#row[this.#at + ROW.storedBytes] = v;
+  }
+
+  get storedAllocs(): number {
+    return this.#row[this.#at + ROW.storedAllocs];
+  }
+
+  set storedAllocs(v: number) {
+    this.#row[this.#at + ROW.storedAllocs] = v;
+  }
+
+  /** The header block's offset in the storage's space, -1 when not stored there. */
+  get #headAt(): number {
+    return this.#row[this.#at + ROW.headAt];
+  }
+
+  set #headAt(v: number) {
+    this.#row[this.#at + ROW.headAt] = v;
+  }
+
+  #addBody(bytes: number): void {
+    this.#row[this.#at + ROW.bodyBytes] += bytes;
   }
 
   /**
@@ -289,13 +413,13 @@ export class CacheObject {
     this.#bufs ??= [];
     this.#pieces.push(ON_HEAP - this.#bufs.length, chunk.length);
     this.#bufs.push(chunk);
-    this.bodyBytes += chunk.length;
+    this.#addBody(chunk.length);
   }
 
   /** Records a body piece of `length` bytes the storage placed at `at` (its bytes written). */
   keepStored(at: number, length: number): void {
     this.#pieces.push(at, length);
-    this.bodyBytes += length;
+    this.#addBody(length);
   }
 
   /** The header block was placed at `at` in the storage's space (and written there). */
@@ -310,7 +434,7 @@ export class CacheObject {
     const bufs = this.#bufs ?? [];
     this.#bufs = null;
     this.#pieces = [];
-    this.bodyBytes = 0;
+    this.#row[this.#at + ROW.bodyBytes] = 0;
     return bufs;
   }
 

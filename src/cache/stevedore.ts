@@ -4,9 +4,9 @@
 // per body chunk. A request that does not fit evicts the least recently used objects of this
 // storage, at most `nuke_limit` for one allocation (as varnishd's), then fails.
 //
-// The LRU is an intrusive doubly linked list through the objects themselves (lruPrev/lruNext):
-// adding, touching and removing cost no allocation and no search, and eviction takes the oldest
-// in O(1). lru-cache went with the single bound: it evicts as many entries as it likes, which
+// The LRU is a doubly linked list by object id through the object table's lruPrev/lruNext
+// arrays (object-table.ts): adding, touching and removing cost no allocation and no search, the
+// collector has no links to follow, and eviction takes the oldest in O(1). lru-cache went with the single bound: it evicts as many entries as it likes, which
 // cannot express nuke_limit nor several storages with one object index.
 //
 // Transient is a stevedore like the others, unbounded unless `-s Transient=malloc,SIZE` bounds
@@ -29,6 +29,7 @@
 
 import { Arena } from './arena.ts';
 import type { CacheObject, ObjectStorage } from './object.ts';
+import { NONE, objectTable } from './object-table.ts';
 import { FileSpace, MemorySpace, SLAB_BYTES, type Space } from './space.ts';
 
 /**
@@ -72,8 +73,9 @@ export class Stevedore implements ObjectStorage {
   g_bytes = 0;
   /** Committed objects on the LRU list. */
   lruLength = 0;
-  #newest: CacheObject | null = null;
-  #oldest: CacheObject | null = null;
+  /** Ids of the newest and the oldest object on the list (NONE when empty). */
+  #newest = NONE;
+  #oldest = NONE;
 
   constructor(spec: StorageSpec) {
     this.name = spec.name;
@@ -107,8 +109,7 @@ export class Stevedore implements ObjectStorage {
         this.space!.write(at, src);
         return at;
       }
-      let victim = this.#oldest;
-      if (victim === obj) victim = obj.lruPrev;
+      const victim = this.#victim(obj);
       if (victim === null || nuked >= nukeLimit) {
         this.c_fail++;
         return -1;
@@ -173,8 +174,7 @@ export class Stevedore implements ObjectStorage {
     if (failure !== null) this.c_fail++;
     while (failure === null && this.g_bytes + bytes > this.maxBytes) {
       this.c_fail++;
-      let victim = this.#oldest;
-      if (victim === obj) victim = obj.lruPrev;
+      const victim = this.#victim(obj);
       if (victim === null) failure = 'no_victim';
       else if (nuked >= nukeLimit) failure = 'nuke_limited';
       else {
@@ -209,37 +209,50 @@ export class Stevedore implements ObjectStorage {
   // The LRU list: newest at one end, the next victim at the other.
 
   lruAdd(obj: CacheObject): void {
-    obj.lruPrev = null;
-    obj.lruNext = this.#newest;
-    if (this.#newest !== null) this.#newest.lruPrev = obj;
-    else this.#oldest = obj;
-    this.#newest = obj;
-    obj.onLru = true;
+    const t = objectTable;
+    const id = obj.id;
+    if (id === NONE || t.onLru[id] === 1) return;
+    t.lruPrev[id] = NONE;
+    t.lruNext[id] = this.#newest;
+    if (this.#newest !== NONE) t.lruPrev[this.#newest] = id;
+    else this.#oldest = id;
+    this.#newest = id;
+    t.onLru[id] = 1;
     this.lruLength++;
   }
 
   lruRemove(obj: CacheObject): void {
-    if (!obj.onLru) return;
-    const { lruPrev: prev, lruNext: next } = obj;
-    if (prev !== null) prev.lruNext = next;
+    const t = objectTable;
+    const id = obj.id;
+    if (id === NONE || t.onLru[id] === 0) return;
+    const prev = t.lruPrev[id];
+    const next = t.lruNext[id];
+    if (prev !== NONE) t.lruNext[prev] = next;
     else this.#newest = next;
-    if (next !== null) next.lruPrev = prev;
+    if (next !== NONE) t.lruPrev[next] = prev;
     else this.#oldest = prev;
-    obj.lruPrev = null;
-    obj.lruNext = null;
-    obj.onLru = false;
+    t.lruPrev[id] = NONE;
+    t.lruNext[id] = NONE;
+    t.onLru[id] = 0;
     this.lruLength--;
   }
 
   /** A hit: obj becomes the newest. */
   lruTouch(obj: CacheObject): void {
-    if (!obj.onLru || this.#newest === obj) return;
+    if (obj.id === NONE || this.#newest === obj.id) return;
     this.lruRemove(obj);
     this.lruAdd(obj);
   }
 
+  /** The next victim: the oldest object but obj (the one asking for room). */
+  #victim(obj: CacheObject): CacheObject | null {
+    let id = this.#oldest;
+    if (id !== NONE && id === obj.id) id = objectTable.lruPrev[id];
+    return id === NONE ? null : objectTable.handles[id];
+  }
+
   /** The objects from the next victim to the newest (tests, introspection). */
   *lruOrder(): Generator<CacheObject> {
-    for (let o = this.#oldest; o !== null; o = o.lruPrev) yield o;
+    for (let id = this.#oldest; id !== NONE; id = objectTable.lruPrev[id]) yield objectTable.handles[id]!;
   }
 }

@@ -31,6 +31,7 @@ import { ExpiryHeap } from './expiry-heap.ts';
 import { type ObjectListener, ObjectEvents } from './object-events.ts';
 import { CacheObject, type ObjectInit, OBJECT_OVERHEAD, type ObjectOwner, type ObjectStorage } from './object.ts';
 import { BusySlot, ObjectHead } from './objhead.ts';
+import { objectTable } from './object-table.ts';
 import { type CacheParams, defaultCacheParams } from './params.ts';
 import { type AllocFailure, Stevedore, type StorageSpec } from './stevedore.ts';
 import type { RequestView } from './types.ts';
@@ -293,7 +294,7 @@ export class Cache implements ObjectOwner {
   commit(fetch: BusySlot, init: ObjectInit, now: number, storage?: ObjectStorage | null): CacheObject {
     this.#endFetch(fetch, 'committed');
     const head = fetch.head;
-    const obj = new CacheObject(init);
+    const obj = new CacheObject(init, objectTable);
     obj.head = head;
     obj.owner = this;
     const st = (storage ? this.storageNamed(storage.name) : undefined) ?? this.nextStorage();
@@ -612,6 +613,7 @@ export class Cache implements ObjectOwner {
       this.#giveBack(st, obj);
     }
     this.bans.detach(obj);
+    obj.leaveTable(objectTable);
     this.counters.n_object--;
     this.counters.n_objectcore--;
   }
