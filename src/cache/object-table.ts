@@ -43,11 +43,15 @@ export const ROW = {
   /** Where its header block is in its storage's space (-1: not there). */
   headAt: 12,
   headerBytes: 13,
+  /** Body pieces, and where the first is (a one-piece body needs no array: most small ones). */
+  pieces: 14,
+  piece0At: 15,
+  piece0Length: 16,
 } as const;
 
-export const ROW_FIELDS = 14;
+export const ROW_FIELDS = 17;
 
-/** Rows per page: 4096 × 14 doubles = 448 KB. */
+/** Rows per page: 4096 × 17 doubles = 544 KB. */
 const PAGE_ROWS = 4096;
 const PAGE_SHIFT = 12;
 

@@ -5,7 +5,8 @@
 //
 // Where the bytes are: in a bounded storage (one with an arena, stevedore.ts), the header block
 // and every body piece are ranges of the storage's space (memory slabs or a file), and the
-// object keeps only their offsets (`#pieces`: offset, length pairs); elsewhere (an unbounded
+// object keeps only their offsets (the first piece's in its row, the others' in `#rest`: offset,
+// length pairs); elsewhere (an unbounded
 // Transient, an object no cache made) a piece is the Buffer it arrived in. Readers get copies of
 // stored pieces (`chunk(i)`), theirs to keep however long a socket holds them.
 //
@@ -148,8 +149,11 @@ export class CacheObject {
   #hot: Buffer | null = null;
   /** The header block when it is not in the storage's space (ROW.headAt is -1). */
   #block: Buffer | null = null;
-  /** Body pieces: offset and length pairs; an offset below 0 is a Buffer of #bufs. */
-  #pieces: number[] = [];
+  /**
+   * Body pieces after the first (offset and length pairs; the first is in the row); an offset
+   * below 0 is a Buffer of #bufs.
+   */
+  #rest: number[] | null = null;
   #bufs: Buffer[] | null = null;
   /** Readers streaming the body (pin/unpin); the ranges of a removed object wait for them. */
   #readers = 0;
@@ -192,6 +196,7 @@ export class CacheObject {
     }
     const row = this.#row;
     const at = this.#at;
+    row.fill(0, at, at + ROW_FIELDS);
     row[at + ROW.xid] = init.xid;
     this.#http = init.http;
     this.kind = init.kind ?? 'normal';
@@ -201,12 +206,6 @@ export class CacheObject {
     row[at + ROW.ttl] = init.ttl;
     row[at + ROW.grace] = init.grace;
     row[at + ROW.keep] = init.keep;
-    row[at + ROW.lruTouched] = 0;
-    row[at + ROW.lentAt] = 0;
-    row[at + ROW.hits] = 0;
-    row[at + ROW.bodyBytes] = 0;
-    row[at + ROW.storedBytes] = 0;
-    row[at + ROW.storedAllocs] = 0;
     row[at + ROW.headAt] = -1;
     const lm = init.http.get('Last-Modified');
     row[at + ROW.lastModified] = lm === null ? Math.floor(init.fetchedAt ?? init.origin) : (parseHttpDate(lm) ?? 0);
@@ -343,12 +342,44 @@ export class CacheObject {
     this.#row[this.#at + ROW.bodyBytes] += bytes;
   }
 
+  // Body pieces: the first in the row, the others in #rest.
+
+  #pieceAt(i: number): number {
+    return i === 0 ? this.#row[this.#at + ROW.piece0At] : this.#rest![2 * i - 2];
+  }
+
+  #pieceLength(i: number): number {
+    return i === 0 ? this.#row[this.#at + ROW.piece0Length] : this.#rest![2 * i - 1];
+  }
+
+  #setPiece(i: number, at: number, length: number): void {
+    if (i === 0) {
+      this.#row[this.#at + ROW.piece0At] = at;
+      this.#row[this.#at + ROW.piece0Length] = length;
+    } else {
+      this.#rest![2 * i - 2] = at;
+      this.#rest![2 * i - 1] = length;
+    }
+  }
+
+  #pushPiece(at: number, length: number): void {
+    const n = this.#row[this.#at + ROW.pieces];
+    if (n === 0) this.#setPiece(0, at, length);
+    else (this.#rest ??= []).push(at, length);
+    this.#row[this.#at + ROW.pieces] = n + 1;
+  }
+
+  #clearPieces(): void {
+    this.#row[this.#at + ROW.pieces] = 0;
+    this.#rest = null;
+  }
+
   /**
    * A complete body keeps what it needs and no more: its list of pieces at its length (a
    * growing array keeps spare room), and the shared PLAIN_BODY when the filters left nothing.
    */
   compact(): void {
-    this.#pieces = this.#pieces.slice();
+    if (this.#rest !== null) this.#rest = this.#rest.slice();
     const info = this.info;
     if (info !== PLAIN_BODY && !info.gzip && !info.changedEncoding && !info.esiOpen && info.esi === null) this.info = PLAIN_BODY;
   }
@@ -380,25 +411,25 @@ export class CacheObject {
 
   /** Body pieces so far. */
   get chunkCount(): number {
-    return this.#pieces.length >> 1;
+    return this.#row[this.#at + ROW.pieces];
   }
 
   /** Body piece i: the Buffer it arrived in, or a copy of the stored range (the caller's). */
   chunk(i: number): Buffer {
-    const at = this.#pieces[2 * i];
+    const at = this.#pieceAt(i);
     if (at < 0) return this.#bufs![ON_HEAP - at];
     if (this.#hot !== null) return this.#hot;
-    const length = this.#pieces[2 * i + 1];
+    const length = this.#pieceLength(i);
     if (length === 0) return EMPTY;
     const copy = this.storage!.space!.read(at, length);
-    if (this.#slot !== NO_SLOT && length <= HOT_BYTES && this.#pieces.length === 2 && this.state === 'done') this.#hot = copy;
+    if (this.#slot !== NO_SLOT && length <= HOT_BYTES && this.chunkCount === 1 && this.state === 'done') this.#hot = copy;
     return copy;
   }
 
   /** The length of body piece i, without reading it. */
   chunkLength(i: number): number {
-    const at = this.#pieces[2 * i];
-    return at < 0 ? this.#bufs![ON_HEAP - at].length : this.#pieces[2 * i + 1];
+    const at = this.#pieceAt(i);
+    return at < 0 ? this.#bufs![ON_HEAP - at].length : this.#pieceLength(i);
   }
 
   /** Every body piece so far (copies of stored ones): for the readers that want a list. */
@@ -411,14 +442,14 @@ export class CacheObject {
   /** Keeps a chunk as the Buffer it is (no storage space). */
   keepChunk(chunk: Buffer): void {
     this.#bufs ??= [];
-    this.#pieces.push(ON_HEAP - this.#bufs.length, chunk.length);
+    this.#pushPiece(ON_HEAP - this.#bufs.length, chunk.length);
     this.#bufs.push(chunk);
     this.#addBody(chunk.length);
   }
 
   /** Records a body piece of `length` bytes the storage placed at `at` (its bytes written). */
   keepStored(at: number, length: number): void {
-    this.#pieces.push(at, length);
+    this.#pushPiece(at, length);
     this.#addBody(length);
   }
 
@@ -433,7 +464,7 @@ export class CacheObject {
   takeBody(): Buffer[] {
     const bufs = this.#bufs ?? [];
     this.#bufs = null;
-    this.#pieces = [];
+    this.#clearPieces();
     this.#row[this.#at + ROW.bodyBytes] = 0;
     return bufs;
   }
@@ -457,22 +488,21 @@ export class CacheObject {
       release(this.#headAt, this.headerBytes);
       this.#headAt = -1;
     }
-    const pieces = this.#pieces;
     let stored = false;
-    for (let i = 0; i < pieces.length; i += 2) {
-      const at = pieces[i];
-      const length = pieces[i + 1];
+    for (let i = 0, n = this.chunkCount; i < n; i++) {
+      const at = this.#pieceAt(i);
+      const length = this.#pieceLength(i);
       if (at < 0) continue;
       stored = true;
       if (keep) {
         this.#bufs ??= [];
-        pieces[i] = ON_HEAP - this.#bufs.length;
+        this.#setPiece(i, ON_HEAP - this.#bufs.length, length);
         this.#bufs.push(length === 0 ? EMPTY : this.storage!.space!.read(at, length));
       }
       if (length > 0) release(at, length);
     }
     if (stored && !keep) {
-      this.#pieces = [];
+      this.#clearPieces();
       this.state = 'failed';
       this.#wake();
     }
@@ -634,15 +664,14 @@ export class CacheObject {
   #release(upTo: number): void {
     let bytes = 0;
     let n = 0;
-    const pieces = this.#pieces;
     const own = this.#private!;
     for (let i = own.released; i < upTo; i++) {
-      const at = pieces[2 * i];
-      const length = pieces[2 * i + 1];
+      const at = this.#pieceAt(i);
+      const length = this.#pieceLength(i);
       bytes += length;
       if (at < 0) this.#bufs![ON_HEAP - at] = EMPTY;
       else if (length > 0) this.storage?.release(at, length);
-      pieces[2 * i + 1] = 0;
+      this.#setPiece(i, at, 0);
       n++;
     }
     own.released = upTo;

@@ -20,8 +20,9 @@
 // fits) evicts like a charge that does not fit. An unbounded storage keeps the Buffers as they
 // came (no space to size), counted all the same.
 //
-// The objects' own bookkeeping lives on the JS heap (a CacheObject, its head and index entries:
-// OBJECT_INDEX_BYTES each, measured with the heap's growth around them), and a storage pays for
+// The objects' own bookkeeping (a CacheObject handle, its row of the object table, its head and
+// index entries: OBJECT_INDEX_BYTES each, measured with the heap's growth around them) is not in
+// the space, and a storage pays for
 // it from its size too, beyond the first INDEX_ALLOWANCE objects: placing a range also asks
 // that the space used plus the index of its objects stay within the size. g_bytes still counts
 // as varnishd's does (a 128-byte charge per object); what this adds is the room a storage of
@@ -33,11 +34,12 @@ import { NONE, objectTable } from './object-table.ts';
 import { FileSpace, MemorySpace, SLAB_BYTES, type Space } from './space.ts';
 
 /**
- * What one stored object costs the process besides its bytes: its CacheObject (about 340 B),
- * its head, Map, LRU, expiry and ban entries, and the heap's room to collect (measured:
- * test/cache/object-memory.test.ts keeps the figure true).
+ * What one stored object costs the process besides its bytes: its CacheObject (a handle of
+ * about 200 B), its row in the object table (object-table.ts: 136 B outside the heap's objects,
+ * with its LRU and expiry links), its head, Map and ban entries: about 650 B measured, and some
+ * room for the heap to collect (test/cache/object-memory.test.ts keeps the figure true).
  */
-export const OBJECT_INDEX_BYTES = 1024;
+export const OBJECT_INDEX_BYTES = 768;
 
 /** Free ranges below this are fragments (SMF g_smf_frag). */
 const SMALL_RANGE = 16 * 1024;
