@@ -365,7 +365,8 @@ export class CacheObject {
   #pushPiece(at: number, length: number): void {
     const n = this.#row[this.#at + ROW.pieces];
     if (n === 0) this.#setPiece(0, at, length);
-    else (this.#rest ??= []).push(at, length);
+    else if (this.#rest === null) this.#rest = [at, length];
+    else this.#rest.push(at, length);
     this.#row[this.#at + ROW.pieces] = n + 1;
   }
 
