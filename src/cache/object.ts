@@ -417,9 +417,10 @@ export class CacheObject {
 
   /** Body piece i: the Buffer it arrived in, or a copy of the stored range (the caller's). */
   chunk(i: number): Buffer {
+    // A hot copy is only ever made of a one-piece stored body.
+    if (this.#hot !== null) return this.#hot;
     const at = this.#pieceAt(i);
     if (at < 0) return this.#bufs![ON_HEAP - at];
-    if (this.#hot !== null) return this.#hot;
     const length = this.#pieceLength(i);
     if (length === 0) return EMPTY;
     const copy = this.storage!.space!.read(at, length);
@@ -547,22 +548,36 @@ export class CacheObject {
 
   /** Bytes counted against the cache's bound. */
   get size(): number {
-    return OBJECT_OVERHEAD + this.headerBytes + this.bodyBytes;
+    const row = this.#row;
+    const at = this.#at;
+    return OBJECT_OVERHEAD + row[at + ROW.headerBytes] + row[at + ROW.bodyBytes];
   }
 
   /** Fresh until this time. */
   get expires(): number {
-    return this.origin + this.ttl;
+    const row = this.#row;
+    const at = this.#at;
+    return row[at + ROW.origin] + row[at + ROW.ttl];
   }
 
   /** Gone from the cache at this time. */
   get endOfLife(): number {
-    return this.origin + this.ttl + this.grace + this.keep;
+    const row = this.#row;
+    const at = this.#at;
+    return row[at + ROW.origin] + row[at + ROW.ttl] + row[at + ROW.grace] + row[at + ROW.keep];
   }
 
   /** obj.ttl as VCL reads it: seconds of freshness left (negative when stale). */
   ttlLeft(now: number): number {
-    return this.origin + this.ttl - now;
+    return this.expires - now;
+  }
+
+  /** A lookup found it (obj.hits), at `now`. */
+  lent(now: number, hit: boolean): void {
+    const row = this.#row;
+    const at = this.#at;
+    if (hit) row[at + ROW.hits]++;
+    row[at + ROW.lentAt] = Math.floor(now);
   }
 
   /** The result a lookup returns for a plain hit, made once per object. */

@@ -214,7 +214,8 @@ export class Cache implements ObjectOwner {
     let otherVariant: VarySpec | null = null;
     for (let i = 0; i < objects.length; i++) {
       const obj = objects[i];
-      if (obj.ttl <= 0) continue;
+      const objTtl = obj.ttl;
+      if (objTtl <= 0) continue;
       if (obj.endOfLife <= now) {
         this.counters.n_expired++;
         this.#remove(obj);
@@ -228,12 +229,13 @@ export class Cache implements ObjectOwner {
         otherVariant ??= obj.vary;
         continue;
       }
-      const ttl = reqTtl >= 0 && reqTtl < obj.ttl ? reqTtl : obj.ttl;
-      if (obj.origin + ttl > now) {
+      const origin = obj.origin;
+      const ttl = reqTtl >= 0 && reqTtl < objTtl ? reqTtl : objTtl;
+      if (origin + ttl > now) {
         found = obj;
         break;
       }
-      if (obj.origin + obj.ttl <= now && (expired === null || obj.origin > expired.origin)) expired = obj;
+      if (origin + objTtl <= now && (expired === null || origin > expired.origin)) expired = obj;
     }
 
     if (found !== null) {
@@ -247,8 +249,7 @@ export class Cache implements ObjectOwner {
         this.counters.cache_hitmiss++;
         return { kind: 'hit_for_miss', obj: found, fetch: this.#newFetch(head, found) };
       }
-      found.hits++;
-      found.lentAt = Math.floor(now);
+      found.lent(now, true);
       this.#touch(found, now);
       return found.hitResult;
     }
