@@ -6,9 +6,13 @@
 // Where the bytes are: in a bounded storage (one with an arena, stevedore.ts), the header block
 // and every body piece are ranges of the storage's space (memory slabs or a file), and the
 // object keeps only their offsets (the first piece's in its row, the others' in `#rest`: offset,
-// length pairs); elsewhere (an unbounded
-// Transient, an object no cache made) a piece is the Buffer it arrived in. Readers get copies of
-// stored pieces (`chunk(i)`), theirs to keep however long a socket holds them.
+// length pairs); elsewhere (an unbounded Transient, an object no cache made) a piece is the
+// Buffer it arrived in. Readers get copies of stored pieces (`chunk(i)`), theirs to keep however
+// long a socket holds them.
+//
+// Its numbers (times, sizes, hits, offsets) are a row of the object table (object-table.ts)
+// while it is in the cache, read through getters: a cached object is a handle with a dozen
+// references, and its LRU and expiry links are ids in the table, not fields.
 //
 // Headers: `http` is the VclHttp of the stored header block (header-block.ts), decoded when VCL
 // or the delivery asks and kept while the object is among the recently decoded (DecodedHeads);
