@@ -7,10 +7,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Origin, sleep, startOrigin } from '../helpers/proxy.ts';
+import { freePort, type Origin, sleep, startOrigin } from '../helpers/proxy.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const NODE = join(ROOT, 'node_modules/.bin/node');
@@ -27,15 +26,6 @@ afterEach(async () => {
   proc = origin = undefined;
 });
 
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 const agent = new Agent({ keepAlive: true, maxSockets: 8 });
 
