@@ -5,14 +5,14 @@
 // purge changed its times) O(log n).
 
 import type { CacheObject } from './object.ts';
-import { NONE, type ObjectTable, objectTable } from './object-table.ts';
+import { NONE, type ObjectTable } from './object-table.ts';
 
 export class ExpiryHeap {
   #ids = new Int32Array(1024);
   #n = 0;
   readonly #table: ObjectTable;
 
-  constructor(table: ObjectTable = objectTable) {
+  constructor(table: ObjectTable) {
     this.#table = table;
   }
 

@@ -12,7 +12,9 @@
 //   by doubling: only the table's own users (stevedore.ts, expiry-heap.ts) read them, by id.
 // `handles[id]` is the object at an id (eviction and expiry start from an id).
 //
-// An object takes a row when it enters the cache (commit) and gives it back when it leaves;
+// Each cache has its own table (its storages' LRU lists and its expiry heap are over its ids),
+// and the table goes with the cache. An object takes a row when it enters the cache (commit)
+// and gives it back when it leaves;
 // its handle then copies the row into a small array of its own, so that whoever still holds it
 // (a request delivering it, a revalidation) reads the same values. An object that never
 // enters the cache (a pass's) has its own array from the start.
@@ -130,6 +132,3 @@ export class ObjectTable {
     this.onLru = grown(this.onLru, (k) => new Uint8Array(k));
   }
 }
-
-/** The one table of every cache in the process (ids are global, as the ring of decoded heads). */
-export const objectTable = new ObjectTable();

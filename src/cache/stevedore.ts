@@ -30,7 +30,7 @@
 
 import { Arena } from './arena.ts';
 import type { CacheObject, ObjectStorage } from './object.ts';
-import { NONE, objectTable } from './object-table.ts';
+import { NONE, type ObjectTable } from './object-table.ts';
 import { FileSpace, MemorySpace, SLAB_BYTES, type Space } from './space.ts';
 
 /**
@@ -79,7 +79,11 @@ export class Stevedore implements ObjectStorage {
   #newest = NONE;
   #oldest = NONE;
 
-  constructor(spec: StorageSpec) {
+  /** The object table of the cache the storage belongs to (the LRU list is over its ids). */
+  readonly #table: ObjectTable;
+
+  constructor(spec: StorageSpec, table: ObjectTable) {
+    this.#table = table;
     this.name = spec.name;
     this.maxBytes = spec.bytes;
     this.kind = spec.kind ?? 'malloc';
@@ -211,7 +215,7 @@ export class Stevedore implements ObjectStorage {
   // The LRU list: newest at one end, the next victim at the other.
 
   lruAdd(obj: CacheObject): void {
-    const t = objectTable;
+    const t = this.#table;
     const id = obj.id;
     if (id === NONE || t.onLru[id] === 1) return;
     t.lruPrev[id] = NONE;
@@ -224,7 +228,7 @@ export class Stevedore implements ObjectStorage {
   }
 
   lruRemove(obj: CacheObject): void {
-    const t = objectTable;
+    const t = this.#table;
     const id = obj.id;
     if (id === NONE || t.onLru[id] === 0) return;
     const prev = t.lruPrev[id];
@@ -249,12 +253,13 @@ export class Stevedore implements ObjectStorage {
   /** The next victim: the oldest object but obj (the one asking for room). */
   #victim(obj: CacheObject): CacheObject | null {
     let id = this.#oldest;
-    if (id !== NONE && id === obj.id) id = objectTable.lruPrev[id];
-    return id === NONE ? null : objectTable.handles[id];
+    if (id !== NONE && id === obj.id) id = this.#table.lruPrev[id];
+    return id === NONE ? null : this.#table.handles[id];
   }
 
   /** The objects from the next victim to the newest (tests, introspection). */
   *lruOrder(): Generator<CacheObject> {
-    for (let id = this.#oldest; id !== NONE; id = objectTable.lruPrev[id]) yield objectTable.handles[id]!;
+    const t = this.#table;
+    for (let id = this.#oldest; id !== NONE; id = t.lruPrev[id]) yield t.handles[id]!;
   }
 }

@@ -31,7 +31,7 @@ import { ExpiryHeap } from './expiry-heap.ts';
 import { type ObjectListener, ObjectEvents } from './object-events.ts';
 import { CacheObject, type ObjectInit, OBJECT_OVERHEAD, type ObjectOwner, type ObjectStorage } from './object.ts';
 import { BusySlot, ObjectHead } from './objhead.ts';
-import { objectTable } from './object-table.ts';
+import { ObjectTable } from './object-table.ts';
 import { type CacheParams, defaultCacheParams } from './params.ts';
 import { type AllocFailure, Stevedore, type StorageSpec } from './stevedore.ts';
 import type { RequestView } from './types.ts';
@@ -128,7 +128,9 @@ export class Cache implements ObjectOwner {
   /** The storages objects go to round robin (all but Transient), and the next one's index. */
   readonly #rotation: readonly Stevedore[];
   #next = 0;
-  readonly #heap = new ExpiryHeap();
+  /** The numbers and links of the objects it holds (object-table.ts), by object id. */
+  readonly table = new ObjectTable();
+  readonly #heap = new ExpiryHeap(this.table);
   readonly #events = new ObjectEvents<CacheObject>();
   readonly #clock: () => number;
   readonly #expiryInterval: number;
@@ -142,10 +144,10 @@ export class Cache implements ObjectOwner {
     this.#expiryInterval = options.expiryInterval ?? 1;
     const specs = options.storages ?? [{ name: options.storageName ?? 's0', bytes: this.maxBytes }];
     const transientSpec = specs.find((spec) => spec.name === 'Transient') ?? { name: 'Transient', bytes: Number.POSITIVE_INFINITY };
-    const rotation = specs.filter((spec) => spec.name !== 'Transient').map((spec) => new Stevedore(spec));
-    if (rotation.length === 0) rotation.push(new Stevedore({ name: 's0', bytes: DEFAULT_CACHE_BYTES }));
+    const rotation = specs.filter((spec) => spec.name !== 'Transient').map((spec) => new Stevedore(spec, this.table));
+    if (rotation.length === 0) rotation.push(new Stevedore({ name: 's0', bytes: DEFAULT_CACHE_BYTES }, this.table));
     this.#rotation = rotation;
-    this.transient = new Stevedore(transientSpec);
+    this.transient = new Stevedore(transientSpec, this.table);
     this.stevedores = [...rotation, this.transient];
     this.storage = rotation[0];
     this.maxBytes = this.storage.maxBytes;
@@ -295,7 +297,7 @@ export class Cache implements ObjectOwner {
   commit(fetch: BusySlot, init: ObjectInit, now: number, storage?: ObjectStorage | null): CacheObject {
     this.#endFetch(fetch, 'committed');
     const head = fetch.head;
-    const obj = new CacheObject(init, objectTable);
+    const obj = new CacheObject(init, this.table);
     obj.head = head;
     obj.owner = this;
     const st = (storage ? this.storageNamed(storage.name) : undefined) ?? this.nextStorage();
@@ -614,7 +616,7 @@ export class Cache implements ObjectOwner {
       this.#giveBack(st, obj);
     }
     this.bans.detach(obj);
-    obj.leaveTable(objectTable);
+    obj.leaveTable(this.table);
     this.counters.n_object--;
     this.counters.n_objectcore--;
   }

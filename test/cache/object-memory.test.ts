@@ -9,7 +9,6 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { Cache, keyOfText, OBJECT_OVERHEAD } from '../../src/cache/index.ts';
-import { objectTable } from '../../src/cache/object-table.ts';
 import { INDEX_ALLOWANCE, OBJECT_INDEX_BYTES } from '../../src/cache/stevedore.ts';
 import { VclHttp } from '../../src/runtime/http.ts';
 
@@ -45,11 +44,11 @@ describe('what an object costs the process', () => {
     fill(cache, 10_000, 200, 'warm');
     gc();
     const before = process.memoryUsage();
-    const tableBefore = objectTable.bytes;
+    const tableBefore = cache.table.bytes;
     fill(cache, n, 200);
     gc();
     const after = process.memoryUsage();
-    const table = objectTable.bytes - tableBefore;
+    const table = cache.table.bytes - tableBefore;
     expect(cache.counters.n_object).toBe(10_000 + n);
     const heapPerObject = (after.heapUsed - before.heapUsed) / n;
     console.log(`heap per object: ${heapPerObject.toFixed(0)} B, object table: ${(table / n).toFixed(0)} B`);
@@ -66,11 +65,11 @@ describe('what an object costs the process', () => {
     const cache = new Cache({ maxBytes: size });
     gc();
     const before = process.memoryUsage();
-    const tableBefore = objectTable.bytes;
+    const tableBefore = cache.table.bytes;
     fill(cache, 60_000, 200, 'small');
     gc();
     const after = process.memoryUsage();
-    const table = objectTable.bytes - tableBefore;
+    const table = cache.table.bytes - tableBefore;
     const st = cache.storage;
     const objects = cache.counters.n_object;
     // Far past: most objects were evicted, and what stays was paid for, index included.
