@@ -10,7 +10,7 @@
 // `--soak SECONDS` then runs the issue's soak on each server in turn (wrk -c20, 10,000 URLs of
 // 1 KB plus 20% unique ones) and prints RSS every 10 s, req/s and p99.
 // Run: `node bench/cache-memory.ts [--size 256m] [--scale 0.1] [--concurrency 32]
-// [--only shellac|varnish] [--soak 120] [--no-fill] [--storage malloc|file]`.
+// [--only shellac|varnish] [--soak 120] [--no-fill] [--storage malloc|file] [--node-flags '...']`.
 
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +32,8 @@ const { values: opts } = parseArgs({
     soak: { type: 'string', default: '0' },
     'no-fill': { type: 'boolean', default: false },
     storage: { type: 'string', default: 'malloc' },
+    /** V8 flags for Shellac's processes (the child inherits them), to try heap settings. */
+    'node-flags': { type: 'string', default: '' },
   },
 });
 const SOAK_SECONDS = Number(opts.soak);
@@ -98,7 +100,8 @@ const GC_LINE = /: (?:Scavenge|Mark-Compact|Minor Mark-Sweep|Mark-Sweep)\b.*?MB,
 async function startShellac(originPort: number): Promise<Target> {
   const port = await freePort();
   const metricsPort = await freePort();
-  const child = spawn(process.execPath, ['--trace-gc', 'src/cli/main.ts', 'serve', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${originPort}`, '-s', storageFlag(), '-p', `metrics_listen=127.0.0.1:${metricsPort}`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
+  const flags = opts['node-flags'].split(' ').filter((f) => f !== '');
+  const child = spawn(process.execPath, ['--trace-gc', ...flags, 'src/cli/main.ts', 'serve', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${originPort}`, '-s', storageFlag(), '-p', `metrics_listen=127.0.0.1:${metricsPort}`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
   children.push(child);
   let pauses: number[] = [];
   let partial = '';

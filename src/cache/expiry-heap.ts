@@ -1,78 +1,99 @@
 // A binary min-heap of objects by end of life (origin + ttl + grace + keep), so expiry looks
-// only at the objects that are due. Each object records its own position (heapIndex), which
-// makes removal and re-arming (a purge changed its times) O(log n).
+// only at the objects that are due. It holds object ids in an Int32Array and reads their times
+// from the object table (object-table.ts): no JS object per entry, nothing for the collector to
+// follow. Each id's position is in the table (heapAt), which makes removal and re-arming (a
+// purge changed its times) O(log n).
 
 import type { CacheObject } from './object.ts';
+import { NONE, type ObjectTable } from './object-table.ts';
 
 export class ExpiryHeap {
-  readonly #items: CacheObject[] = [];
+  #ids = new Int32Array(1024);
+  #n = 0;
+  readonly #table: ObjectTable;
+
+  constructor(table: ObjectTable) {
+    this.#table = table;
+  }
 
   get size(): number {
-    return this.#items.length;
+    return this.#n;
   }
 
   /** The object that dies first, or undefined. */
   peek(): CacheObject | undefined {
-    return this.#items[0];
+    return this.#n === 0 ? undefined : (this.#table.handles[this.#ids[0]] ?? undefined);
   }
 
+  /** Adds an object of the table (one outside it has no end of life to keep). */
   push(obj: CacheObject): void {
-    obj.heapIndex = this.#items.length;
-    this.#items.push(obj);
-    this.#up(obj.heapIndex);
+    const id = obj.id;
+    if (id === NONE || this.#table.heapAt[id] !== NONE) return;
+    if (this.#n === this.#ids.length) {
+      const grown = new Int32Array(this.#ids.length * 2);
+      grown.set(this.#ids);
+      this.#ids = grown;
+    }
+    this.#ids[this.#n] = id;
+    this.#up(this.#n++, id);
   }
 
   remove(obj: CacheObject): void {
-    const i = obj.heapIndex;
-    if (i < 0) return;
-    const items = this.#items;
-    const last = items.pop()!;
-    obj.heapIndex = -1;
-    if (last === obj) return;
-    items[i] = last;
-    last.heapIndex = i;
-    this.#down(i);
-    this.#up(last.heapIndex);
+    const id = obj.id;
+    if (id === NONE) return;
+    const heapAt = this.#table.heapAt;
+    const i = heapAt[id];
+    if (i === NONE) return;
+    heapAt[id] = NONE;
+    const last = this.#ids[--this.#n];
+    if (last === id) return;
+    this.#down(i, last);
+    this.#up(this.#table.heapAt[last], last);
   }
 
   /** Restores order after the object's times changed. */
   update(obj: CacheObject): void {
-    if (obj.heapIndex < 0) return;
-    this.#up(obj.heapIndex);
-    this.#down(obj.heapIndex);
+    const id = obj.id;
+    if (id === NONE || this.#table.heapAt[id] === NONE) return;
+    this.#up(this.#table.heapAt[id], id);
+    this.#down(this.#table.heapAt[id], id);
   }
 
-  #up(i: number): void {
-    const items = this.#items;
-    const obj = items[i];
-    const key = obj.endOfLife;
+  /** Moves `id` from position i toward the root while its parent dies later. */
+  #up(i: number, id: number): void {
+    const ids = this.#ids;
+    const t = this.#table;
+    const key = t.endOfLife(id);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (items[parent].endOfLife <= key) break;
-      items[i] = items[parent];
-      items[i].heapIndex = i;
+      const p = ids[parent];
+      if (t.endOfLife(p) <= key) break;
+      ids[i] = p;
+      t.heapAt[p] = i;
       i = parent;
     }
-    items[i] = obj;
-    obj.heapIndex = i;
+    ids[i] = id;
+    t.heapAt[id] = i;
   }
 
-  #down(i: number): void {
-    const items = this.#items;
-    const n = items.length;
-    const obj = items[i];
-    const key = obj.endOfLife;
+  /** Puts `id` at position i and moves it toward the leaves while a child dies sooner. */
+  #down(i: number, id: number): void {
+    const ids = this.#ids;
+    const t = this.#table;
+    const n = this.#n;
+    const key = t.endOfLife(id);
     for (;;) {
       const left = 2 * i + 1;
       if (left >= n) break;
       const right = left + 1;
-      const child = right < n && items[right].endOfLife < items[left].endOfLife ? right : left;
-      if (items[child].endOfLife >= key) break;
-      items[i] = items[child];
-      items[i].heapIndex = i;
+      const child = right < n && t.endOfLife(ids[right]) < t.endOfLife(ids[left]) ? right : left;
+      const c = ids[child];
+      if (t.endOfLife(c) >= key) break;
+      ids[i] = c;
+      t.heapAt[c] = i;
       i = child;
     }
-    items[i] = obj;
-    obj.heapIndex = i;
+    ids[i] = id;
+    t.heapAt[id] = i;
   }
 }

@@ -5,9 +5,14 @@
 //
 // Where the bytes are: in a bounded storage (one with an arena, stevedore.ts), the header block
 // and every body piece are ranges of the storage's space (memory slabs or a file), and the
-// object keeps only their offsets (`#pieces`: offset, length pairs); elsewhere (an unbounded
-// Transient, an object no cache made) a piece is the Buffer it arrived in. Readers get copies of
-// stored pieces (`chunk(i)`), theirs to keep however long a socket holds them.
+// object keeps only their offsets (the first piece's in its row, the others' in `#rest`: offset,
+// length pairs); elsewhere (an unbounded Transient, an object no cache made) a piece is the
+// Buffer it arrived in. Readers get copies of stored pieces (`chunk(i)`), theirs to keep however
+// long a socket holds them.
+//
+// Its numbers (times, sizes, hits, offsets) are a row of the object table (object-table.ts)
+// while it is in the cache, read through getters: a cached object is a handle with a dozen
+// references, and its LRU and expiry links are ids in the table, not fields.
 //
 // Headers: `http` is the VclHttp of the stored header block (header-block.ts), decoded when VCL
 // or the delivery asks and kept while the object is among the recently decoded (DecodedHeads);
@@ -33,6 +38,7 @@ import { parseHttpDate } from '../runtime/httpdate.ts';
 import type { Ban } from './ban-list.ts';
 import { decodedHeads, decodeHeaderBlock, encodeHeaderBlock, NO_SLOT } from './header-block.ts';
 import type { ObjectHead } from './objhead.ts';
+import { NONE, type ObjectTable, ROW, ROW_FIELDS } from './object-table.ts';
 import type { Stevedore } from './stevedore.ts';
 import type { VarySpec } from './vary.ts';
 
@@ -120,7 +126,6 @@ interface PrivateState {
 }
 
 export class CacheObject {
-  readonly xid: number;
   readonly kind: ObjectKind;
   readonly vary: VarySpec | null;
   /**
@@ -129,16 +134,14 @@ export class CacheObject {
    * list before finish().
    */
   info: BodyInfo = PLAIN_BODY;
-  origin: number;
-  ttl: number;
-  grace: number;
-  keep: number;
-  /** Lookups that found this object (obj.hits). */
-  hits = 0;
-  /** Last-Modified as a time; when absent, the fetch time (Varnish's OA_LASTMODIFIED). */
-  readonly lastModified: number;
-  /** Bytes the status line and headers take (the stored header block). */
-  readonly headerBytes: number;
+  /**
+   * Its numbers (object-table.ts): a row of the object table while it is in the cache (`id` >=
+   * 0), else an array of its own. `#row[#at + ROW.x]` is field x.
+   */
+  #row: Float64Array;
+  #at: number;
+  /** Its id in the object table; NONE outside the cache. */
+  id = NONE;
   /** The decoded headers, or null until asked for again. */
   #http: VclHttp | null;
   /** Its slot in decodedHeads while it holds one. */
@@ -148,25 +151,24 @@ export class CacheObject {
    * object's hits hand out the same Buffer (no allocation, as before storage had slabs).
    */
   #hot: Buffer | null = null;
-  /** The header block: its offset in the storage's space (-1: not stored there, `#block` is). */
-  #headAt = -1;
+  /** The header block when it is not in the storage's space (ROW.headAt is -1). */
   #block: Buffer | null = null;
-  /** Body pieces: offset and length pairs; an offset below 0 is a Buffer of #bufs. */
-  #pieces: number[] = [];
+  /**
+   * Body pieces after the first (offset and length pairs; the first is in the row); an offset
+   * below 0 is a Buffer of #bufs.
+   */
+  #rest: number[] | null = null;
   #bufs: Buffer[] | null = null;
   /** Readers streaming the body (pin/unpin); the ranges of a removed object wait for them. */
   #readers = 0;
   /** The ranges of a removed object are given back when its last reader leaves. */
   #unstoreLater = false;
-  /** When a lookup or commit last handed it out (seconds). */
-  lentAt = 0;
   /**
    * Whether a refetch may revalidate this object with If-Modified-Since / If-None-Match
    * (Varnish's OF_IMSCAND): a normal 200 with Last-Modified or ETag.
    */
   readonly revalidatable: boolean;
 
-  bodyBytes = 0;
   state: BodyState = 'streaming';
   #more: PromiseWithResolvers<void> | null = null;
 
@@ -175,10 +177,6 @@ export class CacheObject {
   head: ObjectHead | null = null;
   /** The newest ban it has been checked against (BanList). */
   ban: Ban | null = null;
-  /** Position in the expiry heap, -1 when not in it. */
-  heapIndex = -1;
-  /** When a hit last moved it up the LRU list. */
-  lruTouched = 0;
   /** Set once the object leaves the cache; lookups never see it again. */
   dying = false;
   owner: ObjectOwner | null = null;
@@ -186,31 +184,37 @@ export class CacheObject {
   supersedes: CacheObject | null = null;
   /** Where it is charged (obj.storage in VCL); null for an object no cache made. */
   storage: Stevedore | null = null;
-  /** Bytes and allocations charged to its storage (stevedore.ts). */
-  storedBytes = 0;
-  storedAllocs = 0;
-  /** The LRU list of its storage: the newer and the older neighbour. */
-  lruPrev: CacheObject | null = null;
-  lruNext: CacheObject | null = null;
-  onLru = false;
   /** A private object's reader and fetch; null for the others (a million cached objects). */
   #private: PrivateState | null = null;
   #hit: { readonly kind: 'hit'; readonly obj: CacheObject } | null = null;
 
-  constructor(init: ObjectInit) {
-    this.xid = init.xid;
+  /** `table`: the object table it takes a row of (it enters the cache); none for a pass's. */
+  constructor(init: ObjectInit, table: ObjectTable | null = null) {
+    if (table !== null) {
+      this.id = table.alloc(this);
+      this.#row = table.page(this.id);
+      this.#at = table.offset(this.id);
+    } else {
+      this.#row = new Float64Array(ROW_FIELDS);
+      this.#at = 0;
+    }
+    const row = this.#row;
+    const at = this.#at;
+    row.fill(0, at, at + ROW_FIELDS);
+    row[at + ROW.xid] = init.xid;
     this.#http = init.http;
     this.kind = init.kind ?? 'normal';
     if (this.kind === 'private') this.#private = { released: 0, abandoned: false, room: null };
     this.vary = init.vary ?? null;
-    this.origin = init.origin;
-    this.ttl = init.ttl;
-    this.grace = init.grace;
-    this.keep = init.keep;
+    row[at + ROW.origin] = init.origin;
+    row[at + ROW.ttl] = init.ttl;
+    row[at + ROW.grace] = init.grace;
+    row[at + ROW.keep] = init.keep;
+    row[at + ROW.headAt] = -1;
     const lm = init.http.get('Last-Modified');
-    this.lastModified = lm === null ? Math.floor(init.fetchedAt ?? init.origin) : (parseHttpDate(lm) ?? 0);
+    row[at + ROW.lastModified] = lm === null ? Math.floor(init.fetchedAt ?? init.origin) : (parseHttpDate(lm) ?? 0);
     this.#block = encodeHeaderBlock(init.http);
-    this.headerBytes = this.#block.length;
+    row[at + ROW.headerBytes] = this.#block.length;
     this.revalidatable = this.kind === 'normal' && init.http.status === 200 && (lm !== null || init.http.has('ETag'));
     if (init.info !== undefined) this.info = init.info;
     if (init.body !== undefined) {
@@ -220,11 +224,167 @@ export class CacheObject {
   }
 
   /**
+   * The object left the cache: its row goes back to the table, and the object keeps a copy of
+   * it (whoever still holds it reads the same values).
+   */
+  leaveTable(table: ObjectTable): void {
+    const id = this.id;
+    if (id === NONE) return;
+    this.#row = this.#row.slice(this.#at, this.#at + ROW_FIELDS);
+    this.#at = 0;
+    this.id = NONE;
+    table.free(id);
+  }
+
+  // The numbers, in the row (object-table.ts).
+
+  /** The xid of the fetch that made the object (X-Varnish's second number on a hit). */
+  get xid(): number {
+    return this.#row[this.#at + ROW.xid];
+  }
+
+  get origin(): number {
+    return this.#row[this.#at + ROW.origin];
+  }
+
+  set origin(v: number) {
+    this.#row[this.#at + ROW.origin] = v;
+  }
+
+  get ttl(): number {
+    return this.#row[this.#at + ROW.ttl];
+  }
+
+  set ttl(v: number) {
+    this.#row[this.#at + ROW.ttl] = v;
+  }
+
+  get grace(): number {
+    return this.#row[this.#at + ROW.grace];
+  }
+
+  set grace(v: number) {
+    this.#row[this.#at + ROW.grace] = v;
+  }
+
+  get keep(): number {
+    return this.#row[this.#at + ROW.keep];
+  }
+
+  set keep(v: number) {
+    this.#row[this.#at + ROW.keep] = v;
+  }
+
+  /** Lookups that found this object (obj.hits). */
+  get hits(): number {
+    return this.#row[this.#at + ROW.hits];
+  }
+
+  set hits(v: number) {
+    this.#row[this.#at + ROW.hits] = v;
+  }
+
+  /** When a lookup or commit last handed it out (seconds). */
+  get lentAt(): number {
+    return this.#row[this.#at + ROW.lentAt];
+  }
+
+  set lentAt(v: number) {
+    this.#row[this.#at + ROW.lentAt] = v;
+  }
+
+  /** When a hit last moved it up the LRU list. */
+  get lruTouched(): number {
+    return this.#row[this.#at + ROW.lruTouched];
+  }
+
+  set lruTouched(v: number) {
+    this.#row[this.#at + ROW.lruTouched] = v;
+  }
+
+  /** Last-Modified as a time; when absent, the fetch time (Varnish's OA_LASTMODIFIED). */
+  get lastModified(): number {
+    return this.#row[this.#at + ROW.lastModified];
+  }
+
+  /** Bytes the status line and headers take (the stored header block). */
+  get headerBytes(): number {
+    return this.#row[this.#at + ROW.headerBytes];
+  }
+
+  get bodyBytes(): number {
+    return this.#row[this.#at + ROW.bodyBytes];
+  }
+
+  /** Bytes and allocations charged to its storage (stevedore.ts). */
+  get storedBytes(): number {
+    return this.#row[this.#at + ROW.storedBytes];
+  }
+
+  set storedBytes(v: number) {
+    this.#row[this.#at + ROW.storedBytes] = v;
+  }
+
+  get storedAllocs(): number {
+    return this.#row[this.#at + ROW.storedAllocs];
+  }
+
+  set storedAllocs(v: number) {
+    this.#row[this.#at + ROW.storedAllocs] = v;
+  }
+
+  /** The header block's offset in the storage's space, -1 when not stored there. */
+  get #headAt(): number {
+    return this.#row[this.#at + ROW.headAt];
+  }
+
+  set #headAt(v: number) {
+    this.#row[this.#at + ROW.headAt] = v;
+  }
+
+  #addBody(bytes: number): void {
+    this.#row[this.#at + ROW.bodyBytes] += bytes;
+  }
+
+  // Body pieces: the first in the row, the others in #rest.
+
+  #pieceAt(i: number): number {
+    return i === 0 ? this.#row[this.#at + ROW.piece0At] : this.#rest![2 * i - 2];
+  }
+
+  #pieceLength(i: number): number {
+    return i === 0 ? this.#row[this.#at + ROW.piece0Length] : this.#rest![2 * i - 1];
+  }
+
+  #setPiece(i: number, at: number, length: number): void {
+    if (i === 0) {
+      this.#row[this.#at + ROW.piece0At] = at;
+      this.#row[this.#at + ROW.piece0Length] = length;
+    } else {
+      this.#rest![2 * i - 2] = at;
+      this.#rest![2 * i - 1] = length;
+    }
+  }
+
+  #pushPiece(at: number, length: number): void {
+    const n = this.#row[this.#at + ROW.pieces];
+    if (n === 0) this.#setPiece(0, at, length);
+    else if (this.#rest === null) this.#rest = [at, length];
+    else this.#rest.push(at, length);
+    this.#row[this.#at + ROW.pieces] = n + 1;
+  }
+
+  #clearPieces(): void {
+    this.#row[this.#at + ROW.pieces] = 0;
+    this.#rest = null;
+  }
+
+  /**
    * A complete body keeps what it needs and no more: its list of pieces at its length (a
    * growing array keeps spare room), and the shared PLAIN_BODY when the filters left nothing.
    */
   compact(): void {
-    this.#pieces = this.#pieces.slice();
+    if (this.#rest !== null) this.#rest = this.#rest.slice();
     const info = this.info;
     if (info !== PLAIN_BODY && !info.gzip && !info.changedEncoding && !info.esiOpen && info.esi === null) this.info = PLAIN_BODY;
   }
@@ -256,25 +416,26 @@ export class CacheObject {
 
   /** Body pieces so far. */
   get chunkCount(): number {
-    return this.#pieces.length >> 1;
+    return this.#row[this.#at + ROW.pieces];
   }
 
   /** Body piece i: the Buffer it arrived in, or a copy of the stored range (the caller's). */
   chunk(i: number): Buffer {
-    const at = this.#pieces[2 * i];
-    if (at < 0) return this.#bufs![ON_HEAP - at];
+    // A hot copy is only ever made of a one-piece stored body.
     if (this.#hot !== null) return this.#hot;
-    const length = this.#pieces[2 * i + 1];
+    const at = this.#pieceAt(i);
+    if (at < 0) return this.#bufs![ON_HEAP - at];
+    const length = this.#pieceLength(i);
     if (length === 0) return EMPTY;
     const copy = this.storage!.space!.read(at, length);
-    if (this.#slot !== NO_SLOT && length <= HOT_BYTES && this.#pieces.length === 2 && this.state === 'done') this.#hot = copy;
+    if (this.#slot !== NO_SLOT && length <= HOT_BYTES && this.chunkCount === 1 && this.state === 'done') this.#hot = copy;
     return copy;
   }
 
   /** The length of body piece i, without reading it. */
   chunkLength(i: number): number {
-    const at = this.#pieces[2 * i];
-    return at < 0 ? this.#bufs![ON_HEAP - at].length : this.#pieces[2 * i + 1];
+    const at = this.#pieceAt(i);
+    return at < 0 ? this.#bufs![ON_HEAP - at].length : this.#pieceLength(i);
   }
 
   /** Every body piece so far (copies of stored ones): for the readers that want a list. */
@@ -287,15 +448,15 @@ export class CacheObject {
   /** Keeps a chunk as the Buffer it is (no storage space). */
   keepChunk(chunk: Buffer): void {
     this.#bufs ??= [];
-    this.#pieces.push(ON_HEAP - this.#bufs.length, chunk.length);
+    this.#pushPiece(ON_HEAP - this.#bufs.length, chunk.length);
     this.#bufs.push(chunk);
-    this.bodyBytes += chunk.length;
+    this.#addBody(chunk.length);
   }
 
   /** Records a body piece of `length` bytes the storage placed at `at` (its bytes written). */
   keepStored(at: number, length: number): void {
-    this.#pieces.push(at, length);
-    this.bodyBytes += length;
+    this.#pushPiece(at, length);
+    this.#addBody(length);
   }
 
   /** The header block was placed at `at` in the storage's space (and written there). */
@@ -309,8 +470,8 @@ export class CacheObject {
   takeBody(): Buffer[] {
     const bufs = this.#bufs ?? [];
     this.#bufs = null;
-    this.#pieces = [];
-    this.bodyBytes = 0;
+    this.#clearPieces();
+    this.#row[this.#at + ROW.bodyBytes] = 0;
     return bufs;
   }
 
@@ -333,22 +494,21 @@ export class CacheObject {
       release(this.#headAt, this.headerBytes);
       this.#headAt = -1;
     }
-    const pieces = this.#pieces;
     let stored = false;
-    for (let i = 0; i < pieces.length; i += 2) {
-      const at = pieces[i];
-      const length = pieces[i + 1];
+    for (let i = 0, n = this.chunkCount; i < n; i++) {
+      const at = this.#pieceAt(i);
+      const length = this.#pieceLength(i);
       if (at < 0) continue;
       stored = true;
       if (keep) {
         this.#bufs ??= [];
-        pieces[i] = ON_HEAP - this.#bufs.length;
+        this.#setPiece(i, ON_HEAP - this.#bufs.length, length);
         this.#bufs.push(length === 0 ? EMPTY : this.storage!.space!.read(at, length));
       }
       if (length > 0) release(at, length);
     }
     if (stored && !keep) {
-      this.#pieces = [];
+      this.#clearPieces();
       this.state = 'failed';
       this.#wake();
     }
@@ -392,22 +552,36 @@ export class CacheObject {
 
   /** Bytes counted against the cache's bound. */
   get size(): number {
-    return OBJECT_OVERHEAD + this.headerBytes + this.bodyBytes;
+    const row = this.#row;
+    const at = this.#at;
+    return OBJECT_OVERHEAD + row[at + ROW.headerBytes] + row[at + ROW.bodyBytes];
   }
 
   /** Fresh until this time. */
   get expires(): number {
-    return this.origin + this.ttl;
+    const row = this.#row;
+    const at = this.#at;
+    return row[at + ROW.origin] + row[at + ROW.ttl];
   }
 
   /** Gone from the cache at this time. */
   get endOfLife(): number {
-    return this.origin + this.ttl + this.grace + this.keep;
+    const row = this.#row;
+    const at = this.#at;
+    return row[at + ROW.origin] + row[at + ROW.ttl] + row[at + ROW.grace] + row[at + ROW.keep];
   }
 
   /** obj.ttl as VCL reads it: seconds of freshness left (negative when stale). */
   ttlLeft(now: number): number {
-    return this.origin + this.ttl - now;
+    return this.expires - now;
+  }
+
+  /** A lookup found it (obj.hits), at `now`. */
+  lent(now: number, hit: boolean): void {
+    const row = this.#row;
+    const at = this.#at;
+    if (hit) row[at + ROW.hits]++;
+    row[at + ROW.lentAt] = Math.floor(now);
   }
 
   /** The result a lookup returns for a plain hit, made once per object. */
@@ -510,15 +684,14 @@ export class CacheObject {
   #release(upTo: number): void {
     let bytes = 0;
     let n = 0;
-    const pieces = this.#pieces;
     const own = this.#private!;
     for (let i = own.released; i < upTo; i++) {
-      const at = pieces[2 * i];
-      const length = pieces[2 * i + 1];
+      const at = this.#pieceAt(i);
+      const length = this.#pieceLength(i);
       bytes += length;
       if (at < 0) this.#bufs![ON_HEAP - at] = EMPTY;
       else if (length > 0) this.storage?.release(at, length);
-      pieces[2 * i + 1] = 0;
+      this.#setPiece(i, at, 0);
       n++;
     }
     own.released = upTo;

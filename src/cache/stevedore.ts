@@ -4,9 +4,9 @@
 // per body chunk. A request that does not fit evicts the least recently used objects of this
 // storage, at most `nuke_limit` for one allocation (as varnishd's), then fails.
 //
-// The LRU is an intrusive doubly linked list through the objects themselves (lruPrev/lruNext):
-// adding, touching and removing cost no allocation and no search, and eviction takes the oldest
-// in O(1). lru-cache went with the single bound: it evicts as many entries as it likes, which
+// The LRU is a doubly linked list by object id through the object table's lruPrev/lruNext
+// arrays (object-table.ts): adding, touching and removing cost no allocation and no search, the
+// collector has no links to follow, and eviction takes the oldest in O(1). lru-cache went with the single bound: it evicts as many entries as it likes, which
 // cannot express nuke_limit nor several storages with one object index.
 //
 // Transient is a stevedore like the others, unbounded unless `-s Transient=malloc,SIZE` bounds
@@ -20,8 +20,9 @@
 // fits) evicts like a charge that does not fit. An unbounded storage keeps the Buffers as they
 // came (no space to size), counted all the same.
 //
-// The objects' own bookkeeping lives on the JS heap (a CacheObject, its head and index entries:
-// OBJECT_INDEX_BYTES each, measured with the heap's growth around them), and a storage pays for
+// The objects' own bookkeeping (a CacheObject handle, its row of the object table, its head and
+// index entries: OBJECT_INDEX_BYTES each, measured with the heap's growth around them) is not in
+// the space, and a storage pays for
 // it from its size too, beyond the first INDEX_ALLOWANCE objects: placing a range also asks
 // that the space used plus the index of its objects stay within the size. g_bytes still counts
 // as varnishd's does (a 128-byte charge per object); what this adds is the room a storage of
@@ -29,14 +30,16 @@
 
 import { Arena } from './arena.ts';
 import type { CacheObject, ObjectStorage } from './object.ts';
+import { NONE, type ObjectTable } from './object-table.ts';
 import { FileSpace, MemorySpace, SLAB_BYTES, type Space } from './space.ts';
 
 /**
- * What one stored object costs the process besides its bytes: its CacheObject (about 340 B),
- * its head, Map, LRU, expiry and ban entries, and the heap's room to collect (measured:
- * test/cache/object-memory.test.ts keeps the figure true).
+ * What one stored object costs the process besides its bytes: its CacheObject (a handle of
+ * about 200 B), its row in the object table (object-table.ts: 136 B outside the heap's objects,
+ * with its LRU and expiry links), its head, Map and ban entries: about 650 B measured, and some
+ * room for the heap to collect (test/cache/object-memory.test.ts keeps the figure true).
  */
-export const OBJECT_INDEX_BYTES = 1024;
+export const OBJECT_INDEX_BYTES = 768;
 
 /** Free ranges below this are fragments (SMF g_smf_frag). */
 const SMALL_RANGE = 16 * 1024;
@@ -72,10 +75,15 @@ export class Stevedore implements ObjectStorage {
   g_bytes = 0;
   /** Committed objects on the LRU list. */
   lruLength = 0;
-  #newest: CacheObject | null = null;
-  #oldest: CacheObject | null = null;
+  /** Ids of the newest and the oldest object on the list (NONE when empty). */
+  #newest = NONE;
+  #oldest = NONE;
 
-  constructor(spec: StorageSpec) {
+  /** The object table of the cache the storage belongs to (the LRU list is over its ids). */
+  readonly #table: ObjectTable;
+
+  constructor(spec: StorageSpec, table: ObjectTable) {
+    this.#table = table;
     this.name = spec.name;
     this.maxBytes = spec.bytes;
     this.kind = spec.kind ?? 'malloc';
@@ -107,8 +115,7 @@ export class Stevedore implements ObjectStorage {
         this.space!.write(at, src);
         return at;
       }
-      let victim = this.#oldest;
-      if (victim === obj) victim = obj.lruPrev;
+      const victim = this.#victim(obj);
       if (victim === null || nuked >= nukeLimit) {
         this.c_fail++;
         return -1;
@@ -173,8 +180,7 @@ export class Stevedore implements ObjectStorage {
     if (failure !== null) this.c_fail++;
     while (failure === null && this.g_bytes + bytes > this.maxBytes) {
       this.c_fail++;
-      let victim = this.#oldest;
-      if (victim === obj) victim = obj.lruPrev;
+      const victim = this.#victim(obj);
       if (victim === null) failure = 'no_victim';
       else if (nuked >= nukeLimit) failure = 'nuke_limited';
       else {
@@ -209,37 +215,51 @@ export class Stevedore implements ObjectStorage {
   // The LRU list: newest at one end, the next victim at the other.
 
   lruAdd(obj: CacheObject): void {
-    obj.lruPrev = null;
-    obj.lruNext = this.#newest;
-    if (this.#newest !== null) this.#newest.lruPrev = obj;
-    else this.#oldest = obj;
-    this.#newest = obj;
-    obj.onLru = true;
+    const t = this.#table;
+    const id = obj.id;
+    if (id === NONE || t.onLru[id] === 1) return;
+    t.lruPrev[id] = NONE;
+    t.lruNext[id] = this.#newest;
+    if (this.#newest !== NONE) t.lruPrev[this.#newest] = id;
+    else this.#oldest = id;
+    this.#newest = id;
+    t.onLru[id] = 1;
     this.lruLength++;
   }
 
   lruRemove(obj: CacheObject): void {
-    if (!obj.onLru) return;
-    const { lruPrev: prev, lruNext: next } = obj;
-    if (prev !== null) prev.lruNext = next;
+    const t = this.#table;
+    const id = obj.id;
+    if (id === NONE || t.onLru[id] === 0) return;
+    const prev = t.lruPrev[id];
+    const next = t.lruNext[id];
+    if (prev !== NONE) t.lruNext[prev] = next;
     else this.#newest = next;
-    if (next !== null) next.lruPrev = prev;
+    if (next !== NONE) t.lruPrev[next] = prev;
     else this.#oldest = prev;
-    obj.lruPrev = null;
-    obj.lruNext = null;
-    obj.onLru = false;
+    t.lruPrev[id] = NONE;
+    t.lruNext[id] = NONE;
+    t.onLru[id] = 0;
     this.lruLength--;
   }
 
   /** A hit: obj becomes the newest. */
   lruTouch(obj: CacheObject): void {
-    if (!obj.onLru || this.#newest === obj) return;
+    if (obj.id === NONE || this.#newest === obj.id) return;
     this.lruRemove(obj);
     this.lruAdd(obj);
   }
 
+  /** The next victim: the oldest object but obj (the one asking for room). */
+  #victim(obj: CacheObject): CacheObject | null {
+    let id = this.#oldest;
+    if (id !== NONE && id === obj.id) id = this.#table.lruPrev[id];
+    return id === NONE ? null : this.#table.handles[id];
+  }
+
   /** The objects from the next victim to the newest (tests, introspection). */
   *lruOrder(): Generator<CacheObject> {
-    for (let o = this.#oldest; o !== null; o = o.lruPrev) yield o;
+    const t = this.#table;
+    for (let id = this.#oldest; id !== NONE; id = t.lruPrev[id]) yield t.handles[id]!;
   }
 }

@@ -31,6 +31,7 @@ import { ExpiryHeap } from './expiry-heap.ts';
 import { type ObjectListener, ObjectEvents } from './object-events.ts';
 import { CacheObject, type ObjectInit, OBJECT_OVERHEAD, type ObjectOwner, type ObjectStorage } from './object.ts';
 import { BusySlot, ObjectHead } from './objhead.ts';
+import { ObjectTable } from './object-table.ts';
 import { type CacheParams, defaultCacheParams } from './params.ts';
 import { type AllocFailure, Stevedore, type StorageSpec } from './stevedore.ts';
 import type { RequestView } from './types.ts';
@@ -127,7 +128,9 @@ export class Cache implements ObjectOwner {
   /** The storages objects go to round robin (all but Transient), and the next one's index. */
   readonly #rotation: readonly Stevedore[];
   #next = 0;
-  readonly #heap = new ExpiryHeap();
+  /** The numbers and links of the objects it holds (object-table.ts), by object id. */
+  readonly table = new ObjectTable();
+  readonly #heap = new ExpiryHeap(this.table);
   readonly #events = new ObjectEvents<CacheObject>();
   readonly #clock: () => number;
   readonly #expiryInterval: number;
@@ -141,10 +144,10 @@ export class Cache implements ObjectOwner {
     this.#expiryInterval = options.expiryInterval ?? 1;
     const specs = options.storages ?? [{ name: options.storageName ?? 's0', bytes: this.maxBytes }];
     const transientSpec = specs.find((spec) => spec.name === 'Transient') ?? { name: 'Transient', bytes: Number.POSITIVE_INFINITY };
-    const rotation = specs.filter((spec) => spec.name !== 'Transient').map((spec) => new Stevedore(spec));
-    if (rotation.length === 0) rotation.push(new Stevedore({ name: 's0', bytes: DEFAULT_CACHE_BYTES }));
+    const rotation = specs.filter((spec) => spec.name !== 'Transient').map((spec) => new Stevedore(spec, this.table));
+    if (rotation.length === 0) rotation.push(new Stevedore({ name: 's0', bytes: DEFAULT_CACHE_BYTES }, this.table));
     this.#rotation = rotation;
-    this.transient = new Stevedore(transientSpec);
+    this.transient = new Stevedore(transientSpec, this.table);
     this.stevedores = [...rotation, this.transient];
     this.storage = rotation[0];
     this.maxBytes = this.storage.maxBytes;
@@ -213,7 +216,8 @@ export class Cache implements ObjectOwner {
     let otherVariant: VarySpec | null = null;
     for (let i = 0; i < objects.length; i++) {
       const obj = objects[i];
-      if (obj.ttl <= 0) continue;
+      const objTtl = obj.ttl;
+      if (objTtl <= 0) continue;
       if (obj.endOfLife <= now) {
         this.counters.n_expired++;
         this.#remove(obj);
@@ -227,12 +231,13 @@ export class Cache implements ObjectOwner {
         otherVariant ??= obj.vary;
         continue;
       }
-      const ttl = reqTtl >= 0 && reqTtl < obj.ttl ? reqTtl : obj.ttl;
-      if (obj.origin + ttl > now) {
+      const origin = obj.origin;
+      const ttl = reqTtl >= 0 && reqTtl < objTtl ? reqTtl : objTtl;
+      if (origin + ttl > now) {
         found = obj;
         break;
       }
-      if (obj.origin + obj.ttl <= now && (expired === null || obj.origin > expired.origin)) expired = obj;
+      if (origin + objTtl <= now && (expired === null || origin > expired.origin)) expired = obj;
     }
 
     if (found !== null) {
@@ -246,8 +251,7 @@ export class Cache implements ObjectOwner {
         this.counters.cache_hitmiss++;
         return { kind: 'hit_for_miss', obj: found, fetch: this.#newFetch(head, found) };
       }
-      found.hits++;
-      found.lentAt = Math.floor(now);
+      found.lent(now, true);
       this.#touch(found, now);
       return found.hitResult;
     }
@@ -293,7 +297,7 @@ export class Cache implements ObjectOwner {
   commit(fetch: BusySlot, init: ObjectInit, now: number, storage?: ObjectStorage | null): CacheObject {
     this.#endFetch(fetch, 'committed');
     const head = fetch.head;
-    const obj = new CacheObject(init);
+    const obj = new CacheObject(init, this.table);
     obj.head = head;
     obj.owner = this;
     const st = (storage ? this.storageNamed(storage.name) : undefined) ?? this.nextStorage();
@@ -612,6 +616,7 @@ export class Cache implements ObjectOwner {
       this.#giveBack(st, obj);
     }
     this.bans.detach(obj);
+    obj.leaveTable(this.table);
     this.counters.n_object--;
     this.counters.n_objectcore--;
   }

@@ -8,6 +8,7 @@
 
 import { fileURLToPath } from 'node:url';
 import type pino from 'pino';
+import { childHeapFlags } from '../cache/heap-flags.ts';
 import { AdminServer } from '../mgmt/admin.ts';
 import { registerBuiltins } from '../mgmt/admin-builtins.ts';
 import { reopenOnUsr1 } from '../common/log.ts';
@@ -49,7 +50,9 @@ async function runManager(config: ServeConfig, argv: readonly string[]): Promise
     throw new UsageError((e as Error).message);
   }
   const { logger, reopen: reopenLog } = log;
-  const mgr = new Manager({ childModule: MAIN, childArgs: ['serve', ...argv], workdir: config.workdir, logger });
+  // The cache's heap flags (src/cache/heap-flags.ts), unless node was given its own.
+  const childExecArgv = childHeapFlags([...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)]);
+  const mgr = new Manager({ childModule: MAIN, childArgs: ['serve', ...argv], childExecArgv, workdir: config.workdir, logger });
   const failed = await mgr.startFirst();
   if (failed !== null) return failed;
 

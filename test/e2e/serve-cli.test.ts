@@ -3,11 +3,11 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { get, type Origin, sleep, startOrigin } from '../helpers/proxy.ts';
+import { freePort, get, type Origin, sleep, startOrigin } from '../helpers/proxy.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const NODE = join(ROOT, 'node_modules/.bin/node');
@@ -41,15 +41,6 @@ function run(args: readonly string[], command = 'serve', logLevel = 'error'): { 
   return { proc: p, done, stdout: () => stdout };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Whether something accepts connections on the port now. */
 function listening(port: number): Promise<boolean> {

@@ -1,0 +1,134 @@
+// The object table: the numbers every cached object has, in typed arrays indexed by an object
+// id, rather than as fields of a JS object each. A million objects are then a few large arrays
+// the collector never looks into (typed arrays hold no references), where fields were a
+// million objects' worth of slots and boxed doubles (origin, ttl, lruTouched: a HeapNumber
+// each) to mark and copy.
+//
+// Two parts:
+// - rows of Float64 (ROW fields below), in pages of PAGE_ROWS rows that never move: an object's
+//   handle keeps its page and offset, so reading obj.ttl is one typed-array load. A page is
+//   made when the rows before it are all taken, and kept.
+// - links by id (the LRU list's prev/next, the expiry heap position) in Int32Arrays that grow
+//   by doubling: only the table's own users (stevedore.ts, expiry-heap.ts) read them, by id.
+// `handles[id]` is the object at an id (eviction and expiry start from an id).
+//
+// Each cache has its own table (its storages' LRU lists and its expiry heap are over its ids),
+// and the table goes with the cache. An object takes a row when it enters the cache (commit)
+// and gives it back when it leaves;
+// its handle then copies the row into a small array of its own, so that whoever still holds it
+// (a request delivering it, a revalidation) reads the same values. An object that never
+// enters the cache (a pass's) has its own array from the start.
+
+import type { CacheObject } from './object.ts';
+
+/** The Float64 fields of a row, by offset. */
+export const ROW = {
+  /** t_origin: fetch time minus Age (seconds). */
+  origin: 0,
+  ttl: 1,
+  grace: 2,
+  keep: 3,
+  /** When a hit last moved it up the LRU list. */
+  lruTouched: 4,
+  /** When a lookup or commit last handed it out (whole seconds). */
+  lentAt: 5,
+  /** Last-Modified as a time, or the fetch time. */
+  lastModified: 6,
+  /** The xid of the fetch that made it. */
+  xid: 7,
+  /** Lookups that found it (obj.hits). */
+  hits: 8,
+  bodyBytes: 9,
+  /** Bytes and allocations charged to its storage. */
+  storedBytes: 10,
+  storedAllocs: 11,
+  /** Where its header block is in its storage's space (-1: not there). */
+  headAt: 12,
+  headerBytes: 13,
+  /** Body pieces, and where the first is (a one-piece body needs no array: most small ones). */
+  pieces: 14,
+  piece0At: 15,
+  piece0Length: 16,
+} as const;
+
+export const ROW_FIELDS = 17;
+
+/** Rows per page: 4096 × 17 doubles = 544 KB. */
+const PAGE_ROWS = 4096;
+const PAGE_SHIFT = 12;
+
+/** No object (an end of the LRU list, a position outside the heap). */
+export const NONE = -1;
+
+export class ObjectTable {
+  /** The object at each id (null: a free id). */
+  readonly handles: (CacheObject | null)[] = [];
+  readonly #pages: Float64Array[] = [];
+  /** LRU neighbours by id: prev is the newer one, next the older. */
+  lruPrev = new Int32Array(PAGE_ROWS);
+  lruNext = new Int32Array(PAGE_ROWS);
+  /** Position in the expiry heap (NONE: not in it). */
+  heapAt = new Int32Array(PAGE_ROWS);
+  /** 1 while the object is on its storage's LRU list. */
+  onLru = new Uint8Array(PAGE_ROWS);
+  readonly #free: number[] = [];
+  /** Ids in use. */
+  live = 0;
+
+  /** Takes an id for `obj`; its row is at `page(id)[offset(id)]`. */
+  alloc(obj: CacheObject): number {
+    let id = this.#free.pop();
+    if (id === undefined) {
+      id = this.handles.length;
+      this.handles.push(obj);
+      if (id >> PAGE_SHIFT >= this.#pages.length) this.#pages.push(new Float64Array(PAGE_ROWS * ROW_FIELDS));
+      if (id >= this.lruPrev.length) this.#grow();
+    } else this.handles[id] = obj;
+    this.lruPrev[id] = NONE;
+    this.lruNext[id] = NONE;
+    this.heapAt[id] = NONE;
+    this.onLru[id] = 0;
+    this.live++;
+    return id;
+  }
+
+  /** The id is free again (its object left the cache and copied its row). */
+  free(id: number): void {
+    this.handles[id] = null;
+    this.#free.push(id);
+    this.live--;
+  }
+
+  page(id: number): Float64Array {
+    return this.#pages[id >> PAGE_SHIFT];
+  }
+
+  offset(id: number): number {
+    return (id & (PAGE_ROWS - 1)) * ROW_FIELDS;
+  }
+
+  /** When the object at `id` leaves the cache: origin + ttl + grace + keep. */
+  endOfLife(id: number): number {
+    const p = this.#pages[id >> PAGE_SHIFT];
+    const at = (id & (PAGE_ROWS - 1)) * ROW_FIELDS;
+    return p[at + ROW.origin] + p[at + ROW.ttl] + p[at + ROW.grace] + p[at + ROW.keep];
+  }
+
+  /** What the table holds outside the JS heap's objects (for the memory figures). */
+  get bytes(): number {
+    return this.#pages.length * PAGE_ROWS * ROW_FIELDS * 8 + this.lruPrev.length * 13 + this.handles.length * 8;
+  }
+
+  #grow(): void {
+    const n = this.lruPrev.length * 2;
+    const grown = <T extends Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.lruPrev = grown(this.lruPrev, (k) => new Int32Array(k));
+    this.lruNext = grown(this.lruNext, (k) => new Int32Array(k));
+    this.heapAt = grown(this.heapAt, (k) => new Int32Array(k));
+    this.onLru = grown(this.onLru, (k) => new Uint8Array(k));
+  }
+}
