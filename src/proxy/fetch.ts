@@ -26,6 +26,7 @@ import { VclTask } from '../runtime/task.ts';
 import type { SubName } from '../vcl/spec.ts';
 import type { Director } from '../vmod/api.ts';
 import type { Backend, FetchResult } from './backend/backend.ts';
+import { BackendBody } from './backend/body.ts';
 import { saysClose } from './backend/request.ts';
 import type { RequestBody } from './request-body.ts';
 import { runSub } from './run-sub.ts';
@@ -327,10 +328,11 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     const t = f.task;
     const a = await f.call('vcl_backend_response');
     // As Varnish: the connection is not reused when beresp says Connection: close as VCL left
-    // it, nor after abandon, fail or error, nor after a retry that leaves a body unread.
+    // it, nor after abandon, fail or error, nor after a retry that leaves a body unread. (A
+    // VMOD's backend that answers by itself, compute's programs, has no connection to decide.)
     const body = f.response?.body;
-    const unread = a.action === 'retry' && body !== undefined && (body.bytes > 0 || !body.complete);
-    body?.decideConnection(saysClose(t.beresp?.get('Connection')) || unread || (a.action !== 'deliver' && a.action !== 'pass' && a.action !== 'retry'));
+    const unread = a.action === 'retry' && body instanceof BackendBody && (body.bytes > 0 || !body.complete);
+    if (body instanceof BackendBody) body.decideConnection(saysClose(t.beresp?.get('Connection')) || unread || (a.action !== 'deliver' && a.action !== 'pass' && a.action !== 'retry'));
     if (a.action === 'deliver' || a.action === 'pass') f.times?.mark('Process');
     switch (a.action) {
       case 'deliver':
