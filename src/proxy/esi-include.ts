@@ -109,14 +109,27 @@ export class IncludeSink implements ClientResponse {
  * bytes go into a gzip page.
  */
 function includeRequest(parent: ClientRequest, inc: EsiInclude, gzip: boolean): VclHttp {
-  const from = parent.original;
-  const req = VclHttp.request('GET', resolveInclude(inc.src, parent.task.req?.url ?? from.url), 'HTTP/1.1');
-  for (let i = 0; i < from.count; i++) req.append(from.nameAt(i), from.valueAt(i));
+  const req = includeBase(parent).clone();
+  req.url = resolveInclude(inc.src, parent.task.req?.url ?? req.url);
   if (inc.host !== null) req.set('Host', inc.host);
-  for (const h of ['If-Modified-Since', 'If-None-Match', 'Range']) req.unset(h);
   if (gzip) req.set('Accept-Encoding', 'gzip');
   else req.unset('Accept-Encoding');
   return req;
+}
+
+/** Per parent: the request its includes start from, made once for all of a page's includes. */
+const INCLUDE_BASES = new WeakMap<ClientRequest, VclHttp>();
+
+function includeBase(parent: ClientRequest): VclHttp {
+  let base = INCLUDE_BASES.get(parent);
+  if (base === undefined) {
+    const from = parent.original;
+    base = VclHttp.request('GET', from.url, 'HTTP/1.1');
+    for (let i = 0; i < from.count; i++) base.append(from.nameAt(i), from.valueAt(i));
+    for (const h of ['If-Modified-Since', 'If-None-Match', 'Range']) base.unset(h);
+    INCLUDE_BASES.set(parent, base);
+  }
+  return base;
 }
 
 /** Runs the includes of a page for one parent request (max_esi_depth, onerror). */
