@@ -21,7 +21,10 @@ const gunzipAsync = promisify(gunzip);
  * Runs one include and gives what it delivers: plain bytes, or (asked for pieces) gzip pieces
  * and plain bytes mixed (a synthetic answer, say), which the caller wraps as stored blocks.
  */
-export type IncludeRunner = (inc: EsiInclude, pieces: boolean) => AsyncIterable<Buffer | Piece>;
+export type IncludeRunner = (inc: EsiInclude, pieces: boolean) => IncludeBody;
+
+/** What an include gives: its parts as they come, or all of them at once when it is already over. */
+export type IncludeBody = AsyncIterable<Buffer | Piece> | readonly (Buffer | Piece)[];
 
 /** How a page runs its includes: one after another as delivery reaches them (Varnish), or all at once. */
 export interface Includes {
@@ -53,7 +56,7 @@ export const INCLUDES_AHEAD_MAX = 64;
 class IncludeStarts {
   readonly #inc: Includes;
   readonly #pieces: boolean;
-  readonly #started = new Map<EsiInclude, AsyncIterable<Buffer | Piece>>();
+  readonly #started = new Map<EsiInclude, IncludeBody>();
   #seen = 0;
 
   constructor(inc: Includes, pieces: boolean) {
@@ -76,7 +79,7 @@ class IncludeStarts {
     }
   }
 
-  body(ins: EsiInclude): AsyncIterable<Buffer | Piece> {
+  body(ins: EsiInclude): IncludeBody {
     return this.#started.get(ins) ?? this.#inc.run(ins, this.#pieces);
   }
 }
@@ -85,7 +88,11 @@ class IncludeStarts {
  * Reads a source to its end now, whatever the reader's pace; the reader gets it all in order.
  * `ended` is called once the source is read out (or failed).
  */
-function buffered<T>(source: AsyncIterable<T>, ended: () => void): AsyncIterable<T> {
+function buffered<T>(source: AsyncIterable<T> | readonly T[], ended: () => void): AsyncIterable<T> | readonly T[] {
+  if (isArray(source)) {
+    ended();
+    return source;
+  }
   const items: T[] = [];
   let done = false;
   let failure: { error: unknown } | null = null;
@@ -173,6 +180,7 @@ async function* range(w: BodyWindow, start: number, end: number): AsyncGenerator
   w.drop(from);
 }
 
+const isArray = <T>(x: AsyncIterable<T> | readonly T[]): x is readonly T[] => Array.isArray(x);
 const isPiece = (x: Buffer | Piece): x is Piece => !Buffer.isBuffer(x);
 const plainOnly = (x: Buffer | Piece): Buffer | null => (isPiece(x) ? null : x);
 const asPiece = (x: Buffer | Piece): Piece => (isPiece(x) ? x : storedPiece(x));
