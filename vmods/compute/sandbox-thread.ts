@@ -10,11 +10,13 @@
 
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { ProgramImage, ProgramRequest, RunResult } from './image.ts';
-import { markEnded, newSlot, openSlot, receiveFromWorker, type Slot, sendToWorker, taken } from './slot.ts';
+import { askToQuit, markEnded, newSlot, openSlot, receiveFromWorker, type Slot, sendToWorker, taken } from './slot.ts';
 import type { ThreadCall } from './worker.ts';
 import { CALL, Reader, readResult, Writer, writeRun } from './wire.ts';
 
 const WORKER = new URL('./worker.ts', import.meta.url);
+/** How long an idle thread asked to end may take to dispose its sandbox and go. */
+const QUIT_GRACE_MS = 2000;
 
 /** A request ran past its time: its thread was ended. */
 export class TimedOut extends Error {
@@ -142,10 +144,20 @@ export class SandboxThread {
     }
   }
 
-  /** Ends the thread (its sandbox goes with it). */
+  /**
+   * Ends the thread (its sandbox goes with it). An idle thread is asked to end by itself
+   * (askToQuit: it disposes its isolate first), with terminate() as the fallback should it not
+   * go within QUIT_GRACE_MS; a thread still in a program (past max_request_time) is terminated.
+   */
   end(): void {
+    const idle = this.#waiting === 0;
     this.#end();
-    void this.#worker.terminate();
+    if (!idle) {
+      void this.#worker.terminate();
+      return;
+    }
+    for (const slot of this.#slots) askToQuit(slot);
+    setTimeout(() => void this.#worker.terminate(), QUIT_GRACE_MS).unref();
   }
 
   #end(): void {

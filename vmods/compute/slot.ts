@@ -26,6 +26,8 @@ const ENDED = 3;
 /** 1 once the thread has the whole message and runs it; TAKEN_MS says when (epoch ms, mod 2^32). */
 const TAKEN = 4;
 const TAKEN_MS = 5;
+/** 1: the thread is to end, its sandbox disposed (the main thread asks an idle thread so). */
+const QUIT = 6;
 const CONTROL_BYTES = 32;
 
 /** Whose turn it is to read or write the slot. */
@@ -154,6 +156,19 @@ export function markEnded(slot: Slot): void {
   pass(slot, MAIN);
 }
 
+/**
+ * Asks the thread to end by itself: it wakes from its wait, disposes its sandbox and exits. A
+ * thread ended from outside (Worker.terminate) while isolated-vm still holds an isolate in it
+ * can abort the whole process (isolated-vm's own assertion); an idle thread is asked instead.
+ */
+export function askToQuit(slot: Slot): void {
+  Atomics.store(slot.control, QUIT, 1);
+  pass(slot, WORKER);
+}
+
+/** Thrown in the worker by receiveFromMain when the main thread asked it to quit. */
+export class QuitAsked extends Error {}
+
 // ---- the worker's side: blocks in Atomics.wait ----
 
 function workerTurn(slot: Slot): void {
@@ -165,6 +180,7 @@ export function receiveFromMain(slot: Slot): Buffer {
   const frames: Buffer[] = [];
   for (;;) {
     workerTurn(slot);
+    if (Atomics.load(slot.control, QUIT) === 1) throw new QuitAsked('asked to quit');
     const message = takeFrame(slot, frames);
     if (message === null) {
       pass(slot, MAIN);

@@ -97,6 +97,9 @@ export class WasmSandbox {
     }
   }
 
+  /** Nothing to free by hand: its memory goes with the thread (an isolate would not). */
+  dispose(): void {}
+
   /** Back to the post-initialisation snapshot. */
   reset(): void {
     if (this.#memory.buffer.byteLength !== this.#snapshot.length) this.#instantiate(this.#snapshot.length / PAGE);

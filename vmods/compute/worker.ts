@@ -8,7 +8,7 @@ import { isMainThread, type MessagePort, parentPort, receiveMessageOnPort, threa
 import { HostCall } from './host.ts';
 import type { FailureKind, ProgramImage, ProgramRequest, RunResult, RunTiming } from './image.ts';
 import { JsMemoryError, JsSandbox } from './js-sandbox.ts';
-import { openSlot, receiveFromMain, sendToMain } from './slot.ts';
+import { openSlot, QuitAsked, receiveFromMain, sendToMain } from './slot.ts';
 import { MemoryLimitError, prepareWasm, WasmSandbox } from './wasm-sandbox.ts';
 import { CALL, Reader, readRun, RUN, Writer, writeResult } from './wire.ts';
 
@@ -152,8 +152,16 @@ async function serve(slots: ReturnType<typeof openSlot>[], port: MessagePort): P
   parentPort?.postMessage('ready');
   for (let next = 0; ; next = (next + 1) % slots.length) {
     const slot = slots[next];
+    let message: Buffer;
     try {
-      const message = receiveFromMain(slot);
+      message = receiveFromMain(slot);
+    } catch (e) {
+      if (!(e instanceof QuitAsked)) throw e;
+      // Asked to end (sandbox-thread.ts): the isolate goes before the thread does.
+      current?.sandbox?.dispose();
+      process.exit(0);
+    }
+    try {
       tookAt = performance.timeOrigin + performance.now();
       await serveOne(new Reader(message), w, port);
     } catch (e) {
