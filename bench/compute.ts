@@ -49,7 +49,7 @@ const us = (ms: number) => `${(ms * 1000).toFixed(1)} µs`;
 /** A program's image as it is read; `prepared` as a version is after its load step. */
 function draft(file: string, kind: 'wasm' | 'js', id: string): ProgramImage {
   const code = new Uint8Array(readFileSync(join(BUILD_DIR, file)));
-  return { id, version: 1, kind, code, maxMemoryMb: 256, ephemeral: true, arguments: [], environment: {}, state: null, memoryPages: 0 };
+  return { id, version: 1, kind, code, maxMemoryMb: 256, maxRequestMs: 10_000, ephemeral: true, arguments: [], environment: {}, state: null, memoryPages: 0 };
 }
 
 async function image(file: string, kind: 'wasm' | 'js', id: string): Promise<ProgramImage> {

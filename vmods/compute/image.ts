@@ -14,6 +14,8 @@ export interface ProgramImage {
   /** The WebAssembly binary (globals exported for snapshots) or the JS source, UTF-8. */
   readonly code: Uint8Array;
   readonly maxMemoryMb: number;
+  /** max_request_time, ms: a JS program's run stops inside its isolate a little before it. */
+  readonly maxRequestMs: number;
   readonly ephemeral: boolean;
   readonly arguments: readonly string[];
   readonly environment: Readonly<Record<string, string>>;
@@ -58,8 +60,11 @@ export type RunResult =
   | ({ readonly ok: true; readonly timing: RunTiming } & ProgramResponse)
   | { readonly ok: false; readonly kind: FailureKind; readonly error: string; readonly timing: RunTiming };
 
-/** `image`: the thread has no sandbox of that version, send the image (not a failure). */
-export const FAILURE_KINDS = ['trap', 'memory', 'load', 'image'] as const;
+/**
+ * `image`: the thread has no sandbox of that version, send the image (not a failure).
+ * `timeout`: a JS program stopped by its isolate at max_request_time (counted as a timeout).
+ */
+export const FAILURE_KINDS = ['trap', 'memory', 'load', 'image', 'timeout'] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
 
 export interface RunTiming {

@@ -66,6 +66,12 @@ for (const [k, v] of Object.entries(r.headers ?? {})) headers.push(String(k), St
 return { status: r.status ?? 200, contentType: String(r.contentType ?? 'text/plain'), headers, body };
 `;
 
+/** How much sooner than max_request_time a JS run is stopped by its isolate (see run()). */
+const JS_TIMEOUT_MARGIN_MS = 50;
+
+/** Thrown when isolated-vm stopped a run at its timeout. */
+export class JsTimeoutError extends Error {}
+
 export class JsSandbox {
   readonly #image: ProgramImage;
   readonly #snapshot: ivm.ExternalCopy<ArrayBuffer>;
@@ -104,7 +110,10 @@ export class JsSandbox {
       const r = context.evalClosureSync(
         CALL,
         [{ method: req.method, url: req.url, argument: req.argument, config: req.config, headers: pairs(req.headers), body: req.body }],
-        { arguments: { copy: true }, result: { copy: true } },
+        // Stopped inside the isolate a little before max_request_time: its thread answers and
+        // lives on. Ending the thread from outside while it holds an isolate can abort the
+        // process (isolated-vm's own assertion); that stays for a program stuck in a host call.
+        { arguments: { copy: true }, result: { copy: true }, timeout: Math.max(1, this.#image.maxRequestMs - JS_TIMEOUT_MARGIN_MS) },
       ) as { status: number; contentType: string; headers: string[]; body: Uint8Array } | null;
       // null: the program streamed its response with shellac.beginResponse and sendChunk.
       if (r !== null) {
@@ -112,6 +121,7 @@ export class JsSandbox {
         call.respond(r.status, r.contentType, r.body);
       }
     } catch (e) {
+      if (e instanceof Error && /timed out/i.test(e.message) && !this.#isolate.isDisposed) throw new JsTimeoutError(`stopped after ${this.#image.maxRequestMs} ms (max_request_time)`);
       if (this.#isolate.isDisposed) {
         this.#newIsolate();
         throw new JsMemoryError(`the isolate ran out of its ${this.#image.maxMemoryMb} MB heap`);

@@ -70,6 +70,7 @@ export class Program {
       kind: kindOf(this.def),
       code: shared,
       maxMemoryMb: this.def.max_memory,
+      maxRequestMs: this.#timeoutMs(),
       ephemeral: this.def.ephemeral,
       arguments: this.def.arguments,
       environment: Object.fromEntries(this.def.environment.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
@@ -123,6 +124,12 @@ export class Program {
       this.#inFlight--;
     }
     this.stats.record(result.timing);
+    if (!result.ok && result.kind === 'timeout') {
+      // Stopped inside its isolate: its thread lives on, with a new sandbox for the next request.
+      c.timeouts++;
+      this.#counters.timeouts++;
+      this.stats.timeouts++;
+    }
     return result.ok ? result : this.#failed(result);
   }
 

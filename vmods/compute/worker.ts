@@ -7,7 +7,7 @@
 import { isMainThread, type MessagePort, parentPort, receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
 import { HostCall } from './host.ts';
 import type { FailureKind, ProgramImage, ProgramRequest, RunResult, RunTiming } from './image.ts';
-import { JsMemoryError, JsSandbox } from './js-sandbox.ts';
+import { JsMemoryError, JsSandbox, JsTimeoutError } from './js-sandbox.ts';
 import { openSlot, QuitAsked, receiveFromMain, sendToMain } from './slot.ts';
 import { MemoryLimitError, prepareWasm, WasmSandbox } from './wasm-sandbox.ts';
 import { CALL, Reader, readRun, RUN, Writer, writeResult } from './wire.ts';
@@ -59,6 +59,7 @@ function timing(execMs: number, call: HostCall | null, sandbox: Sandbox | null):
 
 function failureKind(e: unknown, sandbox: Sandbox | null): FailureKind {
   if (e instanceof MemoryLimitError || e instanceof JsMemoryError) return 'memory';
+  if (e instanceof JsTimeoutError) return 'timeout';
   // A trap in a wasm program whose memory is at its bound is the allocator failing to grow it.
   if (sandbox instanceof WasmSandbox && e instanceof WebAssembly.RuntimeError && sandbox.nearMemoryLimit()) return 'memory';
   return 'trap';
