@@ -161,20 +161,20 @@ function runInclude(parent: ClientRequest, inc: EsiInclude, pieces: boolean): In
   const running = child.run();
   if (running === undefined && sink.finished) {
     const parts = sink.takeAll();
-    const failure = includeFailure(p.feature.has('esi_include_onerror'), inc, sink.statusCode);
+    const failure = includeFailure(parent, inc, sink.statusCode);
     return failure === null ? parts : thenFail(parts, failure);
   }
   return (async function* () {
     yield* sink.body();
     await running;
-    const failure = includeFailure(p.feature.has('esi_include_onerror'), inc, sink.statusCode);
+    const failure = includeFailure(parent, inc, sink.statusCode);
     if (failure !== null) throw failure;
   })();
 }
 
 /** Without onerror="continue", a failed include ends the page (the client sees it cut). */
-function includeFailure(onerror: boolean, inc: EsiInclude, status: number): Error | null {
-  if (!onerror || inc.continueOnError || status === 200 || status === 204) return null;
+function includeFailure(parent: ClientRequest, inc: EsiInclude, status: number): Error | null {
+  if (!parent.srv.params.values.feature.has('esi_include_onerror') || inc.continueOnError || status === 200 || status === 204) return null;
   return new Error(`ESI include ${inc.src} failed with status ${status}`);
 }
 

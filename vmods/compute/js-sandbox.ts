@@ -105,6 +105,8 @@ export class JsSandbox {
   run(req: ProgramRequest, call: HostCall): void {
     this.dirty = true;
     const context = this.#ready();
+    const limitMs = Math.max(1, this.#image.maxRequestMs - JS_TIMEOUT_MARGIN_MS);
+    const started = performance.now();
     this.#call = call;
     try {
       const r = context.evalClosureSync(
@@ -113,7 +115,7 @@ export class JsSandbox {
         // Stopped inside the isolate a little before max_request_time: its thread answers and
         // lives on. Ending the thread from outside while it holds an isolate can abort the
         // process (isolated-vm's own assertion); that stays for a program stuck in a host call.
-        { arguments: { copy: true }, result: { copy: true }, timeout: Math.max(1, this.#image.maxRequestMs - JS_TIMEOUT_MARGIN_MS) },
+        { arguments: { copy: true }, result: { copy: true }, timeout: limitMs },
       ) as { status: number; contentType: string; headers: string[]; body: Uint8Array } | null;
       // null: the program streamed its response with shellac.beginResponse and sendChunk.
       if (r !== null) {
@@ -121,7 +123,9 @@ export class JsSandbox {
         call.respond(r.status, r.contentType, r.body);
       }
     } catch (e) {
-      if (e instanceof Error && /timed out/i.test(e.message) && !this.#isolate.isDisposed) throw new JsTimeoutError(`stopped after ${this.#image.maxRequestMs} ms (max_request_time)`);
+      // isolated-vm's timeout: its message, once the limit has passed (a program's own error
+      // that says "timed out" earlier is the program's failure, not a timeout).
+      if (e instanceof Error && /timed out/i.test(e.message) && performance.now() - started >= limitMs && !this.#isolate.isDisposed) throw new JsTimeoutError(`stopped after ${this.#image.maxRequestMs} ms (max_request_time)`);
       if (this.#isolate.isDisposed) {
         this.#newIsolate();
         throw new JsMemoryError(`the isolate ran out of its ${this.#image.maxMemoryMb} MB heap`);
