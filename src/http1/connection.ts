@@ -357,7 +357,7 @@ export class Http1Connection implements ByteSource {
       return false;
     }
     const parsed = parseHead(buf, start, end, s);
-    const framed: Framed = parsed.ok ? frameRequest(parsed.head, this.#ctx.httpsScheme()) : { ok: false, status: 400, reason: parsed.reason, close: 'rx_junk' };
+    const framed: Framed = typeof parsed !== 'string' ? frameRequest(parsed, this.#ctx.httpsScheme()) : { ok: false, status: 400, reason: parsed, close: 'rx_junk' };
     if (!framed.ok) {
       this.refuse(framed);
       return false;
@@ -365,7 +365,7 @@ export class Http1Connection implements ByteSource {
     input.take(end - input.start);
     // The idle timer keeps running while the request is served (it finds the connection busy
     // and does nothing); re-arming it for the next head is then one refresh, no new timer.
-    const head = framed.head;
+    const head = framed;
     const want100 = head.expect100 && head.protover >= 11 && input.size === 0;
     const res = new Http1Response(this, this.socket, head.close, head.protover >= 11);
     const req = new Http1Request(this, this.socket, head, res, end - start, want100);

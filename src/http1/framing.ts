@@ -18,6 +18,8 @@ import { NOT_DROPPABLE } from '../common/http-headers.ts';
 export type BodyFraming = { readonly kind: 'none' } | { readonly kind: 'length'; readonly length: number } | { readonly kind: 'chunked' };
 
 export interface RequestHead extends ParsedHead {
+  /** Tells a framed head from a Refusal (one object per request, no wrapper). */
+  readonly ok: true;
   readonly body: BodyFraming;
   /** The connection closes after this request's response. */
   readonly close: boolean;
@@ -30,7 +32,7 @@ export interface RequestHead extends ParsedHead {
  * HTTP/1 parser refuses, `rx_bad` for the checks made after it (duplicates, Connection).
  */
 export type Refusal = { readonly ok: false; readonly status: 400 | 417; readonly reason: string; readonly close: 'rx_junk' | 'rx_bad' };
-export type Framed = { readonly ok: true; readonly head: RequestHead } | Refusal;
+export type Framed = RequestHead | Refusal;
 
 const NONE: BodyFraming = { kind: 'none' };
 
@@ -131,7 +133,7 @@ export function frameRequest(head: ParsedHead, httpsScheme: boolean): Framed {
     lower2 = keepL;
     values2 = keepV;
   }
-  return { ok: true, head: { method: head.method, url, proto: head.proto, protover: head.protover, names: names2, lower: lower2, values: values2, body, close, expect100 } };
+  return { ok: true, method: head.method, url, proto: head.proto, protover: head.protover, names: names2, lower: lower2, values: values2, body, close, expect100 };
 }
 
 const refuse = (status: 400 | 417, reason: string, close: 'rx_junk' | 'rx_bad' = 'rx_junk'): Refusal => ({ ok: false, status, reason, close });

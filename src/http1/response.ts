@@ -9,6 +9,26 @@ import type { Http1Connection } from './connection.ts';
 
 /** Past this size a body is not copied next to its head: the two go out corked. */
 const JOIN_LIMIT = 64 * 1024;
+const CONTENT_LENGTH = 'Content-Length: ';
+const CLOSE_LINE = 'Connection: close\r\n\r\n';
+const KEEP_ALIVE_LINE = 'Connection: keep-alive\r\n\r\n';
+/** Past this length a string is copied by Buffer's own latin1 writer rather than char by char. */
+const SHORT_TEXT = 48;
+
+/** Header lines by index (a VCL resp is one): what endStored writes after the stored block. */
+export interface HeaderList {
+  readonly count: number;
+  nameAt(i: number): string;
+  valueAt(i: number): string;
+}
+
+/** Writes `s` as Latin-1 at `at`; returns where it ends. Short strings (most header parts) cost less copied here than through a native call. */
+function putLatin1(out: Buffer, at: number, s: string): number {
+  const n = s.length;
+  if (n > SHORT_TEXT) return at + out.write(s, at, 'latin1');
+  for (let i = 0; i < n; i++) out[at + i] = s.charCodeAt(i);
+  return at + n;
+}
 
 export class Http1Response {
   statusCode = 200;
@@ -53,7 +73,7 @@ export class Http1Response {
         head += 'Transfer-Encoding: chunked\r\n';
       } else this.close = true;
     }
-    head += this.close ? 'Connection: close\r\n\r\n' : 'Connection: keep-alive\r\n\r\n';
+    head += this.close ? CLOSE_LINE : KEEP_ALIVE_LINE;
     this.#head = head;
     this.headersSent = true;
     this.#conn.sending();
@@ -148,31 +168,48 @@ export class Http1Response {
 
   /**
    * Writes a whole response whose head is mostly a stored block (a cache hit): `block` (the
-   * status line and the stored header lines, encoded once per object), `tail` (the lines
-   * delivery adds, each ending in CR LF), the Connection line, then the body: one write when
-   * the body fits beside the head, else one corked run of writes (writev).
+   * status line and the stored header lines, encoded once per object), the lines of `lines`
+   * from `from` on (what delivery added), Content-Length, the Connection line, then the body:
+   * one write when the body fits beside the head, else one corked run of writes (writev). The
+   * added lines go straight into the output, with no string made of them.
    */
-  endStored(status: number, reason: string, block: Buffer, tail: string, body: readonly Uint8Array[]): void {
+  endStored(status: number, reason: string, block: Buffer, lines: HeaderList, from: number, body: readonly Uint8Array[]): void {
     if (this.headersSent) return;
     this.statusCode = status;
     this.statusMessage = reason;
     this.headersSent = true;
     this.finished = true;
-    const last = this.close ? 'Connection: close\r\n\r\n' : 'Connection: keep-alive\r\n\r\n';
-    const headBytes = block.length + tail.length + last.length;
+    const last = this.close ? CLOSE_LINE : KEEP_ALIVE_LINE;
+    let size = 0;
+    for (let i = 0; i < body.length; i++) size += body[i].length;
+    const length = String(size);
+    let tailBytes = CONTENT_LENGTH.length + length.length + 2 + last.length;
+    const n = lines.count;
+    for (let i = from; i < n; i++) tailBytes += lines.nameAt(i).length + lines.valueAt(i).length + 4;
+    const headBytes = block.length + tailBytes;
     const conn = this.#conn;
     conn.sending();
     conn.counters.s_resp_hdrbytes += headBytes;
     const sock = this.#sock;
     if (!sock.destroyed) {
-      let size = 0;
-      for (let i = 0; i < body.length; i++) size += body[i].length;
-      if (size <= JOIN_LIMIT) {
-        const out = Buffer.allocUnsafe(headBytes + size);
-        block.copy(out, 0);
-        let at = block.length;
-        at += out.write(tail, at, 'latin1');
-        at += out.write(last, at, 'latin1');
+      const joined = size <= JOIN_LIMIT;
+      const out = Buffer.allocUnsafe(joined ? headBytes + size : tailBytes);
+      let at = 0;
+      if (joined) at = block.copy(out, 0);
+      for (let i = from; i < n; i++) {
+        at = putLatin1(out, at, lines.nameAt(i));
+        out[at++] = 0x3a;
+        out[at++] = 0x20;
+        at = putLatin1(out, at, lines.valueAt(i));
+        out[at++] = 0x0d;
+        out[at++] = 0x0a;
+      }
+      at = putLatin1(out, at, CONTENT_LENGTH);
+      at = putLatin1(out, at, length);
+      out[at++] = 0x0d;
+      out[at++] = 0x0a;
+      at = putLatin1(out, at, last);
+      if (joined) {
         for (let i = 0; i < body.length; i++) {
           out.set(body[i], at);
           at += body[i].length;
@@ -181,7 +218,7 @@ export class Http1Response {
       } else {
         sock.cork();
         sock.write(block);
-        sock.write(tail + last, 'latin1');
+        sock.write(out);
         for (let i = 0; i < body.length; i++) sock.write(body[i]);
         sock.uncork();
       }

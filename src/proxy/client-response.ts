@@ -3,6 +3,8 @@
 // delivers to its parent page (src/proxy/esi-include.ts). deliver.ts and the client state
 // machine use nothing else.
 
+import type { HeaderList } from '../http1/response.ts';
+
 export interface ClientResponse {
   statusCode: number;
   statusMessage: string;
@@ -23,10 +25,11 @@ export interface ClientResponse {
   endAll(chunks: readonly Uint8Array[]): void;
   /**
    * Writes a whole response whose head is a stored block (a cache hit, stored-head.ts): the
-   * block, `tail` (lines ending in CR LF), the Connection line, then the body. Only the HTTP/1
-   * layer's response has it; an ESI include's collector takes the general way.
+   * block, the lines of `lines` from `from` on, Content-Length, the Connection line, then the
+   * body. Only the HTTP/1 layer's response has it; an ESI include's collector takes the general
+   * way.
    */
-  endStored?(status: number, reason: string, block: Buffer, tail: string, body: readonly Uint8Array[]): void;
+  endStored?(status: number, reason: string, block: Buffer, lines: HeaderList, from: number, body: readonly Uint8Array[]): void;
   /** Cuts the response: what was sent must not look whole. */
   destroy(): void;
   /** Resolves when the reader takes more bytes, or is gone. */

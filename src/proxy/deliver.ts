@@ -122,25 +122,19 @@ function writeStored(cr: ClientRequest, obj: CacheObject, resp: VclHttp, ranges:
   if (n < k) return false;
   // References, not contents: resp's stored lines are the object's strings (client.ts clones).
   for (let i = 0; i < k; i++) if (resp.nameAt(i) !== names[i] || resp.valueAt(i) !== values[i]) return false;
-  let tail = '';
   for (let i = k; i < n; i++) {
     const name = resp.nameAt(i);
     if (SUSPECT_LENGTH[name.length] === 1 || name.length === ACCEPT_RANGES.length) {
       const lower = name.toLowerCase();
       if (CONNECTION_SPECIFIC.has(lower) || lower === 'content-length' || lower === ACCEPT_RANGES) return false;
     }
-    tail += `${name}: ${resp.valueAt(i)}\r\n`;
   }
   // Neither the stored lines nor the added ones have Accept-Ranges: no search needed.
-  if (ranges && !cr.passed && !stored.hasAcceptRanges) {
-    resp.appendTrusted('Accept-Ranges', ACCEPT_RANGES, 'bytes');
-    tail += 'Accept-Ranges: bytes\r\n';
-  }
-  tail += `Content-Length: ${obj.bodyBytes}\r\n`;
+  if (ranges && !cr.passed && !stored.hasAcceptRanges) resp.appendTrusted('Accept-Ranges', ACCEPT_RANGES, 'bytes');
   if (cr.close) res.close = true;
   cr.srv.counters.s_resp_bodybytes += obj.bodyBytes;
   const status = resp.status % 1000;
-  res.endStored(status, resp.reason || statusReason(status), stored.bytes, tail, obj.chunks);
+  res.endStored(status, resp.reason || statusReason(status), stored.bytes, resp, k, obj.chunks);
   return true;
 }
 

@@ -211,9 +211,9 @@ export class VclHttp {
     copy.#proto = this.#proto;
     copy.#reason = this.#reason;
     copy.status = this.status;
-    copy.#names = this.#names.slice();
-    copy.#lower = this.#lower.slice();
-    copy.#values = this.#values.slice();
+    copy.#names = withRoom(this.#names);
+    copy.#lower = withRoom(this.#lower);
+    copy.#values = withRoom(this.#values);
     return copy;
   }
 
@@ -245,6 +245,17 @@ export class VclHttp {
       values.pop();
     }
   }
+}
+
+/**
+ * A copy of a header array with room to grow: lines are added to most copies (a hit's resp gets
+ * X-Varnish, Age, Via...), and a copy of the exact size (slice) is copied again at the first
+ * push, three arrays at a time.
+ */
+function withRoom(a: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < a.length; i++) out.push(a[i]);
+  return out;
 }
 
 /** Whether a header name is an RFC 9110 token, as `set` requires. */
