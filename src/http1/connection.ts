@@ -357,7 +357,7 @@ export class Http1Connection implements ByteSource {
       return false;
     }
     const parsed = parseHead(buf, start, end, s);
-    const framed: Framed = typeof parsed !== 'string' ? frameRequest(parsed, this.#ctx.httpsScheme()) : { ok: false, status: 400, reason: parsed, close: 'rx_junk' };
+    const framed: Framed = typeof parsed !== 'string' ? frameRequest(parsed, this.#ctx.httpsScheme) : { ok: false, status: 400, reason: parsed, close: 'rx_junk' };
     if (!framed.ok) {
       this.refuse(framed);
       return false;

@@ -36,7 +36,7 @@ export type Framed = RequestHead | Refusal;
 
 const NONE: BodyFraming = { kind: 'none' };
 
-export function frameRequest(head: ParsedHead, httpsScheme: boolean): Framed {
+export function frameRequest(head: ParsedHead, httpsScheme: () => boolean): Framed {
   const { names, lower, values } = head;
   let host = -1;
   let length = -1;
@@ -154,10 +154,10 @@ function isKeepAlive(connection: string | null): boolean {
 }
 
 /** Where the authority of an absolute-form URL is, when it has a path after it. */
-function absoluteAuthority(url: string, httpsScheme: boolean): { start: number; end: number } | null {
+function absoluteAuthority(url: string, httpsScheme: () => boolean): { start: number; end: number } | null {
   if (url.charCodeAt(0) === 0x2f) return null;
   const lower = url.slice(0, 8).toLowerCase();
-  const start = lower.startsWith('http://') ? 7 : httpsScheme && lower.startsWith('https://') ? 8 : 0;
+  const start = lower.startsWith('http://') ? 7 : lower.startsWith('https://') && httpsScheme() ? 8 : 0;
   if (start === 0) return null;
   const end = url.indexOf('/', start);
   return end < 0 ? null : { start, end };

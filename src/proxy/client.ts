@@ -335,13 +335,8 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
 
   lookup(cr) {
     const t = cr.task;
-    const r = cr.srv.cache.lookup(cr.key, t.req!, Date.now() / 1000, {
-      hashAlwaysMiss: t.hashAlwaysMiss,
-      hashIgnoreBusy: t.hashIgnoreBusy,
-      hashIgnoreVary: t.hashIgnoreVary,
-      reqTtl: t.reqTtl,
-      reqGrace: t.reqGrace,
-    });
+    // The task has the lookup's options under their names (hashAlwaysMiss, reqTtl...).
+    const r = cr.srv.cache.lookup(cr.key, t.req!, Date.now() / 1000, t);
     switch (r.kind) {
       case 'hit':
         cr.obj = r.obj;
@@ -443,7 +438,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
     resp.setTrusted('X-Varnish', 'x-varnish', cr.isHit ? `${t.xid} ${obj.xid}` : String(t.xid));
     resp.setTrusted('Age', 'age', String(Math.max(0, Math.floor(now - obj.origin))));
     resp.appendTrusted('Via', 'via', cr.srv.via);
-    if (!resp.has('date')) resp.appendTrusted('Date', 'date', cr.srv.httpDate());
+    if (!resp.hasKey('date')) resp.appendTrusted('Date', 'date', cr.srv.httpDate());
     if (resp.count > cr.srv.params.values.http_max_hdr - HTTP_HDR_FIRST) {
       // More lines than http_max_hdr leaves room for (lowered since the object was stored):
       // Varnish runs out of header slots and answers 500.

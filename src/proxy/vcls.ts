@@ -316,6 +316,7 @@ export class VclRegistry {
   }
 
   #now(): number {
-    return (this.#opts.clock ?? (() => Date.now() / 1000))();
+    const clock = this.#opts.clock;
+    return clock === undefined ? Date.now() / 1000 : clock();
   }
 }

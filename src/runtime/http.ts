@@ -102,6 +102,11 @@ export class VclHttp {
     return this.#lower.includes(name.toLowerCase());
   }
 
+  /** `has` for a name given in lower case (the proxy's own constants). */
+  hasKey(key: string): boolean {
+    return this.#lower.includes(key);
+  }
+
   /** Every value of that name, in order. */
   getAll(name: string): string[] {
     const key = name.toLowerCase();
