@@ -22,7 +22,7 @@ import type { RequestHandling } from './latency.ts';
 import type { TxLog } from '../common/log.ts';
 import { StepTimes } from '../common/step-times.ts';
 import type { LoadedVcl } from '../runtime/loaded-vcl.ts';
-import { VclTask } from '../runtime/task.ts';
+import { type RespMaker, VclTask } from '../runtime/task.ts';
 import type { SubName } from '../vcl/spec.ts';
 import { deliverObject, deliverSynth, writeMinimal } from './deliver.ts';
 import { type FetchMode, startFetch } from './fetch.ts';
@@ -58,7 +58,7 @@ type RecvIntent = 'lookup' | 'pass' | 'pipe' | 'purge';
 /** A record's handling, and the label the request-duration histogram counts it under (Varnish counts a hit-for-pass as a pass, a hit-for-miss as a miss). */
 const HANDLING = { hit: 'hit', hitpass: 'pass', hitmiss: 'miss', pass: 'pass', pipe: 'pipe', miss: 'miss', synth: 'synth' } as const satisfies Record<string, RequestHandling>;
 
-export class ClientRequest {
+export class ClientRequest implements RespMaker {
   readonly srv: Shellac;
   readonly in: Http1Request;
   readonly res: ClientResponse;
@@ -81,6 +81,12 @@ export class ClientRequest {
   synthReason = '';
   /** The object delivered comes from a pass (private: no ranges offered). */
   passed = false;
+  /** What the deliver step's resp is made of (see makeResp): the object, Age, Date if added. */
+  respFrom: CacheObject | null = null;
+  respAge = 0;
+  respDate: string | null = null;
+  /** A hit written from the stored head offered ranges (resp has Accept-Ranges). */
+  respAcceptRanges = false;
   /** The request body, read at most once (a pass streams it, std.cache_req_body keeps it). */
   get body(): RequestBody {
     // Made on first use: a hit never asks, and costs no allocation for it.
@@ -265,6 +271,24 @@ export class ClientRequest {
     return this.obj !== null ? 'miss' : 'synth';
   }
 
+  /**
+   * resp as the deliver step makes it, on first read (VclTask.respMaker): the stored headers
+   * were checked when they were stored, so a plain copy will do, and the values added here are
+   * known to be clean (no header checks on the hit path). A hit written from the stored head
+   * that wrote Accept-Ranges has it here too, as the general writer would have set it.
+   */
+  makeResp(): VclHttp {
+    const t = this.task;
+    const obj = this.respFrom!;
+    const resp = obj.http.clone();
+    resp.setTrusted('X-Varnish', 'x-varnish', this.isHit ? `${t.xid} ${obj.xid}` : String(t.xid));
+    resp.setTrusted('Age', 'age', String(this.respAge));
+    resp.appendTrusted('Via', 'via', this.srv.via);
+    if (this.respDate !== null) resp.appendTrusted('Date', 'date', this.respDate);
+    if (this.respAcceptRanges) resp.appendTrusted('Accept-Ranges', 'accept-ranges', 'bytes');
+    return resp;
+  }
+
   /** Runs a sub of the request's VCL (noting the call and its action when a record is kept). */
   call(sub: SubName): VclAction | Promise<VclAction> {
     return runSub(this.vcl, sub, this.task, this.tx);
@@ -431,23 +455,23 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
   deliver(cr) {
     const t = cr.task;
     const obj = cr.obj!;
-    // The stored headers were checked when they were stored: a plain copy will do.
-    const resp = obj.http.clone();
-    const now = Date.now() / 1000;
-    // Values made here are known to be clean: no header checks on the hit path.
-    resp.setTrusted('X-Varnish', 'x-varnish', cr.isHit ? `${t.xid} ${obj.xid}` : String(t.xid));
-    resp.setTrusted('Age', 'age', String(Math.max(0, Math.floor(now - obj.origin))));
-    resp.appendTrusted('Via', 'via', cr.srv.via);
-    if (!resp.hasKey('date')) resp.appendTrusted('Date', 'date', cr.srv.httpDate());
-    if (resp.count > cr.srv.params.values.http_max_hdr - HTTP_HDR_FIRST) {
-      // More lines than http_max_hdr leaves room for (lowered since the object was stored):
-      // Varnish runs out of header slots and answers 500.
+    const http = obj.http;
+    // resp is the object's lines, then X-Varnish, Age, Via and Date (when the object has none):
+    // made when something first reads it (makeResp), else never (a plain hit, deliver.ts).
+    cr.respFrom = obj;
+    cr.respAge = Math.max(0, Math.floor(Date.now() / 1000 - obj.origin));
+    cr.respDate = http.hasKey('date') ? null : cr.srv.httpDate();
+    cr.respAcceptRanges = false;
+    t.respMaker = cr;
+    const room = cr.srv.params.values.http_max_hdr - HTTP_HDR_FIRST;
+    // Near http_max_hdr (lowered since the object was stored) resp is made to count its lines:
+    // Varnish runs out of header slots and answers 500.
+    if (http.count + 4 > room && t.resp!.count > room) {
       cr.srv.logger.warn({ xid: t.xid }, 'Too many headers for http_max_hdr');
       cr.releaseSlots();
       writeMinimal(cr, 500, 'Internal Server Error');
       return 'done';
     }
-    t.resp = resp;
     t.objInfo = obj;
     t.obj = obj.http;
     return then(cr, cr.call('vcl_deliver'), afterDeliver);

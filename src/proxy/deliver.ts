@@ -22,15 +22,17 @@ for (const name of [...CONNECTION_SPECIFIC, 'content-length']) SUSPECT_LENGTH[na
  */
 export function deliverObject(cr: ClientRequest, obj: CacheObject): Promise<void> | undefined {
   const t = cr.task;
-  const resp = t.resp!;
   const req = t.req!;
   const res = cr.res;
-  const status = resp.status % 1000;
+  // While nothing has read resp it is not made (ClientRequest.makeResp): its status and the
+  // lines read before the plain hit's writer (ETag, Last-Modified) are the object's own.
+  const first = t.respMaker === cr ? obj.http : t.resp!;
+  const status = first.status % 1000;
   const head = req.method === 'HEAD';
   let body: 'all' | 'none' | { start: number; end: number } = head || !hasBody(status) ? 'none' : 'all';
 
-  if (status === 200 && req.method !== 'POST' && notModified(req, resp)) {
-    writeHead(cr, 304, 'Not Modified', resp, undefined, ['content-length', 'content-encoding', 'content-type', 'content-range']);
+  if (status === 200 && req.method !== 'POST' && notModified(req, first)) {
+    writeHead(cr, 304, 'Not Modified', t.resp!, undefined, ['content-length', 'content-encoding', 'content-type', 'content-range']);
     res.end();
     return;
   }
@@ -47,16 +49,18 @@ export function deliverObject(cr: ClientRequest, obj: CacheObject): Promise<void
   }
   if (chain?.kind === 'pieces') {
     // An include of a gzip page: no head of its own reaches a client.
+    const resp = t.resp!;
     writeHead(cr, status, resp.reason, resp, undefined);
     return writeFiltered(cr, obj, chain, body);
   }
 
-  let length: number | undefined = chain !== null ? chain.length : obj.state === 'done' ? obj.bodyBytes : declaredLength(resp);
+  let length: number | undefined = chain !== null ? chain.length : obj.state === 'done' ? obj.bodyBytes : declaredLength(t.resp!);
   const ranges = status === 200 && cr.srv.params.values.http_range_support;
   // If-Range is read only when there is a Range: a hit without one costs no more.
   let range = ranges ? req.get('Range') : null;
-  if (range !== null && !ifRangeAllows(req, resp)) range = null;
+  if (range !== null && !ifRangeAllows(req, t.resp!)) range = null;
   if (range !== null && length !== undefined) {
+    const resp = t.resp!;
     const r = parseRange(range, length);
     if (r === 'unsatisfiable') {
       resp.set('Content-Range', `bytes */${length}`);
@@ -71,8 +75,12 @@ export function deliverObject(cr: ClientRequest, obj: CacheObject): Promise<void
       return chain === null ? writeBody(cr, obj, body) : writeFiltered(cr, obj, chain, body);
     }
   }
-  // A plain hit: the stored head as bytes, when vcl_deliver left the stored lines alone.
-  if (chain === null && body === 'all' && cr.isHit && writeStored(cr, obj, resp, ranges)) return;
+  // A plain hit: the stored head as bytes, when vcl_deliver left the stored lines alone (or
+  // did not even read resp).
+  if (chain === null && body === 'all' && cr.isHit) {
+    if (t.respMaker === cr ? writeUnmade(cr, obj, ranges) : writeStored(cr, obj, t.resp!, ranges)) return;
+  }
+  const resp = t.resp!;
   // Varnish offers ranges on what it delivers from the cache, not on a pass.
   if (ranges && !cr.passed && !resp.has('Accept-Ranges')) resp.set('Accept-Ranges', 'bytes');
   if (!hasBody(status)) length = undefined;
@@ -139,6 +147,65 @@ function writeStored(cr: ClientRequest, obj: CacheObject, resp: VclHttp, ranges:
 }
 
 const ACCEPT_RANGES = 'accept-ranges';
+
+/**
+ * The lines the deliver step adds to a hit, for a resp that was never made: filled for one
+ * write and read by it at once (endStored is synchronous), so one list serves every hit.
+ */
+class AddedLines {
+  readonly #names: string[] = [];
+  readonly #values: string[] = [];
+  count = 0;
+
+  clear(): void {
+    this.count = 0;
+  }
+
+  add(name: string, value: string): void {
+    this.#names[this.count] = name;
+    this.#values[this.count] = value;
+    this.count++;
+  }
+
+  nameAt(i: number): string {
+    return this.#names[i];
+  }
+
+  valueAt(i: number): string {
+    return this.#values[i];
+  }
+}
+
+const ADDED = new AddedLines();
+
+/**
+ * writeStored for a hit whose resp nothing read (ClientRequest.makeResp): the stored block,
+ * then X-Varnish, Age, Via, Date (when the object has none), Accept-Ranges and
+ * Content-Length, the lines and order makeResp and the general writer give.
+ */
+function writeUnmade(cr: ClientRequest, obj: CacheObject, ranges: boolean): boolean {
+  const res = cr.res;
+  if (res.endStored === undefined || obj.state !== 'done') return false;
+  const stored = storedHead(obj);
+  if (stored.unfit) return false;
+  const t = cr.task;
+  const lines = ADDED;
+  lines.clear();
+  lines.add('X-Varnish', `${t.xid} ${obj.xid}`);
+  lines.add('Age', String(cr.respAge));
+  lines.add('Via', cr.srv.via);
+  if (cr.respDate !== null) lines.add('Date', cr.respDate);
+  if (ranges && !cr.passed && !stored.hasAcceptRanges) {
+    lines.add('Accept-Ranges', 'bytes');
+    cr.respAcceptRanges = true;
+  }
+  if (cr.close) res.close = true;
+  cr.srv.counters.s_resp_bodybytes += obj.bodyBytes;
+  const status = stored.status % 1000;
+  res.endStored(status, stored.reason || statusReason(status), stored.bytes, lines, 0, obj.chunks);
+  lines.clear();
+  return true;
+}
 
 function writeHead(cr: ClientRequest, status: number, reason: string, resp: VclHttp, length: number | undefined, drop?: readonly string[]): void {
   const res = cr.res;

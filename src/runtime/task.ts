@@ -86,6 +86,11 @@ export interface TaskVcl {
 
 const NO_SERVICES: TaskServices = {};
 
+/** Makes a task's resp on first read (see VclTask.respMaker). */
+export interface RespMaker {
+  makeResp(): VclHttp;
+}
+
 export class VclTask implements VmodContext {
   readonly side: TaskSide;
   readonly services: TaskServices;
@@ -105,7 +110,13 @@ export class VclTask implements VmodContext {
   bereq: VclHttp | null = null;
   beresp: VclHttp | null = null;
   obj: VclHttp | null = null;
-  resp: VclHttp | null = null;
+  #resp: VclHttp | null = null;
+  /**
+   * What makes resp when it is first read, while it has not been made: a hit's deliver step
+   * leaves it so (client.ts), and a hit that nothing asks resp of is written from the object's
+   * stored head without one. Setting resp drops it.
+   */
+  respMaker: RespMaker | null = null;
   /** The task of the top request (this one unless ESI); null on the backend side. */
   top: VclTask | null;
 
@@ -201,6 +212,20 @@ export class VclTask implements VmodContext {
   #digest: Uint8Array | null = null;
   #privTask: Map<object, PrivHolder> | null = null;
   #privTop: Map<object, PrivHolder> | null = null;
+
+  get resp(): VclHttp | null {
+    const maker = this.respMaker;
+    if (maker !== null) {
+      this.respMaker = null;
+      this.#resp = maker.makeResp();
+    }
+    return this.#resp;
+  }
+
+  set resp(http: VclHttp | null) {
+    this.respMaker = null;
+    this.#resp = http;
+  }
 
   constructor(side: TaskSide, services: TaskServices = NO_SERVICES, top?: VclTask) {
     this.side = side;

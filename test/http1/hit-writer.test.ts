@@ -17,12 +17,13 @@ afterEach(async () => {
 
 const BACKEND = 'vcl 4.1;\nbackend default { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }\n';
 
-async function setup(deliver: string, body = 'hello'): Promise<void> {
+async function setup(deliver: string, body = 'hello', withDate = true): Promise<void> {
   origin = await startOrigin((_req, res) => {
     // Names in odd cases, a repeated name, an Age and an X-Varnish the proxy replaces, a
-    // Content-Length it writes itself.
+    // Content-Length it writes itself; a Date, or none (then the deliver step adds one).
+    res.sendDate = false;
     res.writeHead(200, 'Fine', [
-      ['date', 'Mon, 07 Dec 2026 10:00:00 GMT'],
+      ...(withDate ? [['date', 'Mon, 07 Dec 2026 10:00:00 GMT']] : []),
       ['Content-TYPE', 'text/plain'],
       ['cache-control', 'max-age=600'],
       ['X-Multi', 'one'],
@@ -101,6 +102,24 @@ it('writes the stored lines in their order, then what delivery adds', async () =
       'hello',
     ].join('\r\n'),
   );
+});
+
+it('writes a hit of an object whose origin sent no Date as the miss was', async () => {
+  await setup('', 'hello', false);
+  const miss = await fetchRaw(proxy!.port, GET);
+  const hit = await fetchRaw(proxy!.port, GET);
+  // The fetch gave the object a Date of its own (as Varnish does): both carry that one.
+  expect(hit).toMatch(/\r\nDate: [^\r]+ GMT\r\n/);
+  expect(normal(hit)).toBe(normal(miss));
+});
+
+it('a hit made of a synthetic object (vcl_backend_error) is written as the miss was', async () => {
+  origin = await startOrigin((_req, res) => res.destroy());
+  proxy = await startProxy(`${BACKEND}sub vcl_backend_error {\n set beresp.ttl = 60s;\n set beresp.http.X-Made = "here";\n return (deliver);\n}\n`, { origin });
+  const miss = await fetchRaw(proxy!.port, GET);
+  const hit = await fetchRaw(proxy!.port, GET);
+  expect(hit).toMatch(/\r\nX-Varnish: \d+ \d+\r\n/);
+  expect(normal(hit)).toBe(normal(miss));
 });
 
 it('closes after a hit when the client asks', async () => {
