@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import type { ByteSource } from './body.ts';
 import { CLOSE_REASONS, type CloseReason, type Http1Counters } from './close-reasons.ts';
 import { type Framed, frameRequest, type Refusal } from './framing.ts';
-import { parseHead, scanHead } from './head.ts';
+import { type LinesMemo, newLinesMemo, parseHead, scanHead } from './head.ts';
 import { type ProxyInfo, parseProxyHeader } from './proxy-protocol.ts';
 import { Http1Request } from './request.ts';
 import { ReceiveBuffer } from './receive-buffer.ts';
@@ -74,6 +74,9 @@ export class Http1Connection implements ByteSource {
   #pumping = false;
   #counted = false;
   #sendStarted = 0;
+  /** The last header lines read here (head.ts): made at the second request. */
+  #memo: LinesMemo | undefined = undefined;
+  #heads = 0;
 
   constructor(socket: Socket, ctx: Http1Context) {
     this.socket = socket;
@@ -356,7 +359,9 @@ export class Http1Connection implements ByteSource {
       this.#finish('req_http20');
       return false;
     }
-    const parsed = parseHead(buf, start, end, s);
+    // A connection that came back for a second request is likely to send the same lines again.
+    if (++this.#heads === 2) this.#memo = newLinesMemo();
+    const parsed = parseHead(buf, start, end, s, this.#memo);
     const framed: Framed = typeof parsed !== 'string' ? frameRequest(parsed, this.#ctx.httpsScheme) : { ok: false, status: 400, reason: parsed, close: 'rx_junk' };
     if (!framed.ok) {
       this.refuse(framed);

@@ -61,8 +61,33 @@ export function scanHead(buf: Uint8Array, from: number, to: number, reqSize: num
 /** Where parseHead reads header lines into before it copies them out at their final size. */
 const SCRATCH: HeaderLines = { names: [], lower: [], values: [] };
 
-/** Splits a complete head buf[start, end) into its fields and headers; a string says why it is refused. */
-export function parseHead(buf: Buffer, start: number, end: number, limits: HeadLimits): ParsedHead | string {
+/**
+ * A connection's last header lines, as bytes and as read: a keep-alive client sends the same
+ * lines request after request (Host, User-Agent, Accept..., often the same cookies), and lines
+ * equal byte for byte to the last ones, read under the same limits, read the same. The arrays
+ * are shared by the heads that have them, which nobody changes (req is a copy).
+ */
+export interface LinesMemo {
+  bytes: Buffer | null;
+  names: string[];
+  lower: string[];
+  values: string[];
+  maxLine: number;
+  maxHeaders: number;
+}
+
+export function newLinesMemo(): LinesMemo {
+  return { bytes: null, names: [], lower: [], values: [], maxLine: 0, maxHeaders: 0 };
+}
+
+/** Header blocks up to this size are remembered (see LinesMemo); a larger one is read each time. */
+const MEMO_MAX = 2048;
+
+/**
+ * Splits a complete head buf[start, end) into its fields and headers; a string says why it is
+ * refused. With `memo`, lines equal to the connection's last ones are not read again.
+ */
+export function parseHead(buf: Buffer, start: number, end: number, limits: HeadLimits, memo?: LinesMemo): ParsedHead | string {
   let p = start;
   // Method: up to the first SP or TAB, no control byte.
   while ((BYTE_CLASS[buf[p]] & SP) === 0) {
@@ -98,13 +123,31 @@ export function parseHead(buf: Buffer, start: number, end: number, limits: HeadL
   if (protover !== 10 && protover !== 11) return 'protocol other than HTTP/1.0 or HTTP/1.1';
   const proto = protover === 11 ? 'HTTP/1.1' : 'HTTP/1.0';
   p += eol;
+  const size = end - p;
+  const maxLine = limits.http_req_hdr_len;
+  const maxHeaders = limits.http_max_hdr;
+  if (memo !== undefined) {
+    const last = memo.bytes;
+    if (last !== null && last.length === size && memo.maxLine === maxLine && memo.maxHeaders === maxHeaders && buf.compare(last, 0, size, p, end) === 0) {
+      return { method, url, proto, protover, names: memo.names, lower: memo.lower, values: memo.values };
+    }
+  }
   const lines = SCRATCH;
-  const refused = parseHeaderLines(buf, p, end, limits.http_req_hdr_len, limits.http_max_hdr - 5, lines);
+  const refused = parseHeaderLines(buf, p, end, maxLine, maxHeaders - 5, lines);
   // The lines are read into arrays kept from head to head, then copied at their final size:
   // less time and garbage than arrays grown by push for each head.
   const head = refused === null ? { method, url, proto, protover, names: exactCopy(lines.names), lower: exactCopy(lines.lower), values: exactCopy(lines.values) } : null;
   emptyLines(lines);
-  return head ?? refused!;
+  if (head === null) return refused!;
+  if (memo !== undefined && size <= MEMO_MAX) {
+    memo.bytes = Buffer.from(buf.subarray(p, end));
+    memo.names = head.names;
+    memo.lower = head.lower;
+    memo.values = head.values;
+    memo.maxLine = maxLine;
+    memo.maxHeaders = maxHeaders;
+  }
+  return head;
 }
 
 function exactCopy(a: readonly string[]): string[] {

@@ -60,6 +60,33 @@ describe('malformed requests', () => {
     expect(stat(proxy!, 'client_req_400')).toBe(2);
   });
 
+  it('reads the same header lines again under limits lowered on a live connection', async () => {
+    // A connection's repeated lines are not read again (src/http1/head.ts LinesMemo), unless
+    // the limits they were read under changed.
+    await setup();
+    const request = `GET / HTTP/1.1\r\nHost: x\r\n${headers(40)}\r\n`;
+    const sock = connect(proxy!.port, '127.0.0.1');
+    let text = '';
+    sock.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+    });
+    const answers = async (n: number): Promise<void> => {
+      for (let i = 0; i < 200 && (text.match(/HTTP\/1\.1 /g) ?? []).length < n; i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    for (let i = 1; i <= 3; i++) {
+      sock.write(request);
+      await answers(i);
+    }
+    expect(text.match(/HTTP\/1\.1 200 /g)).toHaveLength(3);
+    proxy!.srv.params.set('http_max_hdr', '32');
+    const closed = new Promise<void>((r) => sock.on('close', () => r()));
+    sock.write(request);
+    await closed;
+    expect(text.match(/HTTP\/1\.1 /g)).toHaveLength(4);
+    expect(text).toMatch(/HTTP\/1\.1 400 Bad Request\r\n\r\n$/);
+    expect(stat(proxy!, 'client_req_400')).toBe(1);
+  });
+
   it('closes without an answer when a request head is larger than http_req_size', async () => {
     await setup([['http_req_size', '1024']]);
     const r = await raw(proxy!.port, `GET / HTTP/1.1\r\nHost: x\r\n${headers(15, 100)}\r\n`);
