@@ -130,7 +130,7 @@ export type ConnectionMarks = readonly (readonly [string, string])[];
  */
 export function markConnectionNamed(http: HeaderLines): ConnectionMarks | 'refused' | null {
   // Most requests have no Connection header, or one that names nothing: no allocation then.
-  if (!http.has('Connection')) return null;
+  if (!http.has('connection')) return null;
   let marks: [string, string][] | null = null;
   for (const v of http.getAll('Connection')) {
     for (const token of v.split(',')) {

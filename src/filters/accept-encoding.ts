@@ -6,7 +6,7 @@ import type { VclHttp } from '../runtime/http.ts';
 import { acceptsGzip } from '../runtime/variables.ts';
 
 export function normaliseAcceptEncoding(req: VclHttp): void {
-  const ae = req.get('Accept-Encoding');
+  const ae = req.getKey('accept-encoding');
   if (ae === null || ae === 'gzip') return;
   if (acceptsGzip(ae)) req.set('Accept-Encoding', 'gzip');
   else req.unset('Accept-Encoding');

@@ -12,35 +12,35 @@ import type { VclHttp } from '../runtime/http.ts';
 
 /** Whether `resp` may be answered 304 Not Modified to `req`. */
 export function notModified(req: VclHttp, resp: VclHttp): boolean {
-  const inm = req.get('If-None-Match');
+  const inm = req.getKey('if-none-match');
   if (inm !== null) {
-    const etag = resp.get('ETag');
+    const etag = resp.getKey('etag');
     if (etag === null) return false;
     if (inm.trim() === '*') return true;
     const mine = etag.trim();
-    if (req.has('Range')) return !isWeak(mine) && inm.split(',').some((e) => e.trim() === mine);
+    if (req.hasKey('range')) return !isWeak(mine) && inm.split(',').some((e) => e.trim() === mine);
     const opaque = stripWeak(mine);
     return inm.split(',').some((e) => stripWeak(e.trim()) === opaque);
   }
-  const ims = req.get('If-Modified-Since');
+  const ims = req.getKey('if-modified-since');
   if (ims === null) return false;
   const since = parseHttpDate(ims);
-  const lmText = resp.get('Last-Modified');
+  const lmText = resp.getKey('last-modified');
   const lm = lmText === null ? null : parseHttpDate(lmText);
   return since !== null && lm !== null && lm <= since;
 }
 
 /** Whether a Range may be served under the request's If-Range (true when it has none). */
 export function ifRangeAllows(req: VclHttp, resp: VclHttp): boolean {
-  const ir = req.get('If-Range');
+  const ir = req.getKey('if-range');
   if (ir === null) return true;
   const v = ir.trim();
   if (v.startsWith('"') || v.startsWith('W/')) {
-    const etag = resp.get('ETag');
+    const etag = resp.getKey('etag');
     return etag !== null && etag.trim() === v;
   }
   const date = parseHttpDate(v);
-  const lmText = resp.get('Last-Modified');
+  const lmText = resp.getKey('last-modified');
   const lm = lmText === null ? null : parseHttpDate(lmText);
   return date !== null && lm !== null && date === lm;
 }

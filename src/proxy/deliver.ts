@@ -57,7 +57,7 @@ export function deliverObject(cr: ClientRequest, obj: CacheObject): Promise<void
   let length: number | undefined = chain !== null ? chain.length : obj.state === 'done' ? obj.bodyBytes : declaredLength(t.resp!);
   const ranges = status === 200 && cr.srv.params.values.http_range_support;
   // If-Range is read only when there is a Range: a hit without one costs no more.
-  let range = ranges ? req.get('Range') : null;
+  let range = ranges ? req.getKey('range') : null;
   if (range !== null && !ifRangeAllows(req, t.resp!)) range = null;
   if (range !== null && length !== undefined) {
     const resp = t.resp!;
@@ -82,7 +82,7 @@ export function deliverObject(cr: ClientRequest, obj: CacheObject): Promise<void
   }
   const resp = t.resp!;
   // Varnish offers ranges on what it delivers from the cache, not on a pass.
-  if (ranges && !cr.passed && !resp.has('Accept-Ranges')) resp.set('Accept-Ranges', 'bytes');
+  if (ranges && !cr.passed && !resp.hasKey('accept-ranges')) resp.set('Accept-Ranges', 'bytes');
   if (!hasBody(status)) length = undefined;
   writeHead(cr, status, resp.reason, resp, length);
   return chain === null ? writeBody(cr, obj, body) : writeFiltered(cr, obj, chain, body);
@@ -221,7 +221,7 @@ function writeHead(cr: ClientRequest, status: number, reason: string, resp: VclH
     raw.push(name, resp.valueAt(i));
   }
   if (length !== undefined) raw.push('Content-Length', String(length));
-  if (cr.close || resp.get('Connection')?.toLowerCase() === 'close') res.close = true;
+  if (cr.close || resp.getKey('connection')?.toLowerCase() === 'close') res.close = true;
   // A body of unknown length (a streaming fetch without Content-Length) goes chunked.
   const unknownLength = length === undefined && hasBody(status) && cr.task.req?.method !== 'HEAD';
   res.writeHead(status, reason || statusReason(status), raw, unknownLength);
@@ -298,7 +298,7 @@ function hasBody(status: number): boolean {
 }
 
 function declaredLength(resp: VclHttp): number | undefined {
-  const cl = resp.get('Content-Length');
+  const cl = resp.getKey('content-length');
   if (cl === null || !/^\d+$/.test(cl)) return undefined;
   return Number(cl);
 }

@@ -98,6 +98,13 @@ export class VclHttp {
     return null;
   }
 
+  /** `get` for a name given in lower case (compiled VCL's header names, the proxy's own). */
+  getKey(key: string): string | null {
+    const lower = this.#lower;
+    for (let i = 0; i < lower.length; i++) if (lower[i] === key) return this.#values[i];
+    return null;
+  }
+
   has(name: string): boolean {
     return this.#lower.includes(name.toLowerCase());
   }

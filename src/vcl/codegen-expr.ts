@@ -33,7 +33,7 @@ export function genExpr(g: GenContext, e: TExpr): Js {
     case 'header':
       if (e.type === 'HEADER') return js(g.k({ kind: 'headerRef', obj: e.obj, name: e.name }));
       // Lookups are case-insensitive; a lower-case name spares VclHttp a conversion.
-      return js(`${g.k({ kind: 'http', obj: e.obj })}(t).get(${JSON.stringify(e.name.toLowerCase())})`);
+      return js(`${g.k({ kind: 'http', obj: e.obj })}(t).getKey(${JSON.stringify(e.name.toLowerCase())})`);
     case 'storage_var':
       return js(`${g.k({ kind: 'storage', name: e.storage })}.${STORAGE_FIELDS[`storage.*.${e.field}`]}`);
     case 'backend':
