@@ -91,6 +91,47 @@ export interface RespMaker {
   makeResp(): VclHttp;
 }
 
+/**
+ * The backend side's variables, apart from the task so that a client task (one per request,
+ * a hit's included) does not carry some 25 fields it never uses. VclTask reads and writes them
+ * through accessors (see the end of this file): a client task reads the defaults.
+ */
+export class BackendVars {
+  /** bereq.backend. */
+  bereqBackend: Director | null = null;
+  /** bereq.*_timeout: 0 until VCL sets them, meaning "the backend's or the parameter's". */
+  connectTimeout = 0;
+  firstByteTimeout = 0;
+  betweenBytesTimeout = 0;
+  /** `unset bereq.body` was run: send no body. */
+  bereqBodyUnset = false;
+  isBgfetch = false;
+  retries = 0;
+  bereqTime = 0;
+  /** bereq.uncacheable: a pass, or a fetch after hit-for-pass. */
+  uncacheable = false;
+  berespAge = 0;
+  berespBackend: Director | null = null;
+  berespBackendIp: VclIp | null = null;
+  doEsi = false;
+  doGunzip = false;
+  doGzip = false;
+  doStream = true;
+  /** beresp.filters as VCL set it; null: the default list, made when read. */
+  berespFilters: string | null = null;
+  ttl = 0;
+  grace = 0;
+  keep = 0;
+  berespUncacheable = false;
+  was304 = false;
+  berespStorage: StorageInfo | null = null;
+  storageHint: string | null = null;
+  berespTime = 0;
+}
+
+/** What a client task reads of the backend side's variables. */
+const BACKEND_DEFAULTS: Readonly<BackendVars> = Object.freeze(new BackendVars());
+
 export class VclTask implements VmodContext {
   readonly side: TaskSide;
   readonly services: TaskServices;
@@ -160,39 +201,37 @@ export class VclTask implements VmodContext {
   /** The request body, once cached by std.cache_req_body. */
   reqBody: Uint8Array | null = null;
 
-  // Backend side.
-  /** bereq.backend. */
-  bereqBackend: Director | null = null;
-  /** bereq.*_timeout: 0 until VCL sets them, meaning "the backend's or the parameter's". */
-  connectTimeout = 0;
-  firstByteTimeout = 0;
-  betweenBytesTimeout = 0;
-  /** `unset bereq.body` was run: send no body. */
-  bereqBodyUnset = false;
-  isBgfetch = false;
-  retries = 0;
-  bereqTime = 0;
-  /** bereq.uncacheable: a pass, or a fetch after hit-for-pass. */
-  uncacheable = false;
-  berespAge = 0;
-  berespBackend: Director | null = null;
-  berespBackendIp: VclIp | null = null;
-  doEsi = false;
-  doGunzip = false;
-  doGzip = false;
-  doStream = true;
-  /** beresp.filters as VCL set it; null: the default list, made when read. */
-  berespFilters: string | null = null;
+  // Backend side: bereq.* and beresp.* (BackendVars, below), read and written through
+  // accessors that VclTask.prototype gets from that class's fields.
+  /** A backend task's own variables; a client task never needs them (made if one is set). */
+  be: BackendVars | null;
+  declare bereqBackend: Director | null;
+  declare connectTimeout: number;
+  declare firstByteTimeout: number;
+  declare betweenBytesTimeout: number;
+  declare bereqBodyUnset: boolean;
+  declare isBgfetch: boolean;
+  declare retries: number;
+  declare bereqTime: number;
+  declare uncacheable: boolean;
+  declare berespAge: number;
+  declare berespBackend: Director | null;
+  declare berespBackendIp: VclIp | null;
+  declare doEsi: boolean;
+  declare doGunzip: boolean;
+  declare doGzip: boolean;
+  declare doStream: boolean;
+  declare berespFilters: string | null;
+  declare ttl: number;
+  declare grace: number;
+  declare keep: number;
+  declare berespUncacheable: boolean;
+  declare was304: boolean;
+  declare berespStorage: StorageInfo | null;
+  declare storageHint: string | null;
+  declare berespTime: number;
   /** http_gzip_support, as the task started. */
   gzipSupport = true;
-  ttl = 0;
-  grace = 0;
-  keep = 0;
-  berespUncacheable = false;
-  was304 = false;
-  berespStorage: StorageInfo | null = null;
-  storageHint: string | null = null;
-  berespTime = 0;
 
   // The object on a hit, and the response.
   objInfo: CachedObjectInfo | null = null;
@@ -231,6 +270,7 @@ export class VclTask implements VmodContext {
     this.side = side;
     this.services = services;
     this.top = side === 'client' ? (top ?? this) : null;
+    this.be = side === 'client' ? null : new BackendVars();
   }
 
   /**
@@ -469,4 +509,18 @@ function freeAll(task: VclTask, holders: Map<object, PrivHolder>): void {
       task.log(`PRIV free failed: ${(e as Error).message}`);
     }
   }
+}
+
+// VclTask's bereq.* and beresp.* accessors, one pair per field of BackendVars.
+for (const key of Object.keys(BACKEND_DEFAULTS) as (keyof BackendVars)[]) {
+  Object.defineProperty(VclTask.prototype, key, {
+    get(this: VclTask) {
+      return (this.be ?? BACKEND_DEFAULTS)[key];
+    },
+    set(this: VclTask, value: never) {
+      (this.be ??= new BackendVars())[key] = value;
+    },
+    configurable: false,
+    enumerable: false,
+  });
 }
