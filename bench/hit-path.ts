@@ -127,6 +127,9 @@ class WireSocket extends EventEmitter {
   readonly localAddress = '127.0.0.1';
   readonly localPort = 6081;
   destroyed = false;
+  /** It takes every byte at once, as a kernel with room does. */
+  readonly writableLength = 0;
+  readonly writableCorked = 0;
   bytes = 0;
   writes = 0;
   first = '';

@@ -15,6 +15,29 @@ const KEEP_ALIVE_LINE = 'Connection: keep-alive\r\n\r\n';
 /** Past this length a string is copied by Buffer's own latin1 writer rather than char by char. */
 const SHORT_TEXT = 48;
 
+/**
+ * Where a response's head and body are put together for one write. A socket whose buffer is
+ * empty and not corked hands what it is given to the kernel at once (libuv's try-write), and
+ * then the bytes are not needed any more: so one buffer, kept, serves write after write, and a
+ * hit allocates nothing for its output. A write the kernel did not take whole keeps the buffer
+ * (the socket writes the rest later): it becomes the socket's, and a new one is made.
+ */
+const SCRATCH_BYTES = 64 * 1024;
+let scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+
+/** `n` bytes to put one write together in: the scratch when the socket will take them at once. */
+function outputFor(sock: Socket, n: number): Buffer {
+  if (n <= SCRATCH_BYTES && sock.writableLength === 0 && sock.writableCorked === 0) return scratch.subarray(0, n);
+  return Buffer.allocUnsafe(n);
+}
+
+/** Writes `out` (from outputFor); a scratch the socket kept is left to it. */
+function writeOut(sock: Socket, out: Buffer): boolean {
+  const ok = sock.write(out);
+  if (out.buffer === scratch.buffer && sock.writableLength !== 0) scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  return ok;
+}
+
 /** Header lines by index (a VCL resp is one): what endStored writes after the stored block. */
 export interface HeaderList {
   readonly count: number;
@@ -127,10 +150,10 @@ export class Http1Response {
       sock.uncork();
       return ok;
     }
-    const out = Buffer.allocUnsafe(head.length + chunk.length);
+    const out = outputFor(sock, head.length + chunk.length);
     out.write(head, 0, 'latin1');
     out.set(chunk, head.length);
-    return sock.write(out);
+    return writeOut(sock, out);
   }
 
   /** Ends the response (with its last bytes); the connection goes on to the next request. */
@@ -193,7 +216,7 @@ export class Http1Response {
     const sock = this.#sock;
     if (!sock.destroyed) {
       const joined = size <= JOIN_LIMIT;
-      const out = Buffer.allocUnsafe(joined ? headBytes + size : tailBytes);
+      const out = joined ? outputFor(sock, headBytes + size) : Buffer.allocUnsafe(tailBytes);
       let at = 0;
       if (joined) at = block.copy(out, 0);
       for (let i = from; i < n; i++) {
@@ -214,7 +237,7 @@ export class Http1Response {
           out.set(body[i], at);
           at += body[i].length;
         }
-        sock.write(out);
+        writeOut(sock, out);
       } else {
         sock.cork();
         sock.write(block);
