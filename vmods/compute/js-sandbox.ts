@@ -6,7 +6,7 @@
 // isolated-vm rather than QuickJS compiled to WebAssembly.
 
 import ivm from 'isolated-vm';
-import type { HostCall } from './host.ts';
+import { type HostCall, STOP_MARGIN_MS } from './host.ts';
 import type { ProgramImage, ProgramRequest } from './image.ts';
 
 /** V8 refuses isolates under 8 MB. */
@@ -66,9 +66,6 @@ for (const [k, v] of Object.entries(r.headers ?? {})) headers.push(String(k), St
 return { status: r.status ?? 200, contentType: String(r.contentType ?? 'text/plain'), headers, body };
 `;
 
-/** How much sooner than max_request_time a JS run is stopped by its isolate (see run()). */
-const JS_TIMEOUT_MARGIN_MS = 50;
-
 /** Thrown when isolated-vm stopped a run at its timeout. */
 export class JsTimeoutError extends Error {}
 
@@ -98,6 +95,7 @@ export class JsSandbox {
   }
 
   get memoryBytes(): number {
+    if (this.#isolate.isDisposed) return 0;
     const h = this.#isolate.getHeapStatisticsSync();
     return h.used_heap_size + h.externally_allocated_size;
   }
@@ -105,7 +103,7 @@ export class JsSandbox {
   run(req: ProgramRequest, call: HostCall): void {
     this.dirty = true;
     const context = this.#ready();
-    const limitMs = Math.max(1, this.#image.maxRequestMs - JS_TIMEOUT_MARGIN_MS);
+    const limitMs = Math.max(1, this.#image.maxRequestMs - STOP_MARGIN_MS);
     const started = performance.now();
     this.#call = call;
     try {
@@ -114,7 +112,7 @@ export class JsSandbox {
         [{ method: req.method, url: req.url, argument: req.argument, config: req.config, headers: pairs(req.headers), body: req.body }],
         // Stopped inside the isolate a little before max_request_time: its thread answers and
         // lives on. Ending the thread from outside while it holds an isolate can abort the
-        // process (isolated-vm's own assertion); that stays for a program stuck in a host call.
+        // process (isolated-vm's own assertion); host calls that wait give up at the same time.
         { arguments: { copy: true }, result: { copy: true }, timeout: limitMs },
       ) as { status: number; contentType: string; headers: string[]; body: Uint8Array } | null;
       // null: the program streamed its response with shellac.beginResponse and sendChunk.
@@ -125,7 +123,7 @@ export class JsSandbox {
     } catch (e) {
       // isolated-vm's timeout: its message, once the limit has passed (a program's own error
       // that says "timed out" earlier is the program's failure, not a timeout).
-      if (e instanceof Error && /timed out/i.test(e.message) && performance.now() - started >= limitMs && !this.#isolate.isDisposed) throw new JsTimeoutError(`stopped after ${this.#image.maxRequestMs} ms (max_request_time)`);
+      if (call.expired || (e instanceof Error && /timed out/i.test(e.message) && performance.now() - started >= limitMs && !this.#isolate.isDisposed)) throw new JsTimeoutError(`stopped after ${this.#image.maxRequestMs} ms (max_request_time)`);
       if (this.#isolate.isDisposed) {
         this.#newIsolate();
         throw new JsMemoryError(`the isolate ran out of its ${this.#image.maxMemoryMb} MB heap`);
@@ -146,6 +144,7 @@ export class JsSandbox {
     this.#context?.release();
     this.#context = null;
     if (!this.#isolate.isDisposed) this.#isolate.dispose();
+    this.#snapshot.release();
   }
 
   /** A fresh context from the snapshot, made now rather than when the next request comes. */

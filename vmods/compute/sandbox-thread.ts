@@ -4,13 +4,13 @@
 // (SEATS), so that the thread goes on to it as soon as it answers the first, without waiting
 // for the main thread to wake and hand it one: the pool (sandbox-pool.ts) hands a thread at
 // most that many. The thread serves its slots in turn, and requests are put in them in the
-// same turn. A request past its time ends the thread (a WebAssembly loop cannot be
-// interrupted any other way); a thread that ends for any reason wakes the requests waiting on
-// it, and one it had not begun is told so (NotTaken), to be run elsewhere.
+// same turn. A request past its time fails and its thread is ended (end(): a thread that holds
+// an isolate is asked to end, never terminated); a thread that ends for any reason wakes the
+// requests waiting on it, and one it had not begun is told so (NotTaken), to be run elsewhere.
 
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { ProgramImage, ProgramRequest, RunResult } from './image.ts';
-import { askToQuit, markEnded, newSlot, openSlot, receiveFromWorker, type Slot, sendToWorker, taken } from './slot.ts';
+import { askToQuit, holdsIsolate, markEnded, newSlot, openSlot, receiveFromWorker, type Slot, sendToWorker, taken } from './slot.ts';
 import type { ThreadCall } from './worker.ts';
 import { CALL, Reader, readResult, Writer, writeRun } from './wire.ts';
 
@@ -145,19 +145,31 @@ export class SandboxThread {
   }
 
   /**
-   * Ends the thread (its sandbox goes with it). An idle thread is asked to end by itself
-   * (askToQuit: it disposes its isolate first), with terminate() as the fallback should it not
-   * go within QUIT_GRACE_MS; a thread still in a program (past max_request_time) is terminated.
+   * Ends the thread (its sandbox goes with it): at once for the pool, which no longer hands it
+   * requests and starts another in its place. A thread that has ever made an isolated-vm isolate
+   * is only asked to end (askToQuit): Worker.terminate() on it can abort the whole process
+   * (isolated-vm's assertion `IsolateEnvironment::GetCurrent(): environment != nullptr`). It
+   * disposes its isolate and exits by itself, at once when idle, else when the run it is in
+   * returns (its own limits stop a JS run: isolated-vm's timeout, host calls bounded by the
+   * request's time, host.ts); its late answer is not read. A WebAssembly-only thread stuck in a
+   * program is terminated, the only way to stop a wasm loop; idle, it is asked first.
    */
   end(): void {
     const idle = this.#waiting === 0;
     this.#end();
+    for (const slot of this.#slots) askToQuit(slot);
+    if (this.#holdsIsolate()) return;
     if (!idle) {
       void this.#worker.terminate();
       return;
     }
-    for (const slot of this.#slots) askToQuit(slot);
-    setTimeout(() => void this.#worker.terminate(), QUIT_GRACE_MS).unref();
+    setTimeout(() => {
+      if (!this.#holdsIsolate()) void this.#worker.terminate();
+    }, QUIT_GRACE_MS).unref();
+  }
+
+  #holdsIsolate(): boolean {
+    return this.#slots.some(holdsIsolate);
   }
 
   #end(): void {

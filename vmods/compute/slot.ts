@@ -26,13 +26,16 @@ const ENDED = 3;
 /** 1 once the thread has the whole message and runs it; TAKEN_MS says when (epoch ms, mod 2^32). */
 const TAKEN = 4;
 const TAKEN_MS = 5;
-/** 1: the thread is to end, its sandbox disposed (the main thread asks an idle thread so). */
+/** 1: the thread is to end, its sandbox disposed (the main thread asks it so: askToQuit). */
 const QUIT = 6;
+/** 1 once the thread has made an isolated-vm isolate: it must never be ended from outside. */
+const ISOLATE = 7;
 const CONTROL_BYTES = 32;
 
-/** Whose turn it is to read or write the slot. */
+/** Whose turn it is to read or write the slot; QUITTING: neither's, the thread is to end. */
 const MAIN = 0;
 const WORKER = 1;
+const QUITTING = 2;
 
 /**
  * The data area of a slot: a hello request and its answer take a few hundred bytes; a page of
@@ -93,7 +96,9 @@ const epochMs = () => Math.floor(performance.timeOrigin + performance.now()) | 0
 async function mainTurn(slot: Slot, limitMs: number): Promise<Waited> {
   const c = slot.control;
   for (;;) {
-    if (Atomics.load(c, TURN) === MAIN) return c[ENDED] === 1 ? 'ended' : 'ok';
+    // Ended first: a thread asked to quit leaves TURN at QUITTING, which is no one's turn.
+    if (Atomics.load(c, ENDED) === 1) return 'ended';
+    if (Atomics.load(c, TURN) === MAIN) return 'ok';
     const left = Atomics.load(c, TAKEN) === 1 ? limitMs - ((epochMs() - c[TAKEN_MS]) | 0) : limitMs;
     if (left <= 0) return 'late';
     const wait = Atomics.waitAsync(c, TURN, WORKER, left);
@@ -152,18 +157,24 @@ export async function receiveFromWorker(slot: Slot, limitMs: number): Promise<Bu
 
 /** The thread is gone: wakes the main thread's waiter, which then reads 'ended'. */
 export function markEnded(slot: Slot): void {
-  slot.control[ENDED] = 1;
+  Atomics.store(slot.control, ENDED, 1);
   pass(slot, MAIN);
 }
 
 /**
- * Asks the thread to end by itself: it wakes from its wait, disposes its sandbox and exits. A
- * thread ended from outside (Worker.terminate) while isolated-vm still holds an isolate in it
- * can abort the whole process (isolated-vm's own assertion); an idle thread is asked instead.
+ * Asks the thread to end by itself: it disposes its sandbox and exits as soon as it waits on
+ * this slot, or, when it is running a request, once that run returns (its answer is no longer
+ * read). A thread ended from outside (Worker.terminate) while isolated-vm holds an isolate in
+ * it can abort the whole process (isolated-vm's own assertion); such a thread is only asked.
  */
 export function askToQuit(slot: Slot): void {
   Atomics.store(slot.control, QUIT, 1);
-  pass(slot, WORKER);
+  pass(slot, QUITTING);
+}
+
+/** Whether the thread has made an isolate (markIsolate): then it is asked to end, never ended. */
+export function holdsIsolate(slot: Slot): boolean {
+  return Atomics.load(slot.control, ISOLATE) === 1;
 }
 
 /** Thrown in the worker by receiveFromMain when the main thread asked it to quit. */
@@ -171,8 +182,26 @@ export class QuitAsked extends Error {}
 
 // ---- the worker's side: blocks in Atomics.wait ----
 
+/** Blocks until it is the worker's turn; throws QuitAsked once the main thread asked it to end. */
 function workerTurn(slot: Slot): void {
-  while (Atomics.load(slot.control, TURN) !== WORKER) Atomics.wait(slot.control, TURN, MAIN);
+  const c = slot.control;
+  for (;;) {
+    // QUIT is stored before TURN changes: a wait that began before sees TURN change and wakes.
+    if (Atomics.load(c, QUIT) === 1) throw new QuitAsked('asked to quit');
+    const turn = Atomics.load(c, TURN);
+    if (turn === WORKER) return;
+    Atomics.wait(c, TURN, turn);
+  }
+}
+
+/** Whether the main thread asked this thread to end (the request it runs is no longer read). */
+export function quitAsked(slot: Slot): boolean {
+  return Atomics.load(slot.control, QUIT) === 1;
+}
+
+/** This thread is about to make an isolate: from now on it is only asked to end (holdsIsolate). */
+export function markIsolate(slot: Slot): void {
+  Atomics.store(slot.control, ISOLATE, 1);
 }
 
 /** The next message from the main thread (blocks until there is one); a view when in one frame. */
@@ -180,7 +209,6 @@ export function receiveFromMain(slot: Slot): Buffer {
   const frames: Buffer[] = [];
   for (;;) {
     workerTurn(slot);
-    if (Atomics.load(slot.control, QUIT) === 1) throw new QuitAsked('asked to quit');
     const message = takeFrame(slot, frames);
     if (message === null) {
       pass(slot, MAIN);
