@@ -5,7 +5,8 @@
 // does not wait for it); a persistent one keeps one context. docs/compute.md says why
 // isolated-vm rather than QuickJS compiled to WebAssembly.
 
-import ivm from 'isolated-vm';
+import { createRequire } from 'node:module';
+import type Ivm from 'isolated-vm';
 import { type HostCall, STOP_MARGIN_MS } from './host.ts';
 import type { ProgramImage, ProgramRequest } from './image.ts';
 
@@ -66,14 +67,24 @@ for (const [k, v] of Object.entries(r.headers ?? {})) headers.push(String(k), St
 return { status: r.status ?? 200, contentType: String(r.contentType ?? 'text/plain'), headers, body };
 `;
 
+/**
+ * isolated-vm, loaded by the first JS sandbox of a thread: a thread that only ever runs
+ * WebAssembly never loads the addon, and may be terminated (sandbox-thread.ts, end()).
+ */
+let ivm: typeof Ivm;
+
+function loadIsolatedVm(): void {
+  ivm ??= createRequire(import.meta.url)('isolated-vm') as typeof Ivm;
+}
+
 /** Thrown when isolated-vm stopped a run at its timeout. */
 export class JsTimeoutError extends Error {}
 
 export class JsSandbox {
   readonly #image: ProgramImage;
-  readonly #snapshot: ivm.ExternalCopy<ArrayBuffer>;
-  #isolate!: ivm.Isolate;
-  #context: ivm.Context | null = null;
+  readonly #snapshot: Ivm.ExternalCopy<ArrayBuffer>;
+  #isolate!: Ivm.Isolate;
+  #context: Ivm.Context | null = null;
   #call: HostCall | null = null;
   dirty = false;
 
@@ -86,6 +97,7 @@ export class JsSandbox {
       `if (typeof init === 'function') init(${JSON.stringify(image.arguments)}, ${JSON.stringify(image.environment)});`,
       image.state !== null ? `if (typeof restoreState === 'function') restoreState(${JSON.stringify(new TextDecoder().decode(image.state))});` : '',
     ].join('\n');
+    loadIsolatedVm();
     this.#snapshot = ivm.Isolate.createSnapshot([
       { code: PRELUDE, filename: 'shellac:prelude' },
       { code: source, filename: `program:${image.id}` },
@@ -160,7 +172,7 @@ export class JsSandbox {
     this.#context = null;
   }
 
-  #ready(): ivm.Context {
+  #ready(): Ivm.Context {
     if (this.#context !== null) return this.#context;
     const context = this.#isolate.createContextSync();
     const g = context.global;

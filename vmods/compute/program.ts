@@ -180,7 +180,7 @@ export class Program {
    * that waited behind another on a thread that then ended never began: it goes to another.
    */
   async #onThread<T>(fn: (t: SandboxThread, limitMs: number) => Promise<T>, limitMs: number): Promise<T> {
-    this.#pool ??= new SandboxPool(this.def.concurrency);
+    this.#pool ??= new SandboxPool(this.def.concurrency, () => this.stats.threadsTerminated++);
     const pool = this.#pool;
     for (let tries = 1; ; tries++) {
       const got = pool.acquire(limitMs);

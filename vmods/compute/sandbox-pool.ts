@@ -32,8 +32,12 @@ export class SandboxPool {
   #starting = 0;
   #closed = false;
 
-  constructor(size: number) {
+  /** Told of each thread ended with Worker.terminate() (counted in the program's stats). */
+  readonly #onTerminate: () => void;
+
+  constructor(size: number, onTerminate: () => void = () => {}) {
     this.#size = Math.max(1, size);
+    this.#onTerminate = onTerminate;
   }
 
   /** A thread with a free slot now, or a promise of the next one; release() it after the request. */
@@ -88,6 +92,7 @@ export class SandboxPool {
 
   #start(): void {
     const thread = new SandboxThread();
+    thread.onTerminate = this.#onTerminate;
     this.#threads.add(thread);
     this.#starting++;
     let started = false;

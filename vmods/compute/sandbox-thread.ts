@@ -64,8 +64,11 @@ export class SandboxThread {
   /** Self-requests its program waits on (selfRequesting). */
   selfRequests = 0;
   #ended = false;
+  #exited = false;
   /** Called once when the thread ends (ended by us or on its own). */
   onEnd: (() => void) | null = null;
+  /** Called when it is ended with Worker.terminate() (only a thread without an isolate is). */
+  onTerminate: (() => void) | null = null;
 
   constructor() {
     const shared = Array.from({ length: SEATS }, () => newSlot());
@@ -86,6 +89,7 @@ export class SandboxThread {
         this.#end();
       });
       this.#worker.on('exit', (code) => {
+        this.#exited = true;
         reject(new Error(`the sandbox thread exited (${code})`));
         this.#end();
       });
@@ -160,12 +164,17 @@ export class SandboxThread {
     for (const slot of this.#slots) askToQuit(slot);
     if (this.#holdsIsolate()) return;
     if (!idle) {
-      void this.#worker.terminate();
+      this.#terminate();
       return;
     }
-    setTimeout(() => {
-      if (!this.#holdsIsolate()) void this.#worker.terminate();
-    }, QUIT_GRACE_MS).unref();
+    setTimeout(() => this.#terminate(), QUIT_GRACE_MS).unref();
+  }
+
+  /** Worker.terminate(), for a thread that never made an isolate and is still there. */
+  #terminate(): void {
+    if (this.#holdsIsolate() || this.#exited) return;
+    this.onTerminate?.();
+    void this.#worker.terminate();
   }
 
   #holdsIsolate(): boolean {
