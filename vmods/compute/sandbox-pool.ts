@@ -40,9 +40,18 @@ export class SandboxPool {
     this.#onTerminate = onTerminate;
   }
 
-  /** A thread with a free slot now, or a promise of the next one; release() it after the request. */
-  acquire(limitMs: number): SandboxThread | Promise<SandboxThread> {
+  /**
+   * A thread with a free slot now, or a promise of the next one; release() it after the request.
+   * For a `quick` program (its runs shorter than waking a thread takes), a busy thread's free
+   * slot comes before an idle thread: the busy one goes on to it without being woken, where an
+   * idle one sleeps and costs a futex wake-up on each side (docs/compute.md, Figures).
+   */
+  acquire(limitMs: number, quick = false): SandboxThread | Promise<SandboxThread> {
     if (this.#closed) throw new Error('the program was unloaded');
+    if (quick) {
+      const open = this.#open.findLast((t) => t.selfRequests === 0);
+      if (open !== undefined) return this.#take(open);
+    }
     const idle = this.#idle.pop();
     if (idle !== undefined) return this.#take(idle);
     if (this.#threads.size < this.#size) this.#start();

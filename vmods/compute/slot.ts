@@ -30,7 +30,9 @@ const TAKEN_MS = 5;
 const QUIT = 6;
 /** 1 once the thread has made an isolated-vm isolate: it must never be ended from outside. */
 const ISOLATE = 7;
-const CONTROL_BYTES = 32;
+/** 1 while the thread sleeps (or is about to) in Atomics.wait on this slot: only then is it woken. */
+const SLEEPING = 8;
+const CONTROL_BYTES = 64;
 
 /** Whose turn it is to read or write the slot; QUITTING: neither's, the thread is to end. */
 const MAIN = 0;
@@ -57,9 +59,17 @@ export function openSlot(shared: SharedArrayBuffer): Slot {
   return { shared, control: new Int32Array(shared, 0, CONTROL_BYTES / 4), data: Buffer.from(shared, CONTROL_BYTES) };
 }
 
+/**
+ * Passes the turn. The worker is woken only when it sleeps: waking a thread blocked in
+ * Atomics.wait is a futex system call that also lets the woken thread take the main thread's
+ * core, while a thread still busy with the request ahead (or its reset) finds the turn itself
+ * before it sleeps (workerTurn: SLEEPING is set before its last look at TURN). The main thread's
+ * Atomics.waitAsync is always notified: that only queues a task on its event loop.
+ */
 function pass(slot: Slot, to: number): void {
-  Atomics.store(slot.control, TURN, to);
-  Atomics.notify(slot.control, TURN);
+  const c = slot.control;
+  Atomics.store(c, TURN, to);
+  if (to === MAIN || Atomics.load(c, SLEEPING) === 1) Atomics.notify(c, TURN);
 }
 
 function putFrame(slot: Slot, message: Uint8Array, at: number, n: number, more: boolean): void {
@@ -190,7 +200,10 @@ function workerTurn(slot: Slot): void {
     if (Atomics.load(c, QUIT) === 1) throw new QuitAsked('asked to quit');
     const turn = Atomics.load(c, TURN);
     if (turn === WORKER) return;
-    Atomics.wait(c, TURN, turn);
+    // Said before the last look at TURN: a turn passed after that look sees it and wakes us.
+    Atomics.store(c, SLEEPING, 1);
+    if (Atomics.load(c, TURN) === turn && Atomics.load(c, QUIT) === 0) Atomics.wait(c, TURN, turn);
+    Atomics.store(c, SLEEPING, 0);
   }
 }
 

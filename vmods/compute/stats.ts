@@ -26,7 +26,11 @@ export class ProgramStats {
   #count = 0;
   #resetMs = 0;
 
+  /** A moving average of the time in the program, ms. */
+  execAverageMs = 1;
+
   record(t: RunTiming): void {
+    this.execAverageMs += (t.execMs - this.execAverageMs) / 16;
     this.#times[this.#count % SAMPLES] = t.execMs;
     this.#count++;
     this.resets += t.resets;
