@@ -160,6 +160,14 @@ function post(message: StreamMessage): void {
 let channel: BroadcastChannel | null = null;
 let shared: SharedArrayBuffer | null = null;
 
+/** The thread is ending: nothing of the host's may keep its event loop up. */
+export function closeHostChannels(): void {
+  streams?.close();
+  channel?.close();
+  streams = null;
+  channel = null;
+}
+
 /**
  * Blocks this worker until the main thread answers (status 0: it could not be made), at most
  * `waitMs`: then null, and the buffer is left to the late answer (the next self-request gets a

@@ -4,9 +4,10 @@
 // process. So this runs a real `shellac serve` as a child process and drives every path past
 // max_request_time (a slow self-request, a streamed response past its time, a loop in JS, a
 // loop in WebAssembly, and a JS thread the main thread gives up on while it builds its
-// sandbox), then stops it and checks its exit status and everything it wrote to stderr.
+// sandbox), then stops it and checks its exit status and everything it wrote to stderr; and
+// ends processes with JS sandbox threads in each way a process ends (exit-child.ts).
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -155,4 +156,15 @@ describe('a shellac serve process, every sandbox driven past max_request_time', 
     expect(await exited).toEqual({ code: 0, signal: null });
     expect(stderr).not.toMatch(ABORT_TEXT);
   });
+});
+
+describe('a process whose JS sandbox threads hold isolates, ended', () => {
+  // Each used to abort (exit status 134): a thread ended by process.exit() inside it, or by
+  // Node at the process's exit, while isolated-vm held an isolate in it.
+  it.each(['close-exit', 'exit', 'drain'])('%s: exits 0 with nothing of an abort on stderr', (how) => {
+    const r = spawnSync(process.execPath, [join(import.meta.dirname, 'exit-child.ts'), how], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stdout).toContain('answered 16');
+    expect(r.stderr).not.toMatch(ABORT_TEXT);
+    expect({ status: r.status, signal: r.signal }).toEqual({ status: 0, signal: null });
+  }, 70_000);
 });

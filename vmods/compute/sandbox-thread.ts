@@ -10,7 +10,7 @@
 
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { ProgramImage, ProgramRequest, RunResult } from './image.ts';
-import { askToQuit, holdsIsolate, markEnded, newSlot, openSlot, receiveFromWorker, type Slot, sendToWorker, taken } from './slot.ts';
+import { askToQuit, holdsIsolate, markEnded, waitGone, newSlot, openSlot, receiveFromWorker, type Slot, sendToWorker, taken } from './slot.ts';
 import type { ThreadCall } from './worker.ts';
 import { CALL, Reader, readResult, Writer, writeRun } from './wire.ts';
 
@@ -36,6 +36,26 @@ const scratch = new Writer();
 
 /** The running threads by thread id, for self-requests to say which one waits (selfRequesting). */
 const byThreadId = new Map<number, SandboxThread>();
+
+/** Every thread not yet exited, ended or not: the process's exit waits for those with an isolate. */
+const alive = new Set<SandboxThread>();
+
+/** How long the process's exit waits for sandbox threads to dispose their isolates, in all. */
+const EXIT_WAIT_MS = 2000;
+let exitHooked = false;
+
+/**
+ * At the process's exit (process.exit(), the end of its event loop), Node stops the threads
+ * still there as Worker.terminate() does, which aborts the process when one holds an isolate
+ * (end()). So each such thread is asked to end and waited for (blocking: nothing else runs at
+ * exit) until it has disposed its isolate, EXIT_WAIT_MS at most in all: a thread in the middle
+ * of a JS run gets there when its run stops (its own time limit).
+ */
+function disposeBeforeExit(): void {
+  const deadline = Date.now() + EXIT_WAIT_MS;
+  const waiting = [...alive].filter((t) => t.askToEndForExit());
+  for (const t of waiting) t.waitGone(deadline - Date.now());
+}
 
 /**
  * A thread's program waits on a self-request (on: true) or has its answer (false). No request
@@ -79,6 +99,11 @@ export class SandboxThread {
     port1.unref();
     this.#worker = new Worker(WORKER, { workerData: { computeSlots: shared, port: port2 }, transferList: [port2] });
     byThreadId.set(this.#worker.threadId, this);
+    if (!exitHooked) {
+      exitHooked = true;
+      process.on('exit', disposeBeforeExit);
+    }
+    alive.add(this);
     // An idle thread keeps nothing up; a busy one is ref'd (run()), as Atomics.waitAsync alone
     // does not keep Node's event loop alive.
     this.#worker.unref();
@@ -90,6 +115,7 @@ export class SandboxThread {
       });
       this.#worker.on('exit', (code) => {
         this.#exited = true;
+        alive.delete(this);
         reject(new Error(`the sandbox thread exited (${code})`));
         this.#end();
       });
@@ -175,6 +201,18 @@ export class SandboxThread {
     if (this.#holdsIsolate() || this.#exited) return;
     this.onTerminate?.();
     void this.#worker.terminate();
+  }
+
+  /** At the process's exit: asks a thread with an isolate to end; whether it was asked. */
+  askToEndForExit(): boolean {
+    if (this.#exited || !this.#holdsIsolate()) return false;
+    for (const slot of this.#slots) askToQuit(slot);
+    return true;
+  }
+
+  /** Blocks until the thread has disposed its isolate, at most `ms`. */
+  waitGone(ms: number): void {
+    waitGone(this.#slots[0], ms);
   }
 
   #holdsIsolate(): boolean {

@@ -32,6 +32,8 @@ const QUIT = 6;
 const ISOLATE = 7;
 /** 1 while the thread sleeps (or is about to) in Atomics.wait on this slot: only then is it woken. */
 const SLEEPING = 8;
+/** 1 once the thread, asked to end, has disposed its sandbox and is on its way out. */
+const GONE = 9;
 const CONTROL_BYTES = 64;
 
 /** Whose turn it is to read or write the slot; QUITTING: neither's, the thread is to end. */
@@ -182,6 +184,14 @@ export function askToQuit(slot: Slot): void {
   pass(slot, QUITTING);
 }
 
+/**
+ * Blocks the main thread until the thread says it has disposed its sandbox (markGone), at most
+ * `ms`; whether it did. Only for the process's exit, when nothing else is left to run.
+ */
+export function waitGone(slot: Slot, ms: number): boolean {
+  return Atomics.wait(slot.control, GONE, 0, Math.max(0, ms)) !== 'timed-out' || Atomics.load(slot.control, GONE) === 1;
+}
+
 /** Whether the thread has made an isolate (markIsolate): then it is asked to end, never ended. */
 export function holdsIsolate(slot: Slot): boolean {
   return Atomics.load(slot.control, ISOLATE) === 1;
@@ -210,6 +220,12 @@ function workerTurn(slot: Slot): void {
 /** Whether the main thread asked this thread to end (the request it runs is no longer read). */
 export function quitAsked(slot: Slot): boolean {
   return Atomics.load(slot.control, QUIT) === 1;
+}
+
+/** Its sandbox is disposed and the thread on its way out (waitGone). */
+export function markGone(slot: Slot): void {
+  Atomics.store(slot.control, GONE, 1);
+  Atomics.notify(slot.control, GONE);
 }
 
 /** This thread is about to make an isolate: from now on it is only asked to end (holdsIsolate). */

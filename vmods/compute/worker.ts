@@ -6,10 +6,10 @@
 // builds a fresh one.
 
 import { isMainThread, type MessagePort, parentPort, receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
-import { HostCall } from './host.ts';
+import { closeHostChannels, HostCall } from './host.ts';
 import type { FailureKind, ProgramImage, ProgramRequest, RunResult, RunTiming } from './image.ts';
 import { JsMemoryError, JsSandbox, JsTimeoutError } from './js-sandbox.ts';
-import { markIsolate, openSlot, QuitAsked, quitAsked, receiveFromMain, type Slot, sendToMain } from './slot.ts';
+import { markGone, markIsolate, openSlot, QuitAsked, quitAsked, receiveFromMain, type Slot, sendToMain } from './slot.ts';
 import { MemoryLimitError, prepareWasm, WasmSandbox } from './wasm-sandbox.ts';
 import { CALL, Reader, readRun, RUN, Writer, writeResult } from './wire.ts';
 
@@ -174,8 +174,12 @@ async function serveOne(r: Reader, w: Writer, port: MessagePort): Promise<void> 
 
 /**
  * Serves the slots in turn, as the main thread fills them (sandbox-thread.ts), until it is
- * asked to end: then the isolate goes before the thread does, which is the only way a thread
- * that made one ends (never Worker.terminate(): sandbox-thread.ts, end()).
+ * asked to end: then the isolate is disposed, the main thread told (markGone: it may be waiting
+ * for that to exit the process), and the thread ends by running out of work. Not by
+ * process.exit(): that stops the thread as Worker.terminate() does, and with an isolated-vm
+ * isolate in it aborts the whole process (isolated-vm's assertion `IsolateEnvironment::
+ * GetCurrent(): environment != nullptr`, seen every time a VCL with JS programs was discarded
+ * just before the process ended).
  */
 async function serve(slots: Slot[], port: MessagePort): Promise<void> {
   ownSlots = slots;
@@ -185,7 +189,9 @@ async function serve(slots: Slot[], port: MessagePort): Promise<void> {
     if (!(e instanceof QuitAsked)) throw e;
   }
   dropSandbox();
-  process.exit(0);
+  closeHostChannels();
+  for (const slot of slots) markGone(slot);
+  port.close();
 }
 
 async function serveSlots(slots: Slot[], port: MessagePort): Promise<void> {
