@@ -66,9 +66,11 @@ function resetIfDirty(sandbox: Sandbox): void {
   resetMs += performance.now() - t;
 }
 
+const utf8 = new TextEncoder();
+
 /** head: method, url, argument, config, header names and values, each ended by NUL. */
 function encodeHead(req: ProgramRequest): Uint8Array {
-  return new TextEncoder().encode([req.method, req.url, req.argument, req.config, ...req.headers, ''].join('\0'));
+  return utf8.encode([req.method, req.url, req.argument, req.config, ...req.headers, ''].join('\0'));
 }
 
 function timing(execMs: number, call: HostCall | null, sandbox: Sandbox | null): RunTiming {
