@@ -1,9 +1,8 @@
-// The main thread's handle on one sandbox thread (worker.ts): the worker, its two slots
-// (slot.ts) and a message port for what rarely crosses (the program's image, prepare,
-// saveState). The thread runs one request at a time; a second may wait in the other slot
-// (SEATS), so that the thread goes on to it as soon as it answers the first, without waiting
-// for the main thread to wake and hand it one: the pool (sandbox-pool.ts) hands a thread at
-// most that many. The thread serves its slots in turn, and requests are put in them in the
+// The main thread's handle on one sandbox thread (worker.ts): the worker, its slots (SEATS,
+// slot.ts) and a message port for what rarely crosses (the program's image, prepare,
+// saveState). The thread runs one request at a time; others may wait in its other slots, so
+// that the thread goes on to them as soon as it answers, without waiting for the main thread
+// to wake and hand it one: the pool (sandbox-pool.ts) says how many. The thread serves its slots in turn, and requests are put in them in the
 // same turn. A request past its time fails and its thread is ended (end(): a thread that holds
 // an isolate is asked to end, never terminated); a thread that ends for any reason wakes the
 // requests waiting on it, and one it had not begun is told so (NotTaken), to be run elsewhere.
@@ -28,8 +27,13 @@ export class NotTaken extends Error {
   override readonly name = 'NotTaken';
 }
 
-/** Requests a thread may hold at once: one running, one waiting in its other slot. */
-export const SEATS = 2;
+/**
+ * A thread's slots: requests it may hold at once, one running and the others waiting their
+ * turn. A quick program's requests may fill them all (each one the thread finds awake saves a
+ * wake-up); another's take at most SLOW_SEATS, as a request behind a slow run waits long.
+ */
+export const SEATS = 4;
+export const SLOW_SEATS = 2;
 
 /** Every request is written here, then copied into its thread's slot before any await. */
 const scratch = new Writer();
