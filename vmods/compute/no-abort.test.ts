@@ -12,7 +12,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { get, type Origin, startOrigin } from '../../test/helpers/proxy.ts';
-import { BUILD_DIR, built, computeVcl, tempDir, write } from './test-setup.ts';
+import { BUILD_DIR, built, computeVcl, PROGRAM_BY_HEADER, tempDir, write } from './test-setup.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'src/cli/main.ts');
@@ -60,18 +60,7 @@ beforeAll(async () => {
 sub vcl_init {
   compute.library("${lib}");
   compute.init_self_requests("", "http://127.0.0.1:${origin.port}");
-}
-sub vcl_recv {
-  if (req.url == "/stats") { return (synth(700)); }
-  return (pass);
-}
-sub vcl_synth {
-  set resp.body = compute.stats();
-  return (deliver);
-}
-sub vcl_backend_fetch {
-  set bereq.backend = compute.program(bereq.http.x-program, bereq.http.x-arg);
-}`),
+}${PROGRAM_BY_HEADER}`),
   );
   child = spawn(process.execPath, [MAIN, 'serve', '-f', vcl, '-a', '127.0.0.1:0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
