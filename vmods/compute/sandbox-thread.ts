@@ -2,8 +2,8 @@
 // slot.ts) and a message port for what rarely crosses (the program's image, prepare,
 // saveState). The thread runs one request at a time; others may wait in its other slots, so
 // that the thread goes on to them as soon as it answers, without waiting for the main thread
-// to wake and hand it one: the pool (sandbox-pool.ts) says how many. The thread serves its slots in turn, and requests are put in them in the
-// same turn. A request past its time fails and its thread is ended (end(): a thread that holds
+// to wake and hand it one: the pool (sandbox-pool.ts) says how many. The thread serves its
+// slots in turn, and requests are put in them in the same turn. A request past its time fails and its thread is ended (end(): a thread that holds
 // an isolate is asked to end, never terminated); a thread that ends for any reason wakes the
 // requests waiting on it, and one it had not begun is told so (NotTaken), to be run elsewhere.
 
