@@ -8,7 +8,7 @@ import { STATUS_CODES } from 'node:http';
 import type { BackendFetchResponse, BackendFetchFailure, FetchingBackend, BackendFetchRequest, VmodContext } from '../../src/vmod/api.ts';
 import type { ProgramRequest, RunResult } from './image.ts';
 import type { Program } from './program.ts';
-import { openStream } from './streams.ts';
+import { openStream, type StreamHead } from './streams.ts';
 
 /** One step of a chain: a program and what it is called with. */
 export interface ChainLink {
@@ -18,6 +18,8 @@ export interface ChainLink {
   /** A status at or above this ends the chain with that response. */
   readonly errorThreshold: number;
 }
+
+const NO_BODY = new Uint8Array(0);
 
 /** A request body bigger than this is refused before any program runs. */
 const BODY_MAX = 64 * 1024 * 1024;
@@ -74,24 +76,45 @@ export async function readBody(body: BackendFetchRequest['body'], max: number): 
   return Buffer.concat(chunks);
 }
 
+/**
+ * A body already whole, read in one chunk: a plain iterator, as an async generator costs the
+ * fetch more per response (its own promise queue and resumption).
+ */
+class WholeBody implements AsyncIterableIterator<Buffer> {
+  #chunk: Buffer | null;
+
+  constructor(body: Uint8Array) {
+    this.#chunk = body.length === 0 ? null : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<Buffer, undefined>> {
+    const chunk = this.#chunk;
+    this.#chunk = null;
+    return Promise.resolve(chunk === null ? { done: true, value: undefined } : { done: false, value: chunk });
+  }
+
+  return(): Promise<IteratorResult<Buffer, undefined>> {
+    this.#chunk = null;
+    return Promise.resolve({ done: true, value: undefined });
+  }
+
+  abort(): void {
+    this.#chunk = null;
+  }
+}
+
 /** A response made here, with its body already whole. */
 export function response(status: number, contentType: string, headers: readonly string[], body: Uint8Array): BackendFetchResponse {
-  let done = false;
   return {
     ok: true,
     status,
     reason: STATUS_CODES[status] ?? 'Unknown',
     headers: ['Content-Type', contentType, 'Content-Length', String(body.length), ...headers],
-    body: {
-      async *[Symbol.asyncIterator]() {
-        if (done || body.length === 0) return;
-        done = true;
-        yield Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-      },
-      abort() {
-        done = true;
-      },
-    },
+    body: new WholeBody(body),
   };
 }
 
@@ -133,23 +156,34 @@ export class ProgramBackend extends OwnFetchBackend {
   }
 
   protected async answer(req: BackendFetchRequest): Promise<BackendFetchResponse | BackendFetchFailure> {
-    const body = await readBody(req.body, BODY_MAX);
+    // No body (a GET): no await on the way to the program.
+    const body = req.body === null || req.body === undefined ? NO_BODY : await readBody(req.body, BODY_MAX);
     if (body === null) return failure(`${this.name}: request body over ${BODY_MAX} bytes`);
     const sink = openStream();
     const running = runChain(this.#ctx, this.#links, { method: req.method, url: req.url, headers: flatHeaders(req.headers), body }, sink.id);
     // A streamed head comes before the run ends; the result of a buffered run comes alone.
-    const first = await Promise.race([sink.head, running]);
-    if ('ok' in first && (!first.ok || first.streamed < 0)) {
-      sink.close();
-      if (!first.ok) return failure(`${this.name}: ${first.error}`);
-      return response(first.status, first.contentType, first.headers, first.body);
+    // One promise for whichever comes first (Promise.race would cost two more per request).
+    const first = await new Promise<RunResult | StreamHead>((resolve, reject) => {
+      sink.onHead = resolve;
+      running.then(resolve, reject);
+    });
+    sink.onHead = null;
+    if (sink.head === null) {
+      const r = first as RunResult;
+      // A result before any head: buffered, or a failure before the program began a response.
+      if (!r.ok || r.streamed < 0) {
+        sink.close();
+        if (!r.ok) return failure(`${this.name}: ${r.error}`);
+        return response(r.status, r.contentType, r.headers, r.body);
+      }
     }
     // Streaming: the body follows the chunks until the result says how many there were.
     running.then(
       (r) => (r.ok ? sink.finish(r.streamed) : sink.fail(`${this.name}: ${r.error}`)),
       (e: Error) => sink.fail(`${this.name}: ${e.message}`),
     );
-    const head = await sink.head;
+    // The result may overtake the head (they come on different channels): it comes next.
+    const head = sink.head ?? (await new Promise<StreamHead>((resolve) => (sink.onHead = resolve)));
     return {
       ok: true,
       status: head.status,

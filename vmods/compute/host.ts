@@ -15,6 +15,18 @@ export const RESPONSE_MAX = 256 * 1024 * 1024;
 /** Header layout of the shared answer buffer: state, status, body length (Int32 each). */
 const HEAD = 12;
 
+/**
+ * How long before max_request_time a run stops itself (a JS run by isolated-vm's timeout, a
+ * host call that waits by giving up), so that its thread answers, as a timeout, before the
+ * main thread gives up on it: a thread that holds an isolate must end by itself.
+ */
+export const STOP_MARGIN_MS = 50;
+
+/** A host call gave up waiting at the request's time limit: the run is a timeout. */
+export class HostTimeoutError extends Error {
+  override readonly name = 'HostTimeoutError';
+}
+
 /** One request's view of the host. */
 export class HostCall {
   status = 0;
@@ -35,10 +47,15 @@ export class HostCall {
   /** Bytes of response body so far. */
   #bytes = 0;
   readonly #chunks: Uint8Array[] = [];
+  /** When a waiting host call gives up (performance.now() ms): the run's stop, STOP_MARGIN_MS. */
+  readonly #deadline: number;
+  /** A host call gave up at the deadline: the run failed as a timeout. */
+  expired = false;
 
   constructor(image: ProgramImage, stream = 0) {
     this.#image = image;
     this.#stream = stream;
+    this.#deadline = performance.now() + image.maxRequestMs - STOP_MARGIN_MS;
   }
 
   respond(status: number, contentType: string, body: Uint8Array): void {
@@ -112,8 +129,13 @@ export class HostCall {
     return new TextEncoder().encode(list.join('\0'));
   }
 
+  /** Throws HostTimeoutError when no answer came before the run's deadline. */
   selfRequest(url: string): number {
-    const answer = selfRequest(this.#image.id, url);
+    const answer = selfRequest(this.#image.id, url, this.#deadline - performance.now());
+    if (answer === null) {
+      this.expired = true;
+      throw new HostTimeoutError(`a self-request (${url.slice(0, 200)}) was not answered within max_request_time`);
+    }
     this.selfBody = answer.body;
     return answer.status;
   }
@@ -138,8 +160,21 @@ function post(message: StreamMessage): void {
 let channel: BroadcastChannel | null = null;
 let shared: SharedArrayBuffer | null = null;
 
-/** Blocks this worker until the main thread answers (status 0: it could not be made). */
-function selfRequest(program: string, url: string): { status: number; body: Uint8Array } {
+/** The thread is ending: nothing of the host's may keep its event loop up. */
+export function closeHostChannels(): void {
+  streams?.close();
+  channel?.close();
+  streams = null;
+  channel = null;
+}
+
+/**
+ * Blocks this worker until the main thread answers (status 0: it could not be made), at most
+ * `waitMs`: then null, and the buffer is left to the late answer (the next self-request gets a
+ * new one), so that the thread can end its run by itself.
+ */
+function selfRequest(program: string, url: string, waitMs: number): { status: number; body: Uint8Array } | null {
+  if (waitMs <= 0) return null;
   channel ??= new BroadcastChannel(SELF_CHANNEL);
   // Not ref'd: an idle worker must be free to exit.
   (channel as unknown as { unref?: () => void }).unref?.();
@@ -147,8 +182,10 @@ function selfRequest(program: string, url: string): { status: number; body: Uint
   const head = new Int32Array(shared, 0, 3);
   Atomics.store(head, 0, 0);
   channel.postMessage({ program, url, buffer: shared, thread: threadId });
-  // The main thread bounds the fetch with its own timeout; this one is the last resort.
-  if (Atomics.wait(head, 0, 0, 60_000) === 'timed-out') return { status: 0, body: new Uint8Array(0) };
+  if (Atomics.wait(head, 0, 0, waitMs) === 'timed-out') {
+    shared = null;
+    return null;
+  }
   const length = Math.min(head[2], SELF_RESPONSE_MAX);
   return { status: head[1], body: new Uint8Array(shared, HEAD, length).slice() };
 }

@@ -5,8 +5,9 @@
 // does not wait for it); a persistent one keeps one context. docs/compute.md says why
 // isolated-vm rather than QuickJS compiled to WebAssembly.
 
-import ivm from 'isolated-vm';
-import type { HostCall } from './host.ts';
+import { createRequire } from 'node:module';
+import type Ivm from 'isolated-vm';
+import { type HostCall, STOP_MARGIN_MS } from './host.ts';
 import type { ProgramImage, ProgramRequest } from './image.ts';
 
 /** V8 refuses isolates under 8 MB. */
@@ -66,17 +67,24 @@ for (const [k, v] of Object.entries(r.headers ?? {})) headers.push(String(k), St
 return { status: r.status ?? 200, contentType: String(r.contentType ?? 'text/plain'), headers, body };
 `;
 
-/** How much sooner than max_request_time a JS run is stopped by its isolate (see run()). */
-const JS_TIMEOUT_MARGIN_MS = 50;
+/**
+ * isolated-vm, loaded by the first JS sandbox of a thread: a thread that only ever runs
+ * WebAssembly never loads the addon, and may be terminated (sandbox-thread.ts, end()).
+ */
+let ivm: typeof Ivm;
+
+function loadIsolatedVm(): void {
+  ivm ??= createRequire(import.meta.url)('isolated-vm') as typeof Ivm;
+}
 
 /** Thrown when isolated-vm stopped a run at its timeout. */
 export class JsTimeoutError extends Error {}
 
 export class JsSandbox {
   readonly #image: ProgramImage;
-  readonly #snapshot: ivm.ExternalCopy<ArrayBuffer>;
-  #isolate!: ivm.Isolate;
-  #context: ivm.Context | null = null;
+  readonly #snapshot: Ivm.ExternalCopy<ArrayBuffer>;
+  #isolate!: Ivm.Isolate;
+  #context: Ivm.Context | null = null;
   #call: HostCall | null = null;
   dirty = false;
 
@@ -89,6 +97,7 @@ export class JsSandbox {
       `if (typeof init === 'function') init(${JSON.stringify(image.arguments)}, ${JSON.stringify(image.environment)});`,
       image.state !== null ? `if (typeof restoreState === 'function') restoreState(${JSON.stringify(new TextDecoder().decode(image.state))});` : '',
     ].join('\n');
+    loadIsolatedVm();
     this.#snapshot = ivm.Isolate.createSnapshot([
       { code: PRELUDE, filename: 'shellac:prelude' },
       { code: source, filename: `program:${image.id}` },
@@ -98,6 +107,7 @@ export class JsSandbox {
   }
 
   get memoryBytes(): number {
+    if (this.#isolate.isDisposed) return 0;
     const h = this.#isolate.getHeapStatisticsSync();
     return h.used_heap_size + h.externally_allocated_size;
   }
@@ -105,7 +115,7 @@ export class JsSandbox {
   run(req: ProgramRequest, call: HostCall): void {
     this.dirty = true;
     const context = this.#ready();
-    const limitMs = Math.max(1, this.#image.maxRequestMs - JS_TIMEOUT_MARGIN_MS);
+    const limitMs = Math.max(1, this.#image.maxRequestMs - STOP_MARGIN_MS);
     const started = performance.now();
     this.#call = call;
     try {
@@ -114,7 +124,7 @@ export class JsSandbox {
         [{ method: req.method, url: req.url, argument: req.argument, config: req.config, headers: pairs(req.headers), body: req.body }],
         // Stopped inside the isolate a little before max_request_time: its thread answers and
         // lives on. Ending the thread from outside while it holds an isolate can abort the
-        // process (isolated-vm's own assertion); that stays for a program stuck in a host call.
+        // process (isolated-vm's own assertion); host calls that wait give up at the same time.
         { arguments: { copy: true }, result: { copy: true }, timeout: limitMs },
       ) as { status: number; contentType: string; headers: string[]; body: Uint8Array } | null;
       // null: the program streamed its response with shellac.beginResponse and sendChunk.
@@ -125,7 +135,7 @@ export class JsSandbox {
     } catch (e) {
       // isolated-vm's timeout: its message, once the limit has passed (a program's own error
       // that says "timed out" earlier is the program's failure, not a timeout).
-      if (e instanceof Error && /timed out/i.test(e.message) && performance.now() - started >= limitMs && !this.#isolate.isDisposed) throw new JsTimeoutError(`stopped after ${this.#image.maxRequestMs} ms (max_request_time)`);
+      if (call.expired || (e instanceof Error && /timed out/i.test(e.message) && performance.now() - started >= limitMs && !this.#isolate.isDisposed)) throw new JsTimeoutError(`stopped after ${this.#image.maxRequestMs} ms (max_request_time)`);
       if (this.#isolate.isDisposed) {
         this.#newIsolate();
         throw new JsMemoryError(`the isolate ran out of its ${this.#image.maxMemoryMb} MB heap`);
@@ -146,6 +156,7 @@ export class JsSandbox {
     this.#context?.release();
     this.#context = null;
     if (!this.#isolate.isDisposed) this.#isolate.dispose();
+    this.#snapshot.release();
   }
 
   /** A fresh context from the snapshot, made now rather than when the next request comes. */
@@ -161,7 +172,7 @@ export class JsSandbox {
     this.#context = null;
   }
 
-  #ready(): ivm.Context {
+  #ready(): Ivm.Context {
     if (this.#context !== null) return this.#context;
     const context = this.#isolate.createContextSync();
     const g = context.global;

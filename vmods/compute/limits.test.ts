@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { get, type Origin, type ProxyHandle, startOrigin } from '../../test/helpers/proxy.ts';
-import { BUILD_DIR, built, computeVcl, serveVcl, tempDir, write } from './test-setup.ts';
+import { BUILD_DIR, built, computeVcl, PROGRAM_BY_HEADER, serveVcl, tempDir, write } from './test-setup.ts';
 
 let p: ProxyHandle;
 let origin: Origin;
@@ -43,18 +43,7 @@ sub vcl_init {
   compute.init_self_requests("", "http://127.0.0.1:${origin.port}");
   compute.start("wasm-narrow", async = false);
   compute.start("js-narrow", async = false);
-}
-sub vcl_recv {
-  if (req.url == "/stats") { return (synth(700)); }
-  return (pass);
-}
-sub vcl_synth {
-  set resp.body = compute.stats();
-  return (deliver);
-}
-sub vcl_backend_fetch {
-  set bereq.backend = compute.program(bereq.http.x-program, bereq.http.x-arg);
-}`),
+}${PROGRAM_BY_HEADER}`),
   );
 }, 60_000);
 afterAll(async () => {

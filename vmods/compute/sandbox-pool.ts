@@ -1,12 +1,13 @@
 // The sandbox threads of one program: at most `size` (its concurrency), started on demand and
 // kept (each holds a built sandbox), each running one request at a time. A request takes an
-// idle thread at once; when every thread is busy, it waits in the other slot of one (SEATS),
-// which then goes on to it without waiting for the main thread; past that it waits its turn
+// idle thread at once; when every thread is busy, it waits in a free slot of one (SLOW_SEATS
+// a thread; a quick program's fill a busy thread's slots first, up to SEATS), which then goes
+// on to it without waiting for the main thread; past that it waits its turn
 // in order, at most its time limit (plus a thread's start, when one is starting for it), and
 // then fails. How many may wait is the program's bound (program.ts counts them and fails the
 // overflow at once).
 
-import { SandboxThread, SEATS } from './sandbox-thread.ts';
+import { SandboxThread, SEATS, SLOW_SEATS } from './sandbox-thread.ts';
 
 /** What starting a thread may add to a wait: loading worker.ts and its modules, under load. */
 const THREAD_START_MS = 10_000;
@@ -32,17 +33,34 @@ export class SandboxPool {
   #starting = 0;
   #closed = false;
 
-  constructor(size: number) {
+  /** Told of each thread ended with Worker.terminate() (counted in the program's stats). */
+  readonly #onTerminate: () => void;
+
+  constructor(size: number, onTerminate: () => void = () => {}) {
     this.#size = Math.max(1, size);
+    this.#onTerminate = onTerminate;
   }
 
-  /** A thread with a free slot now, or a promise of the next one; release() it after the request. */
-  acquire(limitMs: number): SandboxThread | Promise<SandboxThread> {
+  /**
+   * A thread with a free slot now, or a promise of the next one; release() it after the request.
+   * For a `quick` program (its runs shorter than waking a thread takes), a busy thread's free
+   * slot comes before an idle thread: the busy one goes on to it without being woken, where an
+   * idle one sleeps and costs a futex wake-up on each side (docs/compute.md, Figures).
+   */
+  acquire(limitMs: number, quick = false): SandboxThread | Promise<SandboxThread> {
     if (this.#closed) throw new Error('the program was unloaded');
+    // A busy thread may take it: not one whose program waits on a self-request (the
+    // self-request itself could be put behind it), and another's only in its first SLOW_SEATS.
+    const seats = quick ? SEATS : SLOW_SEATS;
+    const openOne = () => this.#open.findLast((t) => t.selfRequests === 0 && t.inFlight < seats);
+    if (quick) {
+      const open = openOne();
+      if (open !== undefined) return this.#take(open);
+    }
     const idle = this.#idle.pop();
     if (idle !== undefined) return this.#take(idle);
     if (this.#threads.size < this.#size) this.#start();
-    const open = this.#open.findLast((t) => t.selfRequests === 0);
+    const open = openOne();
     if (open !== undefined) return this.#take(open);
     const waitMs = limitMs + (this.#starting > 0 ? THREAD_START_MS : 0);
     return new Promise((resolve, reject) => {
@@ -88,6 +106,7 @@ export class SandboxPool {
 
   #start(): void {
     const thread = new SandboxThread();
+    thread.onTerminate = this.#onTerminate;
     this.#threads.add(thread);
     this.#starting++;
     let started = false;

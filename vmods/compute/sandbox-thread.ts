@@ -1,16 +1,15 @@
-// The main thread's handle on one sandbox thread (worker.ts): the worker, its two slots
-// (slot.ts) and a message port for what rarely crosses (the program's image, prepare,
-// saveState). The thread runs one request at a time; a second may wait in the other slot
-// (SEATS), so that the thread goes on to it as soon as it answers the first, without waiting
-// for the main thread to wake and hand it one: the pool (sandbox-pool.ts) hands a thread at
-// most that many. The thread serves its slots in turn, and requests are put in them in the
-// same turn. A request past its time ends the thread (a WebAssembly loop cannot be
-// interrupted any other way); a thread that ends for any reason wakes the requests waiting on
-// it, and one it had not begun is told so (NotTaken), to be run elsewhere.
+// The main thread's handle on one sandbox thread (worker.ts): the worker, its slots (SEATS,
+// slot.ts) and a message port for what rarely crosses (the program's image, prepare,
+// saveState). The thread runs one request at a time; others may wait in its other slots, so
+// that the thread goes on to them as soon as it answers, without waiting for the main thread
+// to wake and hand it one: the pool (sandbox-pool.ts) says how many. The thread serves its
+// slots in turn, and requests are put in them in the same turn. A request past its time fails and its thread is ended (end(): a thread that holds
+// an isolate is asked to end, never terminated); a thread that ends for any reason wakes the
+// requests waiting on it, and one it had not begun is told so (NotTaken), to be run elsewhere.
 
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { ProgramImage, ProgramRequest, RunResult } from './image.ts';
-import { askToQuit, markEnded, newSlot, openSlot, receiveFromWorker, type Slot, sendToWorker, taken } from './slot.ts';
+import { askToQuit, holdsIsolate, markEnded, waitGone, newSlot, openSlot, receiveFromWorker, type Slot, sendToWorker, taken } from './slot.ts';
 import type { ThreadCall } from './worker.ts';
 import { CALL, Reader, readResult, Writer, writeRun } from './wire.ts';
 
@@ -28,14 +27,39 @@ export class NotTaken extends Error {
   override readonly name = 'NotTaken';
 }
 
-/** Requests a thread may hold at once: one running, one waiting in its other slot. */
-export const SEATS = 2;
+/**
+ * A thread's slots: requests it may hold at once, one running and the others waiting their
+ * turn. A quick program's requests may fill them all (each one the thread finds awake saves a
+ * wake-up); another's take at most SLOW_SEATS, as a request behind a slow run waits long.
+ */
+export const SEATS = 4;
+export const SLOW_SEATS = 2;
 
 /** Every request is written here, then copied into its thread's slot before any await. */
 const scratch = new Writer();
 
 /** The running threads by thread id, for self-requests to say which one waits (selfRequesting). */
 const byThreadId = new Map<number, SandboxThread>();
+
+/** Every thread not yet exited, ended or not: the process's exit waits for those with an isolate. */
+const alive = new Set<SandboxThread>();
+
+/** How long the process's exit waits for sandbox threads to dispose their isolates, in all. */
+const EXIT_WAIT_MS = 2000;
+let exitHooked = false;
+
+/**
+ * At the process's exit (process.exit(), the end of its event loop), Node stops the threads
+ * still there as Worker.terminate() does, which aborts the process when one holds an isolate
+ * (end()). So each such thread is asked to end and waited for (blocking: nothing else runs at
+ * exit) until it has disposed its isolate, EXIT_WAIT_MS at most in all: a thread in the middle
+ * of a JS run gets there when its run stops (its own time limit).
+ */
+function disposeBeforeExit(): void {
+  const deadline = Date.now() + EXIT_WAIT_MS;
+  const waiting = [...alive].filter((t) => t.askToEndForExit());
+  for (const t of waiting) t.waitGone(deadline - Date.now());
+}
 
 /**
  * A thread's program waits on a self-request (on: true) or has its answer (false). No request
@@ -64,8 +88,11 @@ export class SandboxThread {
   /** Self-requests its program waits on (selfRequesting). */
   selfRequests = 0;
   #ended = false;
+  #exited = false;
   /** Called once when the thread ends (ended by us or on its own). */
   onEnd: (() => void) | null = null;
+  /** Called when it is ended with Worker.terminate() (only a thread without an isolate is). */
+  onTerminate: (() => void) | null = null;
 
   constructor() {
     const shared = Array.from({ length: SEATS }, () => newSlot());
@@ -76,6 +103,11 @@ export class SandboxThread {
     port1.unref();
     this.#worker = new Worker(WORKER, { workerData: { computeSlots: shared, port: port2 }, transferList: [port2] });
     byThreadId.set(this.#worker.threadId, this);
+    if (!exitHooked) {
+      exitHooked = true;
+      process.on('exit', disposeBeforeExit);
+    }
+    alive.add(this);
     // An idle thread keeps nothing up; a busy one is ref'd (run()), as Atomics.waitAsync alone
     // does not keep Node's event loop alive.
     this.#worker.unref();
@@ -86,6 +118,8 @@ export class SandboxThread {
         this.#end();
       });
       this.#worker.on('exit', (code) => {
+        this.#exited = true;
+        alive.delete(this);
         reject(new Error(`the sandbox thread exited (${code})`));
         this.#end();
       });
@@ -145,19 +179,48 @@ export class SandboxThread {
   }
 
   /**
-   * Ends the thread (its sandbox goes with it). An idle thread is asked to end by itself
-   * (askToQuit: it disposes its isolate first), with terminate() as the fallback should it not
-   * go within QUIT_GRACE_MS; a thread still in a program (past max_request_time) is terminated.
+   * Ends the thread (its sandbox goes with it): at once for the pool, which no longer hands it
+   * requests and starts another in its place. A thread that has ever made an isolated-vm isolate
+   * is only asked to end (askToQuit): Worker.terminate() on it can abort the whole process
+   * (isolated-vm's assertion `IsolateEnvironment::GetCurrent(): environment != nullptr`). It
+   * disposes its isolate and exits by itself, at once when idle, else when the run it is in
+   * returns (its own limits stop a JS run: isolated-vm's timeout, host calls bounded by the
+   * request's time, host.ts); its late answer is not read. A WebAssembly-only thread stuck in a
+   * program is terminated, the only way to stop a wasm loop; idle, it is asked first.
    */
   end(): void {
     const idle = this.#waiting === 0;
     this.#end();
+    for (const slot of this.#slots) askToQuit(slot);
+    if (this.#holdsIsolate()) return;
     if (!idle) {
-      void this.#worker.terminate();
+      this.#terminate();
       return;
     }
+    setTimeout(() => this.#terminate(), QUIT_GRACE_MS).unref();
+  }
+
+  /** Worker.terminate(), for a thread that never made an isolate and is still there. */
+  #terminate(): void {
+    if (this.#holdsIsolate() || this.#exited) return;
+    this.onTerminate?.();
+    void this.#worker.terminate();
+  }
+
+  /** At the process's exit: asks a thread with an isolate to end; whether it was asked. */
+  askToEndForExit(): boolean {
+    if (this.#exited || !this.#holdsIsolate()) return false;
     for (const slot of this.#slots) askToQuit(slot);
-    setTimeout(() => void this.#worker.terminate(), QUIT_GRACE_MS).unref();
+    return true;
+  }
+
+  /** Blocks until the thread has disposed its isolate, at most `ms`. */
+  waitGone(ms: number): void {
+    waitGone(this.#slots[0], ms);
+  }
+
+  #holdsIsolate(): boolean {
+    return this.#slots.some(holdsIsolate);
   }
 
   #end(): void {

@@ -26,13 +26,20 @@ const ENDED = 3;
 /** 1 once the thread has the whole message and runs it; TAKEN_MS says when (epoch ms, mod 2^32). */
 const TAKEN = 4;
 const TAKEN_MS = 5;
-/** 1: the thread is to end, its sandbox disposed (the main thread asks an idle thread so). */
+/** 1: the thread is to end, its sandbox disposed (the main thread asks it so: askToQuit). */
 const QUIT = 6;
-const CONTROL_BYTES = 32;
+/** 1 once the thread has made an isolated-vm isolate: it must never be ended from outside. */
+const ISOLATE = 7;
+/** 1 while the thread sleeps (or is about to) in Atomics.wait on this slot: only then is it woken. */
+const SLEEPING = 8;
+/** 1 once the thread, asked to end, has disposed its sandbox and is on its way out. */
+const GONE = 9;
+const CONTROL_BYTES = 64;
 
-/** Whose turn it is to read or write the slot. */
+/** Whose turn it is to read or write the slot; QUITTING: neither's, the thread is to end. */
 const MAIN = 0;
 const WORKER = 1;
+const QUITTING = 2;
 
 /**
  * The data area of a slot: a hello request and its answer take a few hundred bytes; a page of
@@ -54,9 +61,17 @@ export function openSlot(shared: SharedArrayBuffer): Slot {
   return { shared, control: new Int32Array(shared, 0, CONTROL_BYTES / 4), data: Buffer.from(shared, CONTROL_BYTES) };
 }
 
+/**
+ * Passes the turn. The worker is woken only when it sleeps: waking a thread blocked in
+ * Atomics.wait is a futex system call that also lets the woken thread take the main thread's
+ * core, while a thread still busy with the request ahead (or its reset) finds the turn itself
+ * before it sleeps (workerTurn: SLEEPING is set before its last look at TURN). The main thread's
+ * Atomics.waitAsync is always notified: that only queues a task on its event loop.
+ */
 function pass(slot: Slot, to: number): void {
-  Atomics.store(slot.control, TURN, to);
-  Atomics.notify(slot.control, TURN);
+  const c = slot.control;
+  Atomics.store(c, TURN, to);
+  if (to === MAIN || Atomics.load(c, SLEEPING) === 1) Atomics.notify(c, TURN);
 }
 
 function putFrame(slot: Slot, message: Uint8Array, at: number, n: number, more: boolean): void {
@@ -93,7 +108,9 @@ const epochMs = () => Math.floor(performance.timeOrigin + performance.now()) | 0
 async function mainTurn(slot: Slot, limitMs: number): Promise<Waited> {
   const c = slot.control;
   for (;;) {
-    if (Atomics.load(c, TURN) === MAIN) return c[ENDED] === 1 ? 'ended' : 'ok';
+    // Ended first: a thread asked to quit leaves TURN at QUITTING, which is no one's turn.
+    if (Atomics.load(c, ENDED) === 1) return 'ended';
+    if (Atomics.load(c, TURN) === MAIN) return 'ok';
     const left = Atomics.load(c, TAKEN) === 1 ? limitMs - ((epochMs() - c[TAKEN_MS]) | 0) : limitMs;
     if (left <= 0) return 'late';
     const wait = Atomics.waitAsync(c, TURN, WORKER, left);
@@ -152,18 +169,32 @@ export async function receiveFromWorker(slot: Slot, limitMs: number): Promise<Bu
 
 /** The thread is gone: wakes the main thread's waiter, which then reads 'ended'. */
 export function markEnded(slot: Slot): void {
-  slot.control[ENDED] = 1;
+  Atomics.store(slot.control, ENDED, 1);
   pass(slot, MAIN);
 }
 
 /**
- * Asks the thread to end by itself: it wakes from its wait, disposes its sandbox and exits. A
- * thread ended from outside (Worker.terminate) while isolated-vm still holds an isolate in it
- * can abort the whole process (isolated-vm's own assertion); an idle thread is asked instead.
+ * Asks the thread to end by itself: it disposes its sandbox and exits as soon as it waits on
+ * this slot, or, when it is running a request, once that run returns (its answer is no longer
+ * read). A thread ended from outside (Worker.terminate) while isolated-vm holds an isolate in
+ * it can abort the whole process (isolated-vm's own assertion); such a thread is only asked.
  */
 export function askToQuit(slot: Slot): void {
   Atomics.store(slot.control, QUIT, 1);
-  pass(slot, WORKER);
+  pass(slot, QUITTING);
+}
+
+/**
+ * Blocks the main thread until the thread says it has disposed its sandbox (markGone), at most
+ * `ms`; whether it did. Only for the process's exit, when nothing else is left to run.
+ */
+export function waitGone(slot: Slot, ms: number): boolean {
+  return Atomics.wait(slot.control, GONE, 0, Math.max(0, ms)) !== 'timed-out' || Atomics.load(slot.control, GONE) === 1;
+}
+
+/** Whether the thread has made an isolate (markIsolate): then it is asked to end, never ended. */
+export function holdsIsolate(slot: Slot): boolean {
+  return Atomics.load(slot.control, ISOLATE) === 1;
 }
 
 /** Thrown in the worker by receiveFromMain when the main thread asked it to quit. */
@@ -171,8 +202,35 @@ export class QuitAsked extends Error {}
 
 // ---- the worker's side: blocks in Atomics.wait ----
 
+/** Blocks until it is the worker's turn; throws QuitAsked once the main thread asked it to end. */
 function workerTurn(slot: Slot): void {
-  while (Atomics.load(slot.control, TURN) !== WORKER) Atomics.wait(slot.control, TURN, MAIN);
+  const c = slot.control;
+  for (;;) {
+    // QUIT is stored before TURN changes: a wait that began before sees TURN change and wakes.
+    if (Atomics.load(c, QUIT) === 1) throw new QuitAsked('asked to quit');
+    const turn = Atomics.load(c, TURN);
+    if (turn === WORKER) return;
+    // Said before the last look at TURN: a turn passed after that look sees it and wakes us.
+    Atomics.store(c, SLEEPING, 1);
+    if (Atomics.load(c, TURN) === turn && Atomics.load(c, QUIT) === 0) Atomics.wait(c, TURN, turn);
+    Atomics.store(c, SLEEPING, 0);
+  }
+}
+
+/** Whether the main thread asked this thread to end (the request it runs is no longer read). */
+export function quitAsked(slot: Slot): boolean {
+  return Atomics.load(slot.control, QUIT) === 1;
+}
+
+/** Its sandbox is disposed and the thread on its way out (waitGone). */
+export function markGone(slot: Slot): void {
+  Atomics.store(slot.control, GONE, 1);
+  Atomics.notify(slot.control, GONE);
+}
+
+/** This thread is about to make an isolate: from now on it is only asked to end (holdsIsolate). */
+export function markIsolate(slot: Slot): void {
+  Atomics.store(slot.control, ISOLATE, 1);
 }
 
 /** The next message from the main thread (blocks until there is one); a view when in one frame. */
@@ -180,7 +238,6 @@ export function receiveFromMain(slot: Slot): Buffer {
   const frames: Buffer[] = [];
   for (;;) {
     workerTurn(slot);
-    if (Atomics.load(slot.control, QUIT) === 1) throw new QuitAsked('asked to quit');
     const message = takeFrame(slot, frames);
     if (message === null) {
       pass(slot, MAIN);

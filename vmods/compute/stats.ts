@@ -15,13 +15,22 @@ export class ProgramStats {
   queueWaits = 0;
   queueFull = 0;
   liveUpdates = 0;
+  /**
+   * Sandbox threads ended with Worker.terminate(): only ones that never made an isolate (a
+   * WebAssembly loop past its time); a JS program's stay at 0 (sandbox-thread.ts, end()).
+   */
+  threadsTerminated = 0;
   /** The latest memory each worker thread reported, bytes. */
   readonly #memory = new Map<number, number>();
   readonly #times = new Float64Array(SAMPLES);
   #count = 0;
   #resetMs = 0;
 
+  /** A moving average of the time in the program, ms. */
+  execAverageMs = 1;
+
   record(t: RunTiming): void {
+    this.execAverageMs += (t.execMs - this.execAverageMs) / 16;
     this.#times[this.#count % SAMPLES] = t.execMs;
     this.#count++;
     this.resets += t.resets;
@@ -58,6 +67,7 @@ export class ProgramStats {
       memory_bytes: memory,
       instances: this.#memory.size,
       live_updates: this.liveUpdates,
+      threads_terminated: this.threadsTerminated,
     };
   }
 }

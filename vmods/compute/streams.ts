@@ -20,8 +20,10 @@ let nextId = 1;
 
 export class StreamSink implements AsyncIterable<Buffer> {
   readonly id: number;
-  readonly head: Promise<StreamHead>;
-  #onHead!: (h: StreamHead) => void;
+  /** The head once it came (a program that streams begins with it). */
+  head: StreamHead | null = null;
+  /** Told of the head as it comes: set by the fetch waiting for the first of head or result. */
+  onHead: ((h: StreamHead) => void) | null = null;
   readonly #chunks: Buffer[] = [];
   #received = 0;
   /** How many chunks the program sent, once its result says; -1 until then. */
@@ -31,14 +33,12 @@ export class StreamSink implements AsyncIterable<Buffer> {
 
   constructor(id: number) {
     this.id = id;
-    this.head = new Promise((resolve) => {
-      this.#onHead = resolve;
-    });
   }
 
   receive(m: StreamMessage): void {
     if ('head' in m) {
-      this.#onHead(m.head);
+      this.head = m.head;
+      this.onHead?.(m.head);
       return;
     }
     this.#chunks.push(Buffer.from(m.chunk.buffer, m.chunk.byteOffset, m.chunk.byteLength));

@@ -29,6 +29,23 @@ export function computeVcl(body: string): string {
   return `vcl 4.1;\nimport compute;\nimport std;\nbackend default none;\n${body}\n`;
 }
 
+/**
+ * The subroutines after vcl_init of a VCL whose requests all go to the program the x-program
+ * header names, with x-arg as its argument, passed; `/stats` answers compute.stats().
+ */
+export const PROGRAM_BY_HEADER = `
+sub vcl_recv {
+  if (req.url == "/stats") { return (synth(700)); }
+  return (pass);
+}
+sub vcl_synth {
+  set resp.body = compute.stats();
+  return (deliver);
+}
+sub vcl_backend_fetch {
+  set bereq.backend = compute.program(bereq.http.x-program, bereq.http.x-arg);
+}`;
+
 export async function serveVcl(vcl: string, opts: Parameters<typeof startProxy>[1] = {}): Promise<ProxyHandle> {
   return startProxy(vcl, opts);
 }

@@ -9,6 +9,9 @@ import type { HostCall } from './host.ts';
 import type { ProgramImage, ProgramRequest } from './image.ts';
 import { exportGlobals, GLOBAL_PREFIX } from './wasm-globals.ts';
 
+/** One decoder for the strings a program hands over (one per call cost a request more). */
+const utf8 = new TextDecoder();
+
 const PAGE = 65536;
 
 /** Checks a module and exports its globals for snapshots (wasm-globals.ts). */
@@ -148,7 +151,7 @@ export class WasmSandbox {
   }
 
   #text(ptr: number, len: number): string {
-    return new TextDecoder().decode(new Uint8Array(this.#memory.buffer, ptr >>> 0, len >>> 0));
+    return utf8.decode(new Uint8Array(this.#memory.buffer, ptr >>> 0, len >>> 0));
   }
 
   #host(): HostCall {

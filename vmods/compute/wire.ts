@@ -108,16 +108,17 @@ export class Reader {
     this.#buf = buf;
   }
 
+  /** Little-endian, by hand, as the Writer writes: readUInt32LE's checks cost more. */
   u32(): number {
-    const v = this.#buf.readUInt32LE(this.#at);
-    this.#at += 4;
-    return v;
+    return this.i32() >>> 0;
   }
 
   i32(): number {
-    const v = this.#buf.readInt32LE(this.#at);
-    this.#at += 4;
-    return v;
+    const b = this.#buf;
+    const at = this.#at;
+    if (at + 4 > b.length) throw new RangeError('a message cut short');
+    this.#at = at + 4;
+    return b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24);
   }
 
   f64(): number {
@@ -128,6 +129,7 @@ export class Reader {
 
   str(): string {
     const n = this.u32();
+    if (this.#at + n > this.#buf.length) throw new RangeError('a message cut short');
     const s = this.#buf.toString('utf8', this.#at, this.#at + n);
     this.#at += n;
     return s;

@@ -1,14 +1,15 @@
 // A sandbox thread: one per concurrency slot of a program (sandbox-thread.ts starts it). It
 // holds one sandbox of the program version it was last given, and loops over its slots in
 // turn: block in the slot until a request comes (slot.ts), run it, write the result in place,
-// then reset an ephemeral sandbox while the main thread delivers the answer. A thread the main thread ends (a request
-// past max_request_time) takes its sandbox with it: its replacement builds a fresh one.
+// then reset an ephemeral sandbox while the main thread delivers the answer. A thread the main
+// thread ends (a request past max_request_time) takes its sandbox with it: its replacement
+// builds a fresh one.
 
 import { isMainThread, type MessagePort, parentPort, receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
-import { HostCall } from './host.ts';
+import { closeHostChannels, HostCall } from './host.ts';
 import type { FailureKind, ProgramImage, ProgramRequest, RunResult, RunTiming } from './image.ts';
 import { JsMemoryError, JsSandbox, JsTimeoutError } from './js-sandbox.ts';
-import { openSlot, QuitAsked, receiveFromMain, sendToMain } from './slot.ts';
+import { markGone, markIsolate, openSlot, QuitAsked, quitAsked, receiveFromMain, type Slot, sendToMain } from './slot.ts';
 import { MemoryLimitError, prepareWasm, WasmSandbox } from './wasm-sandbox.ts';
 import { CALL, Reader, readRun, RUN, Writer, writeResult } from './wire.ts';
 
@@ -23,11 +24,32 @@ let resetMs = 0;
 let tookAt = 0;
 
 function install(image: ProgramImage): void {
-  if (current?.image.version !== image.version) current = { image, sandbox: null };
+  if (current?.image.version === image.version) return;
+  dropSandbox();
+  current = { image, sandbox: null };
 }
 
+/** This thread's slots (serve()), told before it makes its first isolate. */
+let ownSlots: Slot[] = [];
+
 function build(image: ProgramImage): Sandbox {
-  return image.kind === 'wasm' ? new WasmSandbox(image, new HostCall(image)) : new JsSandbox(image);
+  if (image.kind === 'wasm') return new WasmSandbox(image, new HostCall(image));
+  // From here on the main thread must not terminate this thread (sandbox-thread.ts, end()).
+  for (const slot of ownSlots) markIsolate(slot);
+  return new JsSandbox(image);
+}
+
+/**
+ * Lets the sandbox go (the next request builds a new one), its isolate disposed now: an isolate
+ * left to the garbage collector could outlive the thread's environment.
+ */
+function dropSandbox(): void {
+  try {
+    current?.sandbox?.dispose();
+  } catch {
+    // A sandbox that fails to dispose is dropped all the same.
+  }
+  if (current !== null) current.sandbox = null;
 }
 
 function sandboxOf(image: ProgramImage): Sandbox {
@@ -44,9 +66,11 @@ function resetIfDirty(sandbox: Sandbox): void {
   resetMs += performance.now() - t;
 }
 
+const utf8 = new TextEncoder();
+
 /** head: method, url, argument, config, header names and values, each ended by NUL. */
 function encodeHead(req: ProgramRequest): Uint8Array {
-  return new TextEncoder().encode([req.method, req.url, req.argument, req.config, ...req.headers, ''].join('\0'));
+  return utf8.encode([req.method, req.url, req.argument, req.config, ...req.headers, ''].join('\0'));
 }
 
 function timing(execMs: number, call: HostCall | null, sandbox: Sandbox | null): RunTiming {
@@ -57,9 +81,10 @@ function timing(execMs: number, call: HostCall | null, sandbox: Sandbox | null):
   return t;
 }
 
-function failureKind(e: unknown, sandbox: Sandbox | null): FailureKind {
+function failureKind(e: unknown, sandbox: Sandbox | null, call: HostCall): FailureKind {
   if (e instanceof MemoryLimitError || e instanceof JsMemoryError) return 'memory';
-  if (e instanceof JsTimeoutError) return 'timeout';
+  // A host call that gave up at the deadline (host.ts) is a timeout whatever the program did next.
+  if (e instanceof JsTimeoutError || call.expired) return 'timeout';
   // A trap in a wasm program whose memory is at its bound is the allocator failing to grow it.
   if (sandbox instanceof WasmSandbox && e instanceof WebAssembly.RuntimeError && sandbox.nearMemoryLimit()) return 'memory';
   return 'trap';
@@ -83,9 +108,9 @@ export function run(image: ProgramImage, request: ProgramRequest): RunResult {
     const response = call.response();
     return { ok: true, ...response, timing: timing(performance.now() - started, call, sandbox) };
   } catch (e) {
-    const kind = failureKind(e, sandbox);
+    const kind = failureKind(e, sandbox, call);
     // A sandbox that failed is not trusted to reset: the next request builds a new one.
-    if ((kind !== 'memory' || !image.ephemeral) && current !== null) current.sandbox = null;
+    if (kind !== 'memory' || !image.ephemeral) dropSandbox();
     return { ok: false, kind, error: (e as Error).message, timing: timing(performance.now() - started, call, sandbox) };
   }
 }
@@ -100,7 +125,9 @@ async function prepare(image: ProgramImage): Promise<{ code: Uint8Array; memoryP
   let prepared = { code: image.code, memoryPages: 0 };
   if (image.kind === 'wasm') prepared = await prepareWasm(image.code);
   const ready = { ...image, ...prepared };
-  current = { image: ready, sandbox: build(ready) };
+  const sandbox = build(ready);
+  dropSandbox();
+  current = { image: ready, sandbox };
   return prepared;
 }
 
@@ -147,21 +174,34 @@ async function serveOne(r: Reader, w: Writer, port: MessagePort): Promise<void> 
   w.start();
 }
 
-/** Serves the slots in turn, as the main thread fills them (sandbox-thread.ts). */
-async function serve(slots: ReturnType<typeof openSlot>[], port: MessagePort): Promise<void> {
+/**
+ * Serves the slots in turn, as the main thread fills them (sandbox-thread.ts), until it is
+ * asked to end: then the isolate is disposed, the main thread told (markGone: it may be waiting
+ * for that to exit the process), and the thread ends by running out of work. Not by
+ * process.exit(): that stops the thread as Worker.terminate() does, and with an isolated-vm
+ * isolate in it aborts the whole process (isolated-vm's assertion `IsolateEnvironment::
+ * GetCurrent(): environment != nullptr`, seen every time a VCL with JS programs was discarded
+ * just before the process ended).
+ */
+async function serve(slots: Slot[], port: MessagePort): Promise<void> {
+  ownSlots = slots;
+  try {
+    await serveSlots(slots, port);
+  } catch (e) {
+    if (!(e instanceof QuitAsked)) throw e;
+  }
+  dropSandbox();
+  closeHostChannels();
+  for (const slot of slots) markGone(slot);
+  port.close();
+}
+
+async function serveSlots(slots: Slot[], port: MessagePort): Promise<void> {
   const w = new Writer();
   parentPort?.postMessage('ready');
   for (let next = 0; ; next = (next + 1) % slots.length) {
     const slot = slots[next];
-    let message: Buffer;
-    try {
-      message = receiveFromMain(slot);
-    } catch (e) {
-      if (!(e instanceof QuitAsked)) throw e;
-      // Asked to end (sandbox-thread.ts): the isolate goes before the thread does.
-      current?.sandbox?.dispose();
-      process.exit(0);
-    }
+    const message = receiveFromMain(slot);
     try {
       tookAt = performance.timeOrigin + performance.now();
       await serveOne(new Reader(message), w, port);
@@ -169,13 +209,15 @@ async function serve(slots: ReturnType<typeof openSlot>[], port: MessagePort): P
       writeResult(w, { ok: false, kind: 'trap', error: `sandbox thread: ${(e as Error).message}`, timing: timing(0, null, null) });
     }
     sendToMain(slot, w.buf, w.at);
+    // Given up on by the main thread while it ran (past its time): no reset, end now.
+    if (quitAsked(slot)) throw new QuitAsked('asked to quit while running');
     // The answer is on its way: reset now, off the request's path.
     const sandbox = current?.sandbox;
     if (sandbox && current?.image.ephemeral) {
       try {
         resetIfDirty(sandbox);
       } catch {
-        if (current !== null) current.sandbox = null;
+        dropSandbox();
       }
     }
   }
