@@ -77,6 +77,29 @@ function loadIsolatedVm(): void {
   ivm ??= createRequire(import.meta.url)('isolated-vm') as typeof Ivm;
 }
 
+/**
+ * Runs a program's code and initialisation once in a throwaway isolate, under max_request_time
+ * and max_memory: createSnapshot has neither, and an initialisation that never ends would hold
+ * its thread for ever (a thread with an isolate is never ended from outside). One that does
+ * not finish in time fails the sandbox, as a request past its time fails.
+ */
+function trialRun(scripts: readonly { code: string; filename: string }[], timeoutMs: number, memoryMb: number): void {
+  const isolate = new ivm.Isolate({ memoryLimit: memoryMb });
+  try {
+    const context = isolate.createContextSync();
+    const started = performance.now();
+    for (const { code, filename } of scripts) {
+      const left = Math.max(1, Math.floor(timeoutMs - (performance.now() - started)));
+      isolate.compileScriptSync(code, { filename }).runSync(context, { timeout: left });
+    }
+  } catch (e) {
+    if (e instanceof Error && /timed out/i.test(e.message)) throw new Error(`the initialisation did not end within max_request_time (${timeoutMs} ms)`);
+    throw e;
+  } finally {
+    if (!isolate.isDisposed) isolate.dispose();
+  }
+}
+
 /** Thrown when isolated-vm stopped a run at its timeout. */
 export class JsTimeoutError extends Error {}
 
@@ -98,11 +121,13 @@ export class JsSandbox {
       image.state !== null ? `if (typeof restoreState === 'function') restoreState(${JSON.stringify(new TextDecoder().decode(image.state))});` : '',
     ].join('\n');
     loadIsolatedVm();
-    this.#snapshot = ivm.Isolate.createSnapshot([
+    const scripts = [
       { code: PRELUDE, filename: 'shellac:prelude' },
       { code: source, filename: `program:${image.id}` },
       { code: init, filename: 'shellac:init' },
-    ]);
+    ];
+    trialRun(scripts, image.maxRequestMs, Math.max(MIN_HEAP_MB, image.maxMemoryMb));
+    this.#snapshot = ivm.Isolate.createSnapshot(scripts);
     this.#newIsolate();
   }
 

@@ -20,14 +20,21 @@ const MAIN = join(ROOT, 'src/cli/main.ts');
 /** What a native abort or a failed assertion leaves on stderr. */
 const ABORT_TEXT = /Assertion|environment != nullptr|Aborted|core dumped|FATAL ERROR|SIGABRT/i;
 
-// A JS program whose initialisation takes 1.5 s: a sandbox built for a request (after one that
-// threw) outlasts its 1 s limit, and the main thread gives up on a thread that holds an isolate.
+// A JS program whose initialisation takes 0.6 s, run twice to build a sandbox (a trial under
+// max_request_time, then the snapshot): a sandbox built for a request (after one that threw)
+// outlasts its 1 s limit, and the main thread gives up on a thread that holds an isolate.
 const SLOW_INIT = `
-function init() { const until = Date.now() + 1500; while (Date.now() < until) {} }
+function init() { const until = Date.now() + 600; while (Date.now() < until) {} }
 function handle(req) {
   if (req.argument === 'throw') throw new Error('thrown on purpose');
   return { status: 200, body: 'slow-init ok' };
 }
+`;
+
+// One whose initialisation never ends: its trial run stops at max_request_time.
+const ENDLESS_INIT = `
+function init() { for (;;) {} }
+function handle() { return { status: 200, body: 'never' }; }
 `;
 
 let origin: Origin;
@@ -51,6 +58,7 @@ beforeAll(async () => {
       js: { filename: join(BUILD_DIR, 'test-limits.js'), max_request_time: 1, concurrency: 1 },
       wasm: { filename: join(BUILD_DIR, 'test-limits.wasm'), max_request_time: 1, concurrency: 1 },
       'slow-init': { filename: write(dir, 'slow-init.js', SLOW_INIT), max_request_time: 1, concurrency: 1 },
+      'endless-init': { filename: write(dir, 'endless-init.js', ENDLESS_INIT), max_request_time: 1, concurrency: 1 },
     }),
   );
   const vcl = write(
@@ -122,12 +130,23 @@ describe('a shellac serve process, every sandbox driven past max_request_time', 
 
   it('a JS thread given up on while it builds its sandbox fails the request and ends by itself', async () => {
     expect((await call('slow-init', 'hi')).status).toBe(200);
-    // The sandbox that threw is dropped: the next request builds one (1.5 s) past its 1 s.
+    // The sandbox that threw is dropped: the next request builds one (1.2 s) past its 1 s.
     expect((await call('slow-init', 'throw')).status).toBe(503);
     expect((await call('slow-init', 'hi')).status).toBe(503);
     // The thread given up on finishes its build, sees it was asked to quit, and goes; the
     // process lives on.
     await new Promise((r) => setTimeout(r, 1000));
+    expect((await call('js', 'hi')).status).toBe(200);
+  }, 30_000);
+
+  it('a JS initialisation that never ends fails its requests in time, and holds no thread', async () => {
+    for (let i = 0; i < 2; i++) {
+      const started = Date.now();
+      expect((await call('endless-init', 'hi')).status).toBe(503);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    }
+    // Its start failed (the program is not kept loaded: the next request tries again), and the
+    // threads that tried are gone: the process goes on, and ends cleanly below.
     expect((await call('js', 'hi')).status).toBe(200);
   }, 30_000);
 
