@@ -128,7 +128,7 @@ export function parseHead(buf: Buffer, start: number, end: number, limits: HeadL
   const maxHeaders = limits.http_max_hdr;
   if (memo !== undefined) {
     const last = memo.bytes;
-    if (last !== null && last.length === size && memo.maxLine === maxLine && memo.maxHeaders === maxHeaders && buf.compare(last, 0, size, p, end) === 0) {
+    if (last !== null && last.length === size && memo.maxLine === maxLine && memo.maxHeaders === maxHeaders && sameBytes(buf, p, last, size)) {
       return { method, url, proto, protover, names: memo.names, lower: memo.lower, values: memo.values };
     }
   }
@@ -148,6 +148,16 @@ export function parseHead(buf: Buffer, start: number, end: number, limits: HeadL
     memo.maxHeaders = maxHeaders;
   }
   return head;
+}
+
+/** Past this many bytes a comparison is Buffer's own (native); below, a loop costs less than the call. */
+const SHORT_COMPARE = 96;
+
+/** Whether buf[at, at + n) holds the bytes of `other`. */
+function sameBytes(buf: Buffer, at: number, other: Buffer, n: number): boolean {
+  if (n > SHORT_COMPARE) return buf.compare(other, 0, n, at, at + n) === 0;
+  for (let i = 0; i < n; i++) if (buf[at + i] !== other[i]) return false;
+  return true;
 }
 
 function exactCopy(a: readonly string[]): string[] {

@@ -211,7 +211,6 @@ export class Http1Response {
     for (let i = from; i < n; i++) tailBytes += lines.nameAt(i).length + lines.valueAt(i).length + 4;
     const headBytes = block.length + tailBytes;
     const conn = this.#conn;
-    conn.sending();
     conn.counters.s_resp_hdrbytes += headBytes;
     const sock = this.#sock;
     if (!sock.destroyed) {
@@ -246,6 +245,8 @@ export class Http1Response {
         sock.uncork();
       }
     }
+    // send_timeout counts only for bytes the socket still holds: most hits are gone already.
+    if (sock.writableLength !== 0) conn.sending();
     conn.responseEnded(this);
   }
 
