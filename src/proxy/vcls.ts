@@ -255,7 +255,10 @@ export class VclRegistry {
 
   leave(e: VclEntry): void {
     if (--e.busy > 0) return;
-    e.idleSince = this.#now();
+    // The active VCL does not cool (use() starts its clock when another takes over): no clock
+    // read on every request that leaves it idle.
+    const active = this.#active;
+    if (e !== active && e !== active?.target) e.idleSince = this.#now();
     if (this.#retiring.has(e)) {
       this.#retiring.delete(e);
       this.#free(e);
