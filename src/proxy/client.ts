@@ -133,7 +133,7 @@ export class ClientRequest implements RespMaker {
       task.localSocket = listener.name;
       task.localEndpoint = listener.endpoint;
     }
-    task.req = esi === null ? receivedRequest(inReq.head, ips.clientText) : esi.req.clone();
+    task.req = esi === null ? receivedRequest(inReq.head, ips) : esi.req.clone();
     this.marks = markConnectionNamed(task.req);
     task.reqTime = Date.now() / 1000;
     const pv = srv.params.values;
@@ -165,7 +165,7 @@ export class ClientRequest implements RespMaker {
   /** The request as the client sent it (std.rollback), made anew at each call. */
   get original(): VclHttp {
     if (this.esi !== null) return this.esi.req.clone();
-    return receivedRequest(this.in.head, addressesOf(this.in).clientText);
+    return receivedRequest(this.in.head, addressesOf(this.in));
   }
 
   /**
@@ -635,6 +635,13 @@ interface Addresses {
   /** The socket's own ends (remote.ip, local.ip): client and server but behind a PROXY header. */
   readonly remote: VclIp | null;
   readonly local: VclIp | null;
+  /**
+   * req's header lines as receivedRequest last made them on this connection, and the head's
+   * lines they were made from (src/http1 hands the same arrays for the same lines): the same
+   * lines from the same client make the same req, shared until VCL changes it.
+   */
+  linesFrom: readonly string[] | null;
+  reqLines: { names: string[]; lower: string[]; values: string[] } | null;
 }
 
 /** client.ip and server.ip of a connection, parsed once for all its requests. */
@@ -652,7 +659,7 @@ function addressesOf(req: Http1Request): Addresses {
     const p = req.proxied;
     const client = p?.client ? ipFromSocket(p.client.address, p.client.port) : remote;
     const server = p?.server ? ipFromSocket(p.server.address, p.server.port) : local;
-    a = { client, clientText: client?.text ?? '', server, remote, local };
+    a = { client, clientText: client?.text ?? '', server, remote, local, linesFrom: null, reqLines: null };
     ADDRESSES.set(sock, a);
   }
   return a;
@@ -664,12 +671,22 @@ function addressesOf(req: Http1Request): Addresses {
  * address joined to X-Forwarded-For. The parser let through only token names and values
  * without control bytes, so the headers go in without a second check.
  */
-function receivedRequest(head: RequestHead, clientText: string): VclHttp {
+function receivedRequest(head: RequestHead, a: Addresses): VclHttp {
   const { names, lower, values } = head;
-  // The parser's arrays are copied (std.rollback makes req again from the same head), each in
-  // one allocation of its final size: most requests have no X-Forwarded-For of their own.
+  let lines = a.reqLines;
+  if (lines === null || a.linesFrom !== lower) {
+    lines = withClientAddress(names, lower, values, a.clientText);
+    a.linesFrom = lower;
+    a.reqLines = lines;
+  }
+  return VclHttp.requestSharing(head.method, head.url, head.proto, lines.names, lines.lower, lines.values);
+}
+
+/** The head's lines, X-Forwarded-For joined into one line with the client's address last. */
+function withClientAddress(names: readonly string[], lower: readonly string[], values: readonly string[], clientText: string): { names: string[]; lower: string[]; values: string[] } {
+  // Each array in one allocation of its final size: most requests have no X-Forwarded-For.
   if (!lower.includes('x-forwarded-for')) {
-    return VclHttp.requestWithLines(head.method, head.url, head.proto, plusOne(names, 'X-Forwarded-For'), plusOne(lower, 'x-forwarded-for'), plusOne(values, clientText));
+    return { names: plusOne(names, 'X-Forwarded-For'), lower: plusOne(lower, 'x-forwarded-for'), values: plusOne(values, clientText) };
   }
   // Repeated lines are joined, then the client's address goes last.
   const n2: string[] = [];
@@ -688,7 +705,7 @@ function receivedRequest(head: RequestHead, clientText: string): VclHttp {
   n2.push('X-Forwarded-For');
   l2.push('x-forwarded-for');
   v2.push(`${xff}, ${clientText}`);
-  return VclHttp.requestWithLines(head.method, head.url, head.proto, n2, l2, v2);
+  return { names: n2, lower: l2, values: v2 };
 }
 
 /** A copy of `a` with `last` after it, made at its final size (Array#concat costs ten times this). */

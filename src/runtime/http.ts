@@ -26,6 +26,8 @@ export class VclHttp {
   #names: string[] = [];
   #lower: string[] = [];
   #values: string[] = [];
+  /** The arrays are someone else's too (requestSharing): copied before the first change. */
+  #shared = false;
 
   /** A request object (req, bereq) with its first line. */
   static request(method: string, url: string, proto = 'HTTP/1.1'): VclHttp {
@@ -48,6 +50,16 @@ export class VclHttp {
     http.#names = names;
     http.#lower = lower;
     http.#values = values;
+    return http;
+  }
+
+  /**
+   * requestWithLines for arrays the caller keeps and may hand to other requests (the same lines
+   * on a keep-alive connection): they are read as they are, and copied before any change.
+   */
+  static requestSharing(method: string, url: string, proto: string, names: string[], lower: string[], values: string[]): VclHttp {
+    const http = VclHttp.requestWithLines(method, url, proto, names, lower, values);
+    http.#shared = true;
     return http;
   }
 
@@ -177,12 +189,14 @@ export class VclHttp {
     if (all.length === 1) return;
     const joined = all.join(separator);
     checkValue(this.#names[first], joined);
+    this.#own();
     this.#values[first] = joined;
     this.#remove(key, first + 1);
   }
 
   /** Removes every header. */
   clear(): void {
+    this.#shared = false;
     this.#names = [];
     this.#lower = [];
     this.#values = [];
@@ -229,7 +243,17 @@ export class VclHttp {
     return copy;
   }
 
+  /** The arrays made this object's own, before a change (see requestSharing). */
+  #own(): void {
+    if (!this.#shared) return;
+    this.#shared = false;
+    this.#names = withRoom(this.#names);
+    this.#lower = withRoom(this.#lower);
+    this.#values = withRoom(this.#values);
+  }
+
   #push(name: string, key: string, value: string): void {
+    this.#own();
     this.#names.push(name);
     this.#lower.push(key);
     this.#values.push(value);
@@ -237,11 +261,15 @@ export class VclHttp {
 
   /** Removes the headers named `key` (lower case) from index `from` on, compacting in place. */
   #remove(key: string, from = 0): void {
+    // Nothing to remove (the common case of set): no change, and no copy of shared arrays.
+    const at = this.#lower.indexOf(key, from);
+    if (at < 0) return;
+    this.#own();
     const names = this.#names;
     const lower = this.#lower;
     const values = this.#values;
-    let kept = from;
-    for (let i = from; i < lower.length; i++) {
+    let kept = at;
+    for (let i = at; i < lower.length; i++) {
       if (lower[i] === key) continue;
       if (kept !== i) {
         names[kept] = names[i];

@@ -168,3 +168,49 @@ describe('VclHttp headers', () => {
     expect(ns).toBeLessThan(300);
   });
 });
+
+describe('VclHttp sharing its lines (requestSharing)', () => {
+  const shared = (): { names: string[]; lower: string[]; values: string[] } => ({ names: ['Host', 'Accept', 'X-A'], lower: ['host', 'accept', 'x-a'], values: ['h', '*/*', '1'] });
+
+  it('reads the shared lines, and changes only its own copy', () => {
+    const lines = shared();
+    const a = VclHttp.requestSharing('GET', '/', 'HTTP/1.1', lines.names, lines.lower, lines.values);
+    const b = VclHttp.requestSharing('GET', '/', 'HTTP/1.1', lines.names, lines.lower, lines.values);
+    expect(a.get('accept')).toBe('*/*');
+    a.set('Accept', 'text/html');
+    a.unset('X-A');
+    a.append('X-New', 'n');
+    b.collect('host');
+    expect([...a]).toEqual([
+      ['Host', 'h'],
+      ['Accept', 'text/html'],
+      ['X-New', 'n'],
+    ]);
+    expect([...b]).toEqual([
+      ['Host', 'h'],
+      ['Accept', '*/*'],
+      ['X-A', '1'],
+    ]);
+    expect(lines).toEqual(shared());
+  });
+
+  it('leaves the shared lines alone through every change', () => {
+    const changes: ((h: VclHttp) => void)[] = [
+      (h) => h.setKnown('Host', 'host', 'other'),
+      (h) => h.setTrusted('X-A', 'x-a', '2'),
+      (h) => h.appendTrusted('X-B', 'x-b', '3'),
+      (h) => h.unset('host'),
+      (h) => h.clear(),
+      (h) => {
+        h.append('X-A', '9');
+        h.collect('x-a');
+      },
+    ];
+    for (const change of changes) {
+      const lines = shared();
+      const h = VclHttp.requestSharing('GET', '/', 'HTTP/1.1', lines.names, lines.lower, lines.values);
+      change(h);
+      expect(lines).toEqual(shared());
+    }
+  });
+});
