@@ -438,6 +438,26 @@ export class CacheObject {
     return at < 0 ? this.#bufs![ON_HEAP - at].length : this.#pieceLength(i);
   }
 
+  /**
+   * Body piece i as stored, not copied: a view of the storage's memory (or the Buffer it
+   * arrived in), valid while the object is pinned: the caller pins it first and unpins once
+   * nothing holds the view any more (a socket has written it). A large body then goes out
+   * without a second copy of it on the heap.
+   */
+  view(i: number): Buffer {
+    const at = this.#pieceAt(i);
+    if (at < 0) return this.#bufs![ON_HEAP - at];
+    const length = this.#pieceLength(i);
+    return length === 0 ? EMPTY : this.storage!.space!.view(at, length);
+  }
+
+  /** Every body piece so far as views (view(i)): the caller holds a pin. */
+  get views(): Buffer[] {
+    const out: Buffer[] = new Array(this.chunkCount);
+    for (let i = 0; i < out.length; i++) out[i] = this.view(i);
+    return out;
+  }
+
   /** Every body piece so far (copies of stored ones): for the readers that want a list. */
   get chunks(): Buffer[] {
     const out: Buffer[] = new Array(this.chunkCount);

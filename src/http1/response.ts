@@ -9,6 +9,7 @@ import type { Http1Connection } from './connection.ts';
 
 /** Past this size a body is not copied next to its head: the two go out corked. */
 const JOIN_LIMIT = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 export class Http1Response {
   statusCode = 200;
@@ -187,6 +188,32 @@ export class Http1Response {
       }
     }
     conn.responseEnded(this);
+  }
+
+  /**
+   * Calls `done` once the socket has written every byte handed to it so far, or is gone (a
+   * socket only reads a buffer while it writes it): a body written as views of a storage's
+   * memory keeps its object pinned until then. At once when nothing waits; after end() with
+   * the connection closing, at its 'finish' or 'close'.
+   */
+  whenWritten(done: () => void): void {
+    const sock = this.#sock;
+    if (sock.destroyed || sock.writableLength === 0) {
+      done();
+      return;
+    }
+    if (!sock.writableEnded) {
+      // An empty write's callback comes after those before it (or with an error once destroyed).
+      sock.write(EMPTY, () => done());
+      return;
+    }
+    const once = (): void => {
+      sock.off('finish', once);
+      sock.off('close', once);
+      done();
+    };
+    sock.once('finish', once);
+    sock.once('close', once);
   }
 
   /** Cuts the connection: a response that cannot be finished must not look whole. */
