@@ -8,7 +8,7 @@
 
 import { fileURLToPath } from 'node:url';
 import type pino from 'pino';
-import { childHeapFlags } from '../cache/heap-flags.ts';
+import { childEnv, childHeapFlags } from '../cache/heap-flags.ts';
 import { AdminServer } from '../mgmt/admin.ts';
 import { registerBuiltins } from '../mgmt/admin-builtins.ts';
 import { reopenOnUsr1 } from '../common/log.ts';
@@ -50,9 +50,9 @@ async function runManager(config: ServeConfig, argv: readonly string[]): Promise
     throw new UsageError((e as Error).message);
   }
   const { logger, reopen: reopenLog } = log;
-  // The cache's heap flags (src/cache/heap-flags.ts), unless node was given its own.
+  // The cache's heap flags and malloc setting (src/cache/heap-flags.ts), unless given their own.
   const childExecArgv = childHeapFlags([...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)]);
-  const mgr = new Manager({ childModule: MAIN, childArgs: ['serve', ...argv], childExecArgv, workdir: config.workdir, logger });
+  const mgr = new Manager({ childModule: MAIN, childArgs: ['serve', ...argv], childExecArgv, childEnv: childEnv(process.env), workdir: config.workdir, logger });
   const failed = await mgr.startFirst();
   if (failed !== null) return failed;
 
