@@ -3,16 +3,21 @@
 // from its size, but the process holds more than that: request garbage promoted between full
 // collections, a young generation of up to 64 MB a semi-space pair by default, and malloc's
 // arenas. These bound that slack without a hard limit:
-// - a young generation of 8 MB semi-spaces (V8's default grows to 32 MB: 64 MB resident);
+// - a young generation of 4 MB semi-spaces (V8's default grows to 32 MB: 64 MB resident). Its
+//   size also sets how long dead Buffers wait: Node's socket reads are 64 KB each, and a body
+//   read from a backend leaves its Buffers to the next scavenge, which small objects alone
+//   bring about only every few MB of their own;
 // - the old generation may grow to twice what the last full collection found live (V8's own
 //   factor reaches 4 on a busy process);
 // - one malloc arena (MALLOC_ARENA_MAX=1, glibc): V8's compiler threads take their zone memory
 //   (25 MB at its peak at start-up) from arenas of their own, which keep it once freed; in the
 //   main arena the body Buffers use it again.
 // Measured (docs/storage.md): the e2e fill of a 16 MB storage peaked at 206-216 MB with 16 MB
-// semi-spaces and no arena setting, 189-197 MB with either change alone, 173-178 MB with both;
-// the soak's RSS after 20 s went from 240-285 MB to 198-201 MB, at 0.38 of varnishd's rate
-// against 0.40 in the same minutes (load average 12). Earlier trials: 16 MB semi-spaces cut the
+// semi-spaces and no arena setting, 189-197 MB with either 8 MB semi-spaces or one arena,
+// 172-178 MB with both, 160-164 MB with 4 MB semi-spaces and one arena; the soak's RSS after
+// 20 s went from 240-285 MB to 198-201 MB (8 MB), and its rate did not move beyond the
+// machine's noise (6,589 and 6,622 req/s with 8 MB semi-spaces, 6,019 and 7,677 with 4, taking
+// turns at load 3.5 to 4; twice the scavenges, no pause over 62 ms). Earlier trials: 16 MB semi-spaces cut the
 // soak's RSS from 359 to 289 MB, the growth of 100% to 263 MB; a growth of 50% cost 15-25%
 // more CPU per request. A hard limit (--max-old-space-size) is not set: the live index of a
 // storage full of small objects is most of its size, and a process at its limit dies rather
@@ -20,7 +25,7 @@
 
 /** The flags, by name and value. */
 const HEAP_FLAGS: readonly (readonly [name: string, value: string])[] = [
-  ['--max-semi-space-size', '8'],
+  ['--max-semi-space-size', '4'],
   ['--heap-growing-percent', '100'],
 ];
 
