@@ -1,23 +1,36 @@
-// V8 heap flags for the process that holds the cache (the manager's child). A storage keeps its
-// bytes in slabs outside the JS heap and pays for its objects' index from its size, but the JS
-// heap itself grows past what it holds: request garbage promoted between full collections, and
-// a young generation of up to 64 MB a semi-space pair by default. These flags bound that slack
-// without a hard limit:
-// - a young generation of 16 MB semi-spaces (V8's default grows to 32 MB: 64 MB resident);
+// V8 heap flags and allocator settings for the process that holds the cache (the manager's
+// child). A storage keeps its bytes in slabs outside the JS heap and pays for its objects' index
+// from its size, but the process holds more than that: request garbage promoted between full
+// collections, a young generation of up to 64 MB a semi-space pair by default, and malloc's
+// arenas. These bound that slack without a hard limit:
+// - a young generation of 4 MB semi-spaces (V8's default grows to 32 MB: 64 MB resident). Its
+//   size also sets how long dead Buffers wait: Node's socket reads are 64 KB each, and a body
+//   read from a backend leaves its Buffers to the next scavenge, which small objects alone
+//   bring about only every few MB of their own;
 // - the old generation may grow to twice what the last full collection found live (V8's own
-//   factor reaches 4 on a busy process).
-// Measured in the issue's soak (20 s, load average about 10 on 2 cores, docs/storage.md): RSS
-// 359 MB without, 263 MB with, at the same CPU time per request; the young generation alone
-// gave 289 MB, a growth of 50% 224 MB at 15-25% more CPU per request (four times as many full
-// collections). A hard limit (--max-old-space-size) is not set: the live index of a storage
-// full of small objects is most of its size, and a process at its limit dies rather than slow
-// down; an operator who wants one passes it, and it is kept.
+//   factor reaches 4 on a busy process);
+// - one malloc arena (MALLOC_ARENA_MAX=1, glibc): V8's compiler threads take their zone memory
+//   (25 MB at its peak at start-up) from arenas of their own, which keep it once freed; in the
+//   main arena the body Buffers use it again.
+// Measured (docs/storage.md): the e2e fill of a 16 MB storage peaked at 206-216 MB with 16 MB
+// semi-spaces and no arena setting, 189-197 MB with either 8 MB semi-spaces or one arena,
+// 172-178 MB with both, 160-164 MB with 4 MB semi-spaces and one arena; the soak's RSS after
+// 20 s went from 240-285 MB to 198-201 MB (8 MB), and its rate did not move beyond the
+// machine's noise (6,589 and 6,622 req/s with 8 MB semi-spaces, 6,019 and 7,677 with 4, taking
+// turns at load 3.5 to 4; twice the scavenges, no pause over 62 ms). Earlier trials: 16 MB semi-spaces cut the
+// soak's RSS from 359 to 289 MB, the growth of 100% to 263 MB; a growth of 50% cost 15-25%
+// more CPU per request. A hard limit (--max-old-space-size) is not set: the live index of a
+// storage full of small objects is most of its size, and a process at its limit dies rather
+// than slow down; an operator who wants one passes it, and it is kept.
 
 /** The flags, by name and value. */
 const HEAP_FLAGS: readonly (readonly [name: string, value: string])[] = [
-  ['--max-semi-space-size', '16'],
+  ['--max-semi-space-size', '4'],
   ['--heap-growing-percent', '100'],
 ];
+
+/** The environment the child gets besides the manager's own, by name and value. */
+const CHILD_ENV: readonly (readonly [name: string, value: string])[] = [['MALLOC_ARENA_MAX', '1']];
 
 /** The flags the child gets: HEAP_FLAGS but those the operator gave node itself (`given`). */
 export function childHeapFlags(given: readonly string[]): string[] {
@@ -26,4 +39,9 @@ export function childHeapFlags(given: readonly string[]): string[] {
     return f === name || f.startsWith(`${name}=`);
   };
   return HEAP_FLAGS.filter(([name]) => !given.some((flag) => named(flag, name))).map(([name, value]) => `${name}=${value}`);
+}
+
+/** The variables the child gets: CHILD_ENV but those already set in `env` (the operator's). */
+export function childEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return Object.fromEntries(CHILD_ENV.filter(([name]) => env[name] === undefined));
 }

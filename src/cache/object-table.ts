@@ -49,11 +49,13 @@ export const ROW = {
   pieces: 14,
   piece0At: 15,
   piece0Length: 16,
+  /** Lookups and commits that handed it out and whose taker has not said it is done. */
+  lends: 17,
 } as const;
 
-export const ROW_FIELDS = 17;
+export const ROW_FIELDS = 18;
 
-/** Rows per page: 4096 × 17 doubles = 544 KB. */
+/** Rows per page: 4096 × 18 doubles = 576 KB. */
 const PAGE_ROWS = 4096;
 const PAGE_SHIFT = 12;
 

@@ -20,8 +20,9 @@
 // (vcl_deliver may change resp). `headerBlock()` gives the block's bytes as stored.
 //
 // A stored object leaving the cache gives its ranges back at once unless someone may still read
-// it: a reader streaming it (`pin`), or a request that had it from a lookup or commit in the
-// last LENT_SECONDS (`lentAt`), for whom the body is first copied to the heap (`unstore`).
+// it: a reader streaming it or a socket writing it (`pin`), or a request or revalidation that
+// had it from a lookup or commit (`lend`) and has not given it back (`giveBack`) within
+// LENT_SECONDS, for whom the body is first copied to the heap (`unstore`).
 //
 // Expiry follows Varnish: `origin` is t_origin (fetch time minus Age), `ttl`, `grace` and
 // `keep` are seconds counted from it. Fresh while now < origin + ttl; in grace until
@@ -103,8 +104,10 @@ export const PRIVATE_BUFFER_BYTES = 256 * 1024;
 
 /**
  * How long after a lookup or commit handed an object out its bytes are kept readable once it
- * leaves the cache (copied to the heap): longer than a request takes from lookup to its last
- * synchronous read, or a revalidating fetch to its response headers.
+ * leaves the cache (copied to the heap), while some taker has not given it back: longer than
+ * a request takes from lookup to its last synchronous read, or a revalidating fetch to its
+ * response headers. A taker that never says it is done (a request whose vcl_hit chose another
+ * way) is covered by this window.
  */
 export const LENT_SECONDS = 120;
 
@@ -289,8 +292,29 @@ export class CacheObject {
     return this.#row[this.#at + ROW.lentAt];
   }
 
-  set lentAt(v: number) {
-    this.#row[this.#at + ROW.lentAt] = v;
+  /** Takers (lend) that have not given it back yet (giveBack). */
+  get lends(): number {
+    return this.#row[this.#at + ROW.lends];
+  }
+
+  /**
+   * A lookup or commit hands it out at `now`: if it leaves the cache before its taker gives it
+   * back (within LENT_SECONDS), its bytes are copied to the heap for that taker first.
+   */
+  lend(now: number): void {
+    const row = this.#row;
+    const at = this.#at;
+    row[at + ROW.lentAt] = Math.floor(now);
+    row[at + ROW.lends]++;
+  }
+
+  /**
+   * A taker is done with it (a request delivered it or dropped it, a revalidation ended): once
+   * every taker is, leaving the cache copies nothing (a reader still writing it holds a pin).
+   */
+  giveBack(): void {
+    const at = this.#at + ROW.lends;
+    if (this.#row[at] > 0) this.#row[at]--;
   }
 
   /** When a hit last moved it up the LRU list. */
@@ -438,6 +462,26 @@ export class CacheObject {
     return at < 0 ? this.#bufs![ON_HEAP - at].length : this.#pieceLength(i);
   }
 
+  /**
+   * Body piece i as stored, not copied: a view of the storage's memory (or the Buffer it
+   * arrived in), valid while the object is pinned: the caller pins it first and unpins once
+   * nothing holds the view any more (a socket has written it). A large body then goes out
+   * without a second copy of it on the heap.
+   */
+  view(i: number): Buffer {
+    const at = this.#pieceAt(i);
+    if (at < 0) return this.#bufs![ON_HEAP - at];
+    const length = this.#pieceLength(i);
+    return length === 0 ? EMPTY : this.storage!.space!.view(at, length);
+  }
+
+  /** Every body piece so far as views (view(i)): the caller holds a pin. */
+  get views(): Buffer[] {
+    const out: Buffer[] = new Array(this.chunkCount);
+    for (let i = 0; i < out.length; i++) out[i] = this.view(i);
+    return out;
+  }
+
   /** Every body piece so far (copies of stored ones): for the readers that want a list. */
   get chunks(): Buffer[] {
     const out: Buffer[] = new Array(this.chunkCount);
@@ -488,7 +532,7 @@ export class CacheObject {
     }
     decodedHeads.forget(this, this.#slot);
     this.#slot = NO_SLOT;
-    const keep = now - this.lentAt < LENT_SECONDS;
+    const keep = this.lends > 0 && now - this.lentAt < LENT_SECONDS;
     if (this.#headAt >= 0) {
       if (keep) this.#block = this.headerBlock();
       release(this.#headAt, this.headerBytes);
@@ -581,7 +625,9 @@ export class CacheObject {
     const row = this.#row;
     const at = this.#at;
     if (hit) row[at + ROW.hits]++;
+    // lend(now), written out: this is every hit's.
     row[at + ROW.lentAt] = Math.floor(now);
+    row[at + ROW.lends]++;
   }
 
   /** The result a lookup returns for a plain hit, made once per object. */
@@ -651,12 +697,17 @@ export class CacheObject {
   }
 
   /**
-   * The one reader of a private object is done with it (delivered, or the client left): what it
-   * still holds is given back and a fetch still filling it stops. Nothing for a cached object.
+   * The request that had it is done with it (delivered, dropped it, or the client left). A
+   * private object's one reader: what it still holds is given back and a fetch still filling it
+   * stops. A cached one: that request's lend is given back (giveBack).
    */
   readerDone(): void {
     const own = this.#private;
-    if (own === null || own.abandoned) return;
+    if (own === null) {
+      this.giveBack();
+      return;
+    }
+    if (own.abandoned) return;
     own.abandoned = true;
     this.#release(this.chunkCount);
     this.owner?.left?.(this);

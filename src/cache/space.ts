@@ -5,7 +5,9 @@
 // the process's life, outside the JS heap (Buffer.allocUnsafeSlow: one ArrayBuffer per slab, no
 // pool). A million objects are then a few dozen large allocations, and RSS follows what the
 // cache has used, never beyond its size. Reads hand out copies: the arena may give a range to
-// another object as soon as its owner is gone, and a copy is all a socket may keep.
+// another object as soon as its owner is gone, and a copy is all a socket may keep. A view
+// (`view`) is the slab's own bytes, for a reader that keeps the range from being reused until
+// it is done with them (a pinned object, object.ts).
 //
 // File: one file of the storage's size, made (sparse) at start-up; bytes go in with pwrite and
 // come out with pread into a fresh Buffer, the index stays in memory. The page cache does what
@@ -23,6 +25,8 @@ export interface Space {
   write(offset: number, src: Uint8Array): void;
   /** A copy of `length` bytes at `offset`, the caller's to keep. */
   read(offset: number, length: number): Buffer;
+  /** The `length` bytes at `offset` themselves where they are in memory (else a copy). */
+  view(offset: number, length: number): Buffer;
   /** Bytes of memory the space holds now (slabs made so far; 0 for a file). */
   readonly resident: number;
   close(): void;
@@ -51,6 +55,12 @@ export class MemorySpace implements Space {
     const copy = Buffer.allocUnsafe(length);
     this.#slab(i).copy(copy, 0, at, at + length);
     return copy;
+  }
+
+  view(offset: number, length: number): Buffer {
+    const i = Math.floor(offset / this.#slabBytes);
+    const at = offset - i * this.#slabBytes;
+    return this.#slab(i).subarray(at, at + length);
   }
 
   close(): void {
@@ -101,6 +111,10 @@ export class FileSpace implements Space {
       done += n;
     }
     return out;
+  }
+
+  view(offset: number, length: number): Buffer {
+    return this.read(offset, length);
   }
 
   close(): void {

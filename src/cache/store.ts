@@ -246,7 +246,7 @@ export class Cache implements ObjectOwner {
         return { kind: 'hit_for_pass', obj: found };
       }
       if (found.kind === 'hit_for_miss') {
-        found.lentAt = Math.floor(now);
+        found.lend(now);
         // The new fetch replaces this object when it completes, so they do not pile up.
         this.counters.cache_hitmiss++;
         return { kind: 'hit_for_miss', obj: found, fetch: this.#newFetch(head, found) };
@@ -256,7 +256,7 @@ export class Cache implements ObjectOwner {
       return found.hitResult;
     }
 
-    if (expired !== null) expired.lentAt = Math.floor(now);
+    if (expired !== null) expired.lend(now);
     if (expired !== null && expired.kind !== 'normal') {
       this.counters.cache_hitmiss++;
       return { kind: 'hit_for_miss', obj: expired, fetch: this.#newFetch(head, null) };
@@ -303,7 +303,7 @@ export class Cache implements ObjectOwner {
     const st = (storage ? this.storageNamed(storage.name) : undefined) ?? this.nextStorage();
     obj.storage = st;
     obj.lruTouched = now;
-    obj.lentAt = Math.floor(now);
+    obj.lend(now);
     obj.supersedes = fetch.stale;
     head.addObject(obj);
     this.#keepHead(head);

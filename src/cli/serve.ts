@@ -6,17 +6,15 @@
 // reach the manager: SIGTERM and SIGINT stop the child (requests in flight finish, bounded)
 // and exit 0; SIGHUP reloads the -f file through the child's CLI.
 
+import { enableCompileCache, flushCompileCache } from 'node:module';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pino from 'pino';
-import { childHeapFlags } from '../cache/heap-flags.ts';
-import { AdminServer } from '../mgmt/admin.ts';
-import { registerBuiltins } from '../mgmt/admin-builtins.ts';
-import { reopenOnUsr1 } from '../common/log.ts';
-import { Manager, registerManagerCommands } from '../mgmt/manager.ts';
-import { ParamError, Params } from '../common/params.ts';
+import { childEnv, childHeapFlags } from '../cache/heap-flags.ts';
+import type { Manager } from '../mgmt/manager.ts';
+import type { Params } from '../common/params.ts';
 import { UsageError } from '../common/args.ts';
 import { parseServeArgs, SERVE_USAGE, type ServeConfig } from './serve-args.ts';
-import { openServeLogger } from './serve-child.ts';
 
 export { SERVE_USAGE };
 
@@ -34,6 +32,21 @@ export async function runServe(argv: readonly string[]): Promise<number> {
 
 async function runManager(config: ServeConfig, argv: readonly string[]): Promise<number> {
   if (!config.debug && config.vclFile === undefined && config.backend === undefined) throw new UsageError('one of -b or -f is needed');
+  // The manager loads the child's modules too (serve-child.ts imports the server): loaded
+  // through the compile cache the child reads (NODE_COMPILE_CACHE, manager.ts), they leave it
+  // warm, and even a first child in a fresh work dir starts without stripping their types
+  // again (Node's TypeScript stripper keeps about 25 MB once it has run: docs/storage.md).
+  enableCompileCache(join(config.workdir, '_.compile_cache'));
+  const [{ AdminServer }, { registerBuiltins }, { reopenOnUsr1 }, { Manager, registerManagerCommands }, { ParamError, Params }, { openServeLogger }] = await Promise.all([
+    import('../mgmt/admin.ts'),
+    import('../mgmt/admin-builtins.ts'),
+    import('../common/log.ts'),
+    import('../mgmt/manager.ts'),
+    import('../common/params.ts'),
+    import('./serve-child.ts'),
+  ]);
+  // Written now: the cache is otherwise written when this process exits.
+  flushCompileCache();
   let params: Params;
   try {
     params = new Params(config.params);
@@ -50,9 +63,9 @@ async function runManager(config: ServeConfig, argv: readonly string[]): Promise
     throw new UsageError((e as Error).message);
   }
   const { logger, reopen: reopenLog } = log;
-  // The cache's heap flags (src/cache/heap-flags.ts), unless node was given its own.
+  // The cache's heap flags and malloc setting (src/cache/heap-flags.ts), unless given their own.
   const childExecArgv = childHeapFlags([...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)]);
-  const mgr = new Manager({ childModule: MAIN, childArgs: ['serve', ...argv], childExecArgv, workdir: config.workdir, logger });
+  const mgr = new Manager({ childModule: MAIN, childArgs: ['serve', ...argv], childExecArgv, childEnv: childEnv(process.env), workdir: config.workdir, logger });
   const failed = await mgr.startFirst();
   if (failed !== null) return failed;
 

@@ -52,6 +52,7 @@ function putLatin1(out: Buffer, at: number, s: string): number {
   for (let i = 0; i < n; i++) out[at + i] = s.charCodeAt(i);
   return at + n;
 }
+const EMPTY = Buffer.alloc(0);
 
 export class Http1Response {
   statusCode = 200;
@@ -248,6 +249,32 @@ export class Http1Response {
     // send_timeout counts only for bytes the socket still holds: most hits are gone already.
     if (sock.writableLength !== 0) conn.sending();
     conn.responseEnded(this);
+  }
+
+  /**
+   * Calls `done` once the socket has written every byte handed to it so far, or is gone (a
+   * socket only reads a buffer while it writes it): a body written as views of a storage's
+   * memory keeps its object pinned until then. At once when nothing waits; after end() with
+   * the connection closing, at its 'finish' or 'close'.
+   */
+  whenWritten(done: () => void): void {
+    const sock = this.#sock;
+    if (sock.destroyed || sock.writableLength === 0) {
+      done();
+      return;
+    }
+    if (!sock.writableEnded) {
+      // An empty write's callback comes after those before it (or with an error once destroyed).
+      sock.write(EMPTY, () => done());
+      return;
+    }
+    const once = (): void => {
+      sock.off('finish', once);
+      sock.off('close', once);
+      done();
+    };
+    sock.once('finish', once);
+    sock.once('close', once);
   }
 
   /** Cuts the connection: a response that cannot be finished must not look whole. */

@@ -30,6 +30,12 @@ export interface ClientResponse {
    * way.
    */
   endStored?(status: number, reason: string, block: Buffer, lines: HeaderList, from: number, body: readonly Uint8Array[]): void;
+  /**
+   * Calls `done` once what was handed over so far has been written out (or the reader is
+   * gone), so that a body may be given as views of a storage's memory. Only the HTTP/1 layer's
+   * response has it; an ESI include's collector keeps what it is given, and gets copies.
+   */
+  whenWritten?(done: () => void): void;
   /** Cuts the response: what was sent must not look whole. */
   destroy(): void;
   /** Resolves when the reader takes more bytes, or is gone. */

@@ -7,6 +7,7 @@ import type { BodyState, CacheObject } from '../cache/index.ts';
 import type { VclHttp } from '../runtime/http.ts';
 import { statusReason } from '../runtime/status.ts';
 import type { ClientRequest } from './client.ts';
+import type { ClientResponse } from './client-response.ts';
 import { ifRangeAllows, notModified } from './conditions.ts';
 import { CONNECTION_SPECIFIC } from '../common/http-headers.ts';
 import { deliveryChain, writeFiltered } from './deliver-filters.ts';
@@ -142,7 +143,9 @@ function writeStored(cr: ClientRequest, obj: CacheObject, resp: VclHttp, ranges:
   if (cr.close) res.close = true;
   cr.srv.counters.s_resp_bodybytes += obj.bodyBytes;
   const status = resp.status % 1000;
-  res.endStored(status, resp.reason || statusReason(status), stored.bytes, resp, k, obj.chunks);
+  const views = pinnedViews(res, obj);
+  res.endStored(status, resp.reason || statusReason(status), stored.bytes, resp, k, views ?? obj.chunks);
+  if (views !== null) res.whenWritten!(() => obj.unpin());
   return true;
 }
 
@@ -202,7 +205,9 @@ function writeUnmade(cr: ClientRequest, obj: CacheObject, ranges: boolean): bool
   if (cr.close) res.close = true;
   cr.srv.counters.s_resp_bodybytes += obj.bodyBytes;
   const status = stored.status % 1000;
-  res.endStored(status, stored.reason || statusReason(status), stored.bytes, lines, 0, obj.chunks);
+  const views = pinnedViews(res, obj);
+  res.endStored(status, stored.reason || statusReason(status), stored.bytes, lines, 0, views ?? obj.chunks);
+  if (views !== null) res.whenWritten!(() => obj.unpin());
   lines.clear();
   return true;
 }
@@ -243,12 +248,35 @@ function writeBody(cr: ClientRequest, obj: CacheObject, body: 'all' | 'none' | {
   if (obj.state === 'done') {
     // chunk() hands out the stored bytes as the socket's own (a copy of a storage's range).
     counters.s_resp_bodybytes += obj.bodyBytes;
-    if (obj.chunkCount === 1) res.end(obj.chunk(0));
+    const views = pinnedViews(res, obj);
+    if (views !== null) {
+      res.endAll(views);
+      res.whenWritten!(() => obj.unpin());
+    } else if (obj.chunkCount === 1) res.end(obj.chunk(0));
     else res.endAll(obj.chunks);
     return;
   }
   obj.pin();
-  return streamBody(cr, obj, body).finally(() => obj.unpin());
+  return streamBody(cr, obj, body).finally(() => {
+    if (res.whenWritten === undefined) obj.unpin();
+    else res.whenWritten(() => obj.unpin());
+  });
+}
+
+/** Past this size a whole body goes to the socket as views of its storage (pinnedViews). */
+const VIEW_BYTES = 64 * 1024;
+
+/**
+ * A large complete body as the stored bytes themselves (views of its storage's memory), its
+ * object pinned until the socket has written them (the caller unpins in whenWritten): no copy
+ * of a large hit's body on the heap. Null for a small body (the HTTP/1 layer copies it next to
+ * its head anyway), for a response that cannot say when it is written (an ESI include's), and
+ * for a pass (its pieces go back to its storage when its reader is done, pinned or not).
+ */
+function pinnedViews(res: ClientResponse, obj: CacheObject): Buffer[] | null {
+  if (obj.bodyBytes <= VIEW_BYTES || res.whenWritten === undefined || obj.kind === 'private') return null;
+  obj.pin();
+  return obj.views;
 }
 
 /**
@@ -262,6 +290,10 @@ async function streamBody(cr: ClientRequest, obj: CacheObject, body: 'all' | { s
   const end = body === 'all' ? Number.POSITIVE_INFINITY : body.end;
   let pos = 0;
   let i = 0;
+  // The stored bytes themselves where the socket says when it has written them (the object
+  // stays pinned until then, writeBody); copies for an ESI include's collector, and for a
+  // pass, whose pieces go back to its storage as soon as its reader is past them.
+  const views = res.whenWritten !== undefined && obj.kind !== 'private';
   for (;;) {
     while (i < obj.chunkCount) {
       const from = pos;
@@ -271,7 +303,7 @@ async function streamBody(cr: ClientRequest, obj: CacheObject, body: 'all' | { s
         if (from >= end) break;
         continue;
       }
-      let chunk = obj.chunk(i++);
+      let chunk = views ? obj.view(i++) : obj.chunk(i++);
       if (from < start || pos > end) chunk = chunk.subarray(Math.max(0, start - from), Math.min(chunk.length, end - from));
       counters.s_resp_bodybytes += chunk.length;
       if (!res.write(chunk)) {

@@ -156,6 +156,9 @@ export class Fetch {
 /** Starts a fetch; resolves with the object to deliver (still streaming) or null on failure. */
 export function startFetch(srv: Shellac, order: FetchOrder): Promise<CacheObject | null> {
   const f = new Fetch(srv, order);
+  // The stale object is this fetch's to read (a 304 keeps its body) until the fetch ends: a
+  // lend of its own, given back in run()'s finally, whoever else gives theirs back first.
+  f.stale?.lend(Date.now() / 1000);
   const counters = srv.counters;
   counters.s_fetch++;
   if (order.mode === 'bgfetch') counters.s_bgfetch++;
@@ -175,6 +178,7 @@ async function run(f: Fetch): Promise<void> {
     fail(f);
   } finally {
     f.srv.vcls.leave(f.entry);
+    f.stale?.giveBack();
     if (f.obj !== null && !f.errored) f.times?.mark('BerespBody');
     const tx = f.tx;
     if (tx !== null) {

@@ -1,9 +1,9 @@
 // The byte bound, LRU eviction, expiry and purges.
 import { describe, expect, it } from 'vitest';
-import { OBJECT_OVERHEAD } from '../../src/cache/object.ts';
+import { type CacheObject, LENT_SECONDS, OBJECT_OVERHEAD } from '../../src/cache/object.ts';
 import { defaultCacheParams } from '../../src/cache/params.ts';
 import { Cache } from '../../src/cache/store.ts';
-import { commitBody, req, resp } from './helpers.ts';
+import { bodyText, commitBody, req, resp } from './helpers.ts';
 
 const T = 2_000_000;
 const KB = 1024;
@@ -13,6 +13,53 @@ function put(cache: Cache, key: string, bytes: number, now = T, fields: Paramete
   if (r.kind !== 'miss') throw new Error(r.kind);
   return commitBody(cache, r.fetch, now, 'x'.repeat(bytes), fields);
 }
+
+describe('an object leaving the cache while handed out', () => {
+  /** Puts `a`, then three more of 30 KB in 100 KB: `a`, the oldest, is evicted. */
+  function evictAfter(cache: Cache, before: (a: CacheObject) => void) {
+    const a = put(cache, 'a', 30 * KB);
+    before(a);
+    for (const k of ['b', 'c', 'd']) put(cache, k, 30 * KB);
+    expect(a.dying).toBe(true);
+    return a;
+  }
+
+  it('keeps its bytes (a heap copy) for a taker that has not given it back', () => {
+    const cache = new Cache({ maxBytes: 100 * KB, clock: () => T });
+    // The commit's taker (the fetch's request) still has it.
+    const a = evictAfter(cache, () => {});
+    expect(a.state).toBe('done');
+    expect(bodyText(a)).toBe('x'.repeat(30 * KB));
+  });
+
+  it('copies nothing once every taker gave it back: whoever still holds it finds its body failed', () => {
+    const cache = new Cache({ maxBytes: 100 * KB, clock: () => T });
+    const a = evictAfter(cache, (obj) => {
+      // The commit's taker is done with it.
+      obj.readerDone();
+      // Two lookups, one of them done with it: still lent.
+      expect(cache.lookup('a', req('/a'), T).kind).toBe('hit');
+      expect(cache.lookup('a', req('/a'), T).kind).toBe('hit');
+      obj.readerDone();
+      expect(obj.lends).toBe(1);
+      obj.readerDone();
+      expect(obj.lends).toBe(0);
+      obj.readerDone();
+      expect(obj.lends).toBe(0);
+    });
+    expect(a.state).toBe('failed');
+    expect(a.chunkCount).toBe(0);
+  });
+
+  it('a revalidation lent it (LENT_SECONDS): past that window nothing is copied', () => {
+    const cache = new Cache({ maxBytes: 100 * KB, clock: () => T });
+    const a = put(cache, 'a', 30 * KB, T - LENT_SECONDS);
+    for (const k of ['b', 'c', 'd']) put(cache, k, 30 * KB);
+    expect(a.dying).toBe(true);
+    expect(a.lends).toBe(1);
+    expect(a.state).toBe('failed');
+  });
+});
 
 describe('the byte bound', () => {
   it('counts headers and body, and evicts least recently used objects first', () => {

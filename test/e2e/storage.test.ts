@@ -177,21 +177,23 @@ describe('what the process holds', () => {
 });
 
 describe('an object evicted while a client still reads it', () => {
-  it('keeps its ranges until that reader is done: the client gets its own bytes', async () => {
-    origin = await sizedOrigin();
-    proxy = await start(BACKEND, [{ name: 's0', bytes: 16 * MB }]);
-    const url = `/${12 * MB}/big`;
-    // A client that asks for 12 MB and does not read: more than the socket buffers hold.
-    const sock = connect(proxy.port, '127.0.0.1');
+  /**
+   * A client asks for a 12 MB object and does not read (more than the socket buffers hold);
+   * other objects take the storage and evict it; then the client reads: it must get the
+   * object's own bytes, and the ranges go back once it is done.
+   */
+  async function readWhileEvicted(url: string, delivering: () => boolean): Promise<void> {
+    const p = proxy!;
+    const sock = connect(p.port, '127.0.0.1');
     await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
     sock.pause();
     sock.write(`GET ${url} HTTP/1.1\r\nHost: x\r\n\r\n`);
-    const st = sma(proxy, 's0');
-    for (let i = 0; i < 400 && st.g_bytes < 12 * MB; i++) await sleep(25);
+    const st = sma(p, 's0');
+    for (let i = 0; i < 400 && !delivering(); i++) await sleep(25);
     expect(st.g_bytes).toBeGreaterThan(12 * MB);
-    // Other objects take the storage: the big one is evicted while its reader is stuck.
-    for (let i = 0; i < 4; i++) expect((await get(proxy.port, `/${2 * MB}/other${i}`)).body.length).toBe(2 * MB);
-    expect(stat(proxy, 'n_lru_nuked')).toBeGreaterThanOrEqual(1);
+    const nuked = stat(p, 'n_lru_nuked');
+    for (let i = 0; i < 4; i++) expect((await get(p.port, `/${2 * MB}/other${i}`)).body.length).toBe(2 * MB);
+    expect(stat(p, 'n_lru_nuked')).toBeGreaterThan(nuked);
     // Its ranges are still held (beyond what the storage counts), for the reader.
     expect(st.arena!.used).toBeGreaterThan(st.g_bytes + 8 * MB);
     const received: Buffer[] = [];
@@ -209,6 +211,25 @@ describe('an object evicted while a client still reads it', () => {
     // Once it is done, the ranges go back.
     for (let i = 0; i < 100 && st.arena!.used > st.g_bytes; i++) await sleep(25);
     expect(st.arena!.used).toBeLessThanOrEqual(st.g_bytes);
+  }
+
+  it('keeps its ranges until that reader is done: the client gets its own bytes', async () => {
+    origin = await sizedOrigin();
+    proxy = await start(BACKEND, [{ name: 's0', bytes: 16 * MB }]);
+    const st = sma(proxy, 's0');
+    await readWhileEvicted(`/${12 * MB}/big`, () => st.g_bytes > 12 * MB);
+  }, 60_000);
+
+  it('the same for a hit, whose stored bytes go to the socket as they are (views, pinned until written)', async () => {
+    origin = await sizedOrigin();
+    proxy = await start(BACKEND, [{ name: 's0', bytes: 16 * MB }]);
+    const url = `/${12 * MB}/hit`;
+    // The reader below says Host: x (the hash's other half).
+    expect((await get(proxy.port, url, { headers: { Host: 'x' } })).body.length).toBe(12 * MB);
+    // A whole hit is counted as sent (s_resp_bodybytes) when it is handed to the socket.
+    const sent = stat(proxy, 's_resp_bodybytes');
+    await readWhileEvicted(url, () => stat(proxy!, 's_resp_bodybytes') >= sent + 12 * MB);
+    expect(stat(proxy, 'cache_hit')).toBe(1);
   }, 60_000);
 });
 
