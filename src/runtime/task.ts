@@ -518,7 +518,8 @@ for (const key of Object.keys(BACKEND_DEFAULTS) as (keyof BackendVars)[]) {
       return (this.be ?? BACKEND_DEFAULTS)[key];
     },
     set(this: VclTask, value: never) {
-      (this.be ??= new BackendVars())[key] = value;
+      this.be ??= new BackendVars();
+      this.be[key] = value;
     },
     configurable: false,
     enumerable: false,
