@@ -5,13 +5,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, get, type Origin, sleep, startOrigin } from '../helpers/proxy.ts';
+import { MAIN, NODE, ROOT } from '../ops/helpers.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const NODE = join(ROOT, 'node_modules/.bin/node');
-const MAIN = join(ROOT, 'src/cli/main.ts');
 
 let origin: Origin | undefined;
 let proc: ChildProcess | undefined;

@@ -8,13 +8,10 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, type Origin, sleep, startOrigin } from '../helpers/proxy.ts';
+import { MAIN, NODE, ROOT } from '../ops/helpers.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const NODE = join(ROOT, 'node_modules/.bin/node');
-const MAIN = join(ROOT, 'src/cli/main.ts');
 const MB = 1024 * 1024;
 /** The fixed overhead docs/storage.md states: RSS stays within the -s sizes plus this. */
 const FIXED_OVERHEAD = 200 * MB;
