@@ -8,6 +8,7 @@ import type { VclHttp } from '../runtime/http.ts';
 import { statusReason } from '../runtime/status.ts';
 import type { ClientRequest } from './client.ts';
 import type { ClientResponse } from './client-response.ts';
+import type { HeaderList } from '../http1/response.ts';
 import { ifRangeAllows, notModified } from './conditions.ts';
 import { CONNECTION_SPECIFIC } from '../common/http-headers.ts';
 import { deliveryChain, writeFiltered } from './deliver-filters.ts';
@@ -140,13 +141,22 @@ function writeStored(cr: ClientRequest, obj: CacheObject, resp: VclHttp, ranges:
   }
   // Neither the stored lines nor the added ones have Accept-Ranges: no search needed.
   if (ranges && !cr.passed && !stored.hasAcceptRanges) resp.appendTrusted('Accept-Ranges', ACCEPT_RANGES, 'bytes');
+  endFromStored(cr, obj, stored.bytes, resp.status, resp.reason, resp, k);
+  return true;
+}
+
+/**
+ * What both stored writers end with: the stored block, the lines of `lines` from `from` on, and
+ * the body (a large one as views of its storage, pinned until written).
+ */
+function endFromStored(cr: ClientRequest, obj: CacheObject, block: Buffer, fullStatus: number, reason: string, lines: HeaderList, from: number): void {
+  const res = cr.res;
   if (cr.close) res.close = true;
   cr.srv.counters.s_resp_bodybytes += obj.bodyBytes;
-  const status = resp.status % 1000;
+  const status = fullStatus % 1000;
   const views = pinnedViews(res, obj);
-  res.endStored(status, resp.reason || statusReason(status), stored.bytes, resp, k, views ?? obj.chunks);
+  res.endStored!(status, reason || statusReason(status), block, lines, from, views ?? obj.chunks);
   if (views !== null) res.whenWritten!(() => obj.unpin());
-  return true;
 }
 
 const ACCEPT_RANGES = 'accept-ranges';
@@ -202,12 +212,7 @@ function writeUnmade(cr: ClientRequest, obj: CacheObject, ranges: boolean): bool
     lines.add('Accept-Ranges', 'bytes');
     cr.respAcceptRanges = true;
   }
-  if (cr.close) res.close = true;
-  cr.srv.counters.s_resp_bodybytes += obj.bodyBytes;
-  const status = stored.status % 1000;
-  const views = pinnedViews(res, obj);
-  res.endStored(status, stored.reason || statusReason(status), stored.bytes, lines, 0, views ?? obj.chunks);
-  if (views !== null) res.whenWritten!(() => obj.unpin());
+  endFromStored(cr, obj, stored.bytes, stored.status, stored.reason, lines, 0);
   lines.clear();
   return true;
 }
