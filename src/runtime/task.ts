@@ -94,7 +94,7 @@ export interface RespMaker {
 /**
  * The backend side's variables, apart from the task so that a client task (one per request,
  * a hit's included) does not carry some 25 fields it never uses. VclTask reads and writes them
- * through accessors (see the end of this file): a client task reads the defaults.
+ * through accessors (one pair per field): a client task reads the defaults.
  */
 export class BackendVars {
   /** bereq.backend. */
@@ -201,35 +201,161 @@ export class VclTask implements VmodContext {
   /** The request body, once cached by std.cache_req_body. */
   reqBody: Uint8Array | null = null;
 
-  // Backend side: bereq.* and beresp.* (BackendVars, below), read and written through
-  // accessors that VclTask.prototype gets from that class's fields.
+  // Backend side: bereq.* and beresp.* (BackendVars, above), read and written through
+  // accessors, one pair per field (a pair made in a loop shares its property-access feedback
+  // across fields, and a pass paid a megamorphic store for each write).
   /** A backend task's own variables; a client task never needs them (made if one is set). */
   be: BackendVars | null;
-  declare bereqBackend: Director | null;
-  declare connectTimeout: number;
-  declare firstByteTimeout: number;
-  declare betweenBytesTimeout: number;
-  declare bereqBodyUnset: boolean;
-  declare isBgfetch: boolean;
-  declare retries: number;
-  declare bereqTime: number;
-  declare uncacheable: boolean;
-  declare berespAge: number;
-  declare berespBackend: Director | null;
-  declare berespBackendIp: VclIp | null;
-  declare doEsi: boolean;
-  declare doGunzip: boolean;
-  declare doGzip: boolean;
-  declare doStream: boolean;
-  declare berespFilters: string | null;
-  declare ttl: number;
-  declare grace: number;
-  declare keep: number;
-  declare berespUncacheable: boolean;
-  declare was304: boolean;
-  declare berespStorage: StorageInfo | null;
-  declare storageHint: string | null;
-  declare berespTime: number;
+  get bereqBackend(): Director | null {
+    return (this.be ?? BACKEND_DEFAULTS).bereqBackend;
+  }
+  set bereqBackend(value: Director | null) {
+    this.#backendVars().bereqBackend = value;
+  }
+  get connectTimeout(): number {
+    return (this.be ?? BACKEND_DEFAULTS).connectTimeout;
+  }
+  set connectTimeout(value: number) {
+    this.#backendVars().connectTimeout = value;
+  }
+  get firstByteTimeout(): number {
+    return (this.be ?? BACKEND_DEFAULTS).firstByteTimeout;
+  }
+  set firstByteTimeout(value: number) {
+    this.#backendVars().firstByteTimeout = value;
+  }
+  get betweenBytesTimeout(): number {
+    return (this.be ?? BACKEND_DEFAULTS).betweenBytesTimeout;
+  }
+  set betweenBytesTimeout(value: number) {
+    this.#backendVars().betweenBytesTimeout = value;
+  }
+  get bereqBodyUnset(): boolean {
+    return (this.be ?? BACKEND_DEFAULTS).bereqBodyUnset;
+  }
+  set bereqBodyUnset(value: boolean) {
+    this.#backendVars().bereqBodyUnset = value;
+  }
+  get isBgfetch(): boolean {
+    return (this.be ?? BACKEND_DEFAULTS).isBgfetch;
+  }
+  set isBgfetch(value: boolean) {
+    this.#backendVars().isBgfetch = value;
+  }
+  get retries(): number {
+    return (this.be ?? BACKEND_DEFAULTS).retries;
+  }
+  set retries(value: number) {
+    this.#backendVars().retries = value;
+  }
+  get bereqTime(): number {
+    return (this.be ?? BACKEND_DEFAULTS).bereqTime;
+  }
+  set bereqTime(value: number) {
+    this.#backendVars().bereqTime = value;
+  }
+  get uncacheable(): boolean {
+    return (this.be ?? BACKEND_DEFAULTS).uncacheable;
+  }
+  set uncacheable(value: boolean) {
+    this.#backendVars().uncacheable = value;
+  }
+  get berespAge(): number {
+    return (this.be ?? BACKEND_DEFAULTS).berespAge;
+  }
+  set berespAge(value: number) {
+    this.#backendVars().berespAge = value;
+  }
+  get berespBackend(): Director | null {
+    return (this.be ?? BACKEND_DEFAULTS).berespBackend;
+  }
+  set berespBackend(value: Director | null) {
+    this.#backendVars().berespBackend = value;
+  }
+  get berespBackendIp(): VclIp | null {
+    return (this.be ?? BACKEND_DEFAULTS).berespBackendIp;
+  }
+  set berespBackendIp(value: VclIp | null) {
+    this.#backendVars().berespBackendIp = value;
+  }
+  get doEsi(): boolean {
+    return (this.be ?? BACKEND_DEFAULTS).doEsi;
+  }
+  set doEsi(value: boolean) {
+    this.#backendVars().doEsi = value;
+  }
+  get doGunzip(): boolean {
+    return (this.be ?? BACKEND_DEFAULTS).doGunzip;
+  }
+  set doGunzip(value: boolean) {
+    this.#backendVars().doGunzip = value;
+  }
+  get doGzip(): boolean {
+    return (this.be ?? BACKEND_DEFAULTS).doGzip;
+  }
+  set doGzip(value: boolean) {
+    this.#backendVars().doGzip = value;
+  }
+  get doStream(): boolean {
+    return (this.be ?? BACKEND_DEFAULTS).doStream;
+  }
+  set doStream(value: boolean) {
+    this.#backendVars().doStream = value;
+  }
+  get berespFilters(): string | null {
+    return (this.be ?? BACKEND_DEFAULTS).berespFilters;
+  }
+  set berespFilters(value: string | null) {
+    this.#backendVars().berespFilters = value;
+  }
+  get ttl(): number {
+    return (this.be ?? BACKEND_DEFAULTS).ttl;
+  }
+  set ttl(value: number) {
+    this.#backendVars().ttl = value;
+  }
+  get grace(): number {
+    return (this.be ?? BACKEND_DEFAULTS).grace;
+  }
+  set grace(value: number) {
+    this.#backendVars().grace = value;
+  }
+  get keep(): number {
+    return (this.be ?? BACKEND_DEFAULTS).keep;
+  }
+  set keep(value: number) {
+    this.#backendVars().keep = value;
+  }
+  get berespUncacheable(): boolean {
+    return (this.be ?? BACKEND_DEFAULTS).berespUncacheable;
+  }
+  set berespUncacheable(value: boolean) {
+    this.#backendVars().berespUncacheable = value;
+  }
+  get was304(): boolean {
+    return (this.be ?? BACKEND_DEFAULTS).was304;
+  }
+  set was304(value: boolean) {
+    this.#backendVars().was304 = value;
+  }
+  get berespStorage(): StorageInfo | null {
+    return (this.be ?? BACKEND_DEFAULTS).berespStorage;
+  }
+  set berespStorage(value: StorageInfo | null) {
+    this.#backendVars().berespStorage = value;
+  }
+  get storageHint(): string | null {
+    return (this.be ?? BACKEND_DEFAULTS).storageHint;
+  }
+  set storageHint(value: string | null) {
+    this.#backendVars().storageHint = value;
+  }
+  get berespTime(): number {
+    return (this.be ?? BACKEND_DEFAULTS).berespTime;
+  }
+  set berespTime(value: number) {
+    this.#backendVars().berespTime = value;
+  }
   /** http_gzip_support, as the task started. */
   gzipSupport = true;
 
@@ -264,6 +390,12 @@ export class VclTask implements VmodContext {
   set resp(http: VclHttp | null) {
     this.respMaker = null;
     this.#resp = http;
+  }
+
+  /** This task's BackendVars, made at its first write (a client task that sets one). */
+  #backendVars(): BackendVars {
+    if (this.be === null) this.be = new BackendVars();
+    return this.be;
   }
 
   constructor(side: TaskSide, services: TaskServices = NO_SERVICES, top?: VclTask) {
@@ -509,19 +641,4 @@ function freeAll(task: VclTask, holders: Map<object, PrivHolder>): void {
       task.log(`PRIV free failed: ${(e as Error).message}`);
     }
   }
-}
-
-// VclTask's bereq.* and beresp.* accessors, one pair per field of BackendVars.
-for (const key of Object.keys(BACKEND_DEFAULTS) as (keyof BackendVars)[]) {
-  Object.defineProperty(VclTask.prototype, key, {
-    get(this: VclTask) {
-      return (this.be ?? BACKEND_DEFAULTS)[key];
-    },
-    set(this: VclTask, value: never) {
-      this.be ??= new BackendVars();
-      this.be[key] = value;
-    },
-    configurable: false,
-    enumerable: false,
-  });
 }
