@@ -278,15 +278,26 @@ export class ClientRequest implements RespMaker {
    * that wrote Accept-Ranges has it here too, as the general writer would have set it.
    */
   makeResp(): VclHttp {
+    const resp = this.respFrom!.http.clone();
+    // The deliver step's X-Varnish and Age replace the object's own.
+    resp.unset('x-varnish');
+    resp.unset('age');
+    this.deliverLines(resp);
+    return resp;
+  }
+
+  /**
+   * The lines the deliver step adds after the object's, in their order: into resp (makeResp),
+   * or straight into a hit's output when no resp was made (deliver.ts writeUnmade).
+   */
+  deliverLines(out: { appendTrusted(name: string, key: string, value: string): void }): void {
     const t = this.task;
     const obj = this.respFrom!;
-    const resp = obj.http.clone();
-    resp.setTrusted('X-Varnish', 'x-varnish', this.isHit ? `${t.xid} ${obj.xid}` : String(t.xid));
-    resp.setTrusted('Age', 'age', String(this.respAge));
-    resp.appendTrusted('Via', 'via', this.srv.via);
-    if (this.respDate !== null) resp.appendTrusted('Date', 'date', this.respDate);
-    if (this.respAcceptRanges) resp.appendTrusted('Accept-Ranges', 'accept-ranges', 'bytes');
-    return resp;
+    out.appendTrusted('X-Varnish', 'x-varnish', this.isHit ? `${t.xid} ${obj.xid}` : String(t.xid));
+    out.appendTrusted('Age', 'age', String(this.respAge));
+    out.appendTrusted('Via', 'via', this.srv.via);
+    if (this.respDate !== null) out.appendTrusted('Date', 'date', this.respDate);
+    if (this.respAcceptRanges) out.appendTrusted('Accept-Ranges', 'accept-ranges', 'bytes');
   }
 
   /** Runs a sub of the request's VCL (noting the call and its action when a record is kept). */

@@ -174,7 +174,7 @@ class AddedLines {
     this.count = 0;
   }
 
-  add(name: string, value: string): void {
+  appendTrusted(name: string, _key: string, value: string): void {
     this.#names[this.count] = name;
     this.#values[this.count] = value;
     this.count++;
@@ -193,25 +193,19 @@ const ADDED = new AddedLines();
 
 /**
  * writeStored for a hit whose resp nothing read (ClientRequest.makeResp): the stored block,
- * then X-Varnish, Age, Via, Date (when the object has none), Accept-Ranges and
- * Content-Length, the lines and order makeResp and the general writer give.
+ * then the deliver step's lines (ClientRequest.deliverLines, which makeResp adds too) and
+ * Content-Length: the bytes the general writer gives.
  */
 function writeUnmade(cr: ClientRequest, obj: CacheObject, ranges: boolean): boolean {
   const res = cr.res;
   if (res.endStored === undefined || obj.state !== 'done') return false;
   const stored = storedHead(obj);
   if (stored.unfit) return false;
-  const t = cr.task;
+  // Neither the stored lines nor the deliver step's have Accept-Ranges: offered as makeResp has it.
+  if (ranges && !cr.passed && !stored.hasAcceptRanges) cr.respAcceptRanges = true;
   const lines = ADDED;
   lines.clear();
-  lines.add('X-Varnish', `${t.xid} ${obj.xid}`);
-  lines.add('Age', String(cr.respAge));
-  lines.add('Via', cr.srv.via);
-  if (cr.respDate !== null) lines.add('Date', cr.respDate);
-  if (ranges && !cr.passed && !stored.hasAcceptRanges) {
-    lines.add('Accept-Ranges', 'bytes');
-    cr.respAcceptRanges = true;
-  }
+  cr.deliverLines(lines);
   endFromStored(cr, obj, stored.bytes, stored.status, stored.reason, lines, 0);
   lines.clear();
   return true;
