@@ -410,6 +410,12 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
       }
       f.filters = opened.stage;
     }
+    if (f.filters === null && f.wholeBody === null && !t.was304 && f.response !== null) {
+      // A body that came whole with its head (a small response) is stored as it is: the
+      // object is complete when its reader gets it, with no body loop on either side.
+      const rb = f.response.body;
+      if (rb instanceof BackendBody && rb.complete && rb.bytes > 0 && (f.slot === null || t.uncacheable || rb.bytes <= f.srv.cache.maxBytes)) f.wholeBody = rb.takeComplete();
+    }
     const vary = buildVary(beresp.get('Vary'), f.req0, t.gzipSupport);
     // A body known to be empty is read before the object is made (Varnish turns do_stream off
     // for it), so its backend connection is free again before the client goes on. An ESI

@@ -101,6 +101,21 @@ export class BackendBody implements AsyncIterable<Buffer> {
     this.#freeRoom();
   }
 
+  /**
+   * The whole body at once, when it has all come and nobody has read any of it (a small
+   * response that came with its head): the chunks, and the body counts as read to its end.
+   * Null otherwise: read it as it comes.
+   */
+  takeComplete(): Buffer[] | null {
+    if (!this.#done || this.#error !== null || this.#iterated) return null;
+    this.#iterated = true;
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    this.#queued = 0;
+    this.#owner.readerDone();
+    return chunks;
+  }
+
   /** Reads the rest into one Buffer (for small bodies and tests). */
   async readAll(): Promise<Buffer> {
     const parts: Buffer[] = [];

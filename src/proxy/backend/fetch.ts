@@ -197,11 +197,21 @@ class Exchange implements BodyOwner {
       if (h.status < 200) continue; // 1xx informational: the real response follows
       if (h.close) this.#close = true;
       const body = new BackendBody(this);
-      if (h.framing.kind === 'none') {
+      const framing = h.framing;
+      if (framing.kind === 'none') {
         this.#complete = true;
         body.end();
+      } else if (framing.kind === 'length' && framing.length > 0 && buf.size >= framing.length) {
+        // The whole body came with the head (a small response): it is taken now, with no
+        // reader loop, and the fetch finds it complete (see BackendBody.takeComplete).
+        const n = framing.length;
+        const piece = buf.peek().subarray(0, n);
+        conn.take(n);
+        p.counters.beresp_bodybytes += n;
+        body.push(piece);
+        this.#bodyEnded(body);
       } else {
-        void this.#pump(body, h.framing);
+        void this.#pump(body, framing);
       }
       return { ok: true, status: h.status, reason: h.reason, headers: h.headers, body };
     }
@@ -229,6 +239,10 @@ class Exchange implements BodyOwner {
       return;
     }
     if (body.stopped) return;
+    this.#bodyEnded(body);
+  }
+
+  #bodyEnded(body: BackendBody): void {
     this.#complete = true;
     // Back to the pool before the consumer sees the end, as Varnish recycles it before the
     // object is finished: a request that follows at once finds it free.
