@@ -14,7 +14,7 @@ import { type LinesMemo, newLinesMemo, parseHead, scanHead } from './head.ts';
 import { type ProxyInfo, parseProxyHeader } from './proxy-protocol.ts';
 import { Http1Request } from './request.ts';
 import { ReceiveBuffer } from './receive-buffer.ts';
-import { Http1Response } from './response.ts';
+import { flushPending, Http1Response } from './response.ts';
 
 /** The parameters the layer reads, live (param.set applies to the next request). */
 export interface Http1Settings {
@@ -77,6 +77,8 @@ export class Http1Connection implements ByteSource {
   /** The last header lines read here (head.ts): made at the second request. */
   #memo: LinesMemo | undefined = undefined;
   #heads = 0;
+  /** An answer waiting in the output arena for the end of this turn (response.ts). */
+  pendingOut: Buffer | null = null;
 
   constructor(socket: Socket, ctx: Http1Context) {
     this.socket = socket;
@@ -172,6 +174,7 @@ export class Http1Connection implements ByteSource {
 
   /** Takes the socket away from request reading (pipe); returns the bytes read ahead. */
   takeOver(): Buffer {
+    flushPending(this);
     const rest = this.peek();
     this.#in.clear();
     this.#state = 'taken';
@@ -186,6 +189,7 @@ export class Http1Connection implements ByteSource {
   }
 
   destroy(reason: CloseReason): void {
+    this.pendingOut = null;
     this.closeReason(reason);
     this.#state = 'closing';
     this.#count();
@@ -396,6 +400,7 @@ export class Http1Connection implements ByteSource {
     if (r.status === 417) c.client_req_417++;
     else c.client_req_400++;
     this.#ctx.handler.refused(r.reason, r.status);
+    flushPending(this);
     if (!this.socket.destroyed) this.socket.write(r.status === 417 ? 'HTTP/1.1 417 Expectation Failed\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\n\r\n', 'latin1');
     this.#current = null;
     this.#finish(r.close);
@@ -413,6 +418,7 @@ export class Http1Connection implements ByteSource {
     this.#clearIdle();
     this.#in.clear();
     const sock = this.socket;
+    flushPending(this);
     if (sock.destroyed) return;
     sock.end();
     if (this.#eof) return;

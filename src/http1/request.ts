@@ -9,7 +9,7 @@ import type { CloseReason } from './close-reasons.ts';
 import type { ProxyInfo } from './proxy-protocol.ts';
 import type { Http1Connection } from './connection.ts';
 import type { RequestHead } from './framing.ts';
-import type { Http1Response } from './response.ts';
+import { flushPending, type Http1Response } from './response.ts';
 
 export class Http1Request {
   readonly head: RequestHead;
@@ -51,6 +51,7 @@ export class Http1Request {
   send100(): void {
     if (!this.want100) return;
     this.want100 = false;
+    flushPending(this.#conn);
     if (!this.socket.destroyed) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
   }
 

@@ -16,26 +16,65 @@ const KEEP_ALIVE_LINE = 'Connection: keep-alive\r\n\r\n';
 const SHORT_TEXT = 48;
 
 /**
- * Where a response's head and body are put together for one write. A socket whose buffer is
- * empty and not corked hands what it is given to the kernel at once (libuv's try-write), and
- * then the bytes are not needed any more: so one buffer, kept, serves write after write, and a
- * hit allocates nothing for its output. A write the kernel did not take whole keeps the buffer
- * (the socket writes the rest later): it becomes the socket's, and a new one is made.
+ * Where responses are put together, and when they leave. A response made while the event loop
+ * handles the sockets one poll found readable (many clients' requests, as a rule) is put
+ * together in one shared arena and written when that batch is done (setImmediate: the end of
+ * the turn), every answer of the batch back to back. A write to a peer asleep on its socket
+ * wakes it, and on a virtual machine that wake-up is most of the write's kernel time; written
+ * back to back, the first answer wakes the peer and the others find it awake (measured on a
+ * loopback hit: about a third less kernel time per hit). The price: an answer leaves once the
+ * rest of its batch is handled, tens of µs with 50 busy clients. A socket that did not take
+ * its bytes whole keeps its part of the arena: a new one is made for the next turn. Anything
+ * else written to a socket first writes what it has waiting (flushPending), so order is kept.
  */
-const SCRATCH_BYTES = 64 * 1024;
-let scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+const ARENA_BYTES = 256 * 1024;
+let arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
+let arenaUsed = 0;
+/** A socket kept part of the arena (see above). */
+let arenaKept = false;
+/** The last piece of the arena handed out: what writeOut may hold back. */
+let reserved: Buffer | null = null;
+const waiting: Http1Connection[] = [];
 
-/** `n` bytes to put one write together in: the scratch when the socket will take them at once. */
+/** `n` bytes to put one write together in: a piece of the arena when the socket holds nothing. */
 function outputFor(sock: Socket, n: number): Buffer {
-  if (n <= SCRATCH_BYTES && sock.writableLength === 0 && sock.writableCorked === 0) return scratch.subarray(0, n);
+  if (n <= ARENA_BYTES - arenaUsed && sock.writableLength === 0 && sock.writableCorked === 0) {
+    const out = arena.subarray(arenaUsed, arenaUsed + n);
+    arenaUsed += n;
+    reserved = out;
+    return out;
+  }
   return Buffer.allocUnsafe(n);
 }
 
-/** Writes `out` (from outputFor); a scratch the socket kept is left to it. */
-function writeOut(sock: Socket, out: Buffer): boolean {
-  const ok = sock.write(out);
-  if (out.buffer === scratch.buffer && sock.writableLength !== 0) scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
-  return ok;
+/** Writes `out` (from outputFor): a piece of the arena waits for the end of the turn. */
+function writeOut(conn: Http1Connection, sock: Socket, out: Buffer): boolean {
+  if (out !== reserved) return sock.write(out);
+  reserved = null;
+  conn.pendingOut = out;
+  if (waiting.push(conn) === 1) setImmediate(writeWaiting);
+  return true;
+}
+
+/** Writes what `conn` has waiting, now: before any other byte goes to its socket. */
+export function flushPending(conn: Http1Connection): void {
+  const out = conn.pendingOut;
+  if (out === null) return;
+  conn.pendingOut = null;
+  const sock = conn.socket;
+  if (sock.destroyed) return;
+  sock.write(out);
+  if (sock.writableLength !== 0) arenaKept = true;
+}
+
+function writeWaiting(): void {
+  for (let i = 0; i < waiting.length; i++) flushPending(waiting[i]);
+  waiting.length = 0;
+  if (arenaKept) {
+    arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
+    arenaKept = false;
+  }
+  arenaUsed = 0;
 }
 
 /** Header lines by index (a VCL resp is one): what endStored writes after the stored block. */
@@ -109,6 +148,7 @@ export class Http1Response {
    * ESI page waiting for an include's fetch).
    */
   flushHead(): void {
+    flushPending(this.#conn);
     const head = this.#head;
     if (head === null || this.#sock.destroyed) return;
     this.#head = null;
@@ -119,6 +159,7 @@ export class Http1Response {
   write(chunk: Uint8Array | string): boolean {
     const sock = this.#sock;
     if (sock.destroyed) return true;
+    flushPending(this.#conn);
     if (this.#head === null && this.#conn.sendExpired()) {
       // send_timeout: the whole response must be out by then, however the client reads.
       this.destroy();
@@ -154,13 +195,14 @@ export class Http1Response {
     const out = outputFor(sock, head.length + chunk.length);
     out.write(head, 0, 'latin1');
     out.set(chunk, head.length);
-    return writeOut(sock, out);
+    return writeOut(this.#conn, sock, out);
   }
 
   /** Ends the response (with its last bytes); the connection goes on to the next request. */
   end(chunk?: Uint8Array | string): void {
     if (this.finished) return;
     this.finished = true;
+    flushPending(this.#conn);
     if (chunk !== undefined && chunk.length > 0) this.write(chunk);
     if (this.#sock.destroyed) {
       this.#head = null;
@@ -175,6 +217,7 @@ export class Http1Response {
   /** Ends the response with a body in pieces, all handed to the socket in one go (writev). */
   endAll(chunks: readonly Uint8Array[]): void {
     const sock = this.#sock;
+    flushPending(this.#conn);
     if (sock.destroyed || this.#chunked) {
       for (const c of chunks) this.write(c);
       this.end();
@@ -199,6 +242,7 @@ export class Http1Response {
    */
   endStored(status: number, reason: string, block: Buffer, lines: HeaderList, from: number, body: readonly Uint8Array[]): void {
     if (this.headersSent) return;
+    flushPending(this.#conn);
     this.statusCode = status;
     this.statusMessage = reason;
     this.headersSent = true;
@@ -237,7 +281,7 @@ export class Http1Response {
           out.set(body[i], at);
           at += body[i].length;
         }
-        writeOut(sock, out);
+        writeOut(conn, sock, out);
       } else {
         sock.cork();
         sock.write(block);
@@ -259,6 +303,7 @@ export class Http1Response {
    */
   whenWritten(done: () => void): void {
     const sock = this.#sock;
+    flushPending(this.#conn);
     if (sock.destroyed || sock.writableLength === 0) {
       done();
       return;
