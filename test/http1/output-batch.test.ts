@@ -73,9 +73,9 @@ it('answers many clients whose requests are read in one turn, each with its own 
     // Two requests each, the second after the first's answer can have been made.
     // The Host get() sends, so that these are hits of what it cached.
     const host = `Host: 127.0.0.1:${proxy.port}`;
-    socks.forEach((s, n) => s.write(`GET /${n} HTTP/1.1\r\n${host}\r\n\r\n`));
+    for (const [n, s] of socks.entries()) s.write(`GET /${n} HTTP/1.1\r\n${host}\r\n\r\n`);
     await sleep(1);
-    socks.forEach((s, n) => s.write(`GET /${count - 1 - n} HTTP/1.1\r\n${host}\r\n\r\n`));
+    for (const [n, s] of socks.entries()) s.write(`GET /${count - 1 - n} HTTP/1.1\r\n${host}\r\n\r\n`);
     const got = await Promise.all(answers);
     got.forEach((rs, n) => {
       expect(rs).toHaveLength(2);
