@@ -14,7 +14,8 @@ import { type LinesMemo, newLinesMemo, parseHead, scanHead } from './head.ts';
 import { type ProxyInfo, parseProxyHeader } from './proxy-protocol.ts';
 import { Http1Request } from './request.ts';
 import { ReceiveBuffer } from './receive-buffer.ts';
-import { flushPending, Http1Response } from './response.ts';
+import { Http1Response } from './response.ts';
+import { flushPending, type TurnWriter } from './turn-writes.ts';
 
 /** The parameters the layer reads, live (param.set applies to the next request). */
 export interface Http1Settings {
@@ -54,7 +55,7 @@ const PIPELINE_RUN = 32;
 /** How long a closing connection waits for the client to close its side (see #finish). */
 const LINGER_MS = 2000;
 
-export class Http1Connection implements ByteSource {
+export class Http1Connection implements ByteSource, TurnWriter {
   readonly socket: Socket;
   readonly listener: { readonly name: string; readonly endpoint: string } | null;
   readonly counters: Http1Counters;
@@ -77,7 +78,7 @@ export class Http1Connection implements ByteSource {
   /** The last header lines read here (head.ts): made at the second request. */
   #memo: LinesMemo | undefined = undefined;
   #heads = 0;
-  /** An answer waiting in the output arena for the end of this turn (response.ts). */
+  /** An answer waiting for the end of this turn (turn-writes.ts). */
   pendingOut: Buffer | null = null;
 
   constructor(socket: Socket, ctx: Http1Context) {

@@ -9,7 +9,8 @@ import type { CloseReason } from './close-reasons.ts';
 import type { ProxyInfo } from './proxy-protocol.ts';
 import type { Http1Connection } from './connection.ts';
 import type { RequestHead } from './framing.ts';
-import { flushPending, type Http1Response } from './response.ts';
+import type { Http1Response } from './response.ts';
+import { flushPending } from './turn-writes.ts';
 
 export class Http1Request {
   readonly head: RequestHead;

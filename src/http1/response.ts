@@ -6,6 +6,7 @@
 
 import type { Socket } from 'node:net';
 import type { Http1Connection } from './connection.ts';
+import { flushPending, outputFor, writeOut } from './turn-writes.ts';
 
 /** Past this size a body is not copied next to its head: the two go out corked. */
 const JOIN_LIMIT = 64 * 1024;
@@ -14,68 +15,6 @@ const CLOSE_LINE = 'Connection: close\r\n\r\n';
 const KEEP_ALIVE_LINE = 'Connection: keep-alive\r\n\r\n';
 /** Past this length a string is copied by Buffer's own latin1 writer rather than char by char. */
 const SHORT_TEXT = 48;
-
-/**
- * Where responses are put together, and when they leave. A response made while the event loop
- * handles the sockets one poll found readable (many clients' requests, as a rule) is put
- * together in one shared arena and written when that batch is done (setImmediate: the end of
- * the turn), every answer of the batch back to back. A write to a peer asleep on its socket
- * wakes it, and on a virtual machine that wake-up is most of the write's kernel time; written
- * back to back, the first answer wakes the peer and the others find it awake (measured on a
- * loopback hit: about a third less kernel time per hit). The price: an answer leaves once the
- * rest of its batch is handled, tens of µs with 50 busy clients. A socket that did not take
- * its bytes whole keeps its part of the arena: a new one is made for the next turn. Anything
- * else written to a socket first writes what it has waiting (flushPending), so order is kept.
- */
-const ARENA_BYTES = 256 * 1024;
-let arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
-let arenaUsed = 0;
-/** A socket kept part of the arena (see above). */
-let arenaKept = false;
-/** The last piece of the arena handed out: what writeOut may hold back. */
-let reserved: Buffer | null = null;
-const waiting: Http1Connection[] = [];
-
-/** `n` bytes to put one write together in: a piece of the arena when the socket holds nothing. */
-function outputFor(sock: Socket, n: number): Buffer {
-  if (n <= ARENA_BYTES - arenaUsed && sock.writableLength === 0 && sock.writableCorked === 0) {
-    const out = arena.subarray(arenaUsed, arenaUsed + n);
-    arenaUsed += n;
-    reserved = out;
-    return out;
-  }
-  return Buffer.allocUnsafe(n);
-}
-
-/** Writes `out` (from outputFor): a piece of the arena waits for the end of the turn. */
-function writeOut(conn: Http1Connection, sock: Socket, out: Buffer): boolean {
-  if (out !== reserved) return sock.write(out);
-  reserved = null;
-  conn.pendingOut = out;
-  if (waiting.push(conn) === 1) setImmediate(writeWaiting);
-  return true;
-}
-
-/** Writes what `conn` has waiting, now: before any other byte goes to its socket. */
-export function flushPending(conn: Http1Connection): void {
-  const out = conn.pendingOut;
-  if (out === null) return;
-  conn.pendingOut = null;
-  const sock = conn.socket;
-  if (sock.destroyed) return;
-  sock.write(out);
-  if (sock.writableLength !== 0) arenaKept = true;
-}
-
-function writeWaiting(): void {
-  for (let i = 0; i < waiting.length; i++) flushPending(waiting[i]);
-  waiting.length = 0;
-  if (arenaKept) {
-    arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
-    arenaKept = false;
-  }
-  arenaUsed = 0;
-}
 
 /** Header lines by index (a VCL resp is one): what endStored writes after the stored block. */
 export interface HeaderList {

@@ -9,6 +9,7 @@
 import type { Socket } from 'node:net';
 import { ReceiveBuffer } from '../../http1/receive-buffer.ts';
 import type { ByteSource } from '../../http1/body.ts';
+import { flushPending, type TurnWriter } from '../../http1/turn-writes.ts';
 import type { BackendFailureKind } from './failure.ts';
 
 const READ_AHEAD = 64 * 1024;
@@ -20,7 +21,7 @@ export interface ConnectionFault {
   readonly code: string | undefined;
 }
 
-export class BackendConnection implements ByteSource {
+export class BackendConnection implements ByteSource, TurnWriter {
   readonly socket: Socket;
   readonly buf = new ReceiveBuffer();
   /** Requests this connection has carried: more than 0 means it is a reused one. */
@@ -36,6 +37,8 @@ export class BackendConnection implements ByteSource {
   received = 0;
   /** When it was last parked in its pool (performance.now()). */
   parkedAt = 0;
+  /** A request waiting for the end of this turn (turn-writes.ts). */
+  pendingOut: Buffer | null = null;
   #wake: ((more: boolean) => void) | null = null;
   #timer: NodeJS.Timeout | null = null;
   #idle: (() => void) | null = null;
@@ -107,6 +110,7 @@ export class BackendConnection implements ByteSource {
 
   /** Handed to a pipe: it reads the socket itself from now on. */
   detach(): Socket {
+    flushPending(this);
     this.#idle = null;
     const socket = this.socket;
     socket.off('data', this.#onDataBound);

@@ -18,6 +18,7 @@ import { channel } from 'node:diagnostics_channel';
 import type { Readable } from 'node:stream';
 import { readBody } from '../../http1/body.ts';
 import { scanHead } from '../../http1/head.ts';
+import { writeAtTurnEnd } from '../../http1/turn-writes.ts';
 import { BackendBody, type BodyOwner } from './body.ts';
 import type { BackendConnection } from './connection.ts';
 import type { BackendCounters } from './counters.ts';
@@ -146,7 +147,8 @@ class Exchange implements BodyOwner {
     if (sendHeaders.hasSubscribers) sendHeaders.publish({ headers: head, socket });
     if (!stream) {
       const bytes = Buffer.from(head, 'latin1');
-      socket.write(body === null || body.length === 0 ? bytes : Buffer.concat([bytes, body]));
+      // With the other writes of this turn (turn-writes.ts): the backend is woken once for them.
+      writeAtTurnEnd(conn, body === null || body.length === 0 ? bytes : Buffer.concat([bytes, body]));
       p.counters.bereq_bodybytes += body?.length ?? 0;
       return;
     }
