@@ -98,7 +98,6 @@ export class Http1Response {
   write(chunk: Uint8Array | string): boolean {
     const sock = this.#sock;
     if (sock.destroyed) return true;
-    flushPending(this.#conn);
     if (this.#head === null && this.#conn.sendExpired()) {
       // send_timeout: the whole response must be out by then, however the client reads.
       this.destroy();
@@ -106,50 +105,56 @@ export class Http1Response {
     }
     if (this.#chunked) {
       if (chunk.length === 0) return true;
-      const data = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
-      sock.cork();
-      this.#raw(`${data.length.toString(16)}\r\n`);
-      sock.write(data);
-      const ok = sock.write('\r\n', 'latin1');
-      sock.uncork();
-      return ok;
+      return this.#raw(chunk, `${chunk.length.toString(16)}\r\n`, true);
     }
-    return this.#raw(chunk);
+    return this.#raw(chunk, '', false);
   }
 
-  /** Bytes as they are, after the head if it is still waiting. */
-  #raw(chunk: Uint8Array | string): boolean {
+  /**
+   * Bytes after the head if it is still waiting (and `pre` and a line end around them for a
+   * chunk): put together in one piece of output, which joins what the connection has waiting
+   * for the end of the turn (turn-writes.ts), so that the pieces of a streamed or ESI body
+   * made in one turn leave in one write. A large chunk goes as it is, corked with the rest.
+   */
+  #raw(chunk: Uint8Array | string, pre: string, crlf: boolean): boolean {
     const sock = this.#sock;
-    const head = this.#head;
-    if (head === null) return typeof chunk === 'string' ? sock.write(chunk, 'latin1') : sock.write(chunk);
+    const conn = this.#conn;
+    const head = this.#head ?? '';
     this.#head = null;
-    if (typeof chunk === 'string') return sock.write(head + chunk, 'latin1');
+    const first = head.length + pre.length;
     if (chunk.length > JOIN_LIMIT) {
+      flushPending(conn);
       sock.cork();
-      sock.write(head, 'latin1');
-      const ok = sock.write(chunk);
+      if (first > 0) sock.write(head + pre, 'latin1');
+      let ok = typeof chunk === 'string' ? sock.write(chunk, 'latin1') : sock.write(chunk);
+      if (crlf) ok = sock.write('\r\n', 'latin1');
       sock.uncork();
       return ok;
     }
-    const out = outputFor(sock, head.length + chunk.length);
-    out.write(head, 0, 'latin1');
-    out.set(chunk, head.length);
-    return writeOut(this.#conn, sock, out);
+    const n = first + chunk.length + (crlf ? 2 : 0);
+    const out = outputFor(conn, sock, n);
+    let at = putLatin1(out, putLatin1(out, 0, head), pre);
+    if (typeof chunk === 'string') at = putLatin1(out, at, chunk);
+    else {
+      out.set(chunk, at);
+      at += chunk.length;
+    }
+    if (crlf) {
+      out[at++] = 0x0d;
+      out[at] = 0x0a;
+    }
+    return writeOut(conn, sock, out);
   }
 
   /** Ends the response (with its last bytes); the connection goes on to the next request. */
   end(chunk?: Uint8Array | string): void {
     if (this.finished) return;
     this.finished = true;
-    flushPending(this.#conn);
     if (chunk !== undefined && chunk.length > 0) this.write(chunk);
     if (this.#sock.destroyed) {
       this.#head = null;
-    } else if (this.#chunked) this.#raw('0\r\n\r\n');
-    else if (this.#head !== null) {
-      this.#sock.write(this.#head, 'latin1');
-      this.#head = null;
-    }
+    } else if (this.#chunked) this.#raw('0\r\n\r\n', '', false);
+    else if (this.#head !== null) this.#raw('', '', false);
     this.#conn.responseEnded(this);
   }
 
@@ -181,7 +186,6 @@ export class Http1Response {
    */
   endStored(status: number, reason: string, block: Buffer, lines: HeaderList, from: number, body: readonly Uint8Array[]): void {
     if (this.headersSent) return;
-    flushPending(this.#conn);
     this.statusCode = status;
     this.statusMessage = reason;
     this.headersSent = true;
@@ -199,7 +203,7 @@ export class Http1Response {
     const sock = this.#sock;
     if (!sock.destroyed) {
       const joined = size <= JOIN_LIMIT;
-      const out = joined ? outputFor(sock, headBytes + size) : Buffer.allocUnsafe(tailBytes);
+      const out = joined ? outputFor(conn, sock, headBytes + size) : Buffer.allocUnsafe(tailBytes);
       let at = 0;
       if (joined) at = block.copy(out, 0);
       for (let i = from; i < n; i++) {
@@ -222,6 +226,7 @@ export class Http1Response {
         }
         writeOut(conn, sock, out);
       } else {
+        flushPending(conn);
         sock.cork();
         sock.write(block);
         sock.write(out);

@@ -7,9 +7,12 @@
 // awake (a loopback hit: about a third less kernel time, and less user time, per hit). The
 // price: a write leaves once the rest of its batch is handled, tens of µs with 50 busy clients.
 //
-// A socket that did not take its bytes whole keeps its part of the arena: a new arena is made
-// for the next turn. Anything else written to a socket first writes what it has waiting
+// More bytes for a socket whose waiting write is the arena's last piece (a streamed body's
+// next piece, an ESI page's next part) join it there: one write at the end of the turn
+// (writeAfter). Anything else written to a socket first writes what it has waiting
 // (flushPending), so the order of its bytes is kept; a socket destroyed meanwhile drops them.
+// A socket that did not take its bytes whole keeps its part of the arena: a new arena is made
+// for the next turn.
 
 import type { Socket } from 'node:net';
 
@@ -27,12 +30,19 @@ let arenaUsed = 0;
 let arenaKept = false;
 /** The last piece of the arena handed out: what writeOut holds back. */
 let reserved: Buffer | null = null;
+/** The writer whose waiting write ends where the arena's free part starts (see writeAfter). */
+let tail: TurnWriter | null = null;
 const waiting: TurnWriter[] = [];
 
-/** `n` bytes to put one write together in: a piece of the arena when the socket holds nothing. */
-export function outputFor(sock: Socket, n: number): Buffer {
+/**
+ * `n` bytes for `w`'s next write to be put together in: a piece of the arena when its socket
+ * holds nothing (right after `w`'s waiting write when that is the arena's last piece: the two
+ * become one), else a Buffer of its own. Hand it to writeOut at once.
+ */
+export function outputFor(w: TurnWriter, sock: Socket, n: number): Buffer {
   if (n <= ARENA_BYTES - arenaUsed && sock.writableLength === 0 && sock.writableCorked === 0) {
     const out = arena.subarray(arenaUsed, arenaUsed + n);
+    if (tail !== w) tail = null;
     arenaUsed += n;
     reserved = out;
     return out;
@@ -42,9 +52,19 @@ export function outputFor(sock: Socket, n: number): Buffer {
 
 /** Writes `out` (from outputFor): a piece of the arena waits for the end of the turn. */
 export function writeOut(w: TurnWriter, sock: Socket, out: Buffer): boolean {
-  if (out !== reserved) return sock.write(out);
+  if (out !== reserved) {
+    flushPending(w);
+    return sock.write(out);
+  }
   reserved = null;
+  const before = w.pendingOut;
+  if (tail === w && before !== null) {
+    // Right after what waits already: one piece of the arena, one write.
+    w.pendingOut = arena.subarray(arenaUsed - out.length - before.length, arenaUsed);
+    return true;
+  }
   writeAtTurnEnd(w, out);
+  tail = w;
   return true;
 }
 
@@ -60,6 +80,7 @@ export function flushPending(w: TurnWriter): void {
   const out = w.pendingOut;
   if (out === null) return;
   w.pendingOut = null;
+  if (tail === w) tail = null;
   const sock = w.socket;
   if (sock.destroyed) return;
   sock.write(out);
@@ -69,6 +90,7 @@ export function flushPending(w: TurnWriter): void {
 function writeWaiting(): void {
   for (let i = 0; i < waiting.length; i++) flushPending(waiting[i]);
   waiting.length = 0;
+  tail = null;
   if (arenaKept) {
     arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
     arenaKept = false;
