@@ -15,7 +15,7 @@ import type { BodyInfo } from './body-info.ts';
 import { esiPieces, esiPlain, type Includes, piecesOf } from './esi-deliver.ts';
 import { assembleGzip, type Piece, storedPiece } from './gzip-pieces.ts';
 import { weakenEtag } from './http-edits.ts';
-import { type Body, coalesce, compose, filterNames, type Stage } from './stage.ts';
+import { type Body, compose, filterNames, type Stage } from './stage.ts';
 import { openVmodFilter, type VmodFilterLookup } from './vmod-filters.ts';
 import type { KeptGunzips } from './gunzip-keep.ts';
 import { gunzippedLength, gunzipStage, gunzipWhole, gunzipWholeStage, WHOLE_GUNZIP_MAX } from './zlib-stages.ts';
@@ -139,8 +139,6 @@ export function openDeliveryFilters(list: string, c: DeliveryContext): DeliveryC
   }
   if (stages.length === 0) return null;
   if (stages.length === 1 && wholeFirst) return wholeGunzip(obj, c.kept);
-  // An ESI page's many small parts go out in as few writes as they came in turns.
-  if (names.includes('esi') && info.esiOpen) stages.push(coalesce);
   return { kind: 'bytes', stage: compose(stages), length };
 }
 

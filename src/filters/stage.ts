@@ -29,39 +29,3 @@ export async function* through(input: Body, t: Transform): AsyncGenerator<Buffer
 export function filterNames(list: string): string[] {
   return list.split(/\s+/).filter((n) => n !== '');
 }
-
-const TICK = Symbol('tick');
-
-/**
- * Joins the chunks that come before the event loop turns into one (up to `max` bytes): an ESI
- * page of cached parts is made of many small ranges that are all there at once, and one write
- * of them costs one system call instead of one each. A chunk that is slow to come is waited
- * for; what came before it goes out first.
- */
-export async function* coalesce(input: Body, max = 65536): AsyncGenerator<Buffer> {
-  const it = input[Symbol.asyncIterator]();
-  let next = it.next();
-  for (;;) {
-    const first = await next;
-    if (first.done === true) return;
-    const batch = [first.value];
-    let size = first.value.length;
-    next = it.next();
-    let tick: Promise<typeof TICK> | null = null;
-    let ended = false;
-    while (size < max) {
-      tick ??= new Promise((resolve) => setImmediate(resolve, TICK));
-      const r = await Promise.race([next, tick]);
-      if (r === TICK) break;
-      if (r.done === true) {
-        ended = true;
-        break;
-      }
-      batch.push(r.value);
-      size += r.value.length;
-      next = it.next();
-    }
-    yield batch.length === 1 ? batch[0] : Buffer.concat(batch, size);
-    if (ended) return;
-  }
-}
