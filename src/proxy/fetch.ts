@@ -172,7 +172,11 @@ export function startFetch(srv: Shellac, order: FetchOrder): Promise<CacheObject
 async function run(f: Fetch): Promise<void> {
   let step: Step = 'fetch';
   try {
-    while (step !== 'done') step = await STEPS[step](f);
+    // A step whose sub is synchronous hands over the next at once; only a promise is awaited.
+    while (step !== 'done') {
+      const next = STEPS[step](f);
+      step = typeof next === 'string' ? next : await next;
+    }
   } catch (e) {
     f.srv.logger.error({ err: e, xid: f.task.xid }, 'fetch failed');
     fail(f);
@@ -209,23 +213,11 @@ function fail(f: Fetch): void {
 }
 
 const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise<Step>>> = {
-  async fetch(f) {
+  fetch(f) {
     // beresp.storage's first value, chosen per attempt as varnishd's STV_next does.
     const cache = f.srv.cache;
     f.task.berespStorage = f.task.uncacheable ? cache.transient : cache.nextStorage();
-    const a = await f.call('vcl_backend_fetch');
-    switch (a.action) {
-      case 'fetch':
-        f.times?.mark('Fetch');
-        return 'send';
-      case 'error':
-        f.errorStatus = a.status;
-        f.errorReason = a.reason;
-        f.vclError = true;
-        return 'error';
-      default:
-        return 'fail';
-    }
+    return after(f, f.call('vcl_backend_fetch'), afterFetchSub);
   },
 
   async send(f) {
@@ -328,40 +320,11 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     return 'response';
   },
 
-  async response(f) {
-    const t = f.task;
-    const a = await f.call('vcl_backend_response');
-    // As Varnish: the connection is not reused when beresp says Connection: close as VCL left
-    // it, nor after abandon, fail or error, nor after a retry that leaves a body unread. (A
-    // VMOD's backend that answers by itself, compute's programs, has no connection to decide.)
-    const body = f.response?.body;
-    const unread = a.action === 'retry' && body instanceof BackendBody && (body.bytes > 0 || !body.complete);
-    if (body instanceof BackendBody) body.decideConnection(saysClose(t.beresp?.get('Connection')) || unread || (a.action !== 'deliver' && a.action !== 'pass' && a.action !== 'retry'));
-    if (a.action === 'deliver' || a.action === 'pass') f.times?.mark('Process');
-    switch (a.action) {
-      case 'deliver':
-        return 'commit';
-      case 'pass':
-        // return (pass(ttl)): hit-for-pass.
-        t.berespUncacheable = true;
-        t.ttl = a.ttl ?? t.ttl;
-        f.passTtl = a.ttl ?? t.ttl;
-        return 'commit';
-      case 'retry':
-        return retry(f, 'response');
-      case 'error':
-        f.response?.body.abort();
-        f.response = null;
-        f.errorStatus = a.status;
-        f.errorReason = a.reason;
-        f.vclError = true;
-        return 'error';
-      default:
-        return 'fail';
-    }
+  response(f) {
+    return after(f, f.call('vcl_backend_response'), afterResponseSub);
   },
 
-  async error(f) {
+  error(f) {
     const t = f.task;
     f.errored = true;
     f.times?.mark('Error');
@@ -384,15 +347,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     t.berespUncacheable = t.uncacheable;
     f.origin = Date.now() / 1000;
     f.timersAt = f.origin;
-    const a = await f.call('vcl_backend_error');
-    switch (a.action) {
-      case 'deliver':
-        return 'commit';
-      case 'retry':
-        return retry(f, 'error');
-      default:
-        return 'fail';
-    }
+    return after(f, f.call('vcl_backend_error'), afterErrorSub);
   },
 
   commit(f) {
@@ -524,6 +479,70 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     return 'done';
   },
 };
+
+/** The next step from a sub's action: at once when the sub was synchronous, else once it is. */
+function after(f: Fetch, r: VclAction | Promise<VclAction>, next: (f: Fetch, a: VclAction) => Step): Step | Promise<Step> {
+  if (r instanceof Promise) return r.then((a) => next(f, a));
+  return next(f, r);
+}
+
+function afterFetchSub(f: Fetch, a: VclAction): Step {
+  switch (a.action) {
+    case 'fetch':
+      f.times?.mark('Fetch');
+      return 'send';
+    case 'error':
+      f.errorStatus = a.status;
+      f.errorReason = a.reason;
+      f.vclError = true;
+      return 'error';
+    default:
+      return 'fail';
+  }
+}
+
+function afterResponseSub(f: Fetch, a: VclAction): Step {
+  const t = f.task;
+  // As Varnish: the connection is not reused when beresp says Connection: close as VCL left
+  // it, nor after abandon, fail or error, nor after a retry that leaves a body unread. (A
+  // VMOD's backend that answers by itself, compute's programs, has no connection to decide.)
+  const body = f.response?.body;
+  const unread = a.action === 'retry' && body instanceof BackendBody && (body.bytes > 0 || !body.complete);
+  if (body instanceof BackendBody) body.decideConnection(saysClose(t.beresp?.get('Connection')) || unread || (a.action !== 'deliver' && a.action !== 'pass' && a.action !== 'retry'));
+  if (a.action === 'deliver' || a.action === 'pass') f.times?.mark('Process');
+  switch (a.action) {
+    case 'deliver':
+      return 'commit';
+    case 'pass':
+      // return (pass(ttl)): hit-for-pass.
+      t.berespUncacheable = true;
+      t.ttl = a.ttl ?? t.ttl;
+      f.passTtl = a.ttl ?? t.ttl;
+      return 'commit';
+    case 'retry':
+      return retry(f, 'response');
+    case 'error':
+      f.response?.body.abort();
+      f.response = null;
+      f.errorStatus = a.status;
+      f.errorReason = a.reason;
+      f.vclError = true;
+      return 'error';
+    default:
+      return 'fail';
+  }
+}
+
+function afterErrorSub(f: Fetch, a: VclAction): Step {
+  switch (a.action) {
+    case 'deliver':
+      return 'commit';
+    case 'retry':
+      return retry(f, 'error');
+    default:
+      return 'fail';
+  }
+}
 
 function retry(f: Fetch, from: 'response' | 'error'): Step {
   const t = f.task;
