@@ -38,7 +38,6 @@ import type { VclHttp } from '../runtime/http.ts';
 import { parseHttpDate } from '../runtime/httpdate.ts';
 import type { Ban } from './ban-list.ts';
 import { decodedHeads, decodeHeaderBlock, encodeHeaderBlock, NO_SLOT } from './header-block.ts';
-import type { ObjectHead } from './objhead.ts';
 import { NONE, type ObjectTable, ROW, ROW_FIELDS } from './object-table.ts';
 import type { Stevedore } from './stevedore.ts';
 import type { VarySpec } from './vary.ts';
@@ -176,8 +175,6 @@ export class CacheObject {
   #more: PromiseWithResolvers<void> | null = null;
 
   // Bookkeeping of the cache that holds the object; callers leave these alone.
-  /** The head it hangs on, or null once removed (or never committed). */
-  head: ObjectHead | null = null;
   /** The newest ban it has been checked against (BanList). */
   ban: Ban | null = null;
   /** Set once the object leaves the cache; lookups never see it again. */
@@ -587,6 +584,11 @@ export class CacheObject {
   /** obj.can_esi: the body is parsed for ESI (and, once complete, was found to be XML). */
   get canEsi(): boolean {
     return this.info.esiOpen && (this.state === 'streaming' || this.info.esi !== null);
+  }
+
+  /** In the cache: committed (it has an id in the object table) and not removed since. */
+  get cached(): boolean {
+    return this.id !== NONE && !this.dying;
   }
 
   /** obj.uncacheable: true for hit-for-miss and hit-for-pass objects. */
