@@ -127,6 +127,43 @@ interface PrivateState {
   room: PromiseWithResolvers<void> | null;
 }
 
+type HitResult = { readonly kind: 'hit'; readonly obj: CacheObject };
+
+/**
+ * The fields most cached objects do not need most of the time, apart so that a cold object's
+ * handle is small (a field is 8 bytes, a million objects' worth of them the collector scans).
+ */
+class Rare {
+  /** The decoded headers, or null until asked for again. */
+  http: VclHttp | null = null;
+  /** Its slot in decodedHeads while it holds one. */
+  slot = NO_SLOT;
+  /**
+   * While it has a slot: a copy of a small one-piece body, made at the first read, so that a hot
+   * object's hits hand out the same Buffer (no allocation, as before storage had slabs).
+   */
+  hot: Buffer | null = null;
+  /** The header block when it is not in the storage's space (ROW.headAt is -1). */
+  block: Buffer | null = null;
+  /**
+   * Body pieces after the first (offset and length pairs; the first is in the row); an offset
+   * below 0 is a Buffer of `bufs`.
+   */
+  rest: number[] | null = null;
+  bufs: Buffer[] | null = null;
+  /** Readers streaming the body (pin/unpin); the ranges of a removed object wait for them. */
+  readers = 0;
+  /** The ranges of a removed object are given back when its last reader leaves. */
+  unstoreLater = false;
+  /** The readers waiting for more of a body still arriving. */
+  more: PromiseWithResolvers<void> | null = null;
+  supersedes: CacheObject | null = null;
+  /** A private object's reader and fetch. */
+  own: PrivateState | null = null;
+  /** The result a lookup returns for a plain hit (hitResult). */
+  hit: HitResult | null = null;
+}
+
 export class CacheObject {
   readonly kind: ObjectKind;
   readonly vary: VarySpec | null;
@@ -144,27 +181,11 @@ export class CacheObject {
   #at: number;
   /** Its id in the object table; NONE outside the cache. */
   id = NONE;
-  /** The decoded headers, or null until asked for again. */
-  #http: VclHttp | null;
-  /** Its slot in decodedHeads while it holds one. */
-  #slot = NO_SLOT;
   /**
-   * While it has a slot: a copy of a small one-piece body, made at the first read, so that a hot
-   * object's hits hand out the same Buffer (no allocation, as before storage had slabs).
+   * What an object needs only while it is in use or not yet stored (Rare below), or null: a
+   * cold object in a storage is then this handle, its row and its ids, nothing more.
    */
-  #hot: Buffer | null = null;
-  /** The header block when it is not in the storage's space (ROW.headAt is -1). */
-  #block: Buffer | null = null;
-  /**
-   * Body pieces after the first (offset and length pairs; the first is in the row); an offset
-   * below 0 is a Buffer of #bufs.
-   */
-  #rest: number[] | null = null;
-  #bufs: Buffer[] | null = null;
-  /** Readers streaming the body (pin/unpin); the ranges of a removed object wait for them. */
-  #readers = 0;
-  /** The ranges of a removed object are given back when its last reader leaves. */
-  #unstoreLater = false;
+  #x: Rare | null = null;
   /**
    * Whether a refetch may revalidate this object with If-Modified-Since / If-None-Match
    * (Varnish's OF_IMSCAND): a normal 200 with Last-Modified or ETag.
@@ -172,7 +193,6 @@ export class CacheObject {
   readonly revalidatable: boolean;
 
   state: BodyState = 'streaming';
-  #more: PromiseWithResolvers<void> | null = null;
 
   // Bookkeeping of the cache that holds the object; callers leave these alone.
   /** The newest ban it has been checked against (BanList). */
@@ -180,13 +200,109 @@ export class CacheObject {
   /** Set once the object leaves the cache; lookups never see it again. */
   dying = false;
   owner: ObjectOwner | null = null;
-  /** The stale object this one replaces once its body is complete (a refresh). */
-  supersedes: CacheObject | null = null;
   /** Where it is charged (obj.storage in VCL); null for an object no cache made. */
   storage: Stevedore | null = null;
-  /** A private object's reader and fetch; null for the others (a million cached objects). */
-  #private: PrivateState | null = null;
-  #hit: { readonly kind: 'hit'; readonly obj: CacheObject } | null = null;
+
+  // What Rare holds, read and written as fields: a default written to an object without Rare
+  // makes none.
+
+  #rare(): Rare {
+    this.#x ??= new Rare();
+    return this.#x;
+  }
+
+  get #http(): VclHttp | null {
+    return this.#x === null ? null : this.#x.http;
+  }
+
+  set #http(v: VclHttp | null) {
+    if (v !== null || this.#x !== null) this.#rare().http = v;
+  }
+
+  get #slot(): number {
+    return this.#x === null ? NO_SLOT : this.#x.slot;
+  }
+
+  set #slot(v: number) {
+    if (v !== NO_SLOT || this.#x !== null) this.#rare().slot = v;
+  }
+
+  get #hot(): Buffer | null {
+    return this.#x === null ? null : this.#x.hot;
+  }
+
+  set #hot(v: Buffer | null) {
+    if (v !== null || this.#x !== null) this.#rare().hot = v;
+  }
+
+  get #block(): Buffer | null {
+    return this.#x === null ? null : this.#x.block;
+  }
+
+  set #block(v: Buffer | null) {
+    if (v !== null || this.#x !== null) this.#rare().block = v;
+  }
+
+  get #rest(): number[] | null {
+    return this.#x === null ? null : this.#x.rest;
+  }
+
+  set #rest(v: number[] | null) {
+    if (v !== null || this.#x !== null) this.#rare().rest = v;
+  }
+
+  get #bufs(): Buffer[] | null {
+    return this.#x === null ? null : this.#x.bufs;
+  }
+
+  set #bufs(v: Buffer[] | null) {
+    if (v !== null || this.#x !== null) this.#rare().bufs = v;
+  }
+
+  get #readers(): number {
+    return this.#x === null ? 0 : this.#x.readers;
+  }
+
+  set #readers(v: number) {
+    if (v !== 0 || this.#x !== null) this.#rare().readers = v;
+  }
+
+  get #unstoreLater(): boolean {
+    return this.#x === null ? false : this.#x.unstoreLater;
+  }
+
+  set #unstoreLater(v: boolean) {
+    if (v || this.#x !== null) this.#rare().unstoreLater = v;
+  }
+
+  get #more(): PromiseWithResolvers<void> | null {
+    return this.#x === null ? null : this.#x.more;
+  }
+
+  set #more(v: PromiseWithResolvers<void> | null) {
+    if (v !== null || this.#x !== null) this.#rare().more = v;
+  }
+
+  get #private(): PrivateState | null {
+    return this.#x === null ? null : this.#x.own;
+  }
+
+  /** The stale object this one replaces once its body is complete (a refresh). */
+  get supersedes(): CacheObject | null {
+    return this.#x === null ? null : this.#x.supersedes;
+  }
+
+  set supersedes(v: CacheObject | null) {
+    if (v !== null || this.#x !== null) this.#rare().supersedes = v;
+  }
+
+  /** Rare goes once all it holds is back to nothing (a stored object its ring let go). */
+  #trim(): void {
+    const x = this.#x;
+    if (x === null || x.http !== null || x.slot !== NO_SLOT || x.hot !== null || x.block !== null || x.rest !== null || x.bufs !== null) return;
+    if (x.readers !== 0 || x.unstoreLater || x.more !== null || x.supersedes !== null || x.own !== null) return;
+    this.#x = null;
+  }
 
   /** `table`: the object table it takes a row of (it enters the cache); none for a pass's. */
   constructor(init: ObjectInit, table: ObjectTable | null = null) {
@@ -204,7 +320,7 @@ export class CacheObject {
     row[at + ROW.xid] = init.xid;
     this.#http = init.http;
     this.kind = init.kind ?? 'normal';
-    if (this.kind === 'private') this.#private = { released: 0, abandoned: false, room: null };
+    if (this.kind === 'private') this.#rare().own = { released: 0, abandoned: false, room: null };
     this.vary = init.vary ?? null;
     row[at + ROW.origin] = init.origin;
     row[at + ROW.ttl] = init.ttl;
@@ -424,6 +540,7 @@ export class CacheObject {
     this.#slot = NO_SLOT;
     this.#hot = null;
     if (this.#headAt >= 0 || this.#block !== null) this.#http = null;
+    this.#trim();
   }
 
   /** The stored header block: status line and header lines, as written (a copy when stored). */
@@ -633,9 +750,10 @@ export class CacheObject {
   }
 
   /** The result a lookup returns for a plain hit, made once per object. */
-  get hitResult(): { readonly kind: 'hit'; readonly obj: CacheObject } {
-    this.#hit ??= { kind: 'hit', obj: this };
-    return this.#hit;
+  get hitResult(): HitResult {
+    const x = this.#rare();
+    x.hit ??= { kind: 'hit', obj: this };
+    return x.hit;
   }
 
   // ------------------------------------------------------------------------------------------
