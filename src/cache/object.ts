@@ -162,17 +162,25 @@ class Rare {
   own: PrivateState | null = null;
   /** The result a lookup returns for a plain hit (hitResult). */
   hit: HitResult | null = null;
+  vary: VarySpec | null = null;
+  info: BodyInfo = PLAIN_BODY;
 }
 
+/** The handle's small fields in one number (a field is 8 bytes a million times over). */
+const KINDS: readonly ObjectKind[] = ['normal', 'hit_for_miss', 'hit_for_pass', 'private'];
+const STATES: readonly BodyState[] = ['streaming', 'done', 'failed'];
+const BITS = {
+  /** kind: KINDS index (2 bits); state: STATES index (2 bits, shifted). */
+  kind: 3,
+  stateShift: 2,
+  state: 3 << 2,
+  dying: 1 << 4,
+  revalidatable: 1 << 5,
+} as const;
+
 export class CacheObject {
-  readonly kind: ObjectKind;
-  readonly vary: VarySpec | null;
-  /**
-   * What the fetch filters know of the body (gzipped by us or checked, ESI instructions): a
-   * value of its own, set by the fetch before the body is appended and completed with the ESI
-   * list before finish().
-   */
-  info: BodyInfo = PLAIN_BODY;
+  /** kind, state, dying and revalidatable (BITS). */
+  #bits = 0;
   /**
    * Its numbers (object-table.ts): a row of the object table while it is in the cache (`id` >=
    * 0), else an array of its own. `#row[#at + ROW.x]` is field x.
@@ -186,19 +194,9 @@ export class CacheObject {
    * cold object in a storage is then this handle, its row and its ids, nothing more.
    */
   #x: Rare | null = null;
-  /**
-   * Whether a refetch may revalidate this object with If-Modified-Since / If-None-Match
-   * (Varnish's OF_IMSCAND): a normal 200 with Last-Modified or ETag.
-   */
-  readonly revalidatable: boolean;
-
-  state: BodyState = 'streaming';
-
   // Bookkeeping of the cache that holds the object; callers leave these alone.
   /** The newest ban it has been checked against (BanList). */
   ban: Ban | null = null;
-  /** Set once the object leaves the cache; lookups never see it again. */
-  dying = false;
   owner: ObjectOwner | null = null;
   /** Where it is charged (obj.storage in VCL); null for an object no cache made. */
   storage: Stevedore | null = null;
@@ -209,6 +207,53 @@ export class CacheObject {
   #rare(): Rare {
     this.#x ??= new Rare();
     return this.#x;
+  }
+
+  get kind(): ObjectKind {
+    return KINDS[this.#bits & BITS.kind];
+  }
+
+  get state(): BodyState {
+    return STATES[(this.#bits & BITS.state) >> BITS.stateShift];
+  }
+
+  set state(v: BodyState) {
+    this.#bits = (this.#bits & ~BITS.state) | (STATES.indexOf(v) << BITS.stateShift);
+  }
+
+  /** Set once the object leaves the cache; lookups never see it again. */
+  get dying(): boolean {
+    return (this.#bits & BITS.dying) !== 0;
+  }
+
+  set dying(v: boolean) {
+    this.#bits = v ? this.#bits | BITS.dying : this.#bits & ~BITS.dying;
+  }
+
+  /**
+   * Whether a refetch may revalidate this object with If-Modified-Since / If-None-Match
+   * (Varnish's OF_IMSCAND): a normal 200 with Last-Modified or ETag.
+   */
+  get revalidatable(): boolean {
+    return (this.#bits & BITS.revalidatable) !== 0;
+  }
+
+  /** Its Vary (buildVary()), null when the response had none. */
+  get vary(): VarySpec | null {
+    return this.#x === null ? null : this.#x.vary;
+  }
+
+  /**
+   * What the fetch filters know of the body (gzipped by us or checked, ESI instructions): a
+   * value of its own, set by the fetch before the body is appended and completed with the ESI
+   * list before finish().
+   */
+  get info(): BodyInfo {
+    return this.#x === null ? PLAIN_BODY : this.#x.info;
+  }
+
+  set info(v: BodyInfo) {
+    if (v !== PLAIN_BODY || this.#x !== null) this.#rare().info = v;
   }
 
   get #http(): VclHttp | null {
@@ -301,6 +346,7 @@ export class CacheObject {
     const x = this.#x;
     if (x === null || x.http !== null || x.slot !== NO_SLOT || x.hot !== null || x.block !== null || x.rest !== null || x.bufs !== null) return;
     if (x.readers !== 0 || x.unstoreLater || x.more !== null || x.supersedes !== null || x.own !== null) return;
+    if (x.vary !== null || x.info !== PLAIN_BODY) return;
     this.#x = null;
   }
 
@@ -319,9 +365,10 @@ export class CacheObject {
     row.fill(0, at, at + ROW_FIELDS);
     row[at + ROW.xid] = init.xid;
     this.#http = init.http;
-    this.kind = init.kind ?? 'normal';
-    if (this.kind === 'private') this.#rare().own = { released: 0, abandoned: false, room: null };
-    this.vary = init.vary ?? null;
+    const kind = init.kind ?? 'normal';
+    this.#bits = KINDS.indexOf(kind);
+    if (kind === 'private') this.#rare().own = { released: 0, abandoned: false, room: null };
+    if (init.vary !== undefined && init.vary !== null) this.#rare().vary = init.vary;
     row[at + ROW.origin] = init.origin;
     row[at + ROW.ttl] = init.ttl;
     row[at + ROW.grace] = init.grace;
@@ -331,7 +378,7 @@ export class CacheObject {
     row[at + ROW.lastModified] = lm === null ? Math.floor(init.fetchedAt ?? init.origin) : (parseHttpDate(lm) ?? 0);
     this.#block = encodeHeaderBlock(init.http);
     row[at + ROW.headerBytes] = this.#block.length;
-    this.revalidatable = this.kind === 'normal' && init.http.status === 200 && (lm !== null || init.http.has('ETag'));
+    if (kind === 'normal' && init.http.status === 200 && (lm !== null || init.http.has('ETag'))) this.#bits |= BITS.revalidatable;
     if (init.info !== undefined) this.info = init.info;
     if (init.body !== undefined) {
       for (const chunk of init.body) this.keepChunk(chunk);
