@@ -13,8 +13,8 @@
 // - What only a head with a fetch in progress or requests waiting needs (the busy slots, the
 //   waiting list: objhead.ts's ObjectHead) is a JS object made for that time and dropped after;
 //   `live[h]` says one exists, so a hit on a quiet head asks no Map.
-// Keys are normally SHA-256 digests as 32 latin1 characters (digest.ts); any other string (tests,
-// tools) is digested first, so the same string always names the same head.
+// Keys are normally SHA-256 digests as 32 latin1 characters (digest.ts); any string of another
+// length (tests, tools) is digested first, so the same string always names the same head.
 
 import { createHash } from 'node:crypto';
 import { NONE, type ObjectTable } from './object-table.ts';
@@ -39,8 +39,9 @@ export class ObjectIndex {
   #made = 0;
   /** Heads in the index. */
   size = 0;
-  /** The key being looked up, as words. */
-  readonly #words = new Int32Array(WORDS);
+  /** The last key found and its head: the same request URL again (a memoized key) costs one comparison. */
+  #lastKey: string | null = null;
+  #lastHead = NONE;
 
   constructor(table: ObjectTable) {
     this.#table = table;
@@ -48,8 +49,8 @@ export class ObjectIndex {
 
   /** The head of `key`, or NONE. */
   find(key: string): number {
-    const w = this.#words;
-    keyWords(key, w);
+    if (key === this.#lastKey) return this.#lastHead;
+    const w = keyWords(key);
     const d = this.#digests;
     const slots = this.#slots;
     const mask = slots.length - 1;
@@ -57,7 +58,11 @@ export class ObjectIndex {
       const v = slots[i];
       if (v === 0) return NONE;
       const at = (v - 1) * WORDS;
-      if (d[at] === w[0] && d[at + 1] === w[1] && d[at + 2] === w[2] && d[at + 3] === w[3] && d[at + 4] === w[4] && d[at + 5] === w[5] && d[at + 6] === w[6] && d[at + 7] === w[7]) return v - 1;
+      if (d[at] === w[0] && d[at + 1] === w[1] && d[at + 2] === w[2] && d[at + 3] === w[3] && d[at + 4] === w[4] && d[at + 5] === w[5] && d[at + 6] === w[6] && d[at + 7] === w[7]) {
+        this.#lastKey = key;
+        this.#lastHead = v - 1;
+        return v - 1;
+      }
     }
   }
 
@@ -65,8 +70,7 @@ export class ObjectIndex {
   add(key: string): number {
     if (2 * (this.size + 1) > this.#slots.length) this.#rehash(this.#slots.length * 2);
     const h = this.#free.pop() ?? this.#newId();
-    keyWords(key, this.#words);
-    this.#digests.set(this.#words, h * WORDS);
+    this.#digests.set(keyWords(key), h * WORDS);
     this.first[h] = NONE;
     this.live[h] = 0;
     this.#put(h);
@@ -76,6 +80,7 @@ export class ObjectIndex {
 
   /** Takes an idle head out (no objects, nothing live); its id is free again. */
   remove(h: number): void {
+    this.#lastKey = null;
     const slots = this.#slots;
     const mask = slots.length - 1;
     let i = hashOf(this.#digests, h * WORDS) >>> this.#shift;
@@ -161,20 +166,16 @@ function hashOf(w: Int32Array, at: number): number {
   return Math.imul(w[at] ^ Math.imul(w[at + 3], 0x85ebca6b) ^ w[at + 6], 0x9e3779b1);
 }
 
-/** The key's 32 bytes as words; a key that is not a 32-byte latin1 digest is digested first. */
-function keyWords(key: string, out: Int32Array): void {
-  if (key.length === 32) {
-    let wide = 0;
-    for (let i = 0; i < WORDS; i++) {
-      const a = key.charCodeAt(4 * i);
-      const b = key.charCodeAt(4 * i + 1);
-      const c = key.charCodeAt(4 * i + 2);
-      const d = key.charCodeAt(4 * i + 3);
-      wide |= a | b | c | d;
-      out[i] = a | (b << 8) | (c << 16) | (d << 24);
-    }
-    if (wide < 256) return;
-  }
-  const digest = createHash('sha256').update(key).digest();
-  for (let i = 0; i < WORDS; i++) out[i] = digest.readInt32LE(4 * i);
+/** The key's bytes, written into the words that read them (one native write: a JS loop over the characters costs twice as much). */
+const KEY = Buffer.alloc(WORDS * 4);
+const KEY_WORDS = new Int32Array(KEY.buffer, KEY.byteOffset, WORDS);
+
+/**
+ * The key's 32 bytes as words: a key of 32 characters is a digest, one byte per character (its
+ * low byte); any other string is digested first.
+ */
+function keyWords(key: string): Int32Array {
+  if (key.length === 32) KEY.write(key, 0, 32, 'latin1');
+  else createHash('sha256').update(key).digest().copy(KEY);
+  return KEY_WORDS;
 }

@@ -36,12 +36,12 @@ describe('the object index', () => {
     expect(ids.size).toBe(heads.size);
   });
 
-  it('takes any string as a key, a digest as it is and another string as its digest', () => {
+  it('takes any string as a key, 32 characters as the digest they are and another string as its digest', () => {
     const index = new ObjectIndex(new ObjectTable());
     const a = index.add('/a');
     const b = index.add(keyOfText('/b'));
-    const long = index.add('é'.repeat(32));
-    expect([index.find('/a'), index.find(keyOfText('/b')), index.find('é'.repeat(32))]).toEqual([a, b, long]);
+    const raw = index.add('é'.repeat(32));
+    expect([index.find('/a'), index.find(keyOfText('/b')), index.find('é'.repeat(32))]).toEqual([a, b, raw]);
     // A string that is not a digest stands for its digest (keyOfText's): the same head.
     expect(index.find('/b')).toBe(b);
     expect(index.find('/c')).toBe(NONE);
