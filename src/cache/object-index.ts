@@ -78,13 +78,17 @@ export class ObjectIndex {
     return h;
   }
 
-  /** Takes an idle head out (no objects, nothing live); its id is free again. */
-  remove(h: number): void {
+  /** Takes an idle head out (no objects, nothing live); its id is free again. False when it was not in. */
+  remove(h: number): boolean {
     this.#lastKey = null;
     const slots = this.#slots;
     const mask = slots.length - 1;
     let i = hashOf(this.#digests, h * WORDS) >>> this.#shift;
-    while (slots[i] !== h + 1) i = (i + 1) & mask;
+    // Its run ends at an empty slot: not there, it was taken out already (a bug, not a hang).
+    while (slots[i] !== h + 1) {
+      if (slots[i] === 0) return false;
+      i = (i + 1) & mask;
+    }
     // Backward shift: each later entry of the run that may sit at i moves there.
     for (let j = (i + 1) & mask; slots[j] !== 0; j = (j + 1) & mask) {
       const home = hashOf(this.#digests, (slots[j] - 1) * WORDS) >>> this.#shift;
@@ -96,6 +100,7 @@ export class ObjectIndex {
     slots[i] = 0;
     this.#free.push(h);
     this.size--;
+    return true;
   }
 
   /** Object `id` becomes head h's newest. */
@@ -115,8 +120,8 @@ export class ObjectIndex {
     if (this.first[h] === id) this.first[h] = next;
     else {
       let p = this.first[h];
-      while (t.variantNext[p] !== id) p = t.variantNext[p];
-      t.variantNext[p] = next;
+      while (p !== NONE && t.variantNext[p] !== id) p = t.variantNext[p];
+      if (p !== NONE) t.variantNext[p] = next;
     }
     t.headOf[id] = NONE;
     t.variantNext[id] = NONE;

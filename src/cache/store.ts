@@ -514,8 +514,7 @@ export class Cache implements ObjectOwner {
   #dropIfIdle(h: number): void {
     const index = this.#index;
     if (index.first[h] !== NONE || index.live[h] === 1) return;
-    index.remove(h);
-    this.counters.n_objecthead--;
+    if (index.remove(h)) this.counters.n_objecthead--;
   }
 
   #newFetch(key: string, stale: CacheObject | null): BusySlot {

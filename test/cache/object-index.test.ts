@@ -31,6 +31,12 @@ describe('the object index', () => {
       for (const [key, h] of heads) expect(index.find(key)).toBe(h);
       expect(index.find(keyOfText(`${round}/gone`))).toBe(NONE);
     }
+    // A head taken out twice is not there the second time (and nothing else goes).
+    const [key, h] = heads.entries().next().value!;
+    expect(index.remove(h)).toBe(true);
+    expect(index.remove(h)).toBe(false);
+    heads.delete(key);
+    for (const [k, id] of heads) expect(index.find(k)).toBe(id);
     // Removed ids are used again: no more ids than ever held at once, roughly.
     const ids = new Set(heads.values());
     expect(ids.size).toBe(heads.size);
