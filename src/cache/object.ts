@@ -11,8 +11,11 @@
 // long a socket holds them.
 //
 // Its numbers (times, sizes, hits, offsets) are a row of the object table (object-table.ts)
-// while it is in the cache, read through getters: a cached object is a handle with a dozen
-// references, and its LRU and expiry links are ids in the table, not fields.
+// while it is in the cache, read through getters, and its LRU, expiry, head and ban links are
+// ids in the table, not fields. A cold cached object is a handle of eight fields (96 bytes: kind,
+// state and flags packed in one number); what only an object in use needs (its decoded head,
+// readers, waiters, an unstored block, extra pieces, Vary, body info) is in one `Rare` object,
+// made when first needed and dropped when the ring of decoded heads lets the object go.
 //
 // Headers: `http` is the VclHttp of the stored header block (header-block.ts), decoded when VCL
 // or the delivery asks and kept while the object is among the recently decoded (DecodedHeads);
