@@ -5,7 +5,7 @@
 // The manager strips every non-test .ts file of src/ and vmods/ (Node's own
 // stripTypeScriptTypes, the same transform Node applies when it loads a .ts file: positions
 // are kept, so stack traces point at the source) into DIR/<sha-256 of the source>.js, once per
-// content. The child runs with `--import child-hooks.mjs` and SHELLAC_CHILD_CODE=DIR: a module
+// content (DIR: childCodeDir, one per user shared by every work dir). The child runs with `--import child-hooks.mjs` and SHELLAC_CHILD_CODE=DIR: a module
 // load hook that, for a .ts file, hashes the file as it is now and loads DIR/<hash>.js as plain
 // JavaScript when there is one. The key is the content, so a changed source can never run stale
 // code: it has no stripped copy, and Node strips it as usual (that child pays for the stripper,
@@ -13,8 +13,9 @@
 // a VMOD's imports of src/ are the same modules), only their source comes from elsewhere.
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { stripTypeScriptTypes } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,6 +23,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The trees the child may load code from. */
 const TREES = ['src', 'vmods'];
 const HOOKS = new URL('./child-hooks.mjs', import.meta.url).href;
+/** A copy no source has wanted for this long goes (another checkout may still want it meanwhile). */
+const UNWANTED_DAYS = 7;
 
 /** What the child is forked with to load the stripped code. */
 export interface ChildCode {
@@ -32,7 +35,26 @@ export interface ChildCode {
 }
 
 /**
- * Strips what is not stripped yet into `dir` and drops what no source has any more. Null when
+ * Where the copies live: one directory per user in the temporary directory, shared by every
+ * work dir (a test suite's fresh work dirs strip nothing after the first), as the copies are
+ * named by their content and written whole; the work dir's own `_.code` when that directory is
+ * not one only this user can write (made by someone else, a link).
+ */
+export function childCodeDir(workdir: string): string {
+  const uid = process.getuid?.();
+  const shared = join(tmpdir(), `shellac-code-${uid ?? 'user'}`);
+  try {
+    mkdirSync(shared, { recursive: true, mode: 0o700 });
+    const st = lstatSync(shared);
+    if (uid !== undefined && st.isDirectory() && st.uid === uid && (st.mode & 0o022) === 0) return shared;
+  } catch {
+    // Not usable: the work dir's own.
+  }
+  return join(workdir, '_.code');
+}
+
+/**
+ * Strips what is not stripped yet into `dir` and drops what no source has wanted for a week. Null when
  * it cannot (a read-only work dir: the child then strips its own code, as before).
  */
 export function prepareChildCode(dir: string): ChildCode | null {
@@ -55,7 +77,12 @@ export function prepareChildCode(dir: string): ChildCode | null {
       have.add(name);
       stripped++;
     }
-    for (const name of have) if (!want.has(name) && !name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
+    const old = Date.now() - UNWANTED_DAYS * 86_400_000;
+    for (const name of have) {
+      if (want.has(name)) continue;
+      const path = join(dir, name);
+      if ((statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0) < old) rmSync(path, { force: true });
+    }
     return { execArgv: ['--import', HOOKS], env: { SHELLAC_CHILD_CODE: dir }, stripped };
   } catch {
     return null;
