@@ -7,10 +7,14 @@
 // - adding a ban completes older identical ones (ban_dups) and counts them in bans_dups;
 // - a completed ban is never tested again and shows no expression in ban.list;
 // - bans at the tail that no object points at are deleted (cleanTail), the head never is.
+// A ban's objects are a list by object id through the object table (banPrev/banNext), not a Set:
+// moving an object to another ban costs no allocation, and a million objects give the collector
+// nothing to follow. The lurker walks a ban's list by id.
 
 import { type BanParse, type BanSpec, type BanTally, banMatches, parseBanArgs, parseBanString } from './ban-spec.ts';
 import type { CacheCounters } from './counters.ts';
 import type { CacheObject } from './object.ts';
+import { NONE, type ObjectTable } from './object-table.ts';
 import type { CacheParams } from './params.ts';
 import type { RequestView } from './types.ts';
 
@@ -26,8 +30,9 @@ export class Ban {
   newer: Ban | null = null;
   /** Toward the tail. */
   older: Ban | null = null;
-  /** The objects whose generation this ban is. */
-  readonly objects = new Set<CacheObject>();
+  /** The objects whose generation this ban is: the first one's id (the others follow by banNext), and how many. */
+  first = NONE;
+  count = 0;
 
   constructor(time: number, spec: BanSpec | null) {
     this.time = time;
@@ -58,8 +63,10 @@ export class BanList {
   /** Called when an obj-only ban is added, so the lurker can wake up. */
   onObjBan: (() => void) | null = null;
   readonly #tally: BanTally = { tests: 0 };
+  readonly #table: ObjectTable;
 
-  constructor(counters: CacheCounters, params: Pick<CacheParams, 'ban_dups'>, now: number) {
+  constructor(counters: CacheCounters, params: Pick<CacheParams, 'ban_dups'>, now: number, table: ObjectTable) {
+    this.#table = table;
     this.#counters = counters;
     this.#params = params;
     const first = new Ban(now, null);
@@ -118,21 +125,46 @@ export class BanList {
 
   /** Gives a newly committed object the head as its generation. */
   attach(obj: CacheObject): void {
-    obj.ban = this.head;
-    this.head.objects.add(obj);
+    this.#join(obj, this.head);
   }
 
   detach(obj: CacheObject): void {
-    obj.ban?.objects.delete(obj);
+    this.#leave(obj);
     obj.ban = null;
   }
 
   /** Moves an object that passed the bans down to `to` up to that generation. */
   moveTo(obj: CacheObject, to: Ban): void {
     if (obj.ban === to) return;
-    obj.ban?.objects.delete(obj);
-    obj.ban = to;
-    to.objects.add(obj);
+    this.#leave(obj);
+    this.#join(obj, to);
+  }
+
+  #join(obj: CacheObject, ban: Ban): void {
+    obj.ban = ban;
+    const id = obj.id;
+    if (id === NONE) return;
+    const t = this.#table;
+    t.banPrev[id] = NONE;
+    t.banNext[id] = ban.first;
+    if (ban.first !== NONE) t.banPrev[ban.first] = id;
+    ban.first = id;
+    ban.count++;
+  }
+
+  #leave(obj: CacheObject): void {
+    const ban = obj.ban;
+    const id = obj.id;
+    if (ban === null || id === NONE) return;
+    const t = this.#table;
+    const prev = t.banPrev[id];
+    const next = t.banNext[id];
+    if (prev === NONE) ban.first = next;
+    else t.banNext[prev] = next;
+    if (next !== NONE) t.banPrev[next] = prev;
+    t.banPrev[id] = NONE;
+    t.banNext[id] = NONE;
+    ban.count--;
   }
 
   /**
@@ -170,7 +202,7 @@ export class BanList {
   cleanTail(): number {
     let deleted = 0;
     const c = this.#counters;
-    while (this.tail !== this.head && this.tail.objects.size === 0) {
+    while (this.tail !== this.head && this.tail.count === 0) {
       const b = this.tail;
       this.tail = b.newer!;
       this.tail.older = null;
@@ -190,7 +222,7 @@ export class BanList {
     for (let b: Ban | null = this.head; b !== null; b = b.older) {
       out.push({
         time: b.time,
-        objects: b.objects.size,
+        objects: b.count,
         completed: b.completed,
         req: b.req,
         obj: b.obj,

@@ -6,6 +6,9 @@
 // req.* ban, to just below it: only a lookup can test those). At the end the collected bans are
 // completed and the dead tail of the list is cut. Every ban_lurker_batch objects the pass
 // pauses for ban_lurker_sleep; ban_lurker_sleep 0 turns the lurker off (the tail is still cut).
+// A ban's objects are walked by id (its list in the object table, ban-list.ts): each one tested
+// leaves the ban (killed, or moved up to a newer one), so the walk takes the list's first until
+// it is empty, and objects that lookups moved meanwhile are simply no longer there.
 // The pass is a generator so the event loop keeps running between batches; runPass() drives
 // one to the end at a given time, for tests.
 
@@ -13,6 +16,7 @@ import type { Ban, BanList } from './ban-list.ts';
 import { type BanTally, banMatches } from './ban-spec.ts';
 import type { CacheCounters } from './counters.ts';
 import type { CacheObject } from './object.ts';
+import { NONE, type ObjectTable } from './object-table.ts';
 import type { CacheParams } from './params.ts';
 
 /** How long the lurker rests when no ban will come of age sooner (Varnish's figure). */
@@ -26,6 +30,7 @@ export class BanLurker {
   readonly #params: LurkerParams;
   readonly #kill: (obj: CacheObject) => void;
   readonly #clock: () => number;
+  readonly #table: ObjectTable;
   #timer: NodeJS.Timeout | null = null;
   #pass: Generator<void, number, void> | null = null;
   #running = false;
@@ -37,7 +42,9 @@ export class BanLurker {
     params: LurkerParams,
     kill: (obj: CacheObject) => void,
     clock: () => number,
+    table: ObjectTable,
   ) {
+    this.#table = table;
     this.#bans = bans;
     this.#counters = counters;
     this.#params = params;
@@ -106,9 +113,19 @@ export class BanLurker {
     let target: Ban | null = null;
     let examined = 0;
     for (let b: Ban | null = bans.head; b !== null; b = b.older) {
-      if (target !== null && b.objects.size > 0) {
-        for (const obj of [...b.objects]) {
-          if (obj.ban !== b || obj.dying) continue;
+      if (target !== null && b.first !== NONE) {
+        // Objects of the target itself stay where they are unless killed: walk a copy of its ids.
+        const ids: number[] | null = b === target ? this.#idsOf(b) : null;
+        for (let i = 0; ; i++) {
+          const id: number = ids === null ? b.first : (ids[i] ?? NONE);
+          if (id === NONE) break;
+          const obj: CacheObject | null | undefined = this.#table.handles[id];
+          // Not this ban's any more (a lookup moved it during a pause): skip it in a copy; the
+          // list itself only ever holds the ban's own objects.
+          if (obj === null || obj === undefined || obj.ban !== b) {
+            if (ids === null) break;
+            continue;
+          }
           if (this.#matchesAny(obj, collected)) {
             this.#counters.bans_lurker_obj_killed++;
             this.#kill(obj);
@@ -134,6 +151,12 @@ export class BanLurker {
     for (const b of collected) bans.complete(b);
     bans.cleanTail();
     return dt;
+  }
+
+  #idsOf(ban: Ban): number[] {
+    const ids: number[] = [];
+    for (let id = ban.first; id !== NONE; id = this.#table.banNext[id]) ids.push(id);
+    return ids;
   }
 
   /** Tests against the collected bans (all newer than the object's), oldest first. */

@@ -9,6 +9,11 @@ import { NONE, type ObjectTable } from './object-table.ts';
 
 export class ExpiryHeap {
   #ids = new Int32Array(1024);
+
+  /** Bytes of its array (for the memory figures). */
+  get bytes(): number {
+    return this.#ids.byteLength;
+  }
   #n = 0;
   readonly #table: ObjectTable;
 

@@ -8,8 +8,10 @@
 // - rows of Float64 (ROW fields below), in pages of PAGE_ROWS rows that never move: an object's
 //   handle keeps its page and offset, so reading obj.ttl is one typed-array load. A page is
 //   made when the rows before it are all taken, and kept.
-// - links by id (the LRU list's prev/next, the expiry heap position) in Int32Arrays that grow
-//   by doubling: only the table's own users (stevedore.ts, expiry-heap.ts) read them, by id.
+// - links by id (the LRU list's prev/next, the expiry heap position, the head and next variant
+//   of the object index, the neighbours among a ban's objects) in Int32Arrays that grow
+//   by doubling: only the table's own users (stevedore.ts, expiry-heap.ts, object-index.ts,
+//   ban-list.ts) read them, by id.
 // `handles[id]` is the object at an id (eviction and expiry start from an id).
 //
 // Each cache has its own table (its storages' LRU lists and its expiry heap are over its ids),
@@ -73,6 +75,12 @@ export class ObjectTable {
   heapAt = new Int32Array(PAGE_ROWS);
   /** 1 while the object is on its storage's LRU list. */
   onLru = new Uint8Array(PAGE_ROWS);
+  /** Its head in the object index (object-index.ts), and the next older object of that head. */
+  headOf = new Int32Array(PAGE_ROWS);
+  variantNext = new Int32Array(PAGE_ROWS);
+  /** Neighbours among the objects of the same ban (ban-list.ts). */
+  banPrev = new Int32Array(PAGE_ROWS);
+  banNext = new Int32Array(PAGE_ROWS);
   readonly #free: number[] = [];
   /** Ids in use. */
   live = 0;
@@ -90,6 +98,10 @@ export class ObjectTable {
     this.lruNext[id] = NONE;
     this.heapAt[id] = NONE;
     this.onLru[id] = 0;
+    this.headOf[id] = NONE;
+    this.variantNext[id] = NONE;
+    this.banPrev[id] = NONE;
+    this.banNext[id] = NONE;
     this.live++;
     return id;
   }
@@ -118,7 +130,7 @@ export class ObjectTable {
 
   /** What the table holds outside the JS heap's objects (for the memory figures). */
   get bytes(): number {
-    return this.#pages.length * PAGE_ROWS * ROW_FIELDS * 8 + this.lruPrev.length * 13 + this.handles.length * 8;
+    return this.#pages.length * PAGE_ROWS * ROW_FIELDS * 8 + this.lruPrev.length * 29 + this.handles.length * 4;
   }
 
   #grow(): void {
@@ -132,5 +144,9 @@ export class ObjectTable {
     this.lruNext = grown(this.lruNext, (k) => new Int32Array(k));
     this.heapAt = grown(this.heapAt, (k) => new Int32Array(k));
     this.onLru = grown(this.onLru, (k) => new Uint8Array(k));
+    this.headOf = grown(this.headOf, (k) => new Int32Array(k));
+    this.variantNext = grown(this.variantNext, (k) => new Int32Array(k));
+    this.banPrev = grown(this.banPrev, (k) => new Int32Array(k));
+    this.banNext = grown(this.banNext, (k) => new Int32Array(k));
   }
 }

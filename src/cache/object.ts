@@ -11,8 +11,11 @@
 // long a socket holds them.
 //
 // Its numbers (times, sizes, hits, offsets) are a row of the object table (object-table.ts)
-// while it is in the cache, read through getters: a cached object is a handle with a dozen
-// references, and its LRU and expiry links are ids in the table, not fields.
+// while it is in the cache, read through getters, and its LRU, expiry, head and ban links are
+// ids in the table, not fields. A cold cached object is a handle of eight fields (96 bytes: kind,
+// state and flags packed in one number); what only an object in use needs (its decoded head,
+// readers, waiters, an unstored block, extra pieces, Vary, body info) is in one `Rare` object,
+// made when first needed and dropped when the ring of decoded heads lets the object go.
 //
 // Headers: `http` is the VclHttp of the stored header block (header-block.ts), decoded when VCL
 // or the delivery asks and kept while the object is among the recently decoded (DecodedHeads);
@@ -38,7 +41,6 @@ import type { VclHttp } from '../runtime/http.ts';
 import { parseHttpDate } from '../runtime/httpdate.ts';
 import type { Ban } from './ban-list.ts';
 import { decodedHeads, decodeHeaderBlock, encodeHeaderBlock, NO_SLOT } from './header-block.ts';
-import type { ObjectHead } from './objhead.ts';
 import { NONE, type ObjectTable, ROW, ROW_FIELDS } from './object-table.ts';
 import type { Stevedore } from './stevedore.ts';
 import type { VarySpec } from './vary.ts';
@@ -128,15 +130,60 @@ interface PrivateState {
   room: PromiseWithResolvers<void> | null;
 }
 
-export class CacheObject {
-  readonly kind: ObjectKind;
-  readonly vary: VarySpec | null;
+type HitResult = { readonly kind: 'hit'; readonly obj: CacheObject };
+
+/**
+ * The fields most cached objects do not need most of the time, apart so that a cold object's
+ * handle is small (a field is 8 bytes, a million objects' worth of them the collector scans).
+ */
+class Rare {
+  /** The decoded headers, or null until asked for again. */
+  http: VclHttp | null = null;
+  /** Its slot in decodedHeads while it holds one. */
+  slot = NO_SLOT;
   /**
-   * What the fetch filters know of the body (gzipped by us or checked, ESI instructions): a
-   * value of its own, set by the fetch before the body is appended and completed with the ESI
-   * list before finish().
+   * While it has a slot: a copy of a small one-piece body, made at the first read, so that a hot
+   * object's hits hand out the same Buffer (no allocation, as before storage had slabs).
    */
+  hot: Buffer | null = null;
+  /** The header block when it is not in the storage's space (ROW.headAt is -1). */
+  block: Buffer | null = null;
+  /**
+   * Body pieces after the first (offset and length pairs; the first is in the row); an offset
+   * below 0 is a Buffer of `bufs`.
+   */
+  rest: number[] | null = null;
+  bufs: Buffer[] | null = null;
+  /** Readers streaming the body (pin/unpin); the ranges of a removed object wait for them. */
+  readers = 0;
+  /** The ranges of a removed object are given back when its last reader leaves. */
+  unstoreLater = false;
+  /** The readers waiting for more of a body still arriving. */
+  more: PromiseWithResolvers<void> | null = null;
+  supersedes: CacheObject | null = null;
+  /** A private object's reader and fetch. */
+  own: PrivateState | null = null;
+  /** The result a lookup returns for a plain hit (hitResult). */
+  hit: HitResult | null = null;
+  vary: VarySpec | null = null;
   info: BodyInfo = PLAIN_BODY;
+}
+
+/** The handle's small fields in one number (a field is 8 bytes a million times over). */
+const KINDS: readonly ObjectKind[] = ['normal', 'hit_for_miss', 'hit_for_pass', 'private'];
+const STATES: readonly BodyState[] = ['streaming', 'done', 'failed'];
+const BITS = {
+  /** kind: KINDS index (2 bits); state: STATES index (2 bits, shifted). */
+  kind: 3,
+  stateShift: 2,
+  state: 3 << 2,
+  dying: 1 << 4,
+  revalidatable: 1 << 5,
+} as const;
+
+export class CacheObject {
+  /** kind, state, dying and revalidatable (BITS). */
+  #bits = 0;
   /**
    * Its numbers (object-table.ts): a row of the object table while it is in the cache (`id` >=
    * 0), else an array of its own. `#row[#at + ROW.x]` is field x.
@@ -145,51 +192,166 @@ export class CacheObject {
   #at: number;
   /** Its id in the object table; NONE outside the cache. */
   id = NONE;
-  /** The decoded headers, or null until asked for again. */
-  #http: VclHttp | null;
-  /** Its slot in decodedHeads while it holds one. */
-  #slot = NO_SLOT;
   /**
-   * While it has a slot: a copy of a small one-piece body, made at the first read, so that a hot
-   * object's hits hand out the same Buffer (no allocation, as before storage had slabs).
+   * What an object needs only while it is in use or not yet stored (Rare below), or null: a
+   * cold object in a storage is then this handle, its row and its ids, nothing more.
    */
-  #hot: Buffer | null = null;
-  /** The header block when it is not in the storage's space (ROW.headAt is -1). */
-  #block: Buffer | null = null;
-  /**
-   * Body pieces after the first (offset and length pairs; the first is in the row); an offset
-   * below 0 is a Buffer of #bufs.
-   */
-  #rest: number[] | null = null;
-  #bufs: Buffer[] | null = null;
-  /** Readers streaming the body (pin/unpin); the ranges of a removed object wait for them. */
-  #readers = 0;
-  /** The ranges of a removed object are given back when its last reader leaves. */
-  #unstoreLater = false;
+  #x: Rare | null = null;
+  // Bookkeeping of the cache that holds the object; callers leave these alone.
+  /** The newest ban it has been checked against (BanList). */
+  ban: Ban | null = null;
+  owner: ObjectOwner | null = null;
+  /** Where it is charged (obj.storage in VCL); null for an object no cache made. */
+  storage: Stevedore | null = null;
+
+  // What Rare holds, read and written as fields: a default written to an object without Rare
+  // makes none.
+
+  #rare(): Rare {
+    this.#x ??= new Rare();
+    return this.#x;
+  }
+
+  get kind(): ObjectKind {
+    return KINDS[this.#bits & BITS.kind];
+  }
+
+  get state(): BodyState {
+    return STATES[(this.#bits & BITS.state) >> BITS.stateShift];
+  }
+
+  set state(v: BodyState) {
+    this.#bits = (this.#bits & ~BITS.state) | (STATES.indexOf(v) << BITS.stateShift);
+  }
+
+  /** Set once the object leaves the cache; lookups never see it again. */
+  get dying(): boolean {
+    return (this.#bits & BITS.dying) !== 0;
+  }
+
+  set dying(v: boolean) {
+    this.#bits = v ? this.#bits | BITS.dying : this.#bits & ~BITS.dying;
+  }
+
   /**
    * Whether a refetch may revalidate this object with If-Modified-Since / If-None-Match
    * (Varnish's OF_IMSCAND): a normal 200 with Last-Modified or ETag.
    */
-  readonly revalidatable: boolean;
+  get revalidatable(): boolean {
+    return (this.#bits & BITS.revalidatable) !== 0;
+  }
 
-  state: BodyState = 'streaming';
-  #more: PromiseWithResolvers<void> | null = null;
+  /** Its Vary (buildVary()), null when the response had none. */
+  get vary(): VarySpec | null {
+    return this.#x === null ? null : this.#x.vary;
+  }
 
-  // Bookkeeping of the cache that holds the object; callers leave these alone.
-  /** The head it hangs on, or null once removed (or never committed). */
-  head: ObjectHead | null = null;
-  /** The newest ban it has been checked against (BanList). */
-  ban: Ban | null = null;
-  /** Set once the object leaves the cache; lookups never see it again. */
-  dying = false;
-  owner: ObjectOwner | null = null;
+  /**
+   * What the fetch filters know of the body (gzipped by us or checked, ESI instructions): a
+   * value of its own, set by the fetch before the body is appended and completed with the ESI
+   * list before finish().
+   */
+  get info(): BodyInfo {
+    return this.#x === null ? PLAIN_BODY : this.#x.info;
+  }
+
+  set info(v: BodyInfo) {
+    if (v !== PLAIN_BODY || this.#x !== null) this.#rare().info = v;
+  }
+
+  get #http(): VclHttp | null {
+    return this.#x === null ? null : this.#x.http;
+  }
+
+  set #http(v: VclHttp | null) {
+    if (v !== null || this.#x !== null) this.#rare().http = v;
+  }
+
+  get #slot(): number {
+    return this.#x === null ? NO_SLOT : this.#x.slot;
+  }
+
+  set #slot(v: number) {
+    if (v !== NO_SLOT || this.#x !== null) this.#rare().slot = v;
+  }
+
+  get #hot(): Buffer | null {
+    return this.#x === null ? null : this.#x.hot;
+  }
+
+  set #hot(v: Buffer | null) {
+    if (v !== null || this.#x !== null) this.#rare().hot = v;
+  }
+
+  get #block(): Buffer | null {
+    return this.#x === null ? null : this.#x.block;
+  }
+
+  set #block(v: Buffer | null) {
+    if (v !== null || this.#x !== null) this.#rare().block = v;
+  }
+
+  get #rest(): number[] | null {
+    return this.#x === null ? null : this.#x.rest;
+  }
+
+  set #rest(v: number[] | null) {
+    if (v !== null || this.#x !== null) this.#rare().rest = v;
+  }
+
+  get #bufs(): Buffer[] | null {
+    return this.#x === null ? null : this.#x.bufs;
+  }
+
+  set #bufs(v: Buffer[] | null) {
+    if (v !== null || this.#x !== null) this.#rare().bufs = v;
+  }
+
+  get #readers(): number {
+    return this.#x === null ? 0 : this.#x.readers;
+  }
+
+  set #readers(v: number) {
+    if (v !== 0 || this.#x !== null) this.#rare().readers = v;
+  }
+
+  get #unstoreLater(): boolean {
+    return this.#x === null ? false : this.#x.unstoreLater;
+  }
+
+  set #unstoreLater(v: boolean) {
+    if (v || this.#x !== null) this.#rare().unstoreLater = v;
+  }
+
+  get #more(): PromiseWithResolvers<void> | null {
+    return this.#x === null ? null : this.#x.more;
+  }
+
+  set #more(v: PromiseWithResolvers<void> | null) {
+    if (v !== null || this.#x !== null) this.#rare().more = v;
+  }
+
+  get #private(): PrivateState | null {
+    return this.#x === null ? null : this.#x.own;
+  }
+
   /** The stale object this one replaces once its body is complete (a refresh). */
-  supersedes: CacheObject | null = null;
-  /** Where it is charged (obj.storage in VCL); null for an object no cache made. */
-  storage: Stevedore | null = null;
-  /** A private object's reader and fetch; null for the others (a million cached objects). */
-  #private: PrivateState | null = null;
-  #hit: { readonly kind: 'hit'; readonly obj: CacheObject } | null = null;
+  get supersedes(): CacheObject | null {
+    return this.#x === null ? null : this.#x.supersedes;
+  }
+
+  set supersedes(v: CacheObject | null) {
+    if (v !== null || this.#x !== null) this.#rare().supersedes = v;
+  }
+
+  /** Rare goes once all it holds is back to nothing (a stored object its ring let go). */
+  #trim(): void {
+    const x = this.#x;
+    if (x === null || x.http !== null || x.slot !== NO_SLOT || x.hot !== null || x.block !== null || x.rest !== null || x.bufs !== null) return;
+    if (x.readers !== 0 || x.unstoreLater || x.more !== null || x.supersedes !== null || x.own !== null) return;
+    if (x.vary !== null || x.info !== PLAIN_BODY) return;
+    this.#x = null;
+  }
 
   /** `table`: the object table it takes a row of (it enters the cache); none for a pass's. */
   constructor(init: ObjectInit, table: ObjectTable | null = null) {
@@ -206,9 +368,10 @@ export class CacheObject {
     row.fill(0, at, at + ROW_FIELDS);
     row[at + ROW.xid] = init.xid;
     this.#http = init.http;
-    this.kind = init.kind ?? 'normal';
-    if (this.kind === 'private') this.#private = { released: 0, abandoned: false, room: null };
-    this.vary = init.vary ?? null;
+    const kind = init.kind ?? 'normal';
+    this.#bits = KINDS.indexOf(kind);
+    if (kind === 'private') this.#rare().own = { released: 0, abandoned: false, room: null };
+    if (init.vary !== undefined && init.vary !== null) this.#rare().vary = init.vary;
     row[at + ROW.origin] = init.origin;
     row[at + ROW.ttl] = init.ttl;
     row[at + ROW.grace] = init.grace;
@@ -218,7 +381,7 @@ export class CacheObject {
     row[at + ROW.lastModified] = lm === null ? Math.floor(init.fetchedAt ?? init.origin) : (parseHttpDate(lm) ?? 0);
     this.#block = encodeHeaderBlock(init.http);
     row[at + ROW.headerBytes] = this.#block.length;
-    this.revalidatable = this.kind === 'normal' && init.http.status === 200 && (lm !== null || init.http.has('ETag'));
+    if (kind === 'normal' && init.http.status === 200 && (lm !== null || init.http.has('ETag'))) this.#bits |= BITS.revalidatable;
     if (init.info !== undefined) this.info = init.info;
     if (init.body !== undefined) {
       for (const chunk of init.body) this.keepChunk(chunk);
@@ -427,6 +590,7 @@ export class CacheObject {
     this.#slot = NO_SLOT;
     this.#hot = null;
     if (this.#headAt >= 0 || this.#block !== null) this.#http = null;
+    this.#trim();
   }
 
   /** The stored header block: status line and header lines, as written (a copy when stored). */
@@ -589,6 +753,11 @@ export class CacheObject {
     return this.info.esiOpen && (this.state === 'streaming' || this.info.esi !== null);
   }
 
+  /** In the cache: committed (it has an id in the object table) and not removed since. */
+  get cached(): boolean {
+    return this.id !== NONE && !this.dying;
+  }
+
   /** obj.uncacheable: true for hit-for-miss and hit-for-pass objects. */
   get uncacheable(): boolean {
     return this.kind !== 'normal';
@@ -631,9 +800,10 @@ export class CacheObject {
   }
 
   /** The result a lookup returns for a plain hit, made once per object. */
-  get hitResult(): { readonly kind: 'hit'; readonly obj: CacheObject } {
-    this.#hit ??= { kind: 'hit', obj: this };
-    return this.#hit;
+  get hitResult(): HitResult {
+    const x = this.#rare();
+    x.hit ??= { kind: 'hit', obj: this };
+    return x.hit;
   }
 
   // ------------------------------------------------------------------------------------------

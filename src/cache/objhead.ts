@@ -1,6 +1,7 @@
-// An object head: everything the cache holds under one hash key. Its committed objects (the
-// variants, newest first), the fetches in progress for it (busy slots), and the requests
-// waiting for one of those fetches (the waiting list). Waiters share one promise per head;
+// What a head (one hash key) needs while fetches are in progress for it: the fetches (busy
+// slots) and the requests waiting for one of them (the waiting list). Its committed objects
+// are in the object index (object-index.ts), by id; this JS object exists only while something
+// is busy or waiting, so a million quiet heads are none. Waiters share one promise per head;
 // whenever a fetch commits, fails or is given up, all of them wake and look up again, which is
 // what Varnish's woken requests do (the one that finds nothing becomes the next fetch, the
 // others wait again behind it).
@@ -33,34 +34,18 @@ export class BusySlot {
 }
 
 const NO_BUSY: readonly BusySlot[] = Object.freeze([]);
-const NO_OBJECTS: readonly CacheObject[] = Object.freeze([]);
 
 export class ObjectHead {
-  readonly key: string;
-  /**
-   * Committed objects, newest first. Replaced, not grown, when one comes or goes: an array made
-   * at its length has no spare room, and most heads hold one object for their whole life.
-   */
-  objects: readonly CacheObject[] = NO_OBJECTS;
-  /** Fetches in progress; a shared empty list while there are none (most heads, most of the time). */
+  /** Its id in the object index. */
+  readonly id: number;
+  /** Fetches in progress; a shared empty list while there are none. */
   busy: readonly BusySlot[] = NO_BUSY;
   /** Requests on the waiting list. */
   waiting = 0;
   #rush: PromiseWithResolvers<void> | null = null;
 
-  constructor(key: string) {
-    this.key = key;
-  }
-
-  /** obj becomes the newest variant. */
-  addObject(obj: CacheObject): void {
-    this.objects = this.objects.length === 0 ? [obj] : [obj, ...this.objects];
-  }
-
-  removeObject(obj: CacheObject): void {
-    if (!this.objects.includes(obj)) return;
-    const rest = this.objects.filter((o) => o !== obj);
-    this.objects = rest.length === 0 ? NO_OBJECTS : rest;
+  constructor(id: number) {
+    this.id = id;
   }
 
   addBusy(fetch: BusySlot): void {
@@ -89,7 +74,8 @@ export class ObjectHead {
     return woken;
   }
 
-  get idle(): boolean {
-    return this.objects.length === 0 && this.busy.length === 0 && this.waiting === 0;
+  /** Nothing busy, nobody waiting: the head needs this object no more. */
+  get quiet(): boolean {
+    return this.busy.length === 0 && this.waiting === 0;
   }
 }

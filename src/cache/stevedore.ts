@@ -34,12 +34,13 @@ import { NONE, type ObjectTable } from './object-table.ts';
 import { FileSpace, MemorySpace, SLAB_BYTES, type Space } from './space.ts';
 
 /**
- * What one stored object costs the process besides its bytes: its CacheObject (a handle of
- * about 200 B), its row in the object table (object-table.ts: 136 B outside the heap's objects,
- * with its LRU and expiry links), its head, Map and ban entries: about 650 B measured, and some
- * room for the heap to collect (test/cache/object-memory.test.ts keeps the figure true).
+ * What one stored object costs the process besides its bytes: its CacheObject (a handle of 136 B
+ * when cold, object.ts), its row and links in the object table and its key and head in the
+ * object index (typed arrays, object-table.ts and object-index.ts: about 230 B once the arrays
+ * have grown around it), measured at 149 B of heap and 269 B of arrays while they grow
+ * (test/cache/object-memory.test.ts keeps the figure true), and room for the heap to collect.
  */
-export const OBJECT_INDEX_BYTES = 768;
+export const OBJECT_INDEX_BYTES = 512;
 
 /** Free ranges below this are fragments (SMF g_smf_frag). */
 const SMALL_RANGE = 16 * 1024;

@@ -17,7 +17,8 @@
 //   whose Vary is known and differs is not waited for: known from its response, or predicted
 //   when it started from an object of another variant (same names, the fetching request's
 //   values), as Varnish's predictive Vary; hash_ignore_busy waits for none.
-// A hit costs: one Map lookup, a scan of the variants (ban generation check, Vary match), an
+// A hit costs: one probe of the object index (object-index.ts: heads, variants and keys in typed
+// arrays), a scan of the variants (ban generation check, Vary match), an
 // LRU touch at most once per lru_interval, and no allocation.
 // Storage (stevedore.ts): each committed object is charged to one storage, chosen by the fetch
 // (beresp.storage) or round robin over the storages but Transient, as varnishd's STV_next;
@@ -31,7 +32,8 @@ import { ExpiryHeap } from './expiry-heap.ts';
 import { type ObjectListener, ObjectEvents } from './object-events.ts';
 import { CacheObject, type ObjectInit, OBJECT_OVERHEAD, type ObjectOwner, type ObjectStorage } from './object.ts';
 import { BusySlot, ObjectHead } from './objhead.ts';
-import { ObjectTable } from './object-table.ts';
+import { ObjectIndex } from './object-index.ts';
+import { NONE, ObjectTable } from './object-table.ts';
 import { type CacheParams, defaultCacheParams } from './params.ts';
 import { type AllocFailure, Stevedore, type StorageSpec } from './stevedore.ts';
 import type { RequestView } from './types.ts';
@@ -124,12 +126,15 @@ export class Cache implements ObjectOwner {
   /** Every storage, Transient last. */
   readonly stevedores: readonly Stevedore[];
   readonly transient: Stevedore;
-  readonly #heads = new Map<string, ObjectHead>();
   /** The storages objects go to round robin (all but Transient), and the next one's index. */
   readonly #rotation: readonly Stevedore[];
   #next = 0;
   /** The numbers and links of the objects it holds (object-table.ts), by object id. */
   readonly table = new ObjectTable();
+  /** Heads by key and their objects, by id. */
+  readonly #index = new ObjectIndex(this.table);
+  /** The heads with fetches in progress or requests waiting (index.live[h] says which). */
+  readonly #live = new Map<number, ObjectHead>();
   readonly #heap = new ExpiryHeap(this.table);
   readonly #events = new ObjectEvents<CacheObject>();
   readonly #clock: () => number;
@@ -151,8 +156,8 @@ export class Cache implements ObjectOwner {
     this.stevedores = [...rotation, this.transient];
     this.storage = rotation[0];
     this.maxBytes = this.storage.maxBytes;
-    this.bans = new BanList(this.counters, this.params, this.#clock());
-    this.lurker = new BanLurker(this.bans, this.counters, this.params, (obj) => this.#remove(obj), this.#clock);
+    this.bans = new BanList(this.counters, this.params, this.#clock(), this.table);
+    this.lurker = new BanLurker(this.bans, this.counters, this.params, (obj) => this.#remove(obj), this.#clock, this.table);
     this.bans.onObjBan = () => this.lurker.kick();
   }
 
@@ -193,13 +198,14 @@ export class Cache implements ObjectOwner {
   // Lookup
 
   lookup(key: string, req: RequestView, now: number, options: LookupOptions = NO_OPTIONS): LookupResult {
-    const head = this.#heads.get(key) ?? this.#newHead(key);
-    if (options.hashAlwaysMiss) return { kind: 'miss', fetch: this.#newFetch(head, null), stale: null };
+    const index = this.#index;
+    const h = index.find(key);
+    if (options.hashAlwaysMiss) return { kind: 'miss', fetch: this.#newFetch(key, null), stale: null };
 
     let busyFound = false;
     const ignoreVary = options.hashIgnoreVary === true;
-    if (!options.hashIgnoreBusy) {
-      for (const slot of head.busy) {
+    if (h !== NONE && index.live[h] === 1 && !options.hashIgnoreBusy) {
+      for (const slot of this.#live.get(h)!.busy) {
         if (slot.vary === null || ignoreVary || varyMatches(slot.vary, req)) {
           busyFound = true;
           break;
@@ -209,13 +215,14 @@ export class Cache implements ObjectOwner {
 
     const reqTtl = options.reqTtl ?? -1;
     const bans = this.bans;
-    // A snapshot: removing an object gives the head a new list and leaves this one whole.
-    const objects = head.objects;
+    const table = this.table;
     let found: CacheObject | null = null;
     let expired: CacheObject | null = null;
     let otherVariant: VarySpec | null = null;
-    for (let i = 0; i < objects.length; i++) {
-      const obj = objects[i];
+    // The next one is read first: removing an object takes it alone out of the list.
+    for (let id = h === NONE ? NONE : index.first[h]; id !== NONE; ) {
+      const obj = table.handles[id]!;
+      id = table.variantNext[id];
       const objTtl = obj.ttl;
       if (objTtl <= 0) continue;
       if (obj.endOfLife <= now) {
@@ -249,7 +256,7 @@ export class Cache implements ObjectOwner {
         found.lend(now);
         // The new fetch replaces this object when it completes, so they do not pile up.
         this.counters.cache_hitmiss++;
-        return { kind: 'hit_for_miss', obj: found, fetch: this.#newFetch(head, found) };
+        return { kind: 'hit_for_miss', obj: found, fetch: this.#newFetch(key, found) };
       }
       found.lent(now, true);
       this.#touch(found, now);
@@ -259,12 +266,12 @@ export class Cache implements ObjectOwner {
     if (expired !== null) expired.lend(now);
     if (expired !== null && expired.kind !== 'normal') {
       this.counters.cache_hitmiss++;
-      return { kind: 'hit_for_miss', obj: expired, fetch: this.#newFetch(head, null) };
+      return { kind: 'hit_for_miss', obj: expired, fetch: this.#newFetch(key, null) };
     }
 
     const inGrace = expired !== null && graceEnd(expired, options) >= now;
     if (!busyFound) {
-      const fetch = this.#newFetch(head, expired);
+      const fetch = this.#newFetch(key, expired);
       if (otherVariant !== null) fetch.vary = predictVary(otherVariant, req);
       if (inGrace) {
         expired!.hits++;
@@ -279,8 +286,7 @@ export class Cache implements ObjectOwner {
       return { kind: 'grace', obj: expired!, fetch: null };
     }
     this.counters.busy_sleep++;
-    this.#keepHead(head);
-    return { kind: 'busy', wait: head.wait() };
+    return { kind: 'busy', wait: this.#liveHead(key).wait() };
   }
 
   // ------------------------------------------------------------------------------------------
@@ -298,15 +304,13 @@ export class Cache implements ObjectOwner {
     this.#endFetch(fetch, 'committed');
     const head = fetch.head;
     const obj = new CacheObject(init, this.table);
-    obj.head = head;
     obj.owner = this;
     const st = (storage ? this.storageNamed(storage.name) : undefined) ?? this.nextStorage();
     obj.storage = st;
     obj.lruTouched = now;
     obj.lend(now);
     obj.supersedes = fetch.stale;
-    head.addObject(obj);
-    this.#keepHead(head);
+    this.#index.link(head.id, obj.id);
     this.bans.attach(obj);
     this.#heap.push(obj);
     this.counters.n_object++;
@@ -318,7 +322,7 @@ export class Cache implements ObjectOwner {
     }
     if (obj.state === 'done' && !obj.dying) this.finished(obj);
     this.counters.busy_wakeup += head.rush();
-    this.#dropIfIdle(head);
+    this.#settle(head);
     return obj;
   }
 
@@ -329,7 +333,7 @@ export class Cache implements ObjectOwner {
     this.counters.n_objectcore--;
     const head = fetch.head;
     this.counters.busy_wakeup += head.rush();
-    this.#dropIfIdle(head);
+    this.#settle(head);
   }
 
   /** The response's Vary is known before commit: other variants stop waiting for this fetch. */
@@ -373,9 +377,7 @@ export class Cache implements ObjectOwner {
    */
   purge(key: string, now: number, soft?: SoftPurge): number {
     this.counters.n_purges++;
-    const head = this.#heads.get(key);
-    if (head === undefined) return 0;
-    const victims = head.objects.slice();
+    const victims = this.objectsOf(key);
     const hard = soft === undefined || (soft.ttl === 0 && soft.grace === 0 && soft.keep === 0);
     for (const obj of victims) {
       if (hard) this.#remove(obj);
@@ -438,7 +440,7 @@ export class Cache implements ObjectOwner {
    * stale: xkey counts only the objects it changed.
    */
   purgeObject(obj: CacheObject, now: number, soft: boolean): boolean {
-    if (obj.dying || obj.head === null) return false;
+    if (!obj.cached) return false;
     if (!soft) {
       this.#remove(obj);
       return true;
@@ -462,45 +464,64 @@ export class Cache implements ObjectOwner {
     return { g_bytes: st.g_bytes, g_space: st.g_space, g_alloc: st.g_alloc, c_fail: st.c_fail };
   }
 
+  /** What the index holds in typed arrays: object table, keys and heads, expiry heap. */
+  get indexBytes(): number {
+    return this.table.bytes + this.#index.bytes + this.#heap.bytes;
+  }
+
   /** The committed objects under a key, newest first (a copy). */
   objectsOf(key: string): CacheObject[] {
-    return this.#heads.get(key)?.objects.slice() ?? [];
+    const h = this.#index.find(key);
+    const out: CacheObject[] = [];
+    if (h === NONE) return out;
+    const t = this.table;
+    for (let id = this.#index.first[h]; id !== NONE; id = t.variantNext[id]) out.push(t.handles[id]!);
+    return out;
   }
 
   /** Requests waiting under a key. */
   waitingOn(key: string): number {
-    return this.#heads.get(key)?.waiting ?? 0;
+    const h = this.#index.find(key);
+    return h === NONE ? 0 : (this.#live.get(h)?.waiting ?? 0);
   }
 
   // ------------------------------------------------------------------------------------------
   // Internals
 
-  #newHead(key: string): ObjectHead {
-    const head = new ObjectHead(key);
-    this.#heads.set(key, head);
-    this.counters.n_objecthead++;
+  /** The live part of key's head (made, and the head too, when there is none). */
+  #liveHead(key: string): ObjectHead {
+    const index = this.#index;
+    let h = index.find(key);
+    if (h === NONE) {
+      h = index.add(key);
+      this.counters.n_objecthead++;
+    }
+    if (index.live[h] === 1) return this.#live.get(h)!;
+    const head = new ObjectHead(h);
+    this.#live.set(h, head);
+    index.live[h] = 1;
     return head;
   }
 
-  /** Puts a head back in the map if removing its last object took it out. */
-  #keepHead(head: ObjectHead): void {
-    if (this.#heads.get(head.key) === head) return;
-    this.#heads.set(head.key, head);
-    this.counters.n_objecthead++;
+  /** A live head with nothing busy and nobody waiting is dropped, and its head if it holds nothing. */
+  #settle(head: ObjectHead): void {
+    if (!head.quiet || this.#live.get(head.id) !== head) return;
+    this.#live.delete(head.id);
+    this.#index.live[head.id] = 0;
+    this.#dropIfIdle(head.id);
   }
 
-  #dropIfIdle(head: ObjectHead): void {
-    if (head.idle && this.#heads.get(head.key) === head) {
-      this.#heads.delete(head.key);
-      this.counters.n_objecthead--;
-    }
+  #dropIfIdle(h: number): void {
+    const index = this.#index;
+    if (index.first[h] !== NONE || index.live[h] === 1) return;
+    if (index.remove(h)) this.counters.n_objecthead--;
   }
 
-  #newFetch(head: ObjectHead, stale: CacheObject | null): BusySlot {
+  #newFetch(key: string, stale: CacheObject | null): BusySlot {
+    const head = this.#liveHead(key);
     const fetch = new BusySlot(head, stale);
     this.counters.n_objectcore++;
     head.addBusy(fetch);
-    this.#keepHead(head);
     return fetch;
   }
 
@@ -603,11 +624,9 @@ export class Cache implements ObjectOwner {
     obj.dying = true;
     obj.owner = null;
     if (this.#events.active) this.#events.removed(obj);
-    const head = obj.head;
-    if (head !== null) {
-      obj.head = null;
-      head.removeObject(obj);
-      this.#dropIfIdle(head);
+    if (obj.id !== NONE) {
+      const h = this.#index.unlink(obj.id);
+      if (h !== NONE) this.#dropIfIdle(h);
     }
     this.#heap.remove(obj);
     const st = obj.storage;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pino from 'pino';
 import { childEnv, childHeapFlags } from '../cache/heap-flags.ts';
+import { childCodeDir, prepareChildCode } from '../mgmt/child-code.ts';
 import type { Manager } from '../mgmt/manager.ts';
 import type { Params } from '../common/params.ts';
 import { UsageError } from '../common/args.ts';
@@ -63,9 +64,12 @@ async function runManager(config: ServeConfig, argv: readonly string[]): Promise
     throw new UsageError((e as Error).message);
   }
   const { logger, reopen: reopenLog } = log;
-  // The cache's heap flags and malloc setting (src/cache/heap-flags.ts), unless given their own.
-  const childExecArgv = childHeapFlags([...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)]);
-  const mgr = new Manager({ childModule: MAIN, childArgs: ['serve', ...argv], childExecArgv, childEnv: childEnv(process.env), workdir: config.workdir, logger });
+  // The cache's heap flags and malloc setting (src/cache/heap-flags.ts), unless given their own,
+  // and its code stripped of types here (src/mgmt/child-code.ts: the child loads no stripper).
+  const code = prepareChildCode(childCodeDir(config.workdir));
+  const childExecArgv = [...childHeapFlags([...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)]), ...(code?.execArgv ?? [])];
+  const env = { ...childEnv(process.env), ...code?.env };
+  const mgr = new Manager({ childModule: MAIN, childArgs: ['serve', ...argv], childExecArgv, childEnv: env, workdir: config.workdir, logger });
   const failed = await mgr.startFirst();
   if (failed !== null) return failed;
 

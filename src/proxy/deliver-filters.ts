@@ -46,7 +46,7 @@ export function deliveryChain(cr: ClientRequest, obj: CacheObject): DeliveryChai
     vmodFilter: (name) => t.vcl?.filter?.(name),
     log: (m) => cr.tx?.log(m),
     // Only an object in the cache keeps an inflated body: the cache says when it leaves.
-    kept: obj.kind === 'normal' && obj.head !== null && !obj.dying ? keptGunzips(cr.srv) : null,
+    kept: obj.kind === 'normal' && obj.cached ? keptGunzips(cr.srv) : null,
   });
 }
 

@@ -227,6 +227,19 @@ describe('the lurker', () => {
     expect(cache.lookup('/b', req('/b'), T + 5).kind).toBe('miss');
   });
 
+  it('tests the objects just below a req ban and leaves the survivors there', () => {
+    const cache = new Cache({ params: lurkerParams({ ban_lurker_batch: 3 }) });
+    const objs = Array.from({ length: 10 }, (_, i) => fill(cache, `/o${i}`, T));
+    const below = cache.bans.head;
+    cache.ban('req.url == /none', T + 1);
+    cache.ban('obj.http.x ~ [02468]$', T + 2);
+    cache.lurker.runPass(T + 3);
+    expect(objs.map((o) => o.dying)).toEqual(objs.map((_, i) => i % 2 === 0));
+    expect(objs.filter((o) => !o.dying).every((o) => o.ban === below)).toBe(true);
+    expect(cache.counters.bans_lurker_obj_killed).toBe(5);
+    expect(listed(cache)).toEqual(['0 C ', '0 - req.url == /none', '5 C ']);
+  });
+
   it('pauses every ban_lurker_batch objects', () => {
     const cache = new Cache({ params: lurkerParams({ ban_lurker_batch: 2 }) });
     for (let i = 0; i < 5; i++) fill(cache, `/o${i}`, T);

@@ -44,11 +44,11 @@ describe('what an object costs the process', () => {
     fill(cache, 10_000, 200, 'warm');
     gc();
     const before = process.memoryUsage();
-    const tableBefore = cache.table.bytes;
+    const tableBefore = cache.indexBytes;
     fill(cache, n, 200);
     gc();
     const after = process.memoryUsage();
-    const table = cache.table.bytes - tableBefore;
+    const table = cache.indexBytes - tableBefore;
     expect(cache.counters.n_object).toBe(10_000 + n);
     const heapPerObject = (after.heapUsed - before.heapUsed) / n;
     console.log(`heap per object: ${heapPerObject.toFixed(0)} B, object table: ${(table / n).toFixed(0)} B`);
@@ -65,11 +65,11 @@ describe('what an object costs the process', () => {
     const cache = new Cache({ maxBytes: size });
     gc();
     const before = process.memoryUsage();
-    const tableBefore = cache.table.bytes;
+    const tableBefore = cache.indexBytes;
     fill(cache, 60_000, 200, 'small');
     gc();
     const after = process.memoryUsage();
-    const table = cache.table.bytes - tableBefore;
+    const table = cache.indexBytes - tableBefore;
     const st = cache.storage;
     const objects = cache.counters.n_object;
     // Far past: most objects were evicted, and what stays was paid for, index included.

@@ -154,11 +154,11 @@ describe('what the process holds', () => {
     expect(stat(proxy, 'n_object')).toBe(0);
     gc();
     const before = process.memoryUsage();
-    const tableBefore = proxy.srv.cache.table.bytes;
+    const tableBefore = proxy.srv.cache.indexBytes;
     await warm(0, 9000);
     gc();
     const after = process.memoryUsage();
-    const table = proxy.srv.cache.table.bytes - tableBefore;
+    const table = proxy.srv.cache.indexBytes - tableBefore;
     const st = sma(proxy, 's0');
     const objects = stat(proxy, 'n_object');
     expect(wrong).toBe(0);
