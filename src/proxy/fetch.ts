@@ -492,13 +492,18 @@ function afterFetchSub(f: Fetch, a: VclAction): Step {
       f.times?.mark('Fetch');
       return 'send';
     case 'error':
-      f.errorStatus = a.status;
-      f.errorReason = a.reason;
-      f.vclError = true;
-      return 'error';
+      return vclError(f, a);
     default:
       return 'fail';
   }
+}
+
+/** VCL's return (error(status, reason)): vcl_backend_error, not counted as a failure. */
+function vclError(f: Fetch, a: { readonly status: number; readonly reason: string }): Step {
+  f.errorStatus = a.status;
+  f.errorReason = a.reason;
+  f.vclError = true;
+  return 'error';
 }
 
 function afterResponseSub(f: Fetch, a: VclAction): Step {
@@ -524,10 +529,7 @@ function afterResponseSub(f: Fetch, a: VclAction): Step {
     case 'error':
       f.response?.body.abort();
       f.response = null;
-      f.errorStatus = a.status;
-      f.errorReason = a.reason;
-      f.vclError = true;
-      return 'error';
+      return vclError(f, a);
     default:
       return 'fail';
   }
