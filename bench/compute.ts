@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startProxy } from '../test/helpers/proxy.ts';
 import { BUILD_DIR, buildPrograms } from '../programs/build.ts';
+import { KEYS } from '../vmods/compute/definitions.ts';
 import { HostCall } from '../vmods/compute/host.ts';
 import type { ProgramImage } from '../vmods/compute/image.ts';
 import { JsSandbox } from '../vmods/compute/js-sandbox.ts';
@@ -38,6 +39,8 @@ const { values: opts } = parseArgs({
     origin: { type: 'boolean', default: false },
     parts: { type: 'string', default: '1,2,3' },
     rounds: { type: 'string', default: '3' },
+    'thread-spin': { type: 'string', default: String(KEYS.thread_spin_us.default) },
+    'answer-poll': { type: 'string', default: String(KEYS.answer_poll_us.default) },
   },
 });
 const REQUESTS = Number(opts.requests);
@@ -64,11 +67,11 @@ const request = (argument: string) => ({ method: 'GET', url: '/bench', argument,
 const now = () => performance.timeOrigin + performance.now();
 
 async function overhead(): Promise<void> {
-  const thread = new SandboxThread();
+  const thread = new SandboxThread(Number(opts['thread-spin']));
   await thread.ready;
   const read = draft('hello.wasm', 'wasm', 'bench/hello');
   const hello = { ...read, ...(await thread.call<{ code: Uint8Array; memoryPages: number }>('prepare', read, 60_000)) };
-  for (let i = 0; i < 500; i++) await thread.run(hello, request(''), 10_000);
+  for (let i = 0; i < 500; i++) await thread.run(hello, request(''), 10_000, Number(opts['answer-poll']));
   const total: number[] = [];
   const exec: number[] = [];
   const reset: number[] = [];
@@ -77,7 +80,7 @@ async function overhead(): Promise<void> {
   const cpu0 = process.threadCpuUsage();
   for (let i = 0; i < REQUESTS; i++) {
     const t = now();
-    const r = await thread.run(hello, request(''), 10_000);
+    const r = await thread.run(hello, request(''), 10_000, Number(opts['answer-poll']));
     const done = now();
     total.push(done - t);
     exec.push(r.timing.execMs);
@@ -142,7 +145,7 @@ async function throughput(): Promise<void> {
 import compute;
 backend origin { .host = "127.0.0.1"; .port = "${originPort}"; }
 sub vcl_init {
-  compute.configure("hello", {"{"filename": "${join(BUILD_DIR, 'hello.wasm')}", "concurrency": ${opts.concurrency}, "max_queue": 1000}"});
+  compute.configure("hello", {"{"filename": "${join(BUILD_DIR, 'hello.wasm')}", "concurrency": ${opts.concurrency}, "max_queue": 1000, "thread_spin_us": ${opts['thread-spin']}, "answer_poll_us": ${opts['answer-poll']}}"});
   compute.start("hello", async = false);
 }
 sub vcl_recv { return (pass); }

@@ -20,6 +20,8 @@ export interface Definition {
   key: string;
   arguments: string[];
   environment: string[];
+  thread_spin_us: number;
+  answer_poll_us: number;
 }
 
 type Key = keyof Definition;
@@ -63,6 +65,18 @@ export const KEYS: Readonly<Record<Key, KeySpec>> = {
     expect: 'an array of "NAME=value" strings',
     default: [],
     doc: 'Handed to the initialisation as NAME=value pairs.',
+  },
+  thread_spin_us: {
+    check: intIn(0, 10000),
+    expect: 'microseconds, an integer from 0 to 10000',
+    default: 100,
+    doc: 'How long a sandbox thread keeps looking for its next request after an answer before it sleeps, while requests come that often; 0: it sleeps at once.',
+  },
+  answer_poll_us: {
+    check: intIn(0, 10000),
+    expect: 'microseconds, an integer from 0 to 10000',
+    default: 50,
+    doc: "How long the main thread looks for the answer of a program whose runs average less than this, on each turn of its event loop, before it waits to be woken; 0: it waits at once.",
   },
 };
 

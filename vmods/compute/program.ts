@@ -112,7 +112,9 @@ export class Program {
     let result: RunResult;
     this.#inFlight++;
     try {
-      result = await this.#onThread((t, limitMs) => t.run(image, request, limitMs), this.#timeoutMs());
+      // A program that usually answers within the poll is looked for, not waited for (slot.ts).
+      const pollUs = this.stats.execAverageMs * 1000 < this.def.answer_poll_us ? this.def.answer_poll_us : 0;
+      result = await this.#onThread((t, limitMs) => t.run(image, request, limitMs, pollUs), this.#timeoutMs());
     } catch (e) {
       if (e instanceof TimedOut || e instanceof WaitedTooLong) {
         c.timeouts++;
@@ -181,7 +183,7 @@ export class Program {
    * that waited behind another on a thread that then ended never began: it goes to another.
    */
   async #onThread<T>(fn: (t: SandboxThread, limitMs: number) => Promise<T>, limitMs: number): Promise<T> {
-    this.#pool ??= new SandboxPool(this.def.concurrency, () => this.stats.threadsTerminated++);
+    this.#pool ??= new SandboxPool(this.def.concurrency, this.def.thread_spin_us, () => this.stats.threadsTerminated++);
     const pool = this.#pool;
     for (let tries = 1; ; tries++) {
       const got = pool.acquire(limitMs, this.stats.execAverageMs < QUICK_MS);

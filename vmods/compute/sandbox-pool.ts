@@ -36,8 +36,12 @@ export class SandboxPool {
   /** Told of each thread ended with Worker.terminate() (counted in the program's stats). */
   readonly #onTerminate: () => void;
 
-  constructor(size: number, onTerminate: () => void = () => {}) {
+  /** How long each thread looks for its next request before it sleeps (slot.ts, workerTurn). */
+  readonly #spinUs: number;
+
+  constructor(size: number, spinUs: number, onTerminate: () => void = () => {}) {
     this.#size = Math.max(1, size);
+    this.#spinUs = spinUs;
     this.#onTerminate = onTerminate;
   }
 
@@ -105,7 +109,7 @@ export class SandboxPool {
   }
 
   #start(): void {
-    const thread = new SandboxThread();
+    const thread = new SandboxThread(this.#spinUs);
     thread.onTerminate = this.#onTerminate;
     this.#threads.add(thread);
     this.#starting++;

@@ -9,7 +9,7 @@
 
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { ProgramImage, ProgramRequest, RunResult } from './image.ts';
-import { askToQuit, holdsIsolate, markEnded, waitGone, newSlot, openSlot, receiveFromWorker, type Slot, sendToWorker, taken } from './slot.ts';
+import { askToQuit, holdsIsolate, markEnded, newSlot, openSlot, receiveFromWorker, type Slot, sendToWorker, setSpin, taken, waitGone } from './slot.ts';
 import type { ThreadCall } from './worker.ts';
 import { CALL, Reader, readResult, Writer, writeRun } from './wire.ts';
 
@@ -94,9 +94,11 @@ export class SandboxThread {
   /** Called when it is ended with Worker.terminate() (only a thread without an isolate is). */
   onTerminate: (() => void) | null = null;
 
-  constructor() {
+  /** `spinUs`: how long the thread looks for its next request before it sleeps (slot.ts, workerTurn). */
+  constructor(spinUs: number) {
     const shared = Array.from({ length: SEATS }, () => newSlot());
     this.#slots = shared.map(openSlot);
+    for (const slot of this.#slots) setSpin(slot, spinUs);
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
     // Only read with receiveMessageOnPort: it must not keep the process up.
@@ -132,14 +134,16 @@ export class SandboxThread {
 
   /**
    * One request; throws TimedOut past `limitMs` of running, NotTaken when the thread ended
-   * before it began it, or an Error when it ended while running it.
+   * before it began it, or an Error when it ended while running it. `pollUs`: how long the
+   * main thread looks for the answer on each turn of its event loop before it waits to be
+   * woken (slot.ts, watchTurn).
    */
-  async run(image: ProgramImage, request: ProgramRequest, limitMs: number): Promise<RunResult> {
+  async run(image: ProgramImage, request: ProgramRequest, limitMs: number, pollUs = 0): Promise<RunResult> {
     const withImage = this.#version !== image.version;
     if (withImage) this.#port.postMessage(image);
     writeRun(scratch, image.version, withImage, request);
     this.#version = image.version;
-    const result = readResult(await this.#exchange(limitMs));
+    const result = readResult(await this.#exchange(limitMs, pollUs));
     // The thread did not hold the version (it should not happen): the next request sends it.
     if (!result.ok && result.kind === 'image') this.#version = -1;
     return result;
@@ -159,14 +163,14 @@ export class SandboxThread {
   }
 
   /** Hands the scratch message over in the next slot and waits for the answer, never blocking. */
-  async #exchange(limitMs: number): Promise<Reader> {
+  async #exchange(limitMs: number, pollUs = 0): Promise<Reader> {
     const slot = this.#slots[this.#next];
     this.#next = (this.#next + 1) % SEATS;
     if (this.#waiting++ === 0) this.#worker.ref();
     try {
       let sent = sendToWorker(slot, scratch.buf, scratch.at, limitMs);
       if (typeof sent !== 'string') sent = await sent;
-      const got = sent === 'ok' ? await receiveFromWorker(slot, limitMs) : sent;
+      const got = sent === 'ok' ? await receiveFromWorker(slot, limitMs, pollUs) : sent;
       if (got === 'late') {
         this.end();
         throw new TimedOut(`timed out after ${limitMs} ms`);

@@ -34,6 +34,10 @@ const ISOLATE = 7;
 const SLEEPING = 8;
 /** 1 once the thread, asked to end, has disposed its sandbox and is on its way out. */
 const GONE = 9;
+/** 1 while the main thread waits for its turn with Atomics.waitAsync: only then is it notified. */
+const MAIN_WAITING = 10;
+/** µs the thread keeps looking at its next slot after an answer before it sleeps (setSpin). */
+const SPIN_US = 11;
 const CONTROL_BYTES = 64;
 
 /** Whose turn it is to read or write the slot; QUITTING: neither's, the thread is to end. */
@@ -62,16 +66,18 @@ export function openSlot(shared: SharedArrayBuffer): Slot {
 }
 
 /**
- * Passes the turn. The worker is woken only when it sleeps: waking a thread blocked in
+ * Passes the turn. Each side is woken only when it sleeps: waking a thread blocked in
  * Atomics.wait is a futex system call that also lets the woken thread take the main thread's
- * core, while a thread still busy with the request ahead (or its reset) finds the turn itself
- * before it sleeps (workerTurn: SLEEPING is set before its last look at TURN). The main thread's
- * Atomics.waitAsync is always notified: that only queues a task on its event loop.
+ * core, and waking the main thread's Atomics.waitAsync queues a task on its event loop through
+ * Node's platform and wakes it from epoll_wait; a side still busy, spinning (workerTurn) or
+ * polling (watchTurn) finds the turn itself. Each says it sleeps (SLEEPING, MAIN_WAITING)
+ * before its last look at TURN, and TURN is stored before the other's word is read: with
+ * sequentially consistent atomics one of the two sees the other's store.
  */
 function pass(slot: Slot, to: number): void {
   const c = slot.control;
   Atomics.store(c, TURN, to);
-  if (to === MAIN || Atomics.load(c, SLEEPING) === 1) Atomics.notify(c, TURN);
+  if (Atomics.load(c, to === MAIN ? MAIN_WAITING : SLEEPING) === 1) Atomics.notify(c, TURN);
 }
 
 function putFrame(slot: Slot, message: Uint8Array, at: number, n: number, more: boolean): void {
@@ -100,22 +106,66 @@ export type Waited = 'ok' | 'late' | 'ended';
 /** Epoch milliseconds as an Int32 word holds them: differences are right for 24 days. */
 const epochMs = () => Math.floor(performance.timeOrigin + performance.now()) | 0;
 
+/** Whether the main thread has something to read in the slot: its turn, or the thread's end. */
+function mainsTurn(c: Int32Array): boolean {
+  return Atomics.load(c, TURN) === MAIN || Atomics.load(c, ENDED) === 1;
+}
+
 /**
  * Resolves when it is the main thread's turn, when the thread ended, or `limitMs` after the
  * thread took the message ('late'). A message behind another one on the same thread is not
- * taken yet: its time has not begun (the one ahead has its own limit).
+ * taken yet: its time has not begun (the one ahead has its own limit). With `pollUs`, the
+ * slot is first looked at on each turn of the event loop for that long (watchTurn), and only
+ * then waited for with Atomics.waitAsync.
  */
-async function mainTurn(slot: Slot, limitMs: number): Promise<Waited> {
+async function mainTurn(slot: Slot, limitMs: number, pollUs = 0): Promise<Waited> {
   const c = slot.control;
+  if (pollUs > 0 && !mainsTurn(c)) await watchTurn(slot, pollUs);
   for (;;) {
     // Ended first: a thread asked to quit leaves TURN at QUITTING, which is no one's turn.
     if (Atomics.load(c, ENDED) === 1) return 'ended';
     if (Atomics.load(c, TURN) === MAIN) return 'ok';
     const left = Atomics.load(c, TAKEN) === 1 ? limitMs - ((epochMs() - c[TAKEN_MS]) | 0) : limitMs;
     if (left <= 0) return 'late';
+    // Said before waitAsync's own look at TURN (pass()).
+    Atomics.store(c, MAIN_WAITING, 1);
     const wait = Atomics.waitAsync(c, TURN, WORKER, left);
     if (wait.async) await wait.value;
+    Atomics.store(c, MAIN_WAITING, 0);
   }
+}
+
+/**
+ * Slots whose answer the main thread looks for on each turn of its event loop (setImmediate),
+ * each until its deadline (performance.now() ms). Being woken costs the most when the machine
+ * is idle: the thread's answer wakes the main thread's CPU from its idle state, tens of µs on
+ * a VM, where a loop that keeps turning sees the answer within a turn of a few µs. The loop
+ * is not blocked: sockets are polled (without waiting) between the looks, so under load the
+ * looks ride along with the work, and each slot is looked at for a bounded time only.
+ */
+const watched: { c: Int32Array; until: number; found: () => void }[] = [];
+let watching = false;
+
+function watchTurn(slot: Slot, pollUs: number): Promise<void> {
+  return new Promise((found) => {
+    watched.push({ c: slot.control, until: performance.now() + pollUs / 1000, found });
+    if (!watching) {
+      watching = true;
+      setImmediate(lookAtWatched);
+    }
+  });
+}
+
+function lookAtWatched(): void {
+  const now = performance.now();
+  let kept = 0;
+  for (const w of watched) {
+    if (mainsTurn(w.c) || now >= w.until) w.found();
+    else watched[kept++] = w;
+  }
+  watched.length = kept;
+  watching = kept > 0;
+  if (watching) setImmediate(lookAtWatched);
 }
 
 /** Whether the thread took the message in this slot (false: it never ran). */
@@ -156,10 +206,10 @@ async function sendFrames(slot: Slot, message: Uint8Array, limitMs: number): Pro
  * The worker's answer: a view of the slot when it came in one frame (read it before the next
  * hand-over on this slot), else the frames joined.
  */
-export async function receiveFromWorker(slot: Slot, limitMs: number): Promise<Buffer | Waited> {
+export async function receiveFromWorker(slot: Slot, limitMs: number, pollUs = 0): Promise<Buffer | Waited> {
   const frames: Buffer[] = [];
   for (;;) {
-    const waited = await mainTurn(slot, limitMs);
+    const waited = await mainTurn(slot, limitMs, pollUs);
     if (waited !== 'ok') return waited;
     const message = takeFrame(slot, frames);
     if (message !== null) return message;
@@ -192,6 +242,11 @@ export function waitGone(slot: Slot, ms: number): boolean {
   return Atomics.wait(slot.control, GONE, 0, Math.max(0, ms)) !== 'timed-out' || Atomics.load(slot.control, GONE) === 1;
 }
 
+/** How long (µs, 0 to 1,000,000) the thread keeps looking at its next slot before it sleeps (workerTurn). */
+export function setSpin(slot: Slot, us: number): void {
+  Atomics.store(slot.control, SPIN_US, Math.max(0, Math.min(1_000_000, Math.round(us))));
+}
+
 /** Whether the thread has made an isolate (markIsolate): then it is asked to end, never ended. */
 export function holdsIsolate(slot: Slot): boolean {
   return Atomics.load(slot.control, ISOLATE) === 1;
@@ -202,9 +257,52 @@ export class QuitAsked extends Error {}
 
 // ---- the worker's side: blocks in Atomics.wait ----
 
-/** Blocks until it is the worker's turn; throws QuitAsked once the main thread asked it to end. */
+/** How long this thread's last wait for its turn took, ms (workerTurn). */
+let lastWaitMs = 0;
+/** No spin before this (performance.now() ms): the thread was lately preempted while spinning. */
+let spinPausedUntil = 0;
+/** A gap this long (ms) between two looks of a spin means the thread lost its CPU to another. */
+const PREEMPTED_MS = 0.03;
+/** How long a thread preempted while spinning does without spins (ms). */
+const SPIN_PAUSE_MS = 100;
+
+/**
+ * Blocks until it is the worker's turn; throws QuitAsked once the main thread asked it to end.
+ * It first spins for up to SPIN_US, when the last wait was no longer than that: a request that
+ * comes within it is taken without a wake-up (a futex wake of a sleeping thread costs tens of
+ * µs when its CPU has gone idle); requests that come further apart than that cost no spin.
+ * Spinning pays only on a CPU that would otherwise idle: when other threads want the CPUs,
+ * the spinning thread is preempted (seen as a gap between its looks), and, having used its
+ * share, is then scheduled after them where a woken sleeper goes first; so a preempted spin
+ * stops, and the thread does without for SPIN_PAUSE_MS.
+ */
 function workerTurn(slot: Slot): void {
   const c = slot.control;
+  if (Atomics.load(c, TURN) === WORKER && Atomics.load(c, QUIT) === 0) {
+    lastWaitMs = 0;
+    return;
+  }
+  const began = performance.now();
+  const spinMs = Atomics.load(c, SPIN_US) / 1000;
+  if (spinMs > 0 && lastWaitMs <= spinMs && began >= spinPausedUntil) spinUntil(c, began + spinMs);
+  sleepUntilTurn(c);
+  lastWaitMs = performance.now() - began;
+}
+
+/** Looks at TURN until it is the worker's, the thread is asked to quit, `until` passes, or it is preempted. */
+function spinUntil(c: Int32Array, until: number): void {
+  for (let last = performance.now(); Atomics.load(c, TURN) !== WORKER && Atomics.load(c, QUIT) === 0; ) {
+    const now = performance.now();
+    if (now - last > PREEMPTED_MS) {
+      spinPausedUntil = now + SPIN_PAUSE_MS;
+      return;
+    }
+    if (now >= until) return;
+    last = now;
+  }
+}
+
+function sleepUntilTurn(c: Int32Array): void {
   for (;;) {
     // QUIT is stored before TURN changes: a wait that began before sees TURN change and wakes.
     if (Atomics.load(c, QUIT) === 1) throw new QuitAsked('asked to quit');
