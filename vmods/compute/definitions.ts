@@ -22,6 +22,7 @@ export interface Definition {
   environment: string[];
   thread_spin_us: number;
   answer_poll_us: number;
+  thread_idle_timeout: number;
 }
 
 type Key = keyof Definition;
@@ -71,6 +72,12 @@ export const KEYS: Readonly<Record<Key, KeySpec>> = {
     expect: 'microseconds, an integer from 0 to 10000',
     default: 100,
     doc: 'How long a sandbox thread keeps looking for its next request after an answer before it sleeps, while requests come that often; 0: it sleeps at once.',
+  },
+  thread_idle_timeout: {
+    check: (v) => typeof v === 'number' && v >= 0 && v <= 86400,
+    expect: 'seconds, from 0 to 86400',
+    default: 30,
+    doc: 'A sandbox thread without a request for this long ends, its sandbox with it (the next request starts one); 0: threads are kept.',
   },
   answer_poll_us: {
     check: intIn(0, 10000),

@@ -183,7 +183,12 @@ export class Program {
    * that waited behind another on a thread that then ended never began: it goes to another.
    */
   async #onThread<T>(fn: (t: SandboxThread, limitMs: number) => Promise<T>, limitMs: number): Promise<T> {
-    this.#pool ??= new SandboxPool(this.def.concurrency, this.def.thread_spin_us, () => this.stats.threadsTerminated++);
+    this.#pool ??= new SandboxPool(this.def.concurrency, {
+      spinUs: this.def.thread_spin_us,
+      idleMs: this.def.thread_idle_timeout * 1000,
+      onTerminate: () => this.stats.threadsTerminated++,
+      onIdleEnd: (t) => this.stats.endedIdle(t.id),
+    });
     const pool = this.#pool;
     for (let tries = 1; ; tries++) {
       const got = pool.acquire(limitMs, this.stats.execAverageMs < QUICK_MS);
@@ -204,6 +209,11 @@ export class Program {
 
   #timeoutMs(): number {
     return Math.round(this.def.max_request_time * 1000);
+  }
+
+  /** Sandbox threads running now (they end when idle: thread_idle_timeout). */
+  get threads(): number {
+    return this.#pool?.threads ?? 0;
   }
 
   /** For compute.list and stats(). */

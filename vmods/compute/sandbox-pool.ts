@@ -1,11 +1,13 @@
 // The sandbox threads of one program: at most `size` (its concurrency), started on demand and
-// kept (each holds a built sandbox), each running one request at a time. A request takes an
-// idle thread at once; when every thread is busy, it waits in a free slot of one (SLOW_SEATS
-// a thread; a quick program's fill a busy thread's slots first, up to SEATS), which then goes
-// on to it without waiting for the main thread; past that it waits its turn
-// in order, at most its time limit (plus a thread's start, when one is starting for it), and
-// then fails. How many may wait is the program's bound (program.ts counts them and fails the
-// overflow at once).
+// kept while used (each holds a built sandbox), each running one request at a time. A request
+// takes an idle thread at once; when every thread is busy, it waits in a free slot of one
+// (SLOW_SEATS a thread; a quick program's fill a busy thread's slots first, up to SEATS), which
+// then goes on to it without waiting for the main thread; past that it waits its turn in order,
+// at most its time limit (plus a thread's start, when one is starting for it), and then fails.
+// How many may wait is the program's bound (program.ts counts them and fails the overflow at
+// once). A thread idle for `idleMs` ends (asked to, as any thread that may hold an isolate:
+// sandbox-thread.ts, end()), so that a program used once does not keep its threads and their
+// sandboxes; the next request starts one again.
 
 import { SandboxThread, SEATS, SLOW_SEATS } from './sandbox-thread.ts';
 
@@ -15,6 +17,17 @@ const THREAD_START_MS = 10_000;
 /** A request waited longer than its limit for a thread. */
 export class WaitedTooLong extends Error {
   override readonly name = 'WaitedTooLong';
+}
+
+export interface PoolOptions {
+  /** How long each thread looks for its next request before it sleeps (slot.ts, workerTurn). */
+  readonly spinUs: number;
+  /** A thread idle this long ends (ms); 0: threads are kept. */
+  readonly idleMs: number;
+  /** Told of each thread ended with Worker.terminate() (counted in the program's stats). */
+  readonly onTerminate?: () => void;
+  /** Told of each thread ended for being idle. */
+  readonly onIdleEnd?: (thread: SandboxThread) => void;
 }
 
 interface Waiter {
@@ -33,16 +46,18 @@ export class SandboxPool {
   #starting = 0;
   #closed = false;
 
-  /** Told of each thread ended with Worker.terminate() (counted in the program's stats). */
-  readonly #onTerminate: () => void;
+  readonly #options: PoolOptions;
+  /** Ends the threads idle for idleMs; set while some thread is idle. */
+  #idleTimer: NodeJS.Timeout | null = null;
 
-  /** How long each thread looks for its next request before it sleeps (slot.ts, workerTurn). */
-  readonly #spinUs: number;
-
-  constructor(size: number, spinUs: number, onTerminate: () => void = () => {}) {
+  constructor(size: number, options: PoolOptions) {
     this.#size = Math.max(1, size);
-    this.#spinUs = spinUs;
-    this.#onTerminate = onTerminate;
+    this.#options = options;
+  }
+
+  /** Threads started and not ended. */
+  get threads(): number {
+    return this.#threads.size;
   }
 
   /**
@@ -104,13 +119,36 @@ export class SandboxPool {
     drop(this.#idle, thread);
     drop(this.#open, thread);
     if (thread.ended) return;
-    if (thread.inFlight === 0) this.#idle.push(thread);
-    else if (thread.inFlight < SEATS) this.#open.push(thread);
+    if (thread.inFlight === 0) {
+      thread.idleSince = performance.now();
+      this.#idle.push(thread);
+      this.#watchIdle(this.#options.idleMs);
+    } else if (thread.inFlight < SEATS) this.#open.push(thread);
+  }
+
+  /** Looks at the idle threads in `ms` (one timer for the pool, not one per request). */
+  #watchIdle(ms: number): void {
+    if (this.#idleTimer !== null || this.#options.idleMs <= 0 || this.#closed) return;
+    this.#idleTimer = setTimeout(() => this.#endIdle(), ms);
+    this.#idleTimer.unref();
+  }
+
+  /** Ends the threads idle for idleMs, and looks again when the next one will have been. */
+  #endIdle(): void {
+    this.#idleTimer = null;
+    const now = performance.now();
+    const idleMs = this.#options.idleMs;
+    for (const t of this.#idle.filter((t) => now - t.idleSince >= idleMs)) {
+      drop(this.#idle, t);
+      this.#options.onIdleEnd?.(t);
+      t.end();
+    }
+    if (this.#idle.length > 0) this.#watchIdle(Math.max(1, Math.min(...this.#idle.map((t) => t.idleSince + idleMs - now))));
   }
 
   #start(): void {
-    const thread = new SandboxThread(this.#spinUs);
-    thread.onTerminate = this.#onTerminate;
+    const thread = new SandboxThread(this.#options.spinUs);
+    thread.onTerminate = this.#options.onTerminate ?? null;
     this.#threads.add(thread);
     this.#starting++;
     let started = false;
@@ -144,6 +182,8 @@ export class SandboxPool {
   /** Ends every thread; requests waiting fail, requests running fail when their thread ends. */
   close(): void {
     this.#closed = true;
+    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
     for (const w of this.#waiting.splice(0)) {
       clearTimeout(w.timer);
       w.reject(new Error('the program was unloaded'));

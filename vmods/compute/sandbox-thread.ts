@@ -87,6 +87,8 @@ export class SandboxThread {
   #waiting = 0;
   /** Self-requests its program waits on (selfRequesting). */
   selfRequests = 0;
+  /** When it last had no request (performance.now() ms; the pool's to set). */
+  idleSince = 0;
   #ended = false;
   #exited = false;
   /** Called once when the thread ends (ended by us or on its own). */
@@ -126,6 +128,11 @@ export class SandboxThread {
         this.#end();
       });
     });
+  }
+
+  /** The worker's thread id (what its results report as their thread). */
+  get id(): number {
+    return this.#worker.threadId;
   }
 
   get ended(): boolean {
