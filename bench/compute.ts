@@ -18,6 +18,7 @@ import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -63,6 +64,30 @@ async function image(file: string, kind: 'wasm' | 'js', id: string): Promise<Pro
 
 const request = (argument: string) => ({ method: 'GET', url: '/bench', argument, config: '', headers: ['host', 'bench'], body: new Uint8Array(0), stream: 0 });
 
+/**
+ * The CPU time of the whole machine so far, busy and in all (/proc/stat, in ticks of 10 ms),
+ * and this process's: over a run, what other processes took of the CPUs says how idle the
+ * machine was, which the wake-ups' cost depends on (Figures in docs/compute.md).
+ */
+function cpuTicks(): { busy: number; total: number; ownUs: number } {
+  const own = process.cpuUsage();
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+    const total = f.reduce((a, b) => a + b, 0);
+    return { busy: total - f[3] - f[4], total, ownUs: own.user + own.system };
+  } catch {
+    return { busy: 0, total: 0, ownUs: 0 };
+  }
+}
+
+/** The share of the CPUs' time that other processes used since `from`. */
+function othersShare(from: ReturnType<typeof cpuTicks>): string {
+  const to = cpuTicks();
+  const totalUs = (to.total - from.total) * 10_000;
+  const othersUs = (to.busy - from.busy) * 10_000 - (to.ownUs - from.ownUs);
+  return totalUs > 0 ? `${Math.max(0, Math.round((100 * othersUs) / totalUs))}%` : '?';
+}
+
 /** Epoch ms, comparable with the sandbox thread's stamps. */
 const now = () => performance.timeOrigin + performance.now();
 
@@ -77,6 +102,8 @@ async function overhead(): Promise<void> {
   const reset: number[] = [];
   const handOver: number[] = [];
   const handBack: number[] = [];
+  const ticks0 = cpuTicks();
+  const load0 = loadavg()[0];
   const cpu0 = process.threadCpuUsage();
   for (let i = 0; i < REQUESTS; i++) {
     const t = now();
@@ -89,10 +116,13 @@ async function overhead(): Promise<void> {
     if (r.timing.resetMs > 0) reset.push(r.timing.resetMs / r.timing.resets);
   }
   const cpu = process.threadCpuUsage(cpu0);
+  const others = othersShare(ticks0);
+  const load1 = loadavg()[0];
   thread.end();
   const over = total.map((t, i) => t - exec[i]);
   for (const a of [total, exec, reset, over, handOver, handBack]) a.sort((x, y) => x - y);
-  console.log(`\n1. hello through its sandbox thread, ${REQUESTS} requests one at a time`);
+  console.log(`\n1. hello through its sandbox thread, ${REQUESTS} requests one at a time (thread spin ${opts['thread-spin']} µs, answer poll ${opts['answer-poll']} µs)`);
+  console.log(`   machine: load average ${load0.toFixed(2)} to ${load1.toFixed(2)}; other processes used ${others} of the CPUs' time during the run`);
   console.log(`   round trip (dispatch + call + answer): p50 ${us(pct(total, 50))}  p99 ${us(pct(total, 99))}`);
   console.log(`     hand-over (written, thread woken):   p50 ${us(pct(handOver, 50))}  p99 ${us(pct(handOver, 99))}`);
   console.log(`     in the program (call):               p50 ${us(pct(exec, 50))}  p99 ${us(pct(exec, 99))}`);
@@ -225,7 +255,7 @@ if (process.argv.includes('--origin')) {
 }
 
 await buildPrograms();
-console.log(`compute bench on ${process.version}, load average ${(await import('node:os')).loadavg()[0].toFixed(2)}`);
+console.log(`compute bench on ${process.version}, load average ${loadavg()[0].toFixed(2)}`);
 const parts = opts.parts.split(',');
 if (parts.includes('1')) await overhead();
 if (parts.includes('2')) await throughput();

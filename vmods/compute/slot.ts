@@ -259,12 +259,14 @@ export class QuitAsked extends Error {}
 
 /** How long this thread's last wait for its turn took, ms (workerTurn). */
 let lastWaitMs = 0;
-/** No spin before this (performance.now() ms): the thread was lately preempted while spinning. */
-let spinPausedUntil = 0;
+/** Waits left without a spin, and how many the next preempted spin skips (0: none yet). */
+let spinsSkipped = 0;
+let spinBackoff = 0;
 /** A gap this long (ms) between two looks of a spin means the thread lost its CPU to another. */
-const PREEMPTED_MS = 0.03;
-/** How long a thread preempted while spinning does without spins (ms). */
-const SPIN_PAUSE_MS = 100;
+const PREEMPTED_MS = 0.05;
+/** Waits a first preempted spin skips; each preempted spin after doubles it, up to the last. */
+const SKIP_FIRST = 16;
+const SKIP_MOST = 1024;
 
 /**
  * Blocks until it is the worker's turn; throws QuitAsked once the main thread asked it to end.
@@ -274,7 +276,9 @@ const SPIN_PAUSE_MS = 100;
  * Spinning pays only on a CPU that would otherwise idle: when other threads want the CPUs,
  * the spinning thread is preempted (seen as a gap between its looks), and, having used its
  * share, is then scheduled after them where a woken sleeper goes first; so a preempted spin
- * stops, and the thread does without for SPIN_PAUSE_MS.
+ * stops, and the thread skips its next SKIP_FIRST spins, twice as many after each spin
+ * preempted again (SKIP_MOST at most), until a spin finds its request: under a sustained load
+ * the thread hardly spins, and a passing preemption costs an idle machine few spins.
  */
 function workerTurn(slot: Slot): void {
   const c = slot.control;
@@ -284,7 +288,8 @@ function workerTurn(slot: Slot): void {
   }
   const began = performance.now();
   const spinMs = Atomics.load(c, SPIN_US) / 1000;
-  if (spinMs > 0 && lastWaitMs <= spinMs && began >= spinPausedUntil) spinUntil(c, began + spinMs);
+  if (spinsSkipped > 0) spinsSkipped--;
+  else if (spinMs > 0 && lastWaitMs <= spinMs) spinUntil(c, began + spinMs);
   sleepUntilTurn(c);
   lastWaitMs = performance.now() - began;
 }
@@ -294,12 +299,14 @@ function spinUntil(c: Int32Array, until: number): void {
   for (let last = performance.now(); Atomics.load(c, TURN) !== WORKER && Atomics.load(c, QUIT) === 0; ) {
     const now = performance.now();
     if (now - last > PREEMPTED_MS) {
-      spinPausedUntil = now + SPIN_PAUSE_MS;
+      spinBackoff = Math.min(SKIP_MOST, spinBackoff === 0 ? SKIP_FIRST : spinBackoff * 2);
+      spinsSkipped = spinBackoff;
       return;
     }
     if (now >= until) return;
     last = now;
   }
+  spinBackoff = 0;
 }
 
 function sleepUntilTurn(c: Int32Array): void {
