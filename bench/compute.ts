@@ -11,7 +11,10 @@
 // Targets (issue 16): overhead p50 under 50 µs; the program backend at or above the pass rate.
 // Run: `npm run bench:compute` (options: --requests N, --duration S, --connections N,
 // --concurrency N: the hello program's sandboxes in the throughput run; --rounds N: pass and
-// program runs interleaved in it; --parts 1,2,3: which).
+// program runs interleaved in it; --parts 1,2,3: which; --thread-spin US and --answer-poll US:
+// the definition keys thread_spin_us and answer_poll_us for parts 1 and 2, their defaults
+// unless given). Part 1 prints what other processes took of the CPUs meanwhile: the wake-ups
+// it measures cost the most on an idle machine.
 
 import { execFile, fork } from 'node:child_process';
 import { promisify } from 'node:util';
