@@ -191,14 +191,10 @@ export class Program {
     });
     const pool = this.#pool;
     for (let tries = 1; ; tries++) {
-      const got = pool.acquire(limitMs, this.stats.execAverageMs < QUICK_MS);
-      const thread = got instanceof Promise ? await got : got;
       try {
-        return await fn(thread, limitMs);
+        return await pool.use(limitMs, this.stats.execAverageMs < QUICK_MS, (t) => fn(t, limitMs));
       } catch (e) {
         if (!(e instanceof NotTaken) || tries >= NOT_TAKEN_TRIES) throw e;
-      } finally {
-        pool.release(thread);
       }
     }
   }
@@ -232,7 +228,7 @@ export class Program {
 
 /**
  * A program whose runs average less than this (ms) waits behind a busy thread's run rather
- * than wake an idle thread: a wake-up costs more (sandbox-pool.ts, acquire()).
+ * than wake an idle thread: a wake-up costs more (sandbox-pool.ts, use()).
  */
 const QUICK_MS = 0.05;
 

@@ -31,7 +31,8 @@ export interface PoolOptions {
 }
 
 interface Waiter {
-  resolve(t: SandboxThread): void;
+  /** Runs the request on the thread given, in the same turn (#release). */
+  start(t: SandboxThread): void;
   reject(e: Error): void;
   timer: NodeJS.Timeout;
 }
@@ -61,30 +62,19 @@ export class SandboxPool {
   }
 
   /**
-   * A thread with a free slot now, or a promise of the next one; release() it after the request.
-   * For a `quick` program (its runs shorter than waking a thread takes), a busy thread's free
-   * slot comes before an idle thread: the busy one goes on to it without being woken, where an
-   * idle one sleeps and costs a futex wake-up on each side (docs/compute.md, Figures).
+   * Runs `run` on a thread with a free slot, now or when one frees, and gives the thread back
+   * when it settles. `run` is called in the same turn as the thread is taken, so its request is
+   * handed over before any other can take the slot: a thread serves its slots in turn, and a
+   * slot must be read before it takes another request (SandboxThread.canTake).
    */
-  acquire(limitMs: number, quick = false): SandboxThread | Promise<SandboxThread> {
-    if (this.#closed) throw new Error('the program was unloaded');
-    // A busy thread may take it: not one whose program waits on a self-request (the
-    // self-request itself could be put behind it), and another's only in its first SLOW_SEATS.
-    const seats = quick ? SEATS : SLOW_SEATS;
-    const openOne = () => this.#open.findLast((t) => t.selfRequests === 0 && t.inFlight < seats);
-    if (quick) {
-      const open = openOne();
-      if (open !== undefined) return this.#take(open);
-    }
-    const idle = this.#idle.pop();
-    if (idle !== undefined) return this.#take(idle);
-    if (this.#threads.size < this.#size) this.#start();
-    const open = openOne();
-    if (open !== undefined) return this.#take(open);
+  use<T>(limitMs: number, quick: boolean, run: (t: SandboxThread) => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new Error('the program was unloaded'));
+    const now = this.#takeNow(quick);
+    if (now !== null) return this.#running(now, run);
     const waitMs = limitMs + (this.#starting > 0 ? THREAD_START_MS : 0);
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
-        resolve,
+        start: (t) => resolve(this.#running(t, run)),
         reject,
         timer: setTimeout(() => {
           this.#waiting.splice(this.#waiting.indexOf(waiter), 1);
@@ -95,14 +85,49 @@ export class SandboxPool {
     });
   }
 
-  /** Back after a request: to the first waiter, else filed as idle or open. */
-  release(thread: SandboxThread): void {
+  /**
+   * A thread with a free slot, taken, or null (a thread is started when there is room for
+   * one). For a `quick` program (its runs shorter than waking a thread takes), a busy thread's
+   * free slot comes before an idle thread: the busy one goes on to it without being woken, where
+   * an idle one sleeps and costs a futex wake-up on each side (docs/compute.md, Figures).
+   */
+  #takeNow(quick: boolean): SandboxThread | null {
+    // A busy thread may take it: not one whose program waits on a self-request (the
+    // self-request itself could be put behind it), and another's only in its first SLOW_SEATS.
+    const seats = quick ? SEATS : SLOW_SEATS;
+    const openOne = () => this.#open.findLast((t) => t.selfRequests === 0 && t.canTake(seats));
+    if (quick) {
+      const open = openOne();
+      if (open !== undefined) return this.#take(open);
+    }
+    const idle = this.#idle.pop();
+    if (idle !== undefined) return this.#take(idle);
+    if (this.#threads.size < this.#size) this.#start();
+    const open = openOne();
+    return open === undefined ? null : this.#take(open);
+  }
+
+  #running<T>(thread: SandboxThread, run: (t: SandboxThread) => Promise<T>): Promise<T> {
+    let running: Promise<T>;
+    try {
+      running = run(thread);
+    } catch (e) {
+      running = Promise.reject(e);
+    }
+    return running.finally(() => this.#release(thread));
+  }
+
+  /**
+   * Back after a request: to the first waiter, else filed as idle or open. Not to a waiter
+   * while its next slot is unread (canTake): the release of that slot's request gives it.
+   */
+  #release(thread: SandboxThread): void {
     thread.inFlight--;
     if (thread.ended || this.#closed) return;
-    const waiter = this.#waiting.shift();
+    const waiter = thread.canTake(SEATS) ? this.#waiting.shift() : undefined;
     if (waiter !== undefined) {
       clearTimeout(waiter.timer);
-      waiter.resolve(this.#take(thread));
+      waiter.start(this.#take(thread));
       return;
     }
     this.#file(thread);
@@ -165,7 +190,7 @@ export class SandboxPool {
         this.#starting--;
         // As if a request had just left it: to the first waiter, else idle.
         thread.inFlight++;
-        this.release(thread);
+        this.#release(thread);
       },
       (e: Error) => {
         this.#starting--;

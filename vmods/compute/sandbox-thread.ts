@@ -76,6 +76,13 @@ export class SandboxThread {
   readonly #slots: Slot[];
   /** The slot the next request goes in: the thread serves them in turn. */
   #next = 0;
+  /**
+   * Slots whose request is handed over and whose answer is not read yet. Answers can be read
+   * out of order (one looked for on the event loop's turns, the one ahead woken by
+   * waitAsync), so a request released first does not make its slot the next free one: a
+   * request may go in a slot only once its answer is read (canTake).
+   */
+  readonly #unread: boolean[] = Array.from({ length: SEATS }, () => false);
   readonly #port: MessagePort;
   /** Resolves once the thread waits on its slot; rejects if it never gets there. */
   readonly ready: Promise<void>;
@@ -135,6 +142,15 @@ export class SandboxThread {
     return this.#worker.threadId;
   }
 
+  /**
+   * Whether the thread can take one more request: fewer than `seats` in flight, and the slot
+   * it will go in read. The pool hands a request over in the same turn as it takes the thread
+   * (SandboxPool.use), so the next request goes in #next.
+   */
+  canTake(seats: number): boolean {
+    return !this.#ended && this.inFlight < seats && !this.#unread[this.#next];
+  }
+
   get ended(): boolean {
     return this.#ended;
   }
@@ -150,7 +166,7 @@ export class SandboxThread {
     if (withImage) this.#port.postMessage(image);
     writeRun(scratch, image.version, withImage, request);
     this.#version = image.version;
-    const result = readResult(await this.#exchange(limitMs, pollUs));
+    const result = await this.#exchange(limitMs, pollUs, readResult);
     // The thread did not hold the version (it should not happen): the next request sends it.
     if (!result.ok && result.kind === 'image') this.#version = -1;
     return result;
@@ -162,17 +178,22 @@ export class SandboxThread {
     scratch.start().u32(CALL);
     // prepare leaves the thread holding that version, and what is given after it runs after it.
     if (fn === 'prepare') this.#version = image.version;
-    const answer = await this.#exchange(limitMs).then(() => receiveMessageOnPort(this.#port)?.message as { ok: true; value: T } | { ok: false; error: string } | undefined);
+    const answer = await this.#exchange(limitMs, 0, () => receiveMessageOnPort(this.#port)?.message as { ok: true; value: T } | { ok: false; error: string } | undefined);
     if (answer?.ok === true) return answer.value;
     // A version that did not load leaves the thread on the one it had: unknown here.
     if (fn === 'prepare') this.#version = -1;
     throw new Error(answer === undefined ? `the sandbox thread did not answer ${fn}` : answer.error);
   }
 
-  /** Hands the scratch message over in the next slot and waits for the answer, never blocking. */
-  async #exchange(limitMs: number, pollUs = 0): Promise<Reader> {
-    const slot = this.#slots[this.#next];
-    this.#next = (this.#next + 1) % SEATS;
+  /**
+   * Hands the scratch message over in the next slot, waits for the answer, never blocking, and
+   * reads it with `read` before the slot can take another request.
+   */
+  async #exchange<T>(limitMs: number, pollUs: number, read: (r: Reader) => T): Promise<T> {
+    const at = this.#next;
+    const slot = this.#slots[at];
+    this.#next = (at + 1) % SEATS;
+    this.#unread[at] = true;
     if (this.#waiting++ === 0) this.#worker.ref();
     try {
       let sent = sendToWorker(slot, scratch.buf, scratch.at, limitMs);
@@ -183,8 +204,9 @@ export class SandboxThread {
         throw new TimedOut(`timed out after ${limitMs} ms`);
       }
       if (got === 'ended') throw taken(slot) ? new Error('the sandbox thread ended') : new NotTaken('the sandbox thread ended first');
-      return new Reader(got as Buffer);
+      return read(new Reader(got as Buffer));
     } finally {
+      this.#unread[at] = false;
       if (--this.#waiting === 0) this.#worker.unref();
     }
   }
