@@ -105,6 +105,7 @@ async function overhead(): Promise<void> {
   const reset: number[] = [];
   const handOver: number[] = [];
   const handBack: number[] = [];
+  const around: number[] = [];
   const ticks0 = cpuTicks();
   const load0 = loadavg()[0];
   const cpu0 = process.threadCpuUsage();
@@ -116,6 +117,7 @@ async function overhead(): Promise<void> {
     exec.push(r.timing.execMs);
     handOver.push(r.timing.tookAt - t);
     handBack.push(done - r.timing.answeredAt);
+    around.push(r.timing.answeredAt - r.timing.tookAt - r.timing.execMs);
     if (r.timing.resetMs > 0) reset.push(r.timing.resetMs / r.timing.resets);
   }
   const cpu = process.threadCpuUsage(cpu0);
@@ -123,12 +125,13 @@ async function overhead(): Promise<void> {
   const load1 = loadavg()[0];
   thread.end();
   const over = total.map((t, i) => t - exec[i]);
-  for (const a of [total, exec, reset, over, handOver, handBack]) a.sort((x, y) => x - y);
+  for (const a of [total, exec, reset, over, handOver, handBack, around]) a.sort((x, y) => x - y);
   console.log(`\n1. hello through its sandbox thread, ${REQUESTS} requests one at a time (thread spin ${opts['thread-spin']} µs, answer poll ${opts['answer-poll']} µs)`);
   console.log(`   machine: load average ${load0.toFixed(2)} to ${load1.toFixed(2)}; other processes used ${others} of the CPUs' time during the run`);
   console.log(`   round trip (dispatch + call + answer): p50 ${us(pct(total, 50))}  p99 ${us(pct(total, 99))}`);
   console.log(`     hand-over (written, thread woken):   p50 ${us(pct(handOver, 50))}  p99 ${us(pct(handOver, 99))}`);
   console.log(`     in the program (call):               p50 ${us(pct(exec, 50))}  p99 ${us(pct(exec, 99))}`);
+  console.log(`     around the call (request read, answer written): p50 ${us(pct(around, 50))}  p99 ${us(pct(around, 99))}`);
   console.log(`     hand-back (answer read, main woken): p50 ${us(pct(handBack, 50))}  p99 ${us(pct(handBack, 99))}`);
   console.log(`   overhead (round trip - call):          p50 ${us(pct(over, 50))}  p99 ${us(pct(over, 99))}   target p50 < 50 µs`);
   console.log(`   main thread CPU per request:           ${((cpu.user + cpu.system) / REQUESTS).toFixed(1)} µs`);

@@ -9,7 +9,7 @@
 
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { ProgramImage, ProgramRequest, RunResult } from './image.ts';
-import { askToQuit, holdsIsolate, markEnded, newSlot, openSlot, receiveFromWorker, type Slot, sendToWorker, setSpin, taken, waitGone } from './slot.ts';
+import { askToQuit, holdsIsolate, markEnded, newSlot, openSlot, receiveFromWorker, type Slot, sendToWorker, setSpin, taken, threadSleeps, waitGone } from './slot.ts';
 import type { ThreadCall } from './worker.ts';
 import { CALL, Reader, readResult, Writer, writeRun } from './wire.ts';
 
@@ -196,6 +196,9 @@ export class SandboxThread {
     this.#unread[at] = true;
     if (this.#waiting++ === 0) this.#worker.ref();
     try {
+      // A thread that sleeps (its spin skipped: the CPUs are wanted elsewhere) is woken: then
+      // the main thread does not poll, which would keep its CPU from the woken thread.
+      if (pollUs > 0 && threadSleeps(slot)) pollUs = 0;
       let sent = sendToWorker(slot, scratch.buf, scratch.at, limitMs);
       if (typeof sent !== 'string') sent = await sent;
       const got = sent === 'ok' ? await receiveFromWorker(slot, limitMs, pollUs) : sent;

@@ -168,6 +168,14 @@ function lookAtWatched(): void {
   if (watching) setImmediate(lookAtWatched);
 }
 
+/**
+ * Whether the thread sleeps on this slot (it is not spinning, nor busy with a request ahead):
+ * a request handed over now wakes it.
+ */
+export function threadSleeps(slot: Slot): boolean {
+  return Atomics.load(slot.control, SLEEPING) === 1;
+}
+
 /** Whether the thread took the message in this slot (false: it never ran). */
 export function taken(slot: Slot): boolean {
   return Atomics.load(slot.control, TAKEN) === 1;
