@@ -13,7 +13,7 @@
 // --concurrency N: the hello program's sandboxes in the throughput run; --rounds N: pass and
 // program runs interleaved in it; --parts 1,2,3: which; --thread-spin US and --answer-poll US:
 // the definition keys thread_spin_us and answer_poll_us for parts 1 and 2, their defaults
-// unless given). Part 1 prints what other processes took of the CPUs meanwhile: the wake-ups
+// unless given; --unspun: part 2 also runs a program with both at 0, in the same rounds). Part 1 prints what other processes took of the CPUs meanwhile: the wake-ups
 // it measures cost the most on an idle machine.
 
 import { execFile, fork } from 'node:child_process';
@@ -45,6 +45,7 @@ const { values: opts } = parseArgs({
     rounds: { type: 'string', default: '3' },
     'thread-spin': { type: 'string', default: String(KEYS.thread_spin_us.default) },
     'answer-poll': { type: 'string', default: String(KEYS.answer_poll_us.default) },
+    unspun: { type: 'boolean', default: false },
   },
 });
 const REQUESTS = Number(opts.requests);
@@ -183,20 +184,26 @@ backend origin { .host = "127.0.0.1"; .port = "${originPort}"; }
 sub vcl_init {
   compute.configure("hello", {"{"filename": "${join(BUILD_DIR, 'hello.wasm')}", "concurrency": ${opts.concurrency}, "max_queue": 1000, "thread_spin_us": ${opts['thread-spin']}, "answer_poll_us": ${opts['answer-poll']}}"});
   compute.start("hello", async = false);
+  compute.configure("hello-unspun", {"{"filename": "${join(BUILD_DIR, 'hello.wasm')}", "concurrency": ${opts.concurrency}, "max_queue": 1000, "thread_spin_us": 0, "answer_poll_us": 0}"});
+  compute.start("hello-unspun", async = false);
 }
 sub vcl_recv { return (pass); }
 sub vcl_backend_fetch {
   if (bereq.url ~ "^/program") { set bereq.backend = compute.program("hello"); }
+  else if (bereq.url ~ "^/unspun") { set bereq.backend = compute.program("hello-unspun"); }
   else { set bereq.backend = origin; }
 }`);
   // Warm both paths, then measure each in interleaved rounds: on a shared machine the load
   // shifts from one run to the next, so each round's ratio is printed, and the best of each.
   await wrk(a.port, '/pass');
   await wrk(a.port, '/program');
-  const runs = { pass: [] as Awaited<ReturnType<typeof wrk>>[], program: [] as Awaited<ReturnType<typeof wrk>>[] };
+  if (opts.unspun) await wrk(a.port, '/unspun');
+  type Run = Awaited<ReturnType<typeof wrk>>;
+  const runs = { pass: [] as Run[], program: [] as Run[], unspun: [] as Run[] };
   for (let round = 0; round < Number(opts.rounds); round++) {
     runs.pass.push(await wrk(a.port, '/pass', origin.pid));
     runs.program.push(await wrk(a.port, '/program'));
+    if (opts.unspun) runs.unspun.push(await wrk(a.port, '/unspun'));
   }
   const ratios = runs.program.map((r, i) => (r.rps / runs.pass[i].rps).toFixed(2));
   const pass = [...runs.pass].sort((x, y) => y.rps - x.rps)[0];
@@ -206,6 +213,12 @@ sub vcl_backend_fetch {
   console.log(`   pass to a node:http origin:   ${pass.rps.toFixed(0)} req/s  p50 ${pass.p50}  p99 ${pass.p99}  ${cpuOf(pass)} (origin's included)`);
   console.log(`   compute.program("hello"):     ${program.rps.toFixed(0)} req/s  p50 ${program.p50}  p99 ${program.p99}  ${cpuOf(program)} (sandbox threads')`);
   console.log(`   program / pass: ${(program.rps / pass.rps).toFixed(2)} (best of each), by round ${ratios.join(' ')}   target >= 1`);
+  if (opts.unspun) {
+    const unspun = [...runs.unspun].sort((x, y) => y.rps - x.rps)[0];
+    const by = runs.unspun.map((r, i) => (r.rps / runs.pass[i].rps).toFixed(2));
+    console.log(`   the same, thread_spin_us and answer_poll_us 0: ${unspun.rps.toFixed(0)} req/s  p50 ${unspun.p50}  ${cpuOf(unspun)}`);
+    console.log(`     / pass: ${(unspun.rps / pass.rps).toFixed(2)} (best of each), by round ${by.join(' ')}`);
+  }
   await a.close();
   origin.kill();
 }
