@@ -112,8 +112,11 @@ export class Program {
     let result: RunResult;
     this.#inFlight++;
     try {
-      // A program that usually answers within the poll is looked for, not waited for (slot.ts).
-      const pollUs = this.stats.execAverageMs * 1000 < this.def.answer_poll_us ? this.def.answer_poll_us : 0;
+      // A request alone, to a program that usually answers within the poll, is looked for, not
+      // waited for (slot.ts, watchTurn). With others in flight, their answers and sockets keep
+      // the event loop turning, and looks would only take CPU from the sandbox threads.
+      const alone = this.#inFlight === 1;
+      const pollUs = alone && this.stats.execAverageMs * 1000 < this.def.answer_poll_us ? this.def.answer_poll_us : 0;
       result = await this.#onThread((t, limitMs) => t.run(image, request, limitMs, pollUs), this.#timeoutMs());
     } catch (e) {
       if (e instanceof TimedOut || e instanceof WaitedTooLong) {

@@ -9,7 +9,7 @@
 
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { ProgramImage, ProgramRequest, RunResult } from './image.ts';
-import { askToQuit, holdsIsolate, markEnded, newSlot, openSlot, receiveFromWorker, type Slot, sendToWorker, setSpin, taken, threadSleeps, waitGone } from './slot.ts';
+import { askToQuit, holdsIsolate, markEnded, newSlot, openSlot, receiveFromWorker, type Slot, sendToWorker, SPINNER, setSpin, taken, threadSleeps, waitGone } from './slot.ts';
 import type { ThreadCall } from './worker.ts';
 import { CALL, Reader, readResult, Writer, writeRun } from './wire.ts';
 
@@ -112,7 +112,7 @@ export class SandboxThread {
     this.#port = port1;
     // Only read with receiveMessageOnPort: it must not keep the process up.
     port1.unref();
-    this.#worker = new Worker(WORKER, { workerData: { computeSlots: shared, port: port2 }, transferList: [port2] });
+    this.#worker = new Worker(WORKER, { workerData: { computeSlots: shared, spinner: SPINNER, port: port2 }, transferList: [port2] });
     byThreadId.set(this.#worker.threadId, this);
     if (!exitHooked) {
       exitHooked = true;

@@ -267,6 +267,20 @@ export class QuitAsked extends Error {}
 
 /** How long this thread's last wait for its turn took, ms (workerTurn). */
 let lastWaitMs = 0;
+
+/**
+ * One word shared by every sandbox thread of the process: 1 while one of them spins. One
+ * spinner at a time keeps a thread awake for the next request of one-at-a-time traffic; more
+ * (four threads of a program under load, each spinning after its answer) take a 2-core
+ * machine's CPUs from the main thread.
+ */
+export const SPINNER = new SharedArrayBuffer(4);
+let spinner: Int32Array | null = null;
+
+/** In a sandbox thread: the process's SPINNER, handed over in workerData. */
+export function shareSpinner(shared: SharedArrayBuffer): void {
+  spinner = new Int32Array(shared);
+}
 /** Waits left without a spin, and how many the next preempted spin skips (0: none yet). */
 let spinsSkipped = 0;
 let spinBackoff = 0;
@@ -278,7 +292,8 @@ const SKIP_MOST = 1024;
 
 /**
  * Blocks until it is the worker's turn; throws QuitAsked once the main thread asked it to end.
- * It first spins for up to SPIN_US, when the last wait was no longer than that: a request that
+ * It first spins for up to SPIN_US, when the last wait was no longer than that and no other
+ * thread of the process spins (SPINNER): a request that
  * comes within it is taken without a wake-up (a futex wake of a sleeping thread costs tens of
  * µs when its CPU has gone idle); requests that come further apart than that cost no spin.
  * Spinning pays only on a CPU that would otherwise idle: when other threads want the CPUs,
@@ -297,7 +312,10 @@ function workerTurn(slot: Slot): void {
   const began = performance.now();
   const spinMs = Atomics.load(c, SPIN_US) / 1000;
   if (spinsSkipped > 0) spinsSkipped--;
-  else if (spinMs > 0 && lastWaitMs <= spinMs) spinUntil(c, began + spinMs);
+  else if (spinMs > 0 && lastWaitMs <= spinMs && spinner !== null && Atomics.compareExchange(spinner, 0, 0, 1) === 0) {
+    spinUntil(c, began + spinMs);
+    Atomics.store(spinner, 0, 0);
+  }
   sleepUntilTurn(c);
   lastWaitMs = performance.now() - began;
 }
