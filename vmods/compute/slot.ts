@@ -281,6 +281,7 @@ let spinner: Int32Array | null = null;
 export function shareSpinner(shared: SharedArrayBuffer): void {
   spinner = new Int32Array(shared);
 }
+
 /** Waits left without a spin, and how many the next preempted spin skips (0: none yet). */
 let spinsSkipped = 0;
 let spinBackoff = 0;
@@ -293,9 +294,9 @@ const SKIP_MOST = 1024;
 /**
  * Blocks until it is the worker's turn; throws QuitAsked once the main thread asked it to end.
  * It first spins for up to SPIN_US, when the last wait was no longer than that and no other
- * thread of the process spins (SPINNER): a request that
- * comes within it is taken without a wake-up (a futex wake of a sleeping thread costs tens of
- * µs when its CPU has gone idle); requests that come further apart than that cost no spin.
+ * thread of the process spins (SPINNER): a request that comes within it is taken without a
+ * wake-up (a futex wake of a sleeping thread costs tens of µs when its CPU has gone idle);
+ * requests that come further apart than that cost no spin.
  * Spinning pays only on a CPU that would otherwise idle: when other threads want the CPUs,
  * the spinning thread is preempted (seen as a gap between its looks), and, having used its
  * share, is then scheduled after them where a woken sleeper goes first; so a preempted spin
