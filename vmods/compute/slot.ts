@@ -3,14 +3,17 @@
 // is written in place in the slot's data area and the turn passes to the other side; one that
 // does not fit goes in frames, each handed over and acknowledged by passing the turn back.
 //
-//   main                                   worker (blocked in Atomics.wait between requests)
+//   main                                   worker (spins, then blocks in Atomics.wait)
 //   write request frame, TURN = WORKER ──►  read it (ack with TURN = MAIN while MORE)
-//   Atomics.waitAsync until TURN = MAIN     run the program, write the result frame
+//   look on each loop turn, then            run the program, write the result frame
+//   Atomics.waitAsync until TURN = MAIN
 //   read the result                   ◄──  TURN = MAIN (wait for the ack while MORE), reset
 //
-// The worker thread blocks: it is its own thread and has nothing else to do. The main thread
-// never blocks: Atomics.waitAsync resolves a promise on its event loop when the worker passes
-// the turn, or max_request_time after the worker took the message (TAKEN). A message port
+// The worker thread blocks: it is its own thread and has nothing else to do; it spins a while
+// first (workerTurn). The main thread never blocks: it looks at the slot on its event loop's
+// turns for a while (watchTurn), then Atomics.waitAsync resolves a promise on its event loop
+// when the worker passes the turn, or max_request_time after the worker took the message
+// (TAKEN). Either side is notified only when it sleeps (pass()). A message port
 // costs the main thread a structured clone and a wake-up of the port's machinery per message
 // (about 30 µs of its CPU per request through piscina); this costs it a few µs of its own
 // work, plus the wake-ups (docs/compute.md, Figures).
