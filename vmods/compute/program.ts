@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { checkComplete, type Definition, fetchBytes, kindOf } from './definitions.ts';
 import type { ProgramImage, ProgramRequest, RunResult } from './image.ts';
 import type { VmodComputeCounters, VmodComputeHandle } from './interface.ts';
+import { othersBusy } from './machine.ts';
 import { SandboxPool, WaitedTooLong } from './sandbox-pool.ts';
 import type { SandboxThread } from './sandbox-thread.ts';
 import { NotTaken, TimedOut } from './sandbox-thread.ts';
@@ -112,11 +113,7 @@ export class Program {
     let result: RunResult;
     this.#inFlight++;
     try {
-      // A request alone, to a program that usually answers within the poll, is looked for, not
-      // waited for (slot.ts, watchTurn). With others in flight, their answers and sockets keep
-      // the event loop turning, and looks would only take CPU from the sandbox threads.
-      const alone = this.#inFlight === 1;
-      const pollUs = alone && this.stats.execAverageMs * 1000 < this.def.answer_poll_us ? this.def.answer_poll_us : 0;
+      const pollUs = answerPollUs(this.def.answer_poll_us, this.stats.execAverageMs, this.#inFlight === 1);
       result = await this.#onThread((t, limitMs) => t.run(image, request, limitMs, pollUs), this.#timeoutMs());
     } catch (e) {
       if (e instanceof TimedOut || e instanceof WaitedTooLong) {
@@ -227,6 +224,17 @@ export class Program {
     this.#pool?.close();
     this.#pool = null;
   }
+}
+
+/**
+ * How long the main thread looks for an answer before it waits to be woken (slot.ts,
+ * watchTurn): `pollUs` for a request `alone` in flight, to a program that usually answers
+ * within it, on a machine whose CPUs other processes leave idle; else 0. With others in
+ * flight, their answers and sockets keep the event loop turning; with the CPUs taken, looks
+ * would take CPU from the sandbox threads and the other processes.
+ */
+export function answerPollUs(pollUs: number, execAverageMs: number, alone: boolean): number {
+  return alone && execAverageMs * 1000 < pollUs && !othersBusy() ? pollUs : 0;
 }
 
 /**
