@@ -1,8 +1,9 @@
 // Whether other processes keep the machine's CPUs busy: the main thread looks for a quick
-// program's answer on its event loop's turns (slot.ts, watchTurn) only when they do not. The
-// looks pay on CPUs that would otherwise idle (a wake-up of an idle CPU costs tens of µs on a
-// VM); when other processes want the CPUs (a load generator, an origin, other services), they
-// take CPU from them and from the sandbox threads (docs/compute.md, Figures). Read from
+// program's answer on its event loop's turns (slot.ts, watchTurn), and sandbox threads spin
+// for their next request (workerTurn), only when they do not. The looks and the spins pay on
+// CPUs that would otherwise idle (a wake-up of an idle CPU costs tens of µs on a VM); when
+// other processes want the CPUs (a load generator, an origin, other services), they take CPU
+// from them and from this process's other threads (docs/compute.md, Figures). Read from
 // /proc/stat at most every SAMPLE_MS, when asked: the CPU time used in all, less this
 // process's own (its looks and spins would otherwise count as load).
 

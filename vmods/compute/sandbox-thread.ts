@@ -10,6 +10,7 @@
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { ProgramImage, ProgramRequest, RunResult } from './image.ts';
 import { askToQuit, holdsIsolate, markEnded, newSlot, openSlot, receiveFromWorker, type Slot, sendToWorker, SPINNER, setSpin, taken, threadSleeps, waitGone } from './slot.ts';
+import { othersBusy } from './machine.ts';
 import type { ThreadCall } from './worker.ts';
 import { CALL, Reader, readResult, Writer, writeRun } from './wire.ts';
 
@@ -103,11 +104,15 @@ export class SandboxThread {
   /** Called when it is ended with Worker.terminate() (only a thread without an isolate is). */
   onTerminate: (() => void) | null = null;
 
-  /** `spinUs`: how long the thread looks for its next request before it sleeps (slot.ts, workerTurn). */
+  /** How long the thread looks for its next request before it sleeps (slot.ts, workerTurn). */
+  readonly #spinUs: number;
+  /** What its slots say now: #spinUs, or 0 while other processes keep the CPUs busy. */
+  #spinSaid = -1;
+
   constructor(spinUs: number) {
     const shared = Array.from({ length: SEATS }, () => newSlot());
     this.#slots = shared.map(openSlot);
-    for (const slot of this.#slots) setSpin(slot, spinUs);
+    this.#spinUs = spinUs;
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
     // Only read with receiveMessageOnPort: it must not keep the process up.
@@ -190,6 +195,12 @@ export class SandboxThread {
    * reads it with `read` before the slot can take another request.
    */
   async #exchange<T>(limitMs: number, pollUs: number, read: (r: Reader) => T): Promise<T> {
+    // The spin, as the poll, pays only on CPUs that would otherwise idle (machine.ts).
+    const spinUs = othersBusy() ? 0 : this.#spinUs;
+    if (spinUs !== this.#spinSaid) {
+      for (const s of this.#slots) setSpin(s, spinUs);
+      this.#spinSaid = spinUs;
+    }
     const at = this.#next;
     const slot = this.#slots[at];
     this.#next = (at + 1) % SEATS;
