@@ -71,7 +71,7 @@ export const KEYS: Readonly<Record<Key, KeySpec>> = {
     check: intIn(0, 10000),
     expect: 'microseconds, an integer from 0 to 10000',
     default: 100,
-    doc: 'How long a sandbox thread keeps looking for its next request after an answer before it sleeps, while requests come that often and no other thread spins; 0: it sleeps at once.',
+    doc: 'How long a sandbox thread keeps looking for its next request after an answer before it sleeps, while requests come that often, no other thread spins and other processes leave the CPUs idle; 0: it sleeps at once.',
   },
   thread_idle_timeout: {
     check: (v) => typeof v === 'number' && v >= 0 && v <= 86400,
@@ -83,7 +83,7 @@ export const KEYS: Readonly<Record<Key, KeySpec>> = {
     check: intIn(0, 10000),
     expect: 'microseconds, an integer from 0 to 10000',
     default: 50,
-    doc: 'How long the main thread looks for the answer to a request alone in flight, of a program whose runs average less than this, on each turn of its event loop, before it waits to be woken; 0: it waits at once.',
+    doc: 'How long the main thread looks for the answer to a request alone in flight, of a program whose runs average less than this, on each turn of its event loop, before it waits to be woken, while other processes leave the CPUs idle; 0: it waits at once.',
   },
 };
 
