@@ -20,6 +20,9 @@ export interface Definition {
   key: string;
   arguments: string[];
   environment: string[];
+  thread_spin_us: number;
+  answer_poll_us: number;
+  thread_idle_timeout: number;
 }
 
 type Key = keyof Definition;
@@ -63,6 +66,24 @@ export const KEYS: Readonly<Record<Key, KeySpec>> = {
     expect: 'an array of "NAME=value" strings',
     default: [],
     doc: 'Handed to the initialisation as NAME=value pairs.',
+  },
+  thread_spin_us: {
+    check: intIn(0, 10000),
+    expect: 'microseconds, an integer from 0 to 10000',
+    default: 100,
+    doc: 'How long a sandbox thread keeps looking for its next request after an answer before it sleeps, while requests come that often, no other thread spins and other processes leave the CPUs idle; 0: it sleeps at once.',
+  },
+  thread_idle_timeout: {
+    check: (v) => typeof v === 'number' && v >= 0 && v <= 86400,
+    expect: 'seconds, from 0 to 86400',
+    default: 30,
+    doc: 'A sandbox thread without a request for this long ends, its sandbox with it (the next request starts one); 0: threads are kept.',
+  },
+  answer_poll_us: {
+    check: intIn(0, 10000),
+    expect: 'microseconds, an integer from 0 to 10000',
+    default: 50,
+    doc: 'How long the main thread looks for the answer to a request alone in flight, of a program whose runs average less than this, on each turn of its event loop, before it waits to be woken, while other processes leave the CPUs idle; 0: it waits at once.',
   },
 };
 

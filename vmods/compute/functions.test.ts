@@ -202,6 +202,9 @@ describe('definitions are checked, naming the program and the key', () => {
     ['a bad value', { hello: { filename: 'x.wasm', max_memory: -1 } }, "program 'hello': 'max_memory' must be megabytes"],
     ['a bad type', { hello: { filename: 'x.wasm', type: 'elf' } }, `program 'hello': 'type' must be "wasm" or "js"`],
     ['an unknown group', { hello: { filename: 'x.wasm', group: 'nope' } }, "program 'hello': 'group' names no group ('nope')"],
+    ['a spin out of bounds', { hello: { filename: 'x.wasm', thread_spin_us: 20000 } }, "program 'hello': 'thread_spin_us' must be microseconds"],
+    ['a poll that is not an integer', { hello: { filename: 'x.wasm', answer_poll_us: 1.5 } }, "program 'hello': 'answer_poll_us' must be microseconds"],
+    ['a negative idle timeout', { hello: { filename: 'x.wasm', thread_idle_timeout: -1 } }, "program 'hello': 'thread_idle_timeout' must be seconds"],
   ];
   it.each(cases)('%s', async (_what, json, message) => {
     const lib = write(tempDir(), 'lib.json', JSON.stringify(json));

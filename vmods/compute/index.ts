@@ -34,7 +34,7 @@ class ComputeVcl {
 
   statsJson(pattern: string | null, indentation: number): string {
     const out: Record<string, unknown> = {};
-    for (const p of this.matching(pattern)) if (p.loaded) out[p.name] = p.stats.toJSON(p.describe());
+    for (const p of this.matching(pattern)) if (p.loaded) out[p.name] = p.stats.toJSON({ ...p.describe(), threads: p.threads });
     return JSON.stringify(out, null, indentation < 0 ? undefined : Math.min(indentation, 10));
   }
 

@@ -4,8 +4,9 @@
 // process. So this runs a real `shellac serve` as a child process and drives every path past
 // max_request_time (a slow self-request, a streamed response past its time, a loop in JS, a
 // loop in WebAssembly, and a JS thread the main thread gives up on while it builds its
-// sandbox), then stops it and checks its exit status and everything it wrote to stderr; and
-// ends processes with JS sandbox threads in each way a process ends (exit-child.ts).
+// sandbox), lets threads of both kinds end for being idle, then stops it and checks its exit
+// status and everything it wrote to stderr; and ends processes with JS sandbox threads in each
+// way a process ends (exit-child.ts).
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { request } from 'node:http';
@@ -59,6 +60,9 @@ beforeAll(async () => {
       wasm: { filename: join(BUILD_DIR, 'test-limits.wasm'), max_request_time: 1, concurrency: 1 },
       'slow-init': { filename: write(dir, 'slow-init.js', SLOW_INIT), max_request_time: 1, concurrency: 1 },
       'endless-init': { filename: write(dir, 'endless-init.js', ENDLESS_INIT), max_request_time: 1, concurrency: 1 },
+      // Threads that end after half a second without a request.
+      'js-idle': { filename: join(BUILD_DIR, 'test-limits.js'), concurrency: 2, thread_idle_timeout: 0.5 },
+      'wasm-idle': { filename: join(BUILD_DIR, 'test-limits.wasm'), concurrency: 2, thread_idle_timeout: 0.5 },
     }),
   );
   const vcl = write(
@@ -112,6 +116,24 @@ function streamed(program: string, arg: string): Promise<{ text: string; complet
 }
 
 describe('a shellac serve process, every sandbox driven past max_request_time', () => {
+  // First: the threads asked to end have long gone by the count of terminated threads below.
+  it.each(['js-idle', 'wasm-idle'])('%s: threads idle past thread_idle_timeout end by themselves, and the next request starts one', async (name) => {
+    const stats = async () => JSON.parse((await get(port, '/stats')).body)[name];
+    const replies = await Promise.all([call(name, 'hi'), call(name, 'hi'), call(name, 'hi')]);
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect((await stats()).threads).toBeGreaterThanOrEqual(1);
+    // Bounded: the threads end 0.5 s after their last request, and are looked at every 50 ms.
+    let now = await stats();
+    for (let i = 0; i < 200 && now.threads > 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      now = await stats();
+    }
+    expect(now).toMatchObject({ threads: 0, instances: 0, threads_terminated: 0 });
+    expect(now.threads_ended_idle).toBeGreaterThanOrEqual(1);
+    expect((await call(name, 'hi')).status).toBe(200);
+    expect((await stats()).threads).toBe(1);
+  }, 30_000);
+
   it.each(['js', 'wasm'])('%s: a self-request slower than the program may wait fails the request, and the next is served', async (kind) => {
     expect((await call(kind, 'self:/slow')).status).toBe(503);
     expect((await call(kind, 'hi')).status).toBe(200);
@@ -156,6 +178,8 @@ describe('a shellac serve process, every sandbox driven past max_request_time', 
     expect(stats['slow-init'].timeouts).toBeGreaterThanOrEqual(1);
     expect(stats.js.threads_terminated).toBe(0);
     expect(stats['slow-init'].threads_terminated).toBe(0);
+    expect(stats['js-idle'].threads_terminated).toBe(0);
+    expect(stats['wasm-idle'].threads_terminated).toBe(0);
     expect(stats.wasm.threads_terminated).toBeGreaterThanOrEqual(1);
   });
 

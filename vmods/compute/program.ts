@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { checkComplete, type Definition, fetchBytes, kindOf } from './definitions.ts';
 import type { ProgramImage, ProgramRequest, RunResult } from './image.ts';
 import type { VmodComputeCounters, VmodComputeHandle } from './interface.ts';
+import { othersBusy } from './machine.ts';
 import { SandboxPool, WaitedTooLong } from './sandbox-pool.ts';
 import type { SandboxThread } from './sandbox-thread.ts';
 import { NotTaken, TimedOut } from './sandbox-thread.ts';
@@ -112,7 +113,8 @@ export class Program {
     let result: RunResult;
     this.#inFlight++;
     try {
-      result = await this.#onThread((t, limitMs) => t.run(image, request, limitMs), this.#timeoutMs());
+      const pollUs = answerPollUs(this.def.answer_poll_us, this.stats.execAverageMs, this.#inFlight === 1);
+      result = await this.#onThread((t, limitMs) => t.run(image, request, limitMs, pollUs), this.#timeoutMs());
     } catch (e) {
       if (e instanceof TimedOut || e instanceof WaitedTooLong) {
         c.timeouts++;
@@ -181,17 +183,18 @@ export class Program {
    * that waited behind another on a thread that then ended never began: it goes to another.
    */
   async #onThread<T>(fn: (t: SandboxThread, limitMs: number) => Promise<T>, limitMs: number): Promise<T> {
-    this.#pool ??= new SandboxPool(this.def.concurrency, () => this.stats.threadsTerminated++);
+    this.#pool ??= new SandboxPool(this.def.concurrency, {
+      spinUs: this.def.thread_spin_us,
+      idleMs: this.def.thread_idle_timeout * 1000,
+      onTerminate: () => this.stats.threadsTerminated++,
+      onIdleEnd: (t) => this.stats.endedIdle(t.id),
+    });
     const pool = this.#pool;
     for (let tries = 1; ; tries++) {
-      const got = pool.acquire(limitMs, this.stats.execAverageMs < QUICK_MS);
-      const thread = got instanceof Promise ? await got : got;
       try {
-        return await fn(thread, limitMs);
+        return await pool.use(limitMs, this.stats.execAverageMs < QUICK_MS, (t) => fn(t, limitMs));
       } catch (e) {
         if (!(e instanceof NotTaken) || tries >= NOT_TAKEN_TRIES) throw e;
-      } finally {
-        pool.release(thread);
       }
     }
   }
@@ -202,6 +205,11 @@ export class Program {
 
   #timeoutMs(): number {
     return Math.round(this.def.max_request_time * 1000);
+  }
+
+  /** Sandbox threads running now (they end when idle: thread_idle_timeout). */
+  get threads(): number {
+    return this.#pool?.threads ?? 0;
   }
 
   /** For compute.list and stats(). */
@@ -219,8 +227,19 @@ export class Program {
 }
 
 /**
+ * How long the main thread looks for an answer before it waits to be woken (slot.ts,
+ * watchTurn): `pollUs` for a request `alone` in flight, to a program that usually answers
+ * within it, on a machine whose CPUs other processes leave idle; else 0. With others in
+ * flight, their answers and sockets keep the event loop turning; with the CPUs taken, looks
+ * would take CPU from the sandbox threads and the other processes.
+ */
+export function answerPollUs(pollUs: number, execAverageMs: number, alone: boolean): number {
+  return alone && execAverageMs * 1000 < pollUs && !othersBusy() ? pollUs : 0;
+}
+
+/**
  * A program whose runs average less than this (ms) waits behind a busy thread's run rather
- * than wake an idle thread: a wake-up costs more (sandbox-pool.ts, acquire()).
+ * than wake an idle thread: a wake-up costs more (sandbox-pool.ts, use()).
  */
 const QUICK_MS = 0.05;
 

@@ -9,7 +9,8 @@
 
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { ProgramImage, ProgramRequest, RunResult } from './image.ts';
-import { askToQuit, holdsIsolate, markEnded, waitGone, newSlot, openSlot, receiveFromWorker, type Slot, sendToWorker, taken } from './slot.ts';
+import { askToQuit, holdsIsolate, markEnded, newSlot, openSlot, receiveFromWorker, type Slot, sendToWorker, SPINNER, setSpin, taken, threadSleeps, waitGone } from './slot.ts';
+import { othersBusy } from './machine.ts';
 import type { ThreadCall } from './worker.ts';
 import { CALL, Reader, readResult, Writer, writeRun } from './wire.ts';
 
@@ -76,6 +77,13 @@ export class SandboxThread {
   readonly #slots: Slot[];
   /** The slot the next request goes in: the thread serves them in turn. */
   #next = 0;
+  /**
+   * Slots whose request is handed over and whose answer is not read yet. Answers can be read
+   * out of order (one looked for on the event loop's turns, the one ahead woken by
+   * waitAsync), so a request released first does not make its slot the next free one: a
+   * request may go in a slot only once its answer is read (canTake).
+   */
+  readonly #unread: boolean[] = Array.from({ length: SEATS }, () => false);
   readonly #port: MessagePort;
   /** Resolves once the thread waits on its slot; rejects if it never gets there. */
   readonly ready: Promise<void>;
@@ -87,6 +95,8 @@ export class SandboxThread {
   #waiting = 0;
   /** Self-requests its program waits on (selfRequesting). */
   selfRequests = 0;
+  /** When it last had no request (performance.now() ms; the pool's to set). */
+  idleSince = 0;
   #ended = false;
   #exited = false;
   /** Called once when the thread ends (ended by us or on its own). */
@@ -94,14 +104,20 @@ export class SandboxThread {
   /** Called when it is ended with Worker.terminate() (only a thread without an isolate is). */
   onTerminate: (() => void) | null = null;
 
-  constructor() {
+  /** How long the thread looks for its next request before it sleeps (slot.ts, workerTurn). */
+  readonly #spinUs: number;
+  /** What its slots say now: #spinUs, or 0 while other processes keep the CPUs busy. */
+  #spinSaid = -1;
+
+  constructor(spinUs: number) {
     const shared = Array.from({ length: SEATS }, () => newSlot());
     this.#slots = shared.map(openSlot);
+    this.#spinUs = spinUs;
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
     // Only read with receiveMessageOnPort: it must not keep the process up.
     port1.unref();
-    this.#worker = new Worker(WORKER, { workerData: { computeSlots: shared, port: port2 }, transferList: [port2] });
+    this.#worker = new Worker(WORKER, { workerData: { computeSlots: shared, spinner: SPINNER, port: port2 }, transferList: [port2] });
     byThreadId.set(this.#worker.threadId, this);
     if (!exitHooked) {
       exitHooked = true;
@@ -126,20 +142,36 @@ export class SandboxThread {
     });
   }
 
+  /** The worker's thread id (what its results report as their thread). */
+  get id(): number {
+    return this.#worker.threadId;
+  }
+
+  /**
+   * Whether the thread can take one more request: fewer than `seats` in flight, and the slot
+   * it will go in read. The pool hands a request over in the same turn as it takes the thread
+   * (SandboxPool.use), so the next request goes in #next.
+   */
+  canTake(seats: number): boolean {
+    return !this.#ended && this.inFlight < seats && !this.#unread[this.#next];
+  }
+
   get ended(): boolean {
     return this.#ended;
   }
 
   /**
    * One request; throws TimedOut past `limitMs` of running, NotTaken when the thread ended
-   * before it began it, or an Error when it ended while running it.
+   * before it began it, or an Error when it ended while running it. `pollUs`: how long the
+   * main thread looks for the answer on each turn of its event loop before it waits to be
+   * woken (slot.ts, watchTurn).
    */
-  async run(image: ProgramImage, request: ProgramRequest, limitMs: number): Promise<RunResult> {
+  async run(image: ProgramImage, request: ProgramRequest, limitMs: number, pollUs = 0): Promise<RunResult> {
     const withImage = this.#version !== image.version;
     if (withImage) this.#port.postMessage(image);
     writeRun(scratch, image.version, withImage, request);
     this.#version = image.version;
-    const result = readResult(await this.#exchange(limitMs));
+    const result = await this.#exchange(limitMs, pollUs, readResult);
     // The thread did not hold the version (it should not happen): the next request sends it.
     if (!result.ok && result.kind === 'image') this.#version = -1;
     return result;
@@ -151,29 +183,44 @@ export class SandboxThread {
     scratch.start().u32(CALL);
     // prepare leaves the thread holding that version, and what is given after it runs after it.
     if (fn === 'prepare') this.#version = image.version;
-    const answer = await this.#exchange(limitMs).then(() => receiveMessageOnPort(this.#port)?.message as { ok: true; value: T } | { ok: false; error: string } | undefined);
+    const answer = await this.#exchange(limitMs, 0, () => receiveMessageOnPort(this.#port)?.message as { ok: true; value: T } | { ok: false; error: string } | undefined);
     if (answer?.ok === true) return answer.value;
     // A version that did not load leaves the thread on the one it had: unknown here.
     if (fn === 'prepare') this.#version = -1;
     throw new Error(answer === undefined ? `the sandbox thread did not answer ${fn}` : answer.error);
   }
 
-  /** Hands the scratch message over in the next slot and waits for the answer, never blocking. */
-  async #exchange(limitMs: number): Promise<Reader> {
-    const slot = this.#slots[this.#next];
-    this.#next = (this.#next + 1) % SEATS;
+  /**
+   * Hands the scratch message over in the next slot, waits for the answer, never blocking, and
+   * reads it with `read` before the slot can take another request.
+   */
+  async #exchange<T>(limitMs: number, pollUs: number, read: (r: Reader) => T): Promise<T> {
+    // The spin, as the poll, pays only on CPUs that would otherwise idle (machine.ts).
+    const spinUs = othersBusy() ? 0 : this.#spinUs;
+    if (spinUs !== this.#spinSaid) {
+      for (const s of this.#slots) setSpin(s, spinUs);
+      this.#spinSaid = spinUs;
+    }
+    const at = this.#next;
+    const slot = this.#slots[at];
+    this.#next = (at + 1) % SEATS;
+    this.#unread[at] = true;
     if (this.#waiting++ === 0) this.#worker.ref();
     try {
+      // A thread that sleeps (its spin skipped: the CPUs are wanted elsewhere) is woken: then
+      // the main thread does not poll, which would keep its CPU from the woken thread.
+      if (pollUs > 0 && threadSleeps(slot)) pollUs = 0;
       let sent = sendToWorker(slot, scratch.buf, scratch.at, limitMs);
       if (typeof sent !== 'string') sent = await sent;
-      const got = sent === 'ok' ? await receiveFromWorker(slot, limitMs) : sent;
+      const got = sent === 'ok' ? await receiveFromWorker(slot, limitMs, pollUs) : sent;
       if (got === 'late') {
         this.end();
         throw new TimedOut(`timed out after ${limitMs} ms`);
       }
       if (got === 'ended') throw taken(slot) ? new Error('the sandbox thread ended') : new NotTaken('the sandbox thread ended first');
-      return new Reader(got as Buffer);
+      return read(new Reader(got as Buffer));
     } finally {
+      this.#unread[at] = false;
       if (--this.#waiting === 0) this.#worker.unref();
     }
   }

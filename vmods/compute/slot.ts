@@ -3,14 +3,17 @@
 // is written in place in the slot's data area and the turn passes to the other side; one that
 // does not fit goes in frames, each handed over and acknowledged by passing the turn back.
 //
-//   main                                   worker (blocked in Atomics.wait between requests)
+//   main                                   worker (spins, then blocks in Atomics.wait)
 //   write request frame, TURN = WORKER ──►  read it (ack with TURN = MAIN while MORE)
-//   Atomics.waitAsync until TURN = MAIN     run the program, write the result frame
+//   look on each loop turn, then            run the program, write the result frame
+//   Atomics.waitAsync until TURN = MAIN
 //   read the result                   ◄──  TURN = MAIN (wait for the ack while MORE), reset
 //
-// The worker thread blocks: it is its own thread and has nothing else to do. The main thread
-// never blocks: Atomics.waitAsync resolves a promise on its event loop when the worker passes
-// the turn, or max_request_time after the worker took the message (TAKEN). A message port
+// The worker thread blocks: it is its own thread and has nothing else to do; it spins a while
+// first (workerTurn). The main thread never blocks: it looks at the slot on its event loop's
+// turns for a while (watchTurn), then Atomics.waitAsync resolves a promise on its event loop
+// when the worker passes the turn, or max_request_time after the worker took the message
+// (TAKEN). Either side is notified only when it sleeps (pass()). A message port
 // costs the main thread a structured clone and a wake-up of the port's machinery per message
 // (about 30 µs of its CPU per request through piscina); this costs it a few µs of its own
 // work, plus the wake-ups (docs/compute.md, Figures).
@@ -34,6 +37,10 @@ const ISOLATE = 7;
 const SLEEPING = 8;
 /** 1 once the thread, asked to end, has disposed its sandbox and is on its way out. */
 const GONE = 9;
+/** 1 while the main thread waits for its turn with Atomics.waitAsync: only then is it notified. */
+const MAIN_WAITING = 10;
+/** µs the thread keeps looking at its next slot after an answer before it sleeps (setSpin). */
+const SPIN_US = 11;
 const CONTROL_BYTES = 64;
 
 /** Whose turn it is to read or write the slot; QUITTING: neither's, the thread is to end. */
@@ -62,16 +69,18 @@ export function openSlot(shared: SharedArrayBuffer): Slot {
 }
 
 /**
- * Passes the turn. The worker is woken only when it sleeps: waking a thread blocked in
+ * Passes the turn. Each side is woken only when it sleeps: waking a thread blocked in
  * Atomics.wait is a futex system call that also lets the woken thread take the main thread's
- * core, while a thread still busy with the request ahead (or its reset) finds the turn itself
- * before it sleeps (workerTurn: SLEEPING is set before its last look at TURN). The main thread's
- * Atomics.waitAsync is always notified: that only queues a task on its event loop.
+ * core, and waking the main thread's Atomics.waitAsync queues a task on its event loop through
+ * Node's platform and wakes it from epoll_wait; a side still busy, spinning (workerTurn) or
+ * polling (watchTurn) finds the turn itself. Each says it sleeps (SLEEPING, MAIN_WAITING)
+ * before its last look at TURN, and TURN is stored before the other's word is read: with
+ * sequentially consistent atomics one of the two sees the other's store.
  */
 function pass(slot: Slot, to: number): void {
   const c = slot.control;
   Atomics.store(c, TURN, to);
-  if (to === MAIN || Atomics.load(c, SLEEPING) === 1) Atomics.notify(c, TURN);
+  if (Atomics.load(c, to === MAIN ? MAIN_WAITING : SLEEPING) === 1) Atomics.notify(c, TURN);
 }
 
 function putFrame(slot: Slot, message: Uint8Array, at: number, n: number, more: boolean): void {
@@ -100,22 +109,74 @@ export type Waited = 'ok' | 'late' | 'ended';
 /** Epoch milliseconds as an Int32 word holds them: differences are right for 24 days. */
 const epochMs = () => Math.floor(performance.timeOrigin + performance.now()) | 0;
 
+/** Whether the main thread has something to read in the slot: its turn, or the thread's end. */
+function mainsTurn(c: Int32Array): boolean {
+  return Atomics.load(c, TURN) === MAIN || Atomics.load(c, ENDED) === 1;
+}
+
 /**
  * Resolves when it is the main thread's turn, when the thread ended, or `limitMs` after the
  * thread took the message ('late'). A message behind another one on the same thread is not
- * taken yet: its time has not begun (the one ahead has its own limit).
+ * taken yet: its time has not begun (the one ahead has its own limit). With `pollUs`, the
+ * slot is first looked at on each turn of the event loop for that long (watchTurn), and only
+ * then waited for with Atomics.waitAsync.
  */
-async function mainTurn(slot: Slot, limitMs: number): Promise<Waited> {
+async function mainTurn(slot: Slot, limitMs: number, pollUs = 0): Promise<Waited> {
   const c = slot.control;
+  if (pollUs > 0 && !mainsTurn(c)) await watchTurn(slot, pollUs);
   for (;;) {
     // Ended first: a thread asked to quit leaves TURN at QUITTING, which is no one's turn.
     if (Atomics.load(c, ENDED) === 1) return 'ended';
     if (Atomics.load(c, TURN) === MAIN) return 'ok';
     const left = Atomics.load(c, TAKEN) === 1 ? limitMs - ((epochMs() - c[TAKEN_MS]) | 0) : limitMs;
     if (left <= 0) return 'late';
+    // Said before waitAsync's own look at TURN (pass()).
+    Atomics.store(c, MAIN_WAITING, 1);
     const wait = Atomics.waitAsync(c, TURN, WORKER, left);
     if (wait.async) await wait.value;
+    Atomics.store(c, MAIN_WAITING, 0);
   }
+}
+
+/**
+ * Slots whose answer the main thread looks for on each turn of its event loop (setImmediate),
+ * each until its deadline (performance.now() ms). Being woken costs the most when the machine
+ * is idle: the thread's answer wakes the main thread's CPU from its idle state, tens of µs on
+ * a VM, where a loop that keeps turning sees the answer within a turn of a few µs. The loop
+ * is not blocked: sockets are polled (without waiting) between the looks, so under load the
+ * looks ride along with the work, and each slot is looked at for a bounded time only.
+ */
+const watched: { c: Int32Array; until: number; found: () => void }[] = [];
+let watching = false;
+
+function watchTurn(slot: Slot, pollUs: number): Promise<void> {
+  return new Promise((found) => {
+    watched.push({ c: slot.control, until: performance.now() + pollUs / 1000, found });
+    if (!watching) {
+      watching = true;
+      setImmediate(lookAtWatched);
+    }
+  });
+}
+
+function lookAtWatched(): void {
+  const now = performance.now();
+  let kept = 0;
+  for (const w of watched) {
+    if (mainsTurn(w.c) || now >= w.until) w.found();
+    else watched[kept++] = w;
+  }
+  watched.length = kept;
+  watching = kept > 0;
+  if (watching) setImmediate(lookAtWatched);
+}
+
+/**
+ * Whether the thread sleeps on this slot (it is not spinning, nor busy with a request ahead):
+ * a request handed over now wakes it.
+ */
+export function threadSleeps(slot: Slot): boolean {
+  return Atomics.load(slot.control, SLEEPING) === 1;
 }
 
 /** Whether the thread took the message in this slot (false: it never ran). */
@@ -156,10 +217,10 @@ async function sendFrames(slot: Slot, message: Uint8Array, limitMs: number): Pro
  * The worker's answer: a view of the slot when it came in one frame (read it before the next
  * hand-over on this slot), else the frames joined.
  */
-export async function receiveFromWorker(slot: Slot, limitMs: number): Promise<Buffer | Waited> {
+export async function receiveFromWorker(slot: Slot, limitMs: number, pollUs = 0): Promise<Buffer | Waited> {
   const frames: Buffer[] = [];
   for (;;) {
-    const waited = await mainTurn(slot, limitMs);
+    const waited = await mainTurn(slot, limitMs, pollUs);
     if (waited !== 'ok') return waited;
     const message = takeFrame(slot, frames);
     if (message !== null) return message;
@@ -192,6 +253,11 @@ export function waitGone(slot: Slot, ms: number): boolean {
   return Atomics.wait(slot.control, GONE, 0, Math.max(0, ms)) !== 'timed-out' || Atomics.load(slot.control, GONE) === 1;
 }
 
+/** How long (µs, 0 to 1,000,000) the thread keeps looking at its next slot before it sleeps (workerTurn). */
+export function setSpin(slot: Slot, us: number): void {
+  Atomics.store(slot.control, SPIN_US, Math.max(0, Math.min(1_000_000, Math.round(us))));
+}
+
 /** Whether the thread has made an isolate (markIsolate): then it is asked to end, never ended. */
 export function holdsIsolate(slot: Slot): boolean {
   return Atomics.load(slot.control, ISOLATE) === 1;
@@ -202,9 +268,78 @@ export class QuitAsked extends Error {}
 
 // ---- the worker's side: blocks in Atomics.wait ----
 
-/** Blocks until it is the worker's turn; throws QuitAsked once the main thread asked it to end. */
+/** How long this thread's last wait for its turn took, ms (workerTurn). */
+let lastWaitMs = 0;
+
+/**
+ * One word shared by every sandbox thread of the process: 1 while one of them spins. One
+ * spinner at a time keeps a thread awake for the next request of one-at-a-time traffic; more
+ * (four threads of a program under load, each spinning after its answer) take a 2-core
+ * machine's CPUs from the main thread.
+ */
+export const SPINNER = new SharedArrayBuffer(4);
+let spinner: Int32Array | null = null;
+
+/** In a sandbox thread: the process's SPINNER, handed over in workerData. */
+export function shareSpinner(shared: SharedArrayBuffer): void {
+  spinner = new Int32Array(shared);
+}
+
+/** Waits left without a spin, and how many the next preempted spin skips (0: none yet). */
+let spinsSkipped = 0;
+let spinBackoff = 0;
+/** A gap this long (ms) between two looks of a spin means the thread lost its CPU to another. */
+const PREEMPTED_MS = 0.05;
+/** Waits a first preempted spin skips; each preempted spin after doubles it, up to the last. */
+const SKIP_FIRST = 16;
+const SKIP_MOST = 1024;
+
+/**
+ * Blocks until it is the worker's turn; throws QuitAsked once the main thread asked it to end.
+ * It first spins for up to SPIN_US, when the last wait was no longer than that and no other
+ * thread of the process spins (SPINNER): a request that comes within it is taken without a
+ * wake-up (a futex wake of a sleeping thread costs tens of µs when its CPU has gone idle);
+ * requests that come further apart than that cost no spin.
+ * Spinning pays only on a CPU that would otherwise idle: when other threads want the CPUs,
+ * the spinning thread is preempted (seen as a gap between its looks), and, having used its
+ * share, is then scheduled after them where a woken sleeper goes first; so a preempted spin
+ * stops, and the thread skips its next SKIP_FIRST spins, twice as many after each spin
+ * preempted again (SKIP_MOST at most), until a spin finds its request: under a sustained load
+ * the thread hardly spins, and a passing preemption costs an idle machine few spins.
+ */
 function workerTurn(slot: Slot): void {
   const c = slot.control;
+  if (Atomics.load(c, TURN) === WORKER && Atomics.load(c, QUIT) === 0) {
+    lastWaitMs = 0;
+    return;
+  }
+  const began = performance.now();
+  const spinMs = Atomics.load(c, SPIN_US) / 1000;
+  if (spinsSkipped > 0) spinsSkipped--;
+  else if (spinMs > 0 && lastWaitMs <= spinMs && spinner !== null && Atomics.compareExchange(spinner, 0, 0, 1) === 0) {
+    spinUntil(c, began + spinMs);
+    Atomics.store(spinner, 0, 0);
+  }
+  sleepUntilTurn(c);
+  lastWaitMs = performance.now() - began;
+}
+
+/** Looks at TURN until it is the worker's, the thread is asked to quit, `until` passes, or it is preempted. */
+function spinUntil(c: Int32Array, until: number): void {
+  for (let last = performance.now(); Atomics.load(c, TURN) !== WORKER && Atomics.load(c, QUIT) === 0; ) {
+    const now = performance.now();
+    if (now - last > PREEMPTED_MS) {
+      spinBackoff = Math.min(SKIP_MOST, spinBackoff === 0 ? SKIP_FIRST : spinBackoff * 2);
+      spinsSkipped = spinBackoff;
+      return;
+    }
+    if (now >= until) return;
+    last = now;
+  }
+  spinBackoff = 0;
+}
+
+function sleepUntilTurn(c: Int32Array): void {
   for (;;) {
     // QUIT is stored before TURN changes: a wait that began before sees TURN change and wakes.
     if (Atomics.load(c, QUIT) === 1) throw new QuitAsked('asked to quit');

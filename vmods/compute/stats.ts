@@ -20,6 +20,8 @@ export class ProgramStats {
    * WebAssembly loop past its time); a JS program's stay at 0 (sandbox-thread.ts, end()).
    */
   threadsTerminated = 0;
+  /** Sandbox threads ended after thread_idle_timeout without a request. */
+  threadsEndedIdle = 0;
   /** The latest memory each worker thread reported, bytes. */
   readonly #memory = new Map<number, number>();
   readonly #times = new Float64Array(SAMPLES);
@@ -41,6 +43,12 @@ export class ProgramStats {
   /** A worker thread replaced (timeout): its memory no longer counts. */
   forgetThreads(): void {
     this.#memory.clear();
+  }
+
+  /** A worker thread ended for being idle: counted, and its memory no longer counts. */
+  endedIdle(thread: number): void {
+    this.threadsEndedIdle++;
+    this.#memory.delete(thread);
   }
 
   percentile(p: number): number {
@@ -68,6 +76,7 @@ export class ProgramStats {
       instances: this.#memory.size,
       live_updates: this.liveUpdates,
       threads_terminated: this.threadsTerminated,
+      threads_ended_idle: this.threadsEndedIdle,
     };
   }
 }
