@@ -369,7 +369,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
       // A body that came whole with its head (a small response) is stored as it is: the
       // object is complete when its reader gets it, with no body loop on either side.
       const rb = f.response.body;
-      if (rb instanceof BackendBody && rb.complete && rb.bytes > 0 && (f.slot === null || t.uncacheable || rb.bytes <= f.srv.cache.maxBytes)) f.wholeBody = rb.takeComplete();
+      if (rb.takeComplete !== undefined) f.wholeBody = rb.takeComplete(f.slot === null || t.uncacheable ? Number.POSITIVE_INFINITY : f.srv.cache.maxBytes);
     }
     const vary = buildVary(beresp.get('Vary'), f.req0, t.gzipSupport);
     // A body known to be empty is read before the object is made (Varnish turns do_stream off

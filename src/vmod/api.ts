@@ -97,8 +97,13 @@ export interface BackendFetchResponse {
   readonly reason: string;
   /** Flat: name, value, name, value... */
   readonly headers: string[];
-  /** Read to its end, or abort() it. */
-  readonly body: AsyncIterable<Buffer> & { abort(): void };
+  /**
+   * Read to its end, or abort() it. A body that may be whole already can say so: takeComplete
+   * gives all of it at once (then it counts as read to its end) when it has all come, is not
+   * empty and is at most `max` bytes, else null and nothing is taken; the fetch then stores it
+   * whole, with no body loop.
+   */
+  readonly body: AsyncIterable<Buffer> & { abort(): void; takeComplete?(max: number): Buffer[] | null };
 }
 
 export interface BackendFetchFailure {

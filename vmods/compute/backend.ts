@@ -105,6 +105,14 @@ class WholeBody implements AsyncIterableIterator<Buffer> {
   abort(): void {
     this.#chunk = null;
   }
+
+  /** All of it at once (the fetch stores it whole): it was whole from the start. */
+  takeComplete(max: number): Buffer[] | null {
+    const chunk = this.#chunk;
+    if (chunk === null || chunk.length > max) return null;
+    this.#chunk = null;
+    return [chunk];
+  }
 }
 
 /** A response made here, with its body already whole. */

@@ -102,12 +102,12 @@ export class BackendBody implements AsyncIterable<Buffer> {
   }
 
   /**
-   * The whole body at once, when it has all come and nobody has read any of it (a small
-   * response that came with its head): the chunks, and the body counts as read to its end.
-   * Null otherwise: read it as it comes.
+   * The whole body at once, when it has all come, nobody has read any of it, and it is not empty
+   * and at most `max` bytes (a small response that came with its head): the chunks, and the
+   * body counts as read to its end. Null otherwise, and nothing is taken: read it as it comes.
    */
-  takeComplete(): Buffer[] | null {
-    if (!this.#done || this.#error !== null || this.#iterated) return null;
+  takeComplete(max: number): Buffer[] | null {
+    if (!this.#done || this.#error !== null || this.#iterated || this.bytes === 0 || this.bytes > max) return null;
     this.#iterated = true;
     const chunks = this.#chunks;
     this.#chunks = [];
