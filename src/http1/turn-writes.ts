@@ -12,7 +12,10 @@
 // (writeAfter). Anything else written to a socket first writes what it has waiting
 // (flushPending), so the order of its bytes is kept; a socket destroyed meanwhile drops them.
 // A socket that did not take its bytes whole keeps its part of the arena: a new arena is made
-// for the next turn.
+// for the next turn, and the old one lives until that socket has written its part (or is
+// destroyed: send_timeout). A client that does not read can so hold an arena (256 KB), about
+// what SEND_AHEAD_LIMIT lets it hold of its own answers; a socket already holding bytes gets
+// Buffers of its own, not the arena.
 
 import type { Socket } from 'node:net';
 
