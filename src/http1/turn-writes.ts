@@ -9,7 +9,7 @@
 //
 // More bytes for a socket whose waiting write is the arena's last piece (a streamed body's
 // next piece, an ESI page's next part) join it there: one write at the end of the turn
-// (writeAfter). Anything else written to a socket first writes what it has waiting
+// (outputFor, writeOut). Anything else written to a socket first writes what it has waiting
 // (flushPending), so the order of its bytes is kept; a socket destroyed meanwhile drops them.
 // A socket that did not take its bytes whole keeps its part of the arena: a new arena is made
 // for the next turn, and the old one lives until that socket has written its part (or is
@@ -33,7 +33,7 @@ let arenaUsed = 0;
 let arenaKept = false;
 /** The last piece of the arena handed out: what writeOut holds back. */
 let reserved: Buffer | null = null;
-/** The writer whose waiting write ends where the arena's free part starts (see writeAfter). */
+/** The writer whose waiting write ends where the arena's free part starts (see outputFor). */
 let tail: TurnWriter | null = null;
 const waiting: TurnWriter[] = [];
 
