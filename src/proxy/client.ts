@@ -32,7 +32,7 @@ import { NO_BODY, type RequestBody, requestBodyOf } from './request-body.ts';
 import { normaliseAcceptEncoding } from '../filters/accept-encoding.ts';
 import type { ClientResponse } from './client-response.ts';
 import type { IncludeSink } from './esi-include.ts';
-import { runSub } from './run-sub.ts';
+import { afterSub, runSub } from './run-sub.ts';
 import type { Shellac } from './server.ts';
 import { emitRequestEvent } from './server-events.ts';
 import type { VclEntry } from './vcls.ts';
@@ -324,15 +324,6 @@ function after(r: VclAction | Promise<VclAction>, next: (a: VclAction) => StepRe
   return next(r);
 }
 
-/**
- * The same for the steps of a hit, with `next` a plain function of the request: no closure is
- * made per request when the sub is synchronous.
- */
-function then(cr: ClientRequest, r: VclAction | Promise<VclAction>, next: (cr: ClientRequest, a: VclAction) => StepResult): StepResult {
-  if (r instanceof Promise) return r.then((a) => next(cr, a));
-  return next(cr, r);
-}
-
 function toSynth(cr: ClientRequest, a: { status: number; reason: string }): Step {
   cr.synthStatus = a.status;
   cr.synthReason = a.reason;
@@ -361,11 +352,11 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
       if (t.esiLevel === 0) cr.srv.counters.s_req++;
       else cr.srv.counters.esi_req++;
     }
-    return then(cr, cr.call('vcl_recv'), afterRecv);
+    return afterSub(cr, cr.call('vcl_recv'), afterRecv);
   },
 
   hash(cr) {
-    return then(cr, cr.call('vcl_hash'), afterHash);
+    return afterSub(cr, cr.call('vcl_hash'), afterHash);
   },
 
   lookup(cr) {
@@ -404,7 +395,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
     const obj = cr.obj!;
     cr.task.objInfo = obj;
     cr.task.obj = obj.http;
-    return then(cr, cr.call('vcl_hit'), afterHit);
+    return afterSub(cr, cr.call('vcl_hit'), afterHit);
   },
 
   miss(cr) {
@@ -485,7 +476,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
     }
     t.objInfo = obj;
     t.obj = obj.http;
-    return then(cr, cr.call('vcl_deliver'), afterDeliver);
+    return afterSub(cr, cr.call('vcl_deliver'), afterDeliver);
   },
 
   restart(cr) {

@@ -29,7 +29,7 @@ import type { Backend, FetchResult } from './backend/backend.ts';
 import { BackendBody } from './backend/body.ts';
 import { saysClose } from './backend/request.ts';
 import type { RequestBody } from './request-body.ts';
-import { runSub } from './run-sub.ts';
+import { afterSub, runSub } from './run-sub.ts';
 import type { Shellac } from './server.ts';
 import type { VclEntry } from './vcls.ts';
 import { emitFetchEvent } from './server-events.ts';
@@ -217,7 +217,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     // beresp.storage's first value, chosen per attempt as varnishd's STV_next does.
     const cache = f.srv.cache;
     f.task.berespStorage = f.task.uncacheable ? cache.transient : cache.nextStorage();
-    return after(f, f.call('vcl_backend_fetch'), afterFetchSub);
+    return afterSub(f, f.call('vcl_backend_fetch'), afterFetchSub);
   },
 
   async send(f) {
@@ -321,7 +321,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
   },
 
   response(f) {
-    return after(f, f.call('vcl_backend_response'), afterResponseSub);
+    return afterSub(f, f.call('vcl_backend_response'), afterResponseSub);
   },
 
   error(f) {
@@ -347,7 +347,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     t.berespUncacheable = t.uncacheable;
     f.origin = Date.now() / 1000;
     f.timersAt = f.origin;
-    return after(f, f.call('vcl_backend_error'), afterErrorSub);
+    return afterSub(f, f.call('vcl_backend_error'), afterErrorSub);
   },
 
   commit(f) {
@@ -479,12 +479,6 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     return 'done';
   },
 };
-
-/** The next step from a sub's action: at once when the sub was synchronous, else once it is. */
-function after(f: Fetch, r: VclAction | Promise<VclAction>, next: (f: Fetch, a: VclAction) => Step): Step | Promise<Step> {
-  if (r instanceof Promise) return r.then((a) => next(f, a));
-  return next(f, r);
-}
 
 function afterFetchSub(f: Fetch, a: VclAction): Step {
   switch (a.action) {

@@ -8,6 +8,16 @@ import type { LoadedVcl } from '../runtime/loaded-vcl.ts';
 import type { VclTask } from '../runtime/task.ts';
 import type { SubName } from '../vcl/spec.ts';
 
+/**
+ * The next step from a sub's action, for the client's steps and the fetch's alike: at once when
+ * the sub was synchronous (no promise turn), else once it settles. `next` is a plain function
+ * of the request or fetch, so no closure is made when the sub is synchronous.
+ */
+export function afterSub<C, S>(c: C, r: VclAction | Promise<VclAction>, next: (c: C, a: VclAction) => S | Promise<S>): S | Promise<S> {
+  if (r instanceof Promise) return r.then((a) => next(c, a));
+  return next(c, r);
+}
+
 /** Runs a sub of a VCL on a task; with a record, notes the call and the action it returned. */
 export function runSub(vcl: LoadedVcl, sub: SubName, task: VclTask, tx: TxLog | null): VclAction | Promise<VclAction> {
   if (tx === null) return vcl.run(sub, task);
