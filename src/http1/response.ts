@@ -243,11 +243,11 @@ export class Http1Response {
    * Calls `done` once the socket has written every byte handed to it so far, or is gone (a
    * socket only reads a buffer while it writes it): a body written as views of a storage's
    * memory keeps its object pinned until then. At once when nothing waits; after end() with
-   * the connection closing, at its 'finish' or 'close'.
+   * the connection closing, at its 'finish' or 'close'. An answer held for the end of the turn
+   * (turn-writes.ts) is a copy, never a view: it does not count.
    */
   whenWritten(done: () => void): void {
     const sock = this.#sock;
-    flushPending(this.#conn);
     if (sock.destroyed || sock.writableLength === 0) {
       done();
       return;
