@@ -5,6 +5,7 @@ export { BanLurker } from './ban-lurker.ts';
 export { type BanParse, type BanSpec, parseBanArgs, parseBanString, renderDuration } from './ban-spec.ts';
 export { CACHE_COUNTERS, type CacheCounterName, type CacheCounters, newCacheCounters } from './counters.ts';
 export { digestKey, keyOfText } from './digest.ts';
+export { hasAcceptRanges, hasDate, type HeadFacts, leanBytes, LINES_UNKNOWN, lineCount, ownReason, storedStatus } from './header-block.ts';
 export { type BodyState, CacheObject, type ObjectInit, type ObjectKind, type ObjectStorage, OBJECT_OVERHEAD, PRIVATE_BUFFER_BYTES } from './object.ts';
 export { type AllocFailure, Stevedore, type StorageSpec } from './stevedore.ts';
 export { BusySlot } from './objhead.ts';

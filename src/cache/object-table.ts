@@ -53,11 +53,13 @@ export const ROW = {
   piece0Length: 16,
   /** Lookups and commits that handed it out and whose taker has not said it is done. */
   lends: 17,
+  /** What a hit needs of its stored head without decoding it (header-block.ts HeadFacts). */
+  head: 18,
 } as const;
 
-export const ROW_FIELDS = 18;
+export const ROW_FIELDS = 19;
 
-/** Rows per page: 4096 × 18 doubles = 576 KB. */
+/** Rows per page: 4096 × 19 doubles = 608 KB. */
 const PAGE_ROWS = 4096;
 const PAGE_SHIFT = 12;
 

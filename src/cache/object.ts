@@ -39,8 +39,9 @@
 import { type BodyInfo, PLAIN_BODY } from '../filters/body-info.ts';
 import type { VclHttp } from '../runtime/http.ts';
 import { parseHttpDate } from '../runtime/httpdate.ts';
+import { statusReason } from '../runtime/status.ts';
 import type { Ban } from './ban-list.ts';
-import { decodedHeads, decodeHeaderBlock, encodeHeaderBlock, NO_SLOT } from './header-block.ts';
+import { decodedHeads, decodeHeaderBlock, encodeHeaderBlock, type HeadFacts, NO_SLOT, ownReason, STATUS_UNKNOWN, storedStatus } from './header-block.ts';
 import { NONE, type ObjectTable, ROW, ROW_FIELDS } from './object-table.ts';
 import type { Stevedore } from './stevedore.ts';
 import type { VarySpec } from './vary.ts';
@@ -163,8 +164,6 @@ class Rare {
   supersedes: CacheObject | null = null;
   /** A private object's reader and fetch. */
   own: PrivateState | null = null;
-  /** The result a lookup returns for a plain hit (hitResult). */
-  hit: HitResult | null = null;
   vary: VarySpec | null = null;
   info: BodyInfo = PLAIN_BODY;
 }
@@ -379,8 +378,10 @@ export class CacheObject {
     row[at + ROW.headAt] = -1;
     const lm = init.http.get('Last-Modified');
     row[at + ROW.lastModified] = lm === null ? Math.floor(init.fetchedAt ?? init.origin) : (parseHttpDate(lm) ?? 0);
-    this.#block = encodeHeaderBlock(init.http);
-    row[at + ROW.headerBytes] = this.#block.length;
+    const { block, facts } = encodeHeaderBlock(init.http);
+    this.#block = block;
+    row[at + ROW.headerBytes] = block.length;
+    row[at + ROW.head] = facts;
     if (kind === 'normal' && init.http.status === 200 && (lm !== null || init.http.has('ETag'))) this.#bits |= BITS.revalidatable;
     if (init.info !== undefined) this.info = init.info;
     if (init.body !== undefined) {
@@ -736,11 +737,27 @@ export class CacheObject {
   }
 
   get status(): number {
-    return this.http.status;
+    const status = storedStatus(this.headFacts);
+    return status === STATUS_UNKNOWN ? this.http.status : status;
   }
 
   get reason(): string {
-    return this.http.reason;
+    return ownReason(this.headFacts) ? statusReason(this.status) : this.http.reason;
+  }
+
+  /** What a hit needs to know of its stored head without decoding it (header-block.ts). */
+  get headFacts(): HeadFacts {
+    return this.#row[this.#at + ROW.head];
+  }
+
+  /**
+   * The first `length` bytes of the stored header block where they are (a storage's own bytes,
+   * else the block kept on the heap): for a writer that copies them before it returns.
+   */
+  headView(length: number): Buffer {
+    const at = this.#headAt;
+    if (at >= 0) return this.storage!.space!.view(at, length);
+    return (this.#block ?? EMPTY).subarray(0, length);
   }
 
   /** The ETag header, for revalidation with If-None-Match. */
@@ -800,10 +817,12 @@ export class CacheObject {
   }
 
   /** The result a lookup returns for a plain hit, made once per object. */
+  /**
+   * The result a lookup returns for a plain hit: a new one each time (it dies with the request,
+   * young), so that a hit on a cold object makes nothing that outlives it.
+   */
   get hitResult(): HitResult {
-    const x = this.#rare();
-    x.hit ??= { kind: 'hit', obj: this };
-    return x.hit;
+    return { kind: 'hit', obj: this };
   }
 
   // ------------------------------------------------------------------------------------------

@@ -8,8 +8,11 @@ import type { Socket } from 'node:net';
 import type { Http1Connection } from './connection.ts';
 import { flushPending, outputFor, writeOut } from './turn-writes.ts';
 
-/** Past this size a body is not copied next to its head: the two go out corked. */
-const JOIN_LIMIT = 64 * 1024;
+/**
+ * Past this size a body is not copied next to its head: the two go out corked. A body of this
+ * size or less given to endStored is copied before it returns (it may be a storage's own bytes).
+ */
+export const JOIN_LIMIT = 64 * 1024;
 const CONTENT_LENGTH = 'Content-Length: ';
 const CLOSE_LINE = 'Connection: close\r\n\r\n';
 const KEEP_ALIVE_LINE = 'Connection: keep-alive\r\n\r\n';
@@ -182,7 +185,9 @@ export class Http1Response {
    * status line and the stored header lines, encoded once per object), the lines of `lines`
    * from `from` on (what delivery added), Content-Length, the Connection line, then the body:
    * one write when the body fits beside the head, else one corked run of writes (writev). The
-   * added lines go straight into the output, with no string made of them.
+   * added lines go straight into the output, with no string made of them. `block` is copied
+   * before this returns, and so is a body of JOIN_LIMIT bytes or less: either may be a view of
+   * a storage's memory. A larger body is written as given: its bytes must stay until written.
    */
   endStored(status: number, reason: string, block: Buffer, lines: HeaderList, from: number, body: readonly Uint8Array[]): void {
     if (this.headersSent) return;
@@ -203,9 +208,8 @@ export class Http1Response {
     const sock = this.#sock;
     if (!sock.destroyed) {
       const joined = size <= JOIN_LIMIT;
-      const out = joined ? outputFor(conn, sock, headBytes + size) : Buffer.allocUnsafe(tailBytes);
-      let at = 0;
-      if (joined) at = block.copy(out, 0);
+      const out = joined ? outputFor(conn, sock, headBytes + size) : Buffer.allocUnsafe(headBytes);
+      let at = block.copy(out, 0);
       for (let i = from; i < n; i++) {
         at = putLatin1(out, at, lines.nameAt(i));
         out[at++] = 0x3a;
@@ -228,7 +232,6 @@ export class Http1Response {
       } else {
         flushPending(conn);
         sock.cork();
-        sock.write(block);
         sock.write(out);
         for (let i = 0; i < body.length; i++) sock.write(body[i]);
         sock.uncork();

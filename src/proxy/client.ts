@@ -12,7 +12,7 @@
 
 import type { Socket } from 'node:net';
 import type { Http1Request, RequestHead } from '../http1/index.ts';
-import type { BusySlot, CacheObject } from '../cache/index.ts';
+import { type BusySlot, type CacheObject, hasDate, LINES_UNKNOWN, lineCount } from '../cache/index.ts';
 import type { VclAction } from '../runtime/actions.ts';
 import { type ConnectionMarks, markConnectionNamed } from '../common/http-headers.ts';
 import { VclHttp } from '../runtime/http.ts';
@@ -394,7 +394,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
   hit(cr) {
     const obj = cr.obj!;
     cr.task.objInfo = obj;
-    cr.task.obj = obj.http;
+    cr.task.objFrom = obj;
     return afterSub(cr, cr.call('vcl_hit'), afterHit);
   },
 
@@ -457,25 +457,28 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
   deliver(cr) {
     const t = cr.task;
     const obj = cr.obj!;
-    const http = obj.http;
+    // What the deliver step needs of the object's head, without decoding it (a cold hit's
+    // head is decoded only when VCL reads obj.http or resp).
+    const facts = obj.headFacts;
     // resp is the object's lines, then X-Varnish, Age, Via and Date (when the object has none):
     // made when something first reads it (makeResp), else never (a plain hit, deliver.ts).
     cr.respFrom = obj;
     cr.respAge = Math.max(0, Math.floor(Date.now() / 1000 - obj.origin));
-    cr.respDate = http.hasKey('date') ? null : cr.srv.httpDate();
+    cr.respDate = hasDate(facts) ? null : cr.srv.httpDate();
     cr.respAcceptRanges = false;
     t.respMaker = cr;
     const room = cr.srv.params.values.http_max_hdr - HTTP_HDR_FIRST;
+    const lines = lineCount(facts);
     // Near http_max_hdr (lowered since the object was stored) resp is made to count its lines:
     // Varnish runs out of header slots and answers 500.
-    if (http.count + 4 > room && t.resp!.count > room) {
+    if ((lines === LINES_UNKNOWN ? obj.http.count : lines) + 4 > room && t.resp!.count > room) {
       cr.srv.logger.warn({ xid: t.xid }, 'Too many headers for http_max_hdr');
       cr.releaseSlots();
       writeMinimal(cr, 500, 'Internal Server Error');
       return 'done';
     }
     t.objInfo = obj;
-    t.obj = obj.http;
+    t.objFrom = obj;
     return afterSub(cr, cr.call('vcl_deliver'), afterDeliver);
   },
 

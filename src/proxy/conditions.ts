@@ -10,9 +10,15 @@
 import { parseHttpDate } from '../runtime/httpdate.ts';
 import type { VclHttp } from '../runtime/http.ts';
 
-/** Whether `resp` may be answered 304 Not Modified to `req`. */
-export function notModified(req: VclHttp, resp: VclHttp): boolean {
+/**
+ * Whether the response may be answered 304 Not Modified to `req`. `respOf` gives it, asked only
+ * for a conditional request (a hit's stored head is then decoded, and only then).
+ */
+export function notModified(req: VclHttp, respOf: () => VclHttp): boolean {
   const inm = req.getKey('if-none-match');
+  const ims = inm === null ? req.getKey('if-modified-since') : null;
+  if (inm === null && ims === null) return false;
+  const resp = respOf();
   if (inm !== null) {
     const etag = resp.getKey('etag');
     if (etag === null) return false;
@@ -22,9 +28,7 @@ export function notModified(req: VclHttp, resp: VclHttp): boolean {
     const opaque = stripWeak(mine);
     return inm.split(',').some((e) => stripWeak(e.trim()) === opaque);
   }
-  const ims = req.getKey('if-modified-since');
-  if (ims === null) return false;
-  const since = parseHttpDate(ims);
+  const since = parseHttpDate(ims!);
   const lmText = resp.getKey('last-modified');
   const lm = lmText === null ? null : parseHttpDate(lmText);
   return since !== null && lm !== null && lm <= since;

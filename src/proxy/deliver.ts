@@ -3,12 +3,12 @@
 // answered here from the object, as Varnish does in its deliver step.
 
 import { byteStringToBuffer } from '../common/byte-string.ts';
-import type { BodyState, CacheObject } from '../cache/index.ts';
+import { type BodyState, type CacheObject, hasAcceptRanges, leanBytes } from '../cache/index.ts';
 import type { VclHttp } from '../runtime/http.ts';
 import { statusReason } from '../runtime/status.ts';
 import type { ClientRequest } from './client.ts';
 import type { ClientResponse } from './client-response.ts';
-import type { HeaderList } from '../http1/response.ts';
+import { type HeaderList, JOIN_LIMIT } from '../http1/response.ts';
 import { ifRangeAllows, notModified } from './conditions.ts';
 import { CONNECTION_SPECIFIC } from '../common/http-headers.ts';
 import { deliveryChain, writeFiltered } from './deliver-filters.ts';
@@ -27,13 +27,14 @@ export function deliverObject(cr: ClientRequest, obj: CacheObject): Promise<void
   const req = t.req!;
   const res = cr.res;
   // While nothing has read resp it is not made (ClientRequest.makeResp): its status and the
-  // lines read before the plain hit's writer (ETag, Last-Modified) are the object's own.
-  const first = t.respMaker === cr ? obj.http : t.resp!;
-  const status = first.status % 1000;
+  // lines read before the plain hit's writer (ETag, Last-Modified) are the object's own, and
+  // the object's head is decoded only when a conditional request needs those lines.
+  const unmade = t.respMaker === cr;
+  const status = (unmade ? obj.status : t.resp!.status) % 1000;
   const head = req.method === 'HEAD';
   let body: 'all' | 'none' | { start: number; end: number } = head || !hasBody(status) ? 'none' : 'all';
 
-  if (status === 200 && req.method !== 'POST' && notModified(req, first)) {
+  if (status === 200 && req.method !== 'POST' && notModified(req, () => (unmade ? obj.http : t.resp!))) {
     writeHead(cr, 304, 'Not Modified', t.resp!, undefined, ['content-length', 'content-encoding', 'content-type', 'content-range']);
     res.end();
     return;
@@ -80,7 +81,7 @@ export function deliverObject(cr: ClientRequest, obj: CacheObject): Promise<void
   // A plain hit: the stored head as bytes, when vcl_deliver left the stored lines alone (or
   // did not even read resp).
   if (chain === null && body === 'all' && cr.isHit) {
-    if (t.respMaker === cr ? writeUnmade(cr, obj, ranges) : writeStored(cr, obj, t.resp!, ranges)) return;
+    if (unmade ? writeUnmade(cr, obj, ranges) : writeStored(cr, obj, t.resp!, ranges)) return;
   }
   const resp = t.resp!;
   // Varnish offers ranges on what it delivers from the cache, not on a pass.
@@ -155,7 +156,9 @@ function endFromStored(cr: ClientRequest, obj: CacheObject, block: Buffer, fullS
   cr.srv.counters.s_resp_bodybytes += obj.bodyBytes;
   const status = fullStatus % 1000;
   const views = pinnedViews(res, obj);
-  res.endStored!(status, reason || statusReason(status), block, lines, from, views ?? obj.chunks);
+  // A small body is copied by endStored before it returns: its stored bytes need no copy of
+  // their own, nor a pin.
+  res.endStored!(status, reason || statusReason(status), block, lines, from, views ?? (obj.bodyBytes <= JOIN_LIMIT ? obj.views : obj.chunks));
   if (views !== null) res.whenWritten!(() => obj.unpin());
 }
 
@@ -199,14 +202,16 @@ const ADDED = new AddedLines();
 function writeUnmade(cr: ClientRequest, obj: CacheObject, ranges: boolean): boolean {
   const res = cr.res;
   if (res.endStored === undefined || obj.state !== 'done') return false;
-  const stored = storedHead(obj);
-  if (stored.unfit) return false;
+  // The block's first bytes as stored (header-block.ts): nothing of the head is decoded.
+  const facts = obj.headFacts;
+  const lean = leanBytes(facts);
+  if (lean === 0) return false;
   // Neither the stored lines nor the deliver step's have Accept-Ranges: offered as makeResp has it.
-  if (ranges && !cr.passed && !stored.hasAcceptRanges) cr.respAcceptRanges = true;
+  if (ranges && !cr.passed && !hasAcceptRanges(facts)) cr.respAcceptRanges = true;
   const lines = ADDED;
   lines.clear();
   cr.deliverLines(lines);
-  endFromStored(cr, obj, stored.bytes, stored.status, stored.reason, lines, 0);
+  endFromStored(cr, obj, obj.headView(lean), obj.status, obj.reason, lines, 0);
   lines.clear();
   return true;
 }

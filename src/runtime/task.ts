@@ -150,7 +150,12 @@ export class VclTask implements VmodContext {
   req: VclHttp | null = null;
   bereq: VclHttp | null = null;
   beresp: VclHttp | null = null;
-  obj: VclHttp | null = null;
+  #obj: VclHttp | null = null;
+  /**
+   * Where obj comes from until it is first read: a hit's object, whose stored head is decoded
+   * only when VCL (or the delivery) asks for obj.http. Setting obj drops it.
+   */
+  objFrom: { readonly http: VclHttp } | null = null;
   #resp: VclHttp | null = null;
   /**
    * What makes resp when it is first read, while it has not been made: a hit's deliver step
@@ -158,6 +163,20 @@ export class VclTask implements VmodContext {
    * stored head without one. Setting resp drops it.
    */
   respMaker: RespMaker | null = null;
+
+  get obj(): VclHttp | null {
+    if (this.objFrom !== null) {
+      this.#obj = this.objFrom.http;
+      this.objFrom = null;
+    }
+    return this.#obj;
+  }
+
+  set obj(http: VclHttp | null) {
+    this.#obj = http;
+    this.objFrom = null;
+  }
+
   /** The task of the top request (this one unless ESI); null on the backend side. */
   top: VclTask | null;
 

@@ -4,7 +4,18 @@
 
 import { describe, expect, it } from 'vitest';
 import { Cache, keyOfText } from '../../src/cache/index.ts';
-import { DecodedHeads, decodeHeaderBlock, encodeHeaderBlock } from '../../src/cache/header-block.ts';
+import {
+  DecodedHeads,
+  decodeHeaderBlock,
+  encodeHeaderBlock,
+  hasAcceptRanges,
+  hasDate,
+  LINES_UNKNOWN,
+  leanBytes,
+  lineCount,
+  ownReason,
+  storedStatus,
+} from '../../src/cache/header-block.ts';
 import { VclHttp } from '../../src/runtime/http.ts';
 
 function response(): VclHttp {
@@ -24,12 +35,46 @@ function response(): VclHttp {
 describe('header blocks', () => {
   it('are the wire form, and decode to the same status, reason, names, values and order', () => {
     const http = response();
-    const block = encodeHeaderBlock(http);
+    const { block } = encodeHeaderBlock(http);
     expect(block.toString('latin1').startsWith('HTTP/1.1 203 Non-Authoritative Information\r\nContent-Type: text/html; charset=utf-8\r\n')).toBe(true);
     const back = decodeHeaderBlock(block);
     expect([back.proto, back.status, back.reason]).toEqual(['HTTP/1.1', 203, 'Non-Authoritative Information']);
     expect([...back]).toEqual([...http]);
     expect(back.getAll('set-cookie')).toEqual(['a=1', 'b=2']);
+  });
+
+  it('keep the lines a hit replaces last, and say how many first bytes a hit writes as they are', () => {
+    const http = VclHttp.response(200, 'OK');
+    http.append('Age', '10');
+    http.append('Content-Length', '5');
+    http.append('Date', 'Mon, 07 Dec 2026 22:00:00 GMT');
+    http.append('X-Varnish', '12');
+    http.append('Accept-Ranges', 'bytes');
+    const { block, facts } = encodeHeaderBlock(http);
+    const text = block.toString('latin1');
+    const lean = 'HTTP/1.1 200 OK\r\nDate: Mon, 07 Dec 2026 22:00:00 GMT\r\nAccept-Ranges: bytes\r\n';
+    expect(text).toBe(`${lean}Age: 10\r\nContent-Length: 5\r\nX-Varnish: 12\r\n`);
+    expect(leanBytes(facts)).toBe(lean.length);
+    expect([hasDate(facts), hasAcceptRanges(facts), ownReason(facts), lineCount(facts), storedStatus(facts)]).toEqual([true, true, true, 5, 200]);
+    // Decoded, the same lines by name (only the replaced ones moved, their order kept).
+    expect(decodeHeaderBlock(block).get('content-length')).toBe('5');
+  });
+
+  it('are not written as they are when the writer must look at them', () => {
+    const facts = (status: number, reason: string, proto = 'HTTP/1.1', line?: [string, string]) => {
+      const http = VclHttp.response(status, reason, proto);
+      if (line !== undefined) http.append(...line);
+      return encodeHeaderBlock(http).facts;
+    };
+    expect(leanBytes(facts(200, 'OK'))).toBe('HTTP/1.1 200 OK\r\n'.length);
+    expect(leanBytes(facts(200, 'OK', 'HTTP/1.0'))).toBe(0);
+    expect(leanBytes(facts(200, ''))).toBe(0);
+    expect(leanBytes(facts(1200, 'OK'))).toBe(0);
+    expect(leanBytes(facts(200, 'OK', 'HTTP/1.1', ['Connection', 'close']))).toBe(0);
+    expect([ownReason(facts(200, 'Fine')), hasDate(facts(200, 'OK')), storedStatus(facts(1200, 'OK'))]).toEqual([false, false, 1200]);
+    const many = VclHttp.response(200, 'OK');
+    for (let i = 0; i < 1100; i++) many.append(`X-${i}`, 'v');
+    expect(lineCount(encodeHeaderBlock(many).facts)).toBe(LINES_UNKNOWN);
   });
 
   it('decode a status line without a reason, and a block of nothing, without throwing', () => {
@@ -72,7 +117,7 @@ describe('obj.http of a stored object', () => {
     const again = first.http;
     expect(again).not.toBe(decoded);
     expect([...again]).toEqual([...response()]);
-    expect(first.headerBlock().equals(encodeHeaderBlock(response()))).toBe(true);
+    expect(first.headerBlock().equals(encodeHeaderBlock(response()).block)).toBe(true);
     expect(first.chunk(0).toString()).toBe('body 0');
   });
 });

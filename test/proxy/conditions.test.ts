@@ -16,29 +16,44 @@ function resp(...headers: [string, string][]): VclHttp {
   return r;
 }
 
+/** notModified of a response at hand. */
+const nm = (q: VclHttp, r: VclHttp): boolean => notModified(q, () => r);
+
 describe('notModified', () => {
+  it('asks for the response only when the request is conditional (a hit decodes no head for it)', () => {
+    let asked = 0;
+    const of = () => {
+      asked++;
+      return resp(['ETag', '"1"']);
+    };
+    expect(notModified(req(['Range', 'bytes=1-2']), of)).toBe(false);
+    expect(asked).toBe(0);
+    expect(notModified(req(['If-None-Match', '"1"']), of)).toBe(true);
+    expect(asked).toBe(1);
+  });
+
   const strong = resp(['ETag', '"123"']);
   const weak = resp(['ETag', 'W/"123"']);
 
   it('compares If-None-Match weakly without a Range', () => {
-    expect(notModified(req(['If-None-Match', 'W/"123"']), strong)).toBe(true);
-    expect(notModified(req(['If-None-Match', '"123"']), weak)).toBe(true);
-    expect(notModified(req(['If-None-Match', '"12", "123"']), strong)).toBe(true);
-    expect(notModified(req(['If-None-Match', '"12"']), strong)).toBe(false);
+    expect(nm(req(['If-None-Match', 'W/"123"']), strong)).toBe(true);
+    expect(nm(req(['If-None-Match', '"123"']), weak)).toBe(true);
+    expect(nm(req(['If-None-Match', '"12", "123"']), strong)).toBe(true);
+    expect(nm(req(['If-None-Match', '"12"']), strong)).toBe(false);
   });
 
   it('compares strongly with a Range, so a weak match serves the range', () => {
     const range: [string, string] = ['Range', 'bytes=1-2'];
-    expect(notModified(req(range, ['If-None-Match', '"123"']), strong)).toBe(true);
-    expect(notModified(req(range, ['If-None-Match', 'W/"123"']), strong)).toBe(false);
-    expect(notModified(req(range, ['If-None-Match', '"123"']), weak)).toBe(false);
+    expect(nm(req(range, ['If-None-Match', '"123"']), strong)).toBe(true);
+    expect(nm(req(range, ['If-None-Match', 'W/"123"']), strong)).toBe(false);
+    expect(nm(req(range, ['If-None-Match', '"123"']), weak)).toBe(false);
   });
 
   it('lets If-None-Match win over If-Modified-Since', () => {
     const r = resp(['ETag', '"1"'], ['Last-Modified', 'Wed, 21 Oct 2015 07:28:00 GMT']);
-    expect(notModified(req(['If-None-Match', '"2"'], ['If-Modified-Since', 'Wed, 21 Oct 2015 07:28:00 GMT']), r)).toBe(false);
-    expect(notModified(req(['If-Modified-Since', 'Wed, 21 Oct 2015 07:28:00 GMT']), r)).toBe(true);
-    expect(notModified(req(['If-Modified-Since', 'Wed, 21 Oct 2015 07:27:59 GMT']), r)).toBe(false);
+    expect(nm(req(['If-None-Match', '"2"'], ['If-Modified-Since', 'Wed, 21 Oct 2015 07:28:00 GMT']), r)).toBe(false);
+    expect(nm(req(['If-Modified-Since', 'Wed, 21 Oct 2015 07:28:00 GMT']), r)).toBe(true);
+    expect(nm(req(['If-Modified-Since', 'Wed, 21 Oct 2015 07:27:59 GMT']), r)).toBe(false);
   });
 });
 
