@@ -750,14 +750,26 @@ export class CacheObject {
     return this.#row[this.#at + ROW.head];
   }
 
-  /**
-   * The first `length` bytes of the stored header block where they are (a storage's own bytes,
-   * else the block kept on the heap): for a writer that copies them before it returns.
-   */
-  headView(length: number): Buffer {
-    const at = this.#headAt;
-    if (at >= 0) return this.storage!.space!.view(at, length);
-    return (this.#block ?? EMPTY).subarray(0, length);
+  /** Copies the first `length` bytes of the stored header block to `out` at `at`. */
+  copyHead(length: number, out: Uint8Array, at: number): void {
+    const headAt = this.#headAt;
+    if (headAt >= 0) this.storage!.space!.copyOut(headAt, length, out, at);
+    else (this.#block ?? EMPTY).copy(out, at, 0, length);
+  }
+
+  /** Copies the body so far, piece after piece, to `out` at `at`. */
+  copyBody(out: Uint8Array, at: number): void {
+    for (let i = 0, n = this.chunkCount; i < n; i++) {
+      const from = this.#pieceAt(i);
+      if (from < 0) {
+        const buf = this.#bufs![ON_HEAP - from];
+        at += buf.copy(out, at);
+        continue;
+      }
+      const length = this.#pieceLength(i);
+      if (length > 0) this.storage!.space!.copyOut(from, length, out, at);
+      at += length;
+    }
   }
 
   /** The ETag header, for revalidation with If-None-Match. */

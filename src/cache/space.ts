@@ -27,6 +27,8 @@ export interface Space {
   read(offset: number, length: number): Buffer;
   /** The `length` bytes at `offset` themselves where they are in memory (else a copy). */
   view(offset: number, length: number): Buffer;
+  /** Copies `length` bytes at `offset` to `out` at `at` (no Buffer made). */
+  copyOut(offset: number, length: number, out: Uint8Array, at: number): void;
   /** Bytes of memory the space holds now (slabs made so far; 0 for a file). */
   readonly resident: number;
   close(): void;
@@ -61,6 +63,12 @@ export class MemorySpace implements Space {
     const i = Math.floor(offset / this.#slabBytes);
     const at = offset - i * this.#slabBytes;
     return this.#slab(i).subarray(at, at + length);
+  }
+
+  copyOut(offset: number, length: number, out: Uint8Array, at: number): void {
+    const i = Math.floor(offset / this.#slabBytes);
+    const from = offset - i * this.#slabBytes;
+    this.#slab(i).copy(out, at, from, from + length);
   }
 
   close(): void {
@@ -104,13 +112,17 @@ export class FileSpace implements Space {
 
   read(offset: number, length: number): Buffer {
     const out = Buffer.allocUnsafe(length);
+    this.copyOut(offset, length, out, 0);
+    return out;
+  }
+
+  copyOut(offset: number, length: number, out: Uint8Array, at: number): void {
     let done = 0;
     while (done < length) {
-      const n = readSync(this.#fd, out, done, length - done, offset + done);
+      const n = readSync(this.#fd, out, at + done, length - done, offset + done);
       if (n === 0) break;
       done += n;
     }
-    return out;
   }
 
   view(offset: number, length: number): Buffer {

@@ -8,10 +8,7 @@ import type { Socket } from 'node:net';
 import type { Http1Connection } from './connection.ts';
 import { flushPending, outputFor, writeOut } from './turn-writes.ts';
 
-/**
- * Past this size a body is not copied next to its head: the two go out corked. A body of this
- * size or less given to endStored is copied before it returns (it may be a storage's own bytes).
- */
+/** Past this size a body is not copied next to its head: the two go out corked. */
 export const JOIN_LIMIT = 64 * 1024;
 const CONTENT_LENGTH = 'Content-Length: ';
 const CLOSE_LINE = 'Connection: close\r\n\r\n';
@@ -24,6 +21,15 @@ export interface HeaderList {
   readonly count: number;
   nameAt(i: number): string;
   valueAt(i: number): string;
+}
+
+/** Where a stored response's bytes are kept (a cache object): endStored copies them out. */
+export interface StoredSource {
+  readonly bodyBytes: number;
+  /** Copies the first `length` bytes of its stored head block to `out` at `at`. */
+  copyHead(length: number, out: Uint8Array, at: number): void;
+  /** Copies its whole body (of JOIN_LIMIT bytes or less) to `out` at `at`. */
+  copyBody(out: Uint8Array, at: number): void;
 }
 
 /** Writes `s` as Latin-1 at `at`; returns where it ends. Short strings (most header parts) cost less copied here than through a native call. */
@@ -185,31 +191,34 @@ export class Http1Response {
    * status line and the stored header lines, encoded once per object), the lines of `lines`
    * from `from` on (what delivery added), Content-Length, the Connection line, then the body:
    * one write when the body fits beside the head, else one corked run of writes (writev). The
-   * added lines go straight into the output, with no string made of them. `block` is copied
-   * before this returns, and so is a body of JOIN_LIMIT bytes or less: either may be a view of
-   * a storage's memory. A larger body is written as given: its bytes must stay until written.
+   * stored bytes are copied from where they are kept (`src`: no view or copy of them is made
+   * on the way), and the added lines go straight into the output, with no string made of them.
+   * `head` is the block itself or how many of `src`'s head bytes to write. A body larger than
+   * JOIN_LIMIT is written as `large` gives it: its bytes must stay until written.
    */
-  endStored(status: number, reason: string, block: Buffer, lines: HeaderList, from: number, body: readonly Uint8Array[]): void {
+  endStored(status: number, reason: string, head: Buffer | number, lines: HeaderList, from: number, src: StoredSource, large: readonly Uint8Array[] | null): void {
     if (this.headersSent) return;
     this.statusCode = status;
     this.statusMessage = reason;
     this.headersSent = true;
     this.finished = true;
     const last = this.close ? CLOSE_LINE : KEEP_ALIVE_LINE;
-    let size = 0;
-    for (let i = 0; i < body.length; i++) size += body[i].length;
+    const size = src.bodyBytes;
     const length = String(size);
     let tailBytes = CONTENT_LENGTH.length + length.length + 2 + last.length;
     const n = lines.count;
     for (let i = from; i < n; i++) tailBytes += lines.nameAt(i).length + lines.valueAt(i).length + 4;
-    const headBytes = block.length + tailBytes;
+    const blockBytes = typeof head === 'number' ? head : head.length;
+    const headBytes = blockBytes + tailBytes;
     const conn = this.#conn;
     conn.counters.s_resp_hdrbytes += headBytes;
     const sock = this.#sock;
     if (!sock.destroyed) {
-      const joined = size <= JOIN_LIMIT;
+      const joined = large === null;
       const out = joined ? outputFor(conn, sock, headBytes + size) : Buffer.allocUnsafe(headBytes);
-      let at = block.copy(out, 0);
+      if (typeof head === 'number') src.copyHead(head, out, 0);
+      else head.copy(out, 0);
+      let at = blockBytes;
       for (let i = from; i < n; i++) {
         at = putLatin1(out, at, lines.nameAt(i));
         out[at++] = 0x3a;
@@ -224,16 +233,13 @@ export class Http1Response {
       out[at++] = 0x0a;
       at = putLatin1(out, at, last);
       if (joined) {
-        for (let i = 0; i < body.length; i++) {
-          out.set(body[i], at);
-          at += body[i].length;
-        }
+        src.copyBody(out, at);
         writeOut(conn, sock, out);
       } else {
         flushPending(conn);
         sock.cork();
         sock.write(out);
-        for (let i = 0; i < body.length; i++) sock.write(body[i]);
+        for (let i = 0; i < large.length; i++) sock.write(large[i]);
         sock.uncork();
       }
     }

@@ -3,7 +3,7 @@
 // delivers to its parent page (src/proxy/esi-include.ts). deliver.ts and the client state
 // machine use nothing else.
 
-import type { HeaderList } from '../http1/response.ts';
+import type { HeaderList, StoredSource } from '../http1/response.ts';
 
 export interface ClientResponse {
   statusCode: number;
@@ -25,11 +25,11 @@ export interface ClientResponse {
   endAll(chunks: readonly Uint8Array[]): void;
   /**
    * Writes a whole response whose head is a stored block (a cache hit, stored-head.ts): the
-   * block, the lines of `lines` from `from` on, Content-Length, the Connection line, then the
-   * body. Only the HTTP/1 layer's response has it; an ESI include's collector takes the general
-   * way.
+   * block (`head`, or that many bytes of the object's own), the lines of `lines` from `from` on,
+   * Content-Length, the Connection line, then the body (copied from `src`, or `large`'s pieces).
+   * Only the HTTP/1 layer's response has it; an ESI include's collector takes the general way.
    */
-  endStored?(status: number, reason: string, block: Buffer, lines: HeaderList, from: number, body: readonly Uint8Array[]): void;
+  endStored?(status: number, reason: string, head: Buffer | number, lines: HeaderList, from: number, src: StoredSource, large: readonly Uint8Array[] | null): void;
   /**
    * Calls `done` once what was handed over so far has been written out (or the reader is
    * gone), so that a body may be given as views of a storage's memory. Only the HTTP/1 layer's

@@ -147,18 +147,20 @@ function writeStored(cr: ClientRequest, obj: CacheObject, resp: VclHttp, ranges:
 }
 
 /**
- * What both stored writers end with: the stored block, the lines of `lines` from `from` on, and
- * the body (a large one as views of its storage, pinned until written).
+ * What both stored writers end with: the stored block (`block`, or that many of the object's
+ * own head bytes), the lines of `lines` from `from` on, and the body (copied from its storage,
+ * a large one written as views of it, pinned until written).
  */
-function endFromStored(cr: ClientRequest, obj: CacheObject, block: Buffer, fullStatus: number, reason: string, lines: HeaderList, from: number): void {
+function endFromStored(cr: ClientRequest, obj: CacheObject, block: Buffer | number, fullStatus: number, reason: string, lines: HeaderList, from: number): void {
   const res = cr.res;
   if (cr.close) res.close = true;
   cr.srv.counters.s_resp_bodybytes += obj.bodyBytes;
   const status = fullStatus % 1000;
-  const views = pinnedViews(res, obj);
-  // A small body is copied by endStored before it returns: its stored bytes need no copy of
-  // their own, nor a pin.
-  res.endStored!(status, reason || statusReason(status), block, lines, from, views ?? (obj.bodyBytes <= JOIN_LIMIT ? obj.views : obj.chunks));
+  // A body that goes beside its head is copied there from where it is stored; a larger one is
+  // written as its stored bytes (pinned until written).
+  const small = obj.bodyBytes <= JOIN_LIMIT;
+  const views = small ? null : pinnedViews(res, obj);
+  res.endStored!(status, reason || statusReason(status), block, lines, from, obj, small ? null : (views ?? obj.chunks));
   if (views !== null) res.whenWritten!(() => obj.unpin());
 }
 
@@ -211,7 +213,7 @@ function writeUnmade(cr: ClientRequest, obj: CacheObject, ranges: boolean): bool
   const lines = ADDED;
   lines.clear();
   cr.deliverLines(lines);
-  endFromStored(cr, obj, obj.headView(lean), obj.status, obj.reason, lines, 0);
+  endFromStored(cr, obj, lean, obj.status, obj.reason, lines, 0);
   lines.clear();
   return true;
 }

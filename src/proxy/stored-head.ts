@@ -1,14 +1,14 @@
-// The stored header block of a cached object, as a hit writes it: the status line and the
-// object's header lines in wire form, encoded once per object and kept beside it. A hit whose
-// vcl_deliver only added lines (or none) writes this block as bytes, then the lines added
+// The stored head of a cached object as a hit whose resp VCL made writes it: the status line and
+// the object's header lines in wire form, encoded from obj.http and kept beside it. A hit whose
+// vcl_deliver only added lines to resp writes this block as bytes, then the lines added
 // (X-Varnish, Age, Via, and whatever VCL set), Accept-Ranges, Content-Length and Connection:
 // no stored header is read, lower-cased or encoded again. Anything else (a stored line changed
 // or removed, a status changed, a Connection line) goes through deliver.ts's general writer,
-// which gives the same bytes the long way.
+// which gives the same bytes the long way. A hit whose resp nothing read needs none of this: it
+// writes the first bytes of the object's stored block itself (header-block.ts, HeadFacts).
 //
-// storedHead(obj) is the one door to the block. It is kept with the object's decoded head
-// (obj.http), not with the object: the storage keeps a bounded ring of decoded heads, so only
-// the hot objects hold one, and a million cold objects hold no JS copy of their headers.
+// storedHead(obj) is kept with the object's decoded head (obj.http), not with the object: the
+// storage keeps a bounded ring of decoded heads, so only objects in use hold one.
 
 import type { CacheObject } from '../cache/index.ts';
 import type { VclHttp } from '../runtime/http.ts';

@@ -8,7 +8,7 @@
 // them directly; what a field means is the VCL variable named beside it.
 
 import { byteStringToBuffer } from '../common/byte-string.ts';
-import { HashInput } from './hash-memo.ts';
+import { hashKeyOf } from './hash-key.ts';
 import { Params } from '../common/params.ts';
 import type { BackendSpec, CacheObjects, Director, HeaderRef, HttpWhere, ParamReading, PeerCredentials, PrivHolder, PurgeOptions, VmodContext, VmodFilter, VmodHousekeeping } from '../vmod/api.ts';
 import { readHeaderRef, VmodFailure, writeHeaderRef } from '../vmod/api.ts';
@@ -391,7 +391,8 @@ export class VclTask implements VmodContext {
    */
   body: string | Uint8Array = '';
 
-  #hashInput: HashInput | null = null;
+  /** What hash_data() fed so far, strands joined. */
+  #hashInput = '';
   #key: string | null = null;
   #digest: Uint8Array | null = null;
   #privTask: Map<object, PrivHolder> | null = null;
@@ -458,7 +459,7 @@ export class VclTask implements VmodContext {
 
   /** Starts a new hash (each run of vcl_hash). */
   resetHash(): void {
-    this.#hashInput = null;
+    this.#hashInput = '';
     this.#key = null;
     this.#digest = null;
   }
@@ -468,8 +469,7 @@ export class VclTask implements VmodContext {
    * ends each call with a null strand as a separator, as Varnish does (so its digests match).
    */
   hashPart(s: string | null): void {
-    this.#hashInput ??= new HashInput();
-    this.#hashInput.add(s ?? '\0');
+    this.#hashInput += s ?? '\0';
     this.#key = null;
     this.#digest = null;
   }
@@ -482,7 +482,7 @@ export class VclTask implements VmodContext {
     if (this.#key === null) {
       const d = this.#digest;
       // No hash_data() at all hashes the empty input.
-      this.#key = d === null ? (this.#hashInput ?? new HashInput()).digest() : Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('latin1');
+      this.#key = d === null ? hashKeyOf(this.#hashInput) : Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('latin1');
     }
     return this.#key;
   }

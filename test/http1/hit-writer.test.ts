@@ -1,9 +1,10 @@
-// A cache hit is written from the object's stored head (src/proxy/stored-head.ts) when
-// vcl_deliver left the stored lines alone, and by the general writer otherwise. Either way the
+// A cache hit is written from the object's stored header block (src/cache/header-block.ts)
+// when nothing read resp, from its stored head (src/proxy/stored-head.ts) when vcl_deliver left
+// the stored lines alone, and by the general writer otherwise. Either way the
 // bytes must be the ones the general writer gives: each case compares a hit with the miss
 // that filled the cache (written the general way), X-Varnish and Age aside.
 
-import { connect } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { type Origin, type ProxyHandle, startOrigin, startProxy } from '../helpers/proxy.ts';
 
@@ -37,17 +38,20 @@ async function setup(deliver: string, body = 'hello', withDate = true): Promise<
   proxy = await startProxy(`${BACKEND}sub vcl_deliver {\n${deliver}\n}\n`, { origin });
 }
 
-/** One response's bytes, read to the end of its body (Content-Length), on a new connection. */
-function fetchRaw(port: number, request: string): Promise<string> {
+/**
+ * One response's bytes, read to the end of its body (Content-Length, or until the text ends
+ * with `end`), on a new connection.
+ */
+function fetchRaw(port: number, request: string, end?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const sock = connect(port, '127.0.0.1', () => sock.write(request));
     let text = '';
     sock.on('data', (d: Buffer) => {
       text += d.toString('latin1');
-      const end = text.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const cl = /\r\nContent-Length: (\d+)\r\n/i.exec(text.slice(0, end + 2));
-      if (cl === null || text.length >= end + 4 + Number(cl[1])) {
+      const headEnd = text.indexOf('\r\n\r\n');
+      if (headEnd < 0) return;
+      const cl = /\r\nContent-Length: (\d+)\r\n/i.exec(text.slice(0, headEnd + 2));
+      if (end !== undefined ? text.endsWith(end) : cl === null || text.length >= headEnd + 4 + Number(cl[1])) {
         sock.destroy();
         resolve(text);
       }
@@ -136,4 +140,41 @@ it('writes a body past the size joined to its head whole, after the head', async
   const hit = await fetchRaw(proxy!.port, GET);
   expect(hit.endsWith(`\r\n\r\n${big}`)).toBe(true);
   expect(normal(hit)).toBe(normal(miss));
+});
+
+it('writes a hit of a body that came in pieces, each copied from where it is stored', async () => {
+  origin = await startOrigin((_req, res) => {
+    res.writeHead(200, { 'Cache-Control': 'max-age=600' });
+    // Chunked, three pieces apart in time: the object keeps them as three pieces.
+    res.write('a'.repeat(3000));
+    setTimeout(() => res.write('b'.repeat(5000)), 20);
+    setTimeout(() => res.end('c'.repeat(7)), 40);
+  });
+  proxy = await startProxy(BACKEND, { origin });
+  // The miss read to its end: the object is whole before the hit.
+  const miss = await fetchRaw(proxy!.port, GET, '\r\n0\r\n\r\n');
+  expect(miss).toMatch(/\r\nTransfer-Encoding: chunked\r\n/);
+  const hit = await fetchRaw(proxy!.port, GET);
+  expect(hit.startsWith('HTTP/1.1 200 OK\r\n')).toBe(true);
+  expect(hit).toMatch(/\r\nContent-Length: 8007\r\nConnection: keep-alive\r\n\r\n/);
+  expect(hit.endsWith(`\r\n\r\n${'a'.repeat(3000)}${'b'.repeat(5000)}ccccccc`)).toBe(true);
+});
+
+it('writes a hit of an HTTP/1.0 response with a status line of HTTP/1.1, as the miss was', async () => {
+  // A raw origin: HTTP/1.0, an Age, then the connection closes.
+  const server = createServer((sock) => {
+    sock.once('data', () => sock.end('HTTP/1.0 200 OK\r\nCache-Control: max-age=600\r\nAge: 3\r\nContent-Length: 5\r\n\r\nhello'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (server.address() as AddressInfo).port;
+    proxy = await startProxy(BACKEND.replace('ORIGIN_PORT', String(port)));
+    const miss = await fetchRaw(proxy!.port, GET);
+    const hit = await fetchRaw(proxy!.port, GET);
+    expect(hit.startsWith('HTTP/1.1 200 OK\r\n')).toBe(true);
+    expect(hit).toMatch(/\r\nX-Varnish: \d+ \d+\r\n/);
+    expect(normal(hit)).toBe(normal(miss));
+  } finally {
+    server.close();
+  }
 });
