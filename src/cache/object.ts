@@ -828,7 +828,6 @@ export class CacheObject {
     row[at + ROW.lends]++;
   }
 
-  /** The result a lookup returns for a plain hit, made once per object. */
   /**
    * The result a lookup returns for a plain hit: a new one each time (it dies with the request,
    * young), so that a hit on a cold object makes nothing that outlives it.
