@@ -11,6 +11,7 @@ import { lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import { flushCompileCache } from 'node:module';
 import { connect } from 'node:net';
 import type { Logger } from 'pino';
+import { collectDeadBuffers } from '../cache/dead-buffers.ts';
 import { openLogger, reopenOnUsr1 } from '../common/log.ts';
 import { Params } from '../common/params.ts';
 import type { ManagerMessage } from '../mgmt/manager.ts';
@@ -133,6 +134,8 @@ export async function runChild(config: ServeConfig, info: ChildInfo): Promise<nu
     srv.logger,
   );
   ops.counters.add('MAIN', defence.counters);
+  // Body Buffers the backend's reads left are collected before they pile up (dead-buffers.ts).
+  const deadBuffers = collectDeadBuffers();
 
   // Serving is a state the CLI flips (start/stop), as varnishd's child is.
   // A restarted child takes back the addresses the first one bound (ports picked with :0), and
@@ -180,6 +183,7 @@ export async function runChild(config: ServeConfig, info: ChildInfo): Promise<nu
     process.once('disconnect', resolve);
   });
   stopReopen();
+  deadBuffers.stop();
   await ops.close();
   await srv.close(config.debug ? 500 : 5000);
   defence.uninstall();
