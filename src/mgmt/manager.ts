@@ -285,9 +285,22 @@ export class Manager {
   /** Connects to a new child, replays the state, opens its listeners if they should be. */
   async #bringUp(child: Child): Promise<void> {
     const client = await AdminClient.connect({ host: '127.0.0.1', port: child.adminPort, secretFile: this.#secretFile, timeoutMs: 60_000 });
-    for (const argv of this.replay.forChild()) {
-      const r = await client.command(argv);
-      if (r.status !== CLIS.OK) this.#opts.logger.warn({ command: argv[0], status: r.status }, `replaying into the new child: ${argv.slice(0, 2).join(' ')}: ${r.body.trim()}`);
+    // In replay order, then again what failed while that makes progress: a VCL whose
+    // `return (vcl(label))` names a label loads only once the label exists, and labels replay
+    // after the loads of their targets.
+    let pending = this.replay.forChild();
+    let refused: { argv: readonly string[]; reply: CliReply }[] = [];
+    while (pending.length > 0) {
+      refused = [];
+      for (const argv of pending) {
+        const reply = await client.command(argv);
+        if (reply.status !== CLIS.OK) refused.push({ argv, reply });
+      }
+      if (refused.length === pending.length) break;
+      pending = refused.map((f) => f.argv);
+    }
+    for (const { argv, reply } of refused) {
+      this.#opts.logger.warn({ command: argv[0], status: reply.status }, `replaying into the new child: ${argv.slice(0, 2).join(' ')}: ${reply.body.trim()}`);
     }
     if (this.wantRunning) {
       const r = await client.command(['start']);
