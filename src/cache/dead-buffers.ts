@@ -11,8 +11,9 @@
 // microsecond), and when it grew by DEAD_BYTES since the lowest it was after the last
 // collection, asks for a scavenge (about 1 ms). When what the scavenges leave has grown by
 // PROMOTED_BYTES, the rest is in the old generation and a full collection (10 to 100 ms, run
-// by V8 as a task) is asked for. Memory that is live (a new slab of a storage, a large body
-// being sent) costs one collection for nothing, then becomes the new floor. The scavenge comes from `gc` of a context of its own
+// by V8 as a task) is asked for. The storages' slabs are left out of the count; other memory
+// that is live (a large body being sent) costs one collection for nothing, then becomes the
+// new floor. The scavenge comes from `gc` of a context of its own
 // (`--expose-gc` set at run time), so the main context, VCL's and VMODs', has no `gc`.
 
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
@@ -37,21 +38,25 @@ export interface DeadBufferCollector {
   stop(): void;
 }
 
-/** Starts the timer (unref'd: it keeps nothing alive). */
-export function collectDeadBuffers(): DeadBufferCollector {
+/**
+ * Starts the timer (unref'd: it keeps nothing alive). `live`: external bytes known to be live,
+ * left out of the count (the storages' slabs: a new one is no reason to collect).
+ */
+export function collectDeadBuffers(live: () => number = () => 0): DeadBufferCollector {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as Gc;
-  let floor = getHeapStatistics().external_memory;
+  const external = (): number => getHeapStatistics().external_memory - live();
+  let floor = external();
   let base = floor;
   let scavenges = 0;
   let fullCollections = 0;
   const timer = setInterval(() => {
-    const now = getHeapStatistics().external_memory;
+    const now = external();
     if (now < floor) floor = now;
     else if (now - floor > DEAD_BYTES) {
       gc({ type: 'minor', execution: 'sync' });
       scavenges++;
-      floor = getHeapStatistics().external_memory;
+      floor = external();
       if (floor < base) base = floor;
       else if (floor - base > PROMOTED_BYTES) {
         // Asynchronous: V8 runs it as a task, not inside this timer.

@@ -135,7 +135,11 @@ export async function runChild(config: ServeConfig, info: ChildInfo): Promise<nu
   );
   ops.counters.add('MAIN', defence.counters);
   // Body Buffers the backend's reads left are collected before they pile up (dead-buffers.ts).
-  const deadBuffers = collectDeadBuffers();
+  const deadBuffers = collectDeadBuffers(() => {
+    let slabs = 0;
+    for (const st of srv.cache.stevedores) slabs += st.space?.resident ?? 0;
+    return slabs;
+  });
 
   // Serving is a state the CLI flips (start/stop), as varnishd's child is.
   // A restarted child takes back the addresses the first one bound (ports picked with :0), and
