@@ -2,7 +2,8 @@
 // child). A storage keeps its bytes in slabs outside the JS heap and pays for its objects' index
 // from its size, but the process holds more than that: request garbage promoted between full
 // collections, a young generation of up to 64 MB a semi-space pair by default, and malloc's
-// arenas. These bound that slack without a hard limit:
+// arenas. These bound that slack without a hard limit (and dead-buffers.ts has the Buffers the
+// backend's reads leave collected before V8 would):
 // - a young generation of 4 MB semi-spaces (V8's default grows to 32 MB: 64 MB resident). Its
 //   size also sets how long dead Buffers wait: Node's socket reads are 64 KB each, and a body
 //   read from a backend leaves its Buffers to the next scavenge, which small objects alone

@@ -2,7 +2,8 @@
 // errors (file:line:col, the source line, a caret) or one line saying it is fine; `--js` prints
 // the generated JavaScript instead, commented with the VCL line each part comes from.
 
-import { bindVmods, generateWithVmods } from '../runtime/load-vcl.ts';
+import { generateWithVmods } from '../runtime/compile-vcl.ts';
+import { bindVmods } from '../runtime/load-vcl.ts';
 import { formatDiagnostics, type SourceFile } from '../vcl/diagnostics.ts';
 import type { CheckedVcl } from '../vcl/tir.ts';
 import type { BoundVmod } from '../vmod/bind.ts';
@@ -55,7 +56,7 @@ export function runCheck(argv: readonly string[]): number | Promise<number> {
  */
 async function checkImplementations(checked: CheckedVcl, file: string, vmodPath: readonly string[] | undefined): Promise<number> {
   try {
-    await bindVmods(checked, vmodPath);
+    await bindVmods(checked.imports, vmodPath);
   } catch (e) {
     process.stderr.write(`${file}: ${(e as Error).message}\n`);
     return 1;
@@ -75,7 +76,7 @@ function summary(c: CheckedVcl, file: string): number {
 async function printJs(checked: CheckedVcl, sources: readonly SourceFile[], file: string, vmodPath?: readonly string[]): Promise<number> {
   let vmods: Map<string, BoundVmod>;
   try {
-    vmods = await bindVmods(checked, vmodPath);
+    vmods = await bindVmods(checked.imports, vmodPath);
   } catch (e) {
     process.stderr.write(`${file}: ${(e as Error).message}\n(calls into it are shown as synchronous)\n`);
     vmods = new Map();

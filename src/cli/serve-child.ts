@@ -7,16 +7,19 @@
 // then `start`. Its listeners stay closed until then. It ends on SIGTERM (gracefully) or when
 // the manager goes away.
 
-import { lstatSync, unlinkSync } from 'node:fs';
+import { lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import { flushCompileCache } from 'node:module';
 import { connect } from 'node:net';
 import type { Logger } from 'pino';
+import { collectDeadBuffers } from '../cache/dead-buffers.ts';
 import { openLogger, reopenOnUsr1 } from '../common/log.ts';
 import { Params } from '../common/params.ts';
 import type { ManagerMessage } from '../mgmt/manager.ts';
 import { type Ops, startOps } from '../mgmt/serve-admin.ts';
+import { LOAD_COMPILED, loadCompiledCommand } from '../mgmt/vcl-load-commands.ts';
 import { installLastDefence } from '../proxy/last-defence.ts';
 import { type ListenAddress, Shellac } from '../proxy/server.ts';
+import { parseCompiledVcl } from '../runtime/compiled-vcl.ts';
 import { UsageError } from '../common/args.ts';
 import type { ServeConfig } from './serve-args.ts';
 
@@ -30,6 +33,8 @@ export interface ChildInfo {
   readonly mgt: Readonly<Record<string, number>>;
   /** When the manager started (ms since the epoch), for MGT.uptime. */
   readonly mgtStarted: number;
+  /** The boot VCL (-b or -f) as the manager compiled it: a file of JSON in the work dir. */
+  readonly bootVcl?: string;
 }
 
 /** What a child tells its manager over the IPC channel. */
@@ -40,10 +45,24 @@ export function openServeLogger(config: ServeConfig, level?: string): ReturnType
   return openLogger({ level: level ?? config.logLevel ?? process.env.SHELLAC_LOG_LEVEL ?? 'warn', destination: config.logFile });
 }
 
-/** Builds the server from flags and loads its VCL (if any); throws UsageError, ParamError or the load error. */
+/** The boot VCL the flags give: -b's one backend, or the -f file. */
+export function bootVclInput(config: ServeConfig): { source: string } | { file: string } | undefined {
+  const b = config.backend;
+  if (b) {
+    const where = b.path ? `.path = "${b.path}";` : `.host = "${b.host}";\n  .port = "${b.port}";`;
+    return { source: `vcl 4.1;\nbackend default {\n  ${where}\n}\n` };
+  }
+  return config.vclFile === undefined ? undefined : { file: config.vclFile };
+}
+
+/**
+ * Builds the server from flags and loads its VCL (if any): the one `compiledBoot` names (a
+ * CompiledVcl's JSON, which the manager made), else the flags' compiled here. Throws
+ * UsageError, ParamError or the load error.
+ */
 export async function startFromConfig(
   config: ServeConfig,
-  extra: { backendOverride?: { host: string; port: number }; logLevel?: string; logger?: Logger } = {},
+  extra: { backendOverride?: { host: string; port: number }; logLevel?: string; logger?: Logger; compiledBoot?: string } = {},
 ): Promise<Shellac> {
   if (!config.debug && config.vclFile === undefined && config.backend === undefined) throw new UsageError('one of -b or -f is needed');
   const params = new Params(config.params);
@@ -60,13 +79,12 @@ export async function startFromConfig(
     logger,
     backendOverride: extra.backendOverride,
   });
-  const b = config.backend;
-  if (b) {
-    const where = b.path ? `.path = "${b.path}";` : `.host = "${b.host}";\n  .port = "${b.port}";`;
-    await srv.vcls.load('boot', { source: `vcl 4.1;\nbackend default {\n  ${where}\n}\n` });
-  } else if (config.vclFile !== undefined) {
-    await srv.vcls.load('boot', { file: config.vclFile });
+  if (extra.compiledBoot !== undefined) {
+    await srv.vcls.loadCompiled('boot', parseCompiledVcl(readFileSync(extra.compiledBoot, 'utf8')));
+    return srv;
   }
+  const boot = bootVclInput(config);
+  if (boot !== undefined) await srv.vcls.load('boot', boot);
   return srv;
 }
 
@@ -82,7 +100,7 @@ export async function runChild(config: ServeConfig, info: ChildInfo): Promise<nu
   try {
     const log = openServeLogger(config);
     reopenLog = log.reopen;
-    srv = await startFromConfig(config, { logger: log.logger });
+    srv = await startFromConfig(config, { logger: log.logger, compiledBoot: info.bootVcl });
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n`);
     return e instanceof UsageError ? 2 : 1;
@@ -116,6 +134,12 @@ export async function runChild(config: ServeConfig, info: ChildInfo): Promise<nu
     srv.logger,
   );
   ops.counters.add('MAIN', defence.counters);
+  // Body Buffers the backend's reads left are collected before they pile up (dead-buffers.ts).
+  const deadBuffers = collectDeadBuffers(() => {
+    let slabs = 0;
+    for (const st of srv.cache.stevedores) slabs += st.space?.resident ?? 0;
+    return slabs;
+  });
 
   // Serving is a state the CLI flips (start/stop), as varnishd's child is.
   // A restarted child takes back the addresses the first one bound (ports picked with :0), and
@@ -139,6 +163,8 @@ export async function runChild(config: ServeConfig, info: ChildInfo): Promise<nu
       await srv.unlisten(2000);
     },
   });
+  // The manager compiles every VCL; this is how it hands one over (this process has no compiler).
+  ops.admin.register(LOAD_COMPILED, loadCompiledCommand(srv));
   ops.admin.register('debug.listen_address', {
     syntax: 'debug.listen_address',
     help: 'Show where each listener is bound: name, address and port (or socket path and -).',
@@ -161,6 +187,7 @@ export async function runChild(config: ServeConfig, info: ChildInfo): Promise<nu
     process.once('disconnect', resolve);
   });
   stopReopen();
+  deadBuffers.stop();
   await ops.close();
   await srv.close(config.debug ? 500 : 5000);
   defence.uninstall();

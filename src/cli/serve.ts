@@ -1,8 +1,10 @@
 // `shellac serve`: varnishd's job, in two processes as varnishd's. This process is the manager
 // (src/mgmt/manager.ts): it checks the flags, forks the child that holds the cache and serves
 // (serve-child.ts, the same command with SHELLAC_SERVE_CHILD set), holds the admin CLI, and
-// starts a new child when one dies. A bad flag exits 2 and a VCL that does not compile exits 1
-// (the child's start-up fails, and so does the manager), both before any port opens. Signals
+// starts a new child when one dies. It compiles every VCL, the boot one first, and hands the
+// child the result (src/mgmt/vcl-compile-commands.ts): the child loads no compiler. A bad flag
+// exits 2 and a VCL that does not compile exits 1 (so does a boot VCL the child cannot load:
+// its vcl_init fails), both before any port opens. Signals
 // reach the manager: SIGTERM and SIGINT stop the child (requests in flight finish, bounded)
 // and exit 0; SIGHUP reloads the -f file through the child's CLI.
 
@@ -10,6 +12,7 @@ import { enableCompileCache, flushCompileCache } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pino from 'pino';
+import type { CliReply } from '../mgmt/cli-protocol.ts';
 import { childEnv, childHeapFlags } from '../cache/heap-flags.ts';
 import { childCodeDir, prepareChildCode } from '../mgmt/child-code.ts';
 import type { Manager } from '../mgmt/manager.ts';
@@ -38,13 +41,28 @@ async function runManager(config: ServeConfig, argv: readonly string[]): Promise
   // warm, and even a first child in a fresh work dir starts without stripping their types
   // again (Node's TypeScript stripper keeps about 25 MB once it has run: docs/storage.md).
   enableCompileCache(join(config.workdir, '_.compile_cache'));
-  const [{ AdminServer }, { registerBuiltins }, { reopenOnUsr1 }, { Manager, registerManagerCommands }, { ParamError, Params }, { openServeLogger }] = await Promise.all([
+  const [
+    { AdminServer },
+    { registerBuiltins },
+    { reopenOnUsr1 },
+    { Manager, registerManagerCommands },
+    { ParamError, Params },
+    { openServeLogger, bootVclInput },
+    { compileVcl },
+    { VclLoadError },
+    { managerVclLoader, registerVclCompile },
+    { loadReply },
+  ] = await Promise.all([
     import('../mgmt/admin.ts'),
     import('../mgmt/admin-builtins.ts'),
     import('../common/log.ts'),
     import('../mgmt/manager.ts'),
     import('../common/params.ts'),
     import('./serve-child.ts'),
+    import('../runtime/compile-vcl.ts'),
+    import('../runtime/compiled-vcl.ts'),
+    import('../mgmt/vcl-compile-commands.ts'),
+    import('../mgmt/vcl-load-commands.ts'),
   ]);
   // Written now: the cache is otherwise written when this process exits.
   flushCompileCache();
@@ -64,18 +82,32 @@ async function runManager(config: ServeConfig, argv: readonly string[]): Promise
     throw new UsageError((e as Error).message);
   }
   const { logger, reopen: reopenLog } = log;
+  const compileSettings = { vclPath: config.vclPath, vmodPath: config.vmodPath, storages: config.storageNames };
+  const boot = bootVclInput(config);
+  let bootVcl: string | undefined;
+  if (boot !== undefined) {
+    try {
+      bootVcl = JSON.stringify(await compileVcl({ name: 'boot', ...boot, ...compileSettings }));
+    } catch (e) {
+      if (!(e instanceof VclLoadError)) throw e;
+      process.stderr.write(`${e.message}\n`);
+      return 1;
+    }
+  }
   // The cache's heap flags and malloc setting (src/cache/heap-flags.ts), unless given their own,
   // and its code stripped of types here (src/mgmt/child-code.ts: the child loads no stripper).
   const code = prepareChildCode(childCodeDir(config.workdir));
   const childExecArgv = [...childHeapFlags([...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)]), ...(code?.execArgv ?? [])];
   const env = { ...childEnv(process.env), ...code?.env };
-  const mgr = new Manager({ childModule: MAIN, childArgs: ['serve', ...argv], childExecArgv, childEnv: env, workdir: config.workdir, logger });
+  const mgr = new Manager({ childModule: MAIN, childArgs: ['serve', ...argv], childExecArgv, childEnv: env, workdir: config.workdir, logger, bootVcl });
   const failed = await mgr.startFirst();
   if (failed !== null) return failed;
 
   const admin = new AdminServer({ params, logger, secretFile: config.secretFile, workdir: config.workdir });
   registerBuiltins(admin);
   registerManagerCommands(admin, mgr);
+  const loadVcl = managerVclLoader(mgr, compileSettings);
+  registerVclCompile(admin, loadVcl);
   let adminAddress: { host: string; port: number };
   try {
     adminAddress = await admin.listen(config.admin?.host || '127.0.0.1', config.admin?.port ?? 0);
@@ -96,7 +128,7 @@ async function runManager(config: ServeConfig, argv: readonly string[]): Promise
       return 2;
     }
   }
-  const stopReload = config.vclFile === undefined ? () => {} : reloadOnHup(mgr, config.vclFile, logger);
+  const stopReload = config.vclFile === undefined ? () => {} : reloadOnHup(mgr, (name, file) => loadReply(() => loadVcl(name, { file }, 'auto')), config.vclFile, logger);
   // SIGUSR1 (logrotate): both processes open their log file again.
   const stopReopen = reopenOnUsr1(() => {
     reopenLog();
@@ -123,16 +155,16 @@ function untilStdinEnds(): Promise<void> {
 
 /**
  * SIGHUP: compile the -f file again, load it under a new name, use it, and discard the VCL it
- * replaces (which finishes its requests in flight first), all through the child's CLI so that
+ * replaces (which finishes its requests in flight first), all as the admin commands do, so that
  * the manager replays it into a later child. A VCL that does not compile is reported and
  * changes nothing.
  */
-function reloadOnHup(mgr: Manager, file: string, logger: pino.Logger): () => void {
+function reloadOnHup(mgr: Manager, load: (name: string, file: string) => Promise<CliReply>, file: string, logger: pino.Logger): () => void {
   let n = 0;
   const reload = async (): Promise<void> => {
     const old = mgr.replay.lastUsed() ?? 'boot';
     const name = `reload_${Date.now()}_${++n}`;
-    const loaded = await mgr.forward(['vcl.load', name, file]);
+    const loaded = await load(name, file);
     if (loaded.status !== 200) {
       logger.error({ file }, `SIGHUP: ${file} was not loaded:\n${loaded.body}`);
       return;

@@ -8,6 +8,8 @@
 // operator typed things in: parameters (the compiler reads some), loads, labels, temperatures,
 // the active VCL, then discards of what the child made itself at start (the boot VCL).
 
+import { LOAD_COMPILED } from './vcl-load-commands.ts';
+
 /** One recorded command, as the child accepted it (a leading -j taken off). */
 export type ReplayEntry = readonly string[];
 
@@ -33,6 +35,8 @@ const RULES: Readonly<Record<string, ReplayRule>> = {
   'param.replay': PARAM,
   'vcl.load': LOAD,
   'vcl.inline': LOAD,
+  // What the manager sends for vcl.load and vcl.inline: the VCL it compiled (vcl-compile-commands.ts).
+  [LOAD_COMPILED]: LOAD,
   'vcl.label': { phase: 2, supersedes: sameCommandAndName, keep: always },
   'vcl.state': { phase: 3, supersedes: sameCommandAndName, keep: always },
   'vcl.use': { phase: 4, supersedes: (e) => e[0] === 'vcl.use', keep: always },
@@ -40,7 +44,7 @@ const RULES: Readonly<Record<string, ReplayRule>> = {
   // only when the log did not make the VCL, which the child then made itself at start.
   'vcl.discard': {
     phase: 5,
-    supersedes: (e, n) => e[1] === n[1] && (e[0] === 'vcl.load' || e[0] === 'vcl.inline' || e[0] === 'vcl.state' || e[0] === 'vcl.label'),
+    supersedes: (e, n) => e[1] === n[1] && (RULES[e[0]] === LOAD || e[0] === 'vcl.state' || e[0] === 'vcl.label'),
     keep: (moot) => moot.every((e) => e[0] === 'vcl.state'),
   },
 };
@@ -75,6 +79,11 @@ export class ReplayLog {
    */
   forChild(): ReplayEntry[] {
     return this.entries().map((e) => (e[0] === 'param.set' || e[0] === 'param.reset' ? ['param.replay', ...e.slice(1)] : e));
+  }
+
+  /** The labels made with vcl.label and not discarded since. */
+  labels(): string[] {
+    return this.#entries.filter((e) => e[0] === 'vcl.label').map((e) => e[1]);
   }
 
   /** The VCL (or label) vcl.use made active last, if any. */

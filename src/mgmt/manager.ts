@@ -18,7 +18,7 @@
 // again after a growing pause (up to 10 s), so a child that cannot live does not spin.
 
 import { type ChildProcess, fork } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type AdminServer, CLIS, type CliEventSink, type CliReply, type CommandContext, fail, jsonReply, ok } from './admin.ts';
@@ -42,8 +42,13 @@ export interface ManagerOptions {
   readonly childExecArgv?: readonly string[];
   /** Environment for the child besides the manager's own, which wins (the cache's malloc setting). */
   readonly childEnv?: Readonly<Record<string, string>>;
-  /** Where the child's admin secret is written. */
+  /** Where the child's admin secret (and the compiled boot VCL) is written. */
   readonly workdir: string;
+  /**
+   * The boot VCL (-b or -f) compiled here, as JSON: written to the work dir, where every child
+   * loads it at its start (a restarted child gets the same VCL, not the file as it is now).
+   */
+  readonly bootVcl?: string;
   readonly logger: Logger;
   /** How long a forwarded command waits for a child being (re)started. */
   readonly waitChildMs?: number;
@@ -81,6 +86,7 @@ export class Manager {
   readonly replay = new ReplayLog();
   readonly #opts: ManagerOptions;
   readonly #secretFile: string;
+  readonly #bootFile: string | undefined;
   #child: Child | null = null;
   /** Waiters for the next child to be ready (or for the manager to give up). */
   #waiters: ((c: Child | null) => void)[] = [];
@@ -114,6 +120,10 @@ export class Manager {
     this.#opts = opts;
     // One per manager: several instances may share a work dir (the default one).
     this.#secretFile = writeRandomSecret(opts.workdir, `_.child_secret.${process.pid}`);
+    if (opts.bootVcl !== undefined) {
+      this.#bootFile = join(opts.workdir, `_.vcl_boot.${process.pid}.json`);
+      writeFileSync(this.#bootFile, opts.bootVcl, { mode: 0o600 });
+    }
   }
 
   /** Passes a signal on to the running child (SIGUSR1 for logrotate); false without one. */
@@ -131,7 +141,9 @@ export class Manager {
    */
   async startFirst(): Promise<number | null> {
     const outcome = await this.#spawn();
-    return typeof outcome === 'number' ? outcome : null;
+    if (typeof outcome !== 'number') return null;
+    this.#removeFiles();
+    return outcome;
   }
 
   /** Hands a command to the child and returns its answer; records what a new child must replay. */
@@ -203,7 +215,7 @@ export class Manager {
     this.#stopping = true;
     clearTimeout(this.#restartTimer);
     this.#wake(null);
-    rmSync(this.#secretFile, { force: true });
+    this.#removeFiles();
     const child = this.#child;
     if (child === null || child.proc.exitCode !== null || child.proc.signalCode !== null) return;
     const exited = new Promise<void>((r) => child.proc.once('exit', () => r()));
@@ -214,10 +226,15 @@ export class Manager {
     child.client?.close();
   }
 
+  #removeFiles(): void {
+    rmSync(this.#secretFile, { force: true });
+    if (this.#bootFile !== undefined) rmSync(this.#bootFile, { force: true });
+  }
+
   /** Forks a child and brings it up to the state it must have; resolves with the child, or its exit status. */
   #spawn(): Promise<Child | number> {
     this.counters.child_start++;
-    const info = { secretFile: this.#secretFile, listen: this.#listen, mgt: { ...this.counters }, mgtStarted: this.#startedAt };
+    const info = { secretFile: this.#secretFile, listen: this.#listen, mgt: { ...this.counters }, mgtStarted: this.#startedAt, bootVcl: this.#bootFile };
     const proc = fork(this.#opts.childModule, [...this.#opts.childArgs], {
       execArgv: [...process.execArgv, ...(this.#opts.childExecArgv ?? [])],
       // Node's compile cache in the work dir: a restarted child skips most of its start-up
@@ -268,9 +285,22 @@ export class Manager {
   /** Connects to a new child, replays the state, opens its listeners if they should be. */
   async #bringUp(child: Child): Promise<void> {
     const client = await AdminClient.connect({ host: '127.0.0.1', port: child.adminPort, secretFile: this.#secretFile, timeoutMs: 60_000 });
-    for (const argv of this.replay.forChild()) {
-      const r = await client.command(argv);
-      if (r.status !== CLIS.OK) this.#opts.logger.warn({ command: argv[0], status: r.status }, `replaying into the new child: ${argv.slice(0, 2).join(' ')}: ${r.body.trim()}`);
+    // In replay order, then again what failed while that makes progress: a VCL whose
+    // `return (vcl(label))` names a label loads only once the label exists, and labels replay
+    // after the loads of their targets.
+    let pending = this.replay.forChild();
+    let refused: { argv: readonly string[]; reply: CliReply }[] = [];
+    while (pending.length > 0) {
+      refused = [];
+      for (const argv of pending) {
+        const reply = await client.command(argv);
+        if (reply.status !== CLIS.OK) refused.push({ argv, reply });
+      }
+      if (refused.length === pending.length) break;
+      pending = refused.map((f) => f.argv);
+    }
+    for (const { argv, reply } of refused) {
+      this.#opts.logger.warn({ command: argv[0], status: reply.status }, `replaying into the new child: ${argv.slice(0, 2).join(' ')}: ${reply.body.trim()}`);
     }
     if (this.wantRunning) {
       const r = await client.command(['start']);

@@ -12,7 +12,7 @@ import { registerBuiltins } from './admin-builtins.ts';
 import { CounterRegistry } from './counters.ts';
 import { LatencyMetrics } from '../proxy/latency.ts';
 import { LogHub } from '../common/log.ts';
-import { type MetricsServer, parseMetricsListen, startMetricsServer } from './metrics-http.ts';
+import type { MetricsServer } from './metrics-http.ts';
 import { stateFamilies } from './metrics-state.ts';
 import { registerServerCommands, trackBackends } from './server-commands.ts';
 import { attachVmodPlatform } from './vmod-admin.ts';
@@ -88,10 +88,17 @@ export async function startOps(srv: Shellac, opts: OpsOptions): Promise<Ops> {
   registerBuiltins(admin, { counters, logHub });
   registerServerCommands(admin, srv);
   const detachVmods = attachVmodPlatform(admin, counters, srv);
-  const metricsAt = parseMetricsListen(String(srv.params.values.metrics_listen ?? ''));
+  // The HTTP server is loaded only when /metrics is served: node:http brings tls and http2 with
+  // it, about 10 MB of a cache process's memory at start (docs/storage.md).
+  const metricsListen = String(srv.params.values.metrics_listen ?? '');
+  const metricsHttp = metricsListen.trim() === '' ? undefined : await import('./metrics-http.ts');
+  const metricsAt = metricsHttp?.parseMetricsListen(metricsListen);
   // Latency is measured only while /metrics is served: without it a request pays a null check.
   if (metricsAt !== undefined) srv.latency = new LatencyMetrics();
-  const metrics = metricsAt === undefined ? null : await startMetricsServer(counters, metricsAt.host, metricsAt.port, { extra: () => stateFamilies(srv), logger: opts.logger });
+  const metrics =
+    metricsHttp === undefined || metricsAt === undefined
+      ? null
+      : await metricsHttp.startMetricsServer(counters, metricsAt.host, metricsAt.port, { extra: () => stateFamilies(srv), logger: opts.logger });
   let adminAddress: { host: string; port: number };
   try {
     adminAddress = await admin.listen(opts.admin?.host || '127.0.0.1', opts.admin?.port ?? 0);

@@ -5,24 +5,13 @@
 
 import type { Backend } from '../proxy/backend/backend.ts';
 import type { Shellac } from '../proxy/server.ts';
-import { VclError, type VclWantedState } from '../proxy/vcls.ts';
+import { VclError } from '../proxy/vcls.ts';
 import { formatHttpDate } from '../runtime/httpdate.ts';
 import { type AdminServer, CLIS, type CommandSpec, fail, jsonReply, ok } from './admin.ts';
 import type { CounterRegistry } from './counters.ts';
-
-const STATES = new Set(['auto', 'cold', 'warm']);
+import { BAD_STATE, isVclState, vclLoadCommands } from './vcl-load-commands.ts';
 
 export function registerServerCommands(admin: AdminServer, srv: Shellac): void {
-  const load = async (name: string, input: { file: string } | { source: string }, state = 'auto') => {
-    if (!STATES.has(state)) return fail(CLIS.PARAM, `State must be one of auto, cold or warm.\n`);
-    try {
-      await srv.vcls.load(name, input, state as VclWantedState);
-      return ok('VCL compiled.\n');
-    } catch (e) {
-      if (e instanceof VclError) return fail(e.status, `${e.message}\n`);
-      return fail(CLIS.PARAM, `Message from VCC-compiler:\n${(e as Error).message}\nVCL compilation failed\n`);
-    }
-  };
   const guard = (fn: () => string | undefined) => {
     try {
       return ok(fn() ?? '');
@@ -33,20 +22,10 @@ export function registerServerCommands(admin: AdminServer, srv: Shellac): void {
   };
 
   const cmds: Record<string, CommandSpec> = {
-    'vcl.load': {
-      syntax: 'vcl.load <configname> <filename> [auto|cold|warm]',
-      help: 'Compile and load a VCL file under a name.',
-      min: 2,
-      max: 3,
-      run: (a) => load(a[0], { file: a[1] }, a[2]),
-    },
-    'vcl.inline': {
-      syntax: 'vcl.inline <configname> <quoted_VCLstring> [auto|cold|warm]',
-      help: 'Compile and load VCL given as text under a name.',
-      min: 2,
-      max: 3,
-      run: (a) => load(a[0], { source: a[1] }, a[2]),
-    },
+    ...vclLoadCommands(async (name, input, state) => {
+      await srv.vcls.load(name, input, state);
+      return undefined;
+    }),
     'vcl.use': {
       syntax: 'vcl.use <configname|label>',
       help: 'Make a loaded VCL the active one: new requests use it, requests in flight finish on theirs.',
@@ -75,9 +54,10 @@ export function registerServerCommands(admin: AdminServer, srv: Shellac): void {
       min: 2,
       max: 2,
       run: (a) => {
-        if (!STATES.has(a[1])) return fail(CLIS.PARAM, 'State must be one of auto, cold or warm.\n');
+        const state = a[1];
+        if (!isVclState(state)) return BAD_STATE;
         return guard(() => {
-          srv.vcls.setState(a[0], a[1] as VclWantedState);
+          srv.vcls.setState(a[0], state);
           return '';
         });
       },

@@ -8,7 +8,6 @@
 // The process may have changed its ids since it connected, which SO_PEERCRED would not show,
 // and `ss -p` sees only processes this one may inspect (all of them as root).
 
-import { execFile } from 'node:child_process';
 import { readFile, readlink } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { platform } from 'node:os';
@@ -57,7 +56,9 @@ function parseSs(text: string): Map<string, { peer: string; pid?: number }> {
   return out;
 }
 
-function run(cmd: string, args: readonly string[]): Promise<string> {
+/** Runs a command; node:child_process is loaded on the first use (a cache process rarely needs it: 4 MB at start-up). */
+async function run(cmd: string, args: readonly string[]): Promise<string> {
+  const { execFile } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { encoding: 'latin1', maxBuffer: 64 * 1024 * 1024, timeout: 5000 }, (err, stdout) => {
       if (err) reject(err);

@@ -4,7 +4,8 @@
 // active, labelled, nor referenced may be discarded; with state `auto` it cools down after
 // `vcl_cooldown` seconds of disuse, and with state `cold` as soon as nothing uses it.
 
-import { type LoadVclOptions, loadVcl, type VclEnv } from '../runtime/load-vcl.ts';
+import type { CompiledVcl } from '../runtime/compiled-vcl.ts';
+import { instantiateVcl, loadVcl, type VclEnv } from '../runtime/load-vcl.ts';
 import type { LoadedVcl } from '../runtime/loaded-vcl.ts';
 
 export type VclWantedState = 'auto' | 'warm' | 'cold';
@@ -51,6 +52,16 @@ export interface VclRegistryOptions {
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+
+/** Refuses a name a VCL may not have (VclError), as varnishd does before it compiles. */
+export function checkVclName(name: string): void {
+  if (!NAME.test(name)) throw new VclError(`Illegal VCL name "${name}": letters, digits, '_', '.' and '-', starting with a letter`);
+}
+
+/** The refusal of a VCL whose `return (vcl(label))` names labels that do not exist (yet). */
+export function unknownLabelsMessage(labels: readonly string[]): string {
+  return `Message from VCC-compiler:\n${labels.map((l) => `Symbol not found: '${l}' (return (vcl(${l})) needs a VCL label of that name)`).join('\n')}\nVCL compilation failed`;
+}
 
 export class VclRegistry {
   readonly #opts: VclRegistryOptions;
@@ -102,7 +113,7 @@ export class VclRegistry {
   /** The loaded VCLs whose `return (vcl(label))` names this label. */
   dependents(label: string): string[] {
     const out: string[] = [];
-    for (const e of this.#entries.values()) if (e.target === null && e.vcl.checked.labels.includes(label)) out.push(e.name);
+    for (const e of this.#entries.values()) if (e.target === null && e.vcl.labels.includes(label)) out.push(e.name);
     return out;
   }
 
@@ -111,24 +122,30 @@ export class VclRegistry {
    * VclError (a name in use, an unknown label) or the compiler's VclLoadError; nothing changes
    * on failure.
    */
-  async load(name: string, input: { file: string } | { source: string }, state: VclWantedState = 'auto'): Promise<VclEntry> {
-    if (!NAME.test(name)) throw new VclError(`Illegal VCL name "${name}": letters, digits, '_', '.' and '-', starting with a letter`);
+  load(name: string, input: { file: string } | { source: string }, state: VclWantedState = 'auto'): Promise<VclEntry> {
+    return this.#add(name, state, (warm) =>
+      loadVcl({ name, ...input, vclPath: this.#opts.vclPath(), vmodPath: this.#opts.vmodPath(), warm, env: this.#opts.env }),
+    );
+  }
+
+  /**
+   * Loads a VCL compiled elsewhere (by `shellac serve`'s manager: this process need not load the
+   * compiler), as `load` does.
+   */
+  loadCompiled(name: string, compiled: CompiledVcl, state: VclWantedState = 'auto'): Promise<VclEntry> {
+    return this.#add(name, state, (warm) => instantiateVcl(compiled, { name, vmodPath: this.#opts.vmodPath(), warm, env: this.#opts.env }));
+  }
+
+  async #add(name: string, state: VclWantedState, make: (warm: boolean) => Promise<LoadedVcl>): Promise<VclEntry> {
+    checkVclName(name);
     if (this.#taken(name)) throw new VclError(`Already a VCL named ${name}`);
-    const options: LoadVclOptions = {
-      name,
-      ...('file' in input ? { file: input.file } : { source: input.source }),
-      vclPath: this.#opts.vclPath(),
-      vmodPath: this.#opts.vmodPath(),
-      warm: state !== 'cold',
-      env: this.#opts.env,
-    };
-    const vcl = await loadVcl(options);
+    const vcl = await make(state !== 'cold');
     // Labels are names the compiler cannot know; they are checked here, as varnishd's
     // compiler checks them against the labels it is given.
-    const unknown = vcl.checked.labels.filter((l) => this.#entries.get(l)?.target == null);
+    const unknown = vcl.labels.filter((l) => this.#entries.get(l)?.target == null);
     if (unknown.length > 0) {
       vcl.discard();
-      throw new VclError(`Message from VCC-compiler:\n${unknown.map((l) => `Symbol not found: '${l}' (return (vcl(${l})) needs a VCL label of that name)`).join('\n')}\nVCL compilation failed`);
+      throw new VclError(unknownLabelsMessage(unknown));
     }
     if (this.#taken(name)) {
       // Another load of the same name finished while this one compiled.

@@ -1,15 +1,20 @@
-// Loading a VCL, in order: compile (parse, check, builtin.vcl), bind each imported VMOD's
-// implementation, generate the JS of every sub, resolve the host names of ACLs and IP
-// constants, build the backends, compile the generated code over its constants, then run the
-// VMODs' LOAD events and vcl_init, and warm the VCL up. Any failure leaves nothing behind and
-// throws a VclLoadError whose message says what went wrong and where.
+// Loading a VCL has two halves. The compiler's (compile-vcl.ts: parse, check, builtin.vcl,
+// bind the VMODs, generate the JS of every sub) makes a CompiledVcl, a value; `shellac serve`
+// runs it in the manager. The runtime's, here: bind each imported VMOD's implementation, resolve
+// the host names of ACLs and IP constants, build the backends, compile the generated code over
+// its constants, then run the VMODs' LOAD events and vcl_init, and warm the VCL up. Any failure
+// leaves nothing behind and throws a VclLoadError whose message says what went wrong and where.
+//
+// This module does not import the compiler: `loadVcl`, both halves in one process, imports it
+// when called, so the cache process, which only instantiates what its manager compiled, never
+// loads Chevrotain.
 
 import { lookup } from 'node:dns/promises';
-import { type GeneratedVcl, generateVcl } from '../vcl/codegen.ts';
-import { checkSource } from '../vcl/compile.ts';
-import { formatDiagnostics, positionText, type SourceFile } from '../vcl/diagnostics.ts';
+import type { CompileVclOptions } from './compile-vcl.ts';
+import { type CompiledVcl, VclLoadError } from './compiled-vcl.ts';
+import { positionText } from '../vcl/diagnostics.ts';
 import { isHostName } from '../vcl/ip-literal.ts';
-import type { CheckedVcl, TAcl } from '../vcl/tir.ts';
+import type { TAcl, TBackend, TProbe } from '../vcl/tir.ts';
 import type { PrivHolder } from '../vmod/api.ts';
 import { type BoundVmod, bindVmod, VmodBindError } from '../vmod/bind.ts';
 import type { VmodManifest } from '../vmod/manifest.ts';
@@ -21,6 +26,8 @@ import { parseIpLiteral, type VclIp } from '../common/ip.ts';
 import { LoadedVcl, type VclLogger, VclStateError } from './loaded-vcl.ts';
 import type { StorageInfo, TaskServices } from './task.ts';
 import { buildConstants } from './vcl-constants.ts';
+
+export { VclLoadError };
 
 /** What a loaded VCL needs from the process around it; every member has a default. */
 export interface VclEnv {
@@ -39,56 +46,51 @@ export interface VclEnv {
   readonly platform?: VmodPlatform;
 }
 
-export interface LoadVclOptions {
+/** How a compiled VCL is made a loaded one. */
+export interface InstantiateOptions {
   /** The VCL's name (vcl.load NAME). */
   readonly name: string;
-  /** VCL text; or `file`, a path to read. */
-  readonly source?: string;
-  readonly file?: string;
-  /** Include directories. */
-  readonly vclPath?: readonly string[];
-  /** VMOD directories searched before the shipped ones. */
+  /** VMOD directories searched (before the shipped ones) for the VMODs imported ones require. */
   readonly vmodPath?: readonly string[];
-  /** Unused backends, ACLs, subs... are errors (Varnish's default) or warnings. */
-  readonly errUnref?: boolean;
   /** Warm the VCL up once loaded (default); false leaves it cold. */
   readonly warm?: boolean;
   readonly env?: VclEnv;
 }
 
-export class VclLoadError extends Error {
-  override readonly name = 'VclLoadError';
+export interface LoadVclOptions extends Omit<CompileVclOptions, 'storages'>, InstantiateOptions {}
+
+/** Compiles and loads a VCL in this process (the compiler is imported on the first call). */
+export async function loadVcl(opts: LoadVclOptions): Promise<LoadedVcl> {
+  const { compileVcl } = await import('./compile-vcl.ts');
+  return instantiateVcl(await compileVcl({ ...opts, storages: opts.env?.storages }), opts);
 }
 
-export async function loadVcl(opts: LoadVclOptions): Promise<LoadedVcl> {
+/** Makes a compiled VCL a loaded one: its VMODs bound, backends made, vcl_init run. */
+export async function instantiateVcl(compiled: CompiledVcl, opts: InstantiateOptions): Promise<LoadedVcl> {
   const env = opts.env ?? {};
-  const input = opts.file ?? { name: opts.name, text: opts.source ?? '' };
-  const result = checkSource(input, {
-    vclPath: opts.vclPath,
-    vmodPath: opts.vmodPath,
-    errUnref: opts.errUnref,
-    storages: env.storages,
-  });
-  if (!result.checked) throw new VclLoadError(formatDiagnostics(result.diagnostics.sorted(), result.sources));
-  const { checked, sources } = result;
-
-  const vmods = await bindVmods(checked, opts.vmodPath);
-  const generated = generateWithVmods(checked, sources, opts.name, vmods);
+  const { sources } = compiled;
+  const vmods = await bindVmods(importedManifests(compiled), opts.vmodPath);
+  for (const imp of compiled.imports) {
+    const now = asyncEntryNames(vmods.get(imp.name) as BoundVmod);
+    if (now.join() !== [...imp.asyncEntries].sort().join()) {
+      throw new VclLoadError(`VMOD '${imp.name}': its implementation changed since the VCL was compiled (async functions ${now.join(', ') || 'none'}, compiled for ${imp.asyncEntries.join(', ') || 'none'}): load the VCL again`);
+    }
+  }
   const resolve = env.resolveHost ?? systemResolve;
   const where = (pos: Parameters<typeof positionText>[0]) => positionText(pos, sources);
   const acls = new Map<string, CompiledAcl>();
-  for (const acl of checked.acls) acls.set(acl.name, await compileVclAcl(acl, resolve, where));
+  for (const acl of compiled.acls) acls.set(acl.name, await compileVclAcl(acl, resolve, where));
   const ips = new Map<string, VclIp>();
-  for (const c of generated.constants) {
+  for (const c of compiled.constants) {
     if (c.kind === 'ip' && !ips.has(c.text)) ips.set(c.text, await resolveIpConstant(c.text, resolve, where(c.pos)));
   }
 
   const createBackend = env.createBackend ?? memoryBackends;
-  const backends = makeBackends(checked, createBackend, opts.name);
+  const backends = makeBackends(compiled, createBackend, opts.name);
   // Once the LoadedVcl exists, it releases the backends itself when it fails.
   let vcl: LoadedVcl | undefined;
   try {
-    const privCall: PrivHolder[] = Array.from({ length: checked.privCallSites }, () => ({ priv: undefined }));
+    const privCall: PrivHolder[] = Array.from({ length: compiled.privCallSites }, () => ({ priv: undefined }));
     const privVcl = new Map<string, PrivHolder>();
     const vmodKeys = new Map<string, object>();
     for (const name of vmods.keys()) {
@@ -97,8 +99,8 @@ export async function loadVcl(opts: LoadVclOptions): Promise<LoadedVcl> {
     }
     const instances: [string, object][] = [];
     const storages = new Map<string, StorageInfo>();
-    const constants = buildConstants(generated.constants, {
-      checked,
+    const constants = buildConstants(compiled.constants, {
+      regexes: compiled.regexes,
       vmods,
       acls,
       backends,
@@ -118,12 +120,10 @@ export async function loadVcl(opts: LoadVclOptions): Promise<LoadedVcl> {
         instances.push([name, instance]);
       },
     });
-    const subs = new Function('k', generated.source)(constants);
+    const subs = new Function('k', compiled.source)(constants);
     vcl = new LoadedVcl({
       name: opts.name,
-      checked,
-      sources,
-      generated,
+      compiled,
       subs,
       vmods: [...vmods.values()],
       backends,
@@ -153,28 +153,15 @@ export async function loadVcl(opts: LoadVclOptions): Promise<LoadedVcl> {
   }
 }
 
-/** Generates a checked VCL's code knowing which VMOD functions are async. */
-export function generateWithVmods(
-  checked: CheckedVcl,
-  sources: readonly SourceFile[],
-  name: string,
-  vmods: ReadonlyMap<string, BoundVmod>,
-): GeneratedVcl {
-  return generateVcl(checked, sources, {
-    name,
-    isAsyncCall: (call) =>
-      call.k === 'vmod_call'
-        ? (vmods.get(call.module)?.isAsync(call.fn.name) ?? false)
-        : (vmods.get(call.module)?.isAsync(call.fn.name, call.object.name) ?? false),
-  });
-}
-
 /**
  * Binds the implementation of every VMOD a VCL imports, and of the VMODs they `$Requires`
  * (found in `vmodPath`), each required one before those that require it; a mismatch, or a
  * missing or cyclic requirement, is a VclLoadError.
  */
-export async function bindVmods(checked: CheckedVcl, vmodPath?: readonly string[]): Promise<Map<string, BoundVmod>> {
+export async function bindVmods(
+  imports: readonly { readonly name: string; readonly manifest: VmodManifest }[],
+  vmodPath?: readonly string[],
+): Promise<Map<string, BoundVmod>> {
   const vmods = new Map<string, BoundVmod>();
   const bind = async (name: string, manifest: VmodManifest, chain: readonly string[]): Promise<void> => {
     if (vmods.has(name)) return;
@@ -192,15 +179,38 @@ export async function bindVmods(checked: CheckedVcl, vmodPath?: readonly string[
       throw e;
     }
   };
-  for (const imp of checked.imports) await bind(imp.name, imp.manifest, []);
+  for (const imp of imports) await bind(imp.name, imp.manifest, []);
   return vmods;
 }
 
-function makeBackends(checked: CheckedVcl, factory: BackendFactory, vclName: string): Map<string, VclBackend> {
-  const probes = new Map(checked.probes.map((p) => [p.name, p]));
+/** A compiled VCL's imports with their manifests, read again from the files the compiler read. */
+function importedManifests(compiled: CompiledVcl): { name: string; manifest: VmodManifest }[] {
+  return compiled.imports.map((imp) => {
+    const found = loadManifest(imp.module, { from: imp.manifestFile });
+    if ('error' in found) throw new VclLoadError(`VMOD '${imp.name}': ${found.error}`);
+    return { name: imp.name, manifest: found.manifest };
+  });
+}
+
+/** The functions and methods (`object.method`) of a bound VMOD whose implementation is async, sorted. */
+export function asyncEntryNames(vmod: BoundVmod): string[] {
+  const out: string[] = [];
+  for (const fn of vmod.manifest.functions.values()) if (vmod.isAsync(fn.name)) out.push(fn.name);
+  for (const obj of vmod.manifest.objects.values()) {
+    for (const m of obj.methods.values()) if (vmod.isAsync(m.name, obj.name)) out.push(`${obj.name}.${m.name}`);
+  }
+  return out.sort();
+}
+
+function makeBackends(
+  compiled: { readonly backends: readonly TBackend[]; readonly probes: readonly TProbe[] },
+  factory: BackendFactory,
+  vclName: string,
+): Map<string, VclBackend> {
+  const probes = new Map(compiled.probes.map((p) => [p.name, p]));
   const backends = new Map<string, VclBackend>();
   try {
-    for (const b of checked.backends) {
+    for (const b of compiled.backends) {
       backends.set(b.name, factory(b, b.probe === undefined ? undefined : probes.get(b.probe), vclName));
     }
   } catch (e) {

@@ -11,8 +11,9 @@
 import type { SourceFile } from '../vcl/diagnostics.ts';
 import { positionText } from '../vcl/diagnostics.ts';
 import type { SubName } from '../vcl/spec.ts';
-import { type GeneratedVcl, walkStatements } from '../vcl/codegen.ts';
-import type { CheckedVcl, TBackend } from '../vcl/tir.ts';
+import type { GeneratedVcl } from '../vcl/codegen.ts';
+import type { TBackend } from '../vcl/tir.ts';
+import type { CompiledVcl } from './compiled-vcl.ts';
 import {
   type BackendSpec,
   type Director,
@@ -48,9 +49,7 @@ export class VclStateError extends Error {
 /** Everything the loader prepared; LoadedVcl takes ownership. */
 export interface LoadedVclParts {
   readonly name: string;
-  readonly checked: CheckedVcl;
-  readonly sources: readonly SourceFile[];
-  readonly generated: GeneratedVcl;
+  readonly compiled: CompiledVcl;
   readonly subs: Readonly<Record<string, SubFn>>;
   /** Every imported VMOD, in import order. */
   readonly vmods: readonly BoundVmod[];
@@ -71,9 +70,11 @@ export interface LoadedVclParts {
 
 export class LoadedVcl implements TaskVcl {
   readonly name: string;
-  readonly checked: CheckedVcl;
+  readonly compiled: CompiledVcl;
   readonly sources: readonly SourceFile[];
   readonly generated: GeneratedVcl;
+  /** VCL labels its `return (vcl(label))` names. */
+  readonly labels: readonly string[];
   readonly backends: ReadonlyMap<string, VclBackend>;
   /** What req.backend_hint starts as: the first backend declared. */
   readonly defaultBackend: Director | null;
@@ -96,11 +97,13 @@ export class LoadedVcl implements TaskVcl {
     this.#p = parts;
     this.#subs = new Map(Object.entries(parts.subs));
     this.name = parts.name;
-    this.checked = parts.checked;
-    this.sources = parts.sources;
-    this.generated = parts.generated;
+    const c = parts.compiled;
+    this.compiled = c;
+    this.sources = c.sources;
+    this.generated = { source: c.source, constants: c.constants, positions: c.positions, asyncSubs: new Set(c.asyncSubs), instances: c.instances };
+    this.labels = c.labels;
     this.backends = parts.backends;
-    const first = parts.checked.defaultBackend;
+    const first = c.defaultBackend;
     this.defaultBackend = first === undefined ? null : (parts.backends.get(first) ?? null);
     this.#scope = parts.platform.scope(this);
   }
@@ -160,7 +163,7 @@ export class LoadedVcl implements TaskVcl {
   newBackend(spec: BackendSpec): Director {
     if (this.#state === 'discarded') throw new VmodFailure(`VCL '${this.name}' is discarded: no new backends`);
     const probeName = spec.probe?.name;
-    const probe = probeName === undefined ? undefined : this.checked.probes.find((p) => p.name === probeName);
+    const probe = probeName === undefined ? undefined : this.compiled.probes.find((p) => p.name === probeName);
     if (probeName !== undefined && probe === undefined) throw new VmodFailure(`no probe '${probeName}' in VCL '${this.name}'`);
     const decl: TBackend = {
       name: spec.name,
@@ -268,7 +271,7 @@ export class LoadedVcl implements TaskVcl {
     task.end();
     if (r.action === 'ok') {
       const made = new Set(this.#p.instances.map(([name]) => name));
-      const mayBeNull = nullOkInstances(this.checked);
+      const mayBeNull = new Set(this.compiled.nullOkInstances);
       const missing = this.generated.instances.find((name) => !made.has(name) && !mayBeNull.has(name));
       if (missing !== undefined) r = failAction(`Object ${missing} not initialized`);
     }
@@ -418,15 +421,6 @@ const NO_KEY = Object.freeze({ vmod: null });
 
 /** Where a backend made at run time was "declared": nowhere in the VCL text. */
 const NO_POS = Object.freeze({ file: -1, line: 0, col: 0, offset: 0, length: 0 });
-
-/** Instances vcl_init may leave unmade: those of `$Object NULL_OK` classes. */
-function nullOkInstances(checked: CheckedVcl): Set<string> {
-  const names = new Set<string>();
-  walkStatements(checked.subs.get('vcl_init')?.body ?? [], (s) => {
-    if (s.k === 'new' && s.object.nullOk) names.add(s.name);
-  });
-  return names;
-}
 
 function freeHolder(holder: PrivHolder, log: (what: string, e: unknown) => void): void {
   const free = holder.free;

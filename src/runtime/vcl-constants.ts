@@ -5,7 +5,6 @@
 
 import { utf8ToByteString } from '../common/byte-string.ts';
 import type { ConstSpec } from '../vcl/codegen-context.ts';
-import type { CheckedVcl } from '../vcl/tir.ts';
 import type { AclRef, Director, PrivHolder } from '../vmod/api.ts';
 import type { BoundVmod } from '../vmod/bind.ts';
 import type { CompiledAcl } from '../common/acl.ts';
@@ -18,7 +17,8 @@ import { VCL_OPS } from './vcl-ops.ts';
 
 /** What the loader has ready when the constants are built. */
 export interface ConstantSources {
-  readonly checked: CheckedVcl;
+  /** The sources of the VCL's regex literals, by index. */
+  readonly regexes: readonly string[];
   readonly vmods: ReadonlyMap<string, BoundVmod>;
   readonly acls: ReadonlyMap<string, CompiledAcl>;
   readonly backends: ReadonlyMap<string, Director>;
@@ -58,7 +58,7 @@ function constantValue(spec: ConstSpec, src: ConstantSources, aclRefs: Map<strin
     case 'headerRef':
       return Object.freeze({ where: spec.obj, name: spec.name });
     case 'regex': {
-      const compiled = compileVclRegex(utf8ToByteString(src.checked.regexes[spec.index].source));
+      const compiled = compileVclRegex(utf8ToByteString(src.regexes[spec.index]));
       if ('error' in compiled) throw new Error(`internal: regex #${spec.index} does not compile: ${compiled.error}`);
       return compiled.re;
     }

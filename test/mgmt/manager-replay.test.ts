@@ -70,4 +70,20 @@ describe('the replay log', () => {
       ['vcl.use', 'v2'],
     ]);
   });
+
+  it('keeps a compiled VCL the manager handed over as a load, and knows the labels made', () => {
+    const log = logOf(
+      ['vcl.load_compiled', 'v1', 'auto', '{"format":1}'],
+      ['vcl.label', 'lab', 'v1'],
+      ['vcl.load_compiled', 'v2', 'cold', '{"format":1}'],
+      ['vcl.label', 'other', 'v2'],
+      ['vcl.discard', 'other'],
+    );
+    expect(log.labels()).toEqual(['lab']);
+    log.record(['vcl.discard', 'v2']);
+    expect(log.entries()).toEqual([
+      ['vcl.load_compiled', 'v1', 'auto', '{"format":1}'],
+      ['vcl.label', 'lab', 'v1'],
+    ]);
+  });
 });

@@ -46,12 +46,13 @@ export interface Served {
 }
 
 /** Spawns `shellac serve -a 127.0.0.1:0 -T 127.0.0.1:0 -S <secret> -n <dir> ARGS`. */
-export async function serve(args: readonly string[], opts: { secret?: string } = {}): Promise<Served> {
+export async function serve(args: readonly string[], opts: { secret?: string; env?: Readonly<Record<string, string>> } = {}): Promise<Served> {
   const dir = tempDir();
   const secretFile = writeIn(dir, 'secret', opts.secret ?? 'the first secret\n', 0o600);
   const proc = spawn(NODE, [MAIN, 'serve', '-a', '127.0.0.1:0', '-T', '127.0.0.1:0', '-S', secretFile, '-n', join(dir, 'work'), ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
   });
   let out = '';
   let err = '';

@@ -3,6 +3,7 @@
 // active VCL and the parameters set at run time replayed; the admin connection, held by the
 // manager, stays up; MGT counters and panic.show tell what happened.
 
+import { rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,19 +124,22 @@ describe('the manager restarts a dead child', () => {
 describe('a child that cannot start', () => {
   it('is started again after a growing pause, says why in panic.show, and serves once it can', async () => {
     const dir = tempDir();
-    const file = writeIn(dir, 'boot.vcl', vclText(origin.port, 'boot'));
-    const t = await serve(['-f', file]);
+    const aliveFile = writeIn(dir, 'alive', '');
+    // A new child loads the boot VCL the manager compiled at start (the file is not read again):
+    // this one's vcl_init fails while the file `alive` is missing.
+    const boot = `${vclText(origin.port, 'boot')}import std;\nsub vcl_init { if (!std.file_exists("${aliveFile}")) { return (fail); } }\n`;
+    const t = await serve(['-f', writeIn(dir, 'boot.vcl', boot)]);
     const a = await t.admin();
     try {
-      // A new child compiles the -f file again: break it, then kill the child.
+      rmSync(aliveFile);
       writeIn(dir, 'boot.vcl', 'vcl 4.1;\nsub vcl_recv { set req.http.x = ; }\n');
       process.kill(await workerPid(a), 'SIGKILL');
       expect(await until(async () => /exited with status 1/.test((await a.command(['panic.show'])).body), 20_000)).toBe(true);
-      expect((await a.command(['panic.show'])).body).toContain('boot.vcl');
-      writeIn(dir, 'boot.vcl', vclText(origin.port, 'fixed'));
+      expect((await a.command(['panic.show'])).body).toContain("VCL 'boot' failed initialization");
+      writeIn(dir, 'alive', '');
       const back = await until(async () => {
         try {
-          return (await get(t.port, '/again')).headers['x-vcl'] === 'fixed';
+          return (await get(t.port, '/again')).headers['x-vcl'] === 'boot';
         } catch {
           return false;
         }
