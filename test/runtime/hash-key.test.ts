@@ -18,6 +18,16 @@ describe('hashKeyOf', () => {
     );
   });
 
+  it('gives each input its own digest when inputs take turns in one slot of the memo', () => {
+    // Same length, same middle and last character: the same slot.
+    const a = '/a-x-1\0h\0';
+    const b = '/b-x-1\0h\0';
+    for (let i = 0; i < 3; i++) {
+      expect(hashKeyOf(a)).toBe(bytesDigest(Buffer.from(a, 'latin1')));
+      expect(hashKeyOf(b)).toBe(bytesDigest(Buffer.from(b, 'latin1')));
+    }
+  });
+
   it('gives 32 characters for a URL and a Host, and for nothing', () => {
     expect(hashKeyOf('/a\0example.com\0')).toBe(bytesDigest(Buffer.from('/a\0example.com\0')));
     // A character past ASCII is one byte (not its two UTF-8 bytes).
