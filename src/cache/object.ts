@@ -672,7 +672,10 @@ export class CacheObject {
   storedHead(at: number): void {
     this.#headAt = at;
     this.#block = null;
-    this.#slot = decodedHeads.remember(this);
+    // The fetch's headers are not kept: a hit reads the block (header-block.ts), and whoever
+    // reads obj.http decodes it again. Kept, they lived long enough to be promoted.
+    this.#http = null;
+    this.#trim();
   }
 
   /** The body given at construction, to be placed in storage: taken from the object. */

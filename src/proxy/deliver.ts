@@ -78,9 +78,10 @@ export function deliverObject(cr: ClientRequest, obj: CacheObject): Promise<void
       return chain === null ? writeBody(cr, obj, body) : writeFiltered(cr, obj, chain, body);
     }
   }
-  // A plain hit: the stored head as bytes, when vcl_deliver left the stored lines alone (or
-  // did not even read resp).
-  if (chain === null && body === 'all' && cr.isHit) {
+  // A plain hit, or a miss whose object came whole: the stored head as bytes, when vcl_deliver
+  // left the stored lines alone (or did not even read resp). Not a pass's object, whose body
+  // goes back to its storage as its reader takes it.
+  if (chain === null && body === 'all' && obj.kind !== 'private' && !cr.passed) {
     if (unmade ? writeUnmade(cr, obj, ranges) : writeStored(cr, obj, t.resp!, ranges)) return;
   }
   const resp = t.resp!;

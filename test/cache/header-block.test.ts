@@ -112,8 +112,8 @@ describe('obj.http of a stored object', () => {
     };
     const first = commit(0, response());
     const decoded = first.http;
-    // Enough objects after it to take every slot of the ring.
-    for (let i = 1; i <= 1100; i++) commit(i, VclHttp.response(200, 'OK'));
+    // Enough objects decoded after it to take every slot of the ring.
+    for (let i = 1; i <= 1100; i++) expect(commit(i, VclHttp.response(200, 'OK')).http.status).toBe(200);
     const again = first.http;
     expect(again).not.toBe(decoded);
     expect([...again]).toEqual([...response()]);

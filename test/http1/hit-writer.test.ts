@@ -1,8 +1,9 @@
-// A cache hit is written from the object's stored header block (src/cache/header-block.ts)
-// when nothing read resp, from its stored head (src/proxy/stored-head.ts) when vcl_deliver left
-// the stored lines alone, and by the general writer otherwise. Either way the
-// bytes must be the ones the general writer gives: each case compares a hit with the miss
-// that filled the cache (written the general way), X-Varnish and Age aside.
+// A cache hit (and a miss whose object came whole) is written from the object's stored header
+// block (src/cache/header-block.ts) when nothing read resp, from its stored head
+// (src/proxy/stored-head.ts) when vcl_deliver left the stored lines alone, and by the general
+// writer otherwise. Either way the bytes must be the ones the general writer gives: each case
+// compares a GET with a HEAD of the same object (the general writer's head: a response without
+// a body never takes the stored writers) followed by the body, X-Varnish and Age aside.
 
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
@@ -62,6 +63,12 @@ function fetchRaw(port: number, request: string, end?: string): Promise<string> 
 }
 
 const GET = 'GET /x HTTP/1.1\r\nHost: h\r\n\r\n';
+
+/** What the general writer gives for a GET of the cached object: a HEAD's head, then `body`. */
+async function general(port: number, body: string): Promise<string> {
+  const head = await fetchRaw(port, 'HEAD /x HTTP/1.1\r\nHost: h\r\n\r\n', '\r\n\r\n');
+  return head + body;
+}
 const normal = (text: string): string => text.replace(/\r\nX-Varnish: [^\r]*/, '\r\nX-Varnish: *').replace(/\r\nAge: \d+/, '\r\nAge: *');
 
 it.each([
@@ -80,7 +87,9 @@ it.each([
   const hit = await fetchRaw(proxy!.port, GET);
   expect(hit).toMatch(/\r\nX-Varnish: \d+ \d+\r\n/);
   expect(miss).toMatch(/\r\nX-Varnish: \d+\r\n/);
-  expect(normal(hit)).toBe(normal(miss));
+  const expected = normal(await general(proxy!.port, 'hello'));
+  expect(normal(hit)).toBe(expected);
+  expect(normal(miss)).toBe(expected);
 });
 
 it('writes the stored lines in their order, then what delivery adds', async () => {
@@ -115,6 +124,7 @@ it('writes a hit of an object whose origin sent no Date as the miss was', async 
   // The fetch gave the object a Date of its own (as Varnish does): both carry that one.
   expect(hit).toMatch(/\r\nDate: [^\r]+ GMT\r\n/);
   expect(normal(hit)).toBe(normal(miss));
+  expect(normal(hit)).toBe(normal(await general(proxy!.port, 'hello')));
 });
 
 it('a hit made of a synthetic object (vcl_backend_error) is written as the miss was', async () => {
@@ -124,6 +134,8 @@ it('a hit made of a synthetic object (vcl_backend_error) is written as the miss 
   const hit = await fetchRaw(proxy!.port, GET);
   expect(hit).toMatch(/\r\nX-Varnish: \d+ \d+\r\n/);
   expect(normal(hit)).toBe(normal(miss));
+  const body = hit.slice(hit.indexOf('\r\n\r\n') + 4);
+  expect(normal(hit)).toBe(normal(await general(proxy!.port, body)));
 });
 
 it('closes after a hit when the client asks', async () => {
@@ -140,6 +152,7 @@ it('writes a body past the size joined to its head whole, after the head', async
   const hit = await fetchRaw(proxy!.port, GET);
   expect(hit.endsWith(`\r\n\r\n${big}`)).toBe(true);
   expect(normal(hit)).toBe(normal(miss));
+  expect(normal(hit)).toBe(normal(await general(proxy!.port, big)));
 });
 
 it('writes a hit of a body that came in pieces, each copied from where it is stored', async () => {
@@ -158,6 +171,7 @@ it('writes a hit of a body that came in pieces, each copied from where it is sto
   expect(hit.startsWith('HTTP/1.1 200 OK\r\n')).toBe(true);
   expect(hit).toMatch(/\r\nContent-Length: 8007\r\nConnection: keep-alive\r\n\r\n/);
   expect(hit.endsWith(`\r\n\r\n${'a'.repeat(3000)}${'b'.repeat(5000)}ccccccc`)).toBe(true);
+  expect(normal(hit)).toBe(normal(await general(proxy!.port, `${'a'.repeat(3000)}${'b'.repeat(5000)}ccccccc`)));
 });
 
 it('writes a hit of an HTTP/1.0 response with a status line of HTTP/1.1, as the miss was', async () => {
@@ -174,6 +188,7 @@ it('writes a hit of an HTTP/1.0 response with a status line of HTTP/1.1, as the 
     expect(hit.startsWith('HTTP/1.1 200 OK\r\n')).toBe(true);
     expect(hit).toMatch(/\r\nX-Varnish: \d+ \d+\r\n/);
     expect(normal(hit)).toBe(normal(miss));
+    expect(normal(hit)).toBe(normal(await general(proxy!.port, 'hello')));
   } finally {
     server.close();
   }
