@@ -9,7 +9,7 @@
 
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { ProgramImage, ProgramRequest, RunResult } from './image.ts';
-import { askToQuit, holdsIsolate, markEnded, newSlot, openSlot, receiveFromWorker, type Slot, sendToWorker, SPINNER, setSpin, taken, threadSleeps, waitGone } from './slot.ts';
+import { askToQuit, holdsIsolate, markEnded, newSlot, openSlot, receiveFromWorker, type Slot, sendToWorker, PROCESS_WORDS, setSpin, taken, threadSleeps, waitGone } from './slot.ts';
 import { othersBusy } from './machine.ts';
 import type { ThreadCall } from './worker.ts';
 import { CALL, Reader, readResult, Writer, writeRun } from './wire.ts';
@@ -117,7 +117,7 @@ export class SandboxThread {
     this.#port = port1;
     // Only read with receiveMessageOnPort: it must not keep the process up.
     port1.unref();
-    this.#worker = new Worker(WORKER, { workerData: { computeSlots: shared, spinner: SPINNER, port: port2 }, transferList: [port2] });
+    this.#worker = new Worker(WORKER, { workerData: { computeSlots: shared, processWords: PROCESS_WORDS, port: port2 }, transferList: [port2] });
     byThreadId.set(this.#worker.threadId, this);
     if (!exitHooked) {
       exitHooked = true;
@@ -164,7 +164,7 @@ export class SandboxThread {
    * One request; throws TimedOut past `limitMs` of running, NotTaken when the thread ended
    * before it began it, or an Error when it ended while running it. `pollUs`: how long the
    * main thread looks for the answer on each turn of its event loop before it waits to be
-   * woken (slot.ts, watchTurn).
+   * woken (slot.ts, look).
    */
   async run(image: ProgramImage, request: ProgramRequest, limitMs: number, pollUs = 0): Promise<RunResult> {
     const withImage = this.#version !== image.version;
