@@ -32,8 +32,13 @@ export class NotTaken extends Error {
  * A thread's slots: requests it may hold at once, one running and the others waiting their
  * turn. A quick program's requests may fill them all (each one the thread finds awake saves a
  * wake-up); another's take at most SLOW_SEATS, as a request behind a slow run waits long.
+ * A slot is taken until the main thread reads its answer, which under load is at its next
+ * look (slot.ts, look()): with four, a quick program's thread was full of answers not yet read
+ * and the next requests woke another thread (0.27 wake-ups per request in part 2 of
+ * bench/compute.ts), with eight 0.15. Each slot is SLOT_BYTES of shared memory: 2 MB a
+ * thread, small beside the sandbox it holds (a V8 isolate, or a WebAssembly instance).
  */
-export const SEATS = 4;
+export const SEATS = 8;
 export const SLOW_SEATS = 2;
 
 /** Every request is written here, then copied into its thread's slot before any await. */
