@@ -164,18 +164,18 @@ function takeFrame(slot: Slot, frames: Buffer[]): Buffer | null {
 export type Waited = 'ok' | 'late' | 'ended';
 
 /** Epoch milliseconds as an Int32 word holds them: differences are right for 24 days. */
-const epochMs = () => Math.floor(performance.timeOrigin + performance.now()) | 0;
+const epochMs = (now = performance.now()) => Math.floor(performance.timeOrigin + now) | 0;
 
 /**
  * What the slot says to the main thread now: its turn ('ok'), the thread's end, 'late' once
  * `limitMs` passed since the thread took the message, else the ms left (a message behind
  * another one on the same thread is not taken yet: its time has not begun).
  */
-function turnOf(c: Int32Array, limitMs: number): Waited | number {
+function turnOf(c: Int32Array, limitMs: number, nowMs: number): Waited | number {
   // Ended first: a thread asked to quit leaves TURN at QUITTING, which is no one's turn.
   if (Atomics.load(c, ENDED) === 1) return 'ended';
   if (Atomics.load(c, TURN) === MAIN) return 'ok';
-  const left = Atomics.load(c, TAKEN) === 1 ? limitMs - ((epochMs() - c[TAKEN_MS]) | 0) : limitMs;
+  const left = Atomics.load(c, TAKEN) === 1 ? limitMs - ((epochMs(nowMs) - c[TAKEN_MS]) | 0) : limitMs;
   return left <= 0 ? 'late' : left;
 }
 
@@ -186,9 +186,10 @@ function turnOf(c: Int32Array, limitMs: number): Waited | number {
  * woken (look()).
  */
 function mainTurn(slot: Slot, limitMs: number, pollUs = 0): Waited | Promise<Waited> {
-  const now = turnOf(slot.control, limitMs);
+  const at = performance.now();
+  const now = turnOf(slot.control, limitMs, at);
   if (typeof now === 'string') return now;
-  return new Promise((found) => watch({ c: slot.control, limitMs, pollUntil: pollUs > 0 ? performance.now() + pollUs / 1000 : 0, found }));
+  return new Promise((found) => watch({ c: slot.control, limitMs, pollUntil: pollUs > 0 ? at + pollUs / 1000 : 0, found }));
 }
 
 /**
@@ -239,7 +240,7 @@ function look(): void {
     let soonest = Number.POSITIVE_INFINITY;
     let polled = false;
     for (const w of watched) {
-      const t = turnOf(w.c, w.limitMs);
+      const t = turnOf(w.c, w.limitMs, now);
       if (typeof t === 'string') {
         w.found(t);
         continue;
