@@ -111,9 +111,9 @@ function wakeIfSleeping(c: Int32Array): void {
  * Slots handed over this turn of the event loop, whose threads are woken (if they sleep) at
  * its end (setImmediate): a thread handed several requests in one turn is woken once, not
  * once per request. Each wake-up of a sleeping thread costs the main thread a futex system
- * call, and under load the woken thread often takes the main thread's core for its run: 20 µs
- * of the main thread's time per request in a profile of part 2 of bench/compute.ts, where the
- * thread runs hello in 3. A thread awake (busy with the requests ahead, or spinning) takes a
+ * call, and under load the woken thread often takes the main thread's core for its run: 9 to
+ * 20 µs of the main thread's time per request in profiles of part 2 of bench/compute.ts (0.6
+ * wake-ups a request), where the thread runs hello in 3. A thread awake (busy with the requests ahead, or spinning) takes a
  * request as soon as its turn is passed, without waiting for the end of the turn.
  */
 const toWake: Int32Array[] = [];
