@@ -35,7 +35,7 @@ export class NotTaken extends Error {
  * A slot is taken until the main thread reads its answer, which under load is at its next
  * look (slot.ts, look()): with four, a quick program's thread was full of answers not yet read
  * and the next requests woke another thread (0.27 wake-ups per request in part 2 of
- * bench/compute.ts), with eight 0.15. Each slot is SLOT_BYTES of shared memory: 2 MB a
+ * bench/compute.ts, with the wake-ups then at the end of the turn), with eight 0.15. Each slot is SLOT_BYTES of shared memory: 2 MB a
  * thread, small beside the sandbox it holds (a V8 isolate, or a WebAssembly instance).
  */
 export const SEATS = 8;

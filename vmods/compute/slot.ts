@@ -100,32 +100,7 @@ export function shareProcessWords(shared: SharedArrayBuffer): void {
 function passToWorker(slot: Slot, to = WORKER): void {
   const c = slot.control;
   Atomics.store(c, TURN, to);
-  wakeIfSleeping(c);
-}
-
-function wakeIfSleeping(c: Int32Array): void {
   if (Atomics.load(c, SLEEPING) === 1) Atomics.notify(c, TURN);
-}
-
-/**
- * Slots handed over this turn of the event loop, whose threads are woken (if they sleep) at
- * its end (setImmediate): a thread handed several requests in one turn is woken once, not
- * once per request. Each wake-up of a sleeping thread costs the main thread a futex system
- * call, and under load the woken thread often takes the main thread's core for its run: 9 to
- * 20 µs of the main thread's time per request in profiles of part 2 of bench/compute.ts (0.6
- * wake-ups a request), where the thread runs hello in 3. A thread awake (busy with the requests ahead, or spinning) takes a
- * request as soon as its turn is passed, without waiting for the end of the turn.
- */
-const toWake: Int32Array[] = [];
-
-function passToWorkerAtTurnEnd(slot: Slot): void {
-  Atomics.store(slot.control, TURN, WORKER);
-  if (toWake.push(slot.control) === 1) setImmediate(wakeHandedOver);
-}
-
-function wakeHandedOver(): void {
-  for (const c of toWake) wakeIfSleeping(c);
-  toWake.length = 0;
 }
 
 /**
@@ -288,15 +263,18 @@ export function taken(slot: Slot): boolean {
 
 /**
  * Hands `length` bytes of `message` to the worker. One frame is written at once (no promise),
- * its thread woken at the end of the turn if it sleeps (passToWorkerAtTurnEnd); a bigger
- * message is copied first, as `message` is the caller's scratch, and goes in frames.
+ * its thread woken at once if it sleeps: it then runs while the main thread goes on with its
+ * turn. (Woken at the end of the turn instead, once for all the requests the turn handed it,
+ * a thread cost the main thread fewer wake-ups, and measured better under heavy load, worse
+ * at moderate load: docs/compute.md, Figures.) A bigger message is copied first, as
+ * `message` is the caller's scratch, and goes in frames.
  */
 export function sendToWorker(slot: Slot, message: Uint8Array, length: number, limitMs: number): Waited | Promise<Waited> {
   if (slot.control[ENDED] === 1) return 'ended';
   Atomics.store(slot.control, TAKEN, 0);
   if (length <= slot.data.length) {
     putFrame(slot, message, 0, length, false);
-    passToWorkerAtTurnEnd(slot);
+    passToWorker(slot);
     return 'ok';
   }
   return sendFrames(slot, message.slice(0, length), limitMs);
