@@ -2,7 +2,9 @@
 // every way it can go, over loopback: a thread that spins for its next request or sleeps, a
 // main thread that looks for a quick program's answer on its event loop's turns or waits to
 // be woken, and a quick program that turns slow past the main thread's look (it must then be
-// woken). Each answer must be its own request's, one at a time and many at once.
+// woken). Each answer must be its own request's, one at a time and many at once. The main
+// thread waits for all the answers in flight at once: a request's own max_request_time must
+// still end it when a longer one is waited for.
 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,13 +25,14 @@ const TUNINGS = {
 
 beforeAll(async () => {
   await built();
-  origin = await startOrigin((_req, res) => {
-    setTimeout(() => res.end('slow'), 200);
+  origin = await startOrigin((req, res) => {
+    setTimeout(() => res.end('slow'), req.url === '/slower' ? 3000 : 200);
   });
   const programs: Record<string, unknown> = {};
-  for (const [name, tuning] of Object.entries(TUNINGS)) {
-    programs[name] = { filename: join(BUILD_DIR, 'test-limits.wasm'), concurrency: 2, ...tuning };
-  }
+  const filename = join(BUILD_DIR, 'test-limits.wasm');
+  for (const [name, tuning] of Object.entries(TUNINGS)) programs[name] = { filename, concurrency: 2, ...tuning };
+  programs.patient = { filename, max_request_time: 8 };
+  programs.hasty = { filename, max_request_time: 1 };
   const lib = write(tempDir(), 'lib.json', JSON.stringify(programs));
   p = await serveVcl(
     computeVcl(`
@@ -76,5 +79,25 @@ describe('requests and answers cross between the threads', () => {
     // Woken when the answer came (200 ms), not at max_request_time (8 s).
     expect(performance.now() - started).toBeLessThan(4000);
     expect((await call('short', 'after')).body).toBe('limits v1 after');
+  }, 30_000);
+
+  it('a request past its max_request_time fails then, while the main thread waits for a longer one', async () => {
+    const seen = origin.seen.length;
+    let patientDone = 0;
+    const patient = call('patient', 'self:/slower').then((r) => {
+      patientDone = performance.now();
+      return r;
+    });
+    // The patient one runs (its self-request is at the origin): the main thread waits for it.
+    for (let i = 0; i < 200 && origin.seen.length === seen; i++) await new Promise((r) => setTimeout(r, 10));
+    const started = performance.now();
+    const hasty = await call('hasty', 'loop');
+    const hastyDone = performance.now();
+    expect(hasty.status).toBe(503);
+    // Ended at its own 1 s, not when the patient one's answer (3 s) or its limit (8 s) came.
+    expect(hastyDone - started).toBeLessThan(2500);
+    expect((await patient).body).toBe('200 slow');
+    expect(patientDone).toBeGreaterThan(hastyDone);
+    expect((await stats('hasty')).timeouts).toBe(1);
   }, 30_000);
 });

@@ -1,5 +1,5 @@
 // Whether other processes keep the machine's CPUs busy: the main thread looks for a quick
-// program's answer on its event loop's turns (slot.ts, watchTurn), and sandbox threads spin
+// program's answer on its event loop's turns (slot.ts, look), and sandbox threads spin
 // for their next request (workerTurn), only when they do not. The looks and the spins pay on
 // CPUs that would otherwise idle (a wake-up of an idle CPU costs tens of µs on a VM); when
 // other processes want the CPUs (a load generator, an origin, other services), they take CPU

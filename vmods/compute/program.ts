@@ -228,7 +228,7 @@ export class Program {
 
 /**
  * How long the main thread looks for an answer before it waits to be woken (slot.ts,
- * watchTurn): `pollUs` for a request `alone` in flight, to a program that usually answers
+ * look): `pollUs` for a request `alone` in flight, to a program that usually answers
  * within it, on a machine whose CPUs other processes leave idle; else 0. With others in
  * flight, their answers and sockets keep the event loop turning; with the CPUs taken, looks
  * would take CPU from the sandbox threads and the other processes.

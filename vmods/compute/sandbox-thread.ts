@@ -9,7 +9,7 @@
 
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { ProgramImage, ProgramRequest, RunResult } from './image.ts';
-import { askToQuit, holdsIsolate, markEnded, newSlot, openSlot, receiveFromWorker, type Slot, sendToWorker, SPINNER, setSpin, taken, threadSleeps, waitGone } from './slot.ts';
+import { askToQuit, holdsIsolate, markEnded, newSlot, openSlot, receiveFromWorker, type Slot, sendToWorker, PROCESS_WORDS, setSpin, taken, threadSleeps, waitGone } from './slot.ts';
 import { othersBusy } from './machine.ts';
 import type { ThreadCall } from './worker.ts';
 import { CALL, Reader, readResult, Writer, writeRun } from './wire.ts';
@@ -32,8 +32,13 @@ export class NotTaken extends Error {
  * A thread's slots: requests it may hold at once, one running and the others waiting their
  * turn. A quick program's requests may fill them all (each one the thread finds awake saves a
  * wake-up); another's take at most SLOW_SEATS, as a request behind a slow run waits long.
+ * A slot is taken until the main thread reads its answer, which under load is at its next
+ * look (slot.ts, look()): with four, a quick program's thread was full of answers not yet read
+ * and the next requests woke another thread (0.27 wake-ups per request in part 2 of
+ * bench/compute.ts, with the wake-ups then at the end of the turn), with eight 0.15. Each slot is SLOT_BYTES of shared memory: 2 MB a
+ * thread, small beside the sandbox it holds (a V8 isolate, or a WebAssembly instance).
  */
-export const SEATS = 4;
+export const SEATS = 8;
 export const SLOW_SEATS = 2;
 
 /** Every request is written here, then copied into its thread's slot before any await. */
@@ -117,7 +122,7 @@ export class SandboxThread {
     this.#port = port1;
     // Only read with receiveMessageOnPort: it must not keep the process up.
     port1.unref();
-    this.#worker = new Worker(WORKER, { workerData: { computeSlots: shared, spinner: SPINNER, port: port2 }, transferList: [port2] });
+    this.#worker = new Worker(WORKER, { workerData: { computeSlots: shared, processWords: PROCESS_WORDS, port: port2 }, transferList: [port2] });
     byThreadId.set(this.#worker.threadId, this);
     if (!exitHooked) {
       exitHooked = true;
@@ -164,7 +169,7 @@ export class SandboxThread {
    * One request; throws TimedOut past `limitMs` of running, NotTaken when the thread ended
    * before it began it, or an Error when it ended while running it. `pollUs`: how long the
    * main thread looks for the answer on each turn of its event loop before it waits to be
-   * woken (slot.ts, watchTurn).
+   * woken (slot.ts, look).
    */
   async run(image: ProgramImage, request: ProgramRequest, limitMs: number, pollUs = 0): Promise<RunResult> {
     const withImage = this.#version !== image.version;

@@ -5,18 +5,20 @@
 //
 //   main                                   worker (spins, then blocks in Atomics.wait)
 //   write request frame, TURN = WORKER ──►  read it (ack with TURN = MAIN while MORE)
-//   look on each loop turn, then            run the program, write the result frame
-//   Atomics.waitAsync until TURN = MAIN
-//   read the result                   ◄──  TURN = MAIN (wait for the ack while MORE), reset
+//   look at every slot it waits for:        run the program, write the result frame
+//   on each loop turn for a while, else
+//   when ANSWERS changes (one waitAsync)
+//   read the result                   ◄──  TURN = MAIN, ANSWERS + 1 (wait for the ack while MORE), reset
 //
 // The worker thread blocks: it is its own thread and has nothing else to do; it spins a while
-// first (workerTurn). The main thread never blocks: it looks at the slot on its event loop's
-// turns for a while (watchTurn), then Atomics.waitAsync resolves a promise on its event loop
-// when the worker passes the turn, or max_request_time after the worker took the message
-// (TAKEN). Either side is notified only when it sleeps (pass()). A message port
-// costs the main thread a structured clone and a wake-up of the port's machinery per message
-// (about 30 µs of its CPU per request through piscina); this costs it a few µs of its own
-// work, plus the wake-ups (docs/compute.md, Figures).
+// first (workerTurn). The main thread never blocks: it looks at all the slots it waits for at
+// once (look()), on its event loop's turns for a while, then when a thread passes it a turn
+// (one Atomics.waitAsync for all of them, on a word of the process: ANSWERS) or when the
+// soonest max_request_time after a thread took its message (TAKEN) comes. Either side is
+// notified only when it sleeps (passToWorker, passToMain). A message port costs the main
+// thread a structured clone and a wake-up of the port's machinery per message (about 30 µs of
+// its CPU per request through piscina); this costs it a few µs of its own work, plus the
+// wake-ups (docs/compute.md, Figures).
 
 /** The control words at the start of a slot, Int32 each, by index. */
 const TURN = 0;
@@ -37,8 +39,6 @@ const ISOLATE = 7;
 const SLEEPING = 8;
 /** 1 once the thread, asked to end, has disposed its sandbox and is on its way out. */
 const GONE = 9;
-/** 1 while the main thread waits for its turn with Atomics.waitAsync: only then is it notified. */
-const MAIN_WAITING = 10;
 /** µs the thread keeps looking at its next slot after an answer before it sleeps (setSpin). */
 const SPIN_US = 11;
 const CONTROL_BYTES = 64;
@@ -69,18 +69,50 @@ export function openSlot(shared: SharedArrayBuffer): Slot {
 }
 
 /**
- * Passes the turn. Each side is woken only when it sleeps: waking a thread blocked in
- * Atomics.wait is a futex system call that also lets the woken thread take the main thread's
- * core, and waking the main thread's Atomics.waitAsync queues a task on its event loop through
- * Node's platform and wakes it from epoll_wait; a side still busy, spinning (workerTurn) or
- * polling (watchTurn) finds the turn itself. Each says it sleeps (SLEEPING, MAIN_WAITING)
- * before its last look at TURN, and TURN is stored before the other's word is read: with
- * sequentially consistent atomics one of the two sees the other's store.
+ * The words every sandbox thread of the process shares with the main thread (handed over in
+ * workerData: shareProcessWords): SPINNING, 1 while one of the threads spins (workerTurn: one
+ * spinner at a time keeps a thread awake for the next request of one-at-a-time traffic; more,
+ * four threads of a program under load each spinning after its answer, take a 2-core
+ * machine's CPUs from the main thread);
+ * ANSWERS, turns passed to the main thread by any of them (it wraps); MAIN_ASLEEP, 1 while
+ * the main thread waits for ANSWERS to change (look()).
  */
-function pass(slot: Slot, to: number): void {
+export const PROCESS_WORDS = new SharedArrayBuffer(16);
+const SPINNING = 0;
+const ANSWERS = 1;
+const MAIN_ASLEEP = 2;
+/** The process's words: the main thread's own, or a thread's view of them (shareProcessWords). */
+let words = new Int32Array(PROCESS_WORDS);
+
+/** In a sandbox thread: the process's PROCESS_WORDS, handed over in workerData. */
+export function shareProcessWords(shared: SharedArrayBuffer): void {
+  words = new Int32Array(shared);
+}
+
+/**
+ * Passes the turn to the thread (or to no one: QUITTING). It is woken only when it sleeps:
+ * waking a thread blocked in Atomics.wait is a futex system call that also lets the woken
+ * thread take the main thread's core; a thread still busy, or spinning (workerTurn), finds
+ * the turn itself. The thread says it sleeps (SLEEPING) before its last look at TURN, and TURN
+ * is stored before SLEEPING is read: with sequentially consistent atomics one of the two sees
+ * the other's store.
+ */
+function passToWorker(slot: Slot, to = WORKER): void {
   const c = slot.control;
   Atomics.store(c, TURN, to);
-  if (Atomics.load(c, to === MAIN ? MAIN_WAITING : SLEEPING) === 1) Atomics.notify(c, TURN);
+  if (Atomics.load(c, SLEEPING) === 1) Atomics.notify(c, TURN);
+}
+
+/**
+ * Passes the turn to the main thread, and counts it in ANSWERS: the main thread looks at
+ * every slot it waits for when that changes (look()). It is woken only when it waits on
+ * ANSWERS (MAIN_ASLEEP): waking its Atomics.waitAsync queues a task on its event loop through
+ * Node's platform and wakes it from epoll_wait; busy, it finds the turns on its next look.
+ */
+function passToMain(slot: Slot): void {
+  Atomics.store(slot.control, TURN, MAIN);
+  Atomics.add(words, ANSWERS, 1);
+  if (Atomics.load(words, MAIN_ASLEEP) === 1) Atomics.notify(words, ANSWERS);
 }
 
 function putFrame(slot: Slot, message: Uint8Array, at: number, n: number, more: boolean): void {
@@ -107,68 +139,113 @@ function takeFrame(slot: Slot, frames: Buffer[]): Buffer | null {
 export type Waited = 'ok' | 'late' | 'ended';
 
 /** Epoch milliseconds as an Int32 word holds them: differences are right for 24 days. */
-const epochMs = () => Math.floor(performance.timeOrigin + performance.now()) | 0;
+const epochMs = (now = performance.now()) => Math.floor(performance.timeOrigin + now) | 0;
 
-/** Whether the main thread has something to read in the slot: its turn, or the thread's end. */
-function mainsTurn(c: Int32Array): boolean {
-  return Atomics.load(c, TURN) === MAIN || Atomics.load(c, ENDED) === 1;
+/**
+ * What the slot says to the main thread now: its turn ('ok'), the thread's end, 'late' once
+ * `limitMs` passed since the thread took the message, else the ms left (a message behind
+ * another one on the same thread is not taken yet: its time has not begun).
+ */
+function turnOf(c: Int32Array, limitMs: number, nowMs: number): Waited | number {
+  // Ended first: a thread asked to quit leaves TURN at QUITTING, which is no one's turn.
+  if (Atomics.load(c, ENDED) === 1) return 'ended';
+  if (Atomics.load(c, TURN) === MAIN) return 'ok';
+  const left = Atomics.load(c, TAKEN) === 1 ? limitMs - ((epochMs(nowMs) - c[TAKEN_MS]) | 0) : limitMs;
+  return left <= 0 ? 'late' : left;
 }
 
 /**
  * Resolves when it is the main thread's turn, when the thread ended, or `limitMs` after the
- * thread took the message ('late'). A message behind another one on the same thread is not
- * taken yet: its time has not begun (the one ahead has its own limit). With `pollUs`, the
- * slot is first looked at on each turn of the event loop for that long (watchTurn), and only
- * then waited for with Atomics.waitAsync.
+ * thread took the message ('late'); at once when it already is. With `pollUs`, the slot is
+ * looked at on each turn of the event loop for that long before the main thread waits to be
+ * woken (look()).
  */
-async function mainTurn(slot: Slot, limitMs: number, pollUs = 0): Promise<Waited> {
-  const c = slot.control;
-  if (pollUs > 0 && !mainsTurn(c)) await watchTurn(slot, pollUs);
-  for (;;) {
-    // Ended first: a thread asked to quit leaves TURN at QUITTING, which is no one's turn.
-    if (Atomics.load(c, ENDED) === 1) return 'ended';
-    if (Atomics.load(c, TURN) === MAIN) return 'ok';
-    const left = Atomics.load(c, TAKEN) === 1 ? limitMs - ((epochMs() - c[TAKEN_MS]) | 0) : limitMs;
-    if (left <= 0) return 'late';
-    // Said before waitAsync's own look at TURN (pass()).
-    Atomics.store(c, MAIN_WAITING, 1);
-    const wait = Atomics.waitAsync(c, TURN, WORKER, left);
-    if (wait.async) await wait.value;
-    Atomics.store(c, MAIN_WAITING, 0);
+function mainTurn(slot: Slot, limitMs: number, pollUs = 0): Waited | Promise<Waited> {
+  const at = performance.now();
+  const now = turnOf(slot.control, limitMs, at);
+  if (typeof now === 'string') return now;
+  return new Promise((found) => watch({ c: slot.control, limitMs, pollUntil: pollUs > 0 ? at + pollUs / 1000 : 0, found }));
+}
+
+/**
+ * The slots whose turn the main thread waits for, all of them looked at together (look()):
+ * once per turn of the event loop while one of them is polled, else each time a thread passes
+ * the turn to the main thread (ANSWERS) or the soonest of their limits comes. One wait for
+ * every request in flight: a wait of its own per request (an Atomics.waitAsync, with its
+ * timer, and a task to wake it) cost the main thread more than the answers it waits for, and
+ * several answers that come while the main thread is busy are all read on the one wake-up.
+ */
+interface Watched {
+  readonly c: Int32Array;
+  readonly limitMs: number;
+  /** performance.now() ms until which the slot is looked at on each turn; 0: not polled. */
+  readonly pollUntil: number;
+  readonly found: (w: Waited) => void;
+}
+const watched: Watched[] = [];
+/** Whether a look is due (setImmediate), or the main thread waits on ANSWERS (until when), or neither. */
+let lookDue = false;
+let asleepUntil = 0;
+
+function watch(w: Watched): void {
+  watched.push(w);
+  if (lookDue) return;
+  if (asleepUntil === 0) {
+    lookDue = true;
+    setImmediate(look);
+  } else if (w.pollUntil > 0 || performance.now() + w.limitMs < asleepUntil) {
+    // It must be looked at sooner than the wait would end: woken now, the look waits again.
+    Atomics.notify(words, ANSWERS);
   }
 }
 
 /**
- * Slots whose answer the main thread looks for on each turn of its event loop (setImmediate),
- * each until its deadline (performance.now() ms). Being woken costs the most when the machine
- * is idle: the thread's answer wakes the main thread's CPU from its idle state, tens of µs on
- * a VM, where a loop that keeps turning sees the answer within a turn of a few µs. The loop
- * is not blocked: sockets are polled (without waiting) between the looks, so under load the
- * looks ride along with the work, and each slot is looked at for a bounded time only.
+ * Settles the watched slots whose turn it is (or whose thread ended, or whose time is up), then
+ * looks again on the next turn while one is polled, or waits on ANSWERS (Atomics.waitAsync)
+ * until a thread passes a turn or the soonest limit comes. ANSWERS is read before the slots: a
+ * turn passed after that changes it, and the wait then does not begin.
  */
-const watched: { c: Int32Array; until: number; found: () => void }[] = [];
-let watching = false;
-
-function watchTurn(slot: Slot, pollUs: number): Promise<void> {
-  return new Promise((found) => {
-    watched.push({ c: slot.control, until: performance.now() + pollUs / 1000, found });
-    if (!watching) {
-      watching = true;
-      setImmediate(lookAtWatched);
+function look(): void {
+  lookDue = false;
+  asleepUntil = 0;
+  for (;;) {
+    const seen = Atomics.load(words, ANSWERS);
+    const now = performance.now();
+    let kept = 0;
+    let soonest = Number.POSITIVE_INFINITY;
+    let polled = false;
+    for (const w of watched) {
+      const t = turnOf(w.c, w.limitMs, now);
+      if (typeof t === 'string') {
+        w.found(t);
+        continue;
+      }
+      watched[kept++] = w;
+      if (t < soonest) soonest = t;
+      if (now < w.pollUntil) polled = true;
     }
-  });
+    watched.length = kept;
+    if (kept === 0) return;
+    if (polled) {
+      lookDue = true;
+      setImmediate(look);
+      return;
+    }
+    // Said before waitAsync's own look at ANSWERS (passToMain()).
+    Atomics.store(words, MAIN_ASLEEP, 1);
+    const wait = Atomics.waitAsync(words, ANSWERS, seen, soonest);
+    if (wait.async) {
+      asleepUntil = now + soonest;
+      void wait.value.then(woken);
+      return;
+    }
+    Atomics.store(words, MAIN_ASLEEP, 0);
+  }
 }
 
-function lookAtWatched(): void {
-  const now = performance.now();
-  let kept = 0;
-  for (const w of watched) {
-    if (mainsTurn(w.c) || now >= w.until) w.found();
-    else watched[kept++] = w;
-  }
-  watched.length = kept;
-  watching = kept > 0;
-  if (watching) setImmediate(lookAtWatched);
+function woken(): void {
+  Atomics.store(words, MAIN_ASLEEP, 0);
+  look();
 }
 
 /**
@@ -185,15 +262,19 @@ export function taken(slot: Slot): boolean {
 }
 
 /**
- * Hands `length` bytes of `message` to the worker. One frame is written at once (no promise);
- * a bigger message is copied first, as `message` is the caller's scratch, and goes in frames.
+ * Hands `length` bytes of `message` to the worker. One frame is written at once (no promise),
+ * its thread woken at once if it sleeps: it then runs while the main thread goes on with its
+ * turn. (Woken at the end of the turn instead, once for all the requests the turn handed it,
+ * a thread cost the main thread fewer wake-ups, and measured better under heavy load, worse
+ * at moderate load: docs/compute.md, Figures.) A bigger message is copied first, as
+ * `message` is the caller's scratch, and goes in frames.
  */
 export function sendToWorker(slot: Slot, message: Uint8Array, length: number, limitMs: number): Waited | Promise<Waited> {
   if (slot.control[ENDED] === 1) return 'ended';
   Atomics.store(slot.control, TAKEN, 0);
   if (length <= slot.data.length) {
     putFrame(slot, message, 0, length, false);
-    pass(slot, WORKER);
+    passToWorker(slot);
     return 'ok';
   }
   return sendFrames(slot, message.slice(0, length), limitMs);
@@ -204,9 +285,10 @@ async function sendFrames(slot: Slot, message: Uint8Array, limitMs: number): Pro
     const n = Math.min(slot.data.length, message.length - at);
     at += n;
     putFrame(slot, message, at - n, n, at < message.length);
-    pass(slot, WORKER);
+    passToWorker(slot);
     if (at < message.length) {
-      const waited = await mainTurn(slot, limitMs);
+      let waited = mainTurn(slot, limitMs);
+      if (typeof waited !== 'string') waited = await waited;
       if (waited !== 'ok') return waited;
     }
   }
@@ -220,18 +302,19 @@ async function sendFrames(slot: Slot, message: Uint8Array, limitMs: number): Pro
 export async function receiveFromWorker(slot: Slot, limitMs: number, pollUs = 0): Promise<Buffer | Waited> {
   const frames: Buffer[] = [];
   for (;;) {
-    const waited = await mainTurn(slot, limitMs, pollUs);
+    let waited = mainTurn(slot, limitMs, pollUs);
+    if (typeof waited !== 'string') waited = await waited;
     if (waited !== 'ok') return waited;
     const message = takeFrame(slot, frames);
     if (message !== null) return message;
-    pass(slot, WORKER);
+    passToWorker(slot);
   }
 }
 
-/** The thread is gone: wakes the main thread's waiter, which then reads 'ended'. */
+/** The thread is gone: wakes the main thread's look, which then reads 'ended'. */
 export function markEnded(slot: Slot): void {
   Atomics.store(slot.control, ENDED, 1);
-  pass(slot, MAIN);
+  passToMain(slot);
 }
 
 /**
@@ -242,7 +325,7 @@ export function markEnded(slot: Slot): void {
  */
 export function askToQuit(slot: Slot): void {
   Atomics.store(slot.control, QUIT, 1);
-  pass(slot, QUITTING);
+  passToWorker(slot, QUITTING);
 }
 
 /**
@@ -271,20 +354,6 @@ export class QuitAsked extends Error {}
 /** How long this thread's last wait for its turn took, ms (workerTurn). */
 let lastWaitMs = 0;
 
-/**
- * One word shared by every sandbox thread of the process: 1 while one of them spins. One
- * spinner at a time keeps a thread awake for the next request of one-at-a-time traffic; more
- * (four threads of a program under load, each spinning after its answer) take a 2-core
- * machine's CPUs from the main thread.
- */
-export const SPINNER = new SharedArrayBuffer(4);
-let spinner: Int32Array | null = null;
-
-/** In a sandbox thread: the process's SPINNER, handed over in workerData. */
-export function shareSpinner(shared: SharedArrayBuffer): void {
-  spinner = new Int32Array(shared);
-}
-
 /** Waits left without a spin, and how many the next preempted spin skips (0: none yet). */
 let spinsSkipped = 0;
 let spinBackoff = 0;
@@ -297,7 +366,7 @@ const SKIP_MOST = 1024;
 /**
  * Blocks until it is the worker's turn; throws QuitAsked once the main thread asked it to end.
  * It first spins for up to SPIN_US, when the last wait was no longer than that and no other
- * thread of the process spins (SPINNER): a request that comes within it is taken without a
+ * thread of the process spins (SPINNING): a request that comes within it is taken without a
  * wake-up (a futex wake of a sleeping thread costs tens of µs when its CPU has gone idle);
  * requests that come further apart than that cost no spin.
  * Spinning pays only on a CPU that would otherwise idle: when other threads want the CPUs,
@@ -316,9 +385,9 @@ function workerTurn(slot: Slot): void {
   const began = performance.now();
   const spinMs = Atomics.load(c, SPIN_US) / 1000;
   if (spinsSkipped > 0) spinsSkipped--;
-  else if (spinMs > 0 && lastWaitMs <= spinMs && spinner !== null && Atomics.compareExchange(spinner, 0, 0, 1) === 0) {
+  else if (spinMs > 0 && lastWaitMs <= spinMs && Atomics.compareExchange(words, SPINNING, 0, 1) === 0) {
     spinUntil(c, began + spinMs);
-    Atomics.store(spinner, 0, 0);
+    Atomics.store(words, SPINNING, 0);
   }
   sleepUntilTurn(c);
   lastWaitMs = performance.now() - began;
@@ -375,7 +444,7 @@ export function receiveFromMain(slot: Slot): Buffer {
     workerTurn(slot);
     const message = takeFrame(slot, frames);
     if (message === null) {
-      pass(slot, MAIN);
+      passToMain(slot);
       continue;
     }
     // Its time starts now (mainTurn).
@@ -391,7 +460,7 @@ export function sendToMain(slot: Slot, message: Uint8Array, length: number): voi
     const n = Math.min(slot.data.length, length - at);
     at += n;
     putFrame(slot, message, at - n, n, at < length);
-    pass(slot, MAIN);
+    passToMain(slot);
     if (at >= length) return;
     workerTurn(slot);
   }

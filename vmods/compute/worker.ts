@@ -9,7 +9,7 @@ import { isMainThread, type MessagePort, parentPort, receiveMessageOnPort, threa
 import { closeHostChannels, HostCall } from './host.ts';
 import type { FailureKind, ProgramImage, ProgramRequest, RunResult, RunTiming } from './image.ts';
 import { JsMemoryError, JsSandbox, JsTimeoutError } from './js-sandbox.ts';
-import { markGone, markIsolate, openSlot, QuitAsked, quitAsked, receiveFromMain, type Slot, sendToMain, shareSpinner } from './slot.ts';
+import { markGone, markIsolate, openSlot, QuitAsked, quitAsked, receiveFromMain, type Slot, sendToMain, shareProcessWords } from './slot.ts';
 import { MemoryLimitError, prepareWasm, WasmSandbox } from './wasm-sandbox.ts';
 import { CALL, Reader, readRun, RUN, Writer, writeResult } from './wire.ts';
 
@@ -224,7 +224,7 @@ async function serveSlots(slots: Slot[], port: MessagePort): Promise<void> {
 }
 
 if (!isMainThread && Array.isArray(workerData?.computeSlots)) {
-  const { computeSlots, spinner, port } = workerData as { computeSlots: SharedArrayBuffer[]; spinner: SharedArrayBuffer; port: MessagePort };
-  shareSpinner(spinner);
+  const { computeSlots, processWords, port } = workerData as { computeSlots: SharedArrayBuffer[]; processWords: SharedArrayBuffer; port: MessagePort };
+  shareProcessWords(processWords);
   void serve(computeSlots.map(openSlot), port);
 }
