@@ -82,6 +82,19 @@ export function encodeHeaderBlock(http: VclHttp): { readonly block: Buffer; read
   return { block: Buffer.from(text + tail, 'latin1'), facts };
 }
 
+/** The reason of a block's status line (what follows its second space), as decoding gives it. */
+export function reasonOf(block: Uint8Array): string {
+  const buf = Buffer.from(block.buffer, block.byteOffset, block.byteLength);
+  let eol = buf.indexOf(CRLF);
+  if (eol < 0) eol = buf.length;
+  const sp1 = buf.indexOf(SPACE);
+  const sp2 = sp1 < 0 || sp1 > eol ? -1 : buf.indexOf(SPACE, sp1 + 1);
+  return sp2 < 0 || sp2 > eol ? '' : buf.toString('latin1', sp2 + 1, eol);
+}
+
+const CRLF = Buffer.from('\r\n');
+const SPACE = 0x20;
+
 /**
  * The VclHttp a block holds. Values were checked when they were set (no CR or LF), names are
  * tokens (no colon), so a line splits at its first ": ". A proto with a space in it (VCL may set

@@ -41,7 +41,7 @@ import type { VclHttp } from '../runtime/http.ts';
 import { parseHttpDate } from '../runtime/httpdate.ts';
 import { statusReason } from '../runtime/status.ts';
 import type { Ban } from './ban-list.ts';
-import { decodedHeads, decodeHeaderBlock, encodeHeaderBlock, type HeadFacts, NO_SLOT, ownReason, STATUS_UNKNOWN, storedStatus } from './header-block.ts';
+import { decodedHeads, decodeHeaderBlock, encodeHeaderBlock, type HeadFacts, NO_SLOT, ownReason, reasonOf, STATUS_UNKNOWN, storedStatus } from './header-block.ts';
 import { NONE, type ObjectTable, ROW, ROW_FIELDS } from './object-table.ts';
 import type { Stevedore } from './stevedore.ts';
 import type { VarySpec } from './vary.ts';
@@ -745,7 +745,9 @@ export class CacheObject {
   }
 
   get reason(): string {
-    return ownReason(this.headFacts) ? statusReason(this.status) : this.http.reason;
+    if (ownReason(this.headFacts)) return statusReason(this.status);
+    // Read from the block's status line while the head is not decoded: a hit decodes nothing.
+    return this.#http !== null ? this.#http.reason : reasonOf(this.headerBlock());
   }
 
   /** What a hit needs to know of its stored head without decoding it (header-block.ts). */

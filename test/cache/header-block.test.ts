@@ -14,6 +14,7 @@ import {
   leanBytes,
   lineCount,
   ownReason,
+  reasonOf,
   storedStatus,
 } from '../../src/cache/header-block.ts';
 import { VclHttp } from '../../src/runtime/http.ts';
@@ -75,6 +76,13 @@ describe('header blocks', () => {
     const many = VclHttp.response(200, 'OK');
     for (let i = 0; i < 1100; i++) many.append(`X-${i}`, 'v');
     expect(lineCount(encodeHeaderBlock(many).facts)).toBe(LINES_UNKNOWN);
+  });
+
+  it('give the reason of the status line as decoding does, without decoding', () => {
+    for (const text of ['HTTP/1.1 200 Fine\r\nX: y\r\n', 'HTTP/1.1 203 Non-Authoritative Information\r\n', 'HTTP/1.0 404\r\nX: a b\r\n', 'HTTP/1.1 200 \r\n', '', 'HTTP/1.1\r\nX: a b\r\n']) {
+      const block = Buffer.from(text, 'latin1');
+      expect(reasonOf(block)).toBe(decodeHeaderBlock(block).reason);
+    }
   });
 
   it('decode a status line without a reason, and a block of nothing, without throwing', () => {
