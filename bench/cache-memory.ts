@@ -8,7 +8,9 @@
 // for 100 hot URLs (cached before the fill) in a loop: their p50/p99 is the hit latency while
 // the cache evicts. RSS is the cache process's (the manager's child for both servers).
 // `--soak SECONDS` then runs the issue's soak on each server in turn (wrk -c20, 10,000 URLs of
-// 1 KB plus 20% unique ones) and prints RSS every 10 s, req/s and p99.
+// 1 KB plus 20% unique ones) and prints RSS every 10 s, req/s, p99 and the cache process's CPU
+// per request (all its threads, and its main thread: Shellac's event loop; varnishd's main
+// thread does not serve requests).
 // Run: `node bench/cache-memory.ts [--size 256m] [--scale 0.1] [--concurrency 32]
 // [--only shellac|varnish] [--soak 120] [--no-fill] [--storage malloc|file] [--node-flags '...']`.
 
@@ -201,6 +203,20 @@ function cacheProcess(pid: number): number {
   }
 }
 
+/**
+ * CPU time of a process (all its threads) and of its main thread so far, in µs (/proc, in
+ * ticks of 10 ms): a soak's cost per request, beside its rate.
+ */
+function cpuUs(pid: number): { all: number; main: number } {
+  const ticks = (file: string): number => {
+    const f = readFileSync(file, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat; `rest` starts at field 3.
+    return Number(rest[11]) + Number(rest[12]);
+  };
+  return { all: ticks(`/proc/${pid}/stat`) * 10_000, main: ticks(`/proc/${pid}/task/${pid}/stat`) * 10_000 };
+}
+
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : Number.NaN;
@@ -274,15 +290,20 @@ end
 `,
   );
   const rss: string[] = [];
+  const cpu0 = cpuUs(t.pid);
   const sampler = setInterval(() => rss.push(rssMb(t.pid).toFixed(0)), 10_000);
   const out = await new Promise<string>((resolve, reject) =>
     execFile('wrk', ['-t2', '-c20', `-d${SOAK_SECONDS}s`, '--latency', '-s', script, `http://127.0.0.1:${t.port}/`], { timeout: (SOAK_SECONDS + 30) * 1000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
   );
   clearInterval(sampler);
+  const cpu1 = cpuUs(t.pid);
   const rate = /Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? '?';
   const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? '?';
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? Number.NaN);
+  const perRequest = (us: number): string => (us / requests).toFixed(1);
+  const cpu = `${perRequest(cpu1.all - cpu0.all)} / ${perRequest(cpu1.main - cpu0.main)}`;
   const c = await t.counters();
-  return [`| ${t.name} | ${Number(rate).toFixed(0)} | ${p99} | ${rss.join(', ')} | ${(c.gBytes / 1024 ** 2).toFixed(1)} | ${c.nObject} | ${gcSummary(t.takeGcPauses())} |`];
+  return [`| ${t.name} | ${Number(rate).toFixed(0)} | ${p99} | ${cpu} | ${rss.join(', ')} | ${(c.gBytes / 1024 ** 2).toFixed(1)} | ${c.nObject} | ${gcSummary(t.takeGcPauses())} |`];
 }
 
 function gcSummary(pauses: number[] | null): string {
@@ -325,8 +346,8 @@ async function main(): Promise<void> {
   }
   if (SOAK_SECONDS > 0) {
     console.log(`\nsoak: wrk -c20 ${SOAK_SECONDS} s, 10,000 URLs of 1 KB + 20% unique; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
-    console.log('| server | req/s | p99 | RSS MB every 10 s | g_bytes MB | n_object | GC pauses: max, > 50 ms |');
-    console.log('| --- | --- | --- | --- | --- | --- | --- |');
+    console.log('| server | req/s | p99 | CPU µs per request: all threads / main thread | RSS MB every 10 s | g_bytes MB | n_object | GC pauses: max, > 50 ms |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const [i, t] of targets.entries()) {
       t.takeGcPauses();
       for (const line of await soak(t, `s${i}`)) console.log(line);
