@@ -82,18 +82,26 @@ export function encodeHeaderBlock(http: VclHttp): { readonly block: Buffer; read
   return { block: Buffer.from(text + tail, 'latin1'), facts };
 }
 
-/** The reason of a block's status line (what follows its second space), as decoding gives it. */
+/** The reason of a block's status line, as decoding gives it, reading only that line. */
 export function reasonOf(block: Uint8Array): string {
   const buf = Buffer.from(block.buffer, block.byteOffset, block.byteLength);
-  let eol = buf.indexOf(CRLF);
-  if (eol < 0) eol = buf.length;
-  const sp1 = buf.indexOf(SPACE);
-  const sp2 = sp1 < 0 || sp1 > eol ? -1 : buf.indexOf(SPACE, sp1 + 1);
-  return sp2 < 0 || sp2 > eol ? '' : buf.toString('latin1', sp2 + 1, eol);
+  const eol = buf.indexOf(CRLF);
+  return statusLine(buf.toString('latin1', 0, eol < 0 ? buf.length : eol)).reason;
 }
 
 const CRLF = Buffer.from('\r\n');
-const SPACE = 0x20;
+
+/** A status line's parts (`text` holds it, then possibly more after CRLF); `eol` is where it ends. */
+function statusLine(text: string): { proto: string; status: number; reason: string; eol: number } {
+  let eol = text.indexOf('\r\n');
+  if (eol < 0) eol = text.length;
+  const sp1 = text.indexOf(' ');
+  const sp2 = sp1 < 0 ? -1 : text.indexOf(' ', sp1 + 1);
+  const proto = sp1 < 0 || sp1 > eol ? text.slice(0, eol) : text.slice(0, sp1);
+  const status = sp1 < 0 || sp1 > eol ? 0 : Number(text.slice(sp1 + 1, sp2 < 0 || sp2 > eol ? eol : sp2));
+  const reason = sp2 < 0 || sp2 > eol ? '' : text.slice(sp2 + 1, eol);
+  return { proto, status: Number.isFinite(status) ? status : 0, reason, eol };
+}
 
 /**
  * The VclHttp a block holds. Values were checked when they were set (no CR or LF), names are
@@ -102,14 +110,8 @@ const SPACE = 0x20;
  */
 export function decodeHeaderBlock(block: Uint8Array): VclHttp {
   const text = Buffer.from(block.buffer, block.byteOffset, block.byteLength).toString('latin1');
-  let eol = text.indexOf('\r\n');
-  if (eol < 0) eol = text.length;
-  const sp1 = text.indexOf(' ');
-  const sp2 = sp1 < 0 ? -1 : text.indexOf(' ', sp1 + 1);
-  const proto = sp1 < 0 || sp1 > eol ? text.slice(0, eol) : text.slice(0, sp1);
-  const status = sp1 < 0 || sp1 > eol ? 0 : Number(text.slice(sp1 + 1, sp2 < 0 || sp2 > eol ? eol : sp2));
-  const reason = sp2 < 0 || sp2 > eol ? '' : text.slice(sp2 + 1, eol);
-  const http = VclHttp.response(Number.isFinite(status) ? status : 0, reason, proto);
+  const { proto, status, reason, eol } = statusLine(text);
+  const http = VclHttp.response(status, reason, proto);
   for (let at = eol + 2; at < text.length; ) {
     let end = text.indexOf('\r\n', at);
     if (end < 0) end = text.length;
