@@ -157,10 +157,10 @@ function endFromStored(cr: ClientRequest, obj: CacheObject, block: Buffer | numb
   if (cr.close) res.close = true;
   cr.srv.counters.s_resp_bodybytes += obj.bodyBytes;
   const status = fullStatus % 1000;
-  // A body that goes beside its head is copied there from where it is stored; a larger one is
-  // written as its stored bytes (pinned until written).
+  // A body that goes beside its head (JOIN_LIMIT) is copied there from where it is stored; a
+  // larger one is written as its stored bytes (pinned until written).
   const small = obj.bodyBytes <= JOIN_LIMIT;
-  const views = small ? null : pinnedViews(res, obj);
+  const views = pinnedViews(res, obj);
   res.endStored!(status, reason || statusReason(status), block, lines, from, obj, small ? null : (views ?? obj.chunks));
   if (views !== null) res.whenWritten!(() => obj.unpin());
 }
@@ -270,9 +270,6 @@ function writeBody(cr: ClientRequest, obj: CacheObject, body: 'all' | 'none' | {
   });
 }
 
-/** Past this size a whole body goes to the socket as views of its storage (pinnedViews). */
-const VIEW_BYTES = 64 * 1024;
-
 /**
  * A large complete body as the stored bytes themselves (views of its storage's memory), its
  * object pinned until the socket has written them (the caller unpins in whenWritten): no copy
@@ -281,7 +278,7 @@ const VIEW_BYTES = 64 * 1024;
  * for a pass (its pieces go back to its storage when its reader is done, pinned or not).
  */
 function pinnedViews(res: ClientResponse, obj: CacheObject): Buffer[] | null {
-  if (obj.bodyBytes <= VIEW_BYTES || res.whenWritten === undefined || obj.kind === 'private') return null;
+  if (obj.bodyBytes <= JOIN_LIMIT || res.whenWritten === undefined || obj.kind === 'private') return null;
   obj.pin();
   return obj.views;
 }
