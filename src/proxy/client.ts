@@ -393,8 +393,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
 
   hit(cr) {
     const obj = cr.obj!;
-    cr.task.objInfo = obj;
-    cr.task.objFrom = obj;
+    cr.task.useObject(obj);
     return afterSub(cr, cr.call('vcl_hit'), afterHit);
   },
 
@@ -477,8 +476,7 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (cr: ClientRequest) => StepR
       writeMinimal(cr, 500, 'Internal Server Error');
       return 'done';
     }
-    t.objInfo = obj;
-    t.objFrom = obj;
+    t.useObject(obj);
     return afterSub(cr, cr.call('vcl_deliver'), afterDeliver);
   },
 

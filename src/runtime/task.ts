@@ -177,6 +177,12 @@ export class VclTask implements VmodContext {
     this.objFrom = null;
   }
 
+  /** A hit's object becomes VCL's obj: its numbers at once, its headers when first read. */
+  useObject(obj: CachedObjectInfo & { readonly http: VclHttp }): void {
+    this.objInfo = obj;
+    this.objFrom = obj;
+  }
+
   /** The task of the top request (this one unless ESI); null on the backend side. */
   top: VclTask | null;
 
