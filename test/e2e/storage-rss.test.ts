@@ -72,7 +72,9 @@ describe('the cache process', () => {
     p.stdout!.on('data', (d: Buffer) => {
       stdout += d;
     });
-    for (let i = 0; i < 300 && !/Listening on/.test(stdout); i++) await sleep(50);
+    // Up to 60 s: a clean clone's first start strips the child's code while other test files
+    // load both cores (CI once took more than 15 s here).
+    for (let i = 0; i < 1200 && !/Listening on/.test(stdout) && p.exitCode === null; i++) await sleep(50);
     expect(stdout).toContain('Listening on');
     const child = childOf(p.pid!);
     const cmdline = readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0');
