@@ -466,8 +466,6 @@ const STEPS: Readonly<Record<Exclude<Step, 'done'>, (f: Fetch) => Step | Promise
     }
     // No room in storage for a whole body (nuke_limit): the fetch fails, as varnishd's does.
     if (obj.state === 'failed') return 'fail';
-    // What the filters know of the body travels with it; a 304 keeps the stale body's.
-    if (!synthetic) obj.info = t.was304 && stale !== null ? stale.info : f.info;
     f.obj = obj;
     f.resolveObject(obj);
     if (obj.state !== 'streaming') return 'done';

@@ -10,6 +10,7 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { Cache, keyOfText, OBJECT_OVERHEAD } from '../../src/cache/index.ts';
 import { INDEX_ALLOWANCE, OBJECT_INDEX_BYTES } from '../../src/cache/stevedore.ts';
+import { newBodyInfo } from '../../src/filters/body-info.ts';
 import { VclHttp } from '../../src/runtime/http.ts';
 
 setFlagsFromString('--expose-gc');
@@ -29,7 +30,8 @@ function fill(cache: Cache, n: number, bodyBytes: number, tag = ''): void {
     http.append('Cache-Control', 'max-age=3600');
     http.append('Date', 'Mon, 07 Dec 2026 11:00:00 GMT');
     http.append('Content-Length', String(bodyBytes));
-    const obj = cache.commit(r.fetch, { xid: i, http, origin: now, ttl: 3600, grace: 10, keep: 0 }, now);
+    // As a fetch commits: with the filters' own BodyInfo (plain here), its body still to come.
+    const obj = cache.commit(r.fetch, { xid: i, http, origin: now, ttl: 3600, grace: 10, keep: 0, info: newBodyInfo() }, now);
     obj.append(Buffer.from(body));
     obj.finish();
   }
