@@ -51,6 +51,8 @@ export class ExpiryHeap {
     if (i === NONE) return;
     heapAt[id] = NONE;
     const last = this.#ids[--this.#n];
+    // Half of it back once a quarter is used: a cache that held many objects and holds few now.
+    if (this.#ids.length > 1024 && this.#n * 4 <= this.#ids.length) this.#ids = this.#ids.slice(0, this.#ids.length / 2);
     if (last === id) return;
     this.#down(i, last);
     this.#up(this.#table.heapAt[last], last);

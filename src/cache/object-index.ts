@@ -5,10 +5,12 @@
 //
 // - A head is an id. Its digest (the 32 bytes of the key, as 8 Int32) and its newest object's id
 //   are in arrays by head id; its other objects follow through the object table's variantNext
-//   (newest first), and each object knows its head (headOf). Ids are reused once a head is idle.
+//   (newest first), and each object knows its head (headOf). Ids are reused once a head is idle,
+//   lowest first (id-pool.ts), and the arrays give their top back when fewer heads are left.
 // - The keys: an open-addressing table (linear probing) of head id + 1 (0: empty), at most half
-//   full; a removal shifts the entries after it back (no tombstones), so a probe ends at the
-//   first empty slot whatever came and went. A digest is uniform already: its words, mixed by one
+//   full and, past its first size, at least an eighth full (it halves below that); a removal
+//   shifts the entries after it back (no tombstones), so a probe ends at the first empty slot
+//   whatever came and went. A digest is uniform already: its words, mixed by one
 //   multiplication, are the hash.
 // - What only a head with a fetch in progress or requests waiting needs (the busy slots, the
 //   waiting list: objhead.ts's ObjectHead) is a JS object made for that time and dropped after;
@@ -17,6 +19,7 @@
 // length (tests, tools) is digested first, so the same string always names the same head.
 
 import { createHash } from 'node:crypto';
+import { IdPool } from './id-pool.ts';
 import { NONE, type ObjectTable } from './object-table.ts';
 
 const WORDS = 8;
@@ -34,9 +37,7 @@ export class ObjectIndex {
   first = new Int32Array(FIRST_HEADS);
   /** 1 while the head has an ObjectHead (busy fetches or waiting requests). */
   live = new Uint8Array(FIRST_HEADS);
-  /** Free head ids, and how many ids were ever handed out. */
-  readonly #free: number[] = [];
-  #made = 0;
+  readonly #ids = new IdPool(12);
   /** Heads in the index. */
   size = 0;
   /** The last key found and its head: the same request URL again (a memoized key) costs one comparison. */
@@ -69,7 +70,8 @@ export class ObjectIndex {
   /** A new head for `key`, which find() did not know. */
   add(key: string): number {
     if (2 * (this.size + 1) > this.#slots.length) this.#rehash(this.#slots.length * 2);
-    const h = this.#free.pop() ?? this.#newId();
+    const h = this.#ids.take();
+    if (h >= this.first.length) this.#resize(this.first.length * 2);
     this.#digests.set(keyWords(key), h * WORDS);
     this.first[h] = NONE;
     this.live[h] = 0;
@@ -98,8 +100,14 @@ export class ObjectIndex {
       i = j;
     }
     slots[i] = 0;
-    this.#free.push(h);
     this.size--;
+    if (this.size * 8 <= slots.length && slots.length > 2 * FIRST_HEADS) this.#rehash(slots.length / 2);
+    const cut = this.#ids.give(h);
+    if (cut >= 0) {
+      let n = this.first.length;
+      while (n > FIRST_HEADS && n >= 4 * cut) n >>= 1;
+      if (n < this.first.length) this.#resize(n);
+    }
     return true;
   }
 
@@ -133,21 +141,17 @@ export class ObjectIndex {
     return this.#slots.length * 4 + this.first.length * (WORDS * 4 + 4 + 1);
   }
 
-  #newId(): number {
-    const h = this.#made++;
-    if (h >= this.first.length) {
-      const n = this.first.length * 2;
-      const digests = new Int32Array(n * WORDS);
-      digests.set(this.#digests);
-      this.#digests = digests;
-      const first = new Int32Array(n);
-      first.set(this.first);
-      this.first = first;
-      const live = new Uint8Array(n);
-      live.set(this.live);
-      this.live = live;
-    }
-    return h;
+  /** The arrays by head id, at `n` heads (ids from `n` up are all free when it shrinks). */
+  #resize(n: number): void {
+    const digests = new Int32Array(n * WORDS);
+    digests.set(this.#digests.subarray(0, n * WORDS));
+    this.#digests = digests;
+    const first = new Int32Array(n);
+    first.set(this.first.subarray(0, n));
+    this.first = first;
+    const live = new Uint8Array(n);
+    live.set(this.live.subarray(0, n));
+    this.live = live;
   }
 
   #put(h: number): void {

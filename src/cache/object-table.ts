@@ -13,6 +13,8 @@
 //   by doubling: only the table's own users (stevedore.ts, expiry-heap.ts, object-index.ts,
 //   ban-list.ts) read them, by id.
 // `handles[id]` is the object at an id (eviction and expiry start from an id).
+// Ids are handed out lowest first (id-pool.ts): when fewer objects are in use than once were,
+// the pages and links above the highest in use are given back.
 //
 // Each cache has its own table (its storages' LRU lists and its expiry heap are over its ids),
 // and the table goes with the cache. An object takes a row when it enters the cache (commit)
@@ -21,6 +23,7 @@
 // (a request delivering it, a revalidation) reads the same values. An object that never
 // enters the cache (a pass's) has its own array from the start.
 
+import { IdPool } from './id-pool.ts';
 import type { CacheObject } from './object.ts';
 
 /** The Float64 fields of a row, by offset. */
@@ -83,18 +86,17 @@ export class ObjectTable {
   /** Neighbours among the objects of the same ban (ban-list.ts). */
   banPrev = new Int32Array(PAGE_ROWS);
   banNext = new Int32Array(PAGE_ROWS);
-  readonly #free: number[] = [];
+  readonly #ids = new IdPool(PAGE_SHIFT);
   /** Ids in use. */
   live = 0;
 
   /** Takes an id for `obj`; its row is at `page(id)[offset(id)]`. */
   alloc(obj: CacheObject): number {
-    let id = this.#free.pop();
-    if (id === undefined) {
-      id = this.handles.length;
+    const id = this.#ids.take();
+    if (id === this.handles.length) {
       this.handles.push(obj);
       if (id >> PAGE_SHIFT >= this.#pages.length) this.#pages.push(new Float64Array(PAGE_ROWS * ROW_FIELDS));
-      if (id >= this.lruPrev.length) this.#grow();
+      if (id >= this.lruPrev.length) this.#resize(this.lruPrev.length * 2);
     } else this.handles[id] = obj;
     this.lruPrev[id] = NONE;
     this.lruNext[id] = NONE;
@@ -111,8 +113,16 @@ export class ObjectTable {
   /** The id is free again (its object left the cache and copied its row). */
   free(id: number): void {
     this.handles[id] = null;
-    this.#free.push(id);
     this.live--;
+    const cut = this.#ids.give(id);
+    if (cut < 0) return;
+    // The ids from `cut` up are gone: their pages, handles and links go too (links kept at
+    // twice what is left, so that a cache growing again does not copy them at once).
+    this.#pages.length = cut >> PAGE_SHIFT;
+    this.handles.length = cut;
+    let n = this.lruPrev.length;
+    while (n > PAGE_ROWS && n >= 4 * cut) n >>= 1;
+    if (n < this.lruPrev.length) this.#resize(n);
   }
 
   page(id: number): Float64Array {
@@ -135,11 +145,11 @@ export class ObjectTable {
     return this.#pages.length * PAGE_ROWS * ROW_FIELDS * 8 + this.lruPrev.length * 29 + this.handles.length * 4;
   }
 
-  #grow(): void {
-    const n = this.lruPrev.length * 2;
+  /** The links by id, at `n` ids (ids from `n` up are all free when it shrinks). */
+  #resize(n: number): void {
     const grown = <T extends Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
       const b = make(n);
-      b.set(a);
+      b.set(a.length <= n ? a : (a.subarray(0, n) as T));
       return b;
     };
     this.lruPrev = grown(this.lruPrev, (k) => new Int32Array(k));

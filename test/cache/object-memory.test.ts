@@ -86,4 +86,27 @@ describe('what an object costs the process', () => {
     for (let i = 60_000 - 100; i < 60_000; i++) expect(cache.objectsOf(keyOfText(`small/o/${i}`)).length).toBe(1);
     expect(cache.objectsOf(keyOfText('small/o/0')).length).toBe(0);
   });
+
+  it('gives the index of many small objects back once large ones have taken their place', () => {
+    const cache = new Cache({ maxBytes: 96 * MB });
+    const empty = cache.indexBytes;
+    fill(cache, 80_000, 200, 'small');
+    const many = cache.indexBytes;
+    expect(cache.counters.n_object).toBe(80_000);
+    // 3,400 objects of 60 KB, twice what the storage holds: the small ones are evicted, oldest
+    // first, then the first large ones, which took ids above theirs (an object takes its id
+    // when it is committed, before the storage evicts for it).
+    fill(cache, 3400, 60 * 1024, 'large');
+    const objects = cache.counters.n_object;
+    expect(objects).toBeLessThan(1800);
+    const few = cache.indexBytes;
+    console.log(`index: ${(empty / MB).toFixed(1)} MB empty, ${(many / MB).toFixed(1)} MB at 80,000 objects, ${(few / MB).toFixed(1)} MB at ${objects}`);
+    // Pages, links, heads and the expiry heap for what is left (a spare page above it, links
+    // and heads at most four times what is in use), not for the 80,000 that were.
+    expect(few).toBeLessThan(empty + (many - empty) / 8);
+    // And it grows again, from the bottom.
+    fill(cache, 20_000, 200, 'again');
+    expect(cache.objectsOf(keyOfText('again/o/19999')).length).toBe(1);
+    expect(cache.objectsOf(keyOfText('large/o/3399')).length).toBe(1);
+  });
 });
