@@ -17,7 +17,8 @@ describe('childHeapFlags', () => {
 
 describe('childEnv', () => {
   it("gives one malloc arena unless the operator's environment says otherwise", () => {
-    expect(childEnv({})).toEqual({ MALLOC_ARENA_MAX: '1' });
-    expect(childEnv({ MALLOC_ARENA_MAX: '4', PATH: '/bin' })).toEqual({});
+    expect(childEnv({})).toEqual({ MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' });
+    expect(childEnv({ MALLOC_ARENA_MAX: '4', PATH: '/bin' })).toEqual({ MALLOC_MMAP_THRESHOLD_: '131072' });
+    expect(childEnv({ MALLOC_ARENA_MAX: '4', MALLOC_MMAP_THRESHOLD_: '65536' })).toEqual({});
   });
 });

@@ -80,7 +80,9 @@ describe('the cache process', () => {
     const cmdline = readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0');
     expect(cmdline).toContain('--max-semi-space-size=4');
     expect(cmdline).toContain('--heap-growing-percent=100');
-    expect(readFileSync(`/proc/${child}/environ`, 'utf8').split('\0')).toContain('MALLOC_ARENA_MAX=1');
+    const environ = readFileSync(`/proc/${child}/environ`, 'utf8').split('\0');
+    expect(environ).toContain('MALLOC_ARENA_MAX=1');
+    expect(environ).toContain('MALLOC_MMAP_THRESHOLD_=131072');
     expect(cmdline.some((arg) => arg.endsWith('/child-hooks.mjs'))).toBe(true);
     const atStart = rss(child);
 
