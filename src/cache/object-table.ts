@@ -7,7 +7,8 @@
 // Two parts:
 // - rows of Float64 (ROW fields below), in pages of PAGE_ROWS rows that never move: an object's
 //   handle keeps its page and offset, so reading obj.ttl is one typed-array load. A page is
-//   made when the rows before it are all taken, and kept.
+//   made when the rows before it are all taken; the empty pages above the highest one in use
+//   are dropped but one (free()).
 // - links by id (the LRU list's prev/next, the expiry heap position, the head and next variant
 //   of the object index, the neighbours among a ban's objects) in Int32Arrays that grow
 //   by doubling: only the table's own users (stevedore.ts, expiry-heap.ts, object-index.ts,
