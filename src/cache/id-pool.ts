@@ -4,9 +4,10 @@
 // cache that once held 300,000 small objects and then 25,000 large ones kept the arrays of
 // 300,000 (about 80 MB beside a full storage, docs/storage.md).
 //
-// The free ids are a bitmap (one bit per id below `made`, set while free) with a hint, the
-// lowest word that may have a free bit: taking an id reads that word, and a word that runs out
-// moves the hint up, so each full word is passed over once between two gives below it. Ids are
+// The free ids are a bitmap (one bit per id below `made`, set while free) under a summary (one
+// bit per word of it, set while the word has a free bit), with a hint, the lowest word that may
+// have a free bit: taking an id reads the summary from there, 1,024 ids a word. (Scanning the
+// bitmap alone cost 1.3 µs per take when evictions free ids all over 330,000; 0.1 with it.) Ids are
 // counted by block (2^shift ids, a page of the arrays): when a give empties a block and at least
 // two blocks above the highest one in use are empty, the top is cut to one spare block above it.
 
@@ -14,6 +15,7 @@ export class IdPool {
   /** Every id in use is below it; taking a new id raises it, a cut lowers it. */
   made = 0;
   #free = new Uint32Array(128);
+  #summary = new Uint32Array(4);
   #freeCount = 0;
   #hint = 0;
   #blockLive = new Int32Array(16);
@@ -34,17 +36,24 @@ export class IdPool {
   take(): number {
     let id: number;
     if (this.#freeCount > 0) {
-      const free = this.#free;
-      let w = this.#hint;
-      while (free[w] === 0) w++;
-      const v = free[w];
-      free[w] = v & (v - 1);
+      const summary = this.#summary;
+      let s = this.#hint >> 5;
+      while (summary[s] === 0) s++;
+      const sv = summary[s];
+      const w = (s << 5) | (31 - Math.clz32(sv & -sv));
+      const v = this.#free[w];
+      const left = v & (v - 1);
+      this.#free[w] = left;
+      if (left === 0) summary[s] = sv & (sv - 1);
       this.#hint = w;
       this.#freeCount--;
       id = (w << 5) | (31 - Math.clz32(v & -v));
     } else {
       id = this.made++;
-      if (id >> 5 >= this.#free.length) this.#free = grown(this.#free, this.#free.length * 2);
+      if (id >> 5 >= this.#free.length) {
+        this.#free = grown(this.#free, this.#free.length * 2);
+        this.#summary = grown(this.#summary, (this.#free.length + 31) >> 5);
+      }
       if (id >> this.#shift >= this.#blockLive.length) this.#blockLive = grown(this.#blockLive, this.#blockLive.length * 2);
     }
     this.#blockLive[id >> this.#shift]++;
@@ -58,6 +67,7 @@ export class IdPool {
   give(id: number): number {
     const w = id >> 5;
     this.#free[w] |= 1 << (id & 31);
+    this.#summary[w >> 5] |= 1 << (w & 31);
     this.#freeCount++;
     if (w < this.#hint) this.#hint = w;
     if (--this.#blockLive[id >> this.#shift] !== 0) return -1;
@@ -67,11 +77,20 @@ export class IdPool {
     const cut = (highest + 2) * size;
     if (cut >= this.made) return -1;
     // Every id from the cut up is free (its block is empty): they go.
-    this.#free.fill(0, cut >> 5, (this.made + 31) >> 5);
+    const cw = cut >> 5;
+    this.#free.fill(0, cw, (this.made + 31) >> 5);
+    this.#summary[cw >> 5] &= (1 << (cw & 31)) - 1;
+    this.#summary.fill(0, (cw >> 5) + 1);
     this.#freeCount -= this.made - cut;
     this.made = cut;
-    if (this.#hint > cut >> 5) this.#hint = cut >> 5;
-    if (this.#free.length >= 4 * Math.max(128, cut >> 5)) this.#free = this.#free.slice(0, 2 * Math.max(128, cut >> 5));
+    if (this.#hint > cw) this.#hint = cw;
+    // The bitmap halves while a quarter of it would do (its length stays a power of two).
+    let words = this.#free.length;
+    while (words > 128 && words >= 4 * cw) words >>= 1;
+    if (words < this.#free.length) {
+      this.#free = this.#free.slice(0, words);
+      this.#summary = this.#summary.slice(0, (words + 31) >> 5);
+    }
     return cut;
   }
 }

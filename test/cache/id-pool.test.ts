@@ -45,6 +45,45 @@ describe('IdPool', () => {
     );
   });
 
+  it('stays true to the model through growth past 20,000 ids, cuts and shrinking, in bursts', () => {
+    fc.assert(
+      // A burst takes, gives at random, or gives the highest first (which empties the top).
+      fc.property(fc.array(fc.tuple(fc.constantFrom('take', 'random', 'highest'), fc.integer({ min: 1, max: 30_000 }), fc.nat()), { minLength: 1, maxLength: 12 }), (bursts) => {
+        const pool = new IdPool(SHIFT);
+        const used: number[] = [];
+        const isUsed = new Uint8Array(1 << 17);
+        let lowest = 0;
+        for (const [kind, count, seed] of bursts) {
+          let x = seed;
+          if (kind === 'highest') used.sort((a, b) => a - b);
+          for (let i = 0; i < count; i++) {
+            if (kind === 'take' || used.length === 0) {
+              while (isUsed[lowest] === 1) lowest++;
+              const id = pool.take();
+              if (id !== lowest) expect(id).toBe(lowest);
+              isUsed[id] = 1;
+              used.push(id);
+            } else {
+              x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+              const k = kind === 'highest' ? used.length - 1 : x % used.length;
+              const id = used[k];
+              used[k] = used[used.length - 1];
+              used.pop();
+              isUsed[id] = 0;
+              if (id < lowest) lowest = id;
+              pool.give(id);
+            }
+          }
+          expect(pool.live).toBe(used.length);
+          let highest = -1;
+          for (const u of used) highest = Math.max(highest, u);
+          expect(pool.made).toBeGreaterThan(highest);
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
+
   it('gives a million ids back to one block, then grows again from the bottom', () => {
     const pool = new IdPool(12);
     for (let i = 0; i < 1_000_000; i++) pool.take();
