@@ -4,6 +4,7 @@
 // follow. Each id's position is in the table (heapAt), which makes removal and re-arming (a
 // purge changed its times) O(log n).
 
+import { resized, shrunkLength } from './id-pool.ts';
 import type { CacheObject } from './object.ts';
 import { NONE, type ObjectTable } from './object-table.ts';
 
@@ -34,11 +35,7 @@ export class ExpiryHeap {
   push(obj: CacheObject): void {
     const id = obj.id;
     if (id === NONE || this.#table.heapAt[id] !== NONE) return;
-    if (this.#n === this.#ids.length) {
-      const grown = new Int32Array(this.#ids.length * 2);
-      grown.set(this.#ids);
-      this.#ids = grown;
-    }
+    if (this.#n === this.#ids.length) this.#ids = resized(this.#ids, this.#ids.length * 2);
     this.#ids[this.#n] = id;
     this.#up(this.#n++, id);
   }
@@ -51,8 +48,8 @@ export class ExpiryHeap {
     if (i === NONE) return;
     heapAt[id] = NONE;
     const last = this.#ids[--this.#n];
-    // Half of it back once a quarter is used: a cache that held many objects and holds few now.
-    if (this.#ids.length > 1024 && this.#n * 4 <= this.#ids.length) this.#ids = this.#ids.slice(0, this.#ids.length / 2);
+    // A cache that held many objects and holds few now gives the room back.
+    if (this.#n * 4 <= this.#ids.length && this.#ids.length > 1024) this.#ids = resized(this.#ids, shrunkLength(this.#ids.length, this.#n, 1024));
     if (last === id) return;
     this.#down(i, last);
     this.#up(this.#table.heapAt[last], last);

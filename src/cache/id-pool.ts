@@ -51,10 +51,10 @@ export class IdPool {
     } else {
       id = this.made++;
       if (id >> 5 >= this.#free.length) {
-        this.#free = grown(this.#free, this.#free.length * 2);
-        this.#summary = grown(this.#summary, (this.#free.length + 31) >> 5);
+        this.#free = resized(this.#free, this.#free.length * 2);
+        this.#summary = resized(this.#summary, (this.#free.length + 31) >> 5);
       }
-      if (id >> this.#shift >= this.#blockLive.length) this.#blockLive = grown(this.#blockLive, this.#blockLive.length * 2);
+      if (id >> this.#shift >= this.#blockLive.length) this.#blockLive = resized(this.#blockLive, this.#blockLive.length * 2);
     }
     this.#blockLive[id >> this.#shift]++;
     return id;
@@ -84,19 +84,32 @@ export class IdPool {
     this.#freeCount -= this.made - cut;
     this.made = cut;
     if (this.#hint > cw) this.#hint = cw;
-    // The bitmap halves while a quarter of it would do (its length stays a power of two).
-    let words = this.#free.length;
-    while (words > 128 && words >= 4 * cw) words >>= 1;
+    // The bitmap shrinks too (its length stays a power of two).
+    const words = shrunkLength(this.#free.length, cw, 128);
     if (words < this.#free.length) {
-      this.#free = this.#free.slice(0, words);
-      this.#summary = this.#summary.slice(0, (words + 31) >> 5);
+      this.#free = resized(this.#free, words);
+      this.#summary = resized(this.#summary, (words + 31) >> 5);
     }
     return cut;
   }
 }
 
-function grown<T extends Uint32Array | Int32Array>(a: T, n: number): T {
+type IdArray = Int32Array | Uint32Array | Uint8Array;
+
+/** A copy of `a` at length `n`: longer with zeros, or cut (what is cut is free ids' entries). */
+export function resized<T extends IdArray>(a: T, n: number): T {
   const b = new (a.constructor as new (n: number) => T)(n);
-  b.set(a);
+  b.set(a.length <= n ? a : (a.subarray(0, n) as T));
   return b;
+}
+
+/**
+ * The length an array indexed by id shrinks to when `used` entries are left: halved while a
+ * quarter would do, not below `floor` (so it keeps twice what is used, and a cache growing again
+ * does not copy it at once).
+ */
+export function shrunkLength(length: number, used: number, floor: number): number {
+  let n = length;
+  while (n > floor && n >= 4 * used) n >>= 1;
+  return n;
 }

@@ -19,7 +19,7 @@
 // length (tests, tools) is digested first, so the same string always names the same head.
 
 import { createHash } from 'node:crypto';
-import { IdPool } from './id-pool.ts';
+import { IdPool, resized, shrunkLength } from './id-pool.ts';
 import { NONE, type ObjectTable } from './object-table.ts';
 
 const WORDS = 8;
@@ -104,8 +104,7 @@ export class ObjectIndex {
     if (this.size * 8 <= slots.length && slots.length > 2 * FIRST_HEADS) this.#rehash(slots.length / 2);
     const cut = this.#ids.give(h);
     if (cut >= 0) {
-      let n = this.first.length;
-      while (n > FIRST_HEADS && n >= 4 * cut) n >>= 1;
+      const n = shrunkLength(this.first.length, cut, FIRST_HEADS);
       if (n < this.first.length) this.#resize(n);
     }
     return true;
@@ -143,15 +142,9 @@ export class ObjectIndex {
 
   /** The arrays by head id, at `n` heads (ids from `n` up are all free when it shrinks). */
   #resize(n: number): void {
-    const digests = new Int32Array(n * WORDS);
-    digests.set(this.#digests.subarray(0, n * WORDS));
-    this.#digests = digests;
-    const first = new Int32Array(n);
-    first.set(this.first.subarray(0, n));
-    this.first = first;
-    const live = new Uint8Array(n);
-    live.set(this.live.subarray(0, n));
-    this.live = live;
+    this.#digests = resized(this.#digests, n * WORDS);
+    this.first = resized(this.first, n);
+    this.live = resized(this.live, n);
   }
 
   #put(h: number): void {

@@ -24,7 +24,7 @@
 // (a request delivering it, a revalidation) reads the same values. An object that never
 // enters the cache (a pass's) has its own array from the start.
 
-import { IdPool } from './id-pool.ts';
+import { IdPool, resized, shrunkLength } from './id-pool.ts';
 import type { CacheObject } from './object.ts';
 
 /** The Float64 fields of a row, by offset. */
@@ -117,12 +117,10 @@ export class ObjectTable {
     this.live--;
     const cut = this.#ids.give(id);
     if (cut < 0) return;
-    // The ids from `cut` up are gone: their pages, handles and links go too (links kept at
-    // twice what is left, so that a cache growing again does not copy them at once).
+    // The ids from `cut` up are gone: their pages, handles and links go too.
     this.#pages.length = cut >> PAGE_SHIFT;
     this.handles.length = cut;
-    let n = this.lruPrev.length;
-    while (n > PAGE_ROWS && n >= 4 * cut) n >>= 1;
+    const n = shrunkLength(this.lruPrev.length, cut, PAGE_ROWS);
     if (n < this.lruPrev.length) this.#resize(n);
   }
 
@@ -148,18 +146,13 @@ export class ObjectTable {
 
   /** The links by id, at `n` ids (ids from `n` up are all free when it shrinks). */
   #resize(n: number): void {
-    const grown = <T extends Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
-      const b = make(n);
-      b.set(a.length <= n ? a : (a.subarray(0, n) as T));
-      return b;
-    };
-    this.lruPrev = grown(this.lruPrev, (k) => new Int32Array(k));
-    this.lruNext = grown(this.lruNext, (k) => new Int32Array(k));
-    this.heapAt = grown(this.heapAt, (k) => new Int32Array(k));
-    this.onLru = grown(this.onLru, (k) => new Uint8Array(k));
-    this.headOf = grown(this.headOf, (k) => new Int32Array(k));
-    this.variantNext = grown(this.variantNext, (k) => new Int32Array(k));
-    this.banPrev = grown(this.banPrev, (k) => new Int32Array(k));
-    this.banNext = grown(this.banNext, (k) => new Int32Array(k));
+    this.lruPrev = resized(this.lruPrev, n);
+    this.lruNext = resized(this.lruNext, n);
+    this.heapAt = resized(this.heapAt, n);
+    this.onLru = resized(this.onLru, n);
+    this.headOf = resized(this.headOf, n);
+    this.variantNext = resized(this.variantNext, n);
+    this.banPrev = resized(this.banPrev, n);
+    this.banNext = resized(this.banNext, n);
   }
 }
