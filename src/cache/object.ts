@@ -341,6 +341,7 @@ export class CacheObject {
 
   set supersedes(v: CacheObject | null) {
     if (v !== null || this.#x !== null) this.#rare().supersedes = v;
+    if (v === null) this.#trim();
   }
 
   /** Rare goes once all it holds is back to nothing (a stored object its ring let go). */
