@@ -336,13 +336,25 @@ function portOf(server: Server): number {
   return a.port;
 }
 
-/** A loopback port free a moment ago, for a -T the instance will bind. */
+/**
+ * Ports freePort() gave out in this process. The kernel may hand a port it just freed to the
+ * next bind: two instances of a -j run were once given the same -T, the second could not
+ * listen, and the runner authenticated against the first one's CLI ("CLI authentication
+ * failed", or "CLI connection closed" after it).
+ */
+const givenPorts = new Set<number>();
+
+/** A loopback port free a moment ago and not given to another instance, for a -T it will bind. */
 async function freePort(): Promise<number> {
-  const s = createServer();
-  await listenLoopback(s);
-  const p = portOf(s);
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
+  for (;;) {
+    const s = createServer();
+    await listenLoopback(s);
+    const p = portOf(s);
+    await new Promise<void>((r) => s.close(() => r()));
+    if (givenPorts.has(p)) continue;
+    givenPorts.add(p);
+    return p;
+  }
 }
 
 function acceptOne(listener: Server, timeoutMs: number, exit: Promise<number | null>): Promise<Socket> {
