@@ -39,7 +39,9 @@ export class ObjectIndex {
   live = new Uint8Array(FIRST_HEADS);
   readonly #ids = new IdPool(12);
   /** Heads in the index. */
-  size = 0;
+  get size(): number {
+    return this.#ids.live;
+  }
   /** The last key found and its head: the same request URL again (a memoized key) costs one comparison. */
   #lastKey: string | null = null;
   #lastHead = NONE;
@@ -76,7 +78,6 @@ export class ObjectIndex {
     this.first[h] = NONE;
     this.live[h] = 0;
     this.#put(h);
-    this.size++;
     return h;
   }
 
@@ -100,13 +101,12 @@ export class ObjectIndex {
       i = j;
     }
     slots[i] = 0;
-    this.size--;
-    if (this.size * 8 <= slots.length && slots.length > 2 * FIRST_HEADS) this.#rehash(slots.length / 2);
     const cut = this.#ids.give(h);
     if (cut >= 0) {
       const n = shrunkLength(this.first.length, cut, FIRST_HEADS);
       if (n < this.first.length) this.#resize(n);
     }
+    if (this.size * 8 <= slots.length && slots.length > 2 * FIRST_HEADS) this.#rehash(slots.length / 2);
     return true;
   }
 

@@ -89,7 +89,9 @@ export class ObjectTable {
   banNext = new Int32Array(PAGE_ROWS);
   readonly #ids = new IdPool(PAGE_SHIFT);
   /** Ids in use. */
-  live = 0;
+  get live(): number {
+    return this.#ids.live;
+  }
 
   /** Takes an id for `obj`; its row is at `page(id)[offset(id)]`. */
   alloc(obj: CacheObject): number {
@@ -107,14 +109,12 @@ export class ObjectTable {
     this.variantNext[id] = NONE;
     this.banPrev[id] = NONE;
     this.banNext[id] = NONE;
-    this.live++;
     return id;
   }
 
   /** The id is free again (its object left the cache and copied its row). */
   free(id: number): void {
     this.handles[id] = null;
-    this.live--;
     const cut = this.#ids.give(id);
     if (cut < 0) return;
     // The ids from `cut` up are gone: their pages, handles and links go too.
