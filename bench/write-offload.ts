@@ -12,8 +12,7 @@
 // Run: `node bench/write-offload.ts [--work 0,18] [--seconds 5] [--rounds 2]`.
 
 import { execFile, spawn } from 'node:child_process';
-import { writeSync } from 'node:fs';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { isMainThread, Worker, workerData } from 'node:worker_threads';
